@@ -1,0 +1,56 @@
+//===- FlashAttrs.td - flash dialect attributes ------------*- tablegen -*-===//
+
+#ifndef FLASHC_DIALECT_FLASH_IR_FLASHATTRS_TD
+#define FLASHC_DIALECT_FLASH_IR_FLASHATTRS_TD
+
+include "flashc/Dialect/Flash/IR/FlashDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+def Flash_StrategyWmma : I32EnumAttrCase<"wmma", 0>;
+def Flash_StrategyMmaSync : I32EnumAttrCase<"mma_sync", 1>;
+def Flash_Strategy : I32EnumAttr<"Strategy",
+    "tensor-core strategy of a tile configuration",
+    [Flash_StrategyWmma, Flash_StrategyMmaSync]> {
+  let cppNamespace = "::mlir::flash";
+  let genSpecializedAttr = 0;
+}
+def Flash_StrategyAttr : EnumAttr<Flash_Dialect, Flash_Strategy, "strategy">;
+
+def Flash_TileConfigAttr : AttrDef<Flash_Dialect, "TileConfig"> {
+  let mnemonic = "config";
+  let summary = "How attention is tiled for one GPU program";
+  let description = [{
+    `block_m` query rows per program (one thread block), `block_n` key/value
+    rows per step of the K/V loop, `stages` K/V buffers in shared memory
+    (2 = double-buffered: the next block is in flight while this one is
+    computed), `warps` per program, and the tensor-core `strategy`.
+
+    ```mlir
+    #flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>
+    ```
+
+    The limits (checked by `flash.attention` and `flash.tiled`, which know
+    the head dim and element type): block sizes are multiples of 16 (the
+    tensor-core tile) and at most 128; `block_m / warps` is a multiple of 16
+    (each warp owns whole 16-row strips); 1 <= stages <= 4; and the shared
+    memory the configuration needs (see docs/TileLevel.md) is at most 99 KiB.
+  }];
+  let parameters = (ins "int64_t":$block_m, "int64_t":$block_n,
+                        "int64_t":$stages, "int64_t":$warps,
+                        "::mlir::flash::Strategy":$strategy);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Bytes of shared memory the GPU lowering allocates for this
+    /// configuration with the given head dim and element size.
+    int64_t getSharedMemoryBytes(int64_t headDim, int64_t elementBytes) const;
+    /// Checks the limits that need the head dim and element type; reports
+    /// through `emitError` and fails on the first one broken.
+    ::mlir::LogicalResult
+    verifyFor(::llvm::function_ref<::mlir::InFlightDiagnostic()> emitError,
+              int64_t headDim, int64_t elementBytes) const;
+  }];
+}
+
+#endif // FLASHC_DIALECT_FLASH_IR_FLASHATTRS_TD

@@ -1,0 +1,38 @@
+//===- FlashDialect.h - the flash dialect -----------------------*- C++ -*-===//
+//
+// The flash dialect: attention at the user level (flash.attention) and the
+// Triton-style tile level (flash.tiled and the tile ops).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHC_DIALECT_FLASH_IR_FLASHDIALECT_H
+#define FLASHC_DIALECT_FLASH_IR_FLASHDIALECT_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "flashc/Dialect/Flash/IR/FlashOpsDialect.h.inc"
+#include "flashc/Dialect/Flash/IR/FlashEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "flashc/Dialect/Flash/IR/FlashAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "flashc/Dialect/Flash/IR/FlashOps.h.inc"
+
+namespace mlir::flash {
+/// Head dims the dialect accepts (and the lowering supports).
+bool isSupportedHeadDim(int64_t headDim);
+/// Shared memory a configuration may use: 99 KiB, the opt-in limit of
+/// sm_86/sm_89 (sm_80 and sm_90 allow more).
+constexpr int64_t kMaxSharedMemoryBytes = 99 * 1024;
+} // namespace mlir::flash
+
+#endif // FLASHC_DIALECT_FLASH_IR_FLASHDIALECT_H

@@ -1,0 +1,313 @@
+//===- FlashOps.td - flash dialect operations --------------*- tablegen -*-===//
+
+#ifndef FLASHC_DIALECT_FLASH_IR_FLASHOPS_TD
+#define FLASHC_DIALECT_FLASH_IR_FLASHOPS_TD
+
+include "flashc/Dialect/Flash/IR/FlashDialect.td"
+include "flashc/Dialect/Flash/IR/FlashAttrs.td"
+include "mlir/IR/OpBase.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Flash_Tensor4 : MemRefRankOf<[F16, BF16], [4]>;
+def Flash_Tile2 : TensorRankOf<[F16, BF16, F32], [2]>;
+def Flash_Row1 : TensorRankOf<[F32], [1]>;
+
+//===----------------------------------------------------------------------===//
+// User level
+//===----------------------------------------------------------------------===//
+
+def Flash_AttentionOp : Flash_Op<"attention"> {
+  let summary = "scaled dot-product attention, O = softmax(scale·Q·Kᵀ)·V";
+  let description = [{
+    Computes attention for every (batch, head): `O = softmax(scale · Q · Kᵀ
+    [+ causal mask]) · V`, the softmax taken along the key axis.
+
+    Operands are memrefs `[batch, heads, seq, head_dim]` of one element type,
+    f16 or bf16. Batch, heads and seq may be dynamic (`?`); head_dim must be
+    static and one of 64 or 128. K and V have the same seq (the key length),
+    which may differ from Q's; O has Q's shape. Accumulation is in f32.
+
+    - `causal`: query row i attends to key columns j <= i (top-left aligned).
+    - `scale`: multiplies the scores; default 1/sqrt(head_dim).
+    - `config`: the tile configuration; when absent `flash-select-config`
+      picks one.
+
+    ```mlir
+    flash.attention %q, %k, %v -> %o causal scale(0.125) :
+        memref<1x8x512x64xf16>, memref<1x8x512x64xf16>,
+        memref<1x8x512x64xf16> -> memref<1x8x512x64xf16>
+    ```
+  }];
+  // AnyMemRef: the verifier names the operand and the rule it breaks.
+  let arguments = (ins Arg<AnyMemRef, "queries", [MemRead]>:$q,
+                       Arg<AnyMemRef, "keys", [MemRead]>:$k,
+                       Arg<AnyMemRef, "values", [MemRead]>:$v,
+                       Arg<AnyMemRef, "output", [MemWrite]>:$o,
+                       UnitAttr:$causal,
+                       OptionalAttr<F32Attr>:$scale,
+                       OptionalAttr<Flash_TileConfigAttr>:$config);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `->` $o (`causal` $causal^)? (`scale` `(` $scale^ `)`)?
+    (`config` `(` qualified($config)^ `)`)? attr-dict `:` type($q) `,` type($k) `,` type($v)
+    `->` type($o)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The scale in force: the attribute, else 1/sqrt(head_dim).
+    float getEffectiveScale();
+    int64_t getHeadDim();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Tile level
+//===----------------------------------------------------------------------===//
+
+def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator]> {
+  let summary = "the per-program body of a tiled attention kernel";
+  let description = [{
+    Runs its region once for every program of the grid
+    `(ceildiv(seq_q, block_m), batch·heads)`. The region's two `index`
+    arguments are the program's query block and its batch·head index
+    (`b·heads + h`). Inside, tile ops read and write `q`, `k`, `v` and `o`
+    (captured from above). One program is one GPU thread block of
+    `32·warps` threads.
+
+    ```mlir
+    flash.tiled %q, %k, %v -> %o config(#flash.config<block_m = 64,
+        block_n = 64, stages = 2, warps = 4, strategy = wmma>)
+        : memref<?x?x?x64xf16>, ... {
+    ^bb0(%qblock: index, %bh: index):
+      ...
+    }
+    ```
+  }];
+  let arguments = (ins AnyMemRef:$q, AnyMemRef:$k, AnyMemRef:$v,
+                       AnyMemRef:$o, Flash_TileConfigAttr:$config);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `->` $o `config` `(` qualified($config) `)` attr-dict `:` type($q) `,`
+    type($k) `,` type($v) `->` type($o) $body
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+  let extraClassDeclaration = [{
+    int64_t getHeadDim();
+    ::mlir::Value getQueryBlock() { return getBody().getArgument(0); }
+    ::mlir::Value getBatchHead() { return getBody().getArgument(1); }
+  }];
+}
+
+def Flash_LoadTileOp : Flash_Op<"load_tile"> {
+  let summary = "load a block of rows of one (batch, head) into a tile";
+  let description = [{
+    Reads rows `[row, row + R)` of head `bh` (`b·heads + h`) of `source`,
+    all `head_dim` columns, into an `R x head_dim` tile. Rows at or past the
+    source's seq are read as zero. The tile's element type is the source's.
+
+    ```mlir
+    %qt = flash.load_tile %q[%bh, %row] : memref<?x?x?x64xf16> -> tensor<64x64xf16>
+    ```
+  }];
+  let arguments = (ins Arg<Flash_Tensor4, "", [MemRead]>:$source,
+                       Index:$batch_head, Index:$row);
+  let results = (outs Flash_Tile2:$result);
+  let assemblyFormat = [{
+    $source `[` $batch_head `,` $row `]` attr-dict `:` type($source) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_StoreTileOp : Flash_Op<"store_tile"> {
+  let summary = "store a tile into a block of rows of one (batch, head)";
+  let description = [{
+    Writes the `R x head_dim` tile to rows `[row, row + R)` of head `bh` of
+    `dest`; rows at or past the destination's seq are not written. The tile's
+    element type is the destination's.
+
+    ```mlir
+    flash.store_tile %ot, %o[%bh, %row] : tensor<64x64xf16> -> memref<?x?x?x64xf16>
+    ```
+  }];
+  let arguments = (ins Flash_Tile2:$value,
+                       Arg<Flash_Tensor4, "", [MemWrite]>:$dest,
+                       Index:$batch_head, Index:$row);
+  let assemblyFormat = [{
+    $value `,` $dest `[` $batch_head `,` $row `]` attr-dict `:` type($value)
+    `->` type($dest)
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_KVLoopOp : Flash_Op<"kv_loop", [
+    SingleBlockImplicitTerminator<"YieldOp">, RecursiveMemoryEffects]> {
+  let summary = "loop over the key/value blocks of one (batch, head)";
+  let description = [{
+    Iterates `start = 0, block_n, 2·block_n, ...` while `start < upper`, with
+    `block_n` from the enclosing `flash.tiled` configuration. Each iteration's
+    region receives `start`, the K and V tiles of rows `[start, start +
+    block_n)` of head `bh` (rows past the key length read as zero), and the
+    loop-carried values; `flash.yield` gives the next ones. The results are
+    the values after the last iteration (the initial values when there is
+    none).
+
+    The loads are part of the loop so that the lowering may keep the next
+    `stages - 1` blocks in flight while the current one is computed.
+
+    ```mlir
+    %r:3 = flash.kv_loop %k, %v [%bh] upper %hi init(%m0, %l0, %acc0)
+        : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, tensor<64xf32>,
+          tensor<64xf32>, tensor<64x64xf32>
+        -> tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32> {
+    ^bb0(%start: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>,
+         %m: tensor<64xf32>, %l: tensor<64xf32>, %acc: tensor<64x64xf32>):
+      ...
+      flash.yield %m1, %l1, %acc1 : tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Arg<Flash_Tensor4, "", [MemRead]>:$k,
+                       Arg<Flash_Tensor4, "", [MemRead]>:$v,
+                       Index:$batch_head, Index:$upper,
+                       Variadic<AnyType>:$inits);
+  let results = (outs Variadic<AnyType>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $k `,` $v `[` $batch_head `]` `upper` $upper `init` `(` $inits `)`
+    attr-dict `:` type($k) `,` type($v) (`,` type($inits)^)?
+    (`->` type($results)^)? $body
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+  let builders = [OpBuilder<(ins "::mlir::Value":$k, "::mlir::Value":$v,
+      "::mlir::Value":$batchHead, "::mlir::Value":$upper,
+      "::mlir::ValueRange":$inits, "int64_t":$blockN)>];
+}
+
+def Flash_YieldOp : Flash_Op<"yield", [Pure, Terminator, ReturnLike,
+                                       HasParent<"KVLoopOp">]> {
+  let summary = "the next loop-carried values of a flash.kv_loop";
+  let arguments = (ins Variadic<AnyType>:$values);
+  let builders = [OpBuilder<(ins), [{ /* nothing to yield */ }]>];
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+}
+
+def Flash_DotOp : Flash_Op<"dot", [Pure]> {
+  let summary = "tile matrix product on tensor cores, f32 accumulation";
+  let description = [{
+    `result = lhs · rhs (+ acc)`, or `lhs · rhsᵀ` with `transpose_rhs`.
+    `lhs` is `M x K`, `rhs` is `K x N` (`N x K` transposed); operands are f16
+    or bf16 (both the same), the result and `acc` f32 `M x N`. M, N and K are
+    multiples of 16 (the tensor-core tile).
+
+    ```mlir
+    %s = flash.dot %qt, %kt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    %o = flash.dot %p, %vt acc %o0 : tensor<64x64xf16>, tensor<64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    ```
+  }];
+  let arguments = (ins Flash_Tile2:$lhs, Flash_Tile2:$rhs,
+                       Optional<Flash_Tile2>:$acc, UnitAttr:$transpose_rhs);
+  let results = (outs Flash_Tile2:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`transpose_rhs` $transpose_rhs^)? (`acc` $acc^)? attr-dict
+    `:` type($lhs) `,` type($rhs) (`,` type($acc)^)? `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_MaskOp : Flash_Op<"mask", [Pure, AllTypesMatch<["scores", "result"]>]> {
+  let summary = "set masked scores to -inf";
+  let description = [{
+    For a score tile whose element (i, j) is query row `row + i` against key
+    column `col + j`, sets the element to -inf when `col + j >= limit` (past
+    the key length) or, with `causal`, when `col + j > row + i`. A block that
+    needs no masking is left unchanged; the lowering tests this once per
+    block, so that only tail and diagonal blocks pay for it.
+
+    ```mlir
+    %sm = flash.mask %s row %row col %start limit %seq_k causal : tensor<64x64xf32>
+    ```
+  }];
+  let arguments = (ins Flash_Tile2:$scores, Index:$row, Index:$col,
+                       Index:$limit, UnitAttr:$causal);
+  let results = (outs Flash_Tile2:$result);
+  let assemblyFormat = [{
+    $scores `row` $row `col` $col `limit` $limit (`causal` $causal^)? attr-dict
+    `:` type($scores)
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_SoftmaxStepOp : Flash_Op<"softmax_step", [Pure,
+    AllTypesMatch<["max_in", "sum_in", "max_out", "sum_out", "alpha"]>]> {
+  let summary = "one online-softmax step over a block of scores";
+  let description = [{
+    With `c = scale_log2e` (the attention scale times log2(e), folded into one
+    multiply) and the running row max `m` kept in those scaled units:
+
+    ```
+    m_new[i] = max(m[i], max_j c·s[i, j])
+    p[i, j]  = exp2(c·s[i, j] - m_new[i])      (rounded to p's element type)
+    alpha[i] = exp2(m[i] - m_new[i])            (1 while m_new[i] = -inf)
+    l_new[i] = alpha[i]·l[i] + sum_j p[i, j]
+    ```
+
+    A row whose scores are all -inf gives p = 0 and leaves m and l unchanged.
+
+    ```mlir
+    %p, %m1, %l1, %alpha = flash.softmax_step %s, %m, %l scale_log2e(0.180337) :
+        tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+    ```
+  }];
+  let arguments = (ins Flash_Tile2:$scores, Flash_Row1:$max_in,
+                       Flash_Row1:$sum_in, F32Attr:$scale_log2e);
+  let results = (outs Flash_Tile2:$probs, Flash_Row1:$max_out,
+                      Flash_Row1:$sum_out, Flash_Row1:$alpha);
+  let assemblyFormat = [{
+    $scores `,` $max_in `,` $sum_in `scale_log2e` `(` $scale_log2e `)` attr-dict
+    `:` type($scores) `,` type($max_in) `->` type($probs)
+  }];
+  let hasVerifier = 1;
+  let builders = [OpBuilder<(ins "::mlir::Value":$scores, "::mlir::Value":$max,
+      "::mlir::Value":$sum, "float":$scaleLog2e, "::mlir::Type":$probType)>];
+}
+
+def Flash_RescaleOp : Flash_Op<"rescale", [Pure, AllTypesMatch<["acc", "result"]>]> {
+  let summary = "multiply each row of a tile by a per-row factor";
+  let description = [{
+    `result[i, j] = acc[i, j] · factor[i]`: brings the output accumulator to
+    the new running max after a softmax step.
+
+    ```mlir
+    %acc1 = flash.rescale %acc, %alpha : tensor<64x64xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins Flash_Tile2:$acc, Flash_Row1:$factor);
+  let results = (outs Flash_Tile2:$result);
+  let assemblyFormat = [{
+    $acc `,` $factor attr-dict `:` type($acc) `,` type($factor)
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_NormalizeOp : Flash_Op<"normalize", [Pure]> {
+  let summary = "divide the accumulator by the row sums, once, and round";
+  let description = [{
+    `result[i, j] = acc[i, j] / sum[i]` rounded to the result's element type
+    (f16 or bf16); rows with `sum = 0` (nothing attended) give 0.
+
+    ```mlir
+    %ot = flash.normalize %acc, %l : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+    ```
+  }];
+  let arguments = (ins Flash_Tile2:$acc, Flash_Row1:$sum);
+  let results = (outs Flash_Tile2:$result);
+  let assemblyFormat = [{
+    $acc `,` $sum attr-dict `:` type($acc) `,` type($sum) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // FLASHC_DIALECT_FLASH_IR_FLASHOPS_TD

@@ -1,0 +1,53 @@
+//===- Bundle.h - kernel bundle: PTX plus launch metadata -------*- C++ -*-===//
+//
+// The format between the compiler and the runtime. No MLIR here: the runtime
+// reads bundles on machines that have no MLIR. docs/Bundle.md describes it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHC_RUNTIME_BUNDLE_H
+#define FLASHC_RUNTIME_BUNDLE_H
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace flashc {
+
+/// Everything needed to launch a compiled attention kernel.
+///
+/// Launch: grid = (ceil(seq_q / block_m), batch * heads, 1), block =
+/// (threads, 1, 1), dynamic shared memory = shared_bytes. Parameters, in
+/// order, for each of Q, K, V, O (memrefs [batch, heads, seq, head_dim]):
+/// allocated pointer, aligned pointer, offset (i64), 4 sizes (i64), 4
+/// strides (i64), i.e. 11 parameters each, 44 in all.
+struct KernelBundle {
+  static constexpr int kVersion = 1;
+  std::string kernelName;
+  std::string arch;        // "sm_89"
+  std::string elementType; // "f16" or "bf16"
+  int64_t headDim = 0;
+  bool causal = false;
+  float scale = 0.0f;
+  int64_t blockM = 0, blockN = 0, stages = 0, warps = 0;
+  std::string strategy; // "wmma"
+  int64_t threads = 0;
+  int64_t sharedBytes = 0;
+  /// Static shape of Q and K as compiled; -1 where dynamic.
+  int64_t batch = -1, heads = -1, seqQ = -1, seqK = -1;
+  std::string ptx;
+
+  int64_t elementBytes() const { return 2; }
+  /// Grid x for a query length.
+  int64_t gridX(int64_t seqQ) const { return (seqQ + blockM - 1) / blockM; }
+};
+
+/// Text form: a header line, `key value` lines, `ptx <bytes>`, then the PTX.
+std::string serializeBundle(const KernelBundle &bundle);
+/// Parses `text`; on failure returns false and says why in `error`.
+bool parseBundle(std::string_view text, KernelBundle &bundle,
+                 std::string &error);
+
+} // namespace flashc
+
+#endif // FLASHC_RUNTIME_BUNDLE_H

@@ -1,0 +1,21 @@
+//===- Passes.h - flash dialect transformations -----------------*- C++ -*-===//
+
+#ifndef FLASHC_TRANSFORMS_PASSES_H
+#define FLASHC_TRANSFORMS_PASSES_H
+
+#include "flashc/Dialect/Flash/IR/FlashDialect.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::flash {
+#define GEN_PASS_DECL
+#include "flashc/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "flashc/Transforms/Passes.h.inc"
+
+/// The heuristic tile configuration for a head dim and element type.
+TileConfigAttr getDefaultTileConfig(MLIRContext *context, int64_t headDim,
+                                    Type elementType);
+} // namespace mlir::flash
+
+#endif // FLASHC_TRANSFORMS_PASSES_H

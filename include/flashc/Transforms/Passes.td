@@ -1,0 +1,42 @@
+//===- Passes.td - flash dialect transformations -----------*- tablegen -*-===//
+
+#ifndef FLASHC_TRANSFORMS_PASSES_TD
+#define FLASHC_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def FlashSelectConfig : Pass<"flash-select-config"> {
+  let summary = "Give every flash.attention without one a tile configuration";
+  let description = [{
+    Leaves an explicit `config` alone. Otherwise picks one by a heuristic on
+    the head dim and element type that fits the shared-memory limit:
+    head_dim 64: `block_m = 64, block_n = 64, stages = 2, warps = 4`;
+    head_dim 128: `block_m = 64, block_n = 32, stages = 2, warps = 4`;
+    the strategy is `wmma`.
+  }];
+}
+
+def FlashExpandAttention : Pass<"flash-expand-attention"> {
+  let summary = "Expand flash.attention into the tiled online-softmax program";
+  let description = [{
+    Rewrites each `flash.attention` (which must have a `config`; run
+    `flash-select-config` first) into a `flash.tiled` program: the Q block
+    of rows `[qblock·block_m, +block_m)` of head `bh` is loaded once; a
+    `flash.kv_loop` walks the K/V blocks carrying the running row max and row
+    sum (f32, max in scale·log2(e) units) and the f32 output accumulator;
+    each step is `dot(Q, Kᵀ)`, `mask`, `softmax_step` (exp2 with
+    scale·log2(e) folded into one multiply), `rescale` and `dot(P, V)`; after
+    the loop one `normalize` divides by the row sum, and `store_tile` writes
+    O in the input's element type.
+
+    Causal attention ends the loop at `min(seq_k, (qblock + 1)·block_m)`, so
+    blocks wholly above the diagonal are never visited; `flash.mask` masks
+    only the blocks that cross the diagonal or the key length. Query rows and
+    key rows past the sequence end are read as zero and masked (key side) or
+    not stored (query side), so any seq >= 1 works.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+#endif // FLASHC_TRANSFORMS_PASSES_TD

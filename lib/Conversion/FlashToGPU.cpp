@@ -1,0 +1,930 @@
+//===- FlashToGPU.cpp - flash.tiled to a WMMA + cp.async GPU kernel -------===//
+//
+// Each flash.tiled becomes a gpu.func in a gpu.module and a gpu.launch_func.
+// Tile values are given storage as the program is walked in order: shared
+// memory rows (Q, K, V), a warp's strip of scores or probabilities in shared
+// memory, per-lane row statistics in registers, or WMMA accumulator
+// fragments in registers. Anything the tile level allows but this mapping
+// does not handle is reported with the op's location.
+//
+// Shared-memory layout (one dynamic buffer, parts 128-byte aligned; keep in
+// step with TileConfigAttr::getSharedMemoryBytes and docs/TileLevel.md):
+//   Q  [block_m x (d+8)]            T   rows padded by 8 against bank conflicts
+//   K  [stages·block_n x (d+8)]     T
+//   V  [stages·block_n x (d+8)]     T
+//   S  [block_m x (max(block_n,d)+4)] f32  scores; O staging at the end
+//   P  [block_m x (block_n+8)]      T
+//   R  [block_m x 16]               f32  one 16x16 row-broadcast tile per strip
+//
+//===----------------------------------------------------------------------===//
+
+#include "flashc/Conversion/Passes.h"
+
+#include "WmmaEmitter.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/IRMapping.h"
+
+#include <cmath>
+#include <unordered_map>
+
+namespace mlir::flash {
+#define GEN_PASS_DEF_FLASHTOGPU
+#include "flashc/Conversion/Passes.h.inc"
+} // namespace mlir::flash
+
+using namespace mlir;
+using namespace mlir::flash;
+
+namespace {
+
+/// Where a tile value lives in the kernel.
+struct TileStorage {
+  enum class Kind {
+    Splat,        // a constant not materialised yet (loop inits)
+    SharedRows,   // rows of `memref` from `rowBase`: Q, K, V tiles
+    Scores,       // this warp's strip of `memref` (the S buffer)
+    MaskedScores, // Scores plus a mask to apply when read
+    Probs,        // this warp's strip of `memref` (the P buffer)
+    Rows,         // per-lane f32 row values, one per 16-row strip
+    Acc,          // accumulator fragments [strip][column tile]
+  } kind;
+  float splat = 0.0f;
+  Value memref, rowBase;
+  SmallVector<Value> values;  // Rows / Acc values, or cached Q A-fragments
+  Value maskRow, maskCol, maskLimit;
+  bool causal = false;
+  int64_t cols = 0; // columns of the tile
+};
+
+class KernelBuilder {
+public:
+  KernelBuilder(TiledOp tiled, OpBuilder &b)
+      : tiled(tiled), b(b), loc(tiled.getLoc()), config(tiled.getConfig()) {
+    auto qType = cast<MemRefType>(tiled.getQ().getType());
+    element = qType.getElementType();
+    headDim = qType.getDimSize(3);
+    blockM = config.getBlockM();
+    blockN = config.getBlockN();
+    stages = config.getStages();
+    warps = config.getWarps();
+    rowsPerWarp = blockM / warps;
+    strips = rowsPerWarp / 16;
+  }
+
+  /// Emits the kernel body at `b`'s insertion point (inside the gpu.func
+  /// whose arguments are q, k, v, o).
+  LogicalResult emit(ValueRange kernelArgs);
+
+private:
+  // Helpers.
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f32(float v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value i32(int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 32); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value sharedView(int64_t &offset, ArrayRef<int64_t> shape, Type type);
+  void warpSync() { NVVM::SyncWarpOp::create(b, loc, i32(-1)); }
+  /// exp2 as PTX ex2.approx.ftz.f32 through its NVVM intrinsic: math.exp2
+  /// and llvm.intr.exp2 both become libdevice calls in convert-gpu-to-nvvm
+  /// (MLIR-NOTES.md, trap 3), and the NVVM dialect has no ex2 op.
+  Value exp2(Value x) {
+    return LLVM::CallIntrinsicOp::create(
+               b, loc, b.getF32Type(),
+               b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"), ValueRange{x})
+        .getResult(0);
+  }
+  Value shuffleXor(Value x, int32_t offset) {
+    return gpu::ShuffleOp::create(b, loc, x, offset, 32, gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  }
+
+  LogicalResult lowerBlock(Block &block);
+  LogicalResult lowerOp(Operation *op);
+  LogicalResult lowerLoadTile(LoadTileOp op);
+  LogicalResult lowerKVLoop(KVLoopOp op);
+  LogicalResult lowerDot(DotOp op);
+  LogicalResult lowerSoftmax(SoftmaxStepOp op);
+  LogicalResult lowerRescale(RescaleOp op);
+  LogicalResult lowerNormalize(NormalizeOp op);
+  LogicalResult lowerStore(StoreTileOp op);
+
+  /// Issues cp.async copies of rows [row0, row0 + rows) of head `bh` of
+  /// `source` to rows [dstRow, ...) of `dst`; rows past seq are zero-filled.
+  /// Returns the copies' tokens.
+  SmallVector<Value> issueRowCopies(Value source, Value row0, int64_t rows,
+                                    Value dst, Value dstRow);
+  Value commitGroup(ArrayRef<Value> tokens);
+  /// Writes `rowValues` (one per strip) to the broadcast tiles and returns
+  /// them as accumulator fragments, one per strip.
+  SmallVector<Value> broadcastRows(ArrayRef<Value> rowValues);
+  /// Flattens / rebuilds loop-carried tile values.
+  FailureOr<SmallVector<Value>> flatten(Value tileValue, Operation *user);
+
+  TiledOp tiled;
+  OpBuilder &b;
+  Location loc;
+  TileConfigAttr config;
+  Type element;
+  int64_t headDim, blockM, blockN, stages, warps, rowsPerWarp, strips;
+
+  /// The kernel-side value of a scalar of the tile program; constants
+  /// captured from outside flash.tiled are cloned in on first use.
+  Value scalar(Value value);
+  /// Where a tile value lives; splat constants captured from outside
+  /// flash.tiled become Splat storage. Null if unknown.
+  TileStorage *findTile(Value value);
+
+  IRMapping mapping;
+  Block *entryBlock = nullptr;
+  struct ValueHash {
+    size_t operator()(Value v) const { return hash_value(v); }
+  };
+  // Node-based, so that references stay valid while entries are added.
+  std::unordered_map<Value, TileStorage, ValueHash> tiles;
+  Value warpRow, lane, tid, heads, q, k, v, o;
+  Value qBuf, kBuf, vBuf, sBuf, pBuf, rBuf;
+  Value anyToken; // a token to hang nvgpu.device_async_wait on
+  int64_t ldQKV = 0, ldS = 0, ldP = 0;
+};
+
+} // namespace
+
+Value KernelBuilder::sharedView(int64_t &offset, ArrayRef<int64_t> shape,
+                                Type type) {
+  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                              gpu::AddressSpace::Workgroup);
+  auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                                   MemRefLayoutAttrInterface(), workgroup);
+  Value raw = gpu::DynamicSharedMemoryOp::create(b, loc, bytesType);
+  auto viewType =
+      MemRefType::get(shape, type, MemRefLayoutAttrInterface(), workgroup);
+  Value view = memref::ViewOp::create(b, loc, viewType, raw, idx(offset),
+                                      ValueRange{});
+  int64_t bytes = type.getIntOrFloatBitWidth() / 8;
+  for (int64_t s : shape)
+    bytes *= s;
+  offset += (bytes + 127) / 128 * 128;
+  return view;
+}
+
+Value KernelBuilder::scalar(Value value) {
+  if (Value mapped = mapping.lookupOrNull(value))
+    return mapped;
+  Operation *def = value.getDefiningOp();
+  assert(def && def->hasTrait<OpTrait::ConstantLike>() &&
+         "verified tile programs use only constants from above");
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(entryBlock);
+  return b.clone(*def, mapping)->getResult(0);
+}
+
+TileStorage *KernelBuilder::findTile(Value value) {
+  auto it = tiles.find(value);
+  if (it != tiles.end())
+    return &it->second;
+  auto constant = value.getDefiningOp<arith::ConstantOp>();
+  if (!constant)
+    return nullptr;
+  auto dense = dyn_cast<SplatElementsAttr>(constant.getValue());
+  if (!dense)
+    return nullptr;
+  TileStorage storage{TileStorage::Kind::Splat};
+  storage.splat = dense.getSplatValue<APFloat>().convertToFloat();
+  return &(tiles[value] = storage);
+}
+
+LogicalResult KernelBuilder::emit(ValueRange kernelArgs) {
+  entryBlock = b.getInsertionBlock();
+  q = kernelArgs[0];
+  k = kernelArgs[1];
+  v = kernelArgs[2];
+  o = kernelArgs[3];
+  mapping.map(tiled.getQ(), q);
+  mapping.map(tiled.getK(), k);
+  mapping.map(tiled.getV(), v);
+  mapping.map(tiled.getO(), o);
+
+  tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value warp = arith::DivUIOp::create(b, loc, tid, idx(32));
+  lane = arith::RemUIOp::create(b, loc, tid, idx(32));
+  warpRow = mul(warp, idx(rowsPerWarp));
+  mapping.map(tiled.getQueryBlock(),
+              gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+  mapping.map(tiled.getBatchHead(),
+              gpu::BlockIdOp::create(b, loc, gpu::Dimension::y));
+  heads = memref::DimOp::create(b, loc, q, 1);
+
+  int64_t offset = 0;
+  ldQKV = headDim + 8;
+  ldS = std::max(blockN, headDim) + 4;
+  ldP = blockN + 8;
+  qBuf = sharedView(offset, {blockM, ldQKV}, element);
+  kBuf = sharedView(offset, {stages * blockN, ldQKV}, element);
+  vBuf = sharedView(offset, {stages * blockN, ldQKV}, element);
+  sBuf = sharedView(offset, {blockM, ldS}, b.getF32Type());
+  pBuf = sharedView(offset, {blockM, ldP}, element);
+  rBuf = sharedView(offset, {blockM, 16}, b.getF32Type());
+  int64_t expected =
+      config.getSharedMemoryBytes(headDim, element.getIntOrFloatBitWidth() / 8);
+  if (offset != expected)
+    return tiled.emitOpError() << "internal error: shared memory layout ("
+                               << offset << " bytes) disagrees with the tile "
+                               << "config (" << expected << " bytes)";
+  return lowerBlock(tiled.getBody().front());
+}
+
+LogicalResult KernelBuilder::lowerBlock(Block &block) {
+  for (Operation &op : block.without_terminator())
+    if (failed(lowerOp(&op)))
+      return failure();
+  return success();
+}
+
+static bool hasTensorTypes(Operation *op) {
+  auto isTensor = [](Type t) { return isa<TensorType>(t); };
+  return llvm::any_of(op->getResultTypes(), isTensor) ||
+         llvm::any_of(op->getOperandTypes(), isTensor);
+}
+
+LogicalResult KernelBuilder::lowerOp(Operation *op) {
+  if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
+    if (auto dense = dyn_cast<SplatElementsAttr>(constant.getValue())) {
+      TileStorage storage{TileStorage::Kind::Splat};
+      storage.splat = dense.getSplatValue<APFloat>().convertToFloat();
+      tiles[constant.getResult()] = storage;
+      return success();
+    }
+  }
+  if (auto load = dyn_cast<LoadTileOp>(op))
+    return lowerLoadTile(load);
+  if (auto loop = dyn_cast<KVLoopOp>(op))
+    return lowerKVLoop(loop);
+  if (auto dot = dyn_cast<DotOp>(op))
+    return lowerDot(dot);
+  if (auto mask = dyn_cast<MaskOp>(op)) {
+    TileStorage *it = findTile(mask.getScores());
+    if (!it || it->kind != TileStorage::Kind::Scores)
+      return mask.emitOpError("flash-to-gpu: scores must come from a "
+                              "flash.dot without acc");
+    TileStorage storage = *it;
+    storage.kind = TileStorage::Kind::MaskedScores;
+    storage.maskRow = scalar(mask.getRow());
+    storage.maskCol = scalar(mask.getCol());
+    storage.maskLimit = scalar(mask.getLimit());
+    storage.causal = mask.getCausal();
+    tiles[mask.getResult()] = storage;
+    return success();
+  }
+  if (auto softmax = dyn_cast<SoftmaxStepOp>(op))
+    return lowerSoftmax(softmax);
+  if (auto rescale = dyn_cast<RescaleOp>(op))
+    return lowerRescale(rescale);
+  if (auto normalize = dyn_cast<NormalizeOp>(op))
+    return lowerNormalize(normalize);
+  if (auto store = dyn_cast<StoreTileOp>(op))
+    return lowerStore(store);
+  if (hasTensorTypes(op) || op->getNumRegions() != 0)
+    return op->emitOpError("flash-to-gpu: not supported inside flash.tiled");
+  // Scalar index arithmetic and memref.dim: the same in the kernel.
+  for (Value operand : op->getOperands())
+    (void)scalar(operand);
+  b.clone(*op, mapping);
+  return success();
+}
+
+SmallVector<Value> KernelBuilder::issueRowCopies(Value source, Value row0,
+                                                 int64_t rows, Value dst,
+                                                 Value dstRow) {
+  // 16-byte chunks: 8 elements of 2 bytes.
+  int64_t chunksPerRow = headDim / 8;
+  int64_t chunks = rows * chunksPerRow;
+  int64_t threads = 32 * warps;
+  Value seq = memref::DimOp::create(b, loc, source, 2);
+  Value lastRow = arith::SubIOp::create(b, loc, seq, idx(1));
+  Value bh = scalar(tiled.getBatchHead());
+  Value batch = arith::DivUIOp::create(b, loc, bh, heads);
+  Value head = arith::RemUIOp::create(b, loc, bh, heads);
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  SmallVector<Value> tokens;
+  for (int64_t first = 0; first < chunks; first += threads) {
+    auto emitCopy = [&]() {
+      Value chunk = add(tid, idx(first));
+      Value row = arith::DivUIOp::create(b, loc, chunk, idx(chunksPerRow));
+      Value col = mul(arith::RemUIOp::create(b, loc, chunk, idx(chunksPerRow)),
+                      idx(8));
+      Value srcRow = add(row0, row);
+      Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           srcRow, seq);
+      // Rows past seq copy 0 bytes (zero-fill) from a clamped, valid address.
+      Value clamped = arith::MinUIOp::create(b, loc, srcRow, lastRow);
+      Value srcElements =
+          arith::SelectOp::create(b, loc, inside, idx(8), idx(0));
+      return nvgpu::DeviceAsyncCopyOp::create(
+                 b, loc, tokenType, dst, ValueRange{add(dstRow, row), col},
+                 source, ValueRange{batch, head, clamped, col},
+                 b.getIndexAttr(8), srcElements, b.getUnitAttr())
+          .getResult();
+    };
+    if (first + threads <= chunks) {
+      tokens.push_back(emitCopy());
+      continue;
+    }
+    // A partial last round: only the threads with a chunk copy.
+    Value has = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                      add(tid, idx(first)), idx(chunks));
+    auto ifOp = scf::IfOp::create(b, loc, has, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    emitCopy();
+  }
+  return tokens;
+}
+
+Value KernelBuilder::commitGroup(ArrayRef<Value> tokens) {
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  Value group =
+      nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, tokens);
+  if (!anyToken)
+    anyToken = group;
+  return group;
+}
+
+LogicalResult KernelBuilder::lowerLoadTile(LoadTileOp op) {
+  if (op.getSource() != tiled.getQ())
+    return op.emitOpError("flash-to-gpu: outside flash.kv_loop only the Q "
+                          "tile is loaded (K and V come from the loop)");
+  if (op.getType().getDimSize(0) != blockM)
+    return op.emitOpError() << "flash-to-gpu: the Q tile must have block_m = "
+                            << blockM << " rows";
+  Value row0 = scalar(op.getRow());
+  SmallVector<Value> tokens =
+      issueRowCopies(q, row0, blockM, qBuf, idx(0));
+  Value group = commitGroup(tokens);
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(0));
+  gpu::BarrierOp::create(b, loc);
+  // Q stays in registers as A fragments for the whole K/V loop.
+  TileStorage storage{TileStorage::Kind::SharedRows};
+  storage.memref = qBuf;
+  storage.rowBase = idx(0);
+  storage.cols = headDim;
+  WmmaEmitter wmma(b, loc, element);
+  for (int64_t s = 0; s < strips; ++s)
+    for (int64_t kk = 0; kk < headDim / 16; ++kk)
+      storage.values.push_back(wmma.loadA(qBuf, add(warpRow, idx(16 * s)),
+                                          idx(16 * kk), ldQKV));
+  tiles[op.getResult()] = storage;
+  return success();
+}
+
+FailureOr<SmallVector<Value>> KernelBuilder::flatten(Value tileValue,
+                                                     Operation *user) {
+  TileStorage *it = findTile(tileValue);
+  if (!it) {
+    user->emitOpError("flash-to-gpu: a loop-carried value must be a row "
+                      "vector or an accumulator");
+    return failure();
+  }
+  const TileStorage &storage = *it;
+  auto type = cast<RankedTensorType>(tileValue.getType());
+  if (storage.kind == TileStorage::Kind::Splat) {
+    if (type.getRank() == 1)
+      return SmallVector<Value>(strips, f32(storage.splat));
+    if (type.getDimSize(1) % 16 != 0 || type.getDimSize(0) != blockM) {
+      user->emitOpError("flash-to-gpu: accumulator must be block_m x 16·n");
+      return failure();
+    }
+    WmmaEmitter wmma(b, loc, element);
+    SmallVector<Value> frags;
+    for (int64_t i = 0; i < strips * (type.getDimSize(1) / 16); ++i)
+      frags.push_back(wmma.splatC(storage.splat));
+    return frags;
+  }
+  if (storage.kind == TileStorage::Kind::Rows ||
+      storage.kind == TileStorage::Kind::Acc)
+    return storage.values;
+  user->emitOpError("flash-to-gpu: a loop-carried value must be a row vector "
+                    "or an accumulator");
+  return failure();
+}
+
+LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
+  Block &body = op.getBody().front();
+  Value bh = scalar(op.getBatchHead());
+  (void)bh;
+  Value upper = scalar(op.getUpper());
+  Value numBlocks = arith::CeilDivUIOp::create(b, loc, upper, idx(blockN));
+
+  // Flatten the inits; remember each one's shape to rebuild results.
+  SmallVector<Value> flatInits;
+  SmallVector<std::pair<Value, unsigned>> carried; // (body arg, count)
+  for (auto [init, arg] :
+       llvm::zip(op.getInits(), body.getArguments().drop_front(3))) {
+    FailureOr<SmallVector<Value>> flat = flatten(init, op);
+    if (failed(flat))
+      return failure();
+    carried.push_back({arg, static_cast<unsigned>(flat->size())});
+    llvm::append_range(flatInits, *flat);
+  }
+
+  auto issueBlock = [&](Value blockIndex, Value stage) {
+    Value start = mul(blockIndex, idx(blockN));
+    Value dstRow = mul(stage, idx(blockN));
+    SmallVector<Value> tokens =
+        issueRowCopies(k, start, blockN, kBuf, dstRow);
+    llvm::append_range(tokens, issueRowCopies(v, start, blockN, vBuf, dstRow));
+    return tokens;
+  };
+  auto issueIfInRange = [&](Value blockIndex, Value stage) {
+    Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                          blockIndex, numBlocks);
+    auto ifOp = scf::IfOp::create(b, loc, inRange, /*withElse=*/false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      issueBlock(blockIndex, stage);
+    }
+    // Commit even when empty, so that every iteration adds one group and
+    // wait_group counts stay uniform.
+    commitGroup({});
+  };
+
+  // Prologue: blocks 0 .. stages-2 in flight.
+  for (int64_t s = 0; s + 1 < stages; ++s)
+    issueIfInRange(idx(s), idx(s));
+  if (!anyToken)
+    commitGroup({});
+  Value waitToken = anyToken;
+
+  auto loop = scf::ForOp::create(b, loc, idx(0), numBlocks, idx(1), flatInits);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value i = loop.getInductionVar();
+    Value stage = arith::RemUIOp::create(b, loc, i, idx(stages));
+    if (stages == 1) {
+      // No prefetch: wait until every warp is done with the single buffer,
+      // then load this block and wait for it->
+      gpu::BarrierOp::create(b, loc);
+      issueBlock(i, stage);
+      commitGroup({});
+      nvgpu::DeviceAsyncWaitOp::create(b, loc, waitToken,
+                                       b.getI32IntegerAttr(0));
+      gpu::BarrierOp::create(b, loc);
+    } else {
+      // Block i has landed once at most stages-2 newer groups are pending;
+      // the barrier publishes it and also tells that every warp is done
+      // with block i-1, whose buffer the next prefetch overwrites.
+      nvgpu::DeviceAsyncWaitOp::create(b, loc, waitToken,
+                                       b.getI32IntegerAttr(stages - 2));
+      gpu::BarrierOp::create(b, loc);
+      Value next = add(i, idx(stages - 1));
+      issueIfInRange(next, arith::RemUIOp::create(b, loc, next, idx(stages)));
+    }
+
+    Value rowBase = mul(stage, idx(blockN));
+    mapping.map(body.getArgument(0), mul(i, idx(blockN)));
+    for (auto [arg, buf] : {std::pair<Value, Value>{body.getArgument(1), kBuf},
+                            {body.getArgument(2), vBuf}}) {
+      TileStorage storage{TileStorage::Kind::SharedRows};
+      storage.memref = buf;
+      storage.rowBase = rowBase;
+      storage.cols = headDim;
+      tiles[arg] = storage;
+    }
+    ValueRange iterArgs = loop.getRegionIterArgs();
+    for (auto [arg, count] : carried) {
+      auto type = cast<RankedTensorType>(arg.getType());
+      TileStorage storage{type.getRank() == 1 ? TileStorage::Kind::Rows
+                                              : TileStorage::Kind::Acc};
+      storage.values.assign(iterArgs.begin(), iterArgs.begin() + count);
+      storage.cols = type.getRank() == 1 ? 1 : type.getDimSize(1);
+      iterArgs = iterArgs.drop_front(count);
+      tiles[arg] = storage;
+    }
+    if (failed(lowerBlock(body)))
+      return failure();
+    auto yield = cast<YieldOp>(body.getTerminator());
+    SmallVector<Value> flatYield;
+    for (Value value : yield.getValues()) {
+      FailureOr<SmallVector<Value>> flat = flatten(value, yield);
+      if (failed(flat))
+        return failure();
+      llvm::append_range(flatYield, *flat);
+    }
+    scf::YieldOp::create(b, loc, flatYield);
+  }
+  // Drain: nothing may still be writing shared memory after the loop.
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, waitToken, b.getI32IntegerAttr(0));
+
+  ValueRange results = loop.getResults();
+  for (auto [result, carriedArg] : llvm::zip(op.getResults(), carried)) {
+    auto type = cast<RankedTensorType>(result.getType());
+    TileStorage storage{type.getRank() == 1 ? TileStorage::Kind::Rows
+                                            : TileStorage::Kind::Acc};
+    storage.values.assign(results.begin(),
+                          results.begin() + carriedArg.second);
+    storage.cols = type.getRank() == 1 ? 1 : type.getDimSize(1);
+    results = results.drop_front(carriedArg.second);
+    tiles[result] = storage;
+  }
+  return success();
+}
+
+LogicalResult KernelBuilder::lowerDot(DotOp op) {
+  TileStorage *lhsIt = findTile(op.getLhs());
+  TileStorage *rhsIt = findTile(op.getRhs());
+  if (!lhsIt || !rhsIt ||
+      rhsIt->kind != TileStorage::Kind::SharedRows)
+    return op.emitOpError("flash-to-gpu: rhs must be a K or V tile of the "
+                          "enclosing flash.kv_loop");
+  const TileStorage &lhs = *lhsIt, &rhs = *rhsIt;
+  bool lhsIsQ = lhs.kind == TileStorage::Kind::SharedRows &&
+                !lhs.values.empty();
+  if (!lhsIsQ && lhs.kind != TileStorage::Kind::Probs)
+    return op.emitOpError("flash-to-gpu: lhs must be the Q tile or the "
+                          "probabilities of a flash.softmax_step");
+  RankedTensorType resultType = op.getType();
+  int64_t n = resultType.getDimSize(1);
+  int64_t kDim = op.getLhs().getType().getDimSize(1);
+  if (resultType.getDimSize(0) != blockM)
+    return op.emitOpError() << "flash-to-gpu: lhs must have block_m = "
+                            << blockM << " rows";
+  bool transposed = op.getTransposeRhs();
+  WmmaEmitter wmma(b, loc, element);
+
+  auto lhsFragment = [&](int64_t s, int64_t kk) -> Value {
+    if (lhsIsQ)
+      return lhs.values[s * (kDim / 16) + kk];
+    return wmma.loadA(pBuf, add(warpRow, idx(16 * s)), idx(16 * kk), ldP);
+  };
+  auto rhsFragment = [&](int64_t kk, int64_t j) -> Value {
+    // rhs rows are K's (or V's) rows: transposed, B(k, n) = rhs[n][k].
+    if (transposed)
+      return wmma.loadB(rhs.memref, add(rhs.rowBase, idx(16 * j)),
+                        idx(16 * kk), ldQKV, /*transposed=*/true);
+    return wmma.loadB(rhs.memref, add(rhs.rowBase, idx(16 * kk)),
+                      idx(16 * j), ldQKV, /*transposed=*/false);
+  };
+
+  if (!op.getAcc()) {
+    // Scores: into this warp's strip of the S buffer for the softmax.
+    for (int64_t s = 0; s < strips; ++s)
+      for (int64_t j = 0; j < n / 16; ++j) {
+        Value acc = wmma.splatC(0.0f);
+        for (int64_t kk = 0; kk < kDim / 16; ++kk)
+          acc = wmma.mma(lhsFragment(s, kk), rhsFragment(kk, j), acc,
+                         transposed);
+        wmma.storeC(acc, sBuf, add(warpRow, idx(16 * s)), idx(16 * j), ldS);
+      }
+    TileStorage storage{TileStorage::Kind::Scores};
+    storage.memref = sBuf;
+    storage.cols = n;
+    tiles[op.getResult()] = storage;
+    return success();
+  }
+  TileStorage *accIt = findTile(op.getAcc());
+  if (!accIt || accIt->kind != TileStorage::Kind::Acc)
+    return op.emitOpError("flash-to-gpu: acc must be an accumulator "
+                          "(loop-carried or rescaled)");
+  SmallVector<Value> frags = accIt->values;
+  for (int64_t s = 0; s < strips; ++s)
+    for (int64_t j = 0; j < n / 16; ++j) {
+      Value &acc = frags[s * (n / 16) + j];
+      for (int64_t kk = 0; kk < kDim / 16; ++kk)
+        acc = wmma.mma(lhsFragment(s, kk), rhsFragment(kk, j), acc,
+                       transposed);
+    }
+  TileStorage storage{TileStorage::Kind::Acc};
+  storage.values = frags;
+  storage.cols = n;
+  tiles[op.getResult()] = storage;
+  return success();
+}
+
+LogicalResult KernelBuilder::lowerSoftmax(SoftmaxStepOp op) {
+  TileStorage *scoresIt = findTile(op.getScores());
+  TileStorage *maxIt = findTile(op.getMaxIn());
+  TileStorage *sumIt = findTile(op.getSumIn());
+  if (!scoresIt ||
+      (scoresIt->kind != TileStorage::Kind::Scores &&
+       scoresIt->kind != TileStorage::Kind::MaskedScores))
+    return op.emitOpError("flash-to-gpu: scores must come from flash.dot "
+                          "(optionally through flash.mask)");
+  if (!maxIt || maxIt->kind != TileStorage::Kind::Rows ||
+      !sumIt || sumIt->kind != TileStorage::Kind::Rows)
+    return op.emitOpError("flash-to-gpu: max and sum must be loop-carried "
+                          "row vectors");
+  const TileStorage scores = *scoresIt;
+  SmallVector<Value> maxIn = maxIt->values,
+                     sumIn = sumIt->values;
+  int64_t n = scores.cols;
+  float c = op.getScaleLog2e().convertToFloat();
+  Type f32Type = b.getF32Type();
+
+  // Two lanes per row: lane = 2·r + h reads columns h, h+2, h+4, ...
+  Value r = arith::DivUIOp::create(b, loc, lane, idx(2));
+  Value h = arith::RemUIOp::create(b, loc, lane, idx(2));
+  warpSync(); // the strip was written by this warp's WMMA stores
+
+  auto emitStep = [&](bool masked) {
+    SmallVector<Value> results; // per strip: max, sum, alpha
+    Value scale = f32(c);
+    Value negInf = f32(-INFINITY);
+    for (int64_t s = 0; s < strips; ++s) {
+      Value row = add(add(warpRow, idx(16 * s)), r);
+      // Scores are read twice (max, then exp) rather than held in 2·n/2
+      // registers: shared loads are cheaper than spills.
+      auto loadScore = [&](int64_t j) -> std::pair<Value, Value> {
+        Value col = add(h, idx(2 * j));
+        Value value =
+            memref::LoadOp::create(b, loc, sBuf, ValueRange{row, col});
+        if (masked) {
+          Value keyCol = add(scores.maskCol, col);
+          Value bad = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
+                                            keyCol, scores.maskLimit);
+          if (scores.causal) {
+            Value queryRow = add(scores.maskRow, row);
+            Value above = arith::CmpIOp::create(
+                b, loc, arith::CmpIPredicate::ugt, keyCol, queryRow);
+            bad = arith::OrIOp::create(b, loc, bad, above);
+          }
+          value = arith::SelectOp::create(b, loc, bad, negInf, value);
+        }
+        return {value, col};
+      };
+      Value rowMax = negInf;
+      for (int64_t j = 0; j < n / 2; ++j)
+        rowMax =
+            arith::MaximumFOp::create(b, loc, rowMax, loadScore(j).first);
+      rowMax = arith::MaximumFOp::create(b, loc, rowMax, shuffleXor(rowMax, 1));
+      Value newMax = arith::MaximumFOp::create(
+          b, loc, maxIn[s], arith::MulFOp::create(b, loc, rowMax, scale));
+      // A row with nothing unmasked yet keeps p = 0 instead of NaN.
+      Value isEmpty = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                            newMax, negInf);
+      Value useMax = arith::SelectOp::create(b, loc, isEmpty, f32(0.0f), newMax);
+      Value negMax = arith::NegFOp::create(b, loc, useMax);
+      Value sum = f32(0.0f);
+      for (int64_t j = 0; j < n / 2; ++j) {
+        auto [x, col] = loadScore(j);
+        Value p = exp2(LLVM::FMAOp::create(b, loc, x, scale, negMax));
+        Value rounded = arith::TruncFOp::create(b, loc, element, p);
+        memref::StoreOp::create(b, loc, rounded, pBuf, ValueRange{row, col});
+        sum = arith::AddFOp::create(b, loc, sum, p);
+      }
+      sum = arith::AddFOp::create(b, loc, sum, shuffleXor(sum, 1));
+      Value alpha =
+          exp2(arith::SubFOp::create(b, loc, maxIn[s], useMax));
+      Value newSum = arith::AddFOp::create(
+          b, loc, arith::MulFOp::create(b, loc, sumIn[s], alpha), sum);
+      results.append({newMax, newSum, alpha});
+    }
+    return results;
+  };
+
+  SmallVector<Value> results;
+  if (scores.kind == TileStorage::Kind::Scores) {
+    results = emitStep(false);
+  } else {
+    // Only blocks that cross the key length or the diagonal pay for masking.
+    Value blockEnd = add(scores.maskCol, idx(n));
+    Value needed = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                         blockEnd, scores.maskLimit);
+    if (scores.causal) {
+      Value lastCol = arith::SubIOp::create(b, loc, blockEnd, idx(1));
+      Value crosses = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::ugt, lastCol,
+          add(scores.maskRow, warpRow));
+      needed = arith::OrIOp::create(b, loc, needed, crosses);
+    }
+    SmallVector<Type> types(3 * strips, f32Type);
+    auto ifOp = scf::IfOp::create(b, loc, types, needed, /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      scf::YieldOp::create(b, loc, emitStep(true));
+      b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+      scf::YieldOp::create(b, loc, emitStep(false));
+    }
+    results.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+  }
+  warpSync(); // P is read as WMMA fragments by the whole warp
+
+  TileStorage probs{TileStorage::Kind::Probs};
+  probs.memref = pBuf;
+  probs.cols = n;
+  tiles[op.getProbs()] = probs;
+  SmallVector<Value> rowResults = {op.getMaxOut(), op.getSumOut(),
+                                   op.getAlpha()};
+  for (auto [index, value] : llvm::enumerate(rowResults)) {
+    TileStorage rows{TileStorage::Kind::Rows};
+    rows.cols = 1;
+    for (int64_t s = 0; s < strips; ++s)
+      rows.values.push_back(results[3 * s + index]);
+    tiles[value] = rows;
+  }
+  return success();
+}
+
+SmallVector<Value> KernelBuilder::broadcastRows(ArrayRef<Value> rowValues) {
+  // Lane 2·r + h writes row r, columns 8h .. 8h+7 of the strip's 16x16
+  // tile; read back as an accumulator fragment, element (i, j) = value[i]
+  // in whatever lane owns it, so that an element-wise multiply scales rows.
+  Value r = arith::DivUIOp::create(b, loc, lane, idx(2));
+  Value h = arith::RemUIOp::create(b, loc, lane, idx(2));
+  auto vecType = VectorType::get({4}, b.getF32Type());
+  WmmaEmitter wmma(b, loc, element);
+  warpSync(); // the previous fragment loads of these tiles are done
+  for (int64_t s = 0; s < strips; ++s) {
+    Value row = add(add(warpRow, idx(16 * s)), r);
+    Value vec = vector::BroadcastOp::create(b, loc, vecType, rowValues[s]);
+    Value col = mul(h, idx(8));
+    vector::StoreOp::create(b, loc, vec, rBuf, ValueRange{row, col});
+    vector::StoreOp::create(b, loc, vec, rBuf,
+                            ValueRange{row, add(col, idx(4))});
+  }
+  warpSync();
+  SmallVector<Value> frags;
+  for (int64_t s = 0; s < strips; ++s)
+    frags.push_back(
+        wmma.loadC(rBuf, add(warpRow, idx(16 * s)), idx(0), 16));
+  return frags;
+}
+
+LogicalResult KernelBuilder::lowerRescale(RescaleOp op) {
+  TileStorage *accIt = findTile(op.getAcc());
+  TileStorage *factorIt = findTile(op.getFactor());
+  if (!accIt || accIt->kind != TileStorage::Kind::Acc ||
+      !factorIt ||
+      factorIt->kind != TileStorage::Kind::Rows)
+    return op.emitOpError("flash-to-gpu: rescale needs an accumulator and "
+                          "row factors");
+  SmallVector<Value> factors = broadcastRows(factorIt->values);
+  WmmaEmitter wmma(b, loc, element);
+  TileStorage storage = *accIt;
+  int64_t tilesPerStrip = storage.values.size() / strips;
+  for (auto [i, frag] : llvm::enumerate(storage.values))
+    frag = wmma.mulC(frag, factors[i / tilesPerStrip]);
+  tiles[op.getResult()] = storage;
+  return success();
+}
+
+LogicalResult KernelBuilder::lowerNormalize(NormalizeOp op) {
+  TileStorage *accIt = findTile(op.getAcc());
+  TileStorage *sumIt = findTile(op.getSum());
+  if (!accIt || accIt->kind != TileStorage::Kind::Acc ||
+      !sumIt || sumIt->kind != TileStorage::Kind::Rows)
+    return op.emitOpError("flash-to-gpu: normalize needs an accumulator and "
+                          "row sums");
+  SmallVector<Value> inverse;
+  for (Value sum : sumIt->values) {
+    Value isZero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                         sum, f32(0.0f));
+    Value inv = arith::DivFOp::create(b, loc, f32(1.0f), sum);
+    inverse.push_back(
+        arith::SelectOp::create(b, loc, isZero, f32(0.0f), inv));
+  }
+  SmallVector<Value> factors = broadcastRows(inverse);
+  WmmaEmitter wmma(b, loc, element);
+  TileStorage storage = *accIt;
+  int64_t tilesPerStrip = storage.values.size() / strips;
+  for (auto [i, frag] : llvm::enumerate(storage.values))
+    frag = wmma.mulC(frag, factors[i / tilesPerStrip]);
+  tiles[op.getResult()] = storage; // rounded to T when stored
+  return success();
+}
+
+LogicalResult KernelBuilder::lowerStore(StoreTileOp op) {
+  TileStorage *it = findTile(op.getValue());
+  if (!it || it->kind != TileStorage::Kind::Acc)
+    return op.emitOpError("flash-to-gpu: the stored tile must come from "
+                          "flash.normalize");
+  if (op.getDest() != tiled.getO())
+    return op.emitOpError("flash-to-gpu: only O is stored");
+  const TileStorage &storage = *it;
+  WmmaEmitter wmma(b, loc, element);
+  int64_t tilesPerStrip = headDim / 16;
+  // Stage the warp's f32 strip in the S buffer (free after the loop), then
+  // write 16-byte chunks of T to global memory, skipping rows past seq.
+  for (int64_t s = 0; s < strips; ++s)
+    for (int64_t j = 0; j < tilesPerStrip; ++j)
+      wmma.storeC(storage.values[s * tilesPerStrip + j], sBuf,
+                  add(warpRow, idx(16 * s)), idx(16 * j), ldS);
+  warpSync();
+  Value row0 = scalar(op.getRow());
+  Value bh = scalar(op.getBatchHead());
+  Value batch = arith::DivUIOp::create(b, loc, bh, heads);
+  Value head = arith::RemUIOp::create(b, loc, bh, heads);
+  Value seq = memref::DimOp::create(b, loc, o, 2);
+  int64_t chunksPerRow = headDim / 8;
+  int64_t chunks = rowsPerWarp * chunksPerRow;
+  auto f32x4 = VectorType::get({4}, b.getF32Type());
+  auto outType = VectorType::get({8}, element);
+  for (int64_t first = 0; first < chunks; first += 32) {
+    Value chunk = add(lane, idx(first));
+    Value localRow = add(warpRow, arith::DivUIOp::create(b, loc, chunk,
+                                                         idx(chunksPerRow)));
+    Value col = mul(arith::RemUIOp::create(b, loc, chunk, idx(chunksPerRow)),
+                    idx(8));
+    Value globalRow = add(row0, localRow);
+    Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                         globalRow, seq);
+    auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    Value lo = vector::LoadOp::create(b, loc, f32x4, sBuf,
+                                      ValueRange{localRow, col});
+    Value hi = vector::LoadOp::create(b, loc, f32x4, sBuf,
+                                      ValueRange{localRow, add(col, idx(4))});
+    Value both = vector::ShuffleOp::create(
+        b, loc, lo, hi, ArrayRef<int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
+    Value rounded = arith::TruncFOp::create(b, loc, outType, both);
+    vector::StoreOp::create(b, loc, rounded, o,
+                            ValueRange{batch, head, globalRow, col},
+                            /*nontemporal=*/false, llvm::MaybeAlign(16));
+  }
+  return success();
+}
+
+namespace {
+struct FlashToGPUPass : public mlir::flash::impl::FlashToGPUBase<FlashToGPUPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<TiledOp> programs;
+    module.walk([&](TiledOp op) { programs.push_back(op); });
+    if (programs.empty())
+      return;
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    UnitAttr::get(&getContext()));
+    SymbolTable symbols(module);
+    for (TiledOp tiled : programs)
+      if (failed(convert(tiled, symbols)))
+        return signalPassFailure();
+  }
+
+  LogicalResult convert(TiledOp tiled, SymbolTable &symbols) {
+    TileConfigAttr config = tiled.getConfig();
+    if (config.getStrategy() != Strategy::wmma)
+      return tiled.emitOpError()
+             << "flash-to-gpu: strategy '"
+             << stringifyStrategy(config.getStrategy())
+             << "' is not implemented yet (use wmma)";
+    auto func = tiled->getParentOfType<func::FuncOp>();
+    std::string base = func ? func.getSymName().str() : "flash";
+    Location loc = tiled.getLoc();
+    ModuleOp module = getOperation();
+
+    OpBuilder b(module.getBodyRegion());
+    b.setInsertionPointToEnd(module.getBody());
+    auto gpuModule = gpu::GPUModuleOp::create(b, loc, base + "_kernels");
+    symbols.insert(gpuModule);
+    b.setInsertionPointToStart(gpuModule.getBody());
+    SmallVector<Type> argTypes(tiled->getOperandTypes());
+    auto kernel = gpu::GPUFuncOp::create(
+        b, loc, base + "_kernel", b.getFunctionType(argTypes, {}));
+    kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+    int32_t threads = 32 * config.getWarps();
+    kernel.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({threads, 1, 1}));
+    // Tell ptxas how many blocks share an SM (shared memory decides it; 100
+    // KiB per SM on sm_86/sm_89): without it ptxas aims at an occupancy the
+    // shared memory never allows and caps registers at 128, spilling.
+    auto qTypeForSmem = cast<MemRefType>(tiled.getQ().getType());
+    int64_t smemBytes = config.getSharedMemoryBytes(
+        qTypeForSmem.getDimSize(3), qTypeForSmem.getElementTypeBitWidth() / 8);
+    int32_t blocksPerSM =
+        std::max<int64_t>(1, (100 * 1024) / std::max<int64_t>(smemBytes, 1));
+    kernel->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                    b.getI32IntegerAttr(blocksPerSM));
+    Block &entry = kernel.getBody().front();
+    b.setInsertionPointToStart(&entry);
+    KernelBuilder builder(tiled, b);
+    if (failed(builder.emit(entry.getArguments())))
+      return failure();
+    gpu::ReturnOp::create(b, loc);
+
+    // The host side: one launch over (query blocks, batch·heads).
+    b.setInsertionPoint(tiled);
+    auto idx = [&](int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); };
+    Value q = tiled.getQ();
+    auto dim = [&](int64_t d) -> Value {
+      return memref::DimOp::create(b, loc, q, d);
+    };
+    Value gridX = arith::CeilDivUIOp::create(b, loc, dim(2),
+                                             idx(config.getBlockM()));
+    Value gridY = arith::MulIOp::create(b, loc, dim(0), dim(1));
+    auto qType = cast<MemRefType>(q.getType());
+    int64_t smem = config.getSharedMemoryBytes(
+        qType.getDimSize(3), qType.getElementTypeBitWidth() / 8);
+    Value smemValue = arith::ConstantIntOp::create(b, loc, smem, 32);
+    gpu::LaunchFuncOp::create(
+        b, loc, kernel, gpu::KernelDim3{gridX, gridY, idx(1)},
+        gpu::KernelDim3{idx(threads), idx(1), idx(1)}, smemValue,
+        tiled->getOperands());
+    tiled.erase();
+    return success();
+  }
+};
+} // namespace

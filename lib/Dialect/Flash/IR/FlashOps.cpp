@@ -1,0 +1,371 @@
+//===- FlashOps.cpp - flash dialect operations ----------------------------===//
+//
+// Verifiers state each op's invariants once, so that passes can rely on
+// them. Every message names the operand and the rule it breaks.
+//
+//===----------------------------------------------------------------------===//
+
+#include "flashc/Dialect/Flash/IR/FlashDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::flash;
+
+static StringRef dimName(unsigned dim) {
+  static const char *names[] = {"batch", "heads", "seq", "head_dim"};
+  return names[dim];
+}
+
+/// Checks what Q, K, V and O of an attention (user or tile level) must
+/// satisfy; returns the head dim on success.
+static FailureOr<int64_t> verifyAttentionOperands(Operation *op, Value q,
+                                                  Value k, Value v, Value o) {
+  std::pair<StringRef, MemRefType> operands[] = {
+      {"Q", cast<MemRefType>(q.getType())},
+      {"K", cast<MemRefType>(k.getType())},
+      {"V", cast<MemRefType>(v.getType())},
+      {"O", cast<MemRefType>(o.getType())}};
+  for (auto [name, type] : operands) {
+    if (type.getRank() != 4)
+      return op->emitOpError()
+             << name << " must have rank 4 [batch, heads, seq, head_dim], got "
+             << type;
+    Type element = type.getElementType();
+    if (!element.isF16() && !element.isBF16())
+      return op->emitOpError()
+             << name << " element type must be f16 or bf16, got " << element;
+    if (!type.getLayout().isIdentity())
+      return op->emitOpError()
+             << name << " must have the identity (row-major) layout, got "
+             << type;
+    if (type.isDynamicDim(3))
+      return op->emitOpError() << name << " head_dim must be static";
+  }
+  MemRefType qType = operands[0].second;
+  for (auto [name, type] : ArrayRef(operands).drop_front()) {
+    if (type.getElementType() != qType.getElementType())
+      return op->emitOpError()
+             << name << " element type " << type.getElementType()
+             << " differs from Q's " << qType.getElementType();
+    if (type.getDimSize(3) != qType.getDimSize(3))
+      return op->emitOpError() << name << " head_dim " << type.getDimSize(3)
+                               << " differs from Q's " << qType.getDimSize(3);
+  }
+  int64_t headDim = qType.getDimSize(3);
+  if (!isSupportedHeadDim(headDim))
+    return op->emitOpError() << "head_dim " << headDim
+                             << " is not supported (supported: 64, 128)";
+  auto staticMismatch = [](int64_t a, int64_t b) {
+    return !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b;
+  };
+  MemRefType kType = operands[1].second, vType = operands[2].second;
+  if (staticMismatch(kType.getDimSize(2), vType.getDimSize(2)))
+    return op->emitOpError()
+           << "V seq " << vType.getDimSize(2) << " differs from K's "
+           << kType.getDimSize(2) << " (keys and values come in pairs)";
+  for (unsigned dim : {0u, 1u}) {
+    for (auto [name, type] : {std::pair<StringRef, MemRefType>{"K", kType},
+                              {"V", vType}})
+      if (staticMismatch(type.getDimSize(dim), qType.getDimSize(dim)))
+        return op->emitOpError()
+               << name << " " << dimName(dim) << " " << type.getDimSize(dim)
+               << " differs from Q's " << qType.getDimSize(dim);
+  }
+  MemRefType oType = operands[3].second;
+  if (oType.getShape() != qType.getShape())
+    return op->emitOpError() << "O shape must equal Q's: got " << oType
+                             << " for Q " << qType;
+  return headDim;
+}
+
+static int64_t elementBytes(Value memref) {
+  return cast<MemRefType>(memref.getType()).getElementTypeBitWidth() / 8;
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+int64_t AttentionOp::getHeadDim() {
+  return cast<MemRefType>(getQ().getType()).getDimSize(3);
+}
+
+float AttentionOp::getEffectiveScale() {
+  if (std::optional<APFloat> scale = getScale())
+    return scale->convertToFloat();
+  return 1.0f / std::sqrt(static_cast<float>(getHeadDim()));
+}
+
+LogicalResult AttentionOp::verify() {
+  FailureOr<int64_t> headDim =
+      verifyAttentionOperands(*this, getQ(), getK(), getV(), getO());
+  if (failed(headDim))
+    return failure();
+  if (std::optional<APFloat> scale = getScale()) {
+    float value = scale->convertToFloat();
+    if (!(value > 0.0f) || std::isinf(value))
+      return emitOpError() << "scale must be a positive finite number, got "
+                           << value;
+  }
+  if (TileConfigAttr config = getConfigAttr())
+    return config.verifyFor([&] { return emitOpError(); }, *headDim,
+                            elementBytes(getQ()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// TiledOp
+//===----------------------------------------------------------------------===//
+
+int64_t TiledOp::getHeadDim() {
+  return cast<MemRefType>(getQ().getType()).getDimSize(3);
+}
+
+LogicalResult TiledOp::verify() {
+  FailureOr<int64_t> headDim =
+      verifyAttentionOperands(*this, getQ(), getK(), getV(), getO());
+  if (failed(headDim))
+    return failure();
+  return getConfig().verifyFor([&] { return emitOpError(); }, *headDim,
+                               elementBytes(getQ()));
+}
+
+LogicalResult TiledOp::verifyRegions() {
+  Block &body = getBody().front();
+  if (body.getNumArguments() != 2 ||
+      !llvm::all_of(body.getArgumentTypes(),
+                    [](Type t) { return t.isIndex(); }))
+    return emitOpError("body must take two index arguments (query block, "
+                       "batch·head)");
+  return success();
+}
+
+/// The tile configuration of the flash.tiled around `op`, if any.
+static TileConfigAttr enclosingConfig(Operation *op) {
+  if (auto tiled = op->getParentOfType<TiledOp>())
+    return tiled.getConfig();
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Load and store
+//===----------------------------------------------------------------------===//
+
+/// A tile of rows of one head: `rows x head_dim` of the memref's element type.
+static LogicalResult verifyRowTile(Operation *op, StringRef tileName,
+                                   RankedTensorType tile, StringRef memName,
+                                   MemRefType memref) {
+  if (tile.getElementType() != memref.getElementType())
+    return op->emitOpError()
+           << tileName << " element type " << tile.getElementType()
+           << " differs from " << memName << "'s " << memref.getElementType();
+  if (tile.getDimSize(1) != memref.getDimSize(3))
+    return op->emitOpError() << tileName << " has " << tile.getDimSize(1)
+                             << " columns, but " << memName << " head_dim is "
+                             << memref.getDimSize(3);
+  if (ShapedType::isDynamic(tile.getDimSize(0)) || tile.getDimSize(0) % 16)
+    return op->emitOpError() << tileName << " rows must be a static multiple "
+                             << "of 16, got " << tile;
+  return success();
+}
+
+LogicalResult LoadTileOp::verify() {
+  return verifyRowTile(*this, "result", getResult().getType(), "source",
+                       getSource().getType());
+}
+
+LogicalResult StoreTileOp::verify() {
+  return verifyRowTile(*this, "value", getValue().getType(), "dest",
+                       getDest().getType());
+}
+
+//===----------------------------------------------------------------------===//
+// KVLoopOp
+//===----------------------------------------------------------------------===//
+
+void KVLoopOp::build(OpBuilder &builder, OperationState &state, Value k,
+                     Value v, Value batchHead, Value upper, ValueRange inits,
+                     int64_t blockN) {
+  state.addOperands({k, v, batchHead, upper});
+  state.addOperands(inits);
+  state.addTypes(inits.getTypes());
+  Region *body = state.addRegion();
+  Block *block = new Block();
+  body->push_back(block);
+  Location loc = state.location;
+  block->addArgument(builder.getIndexType(), loc);
+  for (Value memref : {k, v}) {
+    auto type = cast<MemRefType>(memref.getType());
+    block->addArgument(RankedTensorType::get({blockN, type.getDimSize(3)},
+                                             type.getElementType()),
+                       loc);
+  }
+  for (Value init : inits)
+    block->addArgument(init.getType(), loc);
+}
+
+LogicalResult KVLoopOp::verify() {
+  if (getInits().getTypes() != getResults().getTypes())
+    return emitOpError("result types must equal the init types");
+  return success();
+}
+
+LogicalResult KVLoopOp::verifyRegions() {
+  Block &body = getBody().front();
+  unsigned numInits = getInits().size();
+  if (body.getNumArguments() != 3 + numInits)
+    return emitOpError() << "body must take (start: index, K tile, V tile) "
+                            "and one argument per init, i.e. "
+                         << 3 + numInits << " arguments, got "
+                         << body.getNumArguments();
+  if (!body.getArgument(0).getType().isIndex())
+    return emitOpError("body argument #0 (block start) must be index");
+  TileConfigAttr config = enclosingConfig(*this);
+  StringRef names[] = {"K", "V"};
+  Value memrefs[] = {getK(), getV()};
+  for (unsigned i = 0; i < 2; ++i) {
+    auto tile = dyn_cast<RankedTensorType>(body.getArgument(1 + i).getType());
+    auto memref = cast<MemRefType>(memrefs[i].getType());
+    if (!tile || tile.getRank() != 2)
+      return emitOpError() << names[i] << " tile argument must be a 2-d tensor";
+    std::string tileName = (names[i] + " tile").str();
+    if (failed(verifyRowTile(*this, tileName, tile, names[i], memref)))
+      return failure();
+    if (config && tile.getDimSize(0) != config.getBlockN())
+      return emitOpError() << names[i] << " tile has " << tile.getDimSize(0)
+                           << " rows, but the tile config's block_n is "
+                           << config.getBlockN();
+  }
+  for (unsigned i = 0; i < numInits; ++i)
+    if (body.getArgument(3 + i).getType() != getInits()[i].getType())
+      return emitOpError() << "body argument #" << 3 + i << " type "
+                           << body.getArgument(3 + i).getType()
+                           << " differs from init #" << i << " type "
+                           << getInits()[i].getType();
+  auto yield = cast<YieldOp>(body.getTerminator());
+  if (yield.getValues().getTypes() != getInits().getTypes())
+    return emitOpError("flash.yield must give one value per init, of the "
+                       "init's type");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Compute ops
+//===----------------------------------------------------------------------===//
+
+static bool isMmaOperandType(Type t) { return t.isF16() || t.isBF16(); }
+
+LogicalResult DotOp::verify() {
+  RankedTensorType lhs = getLhs().getType(), rhs = getRhs().getType(),
+                   result = getResult().getType();
+  if (!isMmaOperandType(lhs.getElementType()))
+    return emitOpError() << "lhs element type must be f16 or bf16, got "
+                         << lhs.getElementType();
+  if (rhs.getElementType() != lhs.getElementType())
+    return emitOpError() << "rhs element type " << rhs.getElementType()
+                         << " differs from lhs's " << lhs.getElementType();
+  if (!result.getElementType().isF32())
+    return emitOpError() << "result element type must be f32 (accumulation "
+                            "is in f32), got "
+                         << result.getElementType();
+  int64_t m = lhs.getDimSize(0), kLhs = lhs.getDimSize(1);
+  int64_t kRhs = getTransposeRhs() ? rhs.getDimSize(1) : rhs.getDimSize(0);
+  int64_t n = getTransposeRhs() ? rhs.getDimSize(0) : rhs.getDimSize(1);
+  if (kLhs != kRhs)
+    return emitOpError() << "contraction sizes differ: lhs has " << kLhs
+                         << " columns, rhs" << (getTransposeRhs() ? "ᵀ" : "")
+                         << " has " << kRhs << " rows";
+  if (result.getShape() != ArrayRef<int64_t>{m, n})
+    return emitOpError() << "result shape must be " << m << "x" << n
+                         << ", got " << result;
+  for (int64_t size : {m, n, kLhs})
+    if (ShapedType::isDynamic(size) || size % 16 != 0)
+      return emitOpError() << "tile sizes must be static multiples of 16 "
+                              "(the tensor-core tile), got "
+                           << m << "x" << n << "x" << kLhs;
+  if (getAcc() && getAcc().getType() != result)
+    return emitOpError() << "acc type " << getAcc().getType()
+                         << " differs from the result's " << result;
+  return success();
+}
+
+LogicalResult MaskOp::verify() {
+  if (!getScores().getType().getElementType().isF32())
+    return emitOpError("scores must be f32");
+  if (getResult().getType() != getScores().getType())
+    return emitOpError("result type must equal the scores' type");
+  return success();
+}
+
+/// A per-row vector of `rows` f32.
+static LogicalResult verifyRowVector(Operation *op, StringRef name,
+                                     RankedTensorType type, int64_t rows) {
+  if (type.getDimSize(0) != rows)
+    return op->emitOpError() << name << " has " << type.getDimSize(0)
+                             << " rows, the tile has " << rows;
+  return success();
+}
+
+void SoftmaxStepOp::build(OpBuilder &builder, OperationState &state,
+                          Value scores, Value max, Value sum, float scaleLog2e,
+                          Type probType) {
+  auto scoreType = cast<RankedTensorType>(scores.getType());
+  build(builder, state,
+        RankedTensorType::get(scoreType.getShape(), probType), max.getType(),
+        max.getType(), max.getType(), scores, max, sum,
+        builder.getF32FloatAttr(scaleLog2e));
+}
+
+LogicalResult SoftmaxStepOp::verify() {
+  RankedTensorType scores = getScores().getType();
+  if (!scores.getElementType().isF32())
+    return emitOpError() << "scores must be f32, got " << scores;
+  if (getProbs().getType().getShape() != scores.getShape() ||
+      !isMmaOperandType(getProbs().getType().getElementType()))
+    return emitOpError() << "probs must be f16 or bf16 of the scores' shape, "
+                            "got "
+                         << getProbs().getType();
+  int64_t rows = scores.getDimSize(0);
+  for (auto [name, value] :
+       {std::pair<StringRef, Value>{"max_in", getMaxIn()},
+        {"sum_in", getSumIn()},
+        {"max_out", getMaxOut()},
+        {"sum_out", getSumOut()},
+        {"alpha", getAlpha()}})
+    if (failed(verifyRowVector(*this, name,
+                               cast<RankedTensorType>(value.getType()), rows)))
+      return failure();
+  float c = getScaleLog2e().convertToFloat();
+  if (!(c > 0.0f) || std::isinf(c))
+    return emitOpError() << "scale_log2e must be a positive finite number, got "
+                         << c;
+  return success();
+}
+
+LogicalResult RescaleOp::verify() {
+  RankedTensorType acc = getAcc().getType();
+  if (!acc.getElementType().isF32())
+    return emitOpError() << "acc must be f32, got " << acc;
+  if (getResult().getType() != acc)
+    return emitOpError("result type must equal acc's type");
+  return verifyRowVector(*this, "factor", getFactor().getType(),
+                         acc.getDimSize(0));
+}
+
+LogicalResult NormalizeOp::verify() {
+  RankedTensorType acc = getAcc().getType(), result = getResult().getType();
+  if (!acc.getElementType().isF32())
+    return emitOpError() << "acc must be f32, got " << acc;
+  if (result.getShape() != acc.getShape() ||
+      !isMmaOperandType(result.getElementType()))
+    return emitOpError() << "result must be f16 or bf16 of acc's shape, got "
+                         << result;
+  return verifyRowVector(*this, "sum", getSum().getType(), acc.getDimSize(0));
+}
+
+#define GET_OP_CLASSES
+#include "flashc/Dialect/Flash/IR/FlashOps.cpp.inc"

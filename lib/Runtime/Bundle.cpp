@@ -1,0 +1,161 @@
+//===- Bundle.cpp - kernel bundle text format -----------------------------===//
+
+#include "flashc/Runtime/Bundle.h"
+
+#include <cstdlib>
+#include <sstream>
+
+using namespace flashc;
+
+static const char kMagic[] = "flashc-bundle";
+
+std::string flashc::serializeBundle(const KernelBundle &b) {
+  std::ostringstream os;
+  os << kMagic << " " << KernelBundle::kVersion << "\n";
+  os << "kernel " << b.kernelName << "\n";
+  os << "arch " << b.arch << "\n";
+  os << "element " << b.elementType << "\n";
+  os << "head_dim " << b.headDim << "\n";
+  os << "causal " << (b.causal ? 1 : 0) << "\n";
+  os.precision(9);
+  os << "scale " << b.scale << "\n";
+  os << "block_m " << b.blockM << "\n";
+  os << "block_n " << b.blockN << "\n";
+  os << "stages " << b.stages << "\n";
+  os << "warps " << b.warps << "\n";
+  os << "strategy " << b.strategy << "\n";
+  os << "threads " << b.threads << "\n";
+  os << "shared_bytes " << b.sharedBytes << "\n";
+  os << "shape " << b.batch << " " << b.heads << " " << b.seqQ << " " << b.seqK
+     << "\n";
+  os << "params memref4:q memref4:k memref4:v memref4:o\n";
+  os << "ptx " << b.ptx.size() << "\n";
+  os << b.ptx;
+  return os.str();
+}
+
+static bool parseInt(const std::string &text, int64_t &value) {
+  char *end = nullptr;
+  long long parsed = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0')
+    return false;
+  value = parsed;
+  return true;
+}
+
+bool flashc::parseBundle(std::string_view text, KernelBundle &b,
+                         std::string &error) {
+  size_t pos = 0;
+  auto nextLine = [&](std::string &line) {
+    if (pos >= text.size())
+      return false;
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos)
+      end = text.size();
+    line = std::string(text.substr(pos, end - pos));
+    pos = end + 1;
+    return true;
+  };
+  std::string line;
+  if (!nextLine(line) || line.rfind(kMagic, 0) != 0) {
+    error = "not a flashc bundle (no 'flashc-bundle' header)";
+    return false;
+  }
+  if (line != std::string(kMagic) + " " + std::to_string(KernelBundle::kVersion)) {
+    error = "unsupported bundle version: '" + line + "'";
+    return false;
+  }
+  bool sawPtx = false, sawKernel = false;
+  while (nextLine(line)) {
+    size_t space = line.find(' ');
+    std::string key = line.substr(0, space);
+    std::string value = space == std::string::npos ? "" : line.substr(space + 1);
+    int64_t number = 0;
+    auto needInt = [&](int64_t &field) {
+      if (!parseInt(value, number)) {
+        error = "bundle: '" + key + "' needs an integer, got '" + value + "'";
+        return false;
+      }
+      field = number;
+      return true;
+    };
+    if (key == "kernel") {
+      b.kernelName = value;
+      sawKernel = !value.empty();
+    } else if (key == "arch") {
+      b.arch = value;
+    } else if (key == "element") {
+      if (value != "f16" && value != "bf16") {
+        error = "bundle: element must be f16 or bf16, got '" + value + "'";
+        return false;
+      }
+      b.elementType = value;
+    } else if (key == "head_dim") {
+      if (!needInt(b.headDim))
+        return false;
+    } else if (key == "causal") {
+      int64_t causal = 0;
+      if (!needInt(causal))
+        return false;
+      b.causal = causal != 0;
+    } else if (key == "scale") {
+      b.scale = std::strtof(value.c_str(), nullptr);
+    } else if (key == "block_m") {
+      if (!needInt(b.blockM))
+        return false;
+    } else if (key == "block_n") {
+      if (!needInt(b.blockN))
+        return false;
+    } else if (key == "stages") {
+      if (!needInt(b.stages))
+        return false;
+    } else if (key == "warps") {
+      if (!needInt(b.warps))
+        return false;
+    } else if (key == "strategy") {
+      b.strategy = value;
+    } else if (key == "threads") {
+      if (!needInt(b.threads))
+        return false;
+    } else if (key == "shared_bytes") {
+      if (!needInt(b.sharedBytes))
+        return false;
+    } else if (key == "shape") {
+      std::istringstream is(value);
+      if (!(is >> b.batch >> b.heads >> b.seqQ >> b.seqK)) {
+        error = "bundle: 'shape' needs four integers";
+        return false;
+      }
+    } else if (key == "params") {
+      if (value != "memref4:q memref4:k memref4:v memref4:o") {
+        error = "bundle: unsupported parameter list '" + value + "'";
+        return false;
+      }
+    } else if (key == "ptx") {
+      int64_t bytes = 0;
+      if (!needInt(bytes))
+        return false;
+      if (bytes <= 0 || pos + static_cast<size_t>(bytes) > text.size()) {
+        error = "bundle: truncated PTX (" + std::to_string(bytes) +
+                " bytes announced)";
+        return false;
+      }
+      b.ptx = std::string(text.substr(pos, bytes));
+      sawPtx = true;
+      break;
+    } else {
+      error = "bundle: unknown key '" + key + "'";
+      return false;
+    }
+  }
+  if (!sawKernel || !sawPtx) {
+    error = "bundle: missing 'kernel' or 'ptx'";
+    return false;
+  }
+  if (b.blockM <= 0 || b.threads <= 0 || b.headDim <= 0 ||
+      b.elementType.empty()) {
+    error = "bundle: missing block_m, threads, head_dim or element";
+    return false;
+  }
+  return true;
+}

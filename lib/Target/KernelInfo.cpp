@@ -1,0 +1,105 @@
+//===- KernelInfo.cpp - launch metadata and the whole compile -------------===//
+
+#include "flashc/Dialect/Flash/IR/FlashDialect.h"
+#include "flashc/Target/Pipeline.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "flashc/Conversion/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::flash;
+
+FailureOr<flashc::KernelBundle>
+flash::describeKernel(ModuleOp module, const TargetOptions &options) {
+  SmallVector<TiledOp> programs;
+  module.walk([&](TiledOp op) { programs.push_back(op); });
+  if (programs.size() != 1) {
+    module.emitError() << "flashc compiles one attention per file, found "
+                       << programs.size()
+                       << " (flash.attention or flash.tiled ops)";
+    return failure();
+  }
+  TiledOp tiled = programs.front();
+  TileConfigAttr config = tiled.getConfig();
+  auto qType = cast<MemRefType>(tiled.getQ().getType());
+  auto kType = cast<MemRefType>(tiled.getK().getType());
+  flashc::KernelBundle bundle;
+  auto func = tiled->getParentOfType<func::FuncOp>();
+  bundle.kernelName = (func ? func.getSymName().str() : "flash") + "_kernel";
+  bundle.arch = options.chip;
+  bundle.elementType = qType.getElementType().isBF16() ? "bf16" : "f16";
+  bundle.headDim = qType.getDimSize(3);
+  bundle.blockM = config.getBlockM();
+  bundle.blockN = config.getBlockN();
+  bundle.stages = config.getStages();
+  bundle.warps = config.getWarps();
+  bundle.strategy = stringifyStrategy(config.getStrategy()).str();
+  bundle.threads = 32 * config.getWarps();
+  bundle.sharedBytes = config.getSharedMemoryBytes(bundle.headDim, 2);
+  auto staticOr = [](MemRefType t, unsigned d) {
+    return t.isDynamicDim(d) ? int64_t(-1) : t.getDimSize(d);
+  };
+  bundle.batch = staticOr(qType, 0);
+  bundle.heads = staticOr(qType, 1);
+  bundle.seqQ = staticOr(qType, 2);
+  bundle.seqK = staticOr(kType, 2);
+  // What the program computes, for the reference check of a run: causal if
+  // any mask is, and the scale from the softmax step.
+  bundle.scale = 1.0f / std::sqrt(static_cast<float>(bundle.headDim));
+  tiled.walk([&](MaskOp mask) { bundle.causal |= mask.getCausal(); });
+  tiled.walk([&](SoftmaxStepOp step) {
+    bundle.scale = step.getScaleLog2e().convertToFloat() /
+                   static_cast<float>(M_LOG2E);
+  });
+  return bundle;
+}
+
+LogicalResult flash::compileModule(ModuleOp module, Stage stage,
+                                   const TargetOptions &options,
+                                   flashc::KernelBundle *bundle) {
+  MLIRContext *context = module.getContext();
+  if (!isSupportedArch(options.chip))
+    return module.emitError() << "unsupported --arch '" << options.chip
+                              << "' (supported: " << supportedArchList()
+                              << ")";
+  if (stage == Stage::Input)
+    return success();
+  PassManager tilePm(context);
+  buildFlashToTilePipeline(tilePm);
+  if (failed(tilePm.run(module)))
+    return failure();
+  FailureOr<flashc::KernelBundle> info = describeKernel(module, options);
+  if (failed(info))
+    return failure();
+  if (bundle)
+    *bundle = *info;
+  if (stage == Stage::Tile)
+    return success();
+  PassManager gpuPm(context);
+  gpuPm.addPass(createFlashToGPU());
+  gpuPm.addPass(createCanonicalizerPass());
+  gpuPm.addPass(createCSEPass());
+  if (failed(gpuPm.run(module)))
+    return failure();
+  if (stage == Stage::GPU)
+    return success();
+  PassManager llvmPm(context);
+  if (failed(buildGPUToLLVMPipeline(llvmPm, options)) ||
+      failed(llvmPm.run(module)))
+    return failure();
+  if (stage == Stage::LLVM)
+    return success();
+  PassManager binaryPm(context);
+  if (failed(buildSerializePipeline(binaryPm)) || failed(binaryPm.run(module)))
+    return failure();
+  FailureOr<std::string> ptx = extractPTX(module);
+  if (failed(ptx))
+    return failure();
+  if (bundle)
+    bundle->ptx = *ptx;
+  return success();
+}

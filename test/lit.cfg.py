@@ -1,0 +1,40 @@
+# -*- Python -*-
+import os
+import shutil
+import subprocess
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "FLASHC"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.flashc_obj_root, "test")
+
+llvm_config.with_system_environment(["HOME", "TMPDIR", "CUDA_VISIBLE_DEVICES"])
+llvm_config.use_default_substitutions()
+
+config.substitutions.append(("%examples", os.path.join(config.flashc_src_root, "examples")))
+config.substitutions.append(("%flashc_src", config.flashc_src_root))
+
+tool_dirs = [config.flashc_tools_dir, config.llvm_tools_dir]
+llvm_config.add_tool_substitutions(["flashc", "flashc-opt", "flashc-check-cpu"], tool_dirs)
+
+# ptxas: on PATH or in the CUDA toolkit. Tests that run it need the feature.
+ptxas = shutil.which("ptxas") or shutil.which(
+    "ptxas", path=os.path.join(config.flashc_cuda_path, "bin"))
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+
+# A CUDA device: only where nvidia-smi lists one. GPU tests need the feature.
+nvidia_smi = shutil.which("nvidia-smi")
+if nvidia_smi:
+    try:
+        out = subprocess.run([nvidia_smi, "-L"], capture_output=True, text=True, timeout=30)
+        if out.returncode == 0 and "GPU" in out.stdout:
+            config.available_features.add("cuda-device")
+    except Exception:
+        pass

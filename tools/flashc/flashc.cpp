@@ -1,0 +1,197 @@
+//===- flashc.cpp - the flashc compiler driver ----------------------------===//
+//
+// flashc FILE.mlir [-o OUT] [--arch sm_89] [--emit=...]
+//
+// Parses and verifies a flash-dialect file, compiles it as far as --emit
+// asks, and writes the result. Without --emit it compiles to a kernel
+// bundle (PTX + launch metadata). Every error is a diagnostic with its
+// location and a non-zero exit.
+//
+//===----------------------------------------------------------------------===//
+
+#include "flashc/Target/Pipeline.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace llvm;
+
+namespace {
+enum class Emit { Default, Mlir, Tile, Gpu, Llvm, Ptx, Bundle };
+} // namespace
+
+static cl::OptionCategory flashcCategory("flashc options");
+
+static cl::opt<std::string> inputFilename(cl::Positional,
+                                          cl::desc("<input .mlir file or ->"),
+                                          cl::init("-"),
+                                          cl::cat(flashcCategory));
+
+static cl::opt<std::string>
+    outputFilename("o",
+                   cl::desc("Output file ('-' for standard output). Default: "
+                            "standard output with --emit, else "
+                            "<input stem>.bundle"),
+                   cl::value_desc("file"), cl::init(""),
+                   cl::cat(flashcCategory));
+
+static cl::opt<std::string>
+    arch("arch",
+         cl::desc("GPU architecture: sm_80, sm_86, sm_89 (default) or sm_90"),
+         cl::init("sm_89"), cl::cat(flashcCategory));
+
+static cl::opt<Emit> emit(
+    "emit", cl::desc("What to write (default: a kernel bundle)"),
+    cl::values(
+        clEnumValN(Emit::Mlir, "mlir", "the parsed and verified input MLIR"),
+        clEnumValN(Emit::Tile, "tile",
+                   "the tile level (after flash-select-config and "
+                   "flash-expand-attention)"),
+        clEnumValN(Emit::Gpu, "gpu",
+                   "after flash-to-gpu: gpu.module + gpu.launch_func"),
+        clEnumValN(Emit::Llvm, "llvm",
+                   "the kernel lowered to the NVVM/LLVM dialects"),
+        clEnumValN(Emit::Ptx, "ptx", "plain PTX text"),
+        clEnumValN(Emit::Bundle, "bundle",
+                   "a kernel bundle: launch metadata + PTX (docs/Bundle.md)")),
+    cl::init(Emit::Default), cl::cat(flashcCategory));
+
+static cl::opt<bool> quiet("q", cl::desc("Print nothing but errors"),
+                           cl::init(false), cl::cat(flashcCategory));
+
+static flash::Stage stageFor(Emit e) {
+  switch (e) {
+  case Emit::Mlir:
+    return flash::Stage::Input;
+  case Emit::Tile:
+    return flash::Stage::Tile;
+  case Emit::Gpu:
+    return flash::Stage::GPU;
+  case Emit::Llvm:
+    return flash::Stage::LLVM;
+  case Emit::Ptx:
+  case Emit::Bundle:
+  case Emit::Default:
+    return flash::Stage::PTX;
+  }
+  return flash::Stage::PTX;
+}
+
+/// Writes through a temporary file renamed into place, so that a failure
+/// never leaves a half-written output.
+static LogicalResult writeOutput(StringRef path, StringRef text) {
+  if (path == "-") {
+    outs() << text;
+    outs().flush();
+    return success();
+  }
+  if (Error err = llvm::writeToOutput(path, [&](raw_ostream &os) {
+        os << text;
+        return Error::success();
+      })) {
+    errs() << "flashc: error: cannot write '" << path
+           << "': " << toString(std::move(err)) << "\n";
+    return failure();
+  }
+  return success();
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  cl::HideUnrelatedOptions(flashcCategory);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "flashc: compile flash-dialect attention to a tensor-core GPU kernel\n\n"
+      "  flashc FILE.mlir                 compile to FILE.bundle (PTX + launch "
+      "metadata)\n"
+      "  flashc FILE.mlir --emit=ptx -o FILE.ptx\n"
+      "  flashc - --emit=tile < FILE.mlir  read standard input\n");
+
+  DialectRegistry registry;
+  flash::registerFlashcDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  std::string errorMessage;
+  std::unique_ptr<MemoryBuffer> input =
+      openInputFile(inputFilename, &errorMessage);
+  if (!input) {
+    errs() << "flashc: error: " << errorMessage << "\n";
+    return 1;
+  }
+  auto sourceMgr = std::make_shared<SourceMgr>();
+  sourceMgr->AddNewSourceBuffer(std::move(input), SMLoc());
+  SourceMgrDiagnosticHandler diagnostics(*sourceMgr, &context);
+
+  OwningOpRef<ModuleOp> module =
+      parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&context));
+  if (!module)
+    return 1;
+  if (module->getBody()->empty()) {
+    emitError(module->getLoc()) << "the input holds no operations; expected a "
+                                   "func.func with a flash.attention";
+    return 1;
+  }
+
+  flash::TargetOptions options;
+  options.chip = arch;
+  flashc::KernelBundle bundle;
+  if (failed(flash::compileModule(*module, stageFor(emit), options, &bundle)))
+    return 1;
+
+  std::string text;
+  switch (emit) {
+  case Emit::Mlir:
+  case Emit::Tile:
+  case Emit::Gpu:
+  case Emit::Llvm: {
+    raw_string_ostream os(text);
+    module->print(os);
+    break;
+  }
+  case Emit::Ptx:
+    text = bundle.ptx;
+    break;
+  case Emit::Bundle:
+  case Emit::Default:
+    text = flashc::serializeBundle(bundle);
+    break;
+  }
+
+  std::string path = outputFilename;
+  if (path.empty()) {
+    if (emit != Emit::Default) {
+      path = "-";
+    } else {
+      StringRef stem = inputFilename == "-"
+                           ? StringRef("attention")
+                           : sys::path::stem(inputFilename);
+      path = (stem + ".bundle").str();
+    }
+  }
+  if (failed(writeOutput(path, text)))
+    return 1;
+  if (emit == Emit::Default && !quiet) {
+    outs() << "flashc: compiled " << bundle.kernelName << " for "
+           << bundle.arch << " (" << bundle.elementType << ", head_dim "
+           << bundle.headDim << (bundle.causal ? ", causal" : "")
+           << ", tiles " << bundle.blockM << "x" << bundle.blockN << ", "
+           << bundle.stages << " stages, " << bundle.warps << " warps, "
+           << bundle.strategy << ", " << bundle.sharedBytes
+           << " B shared memory); wrote " << path << "\n";
+  }
+  return 0;
+}
