@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "flashc/Runtime/Runner.h"
 #include "flashc/Target/Pipeline.h"
 
 #include "mlir/IR/AsmState.h"
@@ -23,6 +24,8 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <iostream>
 
 using namespace mlir;
 using namespace llvm;
@@ -66,6 +69,34 @@ static cl::opt<Emit> emit(
         clEnumValN(Emit::Bundle, "bundle",
                    "a kernel bundle: launch metadata + PTX (docs/Bundle.md)")),
     cl::init(Emit::Default), cl::cat(flashcCategory));
+
+static cl::opt<bool>
+    run("run",
+        cl::desc("After compiling, launch on the GPU with seeded random "
+                 "inputs, check against a float64 reference (f16: relative L2 "
+                 "< 2e-3, bf16: < 1e-2), check 3 runs agree bitwise, and time "
+                 "it. Exit 0 pass, 1 wrong, 2 no GPU/driver, 3 error"),
+        cl::init(false), cl::cat(flashcCategory));
+static cl::opt<int64_t> runBatch("batch",
+                                 cl::desc("--run: batch (if dynamic)"),
+                                 cl::init(-1), cl::cat(flashcCategory));
+static cl::opt<int64_t> runHeads("heads",
+                                 cl::desc("--run: heads (if dynamic)"),
+                                 cl::init(-1), cl::cat(flashcCategory));
+static cl::opt<int64_t> runSeq("seq",
+                               cl::desc("--run: query length (if dynamic)"),
+                               cl::init(-1), cl::cat(flashcCategory));
+static cl::opt<int64_t> runSeqK("seq-k",
+                                cl::desc("--run: key length (default: --seq)"),
+                                cl::init(-1), cl::cat(flashcCategory));
+static cl::opt<uint64_t> runSeed("seed", cl::desc("--run: random seed"),
+                                 cl::init(1), cl::cat(flashcCategory));
+static cl::opt<int> runIters("iters",
+                             cl::desc("--run: timed launches (median "
+                                      "printed; 0: no timing)"),
+                             cl::init(100), cl::cat(flashcCategory));
+static cl::opt<int> runDevice("device", cl::desc("--run: CUDA device index"),
+                              cl::init(0), cl::cat(flashcCategory));
 
 static cl::opt<bool> quiet("q", cl::desc("Print nothing but errors"),
                            cl::init(false), cl::cat(flashcCategory));
@@ -184,6 +215,12 @@ int main(int argc, char **argv) {
   }
   if (failed(writeOutput(path, text)))
     return 1;
+  if (run && emit != Emit::Default && emit != Emit::Bundle &&
+      emit != Emit::Ptx) {
+    errs() << "flashc: error: --run needs a complete compile (no --emit, or "
+              "--emit=ptx|bundle)\n";
+    return 3;
+  }
   if (emit == Emit::Default && !quiet) {
     outs() << "flashc: compiled " << bundle.kernelName << " for "
            << bundle.arch << " (" << bundle.elementType << ", head_dim "
@@ -193,5 +230,17 @@ int main(int argc, char **argv) {
            << bundle.strategy << ", " << bundle.sharedBytes
            << " B shared memory); wrote " << path << "\n";
   }
-  return 0;
+  if (!run)
+    return 0;
+  flashc::RunOptions runOptions;
+  runOptions.batch = runBatch;
+  runOptions.heads = runHeads;
+  runOptions.seqQ = runSeq;
+  runOptions.seqK = runSeqK;
+  runOptions.seed = runSeed;
+  runOptions.iters = runIters;
+  runOptions.device = runDevice;
+  outs().flush();
+  return flashc::runBundle(flashc::serializeBundle(bundle), runOptions,
+                           std::cout, std::cerr);
 }

@@ -1,0 +1,71 @@
+/*===- flashc-c/runtime.h - launch compiled attention kernels -----*- C -*-===*\
+|*                                                                            *|
+|* The flashc runtime: loads a kernel bundle (PTX + launch metadata, written  *|
+|* by `flashc --emit=bundle` or the C API) and launches it through the CUDA   *|
+|* driver, which it opens with dlopen("libcuda.so.1"): it links and starts   *|
+|* on machines without a GPU or a driver, and needs no MLIR.                 *|
+|*                                                                            *|
+|* Every call returns a flashc_status; on failure                            *|
+|* flashc_runtime_last_error() says what went wrong (the CUresult's name,    *|
+|* the JIT log, or the parameter and the rule it broke).                     *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef FLASHC_C_RUNTIME_H
+#define FLASHC_C_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FLASHC_RUNTIME_VERSION 1
+
+typedef enum flashc_status {
+  FLASHC_OK = 0,
+  FLASHC_ERROR_NO_DRIVER = 1,  /* libcuda.so.1 missing or unusable */
+  FLASHC_ERROR_NO_DEVICE = 2,  /* the driver sees no such device */
+  FLASHC_ERROR_CUDA = 3,       /* a driver call failed */
+  FLASHC_ERROR_BUNDLE = 4,     /* the bundle text is malformed */
+  FLASHC_ERROR_JIT = 5,        /* the driver rejected the PTX */
+  FLASHC_ERROR_ARGUMENT = 6,   /* a shape, pointer or stream is wrong */
+} flashc_status;
+
+typedef struct flashc_runtime flashc_runtime;
+typedef struct flashc_kernel flashc_kernel;
+
+/* Shape of one attention call: Q and O are [batch, heads, seq_q, head_dim],
+ * K and V [batch, heads, seq_k, head_dim], contiguous row-major. */
+typedef struct flashc_shape {
+  int64_t batch, heads, seq_q, seq_k;
+} flashc_shape;
+
+/* Opens the driver and makes `device`'s primary context current. On failure
+ * *out is still set (when out is not NULL) so that the message can be read;
+ * destroy it in every case. */
+flashc_status flashc_runtime_create(int device, flashc_runtime **out);
+void flashc_runtime_destroy(flashc_runtime *runtime);
+/* The last error's message; "" when none. Valid until the next call. */
+const char *flashc_runtime_last_error(const flashc_runtime *runtime);
+/* "NVIDIA H100 80GB HBM3 (sm_90)". */
+const char *flashc_runtime_device_name(const flashc_runtime *runtime);
+
+/* Loads a bundle (its text, `size` bytes): parses it and JIT-loads the PTX. */
+flashc_status flashc_kernel_load(flashc_runtime *runtime, const char *bundle,
+                                 size_t size, flashc_kernel **out);
+void flashc_kernel_destroy(flashc_kernel *kernel);
+
+/* Launches on `stream` (a CUstream; NULL for the default stream). q, k, v, o
+ * are device pointers (CUdeviceptr) of the bundle's element type, 16-byte
+ * aligned. Checks the shape against the bundle before launching. */
+flashc_status flashc_kernel_launch(flashc_kernel *kernel,
+                                   const flashc_shape *shape, uint64_t q,
+                                   uint64_t k, uint64_t v, uint64_t o,
+                                   void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FLASHC_C_RUNTIME_H */

@@ -1,0 +1,47 @@
+//===- Runner.h - run a bundle on random inputs and check it ----*- C++ -*-===//
+//
+// What `flashc FILE --run` and `flashc-run BUNDLE` do: seeded random normal
+// inputs, a poisoned output, a launch, a float64 CPU reference, errors and
+// pass/fail, three runs compared bitwise, and CUDA-event timings. No MLIR.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHC_RUNTIME_RUNNER_H
+#define FLASHC_RUNTIME_RUNNER_H
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+namespace flashc {
+
+struct RunOptions {
+  /// Shape; -1 takes the bundle's static size (an error if it is dynamic).
+  int64_t batch = -1, heads = -1, seqQ = -1, seqK = -1;
+  uint64_t seed = 1;
+  int warmup = 20;
+  int iters = 100; ///< timed launches; 0 skips timing
+  int device = 0;
+};
+
+/// Exit codes of runBundle.
+enum RunStatus : int {
+  kRunPassed = 0,
+  kRunFailed = 1,   ///< ran, but wrong, non-deterministic or NaN
+  kRunNoDevice = 2, ///< could not run: no driver or no device
+  kRunError = 3,    ///< bad bundle, bad shape, or a CUDA error
+};
+
+/// Runs `bundleText` and prints one report to `out` (errors to `err`).
+RunStatus runBundle(const std::string &bundleText, const RunOptions &options,
+                    std::ostream &out, std::ostream &err);
+
+/// Host conversions, round to nearest even.
+uint16_t floatToHalf(float value);
+float halfToFloat(uint16_t bits);
+uint16_t floatToBFloat16(float value);
+float bfloat16ToFloat(uint16_t bits);
+
+} // namespace flashc
+
+#endif // FLASHC_RUNTIME_RUNNER_H

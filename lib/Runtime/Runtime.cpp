@@ -1,0 +1,245 @@
+//===- Runtime.cpp - the flashc runtime (C API) ---------------------------===//
+
+#include "flashc-c/runtime.h"
+#include "flashc/Runtime/Bundle.h"
+#include "flashc/Runtime/CudaDriver.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace flashc;
+
+struct flashc_runtime {
+  const CudaDriver *driver = nullptr;
+  CUdevice device = 0;
+  CUcontext context = nullptr;
+  bool retained = false;
+  int major = 0, minor = 0;
+  std::string deviceName;
+  std::string error;
+
+  flashc_status fail(flashc_status status, std::string message) {
+    error = std::move(message);
+    return status;
+  }
+  /// Checks a driver call; on failure records `what` and the CUresult.
+  bool check(CUresult result, const char *what) {
+    if (result == CUDA_SUCCESS)
+      return true;
+    error = std::string(what) + " failed: " + driver->describe(result);
+    return false;
+  }
+};
+
+struct flashc_kernel {
+  flashc_runtime *runtime = nullptr;
+  KernelBundle bundle;
+  CUmodule module = nullptr;
+  CUfunction function = nullptr;
+};
+
+extern "C" {
+
+flashc_status flashc_runtime_create(int device, flashc_runtime **out) {
+  if (!out)
+    return FLASHC_ERROR_ARGUMENT;
+  auto *rt = new flashc_runtime();
+  *out = rt;
+  std::string error;
+  rt->driver = CudaDriver::open(error);
+  if (!rt->driver)
+    return rt->fail(FLASHC_ERROR_NO_DRIVER, error);
+  int count = 0;
+  if (!rt->check(rt->driver->cuDeviceGetCount(&count), "cuDeviceGetCount"))
+    return FLASHC_ERROR_CUDA;
+  if (device < 0 || device >= count)
+    return rt->fail(FLASHC_ERROR_NO_DEVICE,
+                    "no CUDA device " + std::to_string(device) + " (" +
+                        std::to_string(count) + " found)");
+  if (!rt->check(rt->driver->cuDeviceGet(&rt->device, device), "cuDeviceGet"))
+    return FLASHC_ERROR_CUDA;
+  char name[256] = {0};
+  rt->driver->cuDeviceGetName(name, sizeof(name) - 1, rt->device);
+  rt->driver->cuDeviceGetAttribute(
+      &rt->major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, rt->device);
+  rt->driver->cuDeviceGetAttribute(
+      &rt->minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, rt->device);
+  rt->deviceName = std::string(name) + " (sm_" + std::to_string(rt->major) +
+                   std::to_string(rt->minor) + ")";
+  if (!rt->check(rt->driver->cuDevicePrimaryCtxRetain(&rt->context, rt->device),
+                 "cuDevicePrimaryCtxRetain"))
+    return FLASHC_ERROR_CUDA;
+  rt->retained = true;
+  if (!rt->check(rt->driver->cuCtxSetCurrent(rt->context), "cuCtxSetCurrent"))
+    return FLASHC_ERROR_CUDA;
+  return FLASHC_OK;
+}
+
+void flashc_runtime_destroy(flashc_runtime *runtime) {
+  if (!runtime)
+    return;
+  if (runtime->retained)
+    runtime->driver->cuDevicePrimaryCtxRelease(runtime->device);
+  delete runtime;
+}
+
+const char *flashc_runtime_last_error(const flashc_runtime *runtime) {
+  return runtime ? runtime->error.c_str() : "no runtime";
+}
+
+const char *flashc_runtime_device_name(const flashc_runtime *runtime) {
+  return runtime ? runtime->deviceName.c_str() : "";
+}
+
+flashc_status flashc_kernel_load(flashc_runtime *rt, const char *text,
+                                 size_t size, flashc_kernel **out) {
+  if (!rt || !out)
+    return FLASHC_ERROR_ARGUMENT;
+  *out = nullptr;
+  if (!rt->driver || !rt->context)
+    return rt->fail(FLASHC_ERROR_NO_DRIVER,
+                    "the runtime has no usable driver: " + rt->error);
+  if (!text)
+    return rt->fail(FLASHC_ERROR_ARGUMENT, "bundle: null text");
+  auto kernel = std::make_unique<flashc_kernel>();
+  kernel->runtime = rt;
+  std::string error;
+  if (!parseBundle(std::string_view(text, size), kernel->bundle, error))
+    return rt->fail(FLASHC_ERROR_BUNDLE, error);
+  // The driver wants NUL-terminated PTX (MLIR-NOTES.md, trap 6).
+  std::string ptx = kernel->bundle.ptx;
+  std::vector<char> errorLog(16384, 0), infoLog(16384, 0);
+  int options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
+                   CU_JIT_INFO_LOG_BUFFER, CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES};
+  void *values[] = {errorLog.data(),
+                    reinterpret_cast<void *>(errorLog.size() - 1),
+                    infoLog.data(),
+                    reinterpret_cast<void *>(infoLog.size() - 1)};
+  CUresult result = rt->driver->cuModuleLoadDataEx(
+      &kernel->module, ptx.c_str(), 4, options, values);
+  if (result != CUDA_SUCCESS)
+    return rt->fail(FLASHC_ERROR_JIT,
+                    "cuModuleLoadDataEx failed: " + rt->driver->describe(result) +
+                        "\nJIT log:\n" + std::string(errorLog.data()));
+  if (!rt->check(rt->driver->cuModuleGetFunction(
+                     &kernel->function, kernel->module,
+                     kernel->bundle.kernelName.c_str()),
+                 "cuModuleGetFunction")) {
+    rt->driver->cuModuleUnload(kernel->module);
+    return FLASHC_ERROR_CUDA;
+  }
+  if (kernel->bundle.sharedBytes > 48 * 1024 &&
+      !rt->check(rt->driver->cuFuncSetAttribute(
+                     kernel->function,
+                     CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                     static_cast<int>(kernel->bundle.sharedBytes)),
+                 "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)")) {
+    rt->driver->cuModuleUnload(kernel->module);
+    return FLASHC_ERROR_CUDA;
+  }
+  *out = kernel.release();
+  return FLASHC_OK;
+}
+
+void flashc_kernel_destroy(flashc_kernel *kernel) {
+  if (!kernel)
+    return;
+  if (kernel->module)
+    kernel->runtime->driver->cuModuleUnload(kernel->module);
+  delete kernel;
+}
+
+flashc_status flashc_kernel_launch(flashc_kernel *kernel,
+                                   const flashc_shape *shape, uint64_t q,
+                                   uint64_t k, uint64_t v, uint64_t o,
+                                   void *stream) {
+  if (!kernel)
+    return FLASHC_ERROR_ARGUMENT;
+  flashc_runtime *rt = kernel->runtime;
+  const KernelBundle &b = kernel->bundle;
+  if (!shape)
+    return rt->fail(FLASHC_ERROR_ARGUMENT, "shape: null");
+  struct Dim {
+    const char *name;
+    int64_t value, compiled;
+  } dims[] = {{"batch", shape->batch, b.batch},
+              {"heads", shape->heads, b.heads},
+              {"seq_q", shape->seq_q, b.seqQ},
+              {"seq_k", shape->seq_k, b.seqK}};
+  for (const Dim &d : dims) {
+    if (d.value < 1)
+      return rt->fail(FLASHC_ERROR_ARGUMENT, std::string("shape: ") + d.name +
+                                                 " = " + std::to_string(d.value) +
+                                                 " must be at least 1");
+    if (d.compiled >= 0 && d.value != d.compiled)
+      return rt->fail(FLASHC_ERROR_ARGUMENT,
+                      std::string("shape: ") + d.name + " = " +
+                          std::to_string(d.value) +
+                          " differs from the compiled " +
+                          std::to_string(d.compiled));
+  }
+  int64_t gridY = shape->batch * shape->heads;
+  if (gridY > 65535)
+    return rt->fail(FLASHC_ERROR_ARGUMENT,
+                    "shape: batch * heads = " + std::to_string(gridY) +
+                        " exceeds the grid limit of 65535");
+  int64_t gridX = b.gridX(shape->seq_q);
+  if (gridX > 0x7fffffff)
+    return rt->fail(FLASHC_ERROR_ARGUMENT, "shape: seq_q too large");
+  const char *names[] = {"q", "k", "v", "o"};
+  uint64_t pointers[] = {q, k, v, o};
+  for (int i = 0; i < 4; ++i) {
+    if (!pointers[i])
+      return rt->fail(FLASHC_ERROR_ARGUMENT,
+                      std::string(names[i]) + ": null pointer");
+    // cp.async moves 16-byte chunks.
+    if (pointers[i] % 16)
+      return rt->fail(FLASHC_ERROR_ARGUMENT,
+                      std::string(names[i]) +
+                          ": not 16-byte aligned (cp.async needs it)");
+    unsigned memoryType = 0;
+    CUresult result = rt->driver->cuPointerGetAttribute(
+        &memoryType, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, pointers[i]);
+    if (result != CUDA_SUCCESS || memoryType != CU_MEMORYTYPE_DEVICE)
+      return rt->fail(FLASHC_ERROR_ARGUMENT,
+                      std::string(names[i]) +
+                          ": not a device pointer of this context");
+  }
+  // Memref descriptors, expanded: allocated, aligned, offset, sizes[4],
+  // strides[4] for each of q, k, v, o (docs/Bundle.md).
+  struct Descriptor {
+    uint64_t allocated, aligned;
+    int64_t offset, sizes[4], strides[4];
+  } descriptors[4];
+  int64_t d = b.headDim;
+  for (int i = 0; i < 4; ++i) {
+    int64_t seq = (i == 1 || i == 2) ? shape->seq_k : shape->seq_q;
+    descriptors[i] = {pointers[i],
+                      pointers[i],
+                      0,
+                      {shape->batch, shape->heads, seq, d},
+                      {shape->heads * seq * d, seq * d, d, 1}};
+  }
+  std::vector<void *> params;
+  for (Descriptor &desc : descriptors) {
+    params.push_back(&desc.allocated);
+    params.push_back(&desc.aligned);
+    params.push_back(&desc.offset);
+    for (int j = 0; j < 4; ++j)
+      params.push_back(&desc.sizes[j]);
+    for (int j = 0; j < 4; ++j)
+      params.push_back(&desc.strides[j]);
+  }
+  if (!rt->check(rt->driver->cuLaunchKernel(
+                     kernel->function, static_cast<unsigned>(gridX),
+                     static_cast<unsigned>(gridY), 1,
+                     static_cast<unsigned>(b.threads), 1, 1,
+                     static_cast<unsigned>(b.sharedBytes),
+                     static_cast<CUstream>(stream), params.data(), nullptr),
+                 "cuLaunchKernel"))
+    return FLASHC_ERROR_CUDA;
+  return FLASHC_OK;
+}
+
+} // extern "C"

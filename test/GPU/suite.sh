@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The GPU suite, in one call on a machine with a CUDA GPU (no MLIR needed):
+# builds the runtime, runs every bundle of test/GPU/make-bundles.sh on every
+# shape, runs compute-sanitizer (memcheck, racecheck) on one shape per
+# (head_dim, causal), and prints the counts. Exit 0 only if all passed.
+#   test/GPU/suite.sh [bundle-dir]        (default .carry/bundles)
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUNDLES=${1:-$ROOT/.carry/bundles}
+LOG=${OUT:-/tmp}/gpu-suite.log
+BUILD=${FLASHC_RUNTIME_BUILD:-/tmp/flashc-runtime}
+cmake -S "$ROOT" -B "$BUILD" -DFLASHC_RUNTIME_ONLY=ON \
+  -DCMAKE_BUILD_TYPE=Release > "$BUILD.cmake.log" 2>&1 &&
+  cmake --build "$BUILD" -j "$(nproc)" >> "$BUILD.cmake.log" 2>&1 ||
+  { cat "$BUILD.cmake.log"; echo "runtime build failed"; exit 3; }
+RUN="$BUILD/bin/flashc-run"
+nvidia-smi -L
+: > "$LOG"
+# One line per run: bundle batch heads seq seed. Runs go 6 at a time (the
+# GPU has room; the float64 references keep the CPU cores busy).
+jobs=/tmp/gpu-suite.jobs; : > "$jobs"; seed=1
+for bundle in "$BUNDLES"/*.bundle; do
+  for b in 1 3; do for h in 1 8; do
+    for s in 1 17 64 127 128 513 1000 4096; do
+      seed=$((seed + 1)); echo "$bundle $b $h $s $seed" >> "$jobs"
+    done
+  done; done
+done
+mkdir -p /tmp/gpu-suite.out; rm -f /tmp/gpu-suite.out/*
+run_one() {
+  local name; name=$(basename "$1" .bundle)
+  local out="/tmp/gpu-suite.out/$name.b$2.h$3.s$4"
+  if "$RUN" "$1" --batch "$2" --heads "$3" --seq "$4" --seed "$5" \
+      --iters 0 > "$out" 2>&1; then echo ok >> "$out"; fi
+}
+export -f run_one; export RUN
+xargs -P 6 -L 1 bash -c 'run_one "$@"' _ < "$jobs"
+pass=0; fail=0
+for out in /tmp/gpu-suite.out/*; do
+  if [ "$(tail -1 "$out")" = ok ]; then pass=$((pass + 1)); else
+    fail=$((fail + 1)); echo "FAIL $(basename "$out")"; tail -4 "$out"; fi
+  echo "$(basename "$out") $(grep rel_l2 "$out")" >> "$LOG"
+done
+echo "shapes: $pass passed, $fail failed"
+
+# compute-sanitizer: one shape per (head_dim, causal), both f16 and bf16.
+SAN=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+san_pass=0; san_fail=0
+if [ -x "$SAN" ]; then
+  for bundle in "$BUNDLES"/*.sm_90.bundle; do
+    name=$(basename "$bundle" .bundle)
+    for tool in memcheck racecheck; do
+      if "$SAN" --tool $tool --error-exitcode 9 "$RUN" "$bundle" --batch 1 \
+          --heads 2 --seq 130 --iters 0 > /tmp/san.out 2>&1; then
+        san_pass=$((san_pass + 1))
+      else
+        san_fail=$((san_fail + 1))
+        echo "SANITIZER FAIL $tool $name"; tail -20 /tmp/san.out
+      fi
+    done
+  done
+  echo "compute-sanitizer: $san_pass passed, $san_fail failed"
+else
+  echo "compute-sanitizer: not found, skipped"
+fi
+[ $fail -eq 0 ] && [ $san_fail -eq 0 ]
