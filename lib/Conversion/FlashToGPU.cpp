@@ -536,8 +536,9 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
 LogicalResult KernelBuilder::lowerDot(DotOp op) {
   TileStorage *lhsIt = findTile(op.getLhs());
   TileStorage *rhsIt = findTile(op.getRhs());
-  if (!lhsIt || !rhsIt ||
-      rhsIt->kind != TileStorage::Kind::SharedRows)
+  // K and V tiles are shared rows without cached fragments (Q has them).
+  if (!lhsIt || !rhsIt || rhsIt->kind != TileStorage::Kind::SharedRows ||
+      !rhsIt->values.empty())
     return op.emitOpError("flash-to-gpu: rhs must be a K or V tile of the "
                           "enclosing flash.kv_loop");
   const TileStorage &lhs = *lhsIt, &rhs = *rhsIt;

@@ -5,6 +5,7 @@
 #include "flashc-c/runtime.h"
 #include "flashc/Runtime/Bundle.h"
 #include "flashc/Runtime/CudaDriver.h"
+#include "flashc/Runtime/Reference.h"
 
 #include <algorithm>
 #include <cmath>
@@ -149,8 +150,6 @@ RunStatus flashc::runBundle(const std::string &bundleText,
   const CudaDriver *driver = CudaDriver::open(error);
 
   bool bf16 = bundle.elementType == "bf16";
-  auto toBits = bf16 ? floatToBFloat16 : floatToHalf;
-  auto fromBits = bf16 ? bfloat16ToFloat : halfToFloat;
   int64_t d = bundle.headDim;
   int64_t bh = shape.batch * shape.heads;
   size_t qElems = static_cast<size_t>(bh * shape.seq_q * d);
@@ -159,11 +158,10 @@ RunStatus flashc::runBundle(const std::string &bundleText,
   // Seeded standard-normal inputs, rounded to the element type; the
   // reference sees exactly the rounded values.
   std::mt19937_64 rng(options.seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<uint16_t> hq(qElems), hk(kElems), hv(kElems), ho(qElems);
-  for (auto *buffer : {&hq, &hk, &hv})
-    for (uint16_t &x : *buffer)
-      x = toBits(normal(rng));
+  std::vector<uint16_t> hq = randomInput(qElems, rng, bf16);
+  std::vector<uint16_t> hk = randomInput(kElems, rng, bf16);
+  std::vector<uint16_t> hv = randomInput(kElems, rng, bf16);
+  std::vector<uint16_t> ho(qElems);
 
   DeviceBuffer dq{driver}, dk{driver}, dv{driver}, dout{driver};
   auto checkCuda = [&](CUresult result, const char *what) {
@@ -208,79 +206,19 @@ RunStatus flashc::runBundle(const std::string &bundleText,
       deterministic = false;
   }
 
-  // float64 reference, on every (batch, head) when affordable, else on a
-  // sample of four (first, last and two seeded picks), every row of each.
-  std::vector<int64_t> heads;
-  double work = double(bh) * shape.seq_q * shape.seq_k * d;
-  if (work <= 4.0e9) {
-    for (int64_t i = 0; i < bh; ++i)
-      heads.push_back(i);
-  } else {
-    heads = {0, bh - 1, int64_t(rng() % bh), int64_t(rng() % bh)};
-    std::sort(heads.begin(), heads.end());
-    heads.erase(std::unique(heads.begin(), heads.end()), heads.end());
-  }
-  double scale = bundle.scale;
-  struct Partial {
-    double maxAbs = 0, errSq = 0, refSq = 0;
-    bool nan = false;
-  };
-  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-  std::vector<Partial> partials(threads);
-  int64_t rowsTotal = int64_t(heads.size()) * shape.seq_q;
-  auto worker = [&](unsigned t) {
-    std::vector<double> scores(shape.seq_k), acc(d);
-    Partial &p = partials[t];
-    for (int64_t index = t; index < rowsTotal; index += threads) {
-      int64_t head = heads[index / shape.seq_q];
-      int64_t i = index % shape.seq_q;
-      const uint16_t *qRow = &hq[(head * shape.seq_q + i) * d];
-      int64_t keys = bundle.causal ? std::min(shape.seq_k, i + 1) : shape.seq_k;
-      double maxScore = -INFINITY;
-      for (int64_t j = 0; j < keys; ++j) {
-        const uint16_t *kRow = &hk[(head * shape.seq_k + j) * d];
-        double dot = 0;
-        for (int64_t c = 0; c < d; ++c)
-          dot += double(fromBits(qRow[c])) * double(fromBits(kRow[c]));
-        scores[j] = dot * scale;
-        maxScore = std::max(maxScore, scores[j]);
-      }
-      double sum = 0;
-      std::fill(acc.begin(), acc.end(), 0.0);
-      for (int64_t j = 0; j < keys; ++j) {
-        double w = std::exp(scores[j] - maxScore);
-        sum += w;
-        const uint16_t *vRow = &hv[(head * shape.seq_k + j) * d];
-        for (int64_t c = 0; c < d; ++c)
-          acc[c] += w * double(fromBits(vRow[c]));
-      }
-      const uint16_t *oRow = &first[(head * shape.seq_q + i) * d];
-      for (int64_t c = 0; c < d; ++c) {
-        double ref = acc[c] / sum;
-        double got = fromBits(oRow[c]);
-        if (std::isnan(got))
-          p.nan = true;
-        double diff = std::fabs(got - ref);
-        p.maxAbs = std::max(p.maxAbs, diff);
-        p.errSq += diff * diff;
-        p.refSq += ref * ref;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t)
-    pool.emplace_back(worker, t);
-  for (std::thread &t : pool)
-    t.join();
-  Partial total;
-  for (const Partial &p : partials) {
-    total.maxAbs = std::max(total.maxAbs, p.maxAbs);
-    total.errSq += p.errSq;
-    total.refSq += p.refSq;
-    total.nan |= p.nan;
-  }
-  double relL2 = std::sqrt(total.errSq / std::max(total.refSq, 1e-300));
-  double bound = bf16 ? 1e-2 : 2e-3;
+  AttentionProblem problem;
+  problem.batch = shape.batch;
+  problem.heads = shape.heads;
+  problem.seqQ = shape.seq_q;
+  problem.seqK = shape.seq_k;
+  problem.headDim = d;
+  problem.causal = bundle.causal;
+  problem.scale = bundle.scale;
+  problem.bf16 = bf16;
+  ErrorStats total =
+      compareWithReference(problem, hq, hk, hv, first, options.seed + 1);
+  double relL2 = total.relL2;
+  double bound = errorBound(bf16);
   bool accurate = !total.nan && relL2 < bound;
 
   // Timing: CUDA events around each launch, median of `iters`.
@@ -320,7 +258,7 @@ RunStatus flashc::runBundle(const std::string &bundleText,
       << (bundle.causal ? ", causal" : "") << ")\n";
   out << "shape batch=" << shape.batch << " heads=" << shape.heads
       << " seq_q=" << shape.seq_q << " seq_k=" << shape.seq_k << "\n";
-  out << "checked " << heads.size() << " of " << bh
+  out << "checked " << total.pairsChecked << " of " << bh
       << " (batch, head) pairs against a float64 reference\n";
   out << "max_abs_error " << std::scientific << total.maxAbs
       << " rel_l2_error " << relL2 << " (bound " << bound << ")"

@@ -1,0 +1,35 @@
+//===- TileInterpreter.h - run the tile level on the CPU --------*- C++ -*-===//
+//
+// Executes a flash.tiled program on the CPU exactly as the GPU lowering
+// schedules it (same tiles, K/V blocks, masks, online softmax, f32
+// accumulation, P and O rounded to the element type), so that CI can check
+// the algorithm against the float64 reference without a GPU.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHC_INTERPRETER_TILEINTERPRETER_H
+#define FLASHC_INTERPRETER_TILEINTERPRETER_H
+
+#include "flashc/Dialect/Flash/IR/FlashDialect.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace mlir::flash {
+
+/// A [batch, heads, seq, head_dim] tensor of f16 or bf16 bits.
+struct HostTensor {
+  int64_t shape[4] = {0, 0, 0, 0};
+  std::vector<uint16_t> bits;
+};
+
+/// Runs every program of `tiled`'s grid. `q`, `k`, `v` are read and `o`
+/// written; their shapes must fit the op's memref types. Reports unsupported
+/// ops as diagnostics on them.
+LogicalResult interpretTiled(TiledOp tiled, const HostTensor &q,
+                             const HostTensor &k, const HostTensor &v,
+                             HostTensor &o);
+
+} // namespace mlir::flash
+
+#endif // FLASHC_INTERPRETER_TILEINTERPRETER_H

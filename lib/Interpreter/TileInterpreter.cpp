@@ -1,0 +1,353 @@
+//===- TileInterpreter.cpp - run the tile level on the CPU ----------------===//
+
+#include "flashc/Interpreter/TileInterpreter.h"
+
+#include "flashc/Runtime/Runner.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+#include <cmath>
+#include <map>
+
+using namespace mlir;
+using namespace mlir::flash;
+using flashc::bfloat16ToFloat;
+using flashc::floatToBFloat16;
+using flashc::floatToHalf;
+using flashc::halfToFloat;
+
+namespace {
+
+/// A tile (rank 2) or row vector (rank 1) of floats, row-major.
+struct Tile {
+  int64_t rows = 0, cols = 1;
+  std::vector<float> data;
+  float &at(int64_t r, int64_t c) { return data[r * cols + c]; }
+  float at(int64_t r, int64_t c) const { return data[r * cols + c]; }
+};
+
+/// Node-based storage: references stay valid while entries are added.
+struct TileMap {
+  std::map<void *, Tile> map;
+  Tile &operator[](Value v) { return map[v.getAsOpaquePointer()]; }
+  std::map<void *, Tile>::iterator find(Value v) {
+    return map.find(v.getAsOpaquePointer());
+  }
+  std::map<void *, Tile>::iterator end() { return map.end(); }
+  void clear() { map.clear(); }
+};
+
+class Interpreter {
+public:
+  Interpreter(TiledOp tiled, const HostTensor &q, const HostTensor &k,
+              const HostTensor &v, HostTensor &o)
+      : tiled(tiled) {
+    tensors[tiled.getQ()] = const_cast<HostTensor *>(&q);
+    tensors[tiled.getK()] = const_cast<HostTensor *>(&k);
+    tensors[tiled.getV()] = const_cast<HostTensor *>(&v);
+    tensors[tiled.getO()] = &o;
+    bf16 = cast<MemRefType>(tiled.getQ().getType()).getElementType().isBF16();
+  }
+
+  LogicalResult run() {
+    const HostTensor &q = *tensors[tiled.getQ()];
+    int64_t blockM = tiled.getConfig().getBlockM();
+    int64_t grid = (q.shape[2] + blockM - 1) / blockM;
+    for (int64_t bh = 0; bh < q.shape[0] * q.shape[1]; ++bh)
+      for (int64_t block = 0; block < grid; ++block) {
+        scalars.clear();
+        tiles.clear();
+        scalars[tiled.getQueryBlock()] = block;
+        scalars[tiled.getBatchHead()] = bh;
+        if (failed(runBlock(tiled.getBody().front())))
+          return failure();
+      }
+    return success();
+  }
+
+private:
+  float round(float x) const {
+    return bf16 ? bfloat16ToFloat(floatToBFloat16(x))
+                : halfToFloat(floatToHalf(x));
+  }
+  float load(uint16_t bits) const {
+    return bf16 ? bfloat16ToFloat(bits) : halfToFloat(bits);
+  }
+
+  FailureOr<int64_t> scalar(Value value) {
+    auto it = scalars.find(value);
+    if (it != scalars.end())
+      return it->second;
+    if (auto constant = value.getDefiningOp<arith::ConstantIndexOp>())
+      return constant.value();
+    if (Operation *def = value.getDefiningOp())
+      if (succeeded(evalScalar(def)))
+        return scalars[value];
+    emitError(value.getLoc(), "interpreter: no value for an index operand");
+    return failure();
+  }
+
+  FailureOr<Tile *> tile(Value value) {
+    auto it = tiles.find(value);
+    if (it != tiles.end())
+      return &it->second;
+    if (auto constant = value.getDefiningOp<arith::ConstantOp>())
+      if (auto splat = dyn_cast<SplatElementsAttr>(constant.getValue())) {
+        auto type = cast<RankedTensorType>(splat.getType());
+        Tile t;
+        t.rows = type.getDimSize(0);
+        t.cols = type.getRank() == 2 ? type.getDimSize(1) : 1;
+        t.data.assign(t.rows * t.cols,
+                      splat.getSplatValue<APFloat>().convertToFloat());
+        return &(tiles[value] = std::move(t));
+      }
+    emitError(value.getLoc(), "interpreter: no value for a tile operand");
+    return failure();
+  }
+
+  LogicalResult evalScalar(Operation *op) {
+    auto binary = [&](auto fn) -> LogicalResult {
+      FailureOr<int64_t> a = scalar(op->getOperand(0));
+      FailureOr<int64_t> b = scalar(op->getOperand(1));
+      if (failed(a) || failed(b))
+        return failure();
+      scalars[op->getResult(0)] = fn(*a, *b);
+      return success();
+    };
+    if (auto c = dyn_cast<arith::ConstantIndexOp>(op)) {
+      scalars[c] = c.value();
+      return success();
+    }
+    if (isa<arith::AddIOp>(op))
+      return binary([](int64_t a, int64_t b) { return a + b; });
+    if (isa<arith::SubIOp>(op))
+      return binary([](int64_t a, int64_t b) { return a - b; });
+    if (isa<arith::MulIOp>(op))
+      return binary([](int64_t a, int64_t b) { return a * b; });
+    if (isa<arith::MinUIOp, arith::MinSIOp>(op))
+      return binary([](int64_t a, int64_t b) { return std::min(a, b); });
+    if (isa<arith::MaxUIOp, arith::MaxSIOp>(op))
+      return binary([](int64_t a, int64_t b) { return std::max(a, b); });
+    if (isa<arith::DivUIOp, arith::DivSIOp>(op))
+      return binary([](int64_t a, int64_t b) { return a / b; });
+    if (isa<arith::RemUIOp, arith::RemSIOp>(op))
+      return binary([](int64_t a, int64_t b) { return a % b; });
+    if (isa<arith::CeilDivUIOp, arith::CeilDivSIOp>(op))
+      return binary([](int64_t a, int64_t b) { return (a + b - 1) / b; });
+    if (auto dim = dyn_cast<memref::DimOp>(op)) {
+      std::optional<int64_t> index = dim.getConstantIndex();
+      auto it = tensors.find(dim.getSource());
+      if (!index || it == tensors.end())
+        return dim.emitOpError("interpreter: needs a constant index into "
+                               "Q, K, V or O");
+      scalars[dim] = it->second->shape[*index];
+      return success();
+    }
+    return op->emitOpError("interpreter: not supported");
+  }
+
+  /// Rows [row0, row0 + rows) of head `bh`, zero past seq.
+  Tile loadRows(const HostTensor &t, int64_t bh, int64_t row0, int64_t rows) {
+    Tile tile;
+    tile.rows = rows;
+    tile.cols = t.shape[3];
+    tile.data.assign(rows * tile.cols, 0.0f);
+    for (int64_t r = 0; r < rows && row0 + r < t.shape[2]; ++r)
+      for (int64_t c = 0; c < tile.cols; ++c)
+        tile.at(r, c) =
+            load(t.bits[((bh * t.shape[2]) + row0 + r) * t.shape[3] + c]);
+    return tile;
+  }
+
+  LogicalResult runBlock(Block &block) {
+    for (Operation &op : block.without_terminator())
+      if (failed(runOp(&op)))
+        return failure();
+    return success();
+  }
+
+  LogicalResult runOp(Operation *op) {
+    if (auto load = dyn_cast<LoadTileOp>(op)) {
+      FailureOr<int64_t> bh = scalar(load.getBatchHead());
+      FailureOr<int64_t> row = scalar(load.getRow());
+      if (failed(bh) || failed(row))
+        return failure();
+      tiles[load] = loadRows(*tensors[load.getSource()], *bh, *row,
+                             load.getType().getDimSize(0));
+      return success();
+    }
+    if (auto loop = dyn_cast<KVLoopOp>(op))
+      return runLoop(loop);
+    if (auto dot = dyn_cast<DotOp>(op)) {
+      FailureOr<Tile *> a = tile(dot.getLhs()), b = tile(dot.getRhs());
+      if (failed(a) || failed(b))
+        return failure();
+      Tile out;
+      out.rows = dot.getType().getDimSize(0);
+      out.cols = dot.getType().getDimSize(1);
+      out.data.assign(out.rows * out.cols, 0.0f);
+      if (dot.getAcc()) {
+        FailureOr<Tile *> acc = tile(dot.getAcc());
+        if (failed(acc))
+          return failure();
+        out.data = (*acc)->data;
+      }
+      int64_t kDim = (*a)->cols;
+      for (int64_t i = 0; i < out.rows; ++i)
+        for (int64_t j = 0; j < out.cols; ++j) {
+          float sum = out.at(i, j);
+          for (int64_t kk = 0; kk < kDim; ++kk)
+            sum += (*a)->at(i, kk) * (dot.getTransposeRhs()
+                                          ? (*b)->at(j, kk)
+                                          : (*b)->at(kk, j));
+          out.at(i, j) = sum;
+        }
+      tiles[dot] = std::move(out);
+      return success();
+    }
+    if (auto mask = dyn_cast<MaskOp>(op)) {
+      FailureOr<Tile *> s = tile(mask.getScores());
+      FailureOr<int64_t> row = scalar(mask.getRow());
+      FailureOr<int64_t> col = scalar(mask.getCol());
+      FailureOr<int64_t> limit = scalar(mask.getLimit());
+      if (failed(s) || failed(row) || failed(col) || failed(limit))
+        return failure();
+      Tile out = **s;
+      for (int64_t i = 0; i < out.rows; ++i)
+        for (int64_t j = 0; j < out.cols; ++j)
+          if (*col + j >= *limit || (mask.getCausal() && *col + j > *row + i))
+            out.at(i, j) = -INFINITY;
+      tiles[mask] = std::move(out);
+      return success();
+    }
+    if (auto step = dyn_cast<SoftmaxStepOp>(op)) {
+      FailureOr<Tile *> s = tile(step.getScores());
+      FailureOr<Tile *> m = tile(step.getMaxIn());
+      FailureOr<Tile *> l = tile(step.getSumIn());
+      if (failed(s) || failed(m) || failed(l))
+        return failure();
+      float c = step.getScaleLog2e().convertToFloat();
+      Tile p = **s, mOut = **m, lOut = **l, alpha = **m;
+      for (int64_t i = 0; i < p.rows; ++i) {
+        float rowMax = -INFINITY;
+        for (int64_t j = 0; j < p.cols; ++j)
+          rowMax = std::max(rowMax, (*s)->at(i, j));
+        float newMax = std::max((*m)->data[i], rowMax * c);
+        float useMax = newMax == -INFINITY ? 0.0f : newMax;
+        float sum = 0;
+        for (int64_t j = 0; j < p.cols; ++j) {
+          float e = std::exp2(std::fma((*s)->at(i, j), c, -useMax));
+          p.at(i, j) = round(e);
+          sum += e;
+        }
+        alpha.data[i] = std::exp2((*m)->data[i] - useMax);
+        mOut.data[i] = newMax;
+        lOut.data[i] = (*l)->data[i] * alpha.data[i] + sum;
+      }
+      tiles[step.getProbs()] = std::move(p);
+      tiles[step.getMaxOut()] = std::move(mOut);
+      tiles[step.getSumOut()] = std::move(lOut);
+      tiles[step.getAlpha()] = std::move(alpha);
+      return success();
+    }
+    if (auto rescale = dyn_cast<RescaleOp>(op)) {
+      FailureOr<Tile *> acc = tile(rescale.getAcc());
+      FailureOr<Tile *> f = tile(rescale.getFactor());
+      if (failed(acc) || failed(f))
+        return failure();
+      Tile out = **acc;
+      for (int64_t i = 0; i < out.rows; ++i)
+        for (int64_t j = 0; j < out.cols; ++j)
+          out.at(i, j) *= (*f)->data[i];
+      tiles[rescale] = std::move(out);
+      return success();
+    }
+    if (auto normalize = dyn_cast<NormalizeOp>(op)) {
+      FailureOr<Tile *> acc = tile(normalize.getAcc());
+      FailureOr<Tile *> sum = tile(normalize.getSum());
+      if (failed(acc) || failed(sum))
+        return failure();
+      Tile out = **acc;
+      for (int64_t i = 0; i < out.rows; ++i) {
+        float l = (*sum)->data[i];
+        float inv = l == 0.0f ? 0.0f : 1.0f / l;
+        for (int64_t j = 0; j < out.cols; ++j)
+          out.at(i, j) = round(out.at(i, j) * inv);
+      }
+      tiles[normalize] = std::move(out);
+      return success();
+    }
+    if (auto store = dyn_cast<StoreTileOp>(op)) {
+      FailureOr<Tile *> value = tile(store.getValue());
+      FailureOr<int64_t> bh = scalar(store.getBatchHead());
+      FailureOr<int64_t> row = scalar(store.getRow());
+      if (failed(value) || failed(bh) || failed(row))
+        return failure();
+      HostTensor &dest = *tensors[store.getDest()];
+      for (int64_t r = 0; r < (*value)->rows && *row + r < dest.shape[2]; ++r)
+        for (int64_t c = 0; c < (*value)->cols; ++c) {
+          float x = (*value)->at(r, c);
+          dest.bits[((*bh * dest.shape[2]) + *row + r) * dest.shape[3] + c] =
+              bf16 ? floatToBFloat16(x) : floatToHalf(x);
+        }
+      return success();
+    }
+    if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
+      if (isa<RankedTensorType>(constant.getType()))
+        return success(succeeded(tile(constant)));
+    }
+    return evalScalar(op);
+  }
+
+  LogicalResult runLoop(KVLoopOp loop) {
+    FailureOr<int64_t> bh = scalar(loop.getBatchHead());
+    FailureOr<int64_t> upper = scalar(loop.getUpper());
+    if (failed(bh) || failed(upper))
+      return failure();
+    Block &body = loop.getBody().front();
+    int64_t blockN =
+        cast<RankedTensorType>(body.getArgument(1).getType()).getDimSize(0);
+    std::vector<Tile> carried;
+    for (Value init : loop.getInits()) {
+      FailureOr<Tile *> t = tile(init);
+      if (failed(t))
+        return failure();
+      carried.push_back(**t);
+    }
+    for (int64_t start = 0; start < *upper; start += blockN) {
+      scalars[body.getArgument(0)] = start;
+      tiles[body.getArgument(1)] =
+          loadRows(*tensors[loop.getK()], *bh, start, blockN);
+      tiles[body.getArgument(2)] =
+          loadRows(*tensors[loop.getV()], *bh, start, blockN);
+      for (size_t i = 0; i < carried.size(); ++i)
+        tiles[body.getArgument(3 + i)] = carried[i];
+      if (failed(runBlock(body)))
+        return failure();
+      auto yield = cast<YieldOp>(body.getTerminator());
+      for (size_t i = 0; i < carried.size(); ++i) {
+        FailureOr<Tile *> t = tile(yield.getValues()[i]);
+        if (failed(t))
+          return failure();
+        carried[i] = **t;
+      }
+    }
+    for (size_t i = 0; i < carried.size(); ++i)
+      tiles[loop.getResult(i)] = carried[i];
+    return success();
+  }
+
+  TiledOp tiled;
+  bool bf16 = false;
+  llvm::DenseMap<Value, HostTensor *> tensors;
+  llvm::DenseMap<Value, int64_t> scalars;
+  TileMap tiles;
+};
+
+} // namespace
+
+LogicalResult mlir::flash::interpretTiled(TiledOp tiled, const HostTensor &q,
+                                          const HostTensor &k,
+                                          const HostTensor &v, HostTensor &o) {
+  return Interpreter(tiled, q, k, v, o).run();
+}

@@ -1,0 +1,107 @@
+//===- Reference.cpp - float64 attention reference and errors -------------===//
+
+#include "flashc/Runtime/Reference.h"
+
+#include "flashc/Runtime/Runner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+using namespace flashc;
+
+std::vector<uint16_t> flashc::randomInput(size_t count, std::mt19937_64 &rng,
+                                          bool bf16) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<uint16_t> bits(count);
+  for (uint16_t &x : bits)
+    x = bf16 ? floatToBFloat16(normal(rng)) : floatToHalf(normal(rng));
+  return bits;
+}
+
+ErrorStats flashc::compareWithReference(const AttentionProblem &problem,
+                                        const std::vector<uint16_t> &hq,
+                                        const std::vector<uint16_t> &hk,
+                                        const std::vector<uint16_t> &hv,
+                                        const std::vector<uint16_t> &out,
+                                        uint64_t sampleSeed, double maxWork) {
+  auto fromBits = problem.bf16 ? bfloat16ToFloat : halfToFloat;
+  int64_t d = problem.headDim, seqQ = problem.seqQ, seqK = problem.seqK;
+  int64_t bh = problem.batch * problem.heads;
+  std::vector<int64_t> heads;
+  double work = double(bh) * seqQ * seqK * d;
+  if (work <= maxWork) {
+    for (int64_t i = 0; i < bh; ++i)
+      heads.push_back(i);
+  } else {
+    std::mt19937_64 rng(sampleSeed);
+    heads = {0, bh - 1, int64_t(rng() % bh), int64_t(rng() % bh)};
+    std::sort(heads.begin(), heads.end());
+    heads.erase(std::unique(heads.begin(), heads.end()), heads.end());
+  }
+  struct Partial {
+    double maxAbs = 0, errSq = 0, refSq = 0;
+    bool nan = false;
+  };
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<Partial> partials(threads);
+  int64_t rowsTotal = int64_t(heads.size()) * seqQ;
+  auto worker = [&](unsigned t) {
+    std::vector<double> scores(seqK), acc(d);
+    Partial &p = partials[t];
+    for (int64_t index = t; index < rowsTotal; index += threads) {
+      int64_t head = heads[index / seqQ];
+      int64_t i = index % seqQ;
+      const uint16_t *qRow = &hq[(head * seqQ + i) * d];
+      int64_t keys = problem.causal ? std::min(seqK, i + 1) : seqK;
+      double maxScore = -INFINITY;
+      for (int64_t j = 0; j < keys; ++j) {
+        const uint16_t *kRow = &hk[(head * seqK + j) * d];
+        double dot = 0;
+        for (int64_t c = 0; c < d; ++c)
+          dot += double(fromBits(qRow[c])) * double(fromBits(kRow[c]));
+        scores[j] = dot * problem.scale;
+        maxScore = std::max(maxScore, scores[j]);
+      }
+      double sum = 0;
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t j = 0; j < keys; ++j) {
+        double w = std::exp(scores[j] - maxScore);
+        sum += w;
+        const uint16_t *vRow = &hv[(head * seqK + j) * d];
+        for (int64_t c = 0; c < d; ++c)
+          acc[c] += w * double(fromBits(vRow[c]));
+      }
+      const uint16_t *oRow = &out[(head * seqQ + i) * d];
+      for (int64_t c = 0; c < d; ++c) {
+        double ref = acc[c] / sum;
+        double got = fromBits(oRow[c]);
+        if (std::isnan(got))
+          p.nan = true;
+        double diff = std::fabs(got - ref);
+        p.maxAbs = std::max(p.maxAbs, diff);
+        p.errSq += diff * diff;
+        p.refSq += ref * ref;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t)
+    pool.emplace_back(worker, t);
+  for (std::thread &t : pool)
+    t.join();
+  ErrorStats stats;
+  double errSq = 0, refSq = 0;
+  for (const Partial &p : partials) {
+    stats.maxAbs = std::max(stats.maxAbs, p.maxAbs);
+    errSq += p.errSq;
+    refSq += p.refSq;
+    stats.nan |= p.nan;
+  }
+  stats.relL2 = std::sqrt(errSq / std::max(refSq, 1e-300));
+  if (stats.nan)
+    stats.relL2 = NAN;
+  stats.pairsChecked = static_cast<int64_t>(heads.size());
+  stats.pairsTotal = bh;
+  return stats;
+}
