@@ -20,7 +20,7 @@ config.substitutions.append(("%examples", os.path.join(config.flashc_src_root, "
 config.substitutions.append(("%flashc_src", config.flashc_src_root))
 
 tool_dirs = [config.flashc_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["flashc", "flashc-opt", "flashc-check-cpu"], tool_dirs)
+llvm_config.add_tool_substitutions(["flashc", "flashc-opt", "flashc-check-cpu", "flashc-run", "not", "count", "FileCheck"], tool_dirs)
 
 # ptxas: on PATH or in the CUDA toolkit. Tests that run it need the feature.
 ptxas = shutil.which("ptxas") or shutil.which(

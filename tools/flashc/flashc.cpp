@@ -151,9 +151,17 @@ int main(int argc, char **argv) {
       "  flashc FILE.mlir --emit=ptx -o FILE.ptx\n"
       "  flashc - --emit=tile < FILE.mlir  read standard input\n");
 
+  if (!flash::isSupportedArch(arch)) {
+    errs() << "flashc: error: unsupported --arch '" << arch
+           << "' (supported: " << flash::supportedArchList() << ")\n";
+    return 1;
+  }
+
   DialectRegistry registry;
   flash::registerFlashcDialects(registry);
   MLIRContext context(registry);
+  // Diagnostics point at the user's source; a dump of the whole op is noise.
+  context.printOpOnDiagnostic(false);
   context.loadAllAvailableDialects();
 
   std::string errorMessage;
