@@ -180,8 +180,10 @@ int main(int argc, char **argv) {
   if (!module)
     return 1;
   if (module->getBody()->empty()) {
-    emitError(module->getLoc()) << "the input holds no operations; expected a "
-                                   "func.func with a flash.attention";
+    StringRef name = inputFilename == "-" ? "<stdin>" : StringRef(inputFilename);
+    emitError(FileLineColLoc::get(&context, name, 1, 1))
+        << "the input holds no operations; expected a func.func with a "
+           "flash.attention";
     return 1;
   }
 
