@@ -73,10 +73,18 @@ void flash::registerFlashcPasses() {
   registered = true;
   registerFlashPasses();
   registerFlashConversionPasses();
-  registerTransformsPasses();
-  registerConversionPasses();
-  registerGPUPasses();
-  memref::registerMemRefPasses();
+  // Only the upstream passes the pipeline runs (a lean registry keeps the
+  // static flashc small; see docs/Pipeline.md for the order).
+  registerCanonicalizerPass();
+  registerCSEPass();
+  registerSCFToControlFlowPass();
+  registerConvertNVGPUToNVVMPass();
+  memref::registerExpandStridedMetadataPass();
+  registerLowerAffinePass();
+  registerConvertGpuOpsToNVVMOps();
+  registerReconcileUnrealizedCastsPass();
+  registerGpuNVVMAttachTarget();
+  registerGpuModuleToBinaryPass();
 }
 
 static const char *const kArchs[] = {"sm_80", "sm_86", "sm_89", "sm_90"};
