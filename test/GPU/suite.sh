@@ -43,6 +43,14 @@ for out in /tmp/gpu-suite.out/*; do
 done
 echo "shapes: $pass passed, $fail failed"
 
+# The runtime's error paths (C program): null, misaligned and foreign
+# pointers, bad shapes, a malformed bundle, PTX the driver rejects.
+if "$BUILD/bin/runtime_errors" "$BUNDLES/f16_d64_full.sm_90.bundle"; then
+  echo "runtime errors: passed"
+else
+  fail=$((fail + 1)); echo "runtime errors: FAILED"
+fi
+
 # compute-sanitizer: one shape per (head_dim, causal), both f16 and bf16.
 SAN=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 san_pass=0; san_fail=0
@@ -63,4 +71,34 @@ if [ -x "$SAN" ]; then
 else
   echo "compute-sanitizer: not found, skipped"
 fi
-[ $fail -eq 0 ] && [ $san_fail -eq 0 ]
+# flashc itself (the static build from prepare-device.sh), compile + --run:
+# the examples, and a causal kernel on tails, both PTX targets.
+run_fail=0; run_pass=0
+FLASHC=${FLASHC:-}
+if [ -z "$FLASHC" ] && [ -f "$ROOT/.carry/flashc.xz" ]; then
+  xz -dc "$ROOT/.carry/flashc.xz" > /tmp/flashc && chmod +x /tmp/flashc
+  FLASHC=/tmp/flashc
+fi
+if [ -n "$FLASHC" ]; then
+  ex="$ROOT/examples"
+  while read -r args; do
+    if (cd /tmp && $FLASHC $args > /tmp/flashc-run.out 2>&1) &&
+        grep -q '^PASS' /tmp/flashc-run.out; then
+      run_pass=$((run_pass + 1))
+      echo "flashc $args: $(grep -E 'time_us' /tmp/flashc-run.out)"
+    else
+      run_fail=$((run_fail + 1)); echo "FAIL flashc $args"; cat /tmp/flashc-run.out
+    fi
+  done <<RUNS
+$ex/attention.mlir --run --iters 100
+$ex/causal.mlir --run --batch 3 --heads 8 --seq 513 --iters 20
+$ex/causal.mlir --run --batch 1 --heads 1 --seq 1 --iters 0
+$ex/causal.mlir --arch sm_90 --run --batch 1 --heads 8 --seq 1000 --iters 20
+$ex/attention_d128.mlir --run --iters 20
+$ex/attention_d128.mlir --arch sm_90 --run --iters 20
+RUNS
+  echo "flashc --run: $run_pass passed, $run_fail failed"
+else
+  echo "flashc --run: no flashc given (FLASHC or .carry/flashc.xz), skipped"
+fi
+[ $fail -eq 0 ] && [ $san_fail -eq 0 ] && [ $run_fail -eq 0 ]

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Times flashc kernels against PyTorch SDPA on the same inputs, in one process.
+
+For every shape of shared/ANCHORS.md, f16 and bf16, causal and not: flashc
+(through the runtime's C API by ctypes, on torch's tensors and stream),
+SDPA's FLASH_ATTENTION and CUDNN_ATTENTION backends. Each time is the median
+of triton.testing.do_bench (CUDA events, L2 flushed between runs, as in
+ANCHORS.md). Prints a table (µs, TFLOP/s, ratio flashc/backend as speed-up:
+> 1 means flashc is faster) and writes JSON. Timings are never asserted.
+
+  bench/bench.py --runtime rt/lib/libflashc_runtime.so --bundles .carry/bundles \
+      [--arch sm_90] [--json out.json] [--dtypes f16,bf16] [--quick]
+"""
+import argparse
+import ctypes
+import json
+import sys
+
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from triton.testing import do_bench
+
+SHAPES = [(1, 8, 512, 64), (8, 16, 512, 64), (4, 16, 2048, 64),
+          (2, 16, 4096, 64), (4, 16, 2048, 128), (2, 16, 4096, 128),
+          (1, 16, 16384, 128)]
+
+
+class Shape(ctypes.Structure):
+    _fields_ = [("batch", ctypes.c_int64), ("heads", ctypes.c_int64),
+                ("seq_q", ctypes.c_int64), ("seq_k", ctypes.c_int64)]
+
+
+class Runtime:
+    def __init__(self, path):
+        lib = ctypes.CDLL(path)
+        vp = ctypes.c_void_p
+        lib.flashc_runtime_create.argtypes = [ctypes.c_int, ctypes.POINTER(vp)]
+        lib.flashc_runtime_last_error.argtypes = [vp]
+        lib.flashc_runtime_last_error.restype = ctypes.c_char_p
+        lib.flashc_runtime_device_name.argtypes = [vp]
+        lib.flashc_runtime_device_name.restype = ctypes.c_char_p
+        lib.flashc_kernel_load.argtypes = [vp, ctypes.c_char_p, ctypes.c_size_t,
+                                           ctypes.POINTER(vp)]
+        lib.flashc_kernel_launch.argtypes = [vp, ctypes.POINTER(Shape)] + \
+            [ctypes.c_uint64] * 4 + [vp]
+        self.lib = lib
+        self.rt = vp()
+        torch.cuda.init()
+        torch.zeros(1, device="cuda")  # torch's primary context first
+        if lib.flashc_runtime_create(torch.cuda.current_device(),
+                                     ctypes.byref(self.rt)) != 0:
+            raise RuntimeError(lib.flashc_runtime_last_error(self.rt).decode())
+
+    def load(self, path):
+        text = open(path, "rb").read()
+        kernel = ctypes.c_void_p()
+        if self.lib.flashc_kernel_load(self.rt, text, len(text),
+                                       ctypes.byref(kernel)) != 0:
+            raise RuntimeError(self.lib.flashc_runtime_last_error(self.rt).decode())
+        return kernel
+
+    def launch(self, kernel, q, k, v, o):
+        b, h, s, _ = q.shape
+        shape = Shape(b, h, s, k.shape[2])
+        stream = ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)
+        status = self.lib.flashc_kernel_launch(
+            kernel, ctypes.byref(shape), q.data_ptr(), k.data_ptr(),
+            v.data_ptr(), o.data_ptr(), stream)
+        if status != 0:
+            raise RuntimeError(self.lib.flashc_runtime_last_error(self.rt).decode())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runtime", required=True)
+    ap.add_argument("--bundles", required=True)
+    ap.add_argument("--arch", default="sm_90")
+    ap.add_argument("--json", default="bench.json")
+    ap.add_argument("--dtypes", default="f16,bf16")
+    ap.add_argument("--quick", action="store_true", help="first 3 shapes only")
+    args = ap.parse_args()
+
+    rt = Runtime(args.runtime)
+    device = rt.lib.flashc_runtime_device_name(rt.rt).decode()
+    rows = []
+    shapes = SHAPES[:3] if args.quick else SHAPES
+    torch.manual_seed(0)
+    for dtype_name in args.dtypes.split(","):
+        dtype = torch.float16 if dtype_name == "f16" else torch.bfloat16
+        for causal in (False, True):
+            for (b, h, s, d) in shapes:
+                mask = "causal" if causal else "full"
+                kernel = rt.load(f"{args.bundles}/{dtype_name}_d{d}_{mask}.{args.arch}.bundle")
+                q, k, v = (torch.randn(b, h, s, d, device="cuda", dtype=dtype)
+                           for _ in range(3))
+                o = torch.full_like(q, float("nan"))
+                rt.launch(kernel, q, k, v, o)
+                torch.cuda.synchronize()
+                ref = F.scaled_dot_product_attention(
+                    q.double(), k.double(), v.double(), is_causal=causal)
+                err = ((o.double() - ref).norm() / ref.norm()).item()
+                flops = 4 * b * h * s * s * d / (2 if causal else 1)
+                row = {"dtype": dtype_name, "causal": causal, "shape": [b, h, s, d],
+                       "rel_l2": err}
+                row["flashc_us"] = 1000 * do_bench(
+                    lambda: rt.launch(kernel, q, k, v, o), return_mode="median")
+                for name, backend in (("flash", SDPBackend.FLASH_ATTENTION),
+                                      ("cudnn", SDPBackend.CUDNN_ATTENTION)):
+                    try:
+                        with sdpa_kernel(backend):
+                            fn = lambda: F.scaled_dot_product_attention(
+                                q, k, v, is_causal=causal)
+                            fn()
+                            row[f"{name}_us"] = 1000 * do_bench(fn, return_mode="median")
+                    except RuntimeError as e:
+                        row[f"{name}_us"] = None
+                for key in ("flashc", "flash", "cudnn"):
+                    t = row.get(f"{key}_us")
+                    row[f"{key}_tflops"] = flops / (t * 1e-6) / 1e12 if t else None
+                rows.append(row)
+                del q, k, v, o, ref
+
+    def fmt(x, spec):
+        return format(x, spec) if x is not None else "-"
+    print(f"device: {device}; flashc {args.arch} PTX; median of do_bench (µs); "
+          "speed-up = backend time / flashc time")
+    print(f"{'dtype':5} {'mask':6} {'B,H,S,D':16} {'flashc us':>10} {'TF':>6} "
+          f"{'flash us':>9} {'TF':>6} {'cudnn us':>9} {'TF':>6} {'vs flash':>8} "
+          f"{'vs cudnn':>8} {'rel_l2':>8}")
+    for r in rows:
+        vs = lambda key: (r[f"{key}_us"] / r["flashc_us"]) if r.get(f"{key}_us") else None
+        print(f"{r['dtype']:5} {'causal' if r['causal'] else 'full':6} "
+              f"{','.join(map(str, r['shape'])):16} {r['flashc_us']:10.1f} "
+              f"{r['flashc_tflops']:6.0f} {fmt(r['flash_us'], '9.1f')} "
+              f"{fmt(r['flash_tflops'], '6.0f')} {fmt(r['cudnn_us'], '9.1f')} "
+              f"{fmt(r['cudnn_tflops'], '6.0f')} {fmt(vs('flash'), '8.2f')} "
+              f"{fmt(vs('cudnn'), '8.2f')} {r['rel_l2']:8.1e}")
+    json.dump({"device": device, "arch": args.arch, "rows": rows},
+              open(args.json, "w"), indent=1)
+    bad = [r for r in rows if not (r["rel_l2"] < (2e-3 if r["dtype"] == "f16" else 1e-2))]
+    if bad:
+        print(f"{len(bad)} rows exceed the error bound", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
