@@ -97,9 +97,12 @@ def main():
                 o = torch.full_like(q, float("nan"))
                 rt.launch(kernel, q, k, v, o)
                 torch.cuda.synchronize()
+                # float64 reference on the first head of the first batch (the
+                # full one would not fit at seq 16k).
                 ref = F.scaled_dot_product_attention(
-                    q.double(), k.double(), v.double(), is_causal=causal)
-                err = ((o.double() - ref).norm() / ref.norm()).item()
+                    q[:1, :1].double(), k[:1, :1].double(), v[:1, :1].double(),
+                    is_causal=causal)
+                err = ((o[:1, :1].double() - ref).norm() / ref.norm()).item()
                 flops = 4 * b * h * s * s * d / (2 if causal else 1)
                 row = {"dtype": dtype_name, "causal": causal, "shape": [b, h, s, d],
                        "rel_l2": err}
