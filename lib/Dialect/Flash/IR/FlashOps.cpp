@@ -38,6 +38,9 @@ static FailureOr<int64_t> verifyAttentionOperands(Operation *op, Value q,
     if (!element.isF16() && !element.isBF16())
       return op->emitOpError()
              << name << " element type must be f16 or bf16, got " << element;
+    if (type.getMemorySpace())
+      return op->emitOpError()
+             << name << " must be in global (default) memory, got " << type;
     if (!type.getLayout().isIdentity())
       return op->emitOpError()
              << name << " must have the identity (row-major) layout, got "
@@ -159,6 +162,9 @@ static TileConfigAttr enclosingConfig(Operation *op) {
 static LogicalResult verifyRowTile(Operation *op, StringRef tileName,
                                    RankedTensorType tile, StringRef memName,
                                    MemRefType memref) {
+  if (memref.isDynamicDim(3) || !isSupportedHeadDim(memref.getDimSize(3)))
+    return op->emitOpError() << memName << " head_dim must be 64 or 128, got "
+                             << memref;
   if (tile.getElementType() != memref.getElementType())
     return op->emitOpError()
            << tileName << " element type " << tile.getElementType()
@@ -209,6 +215,12 @@ void KVLoopOp::build(OpBuilder &builder, OperationState &state, Value k,
 }
 
 LogicalResult KVLoopOp::verify() {
+  auto kType = cast<MemRefType>(getK().getType());
+  auto vType = cast<MemRefType>(getV().getType());
+  if (kType.getElementType() != vType.getElementType() ||
+      kType.getDimSize(3) != vType.getDimSize(3))
+    return emitOpError() << "K " << kType << " and V " << vType
+                         << " must have the same element type and head_dim";
   if (getInits().getTypes() != getResults().getTypes())
     return emitOpError("result types must equal the init types");
   return success();
@@ -240,6 +252,10 @@ LogicalResult KVLoopOp::verifyRegions() {
                            << " rows, but the tile config's block_n is "
                            << config.getBlockN();
   }
+  if (body.getArgument(1).getType() != body.getArgument(2).getType())
+    return emitOpError() << "K tile " << body.getArgument(1).getType()
+                         << " and V tile " << body.getArgument(2).getType()
+                         << " must have the same type";
   for (unsigned i = 0; i < numInits; ++i)
     if (body.getArgument(3 + i).getType() != getInits()[i].getType())
       return emitOpError() << "body argument #" << 3 + i << " type "
@@ -259,9 +275,28 @@ LogicalResult KVLoopOp::verifyRegions() {
 
 static bool isMmaOperandType(Type t) { return t.isF16() || t.isBF16(); }
 
+/// Tiles and row vectors of the compute ops have static sizes, multiples of
+/// 16 (the tensor-core tile).
+static LogicalResult verifyStaticTiles(Operation *op) {
+  for (Type type : llvm::concat<Type>(op->getOperandTypes(),
+                                      op->getResultTypes())) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor)
+      continue;
+    for (int64_t size : tensor.getShape())
+      if (ShapedType::isDynamic(size) || size % 16 != 0)
+        return op->emitOpError() << "tile sizes must be static multiples of "
+                                    "16 (the tensor-core tile), got "
+                                 << tensor;
+  }
+  return success();
+}
+
 LogicalResult DotOp::verify() {
   RankedTensorType lhs = getLhs().getType(), rhs = getRhs().getType(),
                    result = getResult().getType();
+  if (failed(verifyStaticTiles(*this)))
+    return failure();
   if (!isMmaOperandType(lhs.getElementType()))
     return emitOpError() << "lhs element type must be f16 or bf16, got "
                          << lhs.getElementType();
@@ -282,11 +317,6 @@ LogicalResult DotOp::verify() {
   if (result.getShape() != ArrayRef<int64_t>{m, n})
     return emitOpError() << "result shape must be " << m << "x" << n
                          << ", got " << result;
-  for (int64_t size : {m, n, kLhs})
-    if (ShapedType::isDynamic(size) || size % 16 != 0)
-      return emitOpError() << "tile sizes must be static multiples of 16 "
-                              "(the tensor-core tile), got "
-                           << m << "x" << n << "x" << kLhs;
   if (getAcc() && getAcc().getType() != result)
     return emitOpError() << "acc type " << getAcc().getType()
                          << " differs from the result's " << result;
@@ -296,9 +326,7 @@ LogicalResult DotOp::verify() {
 LogicalResult MaskOp::verify() {
   if (!getScores().getType().getElementType().isF32())
     return emitOpError("scores must be f32");
-  if (getResult().getType() != getScores().getType())
-    return emitOpError("result type must equal the scores' type");
-  return success();
+  return verifyStaticTiles(*this);
 }
 
 /// A per-row vector of `rows` f32.
@@ -324,6 +352,8 @@ LogicalResult SoftmaxStepOp::verify() {
   RankedTensorType scores = getScores().getType();
   if (!scores.getElementType().isF32())
     return emitOpError() << "scores must be f32, got " << scores;
+  if (failed(verifyStaticTiles(*this)))
+    return failure();
   if (getProbs().getType().getShape() != scores.getShape() ||
       !isMmaOperandType(getProbs().getType().getElementType()))
     return emitOpError() << "probs must be f16 or bf16 of the scores' shape, "
@@ -350,8 +380,8 @@ LogicalResult RescaleOp::verify() {
   RankedTensorType acc = getAcc().getType();
   if (!acc.getElementType().isF32())
     return emitOpError() << "acc must be f32, got " << acc;
-  if (getResult().getType() != acc)
-    return emitOpError("result type must equal acc's type");
+  if (failed(verifyStaticTiles(*this)))
+    return failure();
   return verifyRowVector(*this, "factor", getFactor().getType(),
                          acc.getDimSize(0));
 }
@@ -360,6 +390,8 @@ LogicalResult NormalizeOp::verify() {
   RankedTensorType acc = getAcc().getType(), result = getResult().getType();
   if (!acc.getElementType().isF32())
     return emitOpError() << "acc must be f32, got " << acc;
+  if (failed(verifyStaticTiles(*this)))
+    return failure();
   if (result.getShape() != acc.getShape() ||
       !isMmaOperandType(result.getElementType()))
     return emitOpError() << "result must be f16 or bf16 of acc's shape, got "

@@ -1,0 +1,371 @@
+// RUN: flashc-opt %s --split-input-file --verify-diagnostics
+
+// Verifier rules of the flash dialect, one chunk per rule. Operands that are
+// not the point of a chunk are valid: memref<1x1x64x64xf16> (batch 1, 1 head,
+// seq 64, head_dim 64).
+
+//===----------------------------------------------------------------------===//
+// flash.attention: operand rules (shared with flash.tiled)
+//===----------------------------------------------------------------------===//
+
+// Q is not [batch, heads, seq, head_dim].
+func.func @q_rank_3(%q: memref<1x64x64xf16>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op Q must have rank 4 [batch, heads, seq, head_dim], got 'memref<1x64x64xf16>'}}
+  flash.attention %q, %m, %m -> %m : memref<1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// O is rank 5.
+func.func @o_rank_5(%m: memref<1x1x64x64xf16>, %o: memref<1x1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op O must have rank 4 [batch, heads, seq, head_dim], got 'memref<1x1x1x64x64xf16>'}}
+  flash.attention %m, %m, %m -> %o : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// Unranked memrefs are rejected by the custom parser.
+func.func @q_unranked(%q: memref<*xf16>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{custom op 'flash.attention' invalid kind of type specified: expected builtin.memref, but found 'memref<*xf16>'}}
+  flash.attention %q, %m, %m -> %m : memref<*xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// Q element type f32.
+func.func @q_f32(%q: memref<1x1x64x64xf32>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op Q element type must be f16 or bf16, got 'f32'}}
+  flash.attention %q, %m, %m -> %m : memref<1x1x64x64xf32>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// K element type f32: the f16/bf16 rule fires before "differs from Q's".
+func.func @k_f32(%k: memref<1x1x64x64xf32>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op K element type must be f16 or bf16, got 'f32'}}
+  flash.attention %m, %k, %m -> %m : memref<1x1x64x64xf16>, memref<1x1x64x64xf32>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// V element type i16.
+func.func @v_i16(%v: memref<1x1x64x64xi16>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op V element type must be f16 or bf16, got 'i16'}}
+  flash.attention %m, %m, %v -> %m : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xi16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// O element type f64.
+func.func @o_f64(%o: memref<1x1x64x64xf64>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op O element type must be f16 or bf16, got 'f64'}}
+  flash.attention %m, %m, %m -> %o : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf64>
+  return
+}
+
+// -----
+
+// f16 and bf16 mixed.
+func.func @k_bf16_q_f16(%k: memref<1x1x64x64xbf16>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op K element type 'bf16' differs from Q's 'f16'}}
+  flash.attention %m, %k, %m -> %m : memref<1x1x64x64xf16>, memref<1x1x64x64xbf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// O in bf16 while Q, K, V are f16.
+func.func @o_bf16(%o: memref<1x1x64x64xbf16>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op O element type 'bf16' differs from Q's 'f16'}}
+  flash.attention %m, %m, %m -> %o : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xbf16>
+  return
+}
+
+// -----
+
+// A strided (non-identity) layout.
+func.func @k_strided(%k: memref<1x1x64x64xf16, strided<[4096, 4096, 64, 1], offset: 8>>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op K must have the identity (row-major) layout, got 'memref<1x1x64x64xf16, strided<[4096, 4096, 64, 1], offset: 8>>'}}
+  flash.attention %m, %k, %m -> %m : memref<1x1x64x64xf16>, memref<1x1x64x64xf16, strided<[4096, 4096, 64, 1], offset: 8>>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// A permuted affine-map layout.
+func.func @q_permuted(%q: memref<1x1x64x64xf16, affine_map<(b, h, s, d) -> (b, h, d, s)>>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op Q must have the identity (row-major) layout}}
+  flash.attention %q, %m, %m -> %m : memref<1x1x64x64xf16, affine_map<(b, h, s, d) -> (b, h, d, s)>>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// head_dim must be static.
+func.func @dynamic_head_dim(%q: memref<1x1x64x?xf16>) {
+  // expected-error @+1 {{'flash.attention' op Q head_dim must be static}}
+  flash.attention %q, %q, %q -> %q : memref<1x1x64x?xf16>, memref<1x1x64x?xf16>, memref<1x1x64x?xf16> -> memref<1x1x64x?xf16>
+  return
+}
+
+// -----
+
+// K's head_dim differs from Q's.
+func.func @k_head_dim_128(%k: memref<1x1x64x128xf16>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op K head_dim 128 differs from Q's 64}}
+  flash.attention %m, %k, %m -> %m : memref<1x1x64x64xf16>, memref<1x1x64x128xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// head_dim 96 is not one of 64, 128.
+func.func @head_dim_96(%m: memref<1x1x64x96xf16>) {
+  // expected-error @+1 {{'flash.attention' op head_dim 96 is not supported (supported: 64, 128)}}
+  flash.attention %m, %m, %m -> %m : memref<1x1x64x96xf16>, memref<1x1x64x96xf16>, memref<1x1x64x96xf16> -> memref<1x1x64x96xf16>
+  return
+}
+
+// -----
+
+// V's seq (the key length) differs from K's.
+func.func @v_seq(%v: memref<1x1x128x64xf16>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op V seq 128 differs from K's 64 (keys and values come in pairs)}}
+  flash.attention %m, %m, %v -> %m : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x128x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// K's batch differs from Q's.
+func.func @k_batch(%k: memref<2x1x64x64xf16>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op K batch 2 differs from Q's 1}}
+  flash.attention %m, %k, %k -> %m : memref<1x1x64x64xf16>, memref<2x1x64x64xf16>, memref<2x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// K's heads differ from Q's.
+func.func @k_heads(%k: memref<1x4x64x64xf16>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op K heads 4 differs from Q's 1}}
+  flash.attention %m, %k, %k -> %m : memref<1x1x64x64xf16>, memref<1x4x64x64xf16>, memref<1x4x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// V's heads differ from Q's (K's are dynamic, so only V is checked).
+func.func @v_heads(%k: memref<1x?x64x64xf16>, %v: memref<1x2x64x64xf16>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op V heads 2 differs from Q's 1}}
+  flash.attention %m, %k, %v -> %m : memref<1x1x64x64xf16>, memref<1x?x64x64xf16>, memref<1x2x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// O's seq differs from Q's.
+func.func @o_shape(%o: memref<1x1x128x64xf16>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op O shape must equal Q's: got 'memref<1x1x128x64xf16>' for Q 'memref<1x1x64x64xf16>'}}
+  flash.attention %m, %m, %m -> %o : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x128x64xf16>
+  return
+}
+
+// -----
+
+// O's shape must equal Q's exactly: a dynamic dim where Q's is static fails.
+func.func @o_dynamic(%o: memref<?x1x64x64xf16>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op O shape must equal Q's}}
+  flash.attention %m, %m, %m -> %o : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<?x1x64x64xf16>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// flash.attention: scale
+//===----------------------------------------------------------------------===//
+
+// scale 0.
+func.func @scale_zero(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op scale must be a positive finite number, got 0.000000e+00}}
+  flash.attention %m, %m, %m -> %m scale(0.0) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// Negative scale.
+func.func @scale_negative(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op scale must be a positive finite number, got -1.250000e-01}}
+  flash.attention %m, %m, %m -> %m scale(-0.125) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// +inf scale (f32 bit pattern).
+func.func @scale_inf(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op scale must be a positive finite number, got INF}}
+  flash.attention %m, %m, %m -> %m scale(0x7F800000) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// NaN scale.
+func.func @scale_nan(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op scale must be a positive finite number, got nan}}
+  flash.attention %m, %m, %m -> %m scale(0x7FC00000) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// The scale is an f32 attribute (generic form).
+func.func @scale_f64(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op attribute 'scale' failed to satisfy constraint: 32-bit float attribute}}
+  "flash.attention"(%m, %m, %m, %m) {scale = 0.5 : f64} : (memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>) -> ()
+  return
+}
+
+// -----
+
+// The config must be a #flash.config (generic form).
+func.func @config_not_tile_config(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op attribute 'config' failed to satisfy constraint: How attention is tiled for one GPU program}}
+  "flash.attention"(%m, %m, %m, %m) {config = 3 : i32} : (memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>) -> ()
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// #flash.config (TileConfigAttr::verify, at parse time)
+//===----------------------------------------------------------------------===//
+
+// block_m not a multiple of 16.
+func.func @block_m_40(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: block_m = 40 is not a positive multiple of 16 (the tensor-core tile)}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 40, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// block_m 0 is not positive.
+func.func @block_m_0(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: block_m = 0 is not a positive multiple of 16}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 0, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// block_n not a multiple of 16.
+func.func @block_n_24(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: block_n = 24 is not a positive multiple of 16}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 24, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// block_n over 128.
+func.func @block_n_144(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: block_n = 144 exceeds the limit of 128}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 144, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// block_m over 128.
+func.func @block_m_256(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: block_m = 256 exceeds the limit of 128}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 256, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// stages below 1.
+func.func @stages_0(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: stages = 0 must be at least 1}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 0, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// stages above 4.
+func.func @stages_5(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: stages = 5 exceeds the limit of 4}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 5, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// warps not a power of two up to 8.
+func.func @warps_3(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: warps = 3 must be 1, 2, 4 or 8}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 3, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// 16 warps.
+func.func @warps_16(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: warps = 16 must be 1, 2, 4 or 8}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 16, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// block_m / warps = 32 / 4 = 8 rows per warp.
+func.func @rows_per_warp(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: block_m / warps = 32 / 4 must be a multiple of 16 (each warp owns whole 16-row strips)}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 32, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// An unknown strategy.
+func.func @strategy_unknown(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+2 {{expected one of [wmma, mma_sync] for tensor-core strategy of a tile configuration, got: wgmma}}
+  // expected-error @+1 {{failed to parse Flash_TileConfigAttr parameter 'strategy' which is to be a `::mlir::flash::Strategy`}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// #flash.config: shared memory (TileConfigAttr::verifyFor)
+//===----------------------------------------------------------------------===//
+
+// head_dim 128, block_n 64, 4 stages of K and V: over 99 KiB.
+func.func @shared_memory(%m: memref<1x1x64x128xf16>) {
+  // expected-error @+1 {{'flash.attention' op tile config needs 203776 bytes of shared memory with head_dim 128, more than the limit of 101376 (99 KiB)}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 4, warps = 4, strategy = wmma>) : memref<1x1x64x128xf16>, memref<1x1x64x128xf16>, memref<1x1x64x128xf16> -> memref<1x1x64x128xf16>
+  return
+}
+
+// -----
+
+// Q, K, V and O live in global memory.
+func.func @attention_shared_memory(%q: memref<1x1x64x64xf16, 3>) {
+  // expected-error @+1 {{'flash.attention' op Q must be in global (default) memory}}
+  flash.attention %q, %q, %q -> %q : memref<1x1x64x64xf16, 3>, memref<1x1x64x64xf16, 3>, memref<1x1x64x64xf16, 3> -> memref<1x1x64x64xf16, 3>
+  return
+}
