@@ -31,6 +31,9 @@ std::string flashc::serializeBundle(const KernelBundle &b) {
   os << "params memref4:q memref4:k memref4:v memref4:o\n";
   os << "ptx " << b.ptx.size() << "\n";
   os << b.ptx;
+  if (!b.cubin.empty())
+    os << "\ncubin " << b.cubinArch << " " << b.cubin.size() << "\n"
+       << b.cubin;
   return os.str();
 }
 
@@ -142,6 +145,23 @@ bool flashc::parseBundle(std::string_view text, KernelBundle &b,
       }
       b.ptx = std::string(text.substr(pos, bytes));
       sawPtx = true;
+      pos += bytes;
+      // Optional: "\ncubin <arch> <bytes>\n" and the binary.
+      if (pos < text.size()) {
+        if (!nextLine(line) || !line.empty() || !nextLine(line) ||
+            line.rfind("cubin ", 0) != 0) {
+          error = "bundle: unexpected data after the PTX";
+          return false;
+        }
+        std::istringstream is(line.substr(6));
+        int64_t cubinBytes = 0;
+        if (!(is >> b.cubinArch >> cubinBytes) || cubinBytes <= 0 ||
+            pos + static_cast<size_t>(cubinBytes) > text.size()) {
+          error = "bundle: malformed or truncated cubin section";
+          return false;
+        }
+        b.cubin = std::string(text.substr(pos, cubinBytes));
+      }
       break;
     } else {
       error = "bundle: unknown key '" + key + "'";

@@ -107,8 +107,14 @@ flashc_status flashc_kernel_load(flashc_runtime *rt, const char *text,
   std::string error;
   if (!parseBundle(std::string_view(text, size), kernel->bundle, error))
     return rt->fail(FLASHC_ERROR_BUNDLE, error);
-  // The driver wants NUL-terminated PTX (MLIR-NOTES.md, trap 6).
-  std::string ptx = kernel->bundle.ptx;
+  // A cubin for exactly this device's architecture skips the JIT; otherwise
+  // the PTX, NUL-terminated as the driver wants (MLIR-NOTES.md, trap 6).
+  std::string deviceArch =
+      "sm_" + std::to_string(rt->major) + std::to_string(rt->minor);
+  bool useCubin = !kernel->bundle.cubin.empty() &&
+                  kernel->bundle.cubinArch == deviceArch;
+  const std::string &image = useCubin ? kernel->bundle.cubin : kernel->bundle.ptx;
+  std::string ptx = image;
   std::vector<char> errorLog(16384, 0), infoLog(16384, 0);
   int options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
                    CU_JIT_INFO_LOG_BUFFER, CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES};

@@ -11,6 +11,7 @@
 
 #include "flashc/Runtime/Runner.h"
 #include "flashc/Target/Pipeline.h"
+#include "flashc/Target/Ptxas.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -97,6 +98,18 @@ static cl::opt<int> runIters("iters",
                              cl::init(100), cl::cat(flashcCategory));
 static cl::opt<int> runDevice("device", cl::desc("--run: CUDA device index"),
                               cl::init(0), cl::cat(flashcCategory));
+
+static cl::opt<bool>
+    cubin("cubin",
+          cl::desc("Also assemble the PTX with ptxas (from PATH, $CUDA_HOME "
+                   "or /usr/local/cuda) and put the cubin in the bundle; the "
+                   "runtime loads it on a device of exactly --arch"),
+          cl::init(false), cl::cat(flashcCategory));
+static cl::opt<bool>
+    stats("kernel-stats",
+          cl::desc("Print ptxas's resource report for the kernel (registers, "
+                   "shared memory, spills, stack frame); needs ptxas"),
+          cl::init(false), cl::cat(flashcCategory));
 
 static cl::opt<bool> quiet("q", cl::desc("Print nothing but errors"),
                            cl::init(false), cl::cat(flashcCategory));
@@ -192,6 +205,34 @@ int main(int argc, char **argv) {
   flashc::KernelBundle bundle;
   if (failed(flash::compileModule(*module, stageFor(emit), options, &bundle)))
     return 1;
+
+  if (cubin || stats) {
+    if (stageFor(emit) != flash::Stage::PTX) {
+      errs() << "flashc: error: --cubin and --kernel-stats need a complete compile "
+                "(no --emit, or --emit=ptx|bundle)\n";
+      return 3;
+    }
+    std::string ptxas = flash::findPtxas();
+    if (ptxas.empty()) {
+      errs() << "flashc: error: --cubin and --kernel-stats need ptxas (not on PATH, "
+                "in $CUDA_HOME/bin or in /usr/local/cuda/bin)\n";
+      return 1;
+    }
+    flash::PtxasResult assembled = flash::runPtxas(ptxas, bundle.ptx, arch);
+    if (!assembled.ok) {
+      errs() << "flashc: error: ptxas rejected the PTX for " << arch << ":\n"
+             << assembled.report;
+      return 1;
+    }
+    if (stats)
+      outs() << "ptxas report for " << bundle.kernelName << " (" << arch
+             << "):\n"
+             << assembled.report;
+    if (cubin) {
+      bundle.cubin = assembled.cubin;
+      bundle.cubinArch = arch;
+    }
+  }
 
   std::string text;
   switch (emit) {

@@ -36,13 +36,18 @@ struct KernelBundle {
   /// Static shape of Q and K as compiled; -1 where dynamic.
   int64_t batch = -1, heads = -1, seqQ = -1, seqK = -1;
   std::string ptx;
+  /// Optional ahead-of-time binary (ptxas) for `cubinArch`; the runtime
+  /// loads it on a device of exactly that architecture, else the PTX.
+  std::string cubin;
+  std::string cubinArch;
 
   int64_t elementBytes() const { return 2; }
   /// Grid x for a query length.
   int64_t gridX(int64_t seqQ) const { return (seqQ + blockM - 1) / blockM; }
 };
 
-/// Text form: a header line, `key value` lines, `ptx <bytes>`, then the PTX.
+/// Text form: a header line, `key value` lines, `ptx <bytes>`, the PTX, and
+/// optionally `\ncubin <arch> <bytes>\n` and the binary.
 std::string serializeBundle(const KernelBundle &bundle);
 /// Parses `text`; on failure returns false and says why in `error`.
 bool parseBundle(std::string_view text, KernelBundle &bundle,
