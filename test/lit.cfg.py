@@ -18,6 +18,7 @@ llvm_config.use_default_substitutions()
 
 config.substitutions.append(("%examples", os.path.join(config.flashc_src_root, "examples")))
 config.substitutions.append(("%flashc_src", config.flashc_src_root))
+config.substitutions.append(("%flashc_obj", config.flashc_obj_root))
 
 tool_dirs = [config.flashc_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["flashc", "flashc-opt", "flashc-check-cpu", "flashc-run", "not", "count", "FileCheck"], tool_dirs)

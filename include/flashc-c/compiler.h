@@ -1,0 +1,86 @@
+/*===- flashc-c/compiler.h - compile attention to a kernel bundle -*- C -*-===*\
+|*                                                                            *|
+|* The flashc compiler for embedding: an attention description, as MLIR text *|
+|* or as a parameter struct, compiled to a kernel bundle (PTX + launch       *|
+|* metadata, docs/Bundle.md) in memory, ready for flashc-c/runtime.h.        *|
+|* Nothing is printed from inside the library: diagnostics come back as      *|
+|* text. Every object is freed through this API.                             *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef FLASHC_C_COMPILER_H
+#define FLASHC_C_COMPILER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FLASHC_COMPILER_VERSION_MAJOR 0
+#define FLASHC_COMPILER_VERSION_MINOR 1
+
+#if defined(FLASHC_COMPILER_BUILDING_SHARED)
+#define FLASHC_COMPILER_API __attribute__((visibility("default")))
+#else
+#define FLASHC_COMPILER_API
+#endif
+
+typedef enum flashc_dtype { FLASHC_F16 = 0, FLASHC_BF16 = 1 } flashc_dtype;
+
+/* One attention. Sizes of 0 are dynamic (given at launch); tile fields of 0
+ * are chosen by flashc. Initialise with flashc_attention_params_init. */
+typedef struct flashc_attention_params {
+  int64_t head_dim;     /* 64 or 128 */
+  flashc_dtype dtype;
+  int causal;           /* non-zero: query row i attends to keys j <= i */
+  float scale;          /* 0: 1/sqrt(head_dim) */
+  const char *arch;     /* "sm_80", "sm_86", "sm_89" (NULL), "sm_90" */
+  int64_t batch, heads, seq_q, seq_k;          /* 0: dynamic */
+  int64_t block_m, block_n, stages, warps;     /* 0: flashc chooses */
+} flashc_attention_params;
+
+typedef struct flashc_compile_result flashc_compile_result;
+
+/* Version "MAJOR.MINOR". */
+FLASHC_COMPILER_API const char *flashc_compiler_version(void);
+
+/* head_dim 64, f16, not causal, default scale, sm_89, all sizes dynamic. */
+FLASHC_COMPILER_API void
+flashc_attention_params_init(flashc_attention_params *params);
+
+/* Compiles `size` bytes of MLIR text (one func.func holding one
+ * flash.attention or flash.tiled) for `arch` (NULL: sm_89). Returns 0 on
+ * success; non-zero on failure, with the diagnostics in the result. *out is
+ * always set (unless out is NULL) and must be destroyed. */
+FLASHC_COMPILER_API int flashc_compile_mlir(const char *text, size_t size,
+                                            const char *arch,
+                                            flashc_compile_result **out);
+
+/* Compiles the attention `params` describes. Same contract. */
+FLASHC_COMPILER_API int
+flashc_compile_attention(const flashc_attention_params *params,
+                         flashc_compile_result **out);
+
+/* The kernel bundle (for flashc_kernel_load) and its size; NULL on failure.
+ * Owned by the result. */
+FLASHC_COMPILER_API const char *
+flashc_compile_result_bundle(const flashc_compile_result *result, size_t *size);
+/* The PTX text alone (NUL-terminated); NULL on failure. */
+FLASHC_COMPILER_API const char *
+flashc_compile_result_ptx(const flashc_compile_result *result);
+/* The kernel's name; NULL on failure. */
+FLASHC_COMPILER_API const char *
+flashc_compile_result_kernel_name(const flashc_compile_result *result);
+/* Every diagnostic, one per line as "<input>:line:col: error: ..."; "" when
+ * there are none. */
+FLASHC_COMPILER_API const char *
+flashc_compile_result_diagnostics(const flashc_compile_result *result);
+FLASHC_COMPILER_API void
+flashc_compile_result_destroy(flashc_compile_result *result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FLASHC_C_COMPILER_H */

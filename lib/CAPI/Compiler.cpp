@@ -1,0 +1,205 @@
+//===- Compiler.cpp - the C API of the compiler ---------------------------===//
+
+#include "flashc-c/compiler.h"
+
+#include "flashc/Target/Pipeline.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <mutex>
+#include <string>
+
+using namespace mlir;
+
+struct flashc_compile_result {
+  bool ok = false;
+  std::string bundle, ptx, kernelName, diagnostics;
+};
+
+namespace {
+/// Shared, thread-safe state: registration happens once per process.
+DialectRegistry &registry() {
+  static DialectRegistry *instance = [] {
+    auto *r = new DialectRegistry();
+    flash::registerFlashcDialects(*r);
+    flash::registerFlashcPasses();
+    return r;
+  }();
+  return *instance;
+}
+} // namespace
+
+extern "C" {
+
+const char *flashc_compiler_version(void) { return "0.1"; }
+
+void flashc_attention_params_init(flashc_attention_params *params) {
+  if (!params)
+    return;
+  *params = flashc_attention_params{};
+  params->head_dim = 64;
+  params->dtype = FLASHC_F16;
+}
+
+int flashc_compile_mlir(const char *text, size_t size, const char *arch,
+                        flashc_compile_result **out) {
+  if (!out)
+    return 1;
+  auto *result = new flashc_compile_result();
+  *out = result;
+  if (!text) {
+    result->diagnostics = "error: null MLIR text\n";
+    return 1;
+  }
+  MLIRContext context(registry(), MLIRContext::Threading::DISABLED);
+  context.printOpOnDiagnostic(false);
+  llvm::raw_string_ostream diagnostics(result->diagnostics);
+  // Collect, never print: the embedding application decides what to show.
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+    if (auto file = dyn_cast<FileLineColLoc>(diag.getLocation()))
+      diagnostics << file.getFilename().getValue() << ":" << file.getLine()
+                  << ":" << file.getColumn() << ": ";
+    else
+      diagnostics << diag.getLocation() << ": ";
+    switch (diag.getSeverity()) {
+    case DiagnosticSeverity::Error:
+      diagnostics << "error: ";
+      break;
+    case DiagnosticSeverity::Warning:
+      diagnostics << "warning: ";
+      break;
+    default:
+      diagnostics << "note: ";
+    }
+    diagnostics << diag.str() << "\n";
+    return success();
+  });
+  auto sourceMgr = std::make_shared<llvm::SourceMgr>();
+  sourceMgr->AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(text, size),
+                                           "<input>"),
+      llvm::SMLoc());
+  OwningOpRef<ModuleOp> module =
+      parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&context));
+  if (!module)
+    return 1;
+  flash::TargetOptions options;
+  if (arch)
+    options.chip = arch;
+  flashc::KernelBundle bundle;
+  if (module->getBody()->empty()) {
+    emitError(module->getLoc(), "the input holds no operations");
+    return 1;
+  }
+  if (failed(flash::compileModule(*module, flash::Stage::PTX, options,
+                                  &bundle)))
+    return 1;
+  result->bundle = flashc::serializeBundle(bundle);
+  result->ptx = bundle.ptx;
+  result->kernelName = bundle.kernelName;
+  result->ok = true;
+  return 0;
+}
+
+int flashc_compile_attention(const flashc_attention_params *params,
+                             flashc_compile_result **out) {
+  if (!out)
+    return 1;
+  if (!params) {
+    *out = new flashc_compile_result();
+    (*out)->diagnostics = "error: params: null\n";
+    return 1;
+  }
+  auto fail = [&](const std::string &message) {
+    *out = new flashc_compile_result();
+    (*out)->diagnostics = "error: params: " + message + "\n";
+    return 1;
+  };
+  if (params->dtype != FLASHC_F16 && params->dtype != FLASHC_BF16)
+    return fail("dtype must be FLASHC_F16 or FLASHC_BF16");
+  for (int64_t size : {params->batch, params->heads, params->seq_q,
+                       params->seq_k, params->head_dim})
+    if (size < 0)
+      return fail("sizes must be >= 0 (0: dynamic)");
+  if (params->head_dim == 0)
+    return fail("head_dim must be given (64 or 128)");
+  bool anyTile = params->block_m || params->block_n || params->stages ||
+                 params->warps;
+  bool allTile = params->block_m && params->block_n && params->stages &&
+                 params->warps;
+  if (anyTile && !allTile)
+    return fail("block_m, block_n, stages and warps are given together or "
+                "not at all");
+  // Build the user-level MLIR; the verifier checks everything else and
+  // its diagnostics come back as for MLIR text.
+  auto dim = [](int64_t size) {
+    return size ? std::to_string(size) : std::string("?");
+  };
+  std::string element = params->dtype == FLASHC_BF16 ? "bf16" : "f16";
+  std::string qType = "memref<" + dim(params->batch) + "x" +
+                      dim(params->heads) + "x" + dim(params->seq_q) + "x" +
+                      std::to_string(params->head_dim) + "x" + element + ">";
+  std::string kType = "memref<" + dim(params->batch) + "x" +
+                      dim(params->heads) + "x" +
+                      dim(params->seq_k ? params->seq_k : params->seq_q) +
+                      "x" + std::to_string(params->head_dim) + "x" + element +
+                      ">";
+  std::string text = "func.func @attention(%q: " + qType + ", %k: " + kType +
+                     ", %v: " + kType + ", %o: " + qType + ") {\n" +
+                     "  flash.attention %q, %k, %v -> %o";
+  if (params->causal)
+    text += " causal";
+  if (params->scale != 0.0f) {
+    std::string scale;
+    llvm::raw_string_ostream os(scale);
+    os << llvm::format("%.9e", params->scale);
+    text += " scale(" + scale + ")";
+  }
+  if (allTile)
+    text += " config(#flash.config<block_m = " +
+            std::to_string(params->block_m) +
+            ", block_n = " + std::to_string(params->block_n) +
+            ", stages = " + std::to_string(params->stages) +
+            ", warps = " + std::to_string(params->warps) +
+            ", strategy = wmma>)";
+  text += " : " + qType + ", " + kType + ", " + kType + " -> " + qType +
+          "\n  return\n}\n";
+  return flashc_compile_mlir(text.data(), text.size(), params->arch, out);
+}
+
+const char *flashc_compile_result_bundle(const flashc_compile_result *result,
+                                         size_t *size) {
+  if (!result || !result->ok) {
+    if (size)
+      *size = 0;
+    return nullptr;
+  }
+  if (size)
+    *size = result->bundle.size();
+  return result->bundle.c_str();
+}
+
+const char *flashc_compile_result_ptx(const flashc_compile_result *result) {
+  return result && result->ok ? result->ptx.c_str() : nullptr;
+}
+
+const char *
+flashc_compile_result_kernel_name(const flashc_compile_result *result) {
+  return result && result->ok ? result->kernelName.c_str() : nullptr;
+}
+
+const char *
+flashc_compile_result_diagnostics(const flashc_compile_result *result) {
+  return result ? result->diagnostics.c_str() : "";
+}
+
+void flashc_compile_result_destroy(flashc_compile_result *result) {
+  delete result;
+}
+
+} // extern "C"

@@ -1,0 +1,137 @@
+/*===- compile_api.c - the compiler's C API, used from C ------------------===*\
+|*                                                                            *|
+|* Compiles from MLIR text and from a parameter struct, checks the bundle,   *|
+|* the PTX and the diagnostics of bad input, and frees everything.           *|
+\*===----------------------------------------------------------------------===*/
+
+#include "flashc-c/compiler.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int failures = 0;
+
+/* strcmp that treats NULL as a mismatch. */
+static int same(const char *a, const char *b) {
+  return a && b && strcmp(a, b) == 0;
+}
+
+static void expect(int ok, const char *what) {
+  printf("%s %s\n", ok ? "ok  " : "FAIL", what);
+  if (!ok)
+    ++failures;
+}
+
+int main(void) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  expect(strcmp(flashc_compiler_version(), "0.1") == 0, "version");
+
+  flashc_attention_params params;
+  flashc_attention_params_init(&params);
+  params.head_dim = 128;
+  params.dtype = FLASHC_BF16;
+  params.causal = 1;
+  params.arch = "sm_90";
+  flashc_compile_result *result = NULL;
+  expect(flashc_compile_attention(&params, &result) == 0, "compile params");
+  printf("%s", flashc_compile_result_diagnostics(result));
+  size_t size = 0;
+  const char *bundle = flashc_compile_result_bundle(result, &size);
+  expect(bundle && size > 1000 && strncmp(bundle, "flashc-bundle 1\n", 16) == 0,
+         "bundle header");
+  expect(bundle && strstr(bundle, "\nelement bf16\n") &&
+             strstr(bundle, "\ncausal 1\n") && strstr(bundle, "\nhead_dim 128\n"),
+         "bundle metadata");
+  const char *ptx = flashc_compile_result_ptx(result);
+  expect(ptx && strstr(ptx, ".target sm_90") && strstr(ptx, "wmma.mma.sync"),
+         "PTX for sm_90 with WMMA");
+  expect(same(flashc_compile_result_kernel_name(result), "attention_kernel"),
+         "kernel name");
+  expect(same(flashc_compile_result_diagnostics(result), ""),
+         "no diagnostics");
+  flashc_compile_result_destroy(result);
+
+  /* Static sizes and an explicit tile configuration. */
+  flashc_attention_params_init(&params);
+  params.batch = 2;
+  params.heads = 4;
+  params.seq_q = 100;
+  params.scale = 0.1f;
+  params.block_m = 32;
+  params.block_n = 32;
+  params.stages = 3;
+  params.warps = 2;
+  expect(flashc_compile_attention(&params, &result) == 0,
+         "compile static sizes and a tile config");
+  bundle = flashc_compile_result_bundle(result, &size);
+  expect(bundle && strstr(bundle, "\nshape 2 4 100 100\n") &&
+             strstr(bundle, "\nstages 3\n") && strstr(bundle, "\nscale 0.1"),
+         "static shape, config and scale in the bundle");
+  flashc_compile_result_destroy(result);
+
+  /* MLIR text. */
+  const char *text =
+      "func.func @mine(%q: memref<1x2x64x64xf16>) {\n"
+      "  flash.attention %q, %q, %q -> %q : memref<1x2x64x64xf16>, "
+      "memref<1x2x64x64xf16>, memref<1x2x64x64xf16> -> memref<1x2x64x64xf16>\n"
+      "  return\n}\n";
+  expect(flashc_compile_mlir(text, strlen(text), NULL, &result) == 0,
+         "compile MLIR text");
+  expect(same(flashc_compile_result_kernel_name(result), "mine_kernel"),
+         "kernel named after the function");
+  expect(flashc_compile_result_ptx(result) &&
+             strstr(flashc_compile_result_ptx(result), ".target sm_89"),
+         "default arch sm_89");
+  flashc_compile_result_destroy(result);
+
+  /* Bad inputs: diagnostics as text with locations, non-zero status. */
+  const char *bad = "func.func @f(%q: memref<1x2x64x96xf16>) {\n"
+                    "  flash.attention %q, %q, %q -> %q : memref<1x2x64x96xf16>, "
+                    "memref<1x2x64x96xf16>, memref<1x2x64x96xf16> -> "
+                    "memref<1x2x64x96xf16>\n  return\n}\n";
+  expect(flashc_compile_mlir(bad, strlen(bad), NULL, &result) != 0,
+         "head_dim 96 fails");
+  const char *diag = flashc_compile_result_diagnostics(result);
+  expect(strstr(diag, "<input>:2:3: error:") &&
+             strstr(diag, "head_dim 96 is not supported"),
+         "the diagnostic has its location and rule");
+  expect(flashc_compile_result_bundle(result, &size) == NULL && size == 0,
+         "no bundle on failure");
+  flashc_compile_result_destroy(result);
+
+  expect(flashc_compile_mlir("}{", 2, NULL, &result) != 0 &&
+             strstr(flashc_compile_result_diagnostics(result), "<input>:1:1"),
+         "garbage text");
+  flashc_compile_result_destroy(result);
+
+  expect(flashc_compile_mlir(text, strlen(text), "sm_75", &result) != 0 &&
+             strstr(flashc_compile_result_diagnostics(result),
+                    "unsupported --arch 'sm_75'"),
+         "unsupported arch");
+  flashc_compile_result_destroy(result);
+
+  flashc_attention_params_init(&params);
+  params.head_dim = 96;
+  expect(flashc_compile_attention(&params, &result) != 0 &&
+             strstr(flashc_compile_result_diagnostics(result),
+                    "head_dim 96 is not supported"),
+         "params: head_dim 96");
+  flashc_compile_result_destroy(result);
+
+  flashc_attention_params_init(&params);
+  params.block_m = 64;
+  expect(flashc_compile_attention(&params, &result) != 0 &&
+             strstr(flashc_compile_result_diagnostics(result),
+                    "given together"),
+         "params: a partial tile config");
+  flashc_compile_result_destroy(result);
+
+  expect(flashc_compile_attention(NULL, &result) != 0, "params: null");
+  flashc_compile_result_destroy(result);
+  expect(flashc_compile_mlir(NULL, 0, NULL, &result) != 0, "text: null");
+  flashc_compile_result_destroy(result);
+  flashc_compile_result_destroy(NULL);
+
+  printf("%d failed\n", failures);
+  return failures ? 1 : 0;
+}
