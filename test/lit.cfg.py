@@ -1,6 +1,7 @@
 # -*- Python -*-
 import os
 import shutil
+import sys
 import subprocess
 
 import lit.formats
@@ -9,7 +10,7 @@ from lit.llvm import llvm_config
 config.name = "FLASHC"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "compile.test.py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.flashc_obj_root, "test")
 
@@ -19,6 +20,7 @@ llvm_config.use_default_substitutions()
 config.substitutions.append(("%examples", os.path.join(config.flashc_src_root, "examples")))
 config.substitutions.append(("%flashc_src", config.flashc_src_root))
 config.substitutions.append(("%flashc_obj", config.flashc_obj_root))
+config.substitutions.append(("%python", sys.executable))
 
 tool_dirs = [config.flashc_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["flashc", "flashc-opt", "flashc-check-cpu", "flashc-run", "not", "count", "FileCheck"], tool_dirs)

@@ -88,8 +88,9 @@ private:
   Value sharedView(int64_t &offset, ArrayRef<int64_t> shape, Type type);
   void warpSync() { NVVM::SyncWarpOp::create(b, loc, i32(-1)); }
   /// exp2 as PTX ex2.approx.ftz.f32 through its NVVM intrinsic: math.exp2
-  /// and llvm.intr.exp2 both become libdevice calls in convert-gpu-to-nvvm
-  /// (MLIR-NOTES.md, trap 3), and the NVVM dialect has no ex2 op.
+  /// becomes a libdevice call (__nv_exp2f, MLIR-NOTES.md trap 3),
+  /// convert-gpu-to-nvvm rejects llvm.intr.exp2, and the NVVM dialect has no
+  /// ex2 op.
   Value exp2(Value x) {
     return LLVM::CallIntrinsicOp::create(
                b, loc, b.getF32Type(),
@@ -114,8 +115,8 @@ private:
   /// Issues cp.async copies of rows [row0, row0 + rows) of head `bh` of
   /// `source` to rows [dstRow, ...) of `dst`; rows past seq are zero-filled.
   /// Returns the copies' tokens.
-  SmallVector<Value> issueRowCopies(Value source, Value row0, int64_t rows,
-                                    Value dst, Value dstRow);
+  SmallVector<Value> issueRowCopies(Value source, Value bh, Value row0,
+                                    int64_t rows, Value dst, Value dstRow);
   Value commitGroup(ArrayRef<Value> tokens);
   /// Writes `rowValues` (one per strip) to the broadcast tiles and returns
   /// them as accumulator fragments, one per strip.
@@ -295,16 +296,15 @@ LogicalResult KernelBuilder::lowerOp(Operation *op) {
   return success();
 }
 
-SmallVector<Value> KernelBuilder::issueRowCopies(Value source, Value row0,
-                                                 int64_t rows, Value dst,
-                                                 Value dstRow) {
+SmallVector<Value> KernelBuilder::issueRowCopies(Value source, Value bh,
+                                                 Value row0, int64_t rows,
+                                                 Value dst, Value dstRow) {
   // 16-byte chunks: 8 elements of 2 bytes.
   int64_t chunksPerRow = headDim / 8;
   int64_t chunks = rows * chunksPerRow;
   int64_t threads = 32 * warps;
   Value seq = memref::DimOp::create(b, loc, source, 2);
   Value lastRow = arith::SubIOp::create(b, loc, seq, idx(1));
-  Value bh = scalar(tiled.getBatchHead());
   Value batch = arith::DivUIOp::create(b, loc, bh, heads);
   Value head = arith::RemUIOp::create(b, loc, bh, heads);
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
@@ -344,6 +344,13 @@ SmallVector<Value> KernelBuilder::issueRowCopies(Value source, Value row0,
 }
 
 Value KernelBuilder::commitGroup(ArrayRef<Value> tokens) {
+  if (tokens.empty()) {
+    // An empty group keeps wait_group counts uniform. nvgpu's
+    // device_async_create_group with no tokens prints in a form its parser
+    // rejects, so the empty commit is the NVVM op itself.
+    NVVM::CpAsyncCommitGroupOp::create(b, loc);
+    return anyToken;
+  }
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   Value group =
       nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, tokens);
@@ -361,7 +368,7 @@ LogicalResult KernelBuilder::lowerLoadTile(LoadTileOp op) {
                             << blockM << " rows";
   Value row0 = scalar(op.getRow());
   SmallVector<Value> tokens =
-      issueRowCopies(q, row0, blockM, qBuf, idx(0));
+      issueRowCopies(q, scalar(op.getBatchHead()), row0, blockM, qBuf, idx(0));
   Value group = commitGroup(tokens);
   nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(0));
   gpu::BarrierOp::create(b, loc);
@@ -413,7 +420,6 @@ FailureOr<SmallVector<Value>> KernelBuilder::flatten(Value tileValue,
 LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
   Block &body = op.getBody().front();
   Value bh = scalar(op.getBatchHead());
-  (void)bh;
   Value upper = scalar(op.getUpper());
   Value numBlocks = arith::CeilDivUIOp::create(b, loc, upper, idx(blockN));
 
@@ -433,8 +439,9 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
     Value start = mul(blockIndex, idx(blockN));
     Value dstRow = mul(stage, idx(blockN));
     SmallVector<Value> tokens =
-        issueRowCopies(k, start, blockN, kBuf, dstRow);
-    llvm::append_range(tokens, issueRowCopies(v, start, blockN, vBuf, dstRow));
+        issueRowCopies(k, bh, start, blockN, kBuf, dstRow);
+    llvm::append_range(tokens,
+                       issueRowCopies(v, bh, start, blockN, vBuf, dstRow));
     return tokens;
   };
   auto issueIfInRange = [&](Value blockIndex, Value stage) {
@@ -455,7 +462,8 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
   for (int64_t s = 0; s + 1 < stages; ++s)
     issueIfInRange(idx(s), idx(s));
   if (!anyToken)
-    commitGroup({});
+    return op.emitOpError("flash-to-gpu: the Q tile must be loaded before "
+                          "the K/V loop");
   Value waitToken = anyToken;
 
   auto loop = scf::ForOp::create(b, loc, idx(0), numBlocks, idx(1), flatInits);
@@ -466,7 +474,7 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
     Value stage = arith::RemUIOp::create(b, loc, i, idx(stages));
     if (stages == 1) {
       // No prefetch: wait until every warp is done with the single buffer,
-      // then load this block and wait for it->
+      // then load this block and wait for it.
       gpu::BarrierOp::create(b, loc);
       issueBlock(i, stage);
       commitGroup({});

@@ -102,7 +102,12 @@ bool flashc::parseBundle(std::string_view text, KernelBundle &b,
         return false;
       b.causal = causal != 0;
     } else if (key == "scale") {
-      b.scale = std::strtof(value.c_str(), nullptr);
+      char *end = nullptr;
+      b.scale = std::strtof(value.c_str(), &end);
+      if (value.empty() || *end != '\0') {
+        error = "bundle: 'scale' needs a number, got '" + value + "'";
+        return false;
+      }
     } else if (key == "block_m") {
       if (!needInt(b.blockM))
         return false;
@@ -172,9 +177,16 @@ bool flashc::parseBundle(std::string_view text, KernelBundle &b,
     error = "bundle: missing 'kernel' or 'ptx'";
     return false;
   }
-  if (b.blockM <= 0 || b.threads <= 0 || b.headDim <= 0 ||
-      b.elementType.empty()) {
-    error = "bundle: missing block_m, threads, head_dim or element";
+  if (b.blockM <= 0 || b.blockN <= 0 || b.stages <= 0 || b.warps <= 0 ||
+      b.threads <= 0 || b.headDim <= 0 || b.sharedBytes <= 0 ||
+      b.elementType.empty() || b.arch.rfind("sm_", 0) != 0 ||
+      !(b.scale > 0.0f)) {
+    error = "bundle: missing or invalid block_m, block_n, stages, warps, "
+            "threads, head_dim, shared_bytes, element, arch or scale";
+    return false;
+  }
+  if (b.threads != 32 * b.warps) {
+    error = "bundle: threads must be 32 * warps";
     return false;
   }
   return true;

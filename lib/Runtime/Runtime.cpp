@@ -97,6 +97,7 @@ flashc_status flashc_kernel_load(flashc_runtime *rt, const char *text,
   if (!rt || !out)
     return FLASHC_ERROR_ARGUMENT;
   *out = nullptr;
+  rt->error.clear();
   if (!rt->driver || !rt->context)
     return rt->fail(FLASHC_ERROR_NO_DRIVER,
                     "the runtime has no usable driver: " + rt->error);
@@ -163,6 +164,7 @@ flashc_status flashc_kernel_launch(flashc_kernel *kernel,
   if (!kernel)
     return FLASHC_ERROR_ARGUMENT;
   flashc_runtime *rt = kernel->runtime;
+  rt->error.clear();
   const KernelBundle &b = kernel->bundle;
   if (!shape)
     return rt->fail(FLASHC_ERROR_ARGUMENT, "shape: null");

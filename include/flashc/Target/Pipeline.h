@@ -32,7 +32,9 @@ llvm::StringRef supportedArchList();
 struct TargetOptions {
   std::string chip = "sm_89";
   /// PTX ISA 8.0: accepted by ptxas for every supported chip and by drivers
-  /// from CUDA 12 on (LLVM's default for sm_89 is too old to select WMMA).
+  /// from CUDA 12 on. Pinned rather than left to LLVM's per-chip default
+  /// (7.0 for sm_80, 7.8 for sm_89/sm_90) so that every target prints the
+  /// same ISA; the upstream pipeline's +ptx60 aborts LLVM for sm_89.
   std::string features = "+ptx80";
   int optLevel = 3;
 };

@@ -356,7 +356,7 @@ func.func @strategy_unknown(%m: memref<1x1x64x64xf16>) {
 
 // head_dim 128, block_n 64, 4 stages of K and V: over 99 KiB.
 func.func @shared_memory(%m: memref<1x1x64x128xf16>) {
-  // expected-error @+1 {{'flash.attention' op tile config needs 203776 bytes of shared memory with head_dim 128, more than the limit of 101376 (99 KiB)}}
+  // expected-error @+1 {{'flash.attention' op tile config needs 203776 bytes of shared memory with head_dim 128, more than the limit of 101248 (99 KiB, less 128 B of static shared memory)}}
   flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 4, warps = 4, strategy = wmma>) : memref<1x1x64x128xf16>, memref<1x1x64x128xf16>, memref<1x1x64x128xf16> -> memref<1x1x64x128xf16>
   return
 }

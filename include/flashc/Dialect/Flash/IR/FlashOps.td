@@ -250,11 +250,13 @@ def Flash_SoftmaxStepOp : Flash_Op<"softmax_step", [Pure,
     ```
     m_new[i] = max(m[i], max_j c·s[i, j])
     p[i, j]  = exp2(c·s[i, j] - m_new[i])      (rounded to p's element type)
-    alpha[i] = exp2(m[i] - m_new[i])            (1 while m_new[i] = -inf)
+    alpha[i] = exp2(m[i] - m_new[i])
     l_new[i] = alpha[i]·l[i] + sum_j p[i, j]
     ```
 
-    A row whose scores are all -inf gives p = 0 and leaves m and l unchanged.
+    Where m_new[i] is -inf (nothing unmasked in the row yet) 0 stands in for
+    it in p and alpha, so that the row gives p = 0 and alpha = 0 (its sum and
+    accumulator are still 0) instead of NaN.
 
     ```mlir
     %p, %m1, %l1, %alpha = flash.softmax_step %s, %m, %l scale_log2e(0.180337) :

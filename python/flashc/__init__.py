@@ -1,0 +1,333 @@
+"""flashc for Python: compile attention kernels, and run them on PyTorch tensors.
+
+    import flashc
+    kernel = flashc.compile(head_dim=64, dtype="f16", causal=True)   # no torch, no GPU
+    print(kernel.kernel_name, len(kernel.ptx))
+
+    out = flashc.attention(q, k, v, causal=True)   # torch CUDA tensors [B, H, S, D]
+
+Compiled kernels are cached on disk per configuration (FLASHC_CACHE_DIR, else
+~/.cache/flashc); `warm_cache` fills the cache ahead of time, so that a GPU
+machine without MLIR only needs the runtime library. Libraries are found in
+FLASHC_LIBRARY_DIR, next to an installed package (<prefix>/lib), or in the
+source tree's build/lib.
+"""
+
+import ctypes
+import math
+import os
+import tempfile
+import threading
+
+__all__ = ["compile", "attention", "warm_cache", "Kernel", "CompileError",
+           "FlashcError", "cache_dir"]
+__version__ = "0.1"
+
+SUPPORTED_ARCHS = ("sm_80", "sm_86", "sm_89", "sm_90")
+SUPPORTED_HEAD_DIMS = (64, 128)
+_DTYPES = {"f16": 0, "bf16": 1}
+
+
+class FlashcError(RuntimeError):
+    """A failure of the flashc libraries (missing library, driver error)."""
+
+
+class CompileError(FlashcError):
+    """Compilation failed; `diagnostics` holds the compiler's messages."""
+
+    def __init__(self, diagnostics):
+        super().__init__("flashc compilation failed:\n" + diagnostics)
+        self.diagnostics = diagnostics
+
+
+# --------------------------------------------------------------------------
+# Native libraries (ctypes), loaded on first use.
+
+def _library_dirs():
+    here = os.path.dirname(os.path.abspath(__file__))
+    dirs = []
+    if os.environ.get("FLASHC_LIBRARY_DIR"):
+        dirs.append(os.environ["FLASHC_LIBRARY_DIR"])
+    dirs.append(os.path.normpath(os.path.join(here, "..", "..")))  # <prefix>/lib
+    dirs.append(os.path.normpath(os.path.join(here, "..", "..", "build", "lib")))
+    return dirs
+
+
+def _load_library(name):
+    tried = []
+    for d in _library_dirs():
+        path = os.path.join(d, name)
+        tried.append(path)
+        if os.path.exists(path):
+            return ctypes.CDLL(path)
+    raise FlashcError(f"cannot find {name} (looked in: {', '.join(tried)}); "
+                      "set FLASHC_LIBRARY_DIR to the directory that holds it")
+
+
+class _Params(ctypes.Structure):
+    _fields_ = [("head_dim", ctypes.c_int64), ("dtype", ctypes.c_int),
+                ("causal", ctypes.c_int), ("scale", ctypes.c_float),
+                ("arch", ctypes.c_char_p),
+                ("batch", ctypes.c_int64), ("heads", ctypes.c_int64),
+                ("seq_q", ctypes.c_int64), ("seq_k", ctypes.c_int64),
+                ("block_m", ctypes.c_int64), ("block_n", ctypes.c_int64),
+                ("stages", ctypes.c_int64), ("warps", ctypes.c_int64)]
+
+
+class _Shape(ctypes.Structure):
+    _fields_ = [("batch", ctypes.c_int64), ("heads", ctypes.c_int64),
+                ("seq_q", ctypes.c_int64), ("seq_k", ctypes.c_int64)]
+
+
+_lock = threading.Lock()
+_compiler = None
+_runtime = None
+
+
+def _compiler_lib():
+    global _compiler
+    with _lock:
+        if _compiler is None:
+            lib = _load_library("libflashc_compiler.so")
+            vp = ctypes.c_void_p
+            lib.flashc_compile_attention.argtypes = [ctypes.POINTER(_Params),
+                                                     ctypes.POINTER(vp)]
+            lib.flashc_compile_mlir.argtypes = [ctypes.c_char_p, ctypes.c_size_t,
+                                                ctypes.c_char_p, ctypes.POINTER(vp)]
+            lib.flashc_compile_result_bundle.argtypes = [
+                vp, ctypes.POINTER(ctypes.c_size_t)]
+            lib.flashc_compile_result_bundle.restype = ctypes.POINTER(ctypes.c_char)
+            lib.flashc_compile_result_ptx.argtypes = [vp]
+            lib.flashc_compile_result_ptx.restype = ctypes.c_char_p
+            lib.flashc_compile_result_kernel_name.argtypes = [vp]
+            lib.flashc_compile_result_kernel_name.restype = ctypes.c_char_p
+            lib.flashc_compile_result_diagnostics.argtypes = [vp]
+            lib.flashc_compile_result_diagnostics.restype = ctypes.c_char_p
+            lib.flashc_compile_result_destroy.argtypes = [vp]
+            _compiler = lib
+        return _compiler
+
+
+# --------------------------------------------------------------------------
+# Compiling.
+
+class Kernel:
+    """A compiled kernel: its bundle (bytes), PTX and launch metadata."""
+
+    def __init__(self, bundle):
+        self.bundle = bundle
+        header, _, rest = bundle.partition(b"\nptx ")
+        self.metadata = {}
+        for line in header.decode().split("\n")[1:]:
+            key, _, value = line.partition(" ")
+            self.metadata[key] = value
+        size, _, body = rest.partition(b"\n")
+        self.ptx = body[:int(size)].decode()
+        self.kernel_name = self.metadata["kernel"]
+
+    def __repr__(self):
+        m = self.metadata
+        return (f"<flashc.Kernel {self.kernel_name} {m['arch']} {m['element']} "
+                f"head_dim={m['head_dim']} causal={m['causal']}>")
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+
+
+def compile(head_dim=64, dtype="f16", causal=False, scale=None, arch="sm_89",
+            batch=None, heads=None, seq_q=None, seq_k=None, config=None,
+            mlir=None):
+    """Compiles one attention to a Kernel. Needs neither torch nor a GPU.
+
+    Either describe it (head_dim 64/128, dtype "f16"/"bf16", causal, scale
+    (default 1/sqrt(head_dim)), static sizes or None for dynamic, config a
+    dict with block_m, block_n, stages, warps), or pass `mlir` text.
+    Raises CompileError with the compiler's diagnostics on failure.
+    """
+    _check_choice("arch", arch, SUPPORTED_ARCHS)
+    lib = _compiler_lib()
+    result = ctypes.c_void_p()
+    if mlir is not None:
+        text = mlir.encode() if isinstance(mlir, str) else bytes(mlir)
+        status = lib.flashc_compile_mlir(text, len(text), arch.encode(),
+                                         ctypes.byref(result))
+    else:
+        _check_choice("dtype", dtype, tuple(_DTYPES))
+        params = _Params()
+        params.head_dim = int(head_dim)
+        params.dtype = _DTYPES[dtype]
+        params.causal = 1 if causal else 0
+        params.scale = 0.0 if scale is None else float(scale)
+        params.arch = arch.encode()
+        for field, value in (("batch", batch), ("heads", heads),
+                             ("seq_q", seq_q), ("seq_k", seq_k)):
+            if value is not None and int(value) < 1:
+                raise ValueError(f"{field} must be >= 1 or None, got {value}")
+            setattr(params, field, 0 if value is None else int(value))
+        if config is not None:
+            for field in ("block_m", "block_n", "stages", "warps"):
+                if field not in config:
+                    raise ValueError(f"config needs {field}")
+                setattr(params, field, int(config[field]))
+        status = lib.flashc_compile_attention(ctypes.byref(params),
+                                              ctypes.byref(result))
+    try:
+        if status != 0:
+            raise CompileError(
+                lib.flashc_compile_result_diagnostics(result).decode())
+        size = ctypes.c_size_t()
+        data = lib.flashc_compile_result_bundle(result, ctypes.byref(size))
+        return Kernel(ctypes.string_at(data, size.value))
+    finally:
+        lib.flashc_compile_result_destroy(result)
+
+
+# --------------------------------------------------------------------------
+# The disk cache.
+
+def cache_dir():
+    return os.environ.get("FLASHC_CACHE_DIR") or os.path.join(
+        os.path.expanduser("~"), ".cache", "flashc")
+
+
+def _cache_path(dtype, head_dim, causal, scale, arch):
+    scale_tag = "default" if scale is None else float(scale).hex()
+    name = (f"{dtype}_d{head_dim}_{'causal' if causal else 'full'}_"
+            f"s{scale_tag}_{arch}_v{__version__}.bundle")
+    return os.path.join(cache_dir(), name)
+
+
+def _cached_bundle(dtype, head_dim, causal, scale, arch):
+    path = _cache_path(dtype, head_dim, causal, scale, arch)
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            return f.read()
+    bundle = compile(head_dim=head_dim, dtype=dtype, causal=causal,
+                     scale=scale, arch=arch).bundle
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    # Written whole or not at all: a temporary file renamed into place.
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        f.write(bundle)
+    os.replace(tmp, path)
+    return bundle
+
+
+def warm_cache(dtype="f16", head_dim=64, causal=False, scale=None, arch="sm_90"):
+    """Compiles into the disk cache ahead of time; returns the file's path."""
+    _check_choice("dtype", dtype, tuple(_DTYPES))
+    _check_choice("arch", arch, SUPPORTED_ARCHS)
+    _cached_bundle(dtype, head_dim, causal, scale, arch)
+    return _cache_path(dtype, head_dim, causal, scale, arch)
+
+
+# --------------------------------------------------------------------------
+# Running on PyTorch tensors.
+
+class _Runtime:
+    def __init__(self, device):
+        lib = _load_library("libflashc_runtime.so")
+        vp = ctypes.c_void_p
+        lib.flashc_runtime_create.argtypes = [ctypes.c_int, ctypes.POINTER(vp)]
+        lib.flashc_runtime_last_error.argtypes = [vp]
+        lib.flashc_runtime_last_error.restype = ctypes.c_char_p
+        lib.flashc_kernel_load.argtypes = [vp, ctypes.c_char_p, ctypes.c_size_t,
+                                           ctypes.POINTER(vp)]
+        lib.flashc_kernel_launch.argtypes = [vp, ctypes.POINTER(_Shape)] + \
+            [ctypes.c_uint64] * 4 + [vp]
+        self.lib = lib
+        self.handle = vp()
+        if lib.flashc_runtime_create(device, ctypes.byref(self.handle)) != 0:
+            raise FlashcError("flashc runtime: " + self.error())
+        self.kernels = {}
+
+    def error(self):
+        return self.lib.flashc_runtime_last_error(self.handle).decode()
+
+    def kernel(self, key, bundle):
+        if key not in self.kernels:
+            handle = ctypes.c_void_p()
+            if self.lib.flashc_kernel_load(self.handle, bundle, len(bundle),
+                                           ctypes.byref(handle)) != 0:
+                raise FlashcError("flashc runtime: " + self.error())
+            self.kernels[key] = handle
+        return self.kernels[key]
+
+
+_runtimes = {}
+
+
+def _device_arch(torch, device):
+    major, minor = torch.cuda.get_device_capability(device)
+    arch = f"sm_{major}{minor}"
+    # PTX for the newest supported arch not above the device's runs there
+    # (the driver JIT-compiles it).
+    candidates = [a for a in SUPPORTED_ARCHS if int(a[3:]) <= major * 10 + minor]
+    if not candidates:
+        raise ValueError(f"flashc needs sm_80 or newer, the device is {arch}")
+    return arch if arch in SUPPORTED_ARCHS else candidates[-1]
+
+
+def attention(q, k, v, causal=False, scale=None):
+    """softmax(scale · q·kᵀ [causal]) · v on CUDA tensors [batch, heads, seq, head_dim].
+
+    q, k, v: contiguous torch.float16 or torch.bfloat16 CUDA tensors on one
+    device; k and v share their shape; q may have another seq. Returns a new
+    tensor shaped like q. Runs on the current CUDA stream.
+    """
+    try:
+        import torch
+    except ImportError as e:
+        raise ImportError("flashc.attention needs PyTorch; flashc.compile "
+                          "works without it") from e
+    names = ("q", "k", "v")
+    for name, t in zip(names, (q, k, v)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+        if not t.is_cuda:
+            raise ValueError(f"{name} must be a CUDA tensor, got device {t.device}")
+        if t.dtype not in (torch.float16, torch.bfloat16):
+            raise TypeError(f"{name} must be float16 or bfloat16, got {t.dtype}")
+        if t.dim() != 4:
+            raise ValueError(f"{name} must have 4 dims [batch, heads, seq, "
+                             f"head_dim], got shape {tuple(t.shape)}")
+        if not t.is_contiguous():
+            raise ValueError(f"{name} must be contiguous (call .contiguous())")
+    if not (q.dtype == k.dtype == v.dtype):
+        raise TypeError(f"q, k, v must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
+    if not (q.device == k.device == v.device):
+        raise ValueError("q, k, v must be on one device")
+    if k.shape != v.shape:
+        raise ValueError(f"k and v must have one shape, got {tuple(k.shape)} "
+                         f"and {tuple(v.shape)}")
+    if q.shape[0] != k.shape[0] or q.shape[1] != k.shape[1] or q.shape[3] != k.shape[3]:
+        raise ValueError(f"q {tuple(q.shape)} and k {tuple(k.shape)} must agree "
+                         "on batch, heads and head_dim")
+    head_dim = q.shape[3]
+    if head_dim not in SUPPORTED_HEAD_DIMS:
+        raise ValueError(f"head_dim must be one of {SUPPORTED_HEAD_DIMS}, got {head_dim}")
+    if min(q.shape) < 1 or min(k.shape) < 1:
+        raise ValueError("every dimension must be at least 1")
+    if scale is not None and not (scale > 0 and math.isfinite(scale)):
+        raise ValueError(f"scale must be a positive finite number, got {scale}")
+    dtype = "f16" if q.dtype == torch.float16 else "bf16"
+    device = q.device.index if q.device.index is not None else torch.cuda.current_device()
+    arch = _device_arch(torch, device)
+    with _lock:
+        runtime = _runtimes.get(device)
+        if runtime is None:
+            with torch.cuda.device(device):
+                torch.zeros(1, device=q.device)  # torch's context first
+                runtime = _runtimes[device] = _Runtime(device)
+    key = (dtype, head_dim, bool(causal), scale, arch)
+    kernel = runtime.kernel(key, _cached_bundle(*key))
+    out = torch.empty_like(q)
+    shape = _Shape(q.shape[0], q.shape[1], q.shape[2], k.shape[2])
+    stream = ctypes.c_void_p(torch.cuda.current_stream(q.device).cuda_stream)
+    if runtime.lib.flashc_kernel_launch(kernel, ctypes.byref(shape), q.data_ptr(),
+                                        k.data_ptr(), v.data_ptr(), out.data_ptr(),
+                                        stream) != 0:
+        raise FlashcError("flashc launch: " + runtime.error())
+    return out

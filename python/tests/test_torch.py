@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""flashc.attention against torch.nn.functional.scaled_dot_product_attention.
+
+Run on a GPU machine with torch (the kernels may come from a warmed cache:
+FLASHC_CACHE_DIR, see python/tests/warm_cache.py). Prints one line per check
+and 'N passed, M failed'; exit 0 only if all passed.
+"""
+import sys
+
+import torch
+import torch.nn.functional as F
+
+import flashc
+
+passed = failed = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    print(("ok   " if ok else "FAIL ") + name + (f"  {detail}" if detail else ""))
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+
+
+def rel_l2(out, ref):
+    return ((out.double() - ref).norm() / ref.norm()).item()
+
+
+torch.manual_seed(0)
+for dtype, bound in ((torch.float16, 2e-3), (torch.bfloat16, 1e-2)):
+    for d in (64, 128):
+        for causal in (False, True):
+            for (b, h, s, sk) in ((1, 8, 512, 512), (2, 3, 17, 17), (1, 2, 1, 1),
+                                  (3, 4, 1000, 1000), (1, 1, 130, 257)):
+                if causal and s != sk:
+                    continue
+                q = torch.randn(b, h, s, d, device="cuda", dtype=dtype)
+                k = torch.randn(b, h, sk, d, device="cuda", dtype=dtype)
+                v = torch.randn(b, h, sk, d, device="cuda", dtype=dtype)
+                out = flashc.attention(q, k, v, causal=causal)
+                ref = F.scaled_dot_product_attention(q.double(), k.double(),
+                                                     v.double(), is_causal=causal)
+                err = rel_l2(out, ref)
+                check(f"{dtype} d={d} causal={causal} shape={(b, h, s, sk)}",
+                      not torch.isnan(out).any().item() and err < bound,
+                      f"rel_l2={err:.2e}")
+
+q = torch.randn(1, 2, 64, 64, device="cuda", dtype=torch.float16)
+out = flashc.attention(q, q, q, scale=0.3)
+ref = F.scaled_dot_product_attention(q.double(), q.double(), q.double(), scale=0.3)
+check("explicit scale", rel_l2(out, ref) < 2e-3)
+
+
+def raises(name, exc, fn):
+    try:
+        fn()
+    except exc as e:
+        check(name, True, f"{type(e).__name__}: {e}")
+        return
+    except Exception as e:  # the wrong kind of error
+        check(name, False, f"{type(e).__name__}: {e}")
+        return
+    check(name, False, "no error")
+
+
+raises("CPU tensor", ValueError, lambda: flashc.attention(q.cpu(), q, q))
+raises("float32", TypeError, lambda: flashc.attention(q.float(), q.float(), q.float()))
+raises("non-contiguous", ValueError,
+       lambda: flashc.attention(q.transpose(2, 3), q, q))
+raises("mismatched shapes", ValueError,
+       lambda: flashc.attention(q, q[:, :1], q[:, :1].clone()))
+raises("head_dim 32", ValueError,
+       lambda: flashc.attention(*(torch.randn(1, 1, 8, 32, device="cuda",
+                                              dtype=torch.float16),) * 3))
+raises("3-d tensor", ValueError, lambda: flashc.attention(q[0], q[0], q[0]))
+raises("mixed dtypes", TypeError, lambda: flashc.attention(q, q.bfloat16(), q))
+
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)

@@ -1,0 +1,28 @@
+import os
+import flashc
+
+k = flashc.compile(head_dim=128, dtype="bf16", causal=True, arch="sm_90")
+m = k.metadata
+print("kernel", k.kernel_name, m["arch"], m["element"], m["head_dim"], "causal", m["causal"])
+print("ptx", [l for l in k.ptx.splitlines() if l.startswith(".target")][0])
+k = flashc.compile(batch=2, heads=4, seq_q=100,
+                   config=dict(block_m=32, block_n=32, stages=3, warps=2))
+print("static", k.metadata["shape"])
+for kwargs in (dict(head_dim=96), dict(dtype="f32"), dict(arch="sm_75")):
+    try:
+        flashc.compile(**kwargs)
+    except flashc.CompileError as e:
+        print("CompileError", e.diagnostics.strip())
+    except ValueError as e:
+        print("ValueError", e)
+text = """func.func @mine(%q: memref<1x2x64x64xf16>) {
+  flash.attention %q, %q, %q -> %q : memref<1x2x64x64xf16>, memref<1x2x64x64xf16>, memref<1x2x64x64xf16> -> memref<1x2x64x64xf16>
+  return
+}"""
+print("mlir", flashc.compile(mlir=text).kernel_name)
+path = flashc.warm_cache("f16", 64, False, arch="sm_90")
+print("cache", path, "exists" if os.path.exists(path) else "missing")
+try:
+    flashc.attention(1, 2, 3)
+except (ImportError, TypeError) as e:
+    print("attention", type(e).__name__)
