@@ -25,6 +25,17 @@ config.substitutions.append(("%python", sys.executable))
 tool_dirs = [config.flashc_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["flashc", "flashc-opt", "flashc-check-cpu", "flashc-run", "not", "count", "FileCheck"], tool_dirs)
 
+# A sanitizer build: tests that load our libraries into an uninstrumented
+# process (python) or link them into another project do not apply.
+if config.flashc_sanitize.upper() in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("asan")
+    # Debian's libMLIR.so is not instrumented, but LLVM's BumpPtrAllocator
+    # inlined into our instrumented code poisons memory that libMLIR's copy
+    # of it never unpoisons: ignore manual poisoning (real heap errors are
+    # still caught), keep leak detection.
+    config.environment["ASAN_OPTIONS"] = "detect_leaks=1:allow_user_poisoning=0"
+    config.environment["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+
 # ptxas: on PATH or in the CUDA toolkit. Tests that run it need the feature.
 ptxas = shutil.which("ptxas") or shutil.which(
     "ptxas", path=os.path.join(config.flashc_cuda_path, "bin"))
