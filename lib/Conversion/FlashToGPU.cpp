@@ -70,6 +70,7 @@ public:
     warps = config.getWarps();
     rowsPerWarp = blockM / warps;
     strips = rowsPerWarp / 16;
+    mmaSync = config.getStrategy() == Strategy::mma_sync;
   }
 
   /// Emits the kernel body at `b`'s insertion point (inside the gpu.func
@@ -138,6 +139,24 @@ private:
   /// flash.tiled become Splat storage. Null if unknown.
   TileStorage *findTile(Value value);
 
+  // mma.sync (m16n8k16) helpers. Fragments follow PTX's documented layout:
+  // lane l holds rows l/4 and l/4+8 and columns 2(l%4)+{0,1} of each n8
+  // accumulator tile (vector<2x2xf32>: [half][element]).
+  Value ldmatrix(Value memref, Value row, Value col, bool transpose);
+  Value mmaSyncOp(Value a, Value bFrag, Value acc);
+  Value sliceB(Value x4, int64_t which);
+  Value zeroAcc();
+  /// Rows per lane of a row vector: wmma 1 per strip, mma.sync 2.
+  int64_t rowsPerLane() const { return mmaSync ? 2 : 1; }
+  LogicalResult lowerDotMmaSync(DotOp op, const struct TileStorage &lhs,
+                                const struct TileStorage &rhs);
+  LogicalResult lowerSoftmaxMmaSync(SoftmaxStepOp op, const TileStorage &scores,
+                                    ArrayRef<Value> maxIn,
+                                    ArrayRef<Value> sumIn);
+  SmallVector<Value> scaleAccRows(ArrayRef<Value> acc, ArrayRef<Value> rows);
+  LogicalResult lowerStoreMmaSync(StoreTileOp op, const TileStorage &storage);
+
+  bool mmaSync = false;
   IRMapping mapping;
   Block *entryBlock = nullptr;
   struct ValueHash {
@@ -225,9 +244,11 @@ LogicalResult KernelBuilder::emit(ValueRange kernelArgs) {
   qBuf = sharedView(offset, {blockM, ldQKV}, element);
   kBuf = sharedView(offset, {stages * blockN, ldQKV}, element);
   vBuf = sharedView(offset, {stages * blockN, ldQKV}, element);
-  sBuf = sharedView(offset, {blockM, ldS}, b.getF32Type());
-  pBuf = sharedView(offset, {blockM, ldP}, element);
-  rBuf = sharedView(offset, {blockM, 16}, b.getF32Type());
+  if (!mmaSync) {
+    sBuf = sharedView(offset, {blockM, ldS}, b.getF32Type());
+    pBuf = sharedView(offset, {blockM, ldP}, element);
+    rBuf = sharedView(offset, {blockM, 16}, b.getF32Type());
+  }
   int64_t expected =
       config.getSharedMemoryBytes(headDim, element.getIntOrFloatBitWidth() / 8);
   if (offset != expected)
@@ -379,9 +400,20 @@ LogicalResult KernelBuilder::lowerLoadTile(LoadTileOp op) {
   storage.cols = headDim;
   WmmaEmitter wmma(b, loc, element);
   for (int64_t s = 0; s < strips; ++s)
-    for (int64_t kk = 0; kk < headDim / 16; ++kk)
+    for (int64_t kk = 0; kk < headDim / 16; ++kk) {
+      if (mmaSync) {
+        // ldmatrix.x4: lane l addresses row l%16, column half l/16.
+        Value row = add(add(warpRow, idx(16 * s)),
+                        arith::RemUIOp::create(b, loc, lane, idx(16)));
+        Value col = add(idx(16 * kk),
+                        mul(arith::DivUIOp::create(b, loc, lane, idx(16)),
+                            idx(8)));
+        storage.values.push_back(ldmatrix(qBuf, row, col, false));
+        continue;
+      }
       storage.values.push_back(wmma.loadA(qBuf, add(warpRow, idx(16 * s)),
                                           idx(16 * kk), ldQKV));
+    }
   tiles[op.getResult()] = storage;
   return success();
 }
@@ -398,7 +430,14 @@ FailureOr<SmallVector<Value>> KernelBuilder::flatten(Value tileValue,
   auto type = cast<RankedTensorType>(tileValue.getType());
   if (storage.kind == TileStorage::Kind::Splat) {
     if (type.getRank() == 1)
-      return SmallVector<Value>(strips, f32(storage.splat));
+      return SmallVector<Value>(strips * rowsPerLane(), f32(storage.splat));
+    if (mmaSync) {
+      if (storage.splat != 0.0f || type.getDimSize(0) != blockM) {
+        user->emitOpError("flash-to-gpu: accumulator inits must be zero");
+        return failure();
+      }
+      return SmallVector<Value>(strips * (type.getDimSize(1) / 8), zeroAcc());
+    }
     if (type.getDimSize(1) % 16 != 0 || type.getDimSize(0) != blockM) {
       user->emitOpError("flash-to-gpu: accumulator must be block_m x 16·n");
       return failure();
@@ -561,6 +600,8 @@ LogicalResult KernelBuilder::lowerDot(DotOp op) {
   if (resultType.getDimSize(0) != blockM)
     return op.emitOpError() << "flash-to-gpu: lhs must have block_m = "
                             << blockM << " rows";
+  if (mmaSync)
+    return lowerDotMmaSync(op, lhs, rhs);
   bool transposed = op.getTransposeRhs();
   WmmaEmitter wmma(b, loc, element);
 
@@ -629,6 +670,8 @@ LogicalResult KernelBuilder::lowerSoftmax(SoftmaxStepOp op) {
   const TileStorage scores = *scoresIt;
   SmallVector<Value> maxIn = maxIt->values,
                      sumIn = sumIt->values;
+  if (mmaSync)
+    return lowerSoftmaxMmaSync(op, scores, maxIn, sumIn);
   int64_t n = scores.cols;
   float c = op.getScaleLog2e().convertToFloat();
   Type f32Type = b.getF32Type();
@@ -771,9 +814,14 @@ LogicalResult KernelBuilder::lowerRescale(RescaleOp op) {
       factorIt->kind != TileStorage::Kind::Rows)
     return op.emitOpError("flash-to-gpu: rescale needs an accumulator and "
                           "row factors");
+  TileStorage storage = *accIt;
+  if (mmaSync) {
+    storage.values = scaleAccRows(storage.values, factorIt->values);
+    tiles[op.getResult()] = storage;
+    return success();
+  }
   SmallVector<Value> factors = broadcastRows(factorIt->values);
   WmmaEmitter wmma(b, loc, element);
-  TileStorage storage = *accIt;
   int64_t tilesPerStrip = storage.values.size() / strips;
   for (auto [i, frag] : llvm::enumerate(storage.values))
     frag = wmma.mulC(frag, factors[i / tilesPerStrip]);
@@ -796,9 +844,14 @@ LogicalResult KernelBuilder::lowerNormalize(NormalizeOp op) {
     inverse.push_back(
         arith::SelectOp::create(b, loc, isZero, f32(0.0f), inv));
   }
+  TileStorage storage = *accIt;
+  if (mmaSync) {
+    storage.values = scaleAccRows(storage.values, inverse);
+    tiles[op.getResult()] = storage;
+    return success();
+  }
   SmallVector<Value> factors = broadcastRows(inverse);
   WmmaEmitter wmma(b, loc, element);
-  TileStorage storage = *accIt;
   int64_t tilesPerStrip = storage.values.size() / strips;
   for (auto [i, frag] : llvm::enumerate(storage.values))
     frag = wmma.mulC(frag, factors[i / tilesPerStrip]);
@@ -814,6 +867,8 @@ LogicalResult KernelBuilder::lowerStore(StoreTileOp op) {
   if (op.getDest() != tiled.getO())
     return op.emitOpError("flash-to-gpu: only O is stored");
   const TileStorage &storage = *it;
+  if (mmaSync)
+    return lowerStoreMmaSync(op, storage);
   WmmaEmitter wmma(b, loc, element);
   int64_t tilesPerStrip = headDim / 16;
   // Stage the warp's f32 strip in the S buffer (free after the loop), then
@@ -858,6 +913,294 @@ LogicalResult KernelBuilder::lowerStore(StoreTileOp op) {
   return success();
 }
 
+
+//===----------------------------------------------------------------------===//
+// mma.sync (m16n8k16): S and P stay in registers.
+//===----------------------------------------------------------------------===//
+
+Value KernelBuilder::ldmatrix(Value memref, Value row, Value col,
+                              bool transpose) {
+  auto type = VectorType::get({4, 2}, element);
+  return nvgpu::LdMatrixOp::create(b, loc, type, memref, ValueRange{row, col},
+                                   b.getBoolAttr(transpose),
+                                   b.getI32IntegerAttr(4));
+}
+
+Value KernelBuilder::mmaSyncOp(Value a, Value bFrag, Value acc) {
+  return nvgpu::MmaSyncOp::create(b, loc, a, bFrag, acc,
+                                  ArrayRef<int64_t>{16, 8, 16});
+}
+
+/// A 2-d vector from its elements in row-major order, as a chain of
+/// vector.insert (what convert-gpu-to-nvvm lowers for n-d vectors; it has no
+/// pattern for n-d extract_strided_slice).
+static Value buildVector(OpBuilder &b, Location loc, VectorType type,
+                         ArrayRef<Value> elements) {
+  Value zero = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(type, b.getZeroAttr(type.getElementType())));
+  int64_t cols = type.getDimSize(1);
+  Value v = zero;
+  for (auto [i, e] : llvm::enumerate(elements))
+    v = vector::InsertOp::create(b, loc, e, v,
+                                 ArrayRef<int64_t>{int64_t(i) / cols,
+                                                   int64_t(i) % cols});
+  return v;
+}
+
+Value KernelBuilder::sliceB(Value x4, int64_t which) {
+  SmallVector<Value> elems;
+  for (int64_t r = 0; r < 2; ++r)
+    for (int64_t e = 0; e < 2; ++e)
+      elems.push_back(vector::ExtractOp::create(
+          b, loc, x4, ArrayRef<int64_t>{2 * which + r, e}));
+  return buildVector(b, loc, VectorType::get({2, 2}, element), elems);
+}
+
+Value KernelBuilder::zeroAcc() {
+  auto type = VectorType::get({2, 2}, b.getF32Type());
+  return arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(type, b.getF32FloatAttr(0.0f)));
+}
+
+LogicalResult KernelBuilder::lowerDotMmaSync(DotOp op, const TileStorage &lhs,
+                                             const TileStorage &rhs) {
+  int64_t n = op.getType().getDimSize(1);
+  int64_t kDim = op.getLhs().getType().getDimSize(1);
+  bool transposed = op.getTransposeRhs();
+  if (lhs.values.size() != size_t(strips * (kDim / 16)))
+    return op.emitOpError("flash-to-gpu: lhs fragments do not match the tile");
+  Value laneMod8 = arith::RemUIOp::create(b, loc, lane, idx(8));
+  Value laneMod16 = arith::RemUIOp::create(b, loc, lane, idx(16));
+  Value laneDiv8Mod2 = arith::RemUIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, lane, idx(8)), idx(2));
+  Value laneDiv16 = arith::DivUIOp::create(b, loc, lane, idx(16));
+  // B fragments for n8 tiles j and j+1 and k16 slice kk, by one ldmatrix.x4.
+  auto rhsPair = [&](int64_t j, int64_t kk) -> Value {
+    if (transposed) {
+      // K rows are the n index: no transpose; lanes 16-31 take rows +8.
+      Value row = add(add(rhs.rowBase, idx(8 * j)),
+                      add(laneMod8, mul(laneDiv16, idx(8))));
+      Value col = add(idx(16 * kk), mul(laneDiv8Mod2, idx(8)));
+      return ldmatrix(rhs.memref, row, col, false);
+    }
+    // V rows are the k index: transpose; lanes 16-31 take columns +8.
+    Value row = add(add(rhs.rowBase, idx(16 * kk)), laneMod16);
+    Value col = add(idx(8 * j), mul(laneDiv16, idx(8)));
+    return ldmatrix(rhs.memref, row, col, true);
+  };
+  SmallVector<Value> acc;
+  if (op.getAcc()) {
+    TileStorage *accIt = findTile(op.getAcc());
+    if (!accIt || accIt->kind != TileStorage::Kind::Acc)
+      return op.emitOpError("flash-to-gpu: acc must be an accumulator "
+                            "(loop-carried or rescaled)");
+    acc = accIt->values;
+  } else {
+    acc.assign(strips * (n / 8), Value());
+    for (Value &v : acc)
+      v = zeroAcc();
+  }
+  for (int64_t j = 0; j < n / 8; j += 2)
+    for (int64_t kk = 0; kk < kDim / 16; ++kk) {
+      Value pair = rhsPair(j, kk);
+      Value b0 = sliceB(pair, 0), b1 = sliceB(pair, 1);
+      for (int64_t s = 0; s < strips; ++s) {
+        Value a = lhs.values[s * (kDim / 16) + kk];
+        acc[s * (n / 8) + j] = mmaSyncOp(a, b0, acc[s * (n / 8) + j]);
+        acc[s * (n / 8) + j + 1] = mmaSyncOp(a, b1, acc[s * (n / 8) + j + 1]);
+      }
+    }
+  TileStorage storage{op.getAcc() ? TileStorage::Kind::Acc
+                                  : TileStorage::Kind::Scores};
+  storage.values = acc;
+  storage.cols = n;
+  tiles[op.getResult()] = storage;
+  return success();
+}
+
+LogicalResult KernelBuilder::lowerSoftmaxMmaSync(SoftmaxStepOp op,
+                                                 const TileStorage &scores,
+                                                 ArrayRef<Value> maxIn,
+                                                 ArrayRef<Value> sumIn) {
+  int64_t n = scores.cols;
+  float c = op.getScaleLog2e().convertToFloat();
+  Type f32Type = b.getF32Type();
+  Value quad = arith::DivUIOp::create(b, loc, lane, idx(4));
+  Value pairCol = mul(arith::RemUIOp::create(b, loc, lane, idx(4)), idx(2));
+  int64_t pFrags = n / 16;
+
+  auto emitStep = [&](bool masked) {
+    SmallVector<Value> results; // per strip and half: max, sum, alpha
+    SmallVector<Value> probs;   // per strip: pFrags A fragments
+    Value scale = f32(c);
+    Value negInf = f32(-INFINITY);
+    for (int64_t s = 0; s < strips; ++s) {
+      // x[half][j][e]
+      SmallVector<SmallVector<Value>> x(2);
+      for (int64_t half = 0; half < 2; ++half) {
+        Value row = add(add(warpRow, idx(16 * s + 8 * half)), quad);
+        for (int64_t j = 0; j < n / 8; ++j)
+          for (int64_t e = 0; e < 2; ++e) {
+            Value value = vector::ExtractOp::create(
+                b, loc, scores.values[s * (n / 8) + j],
+                ArrayRef<int64_t>{half, e});
+            if (masked) {
+              Value keyCol = add(scores.maskCol,
+                                 add(idx(8 * j + e), pairCol));
+              Value bad = arith::CmpIOp::create(
+                  b, loc, arith::CmpIPredicate::uge, keyCol, scores.maskLimit);
+              if (scores.causal) {
+                Value above = arith::CmpIOp::create(
+                    b, loc, arith::CmpIPredicate::ugt, keyCol,
+                    add(scores.maskRow, row));
+                bad = arith::OrIOp::create(b, loc, bad, above);
+              }
+              value = arith::SelectOp::create(b, loc, bad, negInf, value);
+            }
+            x[half].push_back(value);
+          }
+      }
+      SmallVector<SmallVector<Value>> p(2);
+      for (int64_t half = 0; half < 2; ++half) {
+        Value rowMax = negInf;
+        for (Value v : x[half])
+          rowMax = arith::MaximumFOp::create(b, loc, rowMax, v);
+        // The four lanes of a quad share a row.
+        rowMax = arith::MaximumFOp::create(b, loc, rowMax,
+                                           shuffleXor(rowMax, 1));
+        rowMax = arith::MaximumFOp::create(b, loc, rowMax,
+                                           shuffleXor(rowMax, 2));
+        Value mOld = maxIn[2 * s + half];
+        Value newMax = arith::MaximumFOp::create(
+            b, loc, mOld, arith::MulFOp::create(b, loc, rowMax, scale));
+        Value isEmpty = arith::CmpFOp::create(
+            b, loc, arith::CmpFPredicate::OEQ, newMax, negInf);
+        Value useMax =
+            arith::SelectOp::create(b, loc, isEmpty, f32(0.0f), newMax);
+        Value negMax = arith::NegFOp::create(b, loc, useMax);
+        Value sum = f32(0.0f);
+        for (Value v : x[half]) {
+          Value e = exp2(LLVM::FMAOp::create(b, loc, v, scale, negMax));
+          p[half].push_back(e);
+          sum = arith::AddFOp::create(b, loc, sum, e);
+        }
+        sum = arith::AddFOp::create(b, loc, sum, shuffleXor(sum, 1));
+        sum = arith::AddFOp::create(b, loc, sum, shuffleXor(sum, 2));
+        Value alpha = exp2(arith::SubFOp::create(b, loc, mOld, useMax));
+        Value newSum = arith::AddFOp::create(
+            b, loc, arith::MulFOp::create(b, loc, sumIn[2 * s + half], alpha),
+            sum);
+        results.append({newMax, newSum, alpha});
+      }
+      // Two adjacent n8 tiles of P are one A fragment (k16) of P·V:
+      // [row r: tile 2kk] [row r+8: tile 2kk] [row r: 2kk+1] [row r+8: 2kk+1].
+      auto fragType = VectorType::get({4, 2}, element);
+      for (int64_t kk = 0; kk < pFrags; ++kk) {
+        SmallVector<Value> elems;
+        for (int64_t t = 0; t < 2; ++t)
+          for (int64_t half = 0; half < 2; ++half)
+            for (int64_t e = 0; e < 2; ++e)
+              elems.push_back(arith::TruncFOp::create(
+                  b, loc, element, p[half][(2 * kk + t) * 2 + e]));
+        probs.push_back(buildVector(b, loc, fragType, elems));
+      }
+    }
+    SmallVector<Value> all = results;
+    llvm::append_range(all, probs);
+    return all;
+  };
+
+  SmallVector<Value> all;
+  if (scores.kind == TileStorage::Kind::Scores) {
+    all = emitStep(false);
+  } else {
+    Value blockEnd = add(scores.maskCol, idx(n));
+    Value needed = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                         blockEnd, scores.maskLimit);
+    if (scores.causal) {
+      Value lastCol = arith::SubIOp::create(b, loc, blockEnd, idx(1));
+      Value crosses = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::ugt, lastCol,
+          add(scores.maskRow, warpRow));
+      needed = arith::OrIOp::create(b, loc, needed, crosses);
+    }
+    SmallVector<Type> types(6 * strips, f32Type);
+    types.append(strips * pFrags, VectorType::get({4, 2}, element));
+    auto ifOp = scf::IfOp::create(b, loc, types, needed, /*withElse=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      scf::YieldOp::create(b, loc, emitStep(true));
+      b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+      scf::YieldOp::create(b, loc, emitStep(false));
+    }
+    all.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+  }
+  TileStorage probs{TileStorage::Kind::Probs};
+  probs.cols = n;
+  probs.values.assign(all.begin() + 6 * strips, all.end());
+  tiles[op.getProbs()] = probs;
+  SmallVector<Value> rowResults = {op.getMaxOut(), op.getSumOut(),
+                                   op.getAlpha()};
+  for (auto [index, value] : llvm::enumerate(rowResults)) {
+    TileStorage rows{TileStorage::Kind::Rows};
+    rows.cols = 1;
+    for (int64_t sh = 0; sh < 2 * strips; ++sh)
+      rows.values.push_back(all[3 * sh + index]);
+    tiles[value] = rows;
+  }
+  return success();
+}
+
+SmallVector<Value> KernelBuilder::scaleAccRows(ArrayRef<Value> acc,
+                                               ArrayRef<Value> rows) {
+  SmallVector<Value> out;
+  int64_t perStrip = acc.size() / strips;
+  auto type = VectorType::get({2, 2}, b.getF32Type());
+  for (int64_t s = 0; s < strips; ++s) {
+    Value r0 = rows[2 * s], r1 = rows[2 * s + 1];
+    Value factor = buildVector(b, loc, type, {r0, r0, r1, r1});
+    for (int64_t j = 0; j < perStrip; ++j)
+      out.push_back(
+          arith::MulFOp::create(b, loc, acc[s * perStrip + j], factor));
+  }
+  return out;
+}
+
+LogicalResult KernelBuilder::lowerStoreMmaSync(StoreTileOp op,
+                                               const TileStorage &storage) {
+  Value row0 = scalar(op.getRow());
+  Value bh = scalar(op.getBatchHead());
+  Value batch = arith::DivUIOp::create(b, loc, bh, heads);
+  Value head = arith::RemUIOp::create(b, loc, bh, heads);
+  Value seq = memref::DimOp::create(b, loc, o, 2);
+  Value quad = arith::DivUIOp::create(b, loc, lane, idx(4));
+  Value pairCol = mul(arith::RemUIOp::create(b, loc, lane, idx(4)), idx(2));
+  int64_t perStrip = headDim / 8;
+  auto pairType = VectorType::get({2}, b.getF32Type());
+  auto outType = VectorType::get({2}, element);
+  for (int64_t s = 0; s < strips; ++s)
+    for (int64_t half = 0; half < 2; ++half) {
+      Value row = add(row0, add(add(warpRow, idx(16 * s + 8 * half)), quad));
+      Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           row, seq);
+      auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      for (int64_t j = 0; j < perStrip; ++j) {
+        Value pair = vector::ExtractOp::create(
+            b, loc, storage.values[s * perStrip + j], ArrayRef<int64_t>{half});
+        (void)pairType;
+        Value rounded = arith::TruncFOp::create(b, loc, outType, pair);
+        vector::StoreOp::create(b, loc, rounded, o,
+                                ValueRange{batch, head, row,
+                                           add(idx(8 * j), pairCol)},
+                                /*nontemporal=*/false, llvm::MaybeAlign(4));
+      }
+    }
+  return success();
+}
+
 namespace {
 struct FlashToGPUPass : public mlir::flash::impl::FlashToGPUBase<FlashToGPUPass> {
   void runOnOperation() override {
@@ -876,11 +1219,11 @@ struct FlashToGPUPass : public mlir::flash::impl::FlashToGPUBase<FlashToGPUPass>
 
   LogicalResult convert(TiledOp tiled, SymbolTable &symbols) {
     TileConfigAttr config = tiled.getConfig();
-    if (config.getStrategy() != Strategy::wmma)
-      return tiled.emitOpError()
-             << "flash-to-gpu: strategy '"
-             << stringifyStrategy(config.getStrategy())
-             << "' is not implemented yet (use wmma)";
+    if (config.getStrategy() == Strategy::mma_sync &&
+        !cast<MemRefType>(tiled.getQ().getType()).getElementType().isF16())
+      return tiled.emitOpError(
+          "flash-to-gpu: strategy 'mma_sync' supports f16 only (MLIR 22's "
+          "nvgpu.mma.sync lowering has no bf16); use 'wmma' for bf16");
     auto func = tiled->getParentOfType<func::FuncOp>();
     std::string base = func ? func.getSymName().str() : "flash";
     Location loc = tiled.getLoc();

@@ -4,8 +4,12 @@
 # by the driver on the device) and sm_90. Run where flashc is built:
 #   test/GPU/make-bundles.sh [build/bin/flashc] [out-dir]
 set -euo pipefail
+# CONFIG64 / CONFIG128: optional config(...) clauses per head_dim, to build
+# the same set for another tile configuration or strategy.
 FLASHC=${1:-build/bin/flashc}
 OUTDIR=${2:-.carry/bundles}
+CONFIG64=${CONFIG64:-}
+CONFIG128=${CONFIG128:-}
 mkdir -p "$OUTDIR"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -15,9 +19,11 @@ for dtype in f16 bf16; do
       causal=""
       [ "$mask" = causal ] && causal="causal"
       t="memref<?x?x?x${d}x${dtype}>"
+      config=$CONFIG64
+      [ "$d" = 128 ] && config=$CONFIG128
       cat > "$tmp/k.mlir" <<MLIR
 func.func @${dtype}_d${d}_${mask}(%q: $t, %k: $t, %v: $t, %o: $t) {
-  flash.attention %q, %k, %v -> %o $causal : $t, $t, $t -> $t
+  flash.attention %q, %k, %v -> %o $causal $config : $t, $t, $t -> $t
   return
 }
 MLIR

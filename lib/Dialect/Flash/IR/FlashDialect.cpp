@@ -33,15 +33,18 @@ bool mlir::flash::isSupportedHeadDim(int64_t headDim) {
 static int64_t alignTo128(int64_t bytes) { return (bytes + 127) / 128 * 128; }
 
 // Keep in step with the buffers FlashToGPU.cpp allocates (see
-// docs/TileLevel.md): Q, `stages` K and V buffers, the f32 score tile (also
-// used to stage O at the end), the P tile, and one 16x16 f32 row-broadcast
-// tile per 16-row strip.
+// docs/TileLevel.md): Q, `stages` K and V buffers, and for wmma the f32 score
+// tile (also used to stage O at the end), the P tile, and one 16x16 f32
+// row-broadcast tile per 16-row strip.
 int64_t TileConfigAttr::getSharedMemoryBytes(int64_t headDim,
                                              int64_t elementBytes) const {
   int64_t bm = getBlockM(), bn = getBlockN();
   // Q, K and V rows are padded by 8 elements against bank conflicts.
   int64_t q = alignTo128(bm * (headDim + 8) * elementBytes);
   int64_t kv = 2 * alignTo128(getStages() * bn * (headDim + 8) * elementBytes);
+  // mma.sync keeps S, P and the row statistics in registers.
+  if (getStrategy() == Strategy::mma_sync)
+    return q + kv;
   int64_t scores = alignTo128(bm * (std::max(bn, headDim) + 4) * 4);
   int64_t probs = alignTo128(bm * (bn + 8) * elementBytes);
   int64_t broadcast = alignTo128(bm * 16 * 4);
