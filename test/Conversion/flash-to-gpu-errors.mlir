@@ -1,9 +1,9 @@
 // RUN: flashc-opt %s --flash-to-gpu --split-input-file --verify-diagnostics
 
-// The mma.sync strategy is declared but not lowered yet.
-func.func @mma_sync(%q: memref<1x1x64x64xf16>) {
-  // expected-error @+1 {{flash-to-gpu: strategy 'mma_sync' is not implemented yet (use wmma)}}
-  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+// MLIR 22's nvgpu.mma.sync lowering has no bf16.
+func.func @mma_sync_bf16(%q: memref<1x1x64x64xbf16>) {
+  // expected-error @+1 {{flash-to-gpu: strategy 'mma_sync' supports f16 only}}
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) : memref<1x1x64x64xbf16>, memref<1x1x64x64xbf16>, memref<1x1x64x64xbf16> -> memref<1x1x64x64xbf16> {
   ^bb0(%qb: index, %bh: index):
   }
   return

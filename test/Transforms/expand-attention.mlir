@@ -3,7 +3,7 @@
 // Non-causal, static shapes: the loop runs to seq_k; the mask handles only
 // the tail (limit = seq_k); scale·log2(e) = 0.125 · 1.4427 is folded.
 // CHECK-LABEL: func.func @full
-// CHECK: flash.tiled %{{.*}}, %{{.*}}, %{{.*}} -> %{{.*}} config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>)
+// CHECK: flash.tiled %{{.*}}, %{{.*}}, %{{.*}} -> %{{.*}} config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
 // CHECK: ^bb0(%[[QB:.*]]: index, %[[BH:.*]]: index):
 // CHECK:   %[[BM:.*]] = arith.constant 64 : index
 // CHECK:   %[[ROW:.*]] = arith.muli %[[QB]], %[[BM]]

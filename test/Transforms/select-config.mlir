@@ -1,9 +1,9 @@
 // RUN: flashc-opt %s --flash-select-config --split-input-file | FileCheck %s
 
-// head_dim 64: 64x64 tiles, double-buffered.
+// f16: mma.sync, 64x64 tiles, double-buffered.
 // CHECK-LABEL: func.func @d64
 // CHECK: flash.attention
-// CHECK-SAME: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>)
+// CHECK-SAME: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
 func.func @d64(%q: memref<1x8x512x64xf16>, %o: memref<1x8x512x64xf16>) {
   flash.attention %q, %q, %q -> %o : memref<1x8x512x64xf16>, memref<1x8x512x64xf16>, memref<1x8x512x64xf16> -> memref<1x8x512x64xf16>
   return
@@ -11,7 +11,8 @@ func.func @d64(%q: memref<1x8x512x64xf16>, %o: memref<1x8x512x64xf16>) {
 
 // -----
 
-// head_dim 128: block_n halves to stay within 99 KiB of shared memory.
+// bf16 (no mma.sync lowering): wmma; at head_dim 128 block_n halves to stay
+// within 99 KiB of shared memory.
 // CHECK-LABEL: func.func @d128
 // CHECK: config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = wmma>)
 func.func @d128(%q: memref<?x?x?x128xbf16>) {
@@ -26,5 +27,15 @@ func.func @d128(%q: memref<?x?x?x128xbf16>) {
 // CHECK: config(#flash.config<block_m = 32, block_n = 16, stages = 3, warps = 2, strategy = wmma>)
 func.func @explicit(%q: memref<1x1x64x64xf16>) {
   flash.attention %q, %q, %q -> %q config(#flash.config<block_m = 32, block_n = 16, stages = 3, warps = 2, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// f16 at head_dim 128: mma.sync keeps S and P in registers, so 64x64 fits.
+// CHECK-LABEL: func.func @d128_f16
+// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
+func.func @d128_f16(%q: memref<?x?x?x128xf16>) {
+  flash.attention %q, %q, %q -> %q : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, memref<?x?x?x128xf16> -> memref<?x?x?x128xf16>
   return
 }

@@ -8,11 +8,11 @@ include "mlir/Pass/PassBase.td"
 def FlashSelectConfig : Pass<"flash-select-config"> {
   let summary = "Give every flash.attention without one a tile configuration";
   let description = [{
-    Leaves an explicit `config` alone. Otherwise picks one by a heuristic on
-    the head dim and element type that fits the shared-memory limit:
-    head_dim 64: `block_m = 64, block_n = 64, stages = 2, warps = 4`;
-    head_dim 128: `block_m = 64, block_n = 32, stages = 2, warps = 4`;
-    the strategy is `wmma`.
+    Leaves an explicit `config` alone. Otherwise picks the configuration
+    measured fastest (bench/RESULTS.md) that fits the shared-memory limit:
+    f16: `block_m = 64, block_n = 64, stages = 2, warps = 4, strategy =
+    mma_sync`; bf16 (which MLIR 22's mma.sync lowering lacks): strategy
+    `wmma` with `block_n = 64` at head_dim 64 and 32 at head_dim 128.
   }];
 }
 

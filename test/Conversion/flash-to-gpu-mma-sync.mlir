@@ -1,0 +1,50 @@
+// RUN: flashc-opt %s --flash-to-gpu | FileCheck %s
+
+// Strategy mma_sync: Q, K and V through shared memory by cp.async as for
+// wmma, but S, P, the row statistics and O stay in registers: ldmatrix
+// feeds m16n8k16 mma.sync, the softmax works on the accumulator fragments
+// with quad shuffles, P is repacked into A fragments, and no S/P/broadcast
+// buffers are allocated.
+// CHECK-LABEL: gpu.func @mma_kernel
+// CHECK-SAME: nvvm.minctasm = 2
+// CHECK-COUNT-3: memref.view
+// CHECK-NOT: memref.view
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<64x72xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, vector<2x2xf32>
+// CHECK:   nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<128x72xf16
+// CHECK:   nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
+// CHECK:   gpu.shuffle  xor {{.*}}, %c1_i32
+// CHECK:   gpu.shuffle  xor {{.*}}, %c2_i32
+// CHECK:   llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// CHECK:   arith.truncf {{.*}} : f32 to f16
+// CHECK:   nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true}
+// CHECK:   nvgpu.mma.sync
+// CHECK-NOT: gpu.subgroup_mma
+// CHECK: vector.store {{.*}} : memref<?x?x?x64xf16>, vector<2xf16>
+func.func @mma(%arg0: memref<?x?x?x64xf16>, %arg1: memref<?x?x?x64xf16>, %arg2: memref<?x?x?x64xf16>, %arg3: memref<?x?x?x64xf16>) {
+  %cst = arith.constant dense<0.000000e+00> : tensor<64x64xf32>
+  %cst_0 = arith.constant dense<0.000000e+00> : tensor<64xf32>
+  %cst_1 = arith.constant dense<0xFF800000> : tensor<64xf32>
+  %c2 = arith.constant 2 : index
+  %c64 = arith.constant 64 : index
+  flash.tiled %arg0, %arg1, %arg2 -> %arg3 config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16> {
+  ^bb0(%arg4: index, %arg5: index):
+    %0 = arith.muli %arg4, %c64 : index
+    %dim = memref.dim %arg1, %c2 : memref<?x?x?x64xf16>
+    %1 = flash.load_tile %arg0[%arg5, %0] : memref<?x?x?x64xf16> -> tensor<64x64xf16>
+    %2 = arith.addi %0, %c64 : index
+    %3 = arith.minui %dim, %2 : index
+    %4:3 = flash.kv_loop %arg1, %arg2[%arg5] upper %3 init(%cst_1, %cst_0, %cst) : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32> -> tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32> {
+    ^bb0(%arg6: index, %arg7: tensor<64x64xf16>, %arg8: tensor<64x64xf16>, %arg9: tensor<64xf32>, %arg10: tensor<64xf32>, %arg11: tensor<64x64xf32>):
+      %6 = flash.dot %1, %arg7 transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      %7 = flash.mask %6 row %0 col %arg6 limit %dim causal : tensor<64x64xf32>
+      %probs, %max_out, %sum_out, %alpha = flash.softmax_step %7, %arg9, %arg10 scale_log2e(0.180336878) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+      %8 = flash.rescale %arg11, %alpha : tensor<64x64xf32>, tensor<64xf32>
+      %9 = flash.dot %probs, %arg8 acc %8 : tensor<64x64xf16>, tensor<64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+      flash.yield %max_out, %sum_out, %9 : tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32>
+    }
+    %5 = flash.normalize %4#2, %4#1 : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+    flash.store_tile %5, %arg3[%arg5, %0] : tensor<64x64xf16> -> memref<?x?x?x64xf16>
+  }
+  return
+}
