@@ -918,6 +918,9 @@ LogicalResult KernelBuilder::lowerStore(StoreTileOp op) {
 // mma.sync (m16n8k16): S and P stay in registers.
 //===----------------------------------------------------------------------===//
 
+static Value buildVector(OpBuilder &b, Location loc, VectorType type,
+                         ArrayRef<Value> elements);
+
 Value KernelBuilder::ldmatrix(Value memref, Value row, Value col,
                               bool transpose) {
   auto type = VectorType::get({4, 2}, element);
@@ -927,8 +930,44 @@ Value KernelBuilder::ldmatrix(Value memref, Value row, Value col,
 }
 
 Value KernelBuilder::mmaSyncOp(Value a, Value bFrag, Value acc) {
-  return nvgpu::MmaSyncOp::create(b, loc, a, bFrag, acc,
-                                  ArrayRef<int64_t>{16, 8, 16});
+  if (element.isF16())
+    return nvgpu::MmaSyncOp::create(b, loc, a, bFrag, acc,
+                                    ArrayRef<int64_t>{16, 8, 16});
+  // bf16: MLIR 22's nvgpu.mma.sync lowering cannot deduce bf16 PTX types,
+  // so the same instruction is written as inline PTX over the fragments'
+  // 32-bit registers (the layout is the one nvgpu.ldmatrix produces).
+  Type i32 = b.getI32Type(), f32Type = b.getF32Type();
+  auto packedRows = [&](Value frag, int64_t rows) {
+    SmallVector<Value> regs;
+    for (int64_t r = 0; r < rows; ++r) {
+      Value row = vector::ExtractOp::create(b, loc, frag, ArrayRef<int64_t>{r});
+      Value asInt = vector::BitCastOp::create(
+          b, loc, VectorType::get({1}, i32), row);
+      regs.push_back(
+          vector::ExtractOp::create(b, loc, asInt, ArrayRef<int64_t>{0}));
+    }
+    return regs;
+  };
+  SmallVector<Value> operands = packedRows(a, 4);
+  llvm::append_range(operands, packedRows(bFrag, 2));
+  for (int64_t h = 0; h < 2; ++h)
+    for (int64_t e = 0; e < 2; ++e)
+      operands.push_back(
+          vector::ExtractOp::create(b, loc, acc, ArrayRef<int64_t>{h, e}));
+  auto resultType = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(4, f32Type));
+  auto asmOp = LLVM::InlineAsmOp::create(
+      b, loc, resultType, operands,
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {$0,$1,$2,$3}, "
+      "{$4,$5,$6,$7}, {$8,$9}, {$10,$11,$12,$13};",
+      "=f,=f,=f,=f,r,r,r,r,r,r,f,f,f,f", /*has_side_effects=*/false,
+      /*is_align_stack=*/false, LLVM::tailcallkind::TailCallKind::None,
+      LLVM::AsmDialectAttr(), ArrayAttr());
+  SmallVector<Value> out;
+  for (int64_t i = 0; i < 4; ++i)
+    out.push_back(
+        LLVM::ExtractValueOp::create(b, loc, f32Type, asmOp.getResult(0), i));
+  return buildVector(b, loc, VectorType::get({2, 2}, f32Type), out);
 }
 
 /// A 2-d vector from its elements in row-major order, as a chain of
@@ -1219,11 +1258,6 @@ struct FlashToGPUPass : public mlir::flash::impl::FlashToGPUBase<FlashToGPUPass>
 
   LogicalResult convert(TiledOp tiled, SymbolTable &symbols) {
     TileConfigAttr config = tiled.getConfig();
-    if (config.getStrategy() == Strategy::mma_sync &&
-        !cast<MemRefType>(tiled.getQ().getType()).getElementType().isF16())
-      return tiled.emitOpError(
-          "flash-to-gpu: strategy 'mma_sync' supports f16 only (MLIR 22's "
-          "nvgpu.mma.sync lowering has no bf16); use 'wmma' for bf16");
     auto func = tiled->getParentOfType<func::FuncOp>();
     std::string base = func ? func.getSymName().str() : "flash";
     Location loc = tiled.getLoc();

@@ -14,16 +14,13 @@ TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
                                                  int64_t headDim,
                                                  Type elementType) {
   // Measured on an H100 (bench/RESULTS.md, 2026-11-27): mma.sync with 64x64
-  // tiles, 2 stages and 4 warps was the fastest of the configurations tried
-  // at both head dims, 1.2-1.9x the WMMA strategy. MLIR 22 lowers
-  // nvgpu.mma.sync for f16 only, so bf16 keeps WMMA, whose 64x64 tiles fit
-  // 99 KiB at head_dim 64 and need block_n = 32 at 128.
-  if (elementType.isF16())
-    return TileConfigAttr::get(context, /*block_m=*/64, /*block_n=*/64,
-                               /*stages=*/2, /*warps=*/4, Strategy::mma_sync);
-  int64_t blockN = headDim <= 64 ? 64 : 32;
-  return TileConfigAttr::get(context, /*block_m=*/64, blockN, /*stages=*/2,
-                             /*warps=*/4, Strategy::wmma);
+  // tiles, 2 stages and 4 warps was the fastest configuration tried at both
+  // head dims (1.2-1.9x the WMMA strategy); with S and P in registers its
+  // shared memory (Q, K and V only) fits 99 KiB at head_dim 128 too.
+  (void)headDim;
+  (void)elementType;
+  return TileConfigAttr::get(context, /*block_m=*/64, /*block_n=*/64,
+                             /*stages=*/2, /*warps=*/4, Strategy::mma_sync);
 }
 
 namespace {

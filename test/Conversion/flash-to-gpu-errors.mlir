@@ -1,16 +1,5 @@
 // RUN: flashc-opt %s --flash-to-gpu --split-input-file --verify-diagnostics
 
-// MLIR 22's nvgpu.mma.sync lowering has no bf16.
-func.func @mma_sync_bf16(%q: memref<1x1x64x64xbf16>) {
-  // expected-error @+1 {{flash-to-gpu: strategy 'mma_sync' supports f16 only}}
-  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) : memref<1x1x64x64xbf16>, memref<1x1x64x64xbf16>, memref<1x1x64x64xbf16> -> memref<1x1x64x64xbf16> {
-  ^bb0(%qb: index, %bh: index):
-  }
-  return
-}
-
-// -----
-
 // Outside the K/V loop only Q is loaded.
 func.func @load_k_outside(%q: memref<1x1x64x64xf16>) {
   %c0 = arith.constant 0 : index

@@ -39,8 +39,8 @@ func.func @full(%q: memref<1x8x512x64xf16>, %k: memref<1x8x512x64xf16>, %v: memr
 // CHECK:   %[[END:.*]] = arith.addi %[[ROW]]
 // CHECK:   %[[UPPER:.*]] = arith.minui %[[SEQK]], %[[END]]
 // CHECK:   flash.kv_loop {{.*}} upper %[[UPPER]]
-// CHECK:     flash.mask {{.*}} limit %[[SEQK]] causal : tensor<64x32xf32>
-// CHECK:     flash.softmax_step {{.*}} scale_log2e(5.000000e-01) {{.*}} -> tensor<64x32xbf16>
+// CHECK:     flash.mask {{.*}} limit %[[SEQK]] causal : tensor<64x64xf32>
+// CHECK:     flash.softmax_step {{.*}} scale_log2e(5.000000e-01) {{.*}} -> tensor<64x64xbf16>
 func.func @causal(%q: memref<?x?x?x128xbf16>) {
   flash.attention %q, %q, %q -> %q causal scale(0.346573591) : memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16> -> memref<?x?x?x128xbf16>
   return

@@ -11,10 +11,9 @@ func.func @d64(%q: memref<1x8x512x64xf16>, %o: memref<1x8x512x64xf16>) {
 
 // -----
 
-// bf16 (no mma.sync lowering): wmma; at head_dim 128 block_n halves to stay
-// within 99 KiB of shared memory.
+// bf16, head_dim 128: the same.
 // CHECK-LABEL: func.func @d128
-// CHECK: config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = wmma>)
+// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
 func.func @d128(%q: memref<?x?x?x128xbf16>) {
   flash.attention %q, %q, %q -> %q causal : memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16> -> memref<?x?x?x128xbf16>
   return
