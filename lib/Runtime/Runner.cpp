@@ -103,7 +103,7 @@ struct DeviceBuffer {
 
 RunStatus flashc::runBundle(const std::string &bundleText,
                             const RunOptions &options, std::ostream &out,
-                            std::ostream &err) {
+                            std::ostream &err, RunReport *report) {
   KernelBundle bundle;
   std::string error;
   if (!parseBundle(bundleText, bundle, error)) {
@@ -284,5 +284,13 @@ RunStatus flashc::runBundle(const std::string &bundleText,
         << " (median of " << options.iters << ") tflops "
         << flops / (medianUs * 1e-6) / 1e12 << std::defaultfloat << "\n";
   out << (passed ? "PASS" : "FAIL") << "\n";
+  if (report) {
+    report->relL2 = relL2;
+    report->maxAbs = total.maxAbs;
+    report->medianUs = medianUs;
+    report->tflops = medianUs > 0 ? flops / (medianUs * 1e-6) / 1e12 : 0;
+    report->accurate = accurate;
+    report->deterministic = deterministic;
+  }
   return passed ? kRunPassed : kRunFailed;
 }

@@ -69,7 +69,7 @@ LogicalResult flash::compileModule(ModuleOp module, Stage stage,
   if (stage == Stage::Input)
     return success();
   PassManager tilePm(context);
-  buildFlashToTilePipeline(tilePm);
+  buildFlashToTilePipeline(tilePm, options);
   if (failed(tilePm.run(module)))
     return failure();
   FailureOr<flashc::KernelBundle> info = describeKernel(module, options);

@@ -95,8 +95,12 @@ bool flash::isSupportedArch(StringRef chip) {
 
 StringRef flash::supportedArchList() { return "sm_80, sm_86, sm_89, sm_90"; }
 
-void flash::buildFlashToTilePipeline(OpPassManager &pm) {
-  pm.addPass(createFlashSelectConfig());
+void flash::buildFlashToTilePipeline(OpPassManager &pm,
+                                     const TargetOptions &options) {
+  FlashSelectConfigOptions select;
+  select.tuneCache = options.tuneCache;
+  select.arch = options.chip;
+  pm.addPass(createFlashSelectConfig(select));
   pm.addPass(createFlashExpandAttention());
   pm.addPass(createCanonicalizerPass());
 }

@@ -1,6 +1,7 @@
 //===- SelectConfig.cpp - pick a tile configuration -----------------------===//
 
 #include "flashc/Transforms/Passes.h"
+#include "flashc/Transforms/TuneCache.h"
 
 namespace mlir::flash {
 #define GEN_PASS_DEF_FLASHSELECTCONFIG
@@ -26,10 +27,46 @@ TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
 namespace {
 struct SelectConfigPass
     : public mlir::flash::impl::FlashSelectConfigBase<SelectConfigPass> {
+  using FlashSelectConfigBase::FlashSelectConfigBase;
+
+  /// The tuned configuration for `op`, if the cache has one that verifies.
+  TileConfigAttr tuned(AttentionOp op) {
+    if (tuneCache.empty())
+      return {};
+    auto qType = cast<MemRefType>(op.getQ().getType());
+    TuneKey key;
+    key.arch = arch;
+    key.dtype = qType.getElementType().isBF16() ? "bf16" : "f16";
+    key.headDim = op.getHeadDim();
+    key.causal = op.getCausal();
+    key.seqBucket = seqBucket(qType.isDynamicDim(2) ? 0 : qType.getDimSize(2));
+    std::optional<TuneEntry> entry = lookupTuneCache(tuneCache, key);
+    if (!entry)
+      return {};
+    std::optional<Strategy> strategy = symbolizeStrategy(entry->strategy);
+    if (!strategy)
+      return {};
+    auto emitNothing = [&] { return InFlightDiagnostic(); };
+    if (failed(TileConfigAttr::verify(emitNothing, entry->blockM,
+                                      entry->blockN, entry->stages,
+                                      entry->warps, *strategy)))
+      return {};
+    auto config =
+        TileConfigAttr::get(op.getContext(), entry->blockM, entry->blockN,
+                            entry->stages, entry->warps, *strategy);
+    if (failed(config.verifyFor(emitNothing, key.headDim, 2)))
+      return {};
+    return config;
+  }
+
   void runOnOperation() override {
-    getOperation()->walk([](AttentionOp op) {
+    getOperation()->walk([&](AttentionOp op) {
       if (op.getConfigAttr())
         return;
+      if (TileConfigAttr config = tuned(op)) {
+        op.setConfigAttr(config);
+        return;
+      }
       auto type = cast<MemRefType>(op.getQ().getType());
       op.setConfigAttr(getDefaultTileConfig(op.getContext(), op.getHeadDim(),
                                             type.getElementType()));

@@ -12,6 +12,8 @@
 #include "flashc/Runtime/Runner.h"
 #include "flashc/Target/Pipeline.h"
 #include "flashc/Target/Ptxas.h"
+#include "flashc/Transforms/TuneCache.h"
+#include "flashc/Dialect/Flash/IR/FlashDialect.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -20,6 +22,8 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
@@ -27,6 +31,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <iostream>
+#include <sstream>
 
 using namespace mlir;
 using namespace llvm;
@@ -111,6 +116,18 @@ static cl::opt<bool>
                    "shared memory, spills, stack frame); needs ptxas"),
           cl::init(false), cl::cat(flashcCategory));
 
+static cl::opt<std::string> tuneCachePath(
+    "tune-cache",
+    cl::desc("Tune cache to read (and, for 'flashc tune', to write). "
+             "Default: $FLASHC_TUNE_CACHE, else ~/.cache/flashc/tune.txt; "
+             "read only if it exists"),
+    cl::value_desc("file"), cl::init(""), cl::cat(flashcCategory));
+static cl::opt<bool> noTuneCache(
+    "no-tune-cache",
+    cl::desc("Ignore the tune cache: use the explicit config or the built-in "
+             "heuristic"),
+    cl::init(false), cl::cat(flashcCategory));
+
 static cl::opt<bool> quiet("q", cl::desc("Print nothing but errors"),
                            cl::init(false), cl::cat(flashcCategory));
 
@@ -151,8 +168,144 @@ static LogicalResult writeOutput(StringRef path, StringRef text) {
   return success();
 }
 
+namespace {
+struct Candidate {
+  int64_t blockM, blockN, stages, warps;
+  flash::Strategy strategy;
+};
+} // namespace
+
+/// `flashc tune FILE`: compiles the file's attention with each candidate
+/// configuration, runs each on the GPU (checked against the float64
+/// reference and timed), prints progress, and keeps the fastest correct one
+/// in the tune cache.
+static int runTune(const std::string &source, MLIRContext &context,
+                   const flash::TargetOptions &baseOptions,
+                   const flashc::RunOptions &runOptions,
+                   const std::string &cachePath) {
+  const Candidate candidates[] = {
+      {64, 64, 2, 4, flash::Strategy::mma_sync},
+      {64, 32, 2, 4, flash::Strategy::mma_sync},
+      {64, 64, 3, 4, flash::Strategy::mma_sync},
+      {64, 128, 2, 4, flash::Strategy::mma_sync},
+      {128, 64, 2, 8, flash::Strategy::mma_sync},
+      {128, 32, 2, 8, flash::Strategy::mma_sync},
+      {128, 64, 3, 8, flash::Strategy::mma_sync},
+      {64, 64, 2, 4, flash::Strategy::wmma},
+      {64, 32, 2, 4, flash::Strategy::wmma},
+  };
+  std::string diagnosticsText;
+  llvm::raw_string_ostream diagnostics(diagnosticsText);
+  ScopedDiagnosticHandler quietHandler(&context, [&](Diagnostic &diag) {
+    diagnostics << diag.str() << "; ";
+    return success();
+  });
+  std::optional<flash::TuneKey> key;
+  std::optional<flash::TuneEntry> best;
+  size_t index = 0, total = std::size(candidates);
+  for (const Candidate &c : candidates) {
+    ++index;
+    diagnosticsText.clear();
+    std::string label = (Twine(flash::stringifyStrategy(c.strategy)) + " " +
+                         Twine(c.blockM) + "x" + Twine(c.blockN) + " stages " +
+                         Twine(c.stages) + " warps " + Twine(c.warps))
+                            .str();
+    outs() << "[" << index << "/" << total << "] " << label << ": ";
+    outs().flush();
+    OwningOpRef<ModuleOp> module =
+        parseSourceString<ModuleOp>(source, ParserConfig(&context));
+    flash::AttentionOp attention;
+    int attentions = 0;
+    if (module)
+      module->walk([&](flash::AttentionOp op) {
+        attention = op;
+        ++attentions;
+      });
+    if (!module || attentions != 1) {
+      errs() << "flashc tune: error: the input must hold exactly one "
+                "flash.attention (" << diagnosticsText << ")\n";
+      return 3;
+    }
+    auto qType = cast<MemRefType>(attention.getQ().getType());
+    if (!key) {
+      key.emplace();
+      key->arch = baseOptions.chip;
+      key->dtype = qType.getElementType().isBF16() ? "bf16" : "f16";
+      key->headDim = attention.getHeadDim();
+      key->causal = attention.getCausal();
+      key->seqBucket =
+          flash::seqBucket(qType.isDynamicDim(2) ? 0 : qType.getDimSize(2));
+    }
+    auto config = flash::TileConfigAttr::getChecked(
+        [&] { return emitError(attention.getLoc()); }, &context, c.blockM,
+        c.blockN, c.stages, c.warps, c.strategy);
+    if (!config || failed(config.verifyFor(
+                       [&] { return emitError(attention.getLoc()); },
+                       key->headDim, 2))) {
+      outs() << "skipped (" << diagnosticsText << ")\n";
+      continue;
+    }
+    attention.setConfigAttr(config);
+    flashc::KernelBundle bundle;
+    if (failed(flash::compileModule(*module, flash::Stage::PTX, baseOptions,
+                                    &bundle))) {
+      outs() << "compile failed (" << diagnosticsText << ")\n";
+      continue;
+    }
+    std::ostringstream runOut, runErr;
+    flashc::RunReport report;
+    flashc::RunStatus status = flashc::runBundle(
+        flashc::serializeBundle(bundle), runOptions, runOut, runErr, &report);
+    if (status == flashc::kRunNoDevice || status == flashc::kRunError) {
+      outs() << "cannot run\n";
+      errs() << runErr.str();
+      return status;
+    }
+    if (status != flashc::kRunPassed) {
+      outs() << "WRONG (rel_l2 " << report.relL2 << "), discarded\n";
+      continue;
+    }
+    outs() << format("%.2f us, %.1f TFLOP/s, rel_l2 %.1e\n", report.medianUs,
+                     report.tflops, report.relL2);
+    if (!best || report.medianUs < best->microseconds) {
+      best.emplace();
+      best->key = *key;
+      best->blockM = c.blockM;
+      best->blockN = c.blockN;
+      best->stages = c.stages;
+      best->warps = c.warps;
+      best->strategy = flash::stringifyStrategy(c.strategy).str();
+      best->microseconds = report.medianUs;
+    }
+  }
+  if (!best) {
+    errs() << "flashc tune: error: no candidate compiled and ran correctly\n";
+    return 1;
+  }
+  std::string error;
+  if (!flash::updateTuneCache(cachePath, *best, error)) {
+    errs() << "flashc tune: error: " << error << "\n";
+    return 3;
+  }
+  outs() << "best: " << best->strategy << " " << best->blockM << "x"
+         << best->blockN << " stages " << best->stages << " warps "
+         << best->warps << " (" << format("%.2f", best->microseconds)
+         << " us) for " << best->key.arch << " " << best->key.dtype
+         << " head_dim " << best->key.headDim
+         << (best->key.causal ? " causal" : "") << " seq bucket "
+         << best->key.seqBucket << "; written to " << cachePath << "\n";
+  return 0;
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // `flashc tune FILE ...`: a subcommand in front of the usual flags.
+  bool tune = argc > 1 && StringRef(argv[1]) == "tune";
+  std::vector<char *> args(argv, argv + argc);
+  if (tune)
+    args.erase(args.begin() + 1);
+  argc = static_cast<int>(args.size());
+  argv = args.data();
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   cl::HideUnrelatedOptions(flashcCategory);
@@ -162,7 +315,10 @@ int main(int argc, char **argv) {
       "  flashc FILE.mlir                 compile to FILE.bundle (PTX + launch "
       "metadata)\n"
       "  flashc FILE.mlir --emit=ptx -o FILE.ptx\n"
-      "  flashc - --emit=tile < FILE.mlir  read standard input\n");
+      "  flashc - --emit=tile < FILE.mlir  read standard input\n"
+      "  flashc tune FILE.mlir [--seq N ...] try tile configurations on the "
+      "GPU,\n"
+      "                                   keep the fastest in the tune cache\n");
 
   if (!flash::isSupportedArch(arch)) {
     errs() << "flashc: error: unsupported --arch '" << arch
@@ -202,6 +358,23 @@ int main(int argc, char **argv) {
 
   flash::TargetOptions options;
   options.chip = arch;
+  std::string cachePath =
+      tuneCachePath.empty() ? flash::defaultTuneCachePath() : tuneCachePath;
+  if (!noTuneCache && !tune && llvm::sys::fs::exists(cachePath))
+    options.tuneCache = cachePath;
+
+  if (tune) {
+    flashc::RunOptions runOptions;
+    runOptions.batch = runBatch;
+    runOptions.heads = runHeads;
+    runOptions.seqQ = runSeq;
+    runOptions.seqK = runSeqK;
+    runOptions.seed = runSeed;
+    runOptions.iters = runIters > 0 ? int(runIters) : 50;
+    runOptions.device = runDevice;
+    std::string source = sourceMgr->getMemoryBuffer(1)->getBuffer().str();
+    return runTune(source, context, options, runOptions, cachePath);
+  }
   flashc::KernelBundle bundle;
   if (failed(flash::compileModule(*module, stageFor(emit), options, &bundle)))
     return 1;

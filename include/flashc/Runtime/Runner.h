@@ -32,9 +32,17 @@ enum RunStatus : int {
   kRunError = 3,    ///< bad bundle, bad shape, or a CUDA error
 };
 
-/// Runs `bundleText` and prints one report to `out` (errors to `err`).
+/// What a run measured, for callers that compare runs (flashc tune).
+struct RunReport {
+  double relL2 = 0, maxAbs = 0, medianUs = 0, tflops = 0;
+  bool accurate = false, deterministic = false;
+};
+
+/// Runs `bundleText` and prints one report to `out` (errors to `err`);
+/// `report`, if given, receives the numbers.
 RunStatus runBundle(const std::string &bundleText, const RunOptions &options,
-                    std::ostream &out, std::ostream &err);
+                    std::ostream &out, std::ostream &err,
+                    RunReport *report = nullptr);
 
 /// Host conversions, round to nearest even.
 uint16_t floatToHalf(float value);

@@ -37,12 +37,15 @@ struct TargetOptions {
   /// same ISA; the upstream pipeline's +ptx60 aborts LLVM for sm_89.
   std::string features = "+ptx80";
   int optLevel = 3;
+  /// Tune cache for flash-select-config ("" for none).
+  std::string tuneCache;
 };
 
 /// flash.attention -> flash.tiled -> gpu.module + gpu.launch_func.
 void buildFlashToGPUPipeline(OpPassManager &pm);
 /// The tile level only: flash.attention -> flash.tiled.
-void buildFlashToTilePipeline(OpPassManager &pm);
+void buildFlashToTilePipeline(OpPassManager &pm,
+                              const TargetOptions &options = {});
 /// gpu.module -> NVVM/LLVM dialect (the kernel, ready to serialise).
 LogicalResult buildGPUToLLVMPipeline(OpPassManager &pm,
                                      const TargetOptions &options);

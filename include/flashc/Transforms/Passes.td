@@ -8,12 +8,21 @@ include "mlir/Pass/PassBase.td"
 def FlashSelectConfig : Pass<"flash-select-config"> {
   let summary = "Give every flash.attention without one a tile configuration";
   let description = [{
-    Leaves an explicit `config` alone. Otherwise picks the configuration
+    Leaves an explicit `config` alone. Otherwise, in this order: the entry of
+    the tune cache (`tune-cache`, written by `flashc tune`) for (`arch`,
+    element type, head_dim, causal, seq bucket), if it verifies; else the
+    configuration
     measured fastest on an H100 (bench/RESULTS.md) that fits the
     shared-memory limit: `block_m = 64, block_n = 64, stages = 2, warps = 4,
     strategy = mma_sync`, for f16 and bf16 and both head dims. `wmma` stays
     selectable with an explicit config.
   }];
+  let options = [
+    Option<"tuneCache", "tune-cache", "std::string", /*default=*/"\"\"",
+           "Tune cache file to consult first (empty: none)">,
+    Option<"arch", "arch", "std::string", /*default=*/"\"sm_89\"",
+           "Target architecture, the cache key's first field">,
+  ];
 }
 
 def FlashExpandAttention : Pass<"flash-expand-attention"> {
