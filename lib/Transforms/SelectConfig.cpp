@@ -46,7 +46,11 @@ struct SelectConfigPass
     std::optional<Strategy> strategy = symbolizeStrategy(entry->strategy);
     if (!strategy)
       return {};
-    auto emitNothing = [&] { return InFlightDiagnostic(); };
+    // An entry that breaks a rule is skipped silently: a real diagnostic
+    // (an empty InFlightDiagnostic converts to success), swallowed here.
+    ScopedDiagnosticHandler silence(op.getContext(),
+                                    [](Diagnostic &) { return success(); });
+    auto emitNothing = [&] { return emitError(op.getLoc()); };
     if (failed(TileConfigAttr::verify(emitNothing, entry->blockM,
                                       entry->blockN, entry->stages,
                                       entry->warps, *strategy)))

@@ -43,8 +43,9 @@ int main(void) {
              strstr(bundle, "\ncausal 1\n") && strstr(bundle, "\nhead_dim 128\n"),
          "bundle metadata");
   const char *ptx = flashc_compile_result_ptx(result);
-  expect(ptx && strstr(ptx, ".target sm_90") && strstr(ptx, "wmma.mma.sync"),
-         "PTX for sm_90 with WMMA");
+  expect(ptx && strstr(ptx, ".target sm_90") &&
+             strstr(ptx, "mma.sync.aligned.m16n8k16.row.col.f32.bf16"),
+         "PTX for sm_90 with mma.sync");
   expect(same(flashc_compile_result_kernel_name(result), "attention_kernel"),
          "kernel name");
   expect(same(flashc_compile_result_diagnostics(result), ""),
