@@ -100,6 +100,7 @@ void flash::buildFlashToTilePipeline(OpPassManager &pm,
   FlashSelectConfigOptions select;
   select.tuneCache = options.tuneCache;
   select.arch = options.chip;
+  select.strategy = options.strategy;
   pm.addPass(createFlashSelectConfig(select));
   pm.addPass(createFlashExpandAttention());
   pm.addPass(createCanonicalizerPass());

@@ -24,6 +24,19 @@ TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
                              /*stages=*/2, /*warps=*/4, Strategy::mma_sync);
 }
 
+TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
+                                                 int64_t headDim,
+                                                 Type elementType,
+                                                 Strategy strategy) {
+  if (strategy == Strategy::mma_sync)
+    return getDefaultTileConfig(context, headDim, elementType);
+  // WMMA stages S, P and a broadcast tile in shared memory: at head_dim 128
+  // block_n halves to stay within 99 KiB.
+  int64_t blockN = headDim <= 64 ? 64 : 32;
+  return TileConfigAttr::get(context, /*block_m=*/64, blockN, /*stages=*/2,
+                             /*warps=*/4, Strategy::wmma);
+}
+
 namespace {
 struct SelectConfigPass
     : public mlir::flash::impl::FlashSelectConfigBase<SelectConfigPass> {
@@ -64,16 +77,30 @@ struct SelectConfigPass
   }
 
   void runOnOperation() override {
+    std::optional<Strategy> forced;
+    if (!strategy.empty()) {
+      forced = symbolizeStrategy(strategy);
+      if (!forced) {
+        getOperation()->emitError()
+            << "flash-select-config: unknown strategy '" << strategy
+            << "' (expected wmma or mma_sync)";
+        return signalPassFailure();
+      }
+    }
     getOperation()->walk([&](AttentionOp op) {
       if (op.getConfigAttr())
         return;
-      if (TileConfigAttr config = tuned(op)) {
+      TileConfigAttr config = tuned(op);
+      if (config && forced && config.getStrategy() != *forced)
+        config = {};
+      if (config) {
         op.setConfigAttr(config);
         return;
       }
       auto type = cast<MemRefType>(op.getQ().getType());
-      op.setConfigAttr(getDefaultTileConfig(op.getContext(), op.getHeadDim(),
-                                            type.getElementType()));
+      op.setConfigAttr(getDefaultTileConfig(
+          op.getContext(), op.getHeadDim(), type.getElementType(),
+          forced.value_or(Strategy::mma_sync)));
     });
   }
 };

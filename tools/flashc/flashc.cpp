@@ -122,6 +122,11 @@ static cl::opt<std::string> tuneCachePath(
              "Default: $FLASHC_TUNE_CACHE, else ~/.cache/flashc/tune.txt; "
              "read only if it exists"),
     cl::value_desc("file"), cl::init(""), cl::cat(flashcCategory));
+static cl::opt<std::string> mmaStrategy(
+    "mma",
+    cl::desc("Tensor-core strategy when the input gives no config: mma_sync "
+             "(default, the fastest measured) or wmma"),
+    cl::value_desc("wmma|mma_sync"), cl::init(""), cl::cat(flashcCategory));
 static cl::opt<bool> noTuneCache(
     "no-tune-cache",
     cl::desc("Ignore the tune cache: use the explicit config or the built-in "
@@ -358,6 +363,13 @@ int main(int argc, char **argv) {
 
   flash::TargetOptions options;
   options.chip = arch;
+  options.strategy = mmaStrategy;
+  if (!mmaStrategy.empty() && mmaStrategy != "wmma" &&
+      mmaStrategy != "mma_sync") {
+    errs() << "flashc: error: --mma must be wmma or mma_sync, got '"
+           << mmaStrategy << "'\n";
+    return 1;
+  }
   std::string cachePath =
       tuneCachePath.empty() ? flash::defaultTuneCachePath() : tuneCachePath;
   if (!noTuneCache && !tune && llvm::sys::fs::exists(cachePath))

@@ -39,6 +39,8 @@ struct TargetOptions {
   int optLevel = 3;
   /// Tune cache for flash-select-config ("" for none).
   std::string tuneCache;
+  /// Strategy the heuristic must use ("" for the default).
+  std::string strategy;
 };
 
 /// flash.attention -> flash.tiled -> gpu.module + gpu.launch_func.

@@ -16,6 +16,9 @@ namespace mlir::flash {
 /// The heuristic tile configuration for a head dim and element type.
 TileConfigAttr getDefaultTileConfig(MLIRContext *context, int64_t headDim,
                                     Type elementType);
+/// The heuristic configuration for a given strategy.
+TileConfigAttr getDefaultTileConfig(MLIRContext *context, int64_t headDim,
+                                    Type elementType, Strategy strategy);
 } // namespace mlir::flash
 
 #endif // FLASHC_TRANSFORMS_PASSES_H

@@ -22,6 +22,9 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
            "Tune cache file to consult first (empty: none)">,
     Option<"arch", "arch", "std::string", /*default=*/"\"sm_89\"",
            "Target architecture, the cache key's first field">,
+    Option<"strategy", "strategy", "std::string", /*default=*/"\"\"",
+           "Force a tensor-core strategy for the heuristic: wmma or mma_sync "
+           "(empty: the fastest measured, mma_sync)">,
   ];
 }
 
