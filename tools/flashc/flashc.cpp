@@ -196,6 +196,9 @@ static int runTune(const std::string &source, MLIRContext &context,
       {128, 64, 2, 8, flash::Strategy::mma_sync},
       {128, 32, 2, 8, flash::Strategy::mma_sync},
       {128, 64, 3, 8, flash::Strategy::mma_sync},
+      // Two 16-row strips per warp: B fragments reused across strips.
+      {128, 64, 2, 4, flash::Strategy::mma_sync},
+      {128, 32, 2, 4, flash::Strategy::mma_sync},
       {64, 64, 2, 4, flash::Strategy::wmma},
       {64, 32, 2, 4, flash::Strategy::wmma},
   };
