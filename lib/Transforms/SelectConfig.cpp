@@ -13,13 +13,22 @@ using namespace mlir::flash;
 
 TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
                                                  int64_t headDim,
-                                                 Type elementType) {
-  // Measured on an H100 (bench/RESULTS.md, 2026-11-27): mma.sync with 64x64
-  // tiles, 2 stages and 4 warps was the fastest configuration tried at both
-  // head dims (1.2-1.9x the WMMA strategy); with S and P in registers its
-  // shared memory (Q, K and V only) fits 99 KiB at head_dim 128 too.
-  (void)headDim;
+                                                 Type elementType,
+                                                 int64_t seqQ) {
+  // Measured on an H100 with `flashc tune` (bench/RESULTS.md, 2026-11-27):
+  // mma.sync everywhere (S and P in registers; shared memory is Q, K and V
+  // only), 64x64 tiles, 2 stages, 4 warps; except long sequences at
+  // head_dim 64, where 128-row blocks with two 16-row strips per warp (K/V
+  // fragments reused across strips) were 13% faster. At head_dim 128 the
+  // two-strip version (128x32) was faster still but spills (255 registers),
+  // which the project does not ship. Short known sequences (<= 512) keep
+  // 64-row blocks: more blocks in flight on small grids. A dynamic seq is
+  // taken as long.
   (void)elementType;
+  bool shortSeq = seqQ > 0 && seqQ <= 512;
+  if (headDim <= 64 && !shortSeq)
+    return TileConfigAttr::get(context, /*block_m=*/128, /*block_n=*/64,
+                               /*stages=*/2, /*warps=*/4, Strategy::mma_sync);
   return TileConfigAttr::get(context, /*block_m=*/64, /*block_n=*/64,
                              /*stages=*/2, /*warps=*/4, Strategy::mma_sync);
 }
@@ -27,9 +36,10 @@ TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
 TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
                                                  int64_t headDim,
                                                  Type elementType,
+                                                 int64_t seqQ,
                                                  Strategy strategy) {
   if (strategy == Strategy::mma_sync)
-    return getDefaultTileConfig(context, headDim, elementType);
+    return getDefaultTileConfig(context, headDim, elementType, seqQ);
   // WMMA stages S, P and a broadcast tile in shared memory: at head_dim 128
   // block_n halves to stay within 99 KiB.
   int64_t blockN = headDim <= 64 ? 64 : 32;
@@ -98,8 +108,9 @@ struct SelectConfigPass
         return;
       }
       auto type = cast<MemRefType>(op.getQ().getType());
+      int64_t seqQ = type.isDynamicDim(2) ? 0 : type.getDimSize(2);
       op.setConfigAttr(getDefaultTileConfig(
-          op.getContext(), op.getHeadDim(), type.getElementType(),
+          op.getContext(), op.getHeadDim(), type.getElementType(), seqQ,
           forced.value_or(Strategy::mma_sync)));
     });
   }

@@ -38,3 +38,25 @@ func.func @d128_f16(%q: memref<?x?x?x128xf16>) {
   flash.attention %q, %q, %q -> %q : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, memref<?x?x?x128xf16> -> memref<?x?x?x128xf16>
   return
 }
+
+// -----
+
+// head_dim 64 with a dynamic (taken as long) query length: 128-row blocks,
+// two 16-row strips per warp.
+// CHECK-LABEL: func.func @d64_dynamic
+// CHECK: config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
+func.func @d64_dynamic(%q: memref<?x?x?x64xf16>) {
+  flash.attention %q, %q, %q -> %q : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
+  return
+}
+
+// -----
+
+// --mma=wmma (the pass's strategy option) picks the WMMA configuration.
+// RUN: flashc-opt %s --flash-select-config=strategy=wmma --split-input-file | FileCheck %s --check-prefix=WMMA
+// WMMA-LABEL: func.func @wmma_d128
+// WMMA: config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = wmma>)
+func.func @wmma_d128(%q: memref<1x1x64x128xf16>) {
+  flash.attention %q, %q, %q -> %q : memref<1x1x64x128xf16>, memref<1x1x64x128xf16>, memref<1x1x64x128xf16> -> memref<1x1x64x128xf16>
+  return
+}

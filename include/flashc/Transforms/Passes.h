@@ -13,12 +13,14 @@ namespace mlir::flash {
 #define GEN_PASS_REGISTRATION
 #include "flashc/Transforms/Passes.h.inc"
 
-/// The heuristic tile configuration for a head dim and element type.
+/// The heuristic tile configuration for a head dim, element type and query
+/// length (0: dynamic).
 TileConfigAttr getDefaultTileConfig(MLIRContext *context, int64_t headDim,
-                                    Type elementType);
+                                    Type elementType, int64_t seqQ);
 /// The heuristic configuration for a given strategy.
 TileConfigAttr getDefaultTileConfig(MLIRContext *context, int64_t headDim,
-                                    Type elementType, Strategy strategy);
+                                    Type elementType, int64_t seqQ,
+                                    Strategy strategy);
 } // namespace mlir::flash
 
 #endif // FLASHC_TRANSFORMS_PASSES_H

@@ -11,11 +11,13 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
     Leaves an explicit `config` alone. Otherwise, in this order: the entry of
     the tune cache (`tune-cache`, written by `flashc tune`) for (`arch`,
     element type, head_dim, causal, seq bucket), if it verifies; else the
-    configuration
-    measured fastest on an H100 (bench/RESULTS.md) that fits the
-    shared-memory limit: `block_m = 64, block_n = 64, stages = 2, warps = 4,
-    strategy = mma_sync`, for f16 and bf16 and both head dims. `wmma` stays
-    selectable with an explicit config.
+    configuration measured fastest on an H100 (bench/RESULTS.md) without
+    spills, strategy `mma_sync` for f16 and bf16: `block_m = 64,
+    block_n = 64, stages = 2, warps = 4`, except at head_dim 64 with a
+    dynamic or long (> 512) query length, which gets `block_m = 128,
+    warps = 4` (two 16-row strips per warp). `wmma` stays selectable
+    (option `strategy`, flashc `--mma=wmma`, or an explicit config): 64x64,
+    or 64x32 at head_dim 128.
   }];
   let options = [
     Option<"tuneCache", "tune-cache", "std::string", /*default=*/"\"\"",
