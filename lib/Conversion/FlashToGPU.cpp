@@ -1,17 +1,19 @@
-//===- FlashToGPU.cpp - flash.tiled to a WMMA + cp.async GPU kernel -------===//
+//===- FlashToGPU.cpp - flash.tiled to a tensor-core + cp.async kernel ----===//
 //
 // Each flash.tiled becomes a gpu.func in a gpu.module and a gpu.launch_func.
 // Tile values are given storage as the program is walked in order: shared
-// memory rows (Q, K, V), a warp's strip of scores or probabilities in shared
-// memory, per-lane row statistics in registers, or WMMA accumulator
-// fragments in registers. Anything the tile level allows but this mapping
-// does not handle is reported with the op's location.
+// memory rows (Q, K, V), per-lane row statistics in registers, and, by
+// strategy, mma.sync fragments in registers (S, P, O) or a warp's strip of
+// scores or probabilities in shared memory with WMMA accumulators in
+// registers. Anything the tile level allows but this mapping does not
+// handle is reported with the op's location.
 //
 // Shared-memory layout (one dynamic buffer, parts 128-byte aligned; keep in
 // step with TileConfigAttr::getSharedMemoryBytes and docs/TileLevel.md):
 //   Q  [block_m x (d+8)]            T   rows padded by 8 against bank conflicts
 //   K  [stages·block_n x (d+8)]     T
 //   V  [stages·block_n x (d+8)]     T
+// and for wmma only:
 //   S  [block_m x (max(block_n,d)+4)] f32  scores; O staging at the end
 //   P  [block_m x (block_n+8)]      T
 //   R  [block_m x 16]               f32  one 16x16 row-broadcast tile per strip

@@ -34,7 +34,8 @@ def Flash_TileConfigAttr : AttrDef<Flash_Dialect, "TileConfig"> {
     the head dim and element type): block sizes are multiples of 16 (the
     tensor-core tile) and at most 128; `block_m / warps` is a multiple of 16
     (each warp owns whole 16-row strips); 1 <= stages <= 4; and the shared
-    memory the configuration needs (see docs/TileLevel.md) is at most 99 KiB.
+    memory the configuration needs (see docs/TileLevel.md) is at most 99 KiB
+    less 128 bytes (101248) kept for the kernel's static shared memory.
   }];
   let parameters = (ins "int64_t":$block_m, "int64_t":$block_n,
                         "int64_t":$stages, "int64_t":$warps,
