@@ -158,6 +158,14 @@ private:
   SmallVector<Value> scaleAccRows(ArrayRef<Value> acc, ArrayRef<Value> rows);
   LogicalResult lowerStoreMmaSync(StoreTileOp op, const TileStorage &storage);
 
+  /// Emits the softmax step twice under one uniform branch: masked where
+  /// the block crosses the key length or the causal diagonal (for this
+  /// warp's rows), unmasked elsewhere; plain when nothing is masked.
+  SmallVector<Value>
+  emitMaskedOrNot(const struct TileStorage &scores, int64_t n,
+                  TypeRange resultTypes,
+                  function_ref<SmallVector<Value>(bool masked)> emitStep);
+
   bool mmaSync = false;
   IRMapping mapping;
   Block *entryBlock = nullptr;
@@ -656,6 +664,34 @@ LogicalResult KernelBuilder::lowerDot(DotOp op) {
   return success();
 }
 
+SmallVector<Value> KernelBuilder::emitMaskedOrNot(
+    const TileStorage &scores, int64_t n, TypeRange resultTypes,
+    function_ref<SmallVector<Value>(bool masked)> emitStep) {
+  if (scores.kind == TileStorage::Kind::Scores)
+    return emitStep(false);
+  // Only blocks that cross the key length or the diagonal pay for masking.
+  Value blockEnd = add(scores.maskCol, idx(n));
+  Value needed = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                       blockEnd, scores.maskLimit);
+  if (scores.causal) {
+    Value lastCol = arith::SubIOp::create(b, loc, blockEnd, idx(1));
+    Value crosses =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, lastCol,
+                              add(scores.maskRow, warpRow));
+    needed = arith::OrIOp::create(b, loc, needed, crosses);
+  }
+  auto ifOp = scf::IfOp::create(b, loc, resultTypes, needed,
+                                /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    scf::YieldOp::create(b, loc, emitStep(true));
+    b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+    scf::YieldOp::create(b, loc, emitStep(false));
+  }
+  return SmallVector<Value>(ifOp.getResults().begin(), ifOp.getResults().end());
+}
+
 LogicalResult KernelBuilder::lowerSoftmax(SoftmaxStepOp op) {
   TileStorage *scoresIt = findTile(op.getScores());
   TileStorage *maxIt = findTile(op.getMaxIn());
@@ -739,32 +775,8 @@ LogicalResult KernelBuilder::lowerSoftmax(SoftmaxStepOp op) {
     return results;
   };
 
-  SmallVector<Value> results;
-  if (scores.kind == TileStorage::Kind::Scores) {
-    results = emitStep(false);
-  } else {
-    // Only blocks that cross the key length or the diagonal pay for masking.
-    Value blockEnd = add(scores.maskCol, idx(n));
-    Value needed = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
-                                         blockEnd, scores.maskLimit);
-    if (scores.causal) {
-      Value lastCol = arith::SubIOp::create(b, loc, blockEnd, idx(1));
-      Value crosses = arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::ugt, lastCol,
-          add(scores.maskRow, warpRow));
-      needed = arith::OrIOp::create(b, loc, needed, crosses);
-    }
-    SmallVector<Type> types(3 * strips, f32Type);
-    auto ifOp = scf::IfOp::create(b, loc, types, needed, /*withElse=*/true);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      scf::YieldOp::create(b, loc, emitStep(true));
-      b.setInsertionPointToStart(&ifOp.getElseRegion().front());
-      scf::YieldOp::create(b, loc, emitStep(false));
-    }
-    results.assign(ifOp.getResults().begin(), ifOp.getResults().end());
-  }
+  SmallVector<Type> types(3 * strips, f32Type);
+  SmallVector<Value> results = emitMaskedOrNot(scores, n, types, emitStep);
   warpSync(); // P is read as WMMA fragments by the whole warp
 
   TileStorage probs{TileStorage::Kind::Probs};
@@ -1151,32 +1163,9 @@ LogicalResult KernelBuilder::lowerSoftmaxMmaSync(SoftmaxStepOp op,
     return all;
   };
 
-  SmallVector<Value> all;
-  if (scores.kind == TileStorage::Kind::Scores) {
-    all = emitStep(false);
-  } else {
-    Value blockEnd = add(scores.maskCol, idx(n));
-    Value needed = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
-                                         blockEnd, scores.maskLimit);
-    if (scores.causal) {
-      Value lastCol = arith::SubIOp::create(b, loc, blockEnd, idx(1));
-      Value crosses = arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::ugt, lastCol,
-          add(scores.maskRow, warpRow));
-      needed = arith::OrIOp::create(b, loc, needed, crosses);
-    }
-    SmallVector<Type> types(6 * strips, f32Type);
-    types.append(strips * pFrags, VectorType::get({4, 2}, element));
-    auto ifOp = scf::IfOp::create(b, loc, types, needed, /*withElse=*/true);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      scf::YieldOp::create(b, loc, emitStep(true));
-      b.setInsertionPointToStart(&ifOp.getElseRegion().front());
-      scf::YieldOp::create(b, loc, emitStep(false));
-    }
-    all.assign(ifOp.getResults().begin(), ifOp.getResults().end());
-  }
+  SmallVector<Type> types(6 * strips, f32Type);
+  types.append(strips * pFrags, VectorType::get({4, 2}, element));
+  SmallVector<Value> all = emitMaskedOrNot(scores, n, types, emitStep);
   TileStorage probs{TileStorage::Kind::Probs};
   probs.cols = n;
   probs.values.assign(all.begin() + 6 * strips, all.end());
