@@ -146,7 +146,7 @@ int flashc_compile_attention(const flashc_attention_params *params,
                       std::to_string(params->head_dim) + "x" + element + ">";
   std::string kType = "memref<" + dim(params->batch) + "x" +
                       dim(params->heads) + "x" +
-                      dim(params->seq_k ? params->seq_k : params->seq_q) +
+                      dim(params->seq_k) +
                       "x" + std::to_string(params->head_dim) + "x" + element +
                       ">";
   std::string text = "func.func @attention(%q: " + qType + ", %k: " + kType +

@@ -79,7 +79,7 @@ class _Shape(ctypes.Structure):
                 ("seq_q", ctypes.c_int64), ("seq_k", ctypes.c_int64)]
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # attention() compiles while holding it
 _compiler = None
 _runtime = None
 
@@ -322,7 +322,10 @@ def attention(q, k, v, causal=False, scale=None):
                 torch.zeros(1, device=q.device)  # torch's context first
                 runtime = _runtimes[device] = _Runtime(device)
     key = (dtype, head_dim, bool(causal), scale, arch)
-    kernel = runtime.kernel(key, _cached_bundle(*key))
+    kernel = runtime.kernels.get(key)
+    if kernel is None:
+        with _lock:
+            kernel = runtime.kernel(key, _cached_bundle(*key))
     out = torch.empty_like(q)
     shape = _Shape(q.shape[0], q.shape[1], q.shape[2], k.shape[2])
     stream = ctypes.c_void_p(torch.cuda.current_stream(q.device).cuda_stream)

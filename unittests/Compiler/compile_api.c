@@ -65,7 +65,7 @@ int main(void) {
   expect(flashc_compile_attention(&params, &result) == 0,
          "compile static sizes and a tile config");
   bundle = flashc_compile_result_bundle(result, &size);
-  expect(bundle && strstr(bundle, "\nshape 2 4 100 100\n") &&
+  expect(bundle && strstr(bundle, "\nshape 2 4 100 -1\n") &&
              strstr(bundle, "\nstages 3\n") && strstr(bundle, "\nscale 0.1"),
          "static shape, config and scale in the bundle");
   flashc_compile_result_destroy(result);
