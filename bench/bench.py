@@ -53,7 +53,9 @@ class Runtime:
             raise RuntimeError(lib.flashc_runtime_last_error(self.rt).decode())
 
     def load(self, path):
-        text = open(path, "rb").read()
+        return self.load_text(open(path, "rb").read())
+
+    def load_text(self, text):
         kernel = ctypes.c_void_p()
         if self.lib.flashc_kernel_load(self.rt, text, len(text),
                                        ctypes.byref(kernel)) != 0:
@@ -71,14 +73,33 @@ class Runtime:
             raise RuntimeError(self.lib.flashc_runtime_last_error(self.rt).decode())
 
 
+def compile_static(flashc, arch, dtype, b, h, s, d, causal):
+    """The bundle flashc compiles for a file with these static sizes."""
+    import subprocess
+    import tempfile
+    t = f"memref<{b}x{h}x{s}x{d}x{dtype}>"
+    text = (f"func.func @attention(%q: {t}, %k: {t}, %v: {t}, %o: {t}) {{\n"
+            f"  flash.attention %q, %k, %v -> %o {'causal' if causal else ''} "
+            f": {t}, {t}, {t} -> {t}\n  return\n}}\n")
+    with tempfile.NamedTemporaryFile("w", suffix=".mlir") as f:
+        f.write(text)
+        f.flush()
+        return subprocess.run([flashc, f.name, "--arch", arch, "--emit=bundle",
+                               "-o", "-"], check=True,
+                              capture_output=True).stdout
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runtime", required=True)
-    ap.add_argument("--bundles", required=True)
+    ap.add_argument("--bundles", default=None)
     ap.add_argument("--arch", default="sm_90")
     ap.add_argument("--json", default="bench.json")
     ap.add_argument("--dtypes", default="f16,bf16")
     ap.add_argument("--quick", action="store_true", help="first 3 shapes only")
+    ap.add_argument("--flashc", help="a flashc binary (e.g. the static build): "
+                    "compile a static-shape kernel per row, as a user's file "
+                    "would be, instead of the dynamic-shape bundles")
     args = ap.parse_args()
 
     rt = Runtime(args.runtime)
@@ -91,7 +112,11 @@ def main():
         for causal in (False, True):
             for (b, h, s, d) in shapes:
                 mask = "causal" if causal else "full"
-                kernel = rt.load(f"{args.bundles}/{dtype_name}_d{d}_{mask}.{args.arch}.bundle")
+                if args.flashc:
+                    kernel = rt.load_text(compile_static(
+                        args.flashc, args.arch, dtype_name, b, h, s, d, causal))
+                else:
+                    kernel = rt.load(f"{args.bundles}/{dtype_name}_d{d}_{mask}.{args.arch}.bundle")
                 q, k, v = (torch.randn(b, h, s, d, device="cuda", dtype=dtype)
                            for _ in range(3))
                 o = torch.full_like(q, float("nan"))
