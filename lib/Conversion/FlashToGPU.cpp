@@ -156,6 +156,14 @@ private:
                                     ArrayRef<Value> maxIn,
                                     ArrayRef<Value> sumIn);
   SmallVector<Value> scaleAccRows(ArrayRef<Value> acc, ArrayRef<Value> rows);
+  /// acc[i, j] · rows[i] for either strategy's accumulators.
+  SmallVector<Value> scaleAccumulator(ArrayRef<Value> acc,
+                                      ArrayRef<Value> rows);
+  /// Records the storage of a softmax step's results: P, and max, sum and
+  /// alpha from `rowValues` laid out per (strip, row per lane) as
+  /// [max, sum, alpha].
+  void bindSoftmaxResults(SoftmaxStepOp op, const TileStorage &probs,
+                          ArrayRef<Value> rowValues);
   LogicalResult lowerStoreMmaSync(StoreTileOp op, const TileStorage &storage);
 
   /// Emits the softmax step twice under one uniform branch: masked where
@@ -175,6 +183,7 @@ private:
   // Node-based, so that references stay valid while entries are added.
   std::unordered_map<Value, TileStorage, ValueHash> tiles;
   Value warpRow, lane, tid, heads, q, k, v, o;
+  Value sharedBytes; // the one dynamic shared-memory buffer
   Value qBuf, kBuf, vBuf, sBuf, pBuf, rBuf;
   Value anyToken; // a token to hang nvgpu.device_async_wait on
   int64_t ldQKV = 0, ldS = 0, ldP = 0;
@@ -186,13 +195,15 @@ Value KernelBuilder::sharedView(int64_t &offset, ArrayRef<int64_t> shape,
                                 Type type) {
   auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                               gpu::AddressSpace::Workgroup);
-  auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
-                                   MemRefLayoutAttrInterface(), workgroup);
-  Value raw = gpu::DynamicSharedMemoryOp::create(b, loc, bytesType);
+  if (!sharedBytes) {
+    auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                                     MemRefLayoutAttrInterface(), workgroup);
+    sharedBytes = gpu::DynamicSharedMemoryOp::create(b, loc, bytesType);
+  }
   auto viewType =
       MemRefType::get(shape, type, MemRefLayoutAttrInterface(), workgroup);
-  Value view = memref::ViewOp::create(b, loc, viewType, raw, idx(offset),
-                                      ValueRange{});
+  Value view = memref::ViewOp::create(b, loc, viewType, sharedBytes,
+                                      idx(offset), ValueRange{});
   int64_t bytes = type.getIntOrFloatBitWidth() / 8;
   for (int64_t s : shape)
     bytes *= s;
@@ -782,17 +793,23 @@ LogicalResult KernelBuilder::lowerSoftmax(SoftmaxStepOp op) {
   TileStorage probs{TileStorage::Kind::Probs};
   probs.memref = pBuf;
   probs.cols = n;
+  bindSoftmaxResults(op, probs, results);
+  return success();
+}
+
+void KernelBuilder::bindSoftmaxResults(SoftmaxStepOp op,
+                                       const TileStorage &probs,
+                                       ArrayRef<Value> rowValues) {
   tiles[op.getProbs()] = probs;
   SmallVector<Value> rowResults = {op.getMaxOut(), op.getSumOut(),
                                    op.getAlpha()};
   for (auto [index, value] : llvm::enumerate(rowResults)) {
     TileStorage rows{TileStorage::Kind::Rows};
     rows.cols = 1;
-    for (int64_t s = 0; s < strips; ++s)
-      rows.values.push_back(results[3 * s + index]);
+    for (int64_t k = 0; k < strips * rowsPerLane(); ++k)
+      rows.values.push_back(rowValues[3 * k + index]);
     tiles[value] = rows;
   }
-  return success();
 }
 
 SmallVector<Value> KernelBuilder::broadcastRows(ArrayRef<Value> rowValues) {
@@ -829,18 +846,22 @@ LogicalResult KernelBuilder::lowerRescale(RescaleOp op) {
     return op.emitOpError("flash-to-gpu: rescale needs an accumulator and "
                           "row factors");
   TileStorage storage = *accIt;
-  if (mmaSync) {
-    storage.values = scaleAccRows(storage.values, factorIt->values);
-    tiles[op.getResult()] = storage;
-    return success();
-  }
-  SmallVector<Value> factors = broadcastRows(factorIt->values);
-  WmmaEmitter wmma(b, loc, element);
-  int64_t tilesPerStrip = storage.values.size() / strips;
-  for (auto [i, frag] : llvm::enumerate(storage.values))
-    frag = wmma.mulC(frag, factors[i / tilesPerStrip]);
+  storage.values = scaleAccumulator(storage.values, factorIt->values);
   tiles[op.getResult()] = storage;
   return success();
+}
+
+SmallVector<Value> KernelBuilder::scaleAccumulator(ArrayRef<Value> acc,
+                                                   ArrayRef<Value> rows) {
+  if (mmaSync)
+    return scaleAccRows(acc, rows);
+  SmallVector<Value> factors = broadcastRows(rows);
+  WmmaEmitter wmma(b, loc, element);
+  int64_t tilesPerStrip = acc.size() / strips;
+  SmallVector<Value> out;
+  for (auto [i, frag] : llvm::enumerate(acc))
+    out.push_back(wmma.mulC(frag, factors[i / tilesPerStrip]));
+  return out;
 }
 
 LogicalResult KernelBuilder::lowerNormalize(NormalizeOp op) {
@@ -859,16 +880,7 @@ LogicalResult KernelBuilder::lowerNormalize(NormalizeOp op) {
         arith::SelectOp::create(b, loc, isZero, f32(0.0f), inv));
   }
   TileStorage storage = *accIt;
-  if (mmaSync) {
-    storage.values = scaleAccRows(storage.values, inverse);
-    tiles[op.getResult()] = storage;
-    return success();
-  }
-  SmallVector<Value> factors = broadcastRows(inverse);
-  WmmaEmitter wmma(b, loc, element);
-  int64_t tilesPerStrip = storage.values.size() / strips;
-  for (auto [i, frag] : llvm::enumerate(storage.values))
-    frag = wmma.mulC(frag, factors[i / tilesPerStrip]);
+  storage.values = scaleAccumulator(storage.values, inverse);
   tiles[op.getResult()] = storage; // rounded to T when stored
   return success();
 }
@@ -1169,16 +1181,7 @@ LogicalResult KernelBuilder::lowerSoftmaxMmaSync(SoftmaxStepOp op,
   TileStorage probs{TileStorage::Kind::Probs};
   probs.cols = n;
   probs.values.assign(all.begin() + 6 * strips, all.end());
-  tiles[op.getProbs()] = probs;
-  SmallVector<Value> rowResults = {op.getMaxOut(), op.getSumOut(),
-                                   op.getAlpha()};
-  for (auto [index, value] : llvm::enumerate(rowResults)) {
-    TileStorage rows{TileStorage::Kind::Rows};
-    rows.cols = 1;
-    for (int64_t sh = 0; sh < 2 * strips; ++sh)
-      rows.values.push_back(all[3 * sh + index]);
-    tiles[value] = rows;
-  }
+  bindSoftmaxResults(op, probs, ArrayRef<Value>(all).take_front(6 * strips));
   return success();
 }
 

@@ -173,6 +173,19 @@ static LogicalResult writeOutput(StringRef path, StringRef text) {
   return success();
 }
 
+/// The --run/tune flags as runtime options.
+static flashc::RunOptions runOptionsFromFlags() {
+  flashc::RunOptions options;
+  options.batch = runBatch;
+  options.heads = runHeads;
+  options.seqQ = runSeq;
+  options.seqK = runSeqK;
+  options.seed = runSeed;
+  options.iters = runIters;
+  options.device = runDevice;
+  return options;
+}
+
 namespace {
 struct Candidate {
   int64_t blockM, blockN, stages, warps;
@@ -379,14 +392,9 @@ int main(int argc, char **argv) {
     options.tuneCache = cachePath;
 
   if (tune) {
-    flashc::RunOptions runOptions;
-    runOptions.batch = runBatch;
-    runOptions.heads = runHeads;
-    runOptions.seqQ = runSeq;
-    runOptions.seqK = runSeqK;
-    runOptions.seed = runSeed;
-    runOptions.iters = runIters > 0 ? int(runIters) : 50;
-    runOptions.device = runDevice;
+    flashc::RunOptions runOptions = runOptionsFromFlags();
+    if (runOptions.iters <= 0)
+      runOptions.iters = 50; // tuning needs timings
     std::string source = sourceMgr->getMemoryBuffer(1)->getBuffer().str();
     return runTune(source, context, options, runOptions, cachePath);
   }
@@ -471,15 +479,8 @@ int main(int argc, char **argv) {
   }
   if (!run)
     return 0;
-  flashc::RunOptions runOptions;
-  runOptions.batch = runBatch;
-  runOptions.heads = runHeads;
-  runOptions.seqQ = runSeq;
-  runOptions.seqK = runSeqK;
-  runOptions.seed = runSeed;
-  runOptions.iters = runIters;
-  runOptions.device = runDevice;
   outs().flush();
-  return flashc::runBundle(flashc::serializeBundle(bundle), runOptions,
+  return flashc::runBundle(flashc::serializeBundle(bundle),
+                           runOptionsFromFlags(),
                            std::cout, std::cerr);
 }
