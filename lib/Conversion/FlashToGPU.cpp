@@ -54,6 +54,7 @@ struct TileStorage {
   float splat = 0.0f;
   Value memref, rowBase;
   SmallVector<Value> values;  // Rows / Acc values, or cached Q A-fragments
+  bool isQ = false;           // the Q tile (fragments cached or not)
   Value maskRow, maskCol, maskLimit;
   bool causal = false;
   int64_t cols = 0; // columns of the tile
@@ -73,6 +74,11 @@ public:
     rowsPerWarp = blockM / warps;
     strips = rowsPerWarp / 16;
     mmaSync = config.getStrategy() == Strategy::mma_sync;
+    // Q's A fragments take 4 registers per 16x16 piece: 32 per lane with one
+    // strip at head_dim 128 or two strips at 64. Two strips at head_dim 128
+    // would take 64 beside O's 128 and S's 64 and spill (tuning saw it at
+    // 128x32), so there Q is read from shared memory once per K/V step.
+    qInRegisters = !mmaSync || strips * headDim <= 128;
   }
 
   /// Emits the kernel body at `b`'s insertion point (inside the gpu.func
@@ -145,6 +151,12 @@ private:
   // lane l holds rows l/4 and l/4+8 and columns 2(l%4)+{0,1} of each n8
   // accumulator tile (vector<2x2xf32>: [half][element]).
   Value ldmatrix(Value memref, Value row, Value col, bool transpose);
+  /// The physical column of element (`row`, `col`) of a Q/K/V buffer, `col`
+  /// a multiple of 8 (one 16-byte chunk). See emit() for the layout.
+  Value swizzle(Value row, Value col);
+  /// The A fragment (ldmatrix.x4) of rows 16·strip.. of this warp and
+  /// columns 16·kk.. of the Q buffer.
+  Value loadQFragment(int64_t strip, int64_t kk);
   Value mmaSyncOp(Value a, Value bFrag, Value acc);
   Value sliceB(Value x4, int64_t which);
   Value zeroAcc();
@@ -175,6 +187,7 @@ private:
                   function_ref<SmallVector<Value>(bool masked)> emitStep);
 
   bool mmaSync = false;
+  bool qInRegisters = true;
   IRMapping mapping;
   Block *entryBlock = nullptr;
   struct ValueHash {
@@ -252,14 +265,32 @@ LogicalResult KernelBuilder::emit(ValueRange kernelArgs) {
   Value warp = arith::DivUIOp::create(b, loc, tid, idx(32));
   lane = arith::RemUIOp::create(b, loc, tid, idx(32));
   warpRow = mul(warp, idx(rowsPerWarp));
-  mapping.map(tiled.getQueryBlock(),
-              gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+  Value queryBlock = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  bool causal = false;
+  tiled.walk([&](MaskOp mask) { causal |= mask.getCausal(); });
+  if (causal) {
+    // Causal query block i has about i + 1 key blocks of work. The hardware
+    // starts blocks in x order, so x = 0 takes the last (longest) query
+    // block: the longest jobs go first and the last wave is short ones,
+    // instead of a tail of long ones on a few SMs.
+    Value last = arith::SubIOp::create(
+        b, loc, gpu::GridDimOp::create(b, loc, gpu::Dimension::x), idx(1));
+    queryBlock = arith::SubIOp::create(b, loc, last, queryBlock);
+  }
+  mapping.map(tiled.getQueryBlock(), queryBlock);
   mapping.map(tiled.getBatchHead(),
               gpu::BlockIdOp::create(b, loc, gpu::Dimension::y));
   heads = memref::DimOp::create(b, loc, q, 1);
 
   int64_t offset = 0;
-  ldQKV = headDim + 8;
+  // Q, K and V rows avoid bank conflicts in two ways. WMMA loads take a
+  // leading dimension, so their rows are padded by 8 elements (16 bytes):
+  // the 8 rows an access touches start in 8 different bank groups. ldmatrix
+  // takes one address per row, so mma_sync keeps rows unpadded and XORs
+  // each 16-byte chunk's index with row % 8 instead (docs/Pipeline.md):
+  // the same spread without the padding, which lets 128x64 tiles at
+  // head_dim 128 fit in 99 KiB.
+  ldQKV = mmaSync ? headDim : headDim + 8;
   ldS = std::max(blockN, headDim) + 4;
   ldP = blockN + 8;
   qBuf = sharedView(offset, {blockM, ldQKV}, element);
@@ -365,7 +396,8 @@ SmallVector<Value> KernelBuilder::issueRowCopies(Value source, Value bh,
       Value srcElements =
           arith::SelectOp::create(b, loc, inside, idx(8), idx(0));
       return nvgpu::DeviceAsyncCopyOp::create(
-                 b, loc, tokenType, dst, ValueRange{add(dstRow, row), col},
+                 b, loc, tokenType, dst,
+                 ValueRange{add(dstRow, row), swizzle(add(dstRow, row), col)},
                  source, ValueRange{batch, head, clamped, col},
                  b.getIndexAttr(8), srcElements, b.getUnitAttr())
           .getResult();
@@ -419,22 +451,15 @@ LogicalResult KernelBuilder::lowerLoadTile(LoadTileOp op) {
   storage.memref = qBuf;
   storage.rowBase = idx(0);
   storage.cols = headDim;
+  storage.isQ = true;
   WmmaEmitter wmma(b, loc, element);
-  for (int64_t s = 0; s < strips; ++s)
-    for (int64_t kk = 0; kk < headDim / 16; ++kk) {
-      if (mmaSync) {
-        // ldmatrix.x4: lane l addresses row l%16, column half l/16.
-        Value row = add(add(warpRow, idx(16 * s)),
-                        arith::RemUIOp::create(b, loc, lane, idx(16)));
-        Value col = add(idx(16 * kk),
-                        mul(arith::DivUIOp::create(b, loc, lane, idx(16)),
-                            idx(8)));
-        storage.values.push_back(ldmatrix(qBuf, row, col, false));
-        continue;
-      }
-      storage.values.push_back(wmma.loadA(qBuf, add(warpRow, idx(16 * s)),
-                                          idx(16 * kk), ldQKV));
-    }
+  if (qInRegisters)
+    for (int64_t s = 0; s < strips; ++s)
+      for (int64_t kk = 0; kk < headDim / 16; ++kk)
+        storage.values.push_back(
+            mmaSync ? loadQFragment(s, kk)
+                    : wmma.loadA(qBuf, add(warpRow, idx(16 * s)),
+                                 idx(16 * kk), ldQKV));
   tiles[op.getResult()] = storage;
   return success();
 }
@@ -604,14 +629,12 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
 LogicalResult KernelBuilder::lowerDot(DotOp op) {
   TileStorage *lhsIt = findTile(op.getLhs());
   TileStorage *rhsIt = findTile(op.getRhs());
-  // K and V tiles are shared rows without cached fragments (Q has them).
   if (!lhsIt || !rhsIt || rhsIt->kind != TileStorage::Kind::SharedRows ||
-      !rhsIt->values.empty())
+      rhsIt->isQ)
     return op.emitOpError("flash-to-gpu: rhs must be a K or V tile of the "
                           "enclosing flash.kv_loop");
   const TileStorage &lhs = *lhsIt, &rhs = *rhsIt;
-  bool lhsIsQ = lhs.kind == TileStorage::Kind::SharedRows &&
-                !lhs.values.empty();
+  bool lhsIsQ = lhs.isQ;
   if (!lhsIsQ && lhs.kind != TileStorage::Kind::Probs)
     return op.emitOpError("flash-to-gpu: lhs must be the Q tile or the "
                           "probabilities of a flash.softmax_step");
@@ -950,9 +973,31 @@ static Value buildVector(OpBuilder &b, Location loc, VectorType type,
 Value KernelBuilder::ldmatrix(Value memref, Value row, Value col,
                               bool transpose) {
   auto type = VectorType::get({4, 2}, element);
-  return nvgpu::LdMatrixOp::create(b, loc, type, memref, ValueRange{row, col},
+  return nvgpu::LdMatrixOp::create(b, loc, type, memref,
+                                   ValueRange{row, swizzle(row, col)},
                                    b.getBoolAttr(transpose),
                                    b.getI32IntegerAttr(4));
+}
+
+Value KernelBuilder::swizzle(Value row, Value col) {
+  if (!mmaSync)
+    return col;
+  // head_dim is 64 or 128 (verified): 8 or 16 chunks a row, so the XOR
+  // stays inside the row.
+  assert(headDim / 8 >= 8 && "swizzle needs at least 8 chunks per row");
+  Value chunk = arith::DivUIOp::create(b, loc, col, idx(8));
+  Value swizzled = arith::XOrIOp::create(
+      b, loc, chunk, arith::RemUIOp::create(b, loc, row, idx(8)));
+  return mul(swizzled, idx(8));
+}
+
+Value KernelBuilder::loadQFragment(int64_t strip, int64_t kk) {
+  // ldmatrix.x4: lane l addresses row l%16, column half l/16.
+  Value row = add(add(warpRow, idx(16 * strip)),
+                  arith::RemUIOp::create(b, loc, lane, idx(16)));
+  Value col = add(idx(16 * kk),
+                  mul(arith::DivUIOp::create(b, loc, lane, idx(16)), idx(8)));
+  return ldmatrix(qBuf, row, col, false);
 }
 
 Value KernelBuilder::mmaSyncOp(Value a, Value bFrag, Value acc) {
@@ -1032,7 +1077,8 @@ LogicalResult KernelBuilder::lowerDotMmaSync(DotOp op, const TileStorage &lhs,
   int64_t n = op.getType().getDimSize(1);
   int64_t kDim = op.getLhs().getType().getDimSize(1);
   bool transposed = op.getTransposeRhs();
-  if (lhs.values.size() != size_t(strips * (kDim / 16)))
+  bool lhsFromShared = lhs.isQ && !qInRegisters;
+  if (!lhsFromShared && lhs.values.size() != size_t(strips * (kDim / 16)))
     return op.emitOpError("flash-to-gpu: lhs fragments do not match the tile");
   Value laneMod8 = arith::RemUIOp::create(b, loc, lane, idx(8));
   Value laneMod16 = arith::RemUIOp::create(b, loc, lane, idx(16));
@@ -1065,16 +1111,23 @@ LogicalResult KernelBuilder::lowerDotMmaSync(DotOp op, const TileStorage &lhs,
     for (Value &v : acc)
       v = zeroAcc();
   }
-  for (int64_t j = 0; j < n / 8; j += 2)
-    for (int64_t kk = 0; kk < kDim / 16; ++kk) {
+  // k slices outermost: an A fragment read from shared memory is read once
+  // per step and used for every n tile; each B pair serves every strip.
+  for (int64_t kk = 0; kk < kDim / 16; ++kk) {
+    SmallVector<Value> a;
+    for (int64_t s = 0; s < strips; ++s)
+      a.push_back(lhsFromShared ? loadQFragment(s, kk)
+                                : lhs.values[s * (kDim / 16) + kk]);
+    for (int64_t j = 0; j < n / 8; j += 2) {
       Value pair = rhsPair(j, kk);
       Value b0 = sliceB(pair, 0), b1 = sliceB(pair, 1);
       for (int64_t s = 0; s < strips; ++s) {
-        Value a = lhs.values[s * (kDim / 16) + kk];
-        acc[s * (n / 8) + j] = mmaSyncOp(a, b0, acc[s * (n / 8) + j]);
-        acc[s * (n / 8) + j + 1] = mmaSyncOp(a, b1, acc[s * (n / 8) + j + 1]);
+        acc[s * (n / 8) + j] = mmaSyncOp(a[s], b0, acc[s * (n / 8) + j]);
+        acc[s * (n / 8) + j + 1] =
+            mmaSyncOp(a[s], b1, acc[s * (n / 8) + j + 1]);
       }
     }
+  }
   TileStorage storage{op.getAcc() ? TileStorage::Kind::Acc
                                   : TileStorage::Kind::Scores};
   storage.values = acc;
@@ -1274,8 +1327,13 @@ struct FlashToGPUPass : public mlir::flash::impl::FlashToGPUBase<FlashToGPUPass>
     auto qTypeForSmem = cast<MemRefType>(tiled.getQ().getType());
     int64_t smemBytes = config.getSharedMemoryBytes(
         qTypeForSmem.getDimSize(3), qTypeForSmem.getElementTypeBitWidth() / 8);
-    int32_t blocksPerSM =
-        std::max<int64_t>(1, (100 * 1024) / std::max<int64_t>(smemBytes, 1));
+    // Capped so that ptxas may still give each thread 200 registers: an
+    // occupancy bought with spills is slower (at 3 blocks of 128 threads,
+    // ptxas caps at 168 and two-strip kernels spill).
+    int64_t blocksBySmem = (100 * 1024) / std::max<int64_t>(smemBytes, 1);
+    int64_t blocksByRegisters = 65536 / (threads * 200);
+    int32_t blocksPerSM = std::max<int64_t>(
+        1, std::min(blocksBySmem, blocksByRegisters));
     kernel->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                     b.getI32IntegerAttr(blocksPerSM));
     Block &entry = kernel.getBody().front();

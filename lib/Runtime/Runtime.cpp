@@ -136,7 +136,10 @@ flashc_status flashc_kernel_load(flashc_runtime *rt, const char *text,
     rt->driver->cuModuleUnload(kernel->module);
     return FLASHC_ERROR_CUDA;
   }
-  if (kernel->bundle.sharedBytes > 48 * 1024 &&
+  // Set even below 48 KiB: the kernel's own static shared memory counts
+  // against the default 48 KiB too, so exactly 48 KiB of dynamic shared
+  // memory fails to launch without it.
+  if (kernel->bundle.sharedBytes > 0 &&
       !rt->check(rt->driver->cuFuncSetAttribute(
                      kernel->function,
                      CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,

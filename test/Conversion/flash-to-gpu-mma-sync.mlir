@@ -7,11 +7,20 @@
 // buffers are allocated.
 // CHECK-LABEL: gpu.func @mma_kernel
 // CHECK-SAME: nvvm.minctasm = 2
+// Causal: block x takes query block grid_dim.x - 1 - x, the longest first.
+// CHECK: %[[BX:.*]] = gpu.block_id  x
+// CHECK: %[[GX:.*]] = gpu.grid_dim  x
+// CHECK: %[[LAST:.*]] = arith.subi %[[GX]], %c1
+// CHECK: arith.subi %[[LAST]], %[[BX]]
 // CHECK-COUNT-3: memref.view
 // CHECK-NOT: memref.view
-// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<64x72xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// Unpadded rows; cp.async and ldmatrix XOR the 16-byte chunk with row % 8.
+// CHECK: arith.xori {{.*}} : index
+// CHECK: nvgpu.device_async_copy {{.*}} : memref<?x?x?x64xf16> to memref<64x64xf16
+// CHECK: arith.xori
+// CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<64x64xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
 // CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, vector<2x2xf32>
-// CHECK:   nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<128x72xf16
+// CHECK:   nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<128x64xf16
 // CHECK:   nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // CHECK:   gpu.shuffle  xor {{.*}}, %c1_i32
 // CHECK:   gpu.shuffle  xor {{.*}}, %c2_i32
@@ -45,6 +54,42 @@ func.func @mma(%arg0: memref<?x?x?x64xf16>, %arg1: memref<?x?x?x64xf16>, %arg2: 
     }
     %5 = flash.normalize %4#2, %4#1 : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
     flash.store_tile %5, %arg3[%arg5, %0] : tensor<64x64xf16> -> memref<?x?x?x64xf16>
+  }
+  return
+}
+
+// Two strips per warp at head_dim 128: Q's fragments would take 64 registers
+// a lane, so Q is read from shared memory (ldmatrix of the 128x128 Q buffer)
+// inside the K/V loop, not once before it.
+// CHECK-LABEL: gpu.func @qshared_kernel
+// CHECK-NOT: gpu.grid_dim
+// CHECK-NOT: nvgpu.ldmatrix
+// CHECK: scf.for
+// CHECK:   nvgpu.ldmatrix {{.*}} : memref<128x128xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// CHECK:   nvgpu.ldmatrix {{.*}} : memref<64x128xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
+// CHECK:   nvgpu.mma.sync
+func.func @qshared(%arg0: memref<?x?x?x128xf16>, %arg1: memref<?x?x?x128xf16>, %arg2: memref<?x?x?x128xf16>, %arg3: memref<?x?x?x128xf16>) {
+  %cst = arith.constant dense<0.000000e+00> : tensor<128x128xf32>
+  %cst_0 = arith.constant dense<0.000000e+00> : tensor<128xf32>
+  %cst_1 = arith.constant dense<0xFF800000> : tensor<128xf32>
+  %c2 = arith.constant 2 : index
+  %c128 = arith.constant 128 : index
+  flash.tiled %arg0, %arg1, %arg2 -> %arg3 config(#flash.config<block_m = 128, block_n = 32, stages = 2, warps = 4, strategy = mma_sync>) : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, memref<?x?x?x128xf16> -> memref<?x?x?x128xf16> {
+  ^bb0(%arg4: index, %arg5: index):
+    %0 = arith.muli %arg4, %c128 : index
+    %dim = memref.dim %arg1, %c2 : memref<?x?x?x128xf16>
+    %1 = flash.load_tile %arg0[%arg5, %0] : memref<?x?x?x128xf16> -> tensor<128x128xf16>
+    %2:3 = flash.kv_loop %arg1, %arg2[%arg5] upper %dim init(%cst_1, %cst_0, %cst) : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, tensor<128xf32>, tensor<128xf32>, tensor<128x128xf32> -> tensor<128xf32>, tensor<128xf32>, tensor<128x128xf32> {
+    ^bb0(%arg6: index, %arg7: tensor<32x128xf16>, %arg8: tensor<32x128xf16>, %arg9: tensor<128xf32>, %arg10: tensor<128xf32>, %arg11: tensor<128x128xf32>):
+      %4 = flash.dot %1, %arg7 transpose_rhs : tensor<128x128xf16>, tensor<32x128xf16> -> tensor<128x32xf32>
+      %5 = flash.mask %4 row %0 col %arg6 limit %dim : tensor<128x32xf32>
+      %probs, %max_out, %sum_out, %alpha = flash.softmax_step %5, %arg9, %arg10 scale_log2e(0.127517432) : tensor<128x32xf32>, tensor<128xf32> -> tensor<128x32xf16>
+      %6 = flash.rescale %arg11, %alpha : tensor<128x128xf32>, tensor<128xf32>
+      %7 = flash.dot %probs, %arg8 acc %6 : tensor<128x32xf16>, tensor<32x128xf16>, tensor<128x128xf32> -> tensor<128x128xf32>
+      flash.yield %max_out, %sum_out, %7 : tensor<128xf32>, tensor<128xf32>, tensor<128x128xf32>
+    }
+    %3 = flash.normalize %2#2, %2#1 : tensor<128x128xf32>, tensor<128xf32> -> tensor<128x128xf16>
+    flash.store_tile %3, %arg3[%arg5, %0] : tensor<128x128xf16> -> memref<?x?x?x128xf16>
   }
   return
 }

@@ -39,9 +39,12 @@ static int64_t alignTo128(int64_t bytes) { return (bytes + 127) / 128 * 128; }
 int64_t TileConfigAttr::getSharedMemoryBytes(int64_t headDim,
                                              int64_t elementBytes) const {
   int64_t bm = getBlockM(), bn = getBlockN();
-  // Q, K and V rows are padded by 8 elements against bank conflicts.
-  int64_t q = alignTo128(bm * (headDim + 8) * elementBytes);
-  int64_t kv = 2 * alignTo128(getStages() * bn * (headDim + 8) * elementBytes);
+  // WMMA pads Q, K and V rows by 8 elements against bank conflicts;
+  // mma_sync swizzles unpadded rows instead.
+  int64_t rowElements =
+      getStrategy() == Strategy::mma_sync ? headDim : headDim + 8;
+  int64_t q = alignTo128(bm * rowElements * elementBytes);
+  int64_t kv = 2 * alignTo128(getStages() * bn * rowElements * elementBytes);
   // mma.sync keeps S, P and the row statistics in registers.
   if (getStrategy() == Strategy::mma_sync)
     return q + kv;
