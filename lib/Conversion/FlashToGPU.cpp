@@ -74,6 +74,7 @@ public:
     rowsPerWarp = blockM / warps;
     strips = rowsPerWarp / 16;
     mmaSync = config.getStrategy() == Strategy::mma_sync;
+    kvSplits = config.getKvSplits();
     // Q's A fragments take 4 registers per 16x16 piece: 32 per lane with one
     // strip at head_dim 128 or two strips at 64. Two strips at head_dim 128
     // would take 64 beside O's 128 and S's 64 and spill (tuning saw it at
@@ -177,6 +178,11 @@ private:
   void bindSoftmaxResults(SoftmaxStepOp op, const TileStorage &probs,
                           ArrayRef<Value> rowValues);
   LogicalResult lowerStoreMmaSync(StoreTileOp op, const TileStorage &storage);
+  /// kv_splits > 1: publishes this warp's partial (acc, rows' max and sum)
+  /// and, in the warp that arrives last for its rows, combines every
+  /// split's partial. Sets storeGuard; returns the combined acc and sums.
+  std::pair<SmallVector<Value>, SmallVector<Value>>
+  combineSplits(ArrayRef<Value> acc, ArrayRef<Value> sums);
 
   /// Emits the softmax step twice under one uniform branch: masked where
   /// the block crosses the key length or the causal diagonal (for this
@@ -188,6 +194,12 @@ private:
 
   bool mmaSync = false;
   bool qInRegisters = true;
+  // Split K/V loop (kv_splits > 1): the workspace arguments, this program's
+  // split, the loop's row max (the combine needs it), and the condition
+  // under which a warp stores O (it finished its rows last).
+  int64_t kvSplits = 1;
+  Value partials, counters, split, storeGuard;
+  SmallVector<Value> maxRows;
   IRMapping mapping;
   Block *entryBlock = nullptr;
   struct ValueHash {
@@ -256,6 +268,11 @@ LogicalResult KernelBuilder::emit(ValueRange kernelArgs) {
   k = kernelArgs[1];
   v = kernelArgs[2];
   o = kernelArgs[3];
+  if (kvSplits > 1) {
+    partials = kernelArgs[4];
+    counters = kernelArgs[5];
+    split = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+  }
   mapping.map(tiled.getQ(), q);
   mapping.map(tiled.getK(), k);
   mapping.map(tiled.getV(), v);
@@ -529,9 +546,17 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
                        issueRowCopies(v, bh, start, blockN, vBuf, dstRow));
     return tokens;
   };
+  // This program's blocks [first, end): all of them, or with kv_splits > 1
+  // a contiguous share of ceil(numBlocks / kv_splits) (possibly empty).
+  Value first = idx(0), end = numBlocks;
+  if (kvSplits > 1) {
+    Value share = arith::CeilDivUIOp::create(b, loc, numBlocks, idx(kvSplits));
+    first = arith::MinUIOp::create(b, loc, mul(split, share), numBlocks);
+    end = arith::MinUIOp::create(b, loc, add(first, share), numBlocks);
+  }
   auto issueIfInRange = [&](Value blockIndex, Value stage) {
     Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                          blockIndex, numBlocks);
+                                          blockIndex, end);
     auto ifOp = scf::IfOp::create(b, loc, inRange, /*withElse=*/false);
     {
       OpBuilder::InsertionGuard guard(b);
@@ -545,18 +570,21 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
 
   // Prologue: blocks 0 .. stages-2 in flight.
   for (int64_t s = 0; s + 1 < stages; ++s)
-    issueIfInRange(idx(s), idx(s));
+    issueIfInRange(add(first, idx(s)), idx(s));
   if (!anyToken)
     return op.emitOpError("flash-to-gpu: the Q tile must be loaded before "
                           "the K/V loop");
   Value waitToken = anyToken;
 
-  auto loop = scf::ForOp::create(b, loc, idx(0), numBlocks, idx(1), flatInits);
+  // Step t handles block first + t from stage t % stages.
+  Value steps = arith::SubIOp::create(b, loc, end, first);
+  auto loop = scf::ForOp::create(b, loc, idx(0), steps, idx(1), flatInits);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value i = loop.getInductionVar();
-    Value stage = arith::RemUIOp::create(b, loc, i, idx(stages));
+    Value t = loop.getInductionVar();
+    Value i = add(first, t);
+    Value stage = arith::RemUIOp::create(b, loc, t, idx(stages));
     if (stages == 1) {
       // No prefetch: wait until every warp is done with the single buffer,
       // then load this block and wait for it.
@@ -573,8 +601,9 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
       nvgpu::DeviceAsyncWaitOp::create(b, loc, waitToken,
                                        b.getI32IntegerAttr(stages - 2));
       gpu::BarrierOp::create(b, loc);
-      Value next = add(i, idx(stages - 1));
-      issueIfInRange(next, arith::RemUIOp::create(b, loc, next, idx(stages)));
+      issueIfInRange(add(i, idx(stages - 1)),
+                     arith::RemUIOp::create(b, loc, add(t, idx(stages - 1)),
+                                            idx(stages)));
     }
 
     Value rowBase = mul(stage, idx(blockN));
@@ -612,8 +641,18 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
   // Drain: nothing may still be writing shared memory after the loop.
   nvgpu::DeviceAsyncWaitOp::create(b, loc, waitToken, b.getI32IntegerAttr(0));
 
+  // The loop result that carries a softmax step's row max (the split
+  // combine rescales partials by it).
+  auto yieldOp = cast<YieldOp>(body.getTerminator());
+  int64_t maxIndex = -1;
+  for (auto [index, value] : llvm::enumerate(yieldOp.getValues()))
+    if (auto step = value.getDefiningOp<SoftmaxStepOp>())
+      if (value == step.getMaxOut())
+        maxIndex = index;
   ValueRange results = loop.getResults();
-  for (auto [result, carriedArg] : llvm::zip(op.getResults(), carried)) {
+  for (auto [index, pair] :
+       llvm::enumerate(llvm::zip(op.getResults(), carried))) {
+    auto [result, carriedArg] = pair;
     auto type = cast<RankedTensorType>(result.getType());
     TileStorage storage{type.getRank() == 1 ? TileStorage::Kind::Rows
                                             : TileStorage::Kind::Acc};
@@ -622,6 +661,8 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
     storage.cols = type.getRank() == 1 ? 1 : type.getDimSize(1);
     results = results.drop_front(carriedArg.second);
     tiles[result] = storage;
+    if (int64_t(index) == maxIndex)
+      maxRows = storage.values;
   }
   return success();
 }
@@ -894,8 +935,15 @@ LogicalResult KernelBuilder::lowerNormalize(NormalizeOp op) {
       !sumIt || sumIt->kind != TileStorage::Kind::Rows)
     return op.emitOpError("flash-to-gpu: normalize needs an accumulator and "
                           "row sums");
+  SmallVector<Value> acc = accIt->values, sums = sumIt->values;
+  if (kvSplits > 1) {
+    if (maxRows.size() != sums.size())
+      return op.emitOpError("flash-to-gpu: kv_splits > 1 needs the row max "
+                            "of a flash.softmax_step carried by the K/V loop");
+    std::tie(acc, sums) = combineSplits(acc, sums);
+  }
   SmallVector<Value> inverse;
-  for (Value sum : sumIt->values) {
+  for (Value sum : sums) {
     Value isZero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
                                          sum, f32(0.0f));
     Value inv = arith::DivFOp::create(b, loc, f32(1.0f), sum);
@@ -903,7 +951,7 @@ LogicalResult KernelBuilder::lowerNormalize(NormalizeOp op) {
         arith::SelectOp::create(b, loc, isZero, f32(0.0f), inv));
   }
   TileStorage storage = *accIt;
-  storage.values = scaleAccumulator(storage.values, inverse);
+  storage.values = scaleAccumulator(acc, inverse);
   tiles[op.getResult()] = storage; // rounded to T when stored
   return success();
 }
@@ -1253,8 +1301,174 @@ SmallVector<Value> KernelBuilder::scaleAccRows(ArrayRef<Value> acc,
   return out;
 }
 
+std::pair<SmallVector<Value>, SmallVector<Value>>
+KernelBuilder::combineSplits(ArrayRef<Value> acc, ArrayRef<Value> sums) {
+  // The workspace holds one slot per (split, batch·head, query block); a
+  // slot is the lanes' registers interleaved so that a warp's accesses are
+  // contiguous: acc half h of fragment e of thread t as 2 floats at
+  // ((2e + h)·threads + t)·2, then the (max, sum) of row r at
+  // base + (r·threads + t)·2. That is block_m · (head_dim + 8) floats.
+  int64_t threads = 32 * warps;
+  int64_t rowsBase = int64_t(acc.size()) * 2 * threads * 2;
+  int64_t slotFloats = rowsBase + int64_t(sums.size()) * threads * 2;
+  assert(slotFloats == blockM * (headDim + 8) && "slot layout drifted");
+  Value queryBlocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+  Value batchHeads = gpu::GridDimOp::create(b, loc, gpu::Dimension::y);
+  Value queryBlock = mapping.lookup(tiled.getQueryBlock());
+  Value bh = mapping.lookup(tiled.getBatchHead());
+  Value tile = add(mul(bh, queryBlocks), queryBlock);
+  auto slotBase = [&](Value splitIndex) {
+    return mul(add(mul(splitIndex, mul(batchHeads, queryBlocks)), tile),
+               idx(slotFloats));
+  };
+  auto pairType = VectorType::get({2}, b.getF32Type());
+  auto accIndex = [&](Value base, int64_t e, int64_t h) {
+    return add(base, mul(add(idx((2 * e + h) * threads), tid), idx(2)));
+  };
+  auto rowIndex = [&](Value base, int64_t r) {
+    return add(base, add(idx(rowsBase), mul(add(idx(r * threads), tid),
+                                            idx(2))));
+  };
+
+  // Publish this warp's partial.
+  Value mine = slotBase(split);
+  for (auto [e, frag] : llvm::enumerate(acc))
+    for (int64_t h = 0; h < 2; ++h)
+      vector::StoreOp::create(
+          b, loc, vector::ExtractOp::create(b, loc, frag, ArrayRef<int64_t>{h}),
+          partials, ValueRange{accIndex(mine, e, h)});
+  for (auto [r, pair] : llvm::enumerate(llvm::zip(maxRows, sums))) {
+    auto [m, l] = pair;
+    Value stats = vector::FromElementsOp::create(b, loc, pairType,
+                                                 ValueRange{m, l});
+    vector::StoreOp::create(b, loc, stats, partials,
+                            ValueRange{rowIndex(mine, r)});
+  }
+  // Count the warp's arrival for its rows: the release fence makes the
+  // partial visible GPU-wide before the count, lane 0 counts, and the count
+  // is broadcast to the warp. The last of kv_splits arrivals combines.
+  auto gpuScope = NVVM::MemScopeKindAttr::get(b.getContext(),
+                                              NVVM::MemScopeKind::GPU);
+  NVVM::MembarOp::create(b, loc, gpuScope);
+  warpSync();
+  Value warp = arith::DivUIOp::create(b, loc, tid, idx(32));
+  Value counter = add(mul(tile, idx(warps)), warp);
+  Value isLane0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        lane, idx(0));
+  auto count = scf::IfOp::create(b, loc, TypeRange{b.getI32Type()}, isLane0,
+                                 /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&count.getThenRegion().front());
+    Value before = memref::AtomicRMWOp::create(
+        b, loc, arith::AtomicRMWKind::addi, i32(1), counters,
+        ValueRange{counter});
+    scf::YieldOp::create(b, loc, before);
+    b.setInsertionPointToStart(&count.getElseRegion().front());
+    scf::YieldOp::create(b, loc, i32(0));
+  }
+  Value arrivals = gpu::ShuffleOp::create(b, loc, count.getResult(0), 0, 32,
+                                          gpu::ShuffleMode::IDX)
+                       .getShuffleResult();
+  storeGuard = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                     arrivals, i32(kvSplits - 1));
+
+  SmallVector<Type> types(acc.size(), acc.front().getType());
+  types.append(sums.size(), b.getF32Type());
+  auto last = scf::IfOp::create(b, loc, types, storeGuard, /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&last.getElseRegion().front());
+    SmallVector<Value> unchanged(acc.begin(), acc.end());
+    llvm::append_range(unchanged, sums);
+    scf::YieldOp::create(b, loc, unchanged);
+
+    b.setInsertionPointToStart(&last.getThenRegion().front());
+    // Every arrival is in: reset the counter for the next launch, and
+    // acquire the other splits' partials.
+    auto reset = scf::IfOp::create(b, loc, isLane0, /*withElse=*/false);
+    {
+      OpBuilder::InsertionGuard resetGuard(b);
+      b.setInsertionPointToStart(&reset.getThenRegion().front());
+      memref::StoreOp::create(b, loc, i32(0), counters, ValueRange{counter});
+    }
+    NVVM::MembarOp::create(b, loc, gpuScope);
+    // Online merge over the splits: running max M, sum L and acc O.
+    SmallVector<Value> inits(acc.size(), zeroAcc());
+    inits.append(sums.size(), f32(-INFINITY)); // M
+    inits.append(sums.size(), f32(0.0f));      // L
+    auto merge = scf::ForOp::create(b, loc, idx(0), idx(kvSplits), idx(1),
+                                    inits);
+    {
+      OpBuilder::InsertionGuard mergeGuard(b);
+      b.setInsertionPointToStart(merge.getBody());
+      ValueRange carried = merge.getRegionIterArgs();
+      int64_t nAcc = acc.size(), nRows = sums.size();
+      Value base = slotBase(merge.getInductionVar());
+      SmallVector<Value> keep, take, newMax, newSum;
+      for (int64_t r = 0; r < nRows; ++r) {
+        Value stats = vector::LoadOp::create(b, loc, pairType, partials,
+                                             ValueRange{rowIndex(base, r)});
+        Value m = vector::ExtractOp::create(b, loc, stats, ArrayRef<int64_t>{0});
+        Value l = vector::ExtractOp::create(b, loc, stats, ArrayRef<int64_t>{1});
+        Value runMax = carried[nAcc + r], runSum = carried[nAcc + nRows + r];
+        Value both = arith::MaximumFOp::create(b, loc, runMax, m);
+        // Rows no split has seen yet stay at -inf: scale by 0, not NaN.
+        Value isEmpty = arith::CmpFOp::create(
+            b, loc, arith::CmpFPredicate::OEQ, both, f32(-INFINITY));
+        Value use = arith::SelectOp::create(b, loc, isEmpty, f32(0.0f), both);
+        Value keepFactor = exp2(arith::SubFOp::create(b, loc, runMax, use));
+        Value takeFactor = exp2(arith::SubFOp::create(b, loc, m, use));
+        keep.push_back(keepFactor);
+        take.push_back(takeFactor);
+        newMax.push_back(both);
+        newSum.push_back(arith::AddFOp::create(
+            b, loc, arith::MulFOp::create(b, loc, runSum, keepFactor),
+            arith::MulFOp::create(b, loc, l, takeFactor)));
+      }
+      SmallVector<Value> theirs;
+      for (int64_t e = 0; e < nAcc; ++e) {
+        SmallVector<Value> elements;
+        for (int64_t h = 0; h < 2; ++h) {
+          Value pair = vector::LoadOp::create(b, loc, pairType, partials,
+                                              ValueRange{accIndex(base, e, h)});
+          for (int64_t i = 0; i < 2; ++i)
+            elements.push_back(
+                vector::ExtractOp::create(b, loc, pair, ArrayRef<int64_t>{i}));
+        }
+        theirs.push_back(
+            buildVector(b, loc, VectorType::get({2, 2}, b.getF32Type()),
+                        elements));
+      }
+      SmallVector<Value> runAcc(carried.take_front(nAcc));
+      SmallVector<Value> kept = scaleAccRows(runAcc, keep);
+      SmallVector<Value> taken = scaleAccRows(theirs, take);
+      SmallVector<Value> next;
+      for (int64_t e = 0; e < nAcc; ++e)
+        next.push_back(arith::AddFOp::create(b, loc, kept[e], taken[e]));
+      llvm::append_range(next, newMax);
+      llvm::append_range(next, newSum);
+      scf::YieldOp::create(b, loc, next);
+    }
+    SmallVector<Value> combined(merge.getResults().take_front(acc.size()));
+    llvm::append_range(combined,
+                       merge.getResults().take_back(sums.size()));
+    scf::YieldOp::create(b, loc, combined);
+  }
+  SmallVector<Value> outAcc(last.getResults().take_front(acc.size()));
+  SmallVector<Value> outSums(last.getResults().take_back(sums.size()));
+  return {outAcc, outSums};
+}
+
 LogicalResult KernelBuilder::lowerStoreMmaSync(StoreTileOp op,
                                                const TileStorage &storage) {
+  // With split K/V loops only the warp that combined its rows stores them.
+  std::optional<OpBuilder::InsertionGuard> guarded;
+  if (storeGuard) {
+    auto ifOp = scf::IfOp::create(b, loc, storeGuard, /*withElse=*/false);
+    guarded.emplace(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  }
   Value row0 = scalar(op.getRow());
   Value bh = scalar(op.getBatchHead());
   Value batch = arith::DivUIOp::create(b, loc, bh, heads);
@@ -1316,6 +1530,13 @@ struct FlashToGPUPass : public mlir::flash::impl::FlashToGPUBase<FlashToGPUPass>
     symbols.insert(gpuModule);
     b.setInsertionPointToStart(gpuModule.getBody());
     SmallVector<Type> argTypes(tiled->getOperandTypes());
+    int64_t kvSplits = config.getKvSplits();
+    auto partialsType =
+        MemRefType::get({ShapedType::kDynamic}, b.getF32Type());
+    auto countersType =
+        MemRefType::get({ShapedType::kDynamic}, b.getI32Type());
+    if (kvSplits > 1)
+      argTypes.append({partialsType, countersType});
     auto kernel = gpu::GPUFuncOp::create(
         b, loc, base + "_kernel", b.getFunctionType(argTypes, {}));
     kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
@@ -1357,10 +1578,38 @@ struct FlashToGPUPass : public mlir::flash::impl::FlashToGPUBase<FlashToGPUPass>
     int64_t smem = config.getSharedMemoryBytes(
         qType.getDimSize(3), qType.getElementTypeBitWidth() / 8);
     Value smemValue = arith::ConstantIntOp::create(b, loc, smem, 32);
+    SmallVector<Value> args(tiled->getOperands());
+    SmallVector<Value> workspace;
+    if (kvSplits > 1) {
+      // The split workspace (docs/Pipeline.md): block_m · (head_dim + 8)
+      // floats per (split, batch·head, query block), and one arrival
+      // counter per (batch·head, query block, warp), zeroed once (the
+      // kernel resets the ones it uses).
+      Value tilesCount = arith::MulIOp::create(b, loc, gridX, gridY);
+      Value floats = arith::MulIOp::create(
+          b, loc, tilesCount,
+          idx(kvSplits * config.getBlockM() * (qType.getDimSize(3) + 8)));
+      Value countersCount =
+          arith::MulIOp::create(b, loc, tilesCount, idx(config.getWarps()));
+      Value partials = gpu::AllocOp::create(b, loc, partialsType, Type(),
+                                            ValueRange{}, ValueRange{floats},
+                                            ValueRange{})
+                           .getMemref();
+      Value counters = gpu::AllocOp::create(b, loc, countersType, Type(),
+                                            ValueRange{},
+                                            ValueRange{countersCount},
+                                            ValueRange{})
+                           .getMemref();
+      gpu::MemsetOp::create(b, loc, Type(), ValueRange{}, counters,
+                            arith::ConstantIntOp::create(b, loc, 0, 32));
+      workspace = {partials, counters};
+      llvm::append_range(args, workspace);
+    }
     gpu::LaunchFuncOp::create(
-        b, loc, kernel, gpu::KernelDim3{gridX, gridY, idx(1)},
-        gpu::KernelDim3{idx(threads), idx(1), idx(1)}, smemValue,
-        tiled->getOperands());
+        b, loc, kernel, gpu::KernelDim3{gridX, gridY, idx(kvSplits)},
+        gpu::KernelDim3{idx(threads), idx(1), idx(1)}, smemValue, args);
+    for (Value buffer : workspace)
+      gpu::DeallocOp::create(b, loc, Type(), ValueRange{}, buffer);
     tiled.erase();
     return success();
   }

@@ -24,11 +24,13 @@ std::string flashc::serializeBundle(const KernelBundle &b) {
   os << "stages " << b.stages << "\n";
   os << "warps " << b.warps << "\n";
   os << "strategy " << b.strategy << "\n";
+  if (b.kvSplits > 1)
+    os << "kv_splits " << b.kvSplits << "\n";
   os << "threads " << b.threads << "\n";
   os << "shared_bytes " << b.sharedBytes << "\n";
   os << "shape " << b.batch << " " << b.heads << " " << b.seqQ << " " << b.seqK
      << "\n";
-  os << "params memref4:q memref4:k memref4:v memref4:o\n";
+  os << "params " << b.params() << "\n";
   os << "ptx " << b.ptx.size() << "\n";
   os << b.ptx;
   if (!b.cubin.empty())
@@ -69,6 +71,7 @@ bool flashc::parseBundle(std::string_view text, KernelBundle &b,
     return false;
   }
   bool sawPtx = false, sawKernel = false;
+  std::string params; // checked against kv_splits once all keys are read
   while (nextLine(line)) {
     size_t space = line.find(' ');
     std::string key = line.substr(0, space);
@@ -122,6 +125,9 @@ bool flashc::parseBundle(std::string_view text, KernelBundle &b,
         return false;
     } else if (key == "strategy") {
       b.strategy = value;
+    } else if (key == "kv_splits") {
+      if (!needInt(b.kvSplits))
+        return false;
     } else if (key == "threads") {
       if (!needInt(b.threads))
         return false;
@@ -135,10 +141,7 @@ bool flashc::parseBundle(std::string_view text, KernelBundle &b,
         return false;
       }
     } else if (key == "params") {
-      if (value != "memref4:q memref4:k memref4:v memref4:o") {
-        error = "bundle: unsupported parameter list '" + value + "'";
-        return false;
-      }
+      params = value;
     } else if (key == "ptx") {
       int64_t bytes = 0;
       if (!needInt(bytes))
@@ -183,6 +186,16 @@ bool flashc::parseBundle(std::string_view text, KernelBundle &b,
       !(b.scale > 0.0f)) {
     error = "bundle: missing or invalid block_m, block_n, stages, warps, "
             "threads, head_dim, shared_bytes, element, arch or scale";
+    return false;
+  }
+  if (b.kvSplits < 1 || b.kvSplits > 16) {
+    error = "bundle: kv_splits must be between 1 and 16";
+    return false;
+  }
+  if (!params.empty() && params != b.params()) {
+    error = "bundle: unsupported parameter list '" + params +
+            "' (kv_splits " + std::to_string(b.kvSplits) + " needs '" +
+            b.params() + "')";
     return false;
   }
   if (b.threads != 32 * b.warps) {

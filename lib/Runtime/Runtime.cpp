@@ -37,6 +37,10 @@ struct flashc_kernel {
   KernelBundle bundle;
   CUmodule module = nullptr;
   CUfunction function = nullptr;
+  /// kv_splits > 1: the split workspace (partials, then counters at
+  /// countersOffset), grown on demand and reused by every launch.
+  CUdeviceptr workspace = 0;
+  size_t workspaceBytes = 0, countersOffset = 0;
 };
 
 extern "C" {
@@ -155,6 +159,8 @@ flashc_status flashc_kernel_load(flashc_runtime *rt, const char *text,
 void flashc_kernel_destroy(flashc_kernel *kernel) {
   if (!kernel)
     return;
+  if (kernel->workspace)
+    kernel->runtime->driver->cuMemFree(kernel->workspace);
   if (kernel->module)
     kernel->runtime->driver->cuModuleUnload(kernel->module);
   delete kernel;
@@ -242,9 +248,44 @@ flashc_status flashc_kernel_launch(flashc_kernel *kernel,
     for (int j = 0; j < 4; ++j)
       params.push_back(&desc.strides[j]);
   }
+  // The split workspace, as two rank-1 memrefs (docs/Bundle.md).
+  struct Descriptor1 {
+    uint64_t allocated, aligned;
+    int64_t offset, size, stride;
+  } workspace[2];
+  if (b.kvSplits > 1) {
+    int64_t tiles = gridX * gridY;
+    size_t partialBytes = size_t(b.partialFloats(tiles)) * 4;
+    size_t countersOffset = (partialBytes + 255) / 256 * 256;
+    size_t bytes = countersOffset + size_t(b.counterCount(tiles)) * 4;
+    if (bytes > kernel->workspaceBytes) {
+      // Counters must start at zero; the kernel leaves them so.
+      if (kernel->workspace)
+        rt->driver->cuMemFree(kernel->workspace);
+      kernel->workspace = 0;
+      kernel->workspaceBytes = 0;
+      if (!rt->check(rt->driver->cuMemAlloc(&kernel->workspace, bytes),
+                     "cuMemAlloc(split workspace)") ||
+          !rt->check(rt->driver->cuMemsetD8(kernel->workspace, 0, bytes),
+                     "cuMemsetD8(split workspace)"))
+        return FLASHC_ERROR_CUDA;
+      kernel->workspaceBytes = bytes;
+      kernel->countersOffset = countersOffset;
+    }
+    uint64_t base = kernel->workspace;
+    uint64_t counters = base + kernel->countersOffset;
+    workspace[0] = {base, base, 0, b.partialFloats(tiles), 1};
+    workspace[1] = {counters, counters, 0, b.counterCount(tiles), 1};
+    for (Descriptor1 &desc : workspace)
+      for (void *field : {(void *)&desc.allocated, (void *)&desc.aligned,
+                          (void *)&desc.offset, (void *)&desc.size,
+                          (void *)&desc.stride})
+        params.push_back(field);
+  }
   if (!rt->check(rt->driver->cuLaunchKernel(
                      kernel->function, static_cast<unsigned>(gridX),
-                     static_cast<unsigned>(gridY), 1,
+                     static_cast<unsigned>(gridY),
+                     static_cast<unsigned>(b.kvSplits),
                      static_cast<unsigned>(b.threads), 1, 1,
                      static_cast<unsigned>(b.sharedBytes),
                      static_cast<CUstream>(stream), params.data(), nullptr),

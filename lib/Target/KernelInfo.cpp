@@ -38,6 +38,7 @@ flash::describeKernel(ModuleOp module, const TargetOptions &options) {
   bundle.stages = config.getStages();
   bundle.warps = config.getWarps();
   bundle.strategy = stringifyStrategy(config.getStrategy()).str();
+  bundle.kvSplits = config.getKvSplits();
   bundle.threads = 32 * config.getWarps();
   bundle.sharedBytes = config.getSharedMemoryBytes(bundle.headDim, 2);
   auto staticOr = [](MemRefType t, unsigned d) {

@@ -3,6 +3,8 @@
 #include "flashc/Transforms/Passes.h"
 #include "flashc/Transforms/TuneCache.h"
 
+#include "llvm/ADT/StringSwitch.h"
+
 namespace mlir::flash {
 #define GEN_PASS_DEF_FLASHSELECTCONFIG
 #include "flashc/Transforms/Passes.h.inc"
@@ -47,6 +49,31 @@ TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
                              /*warps=*/4, Strategy::wmma);
 }
 
+/// Streaming multiprocessors of the usual card of each architecture: sm_80
+/// A100 (108), sm_86 A10/RTX 3090 (72-82), sm_89 L4 (58), sm_90 H100 SXM
+/// (132). 0 when unknown.
+static int64_t multiprocessors(StringRef arch) {
+  return llvm::StringSwitch<int64_t>(arch)
+      .Case("sm_80", 108)
+      .Case("sm_86", 72)
+      .Case("sm_89", 58)
+      .Cases({"sm_90", "sm_90a"}, 132)
+      .Default(0);
+}
+
+int64_t mlir::flash::chooseKVSplits(StringRef arch, int64_t programs,
+                                    int64_t keyBlocks) {
+  // A grid smaller than the SM count leaves SMs idle (the origin shape,
+  // 1x8 heads x 512 tokens, is 64 programs on 132 SMs): split each query
+  // block's K/V loop so that the grid fills the SMs once, keeping at least
+  // two K/V blocks per split so the pipeline still overlaps.
+  int64_t sms = multiprocessors(arch);
+  if (sms == 0 || programs <= 0 || programs * 2 > sms)
+    return 1;
+  int64_t splits = std::min({sms / programs, keyBlocks / 2, kMaxKVSplits});
+  return std::max<int64_t>(splits, 1);
+}
+
 namespace {
 struct SelectConfigPass
     : public mlir::flash::impl::FlashSelectConfigBase<SelectConfigPass> {
@@ -76,11 +103,13 @@ struct SelectConfigPass
     auto emitNothing = [&] { return emitError(op.getLoc()); };
     if (failed(TileConfigAttr::verify(emitNothing, entry->blockM,
                                       entry->blockN, entry->stages,
-                                      entry->warps, *strategy)))
+                                      entry->warps, *strategy,
+                                      entry->kvSplits)))
       return {};
     auto config =
         TileConfigAttr::get(op.getContext(), entry->blockM, entry->blockN,
-                            entry->stages, entry->warps, *strategy);
+                            entry->stages, entry->warps, *strategy,
+                            entry->kvSplits);
     if (failed(config.verifyFor(emitNothing, key.headDim, 2)))
       return {};
     return config;
@@ -109,9 +138,24 @@ struct SelectConfigPass
       }
       auto type = cast<MemRefType>(op.getQ().getType());
       int64_t seqQ = type.isDynamicDim(2) ? 0 : type.getDimSize(2);
-      op.setConfigAttr(getDefaultTileConfig(
-          op.getContext(), op.getHeadDim(), type.getElementType(), seqQ,
-          forced.value_or(Strategy::mma_sync)));
+      config = getDefaultTileConfig(op.getContext(), op.getHeadDim(),
+                                    type.getElementType(), seqQ,
+                                    forced.value_or(Strategy::mma_sync));
+      auto kType = cast<MemRefType>(op.getK().getType());
+      if (config.getStrategy() == Strategy::mma_sync && type.hasStaticShape() &&
+          kType.hasStaticShape()) {
+        int64_t programs = type.getDimSize(0) * type.getDimSize(1) *
+                           llvm::divideCeil(seqQ, config.getBlockM());
+        int64_t keyBlocks =
+            llvm::divideCeil(kType.getDimSize(2), config.getBlockN());
+        int64_t splits = chooseKVSplits(arch, programs, keyBlocks);
+        if (splits > 1)
+          config = TileConfigAttr::get(
+              op.getContext(), config.getBlockM(), config.getBlockN(),
+              config.getStages(), config.getWarps(), config.getStrategy(),
+              splits);
+      }
+      op.setConfigAttr(config);
     });
   }
 };

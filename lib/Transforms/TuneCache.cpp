@@ -41,6 +41,9 @@ std::vector<TuneEntry> mlir::flash::readTuneCache(const std::string &path) {
         e.key.seqBucket >> e.blockM >> e.blockN >> e.stages >> e.warps >>
         e.strategy >> e.microseconds) {
       e.key.causal = causal != 0;
+      int64_t kvSplits = 1;
+      if (is >> kvSplits)
+        e.kvSplits = kvSplits;
       entries.push_back(e);
     }
   }
@@ -78,12 +81,13 @@ bool mlir::flash::updateTuneCache(const std::string &path,
   {
     std::ofstream out(tmp);
     out << "# flashc tune cache: arch dtype head_dim causal seq_bucket "
-           "block_m block_n stages warps strategy microseconds\n";
+           "block_m block_n stages warps strategy microseconds kv_splits\n";
     for (const TuneEntry &e : entries)
       out << e.key.arch << " " << e.key.dtype << " " << e.key.headDim << " "
           << (e.key.causal ? 1 : 0) << " " << e.key.seqBucket << " "
           << e.blockM << " " << e.blockN << " " << e.stages << " " << e.warps
-          << " " << e.strategy << " " << e.microseconds << "\n";
+          << " " << e.strategy << " " << e.microseconds << " " << e.kvSplits
+          << "\n";
     if (!out) {
       error = "cannot write " + tmp;
       std::remove(tmp.c_str());

@@ -190,6 +190,7 @@ namespace {
 struct Candidate {
   int64_t blockM, blockN, stages, warps;
   flash::Strategy strategy;
+  int64_t kvSplits = 1;
 };
 } // namespace
 
@@ -214,6 +215,10 @@ static int runTune(const std::string &source, MLIRContext &context,
       {128, 32, 2, 4, flash::Strategy::mma_sync},
       {64, 64, 2, 4, flash::Strategy::wmma},
       {64, 32, 2, 4, flash::Strategy::wmma},
+      // Split K/V loops, for grids smaller than the GPU.
+      {64, 64, 2, 4, flash::Strategy::mma_sync, 2},
+      {64, 64, 2, 4, flash::Strategy::mma_sync, 4},
+      {64, 128, 2, 4, flash::Strategy::mma_sync, 2},
   };
   std::string diagnosticsText;
   llvm::raw_string_ostream diagnostics(diagnosticsText);
@@ -229,7 +234,9 @@ static int runTune(const std::string &source, MLIRContext &context,
     diagnosticsText.clear();
     std::string label = (Twine(flash::stringifyStrategy(c.strategy)) + " " +
                          Twine(c.blockM) + "x" + Twine(c.blockN) + " stages " +
-                         Twine(c.stages) + " warps " + Twine(c.warps))
+                         Twine(c.stages) + " warps " + Twine(c.warps) +
+                         (c.kvSplits > 1 ? " kv_splits " + Twine(c.kvSplits)
+                                         : Twine()))
                             .str();
     outs() << "[" << index << "/" << total << "] " << label << ": ";
     outs().flush();
@@ -259,7 +266,7 @@ static int runTune(const std::string &source, MLIRContext &context,
     }
     auto config = flash::TileConfigAttr::getChecked(
         [&] { return emitError(attention.getLoc()); }, &context, c.blockM,
-        c.blockN, c.stages, c.warps, c.strategy);
+        c.blockN, c.stages, c.warps, c.strategy, c.kvSplits);
     if (!config || failed(config.verifyFor(
                        [&] { return emitError(attention.getLoc()); },
                        key->headDim, 2))) {
@@ -296,6 +303,7 @@ static int runTune(const std::string &source, MLIRContext &context,
       best->stages = c.stages;
       best->warps = c.warps;
       best->strategy = flash::stringifyStrategy(c.strategy).str();
+      best->kvSplits = c.kvSplits;
       best->microseconds = report.medianUs;
     }
   }
@@ -310,7 +318,10 @@ static int runTune(const std::string &source, MLIRContext &context,
   }
   outs() << "best: " << best->strategy << " " << best->blockM << "x"
          << best->blockN << " stages " << best->stages << " warps "
-         << best->warps << " (" << format("%.2f", best->microseconds)
+         << best->warps
+         << (best->kvSplits > 1 ? " kv_splits " + std::to_string(best->kvSplits)
+                                : std::string())
+         << " (" << format("%.2f", best->microseconds)
          << " us) for " << best->key.arch << " " << best->key.dtype
          << " head_dim " << best->key.headDim
          << (best->key.causal ? " causal" : "") << " seq bucket "
@@ -474,7 +485,10 @@ int main(int argc, char **argv) {
            << bundle.headDim << (bundle.causal ? ", causal" : "")
            << ", tiles " << bundle.blockM << "x" << bundle.blockN << ", "
            << bundle.stages << " stages, " << bundle.warps << " warps, "
-           << bundle.strategy << ", " << bundle.sharedBytes
+           << bundle.strategy << ", ";
+    if (bundle.kvSplits > 1)
+      outs() << bundle.kvSplits << " K/V splits, ";
+    outs() << bundle.sharedBytes
            << " B shared memory); wrote " << path << "\n";
   }
   if (!run)

@@ -31,6 +31,9 @@ struct KernelBundle {
   float scale = 0.0f;
   int64_t blockM = 0, blockN = 0, stages = 0, warps = 0;
   std::string strategy; // "wmma"
+  /// Programs per query block along the K/V loop (grid z). Above 1 the
+  /// kernel takes two more parameters, the split workspace (see below).
+  int64_t kvSplits = 1;
   int64_t threads = 0;
   int64_t sharedBytes = 0;
   /// Static shape of Q and K as compiled; -1 where dynamic.
@@ -44,6 +47,22 @@ struct KernelBundle {
   int64_t elementBytes() const { return 2; }
   /// Grid x for a query length.
   int64_t gridX(int64_t seqQ) const { return (seqQ + blockM - 1) / blockM; }
+  /// The parameter convention: q, k, v, o, then with kv_splits > 1 the
+  /// f32 partials and i32 arrival counters (rank-1 memrefs: allocated,
+  /// aligned, offset, size, stride).
+  const char *params() const {
+    return kvSplits > 1 ? "memref4:q memref4:k memref4:v memref4:o "
+                          "memref1:partials memref1:counters"
+                        : "memref4:q memref4:k memref4:v memref4:o";
+  }
+  /// Split workspace for a grid of `tiles` = grid x · grid y programs
+  /// per split: block_m · (head_dim + 8) floats per (split, tile), and one
+  /// counter per (tile, warp) that must be zero before the first launch
+  /// (each launch leaves them zero again).
+  int64_t partialFloats(int64_t tiles) const {
+    return kvSplits * tiles * blockM * (headDim + 8);
+  }
+  int64_t counterCount(int64_t tiles) const { return tiles * warps; }
 };
 
 /// Text form: a header line, `key value` lines, `ptx <bytes>`, the PTX, and

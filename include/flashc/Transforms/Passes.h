@@ -21,6 +21,9 @@ TileConfigAttr getDefaultTileConfig(MLIRContext *context, int64_t headDim,
 TileConfigAttr getDefaultTileConfig(MLIRContext *context, int64_t headDim,
                                     Type elementType, int64_t seqQ,
                                     Strategy strategy);
+/// K/V splits for `programs` thread blocks with `keyBlocks` K/V blocks each
+/// on `arch`: above 1 only when the grid leaves over half the SMs idle.
+int64_t chooseKVSplits(StringRef arch, int64_t programs, int64_t keyBlocks);
 } // namespace mlir::flash
 
 #endif // FLASHC_TRANSFORMS_PASSES_H

@@ -35,6 +35,7 @@ struct TuneEntry {
   int64_t blockM = 0, blockN = 0, stages = 0, warps = 0;
   std::string strategy;
   double microseconds = 0;
+  int64_t kvSplits = 1; // optional last field; older lines mean 1
 };
 
 /// The bucket of a query length: the next power of two, 0 if dynamic.

@@ -369,3 +369,30 @@ func.func @attention_shared_memory(%q: memref<1x1x64x64xf16, 3>) {
   flash.attention %q, %q, %q -> %q : memref<1x1x64x64xf16, 3>, memref<1x1x64x64xf16, 3>, memref<1x1x64x64xf16, 3> -> memref<1x1x64x64xf16, 3>
   return
 }
+
+// -----
+
+// kv_splits above the limit.
+func.func @kv_splits_17(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: kv_splits = 17 must be between 1 and 16}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 17>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// kv_splits of 0.
+func.func @kv_splits_0(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: kv_splits = 0 must be between 1 and 16}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 0>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// Split K/V loops write partials from mma.sync registers: not with WMMA.
+func.func @kv_splits_wmma(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: kv_splits = 2 needs strategy mma_sync}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma, kv_splits = 2>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}

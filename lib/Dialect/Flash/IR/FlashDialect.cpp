@@ -57,7 +57,8 @@ int64_t TileConfigAttr::getSharedMemoryBytes(int64_t headDim,
 LogicalResult
 TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        int64_t blockM, int64_t blockN, int64_t stages,
-                       int64_t warps, Strategy strategy) {
+                       int64_t warps, Strategy strategy,
+                       int64_t kvSplits) {
   for (auto [name, value] : {std::pair<StringRef, int64_t>{"block_m", blockM},
                              {"block_n", blockN}}) {
     if (value <= 0 || value % 16 != 0)
@@ -77,6 +78,13 @@ TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (warps != 1 && warps != 2 && warps != 4 && warps != 8)
     return emitError() << "tile config: warps = " << warps
                        << " must be 1, 2, 4 or 8";
+  if (kvSplits < 1 || kvSplits > kMaxKVSplits)
+    return emitError() << "tile config: kv_splits = " << kvSplits
+                       << " must be between 1 and " << kMaxKVSplits;
+  if (kvSplits > 1 && strategy != Strategy::mma_sync)
+    return emitError() << "tile config: kv_splits = " << kvSplits
+                       << " needs strategy mma_sync (partial results are "
+                          "written from mma.sync accumulator registers)";
   if (blockM % (16 * warps) != 0)
     return emitError() << "tile config: block_m / warps = " << blockM << " / "
                        << warps

@@ -24,7 +24,12 @@ def Flash_TileConfigAttr : AttrDef<Flash_Dialect, "TileConfig"> {
     `block_m` query rows per program (one thread block), `block_n` key/value
     rows per step of the K/V loop, `stages` K/V buffers in shared memory
     (2 = double-buffered: the next block is in flight while this one is
-    computed), `warps` per program, and the tensor-core `strategy`.
+    computed), `warps` per program, the tensor-core `strategy`, and
+    `kv_splits` (optional, default 1): how many programs share one query
+    block's K/V loop, each taking a contiguous part of it, for grids too
+    small to fill the GPU. With more than one, each warp writes its partial
+    O, row max and row sum to a global workspace and the warp that finishes
+    last for those rows combines them and stores O (docs/Pipeline.md).
 
     ```mlir
     #flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>
@@ -33,13 +38,26 @@ def Flash_TileConfigAttr : AttrDef<Flash_Dialect, "TileConfig"> {
     The limits (checked by `flash.attention` and `flash.tiled`, which know
     the head dim and element type): block sizes are multiples of 16 (the
     tensor-core tile) and at most 128; `block_m / warps` is a multiple of 16
-    (each warp owns whole 16-row strips); 1 <= stages <= 4; and the shared
+    (each warp owns whole 16-row strips); 1 <= stages <= 4; 1 <= kv_splits
+    <= 16, and more than 1 only with strategy `mma_sync` (WMMA fragments
+    are opaque, so no partial O can be written); and the shared
     memory the configuration needs (see docs/TileLevel.md) is at most 99 KiB
     less 128 bytes (101248) kept for the kernel's static shared memory.
   }];
   let parameters = (ins "int64_t":$block_m, "int64_t":$block_n,
                         "int64_t":$stages, "int64_t":$warps,
-                        "::mlir::flash::Strategy":$strategy);
+                        "::mlir::flash::Strategy":$strategy,
+                        DefaultValuedParameter<"int64_t", "1">:$kv_splits);
+  let builders = [
+    AttrBuilder<(ins "int64_t":$block_m, "int64_t":$block_n,
+                     "int64_t":$stages, "int64_t":$warps,
+                     "::mlir::flash::Strategy":$strategy,
+                     CArg<"int64_t", "1">:$kv_splits), [{
+      return $_get($_ctxt, block_m, block_n, stages, warps, strategy,
+                   kv_splits);
+    }]>
+  ];
+  let skipDefaultBuilders = 1;
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{

@@ -33,6 +33,8 @@ bool isSupportedHeadDim(int64_t headDim);
 /// Shared memory a configuration may use: 99 KiB, the opt-in limit of
 /// sm_86/sm_89 (sm_80 and sm_90 allow more).
 constexpr int64_t kMaxSharedMemoryBytes = 99 * 1024;
+/// The most programs one query block's K/V loop may be split across.
+constexpr int64_t kMaxKVSplits = 16;
 } // namespace mlir::flash
 
 #endif // FLASHC_DIALECT_FLASH_IR_FLASHDIALECT_H
