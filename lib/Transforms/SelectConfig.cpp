@@ -16,32 +16,33 @@ using namespace mlir::flash;
 TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
                                                  int64_t headDim,
                                                  Type elementType,
-                                                 int64_t seqQ) {
+                                                 int64_t seqQ, bool causal) {
   // Measured on an H100 with `flashc tune` (bench/RESULTS.md, 2026-11-27):
   // mma.sync everywhere (S and P in registers; shared memory is Q, K and V
-  // only), 64x64 tiles, 2 stages, 4 warps; except long sequences at
-  // head_dim 64, where 128-row blocks with two 16-row strips per warp (K/V
-  // fragments reused across strips) were 13% faster. At head_dim 128 the
-  // two-strip version (128x32) was faster still but spills (255 registers),
-  // which the project does not ship. Short known sequences (<= 512) keep
-  // 64-row blocks: more blocks in flight on small grids. A dynamic seq is
-  // taken as long.
+  // only), 4 warps, 2 stages. Two 16-row strips per warp (128-row blocks)
+  // reuse each K/V fragment twice: at head_dim 64 that was 6-13% faster
+  // (128x64) unless the grid is small (select-config then goes back to 64
+  // rows, see below); at head_dim 128 without a mask 128x32 (Q read from
+  // shared memory, 247 registers) tied 128x64 (which spills on sm_8x) and
+  // beat 64x64 by 2%; causal head_dim 128 kept 64x64 (4% ahead).
   (void)elementType;
-  bool shortSeq = seqQ > 0 && seqQ <= 512;
-  if (headDim <= 64 && !shortSeq)
-    return TileConfigAttr::get(context, /*block_m=*/128, /*block_n=*/64,
-                               /*stages=*/2, /*warps=*/4, Strategy::mma_sync);
-  return TileConfigAttr::get(context, /*block_m=*/64, /*block_n=*/64,
-                             /*stages=*/2, /*warps=*/4, Strategy::mma_sync);
+  (void)seqQ;
+  auto config = [&](int64_t blockM, int64_t blockN) {
+    return TileConfigAttr::get(context, blockM, blockN, /*stages=*/2,
+                               /*warps=*/4, Strategy::mma_sync);
+  };
+  if (headDim <= 64)
+    return config(128, 64);
+  return causal ? config(64, 64) : config(128, 32);
 }
 
 TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
                                                  int64_t headDim,
                                                  Type elementType,
-                                                 int64_t seqQ,
+                                                 int64_t seqQ, bool causal,
                                                  Strategy strategy) {
   if (strategy == Strategy::mma_sync)
-    return getDefaultTileConfig(context, headDim, elementType, seqQ);
+    return getDefaultTileConfig(context, headDim, elementType, seqQ, causal);
   // WMMA stages S, P and a broadcast tile in shared memory: at head_dim 128
   // block_n halves to stay within 99 KiB.
   int64_t blockN = headDim <= 64 ? 64 : 32;
@@ -140,12 +141,24 @@ struct SelectConfigPass
       int64_t seqQ = type.isDynamicDim(2) ? 0 : type.getDimSize(2);
       config = getDefaultTileConfig(op.getContext(), op.getHeadDim(),
                                     type.getElementType(), seqQ,
+                                    op.getCausal(),
                                     forced.value_or(Strategy::mma_sync));
       auto kType = cast<MemRefType>(op.getK().getType());
       if (config.getStrategy() == Strategy::mma_sync && type.hasStaticShape() &&
           kType.hasStaticShape()) {
-        int64_t programs = type.getDimSize(0) * type.getDimSize(1) *
-                           llvm::divideCeil(seqQ, config.getBlockM());
+        auto programsOf = [&](TileConfigAttr c) {
+          return type.getDimSize(0) * type.getDimSize(1) *
+                 llvm::divideCeil(seqQ, c.getBlockM());
+        };
+        // A grid that does not fill the SMs once runs faster with more,
+        // smaller programs: 64-row blocks first (1x8x512 at head_dim 64:
+        // 10.9 us against 14.2 with 128 rows), then split K/V loops.
+        int64_t sms = multiprocessors(arch);
+        if (config.getBlockM() == 128 && programsOf(config) < sms)
+          config = TileConfigAttr::get(op.getContext(), 64, 64,
+                                       config.getStages(), config.getWarps(),
+                                       config.getStrategy());
+        int64_t programs = programsOf(config);
         int64_t keyBlocks =
             llvm::divideCeil(kType.getDimSize(2), config.getBlockN());
         int64_t splits = chooseKVSplits(arch, programs, keyBlocks);

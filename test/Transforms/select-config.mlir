@@ -1,6 +1,8 @@
 // RUN: flashc-opt %s --flash-select-config --split-input-file | FileCheck %s
 
-// f16: mma.sync, 64x64 tiles, double-buffered.
+// f16 on the default sm_89 (58 SMs): the 1x8x512 grid with 128-row blocks
+// (32 programs) would not fill the SMs, so 64-row blocks (64 programs);
+// that fills them, so no split. mma.sync, double-buffered.
 // CHECK-LABEL: func.func @d64
 // CHECK: flash.attention
 // CHECK-SAME: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
@@ -11,7 +13,7 @@ func.func @d64(%q: memref<1x8x512x64xf16>, %o: memref<1x8x512x64xf16>) {
 
 // -----
 
-// bf16, head_dim 128: the same.
+// bf16, head_dim 128, causal: 64x64.
 // CHECK-LABEL: func.func @d128
 // CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
 func.func @d128(%q: memref<?x?x?x128xbf16>) {
@@ -31,9 +33,10 @@ func.func @explicit(%q: memref<1x1x64x64xf16>) {
 
 // -----
 
-// f16 at head_dim 128: mma.sync keeps S and P in registers, so 64x64 fits.
+// f16 at head_dim 128 without a mask: 128x32, two strips per warp, Q read
+// from shared memory.
 // CHECK-LABEL: func.func @d128_f16
-// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
+// CHECK: config(#flash.config<block_m = 128, block_n = 32, stages = 2, warps = 4, strategy = mma_sync>)
 func.func @d128_f16(%q: memref<?x?x?x128xf16>) {
   flash.attention %q, %q, %q -> %q : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, memref<?x?x?x128xf16> -> memref<?x?x?x128xf16>
   return
@@ -58,5 +61,32 @@ func.func @d64_dynamic(%q: memref<?x?x?x64xf16>) {
 // WMMA: config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = wmma>)
 func.func @wmma_d128(%q: memref<1x1x64x128xf16>) {
   flash.attention %q, %q, %q -> %q : memref<1x1x64x128xf16>, memref<1x1x64x128xf16>, memref<1x1x64x128xf16> -> memref<1x1x64x128xf16>
+  return
+}
+
+// -----
+
+// A large static grid keeps 128-row blocks: 8x16x512 is 512 programs.
+// CHECK-LABEL: func.func @d64_big_grid
+// CHECK: config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
+func.func @d64_big_grid(%q: memref<8x16x512x64xf16>) {
+  flash.attention %q, %q, %q -> %q : memref<8x16x512x64xf16>, memref<8x16x512x64xf16>, memref<8x16x512x64xf16> -> memref<8x16x512x64xf16>
+  return
+}
+
+// -----
+
+// On sm_90 (132 SMs) the 64 programs of 1x8x512 fill under half of the
+// SMs: the K/V loop is split in two (at least two K/V blocks per split).
+// RUN: flashc-opt %s --flash-select-config=arch=sm_90 --split-input-file | FileCheck %s --check-prefix=H100
+// H100-LABEL: func.func @d64
+// H100: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 2>)
+// H100-LABEL: func.func @d64_big_grid
+// H100: config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
+// H100-LABEL: func.func @tiny
+// H100: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
+func.func @tiny(%q: memref<1x1x64x64xf16>) {
+  // One K/V block: nothing to split.
+  flash.attention %q, %q, %q -> %q : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
   return
 }
