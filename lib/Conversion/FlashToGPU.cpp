@@ -940,6 +940,11 @@ LogicalResult KernelBuilder::lowerNormalize(NormalizeOp op) {
     if (maxRows.size() != sums.size())
       return op.emitOpError("flash-to-gpu: kv_splits > 1 needs the row max "
                             "of a flash.softmax_step carried by the K/V loop");
+    // The workspace size the runtime allocates assumes a block_m x head_dim
+    // accumulator (KernelBundle::partialFloats).
+    if (!mmaSync || acc.size() != size_t(strips * (headDim / 8)))
+      return op.emitOpError("flash-to-gpu: kv_splits > 1 needs a block_m x "
+                            "head_dim mma_sync accumulator");
     std::tie(acc, sums) = combineSplits(acc, sums);
   }
   SmallVector<Value> inverse;
