@@ -10,20 +10,25 @@ def FlashToGPU : Pass<"flash-to-gpu", "::mlir::ModuleOp"> {
   let description = [{
     Turns every `flash.tiled` into a `gpu.func` kernel in a `gpu.module`
     (named after the enclosing function) and replaces it with a
-    `gpu.launch_func` on the grid `(ceildiv(seq_q, block_m), batch·heads)`
-    with `32·warps` threads and the configuration's dynamic shared memory.
+    `gpu.launch_func` on the grid `(ceildiv(seq_q, block_m), batch·heads,
+    kv_splits)` with `32·warps` threads and the configuration's dynamic
+    shared memory (causal grids take query blocks in reverse, longest
+    first).
 
     Common to both strategies:
     - Q, K and V tiles live in one dynamic shared-memory buffer
-      (`gpu.dynamic_shared_memory` + `memref.view`, 128-byte aligned parts,
-      rows padded by 8 elements) and arrive by 16-byte
+      (`gpu.dynamic_shared_memory` + `memref.view`, 128-byte aligned parts;
+      `mma_sync` swizzles 16-byte chunks by row % 8, `wmma` pads rows by 8
+      elements) and arrive by 16-byte
       `nvgpu.device_async_copy` (cp.async.cg) with zero-fill past the
       sequence end.
     - `flash.kv_loop` is software-pipelined over `stages` K/V buffers:
       blocks `i+1 .. i+stages-1` are in flight while block `i` is computed,
       with one `cp.async.wait_group` and one block barrier per K/V block.
     - Each warp owns `block_m / warps` query rows (16-row strips); Q is
-      loaded once, before the loop, into registers.
+      loaded once, before the loop, into registers (with `mma_sync`, unless
+      that would take over 32 registers: then it is read from shared memory
+      once per K/V step).
     - Only blocks that cross the key length or the causal diagonal run the
       masked softmax (one uniform branch per block and warp).
 
@@ -32,7 +37,11 @@ def FlashToGPU : Pass<"flash-to-gpu", "::mlir::ModuleOp"> {
     as inline PTX, which MLIR 22's nvgpu lowering lacks). S, P, the row
     statistics and O stay in registers: the softmax works on the accumulator
     fragments with quad shuffles, P is repacked into A fragments for P·V,
-    and O is written straight from the accumulators.
+    and O is written straight from the accumulators. With `kv_splits > 1`
+    each program runs a share of the K/V loop, every warp writes its partial
+    (O, row max, row sum) to a global workspace (two more kernel arguments,
+    allocated on the host side with `gpu.alloc`), and the warp that arrives
+    last for its rows (an atomic counter) merges the partials and stores O.
 
     Strategy `wmma`: `wmma.m16n16k16` (f16 through `gpu.subgroup_mma_*`,
     bf16 through inline PTX, which the gpu dialect lacks). WMMA fragments

@@ -12,10 +12,12 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
     the tune cache (`tune-cache`, written by `flashc tune`) for (`arch`,
     element type, head_dim, causal, seq bucket), if it verifies; else the
     configuration measured fastest on an H100 (bench/RESULTS.md) without
-    spills, strategy `mma_sync` for f16 and bf16: `block_m = 64,
-    block_n = 64, stages = 2, warps = 4`, except at head_dim 64 with a
-    dynamic or long (> 512) query length, which gets `block_m = 128,
-    warps = 4` (two 16-row strips per warp). `wmma` stays selectable
+    spills, strategy `mma_sync` for f16 and bf16 with 2 stages and 4 warps:
+    128x64 at head_dim 64 (two 16-row strips per warp), 128x32 at head_dim
+    128 without a mask, 64x64 at head_dim 128 causal. With static shapes
+    whose grid does not fill the `arch`'s SMs it takes 64x64 instead, and
+    if the grid then fills at most half of them it sets `kv_splits` (split
+    K/V loops). `wmma` stays selectable
     (option `strategy`, flashc `--mma=wmma`, or an explicit config): 64x64,
     or 64x32 at head_dim 128.
   }];
