@@ -148,7 +148,7 @@ struct SelectConfigPass
           kType.hasStaticShape()) {
         auto programsOf = [&](TileConfigAttr c) {
           return type.getDimSize(0) * type.getDimSize(1) *
-                 llvm::divideCeil(seqQ, c.getBlockM());
+                 static_cast<int64_t>(llvm::divideCeil(seqQ, c.getBlockM()));
         };
         // A grid that does not fill the SMs once runs faster with more,
         // smaller programs: 64-row blocks first (1x8x512 at head_dim 64:
@@ -159,8 +159,8 @@ struct SelectConfigPass
                                        config.getStages(), config.getWarps(),
                                        config.getStrategy());
         int64_t programs = programsOf(config);
-        int64_t keyBlocks =
-            llvm::divideCeil(kType.getDimSize(2), config.getBlockN());
+        int64_t keyBlocks = static_cast<int64_t>(
+            llvm::divideCeil(kType.getDimSize(2), config.getBlockN()));
         int64_t splits = chooseKVSplits(arch, programs, keyBlocks);
         if (splits > 1)
           config = TileConfigAttr::get(
