@@ -283,9 +283,7 @@ LogicalResult KernelBuilder::emit(ValueRange kernelArgs) {
   lane = arith::RemUIOp::create(b, loc, tid, idx(32));
   warpRow = mul(warp, idx(rowsPerWarp));
   Value queryBlock = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-  bool causal = false;
-  tiled.walk([&](MaskOp mask) { causal |= mask.getCausal(); });
-  if (causal) {
+  if (tiled.isCausal()) {
     // Causal query block i has about i + 1 key blocks of work. The hardware
     // starts blocks in x order, so x = 0 takes the last (longest) query
     // block: the longest jobs go first and the last wave is short ones,

@@ -51,7 +51,7 @@ flash::describeKernel(ModuleOp module, const TargetOptions &options) {
   // What the program computes, for the reference check of a run: causal if
   // any mask is, and the scale from the softmax step.
   bundle.scale = 1.0f / std::sqrt(static_cast<float>(bundle.headDim));
-  tiled.walk([&](MaskOp mask) { bundle.causal |= mask.getCausal(); });
+  bundle.causal = tiled.isCausal();
   tiled.walk([&](SoftmaxStepOp step) {
     bundle.scale = step.getScaleLog2e().convertToFloat() /
                    static_cast<float>(M_LOG2E);

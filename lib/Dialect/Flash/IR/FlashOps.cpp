@@ -128,6 +128,12 @@ int64_t TiledOp::getHeadDim() {
   return cast<MemRefType>(getQ().getType()).getDimSize(3);
 }
 
+bool TiledOp::isCausal() {
+  bool causal = false;
+  walk([&](MaskOp mask) { causal |= mask.getCausal(); });
+  return causal;
+}
+
 LogicalResult TiledOp::verify() {
   FailureOr<int64_t> headDim =
       verifyAttentionOperands(*this, getQ(), getK(), getV(), getO());

@@ -94,6 +94,8 @@ def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator]> {
   let hasRegionVerifier = 1;
   let extraClassDeclaration = [{
     int64_t getHeadDim();
+    /// True if any flash.mask of the program is causal.
+    bool isCausal();
     ::mlir::Value getQueryBlock() { return getBody().getArgument(0); }
     ::mlir::Value getBatchHead() { return getBody().getArgument(1); }
   }];
