@@ -16,7 +16,7 @@ using namespace mlir::flash;
 TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
                                                  int64_t headDim,
                                                  Type elementType,
-                                                 int64_t seqQ, bool causal) {
+                                                 bool causal) {
   // Measured on an H100 with `flashc tune` (bench/RESULTS.md, 2026-11-27):
   // mma.sync everywhere (S and P in registers; shared memory is Q, K and V
   // only), 4 warps, 2 stages. Two 16-row strips per warp (128-row blocks)
@@ -26,7 +26,6 @@ TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
   // shared memory, 247 registers) tied 128x64 (which spills on sm_8x) and
   // beat 64x64 by 2%; causal head_dim 128 kept 64x64 (4% ahead).
   (void)elementType;
-  (void)seqQ;
   auto config = [&](int64_t blockM, int64_t blockN) {
     return TileConfigAttr::get(context, blockM, blockN, /*stages=*/2,
                                /*warps=*/4, Strategy::mma_sync);
@@ -38,11 +37,10 @@ TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
 
 TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
                                                  int64_t headDim,
-                                                 Type elementType,
-                                                 int64_t seqQ, bool causal,
+                                                 Type elementType, bool causal,
                                                  Strategy strategy) {
   if (strategy == Strategy::mma_sync)
-    return getDefaultTileConfig(context, headDim, elementType, seqQ, causal);
+    return getDefaultTileConfig(context, headDim, elementType, causal);
   // WMMA stages S, P and a broadcast tile in shared memory: at head_dim 128
   // block_n halves to stay within 99 KiB.
   int64_t blockN = headDim <= 64 ? 64 : 32;
@@ -73,6 +71,33 @@ int64_t mlir::flash::chooseKVSplits(StringRef arch, int64_t programs,
     return 1;
   int64_t splits = std::min({sms / programs, keyBlocks / 2, kMaxKVSplits});
   return std::max<int64_t>(splits, 1);
+}
+
+/// `config` adapted to a static grid that does not fill `arch`'s SMs: more,
+/// smaller programs, first 64-row blocks (1x8x512 at head_dim 64: 10.9 us
+/// against 14.2 with 128 rows), then split K/V loops.
+static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
+                                MemRefType kType, StringRef arch) {
+  if (config.getStrategy() != Strategy::mma_sync || !qType.hasStaticShape() ||
+      !kType.hasStaticShape())
+    return config;
+  auto programsOf = [&](TileConfigAttr c) {
+    return qType.getDimSize(0) * qType.getDimSize(1) *
+           static_cast<int64_t>(
+               llvm::divideCeil(qType.getDimSize(2), c.getBlockM()));
+  };
+  MLIRContext *context = config.getContext();
+  if (config.getBlockM() == 128 && programsOf(config) < multiprocessors(arch))
+    config = TileConfigAttr::get(context, 64, 64, config.getStages(),
+                                 config.getWarps(), config.getStrategy());
+  int64_t keyBlocks = static_cast<int64_t>(
+      llvm::divideCeil(kType.getDimSize(2), config.getBlockN()));
+  int64_t splits = chooseKVSplits(arch, programsOf(config), keyBlocks);
+  if (splits == 1)
+    return config;
+  return TileConfigAttr::get(context, config.getBlockM(), config.getBlockN(),
+                             config.getStages(), config.getWarps(),
+                             config.getStrategy(), splits);
 }
 
 namespace {
@@ -137,38 +162,12 @@ struct SelectConfigPass
         op.setConfigAttr(config);
         return;
       }
-      auto type = cast<MemRefType>(op.getQ().getType());
-      int64_t seqQ = type.isDynamicDim(2) ? 0 : type.getDimSize(2);
+      auto qType = cast<MemRefType>(op.getQ().getType());
       config = getDefaultTileConfig(op.getContext(), op.getHeadDim(),
-                                    type.getElementType(), seqQ,
-                                    op.getCausal(),
+                                    qType.getElementType(), op.getCausal(),
                                     forced.value_or(Strategy::mma_sync));
-      auto kType = cast<MemRefType>(op.getK().getType());
-      if (config.getStrategy() == Strategy::mma_sync && type.hasStaticShape() &&
-          kType.hasStaticShape()) {
-        auto programsOf = [&](TileConfigAttr c) {
-          return type.getDimSize(0) * type.getDimSize(1) *
-                 static_cast<int64_t>(llvm::divideCeil(seqQ, c.getBlockM()));
-        };
-        // A grid that does not fill the SMs once runs faster with more,
-        // smaller programs: 64-row blocks first (1x8x512 at head_dim 64:
-        // 10.9 us against 14.2 with 128 rows), then split K/V loops.
-        int64_t sms = multiprocessors(arch);
-        if (config.getBlockM() == 128 && programsOf(config) < sms)
-          config = TileConfigAttr::get(op.getContext(), 64, 64,
-                                       config.getStages(), config.getWarps(),
-                                       config.getStrategy());
-        int64_t programs = programsOf(config);
-        int64_t keyBlocks = static_cast<int64_t>(
-            llvm::divideCeil(kType.getDimSize(2), config.getBlockN()));
-        int64_t splits = chooseKVSplits(arch, programs, keyBlocks);
-        if (splits > 1)
-          config = TileConfigAttr::get(
-              op.getContext(), config.getBlockM(), config.getBlockN(),
-              config.getStages(), config.getWarps(), config.getStrategy(),
-              splits);
-      }
-      op.setConfigAttr(config);
+      op.setConfigAttr(fitToGrid(config, qType,
+                                 cast<MemRefType>(op.getK().getType()), arch));
     });
   }
 };

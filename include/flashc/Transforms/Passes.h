@@ -13,14 +13,13 @@ namespace mlir::flash {
 #define GEN_PASS_REGISTRATION
 #include "flashc/Transforms/Passes.h.inc"
 
-/// The heuristic tile configuration for a head dim, element type, query
-/// length (0: dynamic) and mask (select-config adjusts it to small grids).
+/// The heuristic tile configuration for a head dim, element type and mask
+/// (select-config adjusts it to small static grids).
 TileConfigAttr getDefaultTileConfig(MLIRContext *context, int64_t headDim,
-                                    Type elementType, int64_t seqQ,
-                                    bool causal);
+                                    Type elementType, bool causal);
 /// The heuristic configuration for a given strategy.
 TileConfigAttr getDefaultTileConfig(MLIRContext *context, int64_t headDim,
-                                    Type elementType, int64_t seqQ, bool causal,
+                                    Type elementType, bool causal,
                                     Strategy strategy);
 /// K/V splits for `programs` thread blocks with `keyBlocks` K/V blocks each
 /// on `arch`: above 1 only when the grid leaves over half the SMs idle.
