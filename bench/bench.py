@@ -2,7 +2,8 @@
 """Times flashc kernels against PyTorch SDPA on the same inputs, in one process.
 
 For every shape of shared/ANCHORS.md, f16 and bf16, causal and not: flashc
-(through the runtime's C API by ctypes, on torch's tensors and stream),
+(through the Python module's ctypes wrapper of the runtime's C API, on
+torch's tensors and stream),
 SDPA's FLASH_ATTENTION and CUDNN_ATTENTION backends. Each time is the median
 of triton.testing.do_bench (CUDA events, L2 flushed between runs, as in
 ANCHORS.md). Prints a table (µs, TFLOP/s, ratio flashc/backend as speed-up:
@@ -12,8 +13,8 @@ ANCHORS.md). Prints a table (µs, TFLOP/s, ratio flashc/backend as speed-up:
       [--arch sm_90] [--json out.json] [--dtypes f16,bf16] [--quick]
 """
 import argparse
-import ctypes
 import json
+import os
 import sys
 
 import torch
@@ -26,51 +27,15 @@ SHAPES = [(1, 8, 512, 64), (8, 16, 512, 64), (4, 16, 2048, 64),
           (1, 16, 16384, 128)]
 
 
-class Shape(ctypes.Structure):
-    _fields_ = [("batch", ctypes.c_int64), ("heads", ctypes.c_int64),
-                ("seq_q", ctypes.c_int64), ("seq_k", ctypes.c_int64)]
-
-
-class Runtime:
-    def __init__(self, path):
-        lib = ctypes.CDLL(path)
-        vp = ctypes.c_void_p
-        lib.flashc_runtime_create.argtypes = [ctypes.c_int, ctypes.POINTER(vp)]
-        lib.flashc_runtime_last_error.argtypes = [vp]
-        lib.flashc_runtime_last_error.restype = ctypes.c_char_p
-        lib.flashc_runtime_device_name.argtypes = [vp]
-        lib.flashc_runtime_device_name.restype = ctypes.c_char_p
-        lib.flashc_kernel_load.argtypes = [vp, ctypes.c_char_p, ctypes.c_size_t,
-                                           ctypes.POINTER(vp)]
-        lib.flashc_kernel_launch.argtypes = [vp, ctypes.POINTER(Shape)] + \
-            [ctypes.c_uint64] * 4 + [vp]
-        self.lib = lib
-        self.rt = vp()
-        torch.cuda.init()
-        torch.zeros(1, device="cuda")  # torch's primary context first
-        if lib.flashc_runtime_create(torch.cuda.current_device(),
-                                     ctypes.byref(self.rt)) != 0:
-            raise RuntimeError(lib.flashc_runtime_last_error(self.rt).decode())
-
-    def load(self, path):
-        return self.load_text(open(path, "rb").read())
-
-    def load_text(self, text):
-        kernel = ctypes.c_void_p()
-        if self.lib.flashc_kernel_load(self.rt, text, len(text),
-                                       ctypes.byref(kernel)) != 0:
-            raise RuntimeError(self.lib.flashc_runtime_last_error(self.rt).decode())
-        return kernel
-
-    def launch(self, kernel, q, k, v, o):
-        b, h, s, _ = q.shape
-        shape = Shape(b, h, s, k.shape[2])
-        stream = ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)
-        status = self.lib.flashc_kernel_launch(
-            kernel, ctypes.byref(shape), q.data_ptr(), k.data_ptr(),
-            v.data_ptr(), o.data_ptr(), stream)
-        if status != 0:
-            raise RuntimeError(self.lib.flashc_runtime_last_error(self.rt).decode())
+def flashc_runtime(library):
+    """The Python module's runtime wrapper (python/flashc), on `library`."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, os.path.join(here, "..", "python"))
+    os.environ["FLASHC_LIBRARY_DIR"] = os.path.dirname(os.path.abspath(library))
+    import flashc
+    torch.cuda.init()
+    torch.zeros(1, device="cuda")  # torch's primary context first
+    return flashc._Runtime(torch.cuda.current_device())
 
 
 def compile_static(flashc, arch, dtype, b, h, s, d, causal):
@@ -102,8 +67,8 @@ def main():
                     "would be, instead of the dynamic-shape bundles")
     args = ap.parse_args()
 
-    rt = Runtime(args.runtime)
-    device = rt.lib.flashc_runtime_device_name(rt.rt).decode()
+    rt = flashc_runtime(args.runtime)
+    device = rt.device_name()
     rows = []
     shapes = SHAPES[:3] if args.quick else SHAPES
     torch.manual_seed(0)
@@ -113,10 +78,12 @@ def main():
             for (b, h, s, d) in shapes:
                 mask = "causal" if causal else "full"
                 if args.flashc:
-                    kernel = rt.load_text(compile_static(
+                    kernel = rt.load(compile_static(
                         args.flashc, args.arch, dtype_name, b, h, s, d, causal))
                 else:
-                    kernel = rt.load(f"{args.bundles}/{dtype_name}_d{d}_{mask}.{args.arch}.bundle")
+                    with open(f"{args.bundles}/{dtype_name}_d{d}_{mask}."
+                              f"{args.arch}.bundle", "rb") as f:
+                        kernel = rt.load(f.read())
                 q, k, v = (torch.randn(b, h, s, d, device="cuda", dtype=dtype)
                            for _ in range(3))
                 o = torch.full_like(q, float("nan"))

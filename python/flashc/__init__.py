@@ -227,12 +227,17 @@ def warm_cache(dtype="f16", head_dim=64, causal=False, scale=None, arch="sm_90")
 # Running on PyTorch tensors.
 
 class _Runtime:
+    """The runtime's C API on one device, by ctypes: what `attention` runs
+    on, and what bench/bench.py times (so that both launch the same way)."""
+
     def __init__(self, device):
         lib = _load_library("libflashc_runtime.so")
         vp = ctypes.c_void_p
         lib.flashc_runtime_create.argtypes = [ctypes.c_int, ctypes.POINTER(vp)]
         lib.flashc_runtime_last_error.argtypes = [vp]
         lib.flashc_runtime_last_error.restype = ctypes.c_char_p
+        lib.flashc_runtime_device_name.argtypes = [vp]
+        lib.flashc_runtime_device_name.restype = ctypes.c_char_p
         lib.flashc_kernel_load.argtypes = [vp, ctypes.c_char_p, ctypes.c_size_t,
                                            ctypes.POINTER(vp)]
         lib.flashc_kernel_launch.argtypes = [vp, ctypes.POINTER(_Shape)] + \
@@ -246,14 +251,32 @@ class _Runtime:
     def error(self):
         return self.lib.flashc_runtime_last_error(self.handle).decode()
 
+    def device_name(self):
+        return self.lib.flashc_runtime_device_name(self.handle).decode()
+
+    def load(self, bundle):
+        """A kernel handle for the bundle's bytes (not cached)."""
+        handle = ctypes.c_void_p()
+        if self.lib.flashc_kernel_load(self.handle, bundle, len(bundle),
+                                       ctypes.byref(handle)) != 0:
+            raise FlashcError("flashc runtime: " + self.error())
+        return handle
+
     def kernel(self, key, bundle):
         if key not in self.kernels:
-            handle = ctypes.c_void_p()
-            if self.lib.flashc_kernel_load(self.handle, bundle, len(bundle),
-                                           ctypes.byref(handle)) != 0:
-                raise FlashcError("flashc runtime: " + self.error())
-            self.kernels[key] = handle
+            self.kernels[key] = self.load(bundle)
         return self.kernels[key]
+
+    def launch(self, kernel, q, k, v, out):
+        """Launches on torch tensors, on q's device's current stream."""
+        import torch
+        shape = _Shape(q.shape[0], q.shape[1], q.shape[2], k.shape[2])
+        stream = ctypes.c_void_p(torch.cuda.current_stream(q.device).cuda_stream)
+        if self.lib.flashc_kernel_launch(kernel, ctypes.byref(shape),
+                                         q.data_ptr(), k.data_ptr(),
+                                         v.data_ptr(), out.data_ptr(),
+                                         stream) != 0:
+            raise FlashcError("flashc launch: " + self.error())
 
 
 _runtimes = {}
@@ -327,10 +350,5 @@ def attention(q, k, v, causal=False, scale=None):
         with _lock:
             kernel = runtime.kernel(key, _cached_bundle(*key))
     out = torch.empty_like(q)
-    shape = _Shape(q.shape[0], q.shape[1], q.shape[2], k.shape[2])
-    stream = ctypes.c_void_p(torch.cuda.current_stream(q.device).cuda_stream)
-    if runtime.lib.flashc_kernel_launch(kernel, ctypes.byref(shape), q.data_ptr(),
-                                        k.data_ptr(), v.data_ptr(), out.data_ptr(),
-                                        stream) != 0:
-        raise FlashcError("flashc launch: " + runtime.error())
+    runtime.launch(kernel, q, k, v, out)
     return out
