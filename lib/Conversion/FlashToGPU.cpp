@@ -55,6 +55,9 @@ struct TileStorage {
   Value memref, rowBase;
   SmallVector<Value> values;  // Rows / Acc values, or cached Q A-fragments
   bool isQ = false;           // the Q tile (fragments cached or not)
+  /// Rows (mma_sync row sums): each lane holds the part of its row's value
+  /// from its own columns; the row's value is the sum over the lane's quad.
+  bool quadPartial = false;
   Value maskRow, maskCol, maskLimit;
   bool causal = false;
   int64_t cols = 0; // columns of the tile
@@ -123,10 +126,13 @@ private:
   LogicalResult lowerStore(StoreTileOp op);
 
   /// Issues cp.async copies of rows [row0, row0 + rows) of head `bh` of
-  /// `source` to rows [dstRow, ...) of `dst`; rows past seq are zero-filled.
+  /// `source` to the flat buffer `dstFlat` from element `dstBase` (a whole
+  /// number of 8-row groups). With `bounded`, rows past seq are zero-filled;
+  /// without, the caller knows that they all exist.
   /// Returns the copies' tokens.
   SmallVector<Value> issueRowCopies(Value source, Value bh, Value row0,
-                                    int64_t rows, Value dst, Value dstRow);
+                                    int64_t rows, Value dstFlat, Value dstBase,
+                                    bool bounded);
   Value commitGroup(ArrayRef<Value> tokens);
   /// Writes `rowValues` (one per strip) to the broadcast tiles and returns
   /// them as accumulator fragments, one per strip.
@@ -151,10 +157,11 @@ private:
   // mma.sync (m16n8k16) helpers. Fragments follow PTX's documented layout:
   // lane l holds rows l/4 and l/4+8 and columns 2(l%4)+{0,1} of each n8
   // accumulator tile (vector<2x2xf32>: [half][element]).
-  Value ldmatrix(Value memref, Value row, Value col, bool transpose);
+  Value ldmatrix(Value memref, Value row, Value laneCol, int64_t constCol,
+                 bool transpose);
   /// The physical column of element (`row`, `col`) of a Q/K/V buffer, `col`
   /// a multiple of 8 (one 16-byte chunk). See emit() for the layout.
-  Value swizzle(Value row, Value col);
+  Value swizzle(Value row, Value laneCol, int64_t constCol = 0);
   /// The A fragment (ldmatrix.x4) of rows 16·strip.. of this warp and
   /// columns 16·kk.. of the Q buffer.
   Value loadQFragment(int64_t strip, int64_t kk);
@@ -163,6 +170,13 @@ private:
   Value zeroAcc();
   /// Rows per lane of a row vector: wmma 1 per strip, mma.sync 2.
   int64_t rowsPerLane() const { return mmaSync ? 2 : 1; }
+  /// A K/V prefetch that lowerBlock issues after the next flash.dot (the
+  /// loop body's first product), set by lowerKVLoop with 3+ stages.
+  std::function<void()> pendingPrefetch;
+  /// Row values in the requested form: whole rows, or quad-partial ones
+  /// (the row's value in the quad's first lane, 0 in the others).
+  SmallVector<Value> rowValuesAs(ArrayRef<Value> values, bool fromPartial,
+                                 bool toPartial);
   LogicalResult lowerDotMmaSync(DotOp op, const struct TileStorage &lhs,
                                 const struct TileStorage &rhs);
   LogicalResult lowerSoftmaxMmaSync(SoftmaxStepOp op, const TileStorage &scores,
@@ -210,6 +224,8 @@ private:
   Value warpRow, lane, tid, heads, q, k, v, o;
   Value sharedBytes; // the one dynamic shared-memory buffer
   Value qBuf, kBuf, vBuf, sBuf, pBuf, rBuf;
+  // Q, K and V buffers as flat element arrays: the cp.async destinations.
+  Value qFlat, kFlat, vFlat;
   Value anyToken; // a token to hang nvgpu.device_async_wait on
   int64_t ldQKV = 0, ldS = 0, ldP = 0;
 };
@@ -245,6 +261,27 @@ Value KernelBuilder::scalar(Value value) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(entryBlock);
   return b.clone(*def, mapping)->getResult(0);
+}
+
+SmallVector<Value> KernelBuilder::rowValuesAs(ArrayRef<Value> values,
+                                              bool fromPartial,
+                                              bool toPartial) {
+  SmallVector<Value> out(values);
+  if (fromPartial == toPartial)
+    return out;
+  if (toPartial) {
+    Value first = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq,
+        arith::RemUIOp::create(b, loc, lane, idx(4)), idx(0));
+    for (Value &value : out)
+      value = arith::SelectOp::create(b, loc, first, value, f32(0.0f));
+    return out;
+  }
+  for (Value &value : out) {
+    value = arith::AddFOp::create(b, loc, value, shuffleXor(value, 1));
+    value = arith::AddFOp::create(b, loc, value, shuffleXor(value, 2));
+  }
+  return out;
 }
 
 TileStorage *KernelBuilder::findTile(Value value) {
@@ -308,9 +345,18 @@ LogicalResult KernelBuilder::emit(ValueRange kernelArgs) {
   ldQKV = mmaSync ? headDim : headDim + 8;
   ldS = std::max(blockN, headDim) + 4;
   ldP = blockN + 8;
-  qBuf = sharedView(offset, {blockM, ldQKV}, element);
-  kBuf = sharedView(offset, {stages * blockN, ldQKV}, element);
-  vBuf = sharedView(offset, {stages * blockN, ldQKV}, element);
+  // Each buffer also gets a flat view for cp.async: a copy's destination
+  // is then stage offset + a loop-invariant part, one add per stage, where
+  // 2-D indices let LLVM fold the stage into the row and redo the whole
+  // address for every copy of every block.
+  for (auto [buf, flat, rows] :
+       {std::tuple<Value &, Value &, int64_t>{qBuf, qFlat, blockM},
+        {kBuf, kFlat, stages * blockN},
+        {vBuf, vFlat, stages * blockN}}) {
+    int64_t start = offset;
+    flat = sharedView(start, {rows * ldQKV}, element);
+    buf = sharedView(offset, {rows, ldQKV}, element);
+  }
   if (!mmaSync) {
     sBuf = sharedView(offset, {blockM, ldS}, b.getF32Type());
     pBuf = sharedView(offset, {blockM, ldP}, element);
@@ -326,9 +372,18 @@ LogicalResult KernelBuilder::emit(ValueRange kernelArgs) {
 }
 
 LogicalResult KernelBuilder::lowerBlock(Block &block) {
-  for (Operation &op : block.without_terminator())
+  for (Operation &op : block.without_terminator()) {
     if (failed(lowerOp(&op)))
       return failure();
+    if (pendingPrefetch && isa<DotOp>(op)) {
+      pendingPrefetch();
+      pendingPrefetch = nullptr;
+    }
+  }
+  if (pendingPrefetch) {
+    pendingPrefetch();
+    pendingPrefetch = nullptr;
+  }
   return success();
 }
 
@@ -386,44 +441,63 @@ LogicalResult KernelBuilder::lowerOp(Operation *op) {
 
 SmallVector<Value> KernelBuilder::issueRowCopies(Value source, Value bh,
                                                  Value row0, int64_t rows,
-                                                 Value dst, Value dstRow) {
-  // 16-byte chunks: 8 elements of 2 bytes.
+                                                 Value dstFlat, Value dstBase,
+                                                 bool bounded) {
+  // 16-byte chunks of 8 elements; a round of copies (one per thread) moves
+  // rowsPerRound whole rows, a multiple of 8 (threads is a multiple of 32,
+  // chunksPerRow is 8 or 16).
   int64_t chunksPerRow = headDim / 8;
-  int64_t chunks = rows * chunksPerRow;
   int64_t threads = 32 * warps;
+  int64_t rowsPerRound = threads / chunksPerRow;
+  assert(threads % chunksPerRow == 0 && rowsPerRound % 8 == 0);
+  // Addresses are formed on flat views, as a per-thread part plus a
+  // per-round constant: the rounds then differ by immediate offsets, and
+  // row % 8 (the swizzle) is the thread's in every round. (2-D indices
+  // hide that: LLVM folds the round into the row, and cannot split
+  // (tid + c) / chunksPerRow for want of a no-wrap flag.)
+  Value flatSource = memref::CollapseShapeOp::create(
+      b, loc, source, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}});
   Value seq = memref::DimOp::create(b, loc, source, 2);
+  Value laneRow = arith::DivUIOp::create(b, loc, tid, idx(chunksPerRow));
+  Value col = mul(arith::RemUIOp::create(b, loc, tid, idx(chunksPerRow)),
+                  idx(8));
+  Value dstLane =
+      add(dstBase, add(mul(laneRow, idx(ldQKV)), swizzle(laneRow, col)));
+  // Row 0 of this (batch, head) among the B·H·S rows of the flat source.
+  Value headRow0 = mul(bh, seq);
+  Value srcLane =
+      add(mul(add(headRow0, add(row0, laneRow)), idx(headDim)), col);
   Value lastRow = arith::SubIOp::create(b, loc, seq, idx(1));
-  Value batch = arith::DivUIOp::create(b, loc, bh, heads);
-  Value head = arith::RemUIOp::create(b, loc, bh, heads);
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   SmallVector<Value> tokens;
-  for (int64_t first = 0; first < chunks; first += threads) {
+  for (int64_t firstRow = 0; firstRow < rows; firstRow += rowsPerRound) {
     auto emitCopy = [&]() {
-      Value chunk = add(tid, idx(first));
-      Value row = arith::DivUIOp::create(b, loc, chunk, idx(chunksPerRow));
-      Value col = mul(arith::RemUIOp::create(b, loc, chunk, idx(chunksPerRow)),
-                      idx(8));
-      Value srcRow = add(row0, row);
-      Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                           srcRow, seq);
-      // Rows past seq copy 0 bytes (zero-fill) from a clamped, valid address.
-      Value clamped = arith::MinUIOp::create(b, loc, srcRow, lastRow);
-      Value srcElements =
-          arith::SelectOp::create(b, loc, inside, idx(8), idx(0));
+      Value srcIndex = add(srcLane, idx(firstRow * headDim));
+      Value srcElements;
+      if (bounded) {
+        // Rows past seq copy 0 bytes (zero-fill) from a clamped, valid
+        // address.
+        Value srcRow = add(row0, add(laneRow, idx(firstRow)));
+        Value inside = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::ult, srcRow, seq);
+        Value clamped = arith::MinUIOp::create(b, loc, srcRow, lastRow);
+        srcIndex = add(mul(add(headRow0, clamped), idx(headDim)), col);
+        srcElements = arith::SelectOp::create(b, loc, inside, idx(8), idx(0));
+      }
       return nvgpu::DeviceAsyncCopyOp::create(
-                 b, loc, tokenType, dst,
-                 ValueRange{add(dstRow, row), swizzle(add(dstRow, row), col)},
-                 source, ValueRange{batch, head, clamped, col},
-                 b.getIndexAttr(8), srcElements, b.getUnitAttr())
+                 b, loc, tokenType, dstFlat,
+                 ValueRange{add(dstLane, idx(firstRow * ldQKV))}, flatSource,
+                 ValueRange{srcIndex}, b.getIndexAttr(8), srcElements,
+                 b.getUnitAttr())
           .getResult();
     };
-    if (first + threads <= chunks) {
+    if (firstRow + rowsPerRound <= rows) {
       tokens.push_back(emitCopy());
       continue;
     }
-    // A partial last round: only the threads with a chunk copy.
+    // A partial last round: only the threads with a row copy.
     Value has = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                      add(tid, idx(first)), idx(chunks));
+                                      add(laneRow, idx(firstRow)), idx(rows));
     auto ifOp = scf::IfOp::create(b, loc, has, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
@@ -457,7 +531,8 @@ LogicalResult KernelBuilder::lowerLoadTile(LoadTileOp op) {
                             << blockM << " rows";
   Value row0 = scalar(op.getRow());
   SmallVector<Value> tokens =
-      issueRowCopies(q, scalar(op.getBatchHead()), row0, blockM, qBuf, idx(0));
+      issueRowCopies(q, scalar(op.getBatchHead()), row0, blockM, qFlat, idx(0),
+                     /*bounded=*/true);
   Value group = commitGroup(tokens);
   nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(0));
   gpu::BarrierOp::create(b, loc);
@@ -523,26 +598,53 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
   Value upper = scalar(op.getUpper());
   Value numBlocks = arith::CeilDivUIOp::create(b, loc, upper, idx(blockN));
 
+  // A carried row sum of a softmax step stays quad-partial through the loop
+  // (TileStorage::quadPartial).
+  auto yieldOp = cast<YieldOp>(body.getTerminator());
+  SmallVector<bool> carriedPartial;
+  for (Value value : yieldOp.getValues()) {
+    auto step = value.getDefiningOp<SoftmaxStepOp>();
+    carriedPartial.push_back(mmaSync && step && value == step.getSumOut());
+  }
+  auto isPartial = [&](Value tileValue) {
+    TileStorage *storage = findTile(tileValue);
+    return storage && storage->quadPartial;
+  };
+
   // Flatten the inits; remember each one's shape to rebuild results.
   SmallVector<Value> flatInits;
   SmallVector<std::pair<Value, unsigned>> carried; // (body arg, count)
-  for (auto [init, arg] :
-       llvm::zip(op.getInits(), body.getArguments().drop_front(3))) {
+  for (auto [index, pair] : llvm::enumerate(
+           llvm::zip(op.getInits(), body.getArguments().drop_front(3)))) {
+    auto [init, arg] = pair;
     FailureOr<SmallVector<Value>> flat = flatten(init, op);
     if (failed(flat))
       return failure();
+    if (carriedPartial[index])
+      *flat = rowValuesAs(*flat, isPartial(init), /*toPartial=*/true);
     carried.push_back({arg, static_cast<unsigned>(flat->size())});
     llvm::append_range(flatInits, *flat);
   }
 
+  // Every block but a sequence's last is whole: its copies need no clamp,
+  // which leaves their addresses affine in the loop counter, so that LLVM
+  // strength-reduces them to pointer increments (the clamped form costs
+  // about 10 integer instructions a copy). The copies' completion is
+  // tracked by commit/wait groups, not by their tokens.
   auto issueBlock = [&](Value blockIndex, Value stage) {
     Value start = mul(blockIndex, idx(blockN));
-    Value dstRow = mul(stage, idx(blockN));
-    SmallVector<Value> tokens =
-        issueRowCopies(k, bh, start, blockN, kBuf, dstRow);
-    llvm::append_range(tokens,
-                       issueRowCopies(v, bh, start, blockN, vBuf, dstRow));
-    return tokens;
+    Value dstBase = mul(stage, idx(blockN * ldQKV));
+    Value whole = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ule, add(start, idx(blockN)),
+        memref::DimOp::create(b, loc, k, 2));
+    auto ifOp = scf::IfOp::create(b, loc, whole, /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    for (bool bounded : {false, true}) {
+      b.setInsertionPointToStart(bounded ? &ifOp.getElseRegion().front()
+                                         : &ifOp.getThenRegion().front());
+      issueRowCopies(k, bh, start, blockN, kFlat, dstBase, bounded);
+      issueRowCopies(v, bh, start, blockN, vFlat, dstBase, bounded);
+    }
   };
   // This program's blocks [first, end): all of them, or with kv_splits > 1
   // a contiguous share of ceil(numBlocks / kv_splits) (possibly empty).
@@ -599,9 +701,20 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
       nvgpu::DeviceAsyncWaitOp::create(b, loc, waitToken,
                                        b.getI32IntegerAttr(stages - 2));
       gpu::BarrierOp::create(b, loc);
-      issueIfInRange(add(i, idx(stages - 1)),
-                     arith::RemUIOp::create(b, loc, add(t, idx(stages - 1)),
-                                            idx(stages)));
+      Value nextStage = arith::RemUIOp::create(b, loc, add(t, idx(stages - 1)),
+                                               idx(stages));
+      // With 3+ stages the block prefetched here is not needed before the
+      // step after next, so its copies can wait for the first product
+      // (S = Q·K^T): issued right after the barrier, all warps' copies
+      // queue at once, stalling the ldmatrix reads that start the product
+      // (measured on the H100, 128x32 at head_dim 128: 407-410 us against
+      // 423-429). With 2 stages the copy needs all the lead it can get.
+      if (stages >= 3)
+        pendingPrefetch = [=] {
+          issueIfInRange(add(i, idx(stages - 1)), nextStage);
+        };
+      else
+        issueIfInRange(add(i, idx(stages - 1)), nextStage);
     }
 
     Value rowBase = mul(stage, idx(blockN));
@@ -615,10 +728,12 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
       tiles[arg] = storage;
     }
     ValueRange iterArgs = loop.getRegionIterArgs();
-    for (auto [arg, count] : carried) {
+    for (auto [index, pair] : llvm::enumerate(carried)) {
+      auto [arg, count] = pair;
       auto type = cast<RankedTensorType>(arg.getType());
       TileStorage storage{type.getRank() == 1 ? TileStorage::Kind::Rows
                                               : TileStorage::Kind::Acc};
+      storage.quadPartial = carriedPartial[index];
       storage.values.assign(iterArgs.begin(), iterArgs.begin() + count);
       storage.cols = type.getRank() == 1 ? 1 : type.getDimSize(1);
       iterArgs = iterArgs.drop_front(count);
@@ -626,12 +741,13 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
     }
     if (failed(lowerBlock(body)))
       return failure();
-    auto yield = cast<YieldOp>(body.getTerminator());
     SmallVector<Value> flatYield;
-    for (Value value : yield.getValues()) {
-      FailureOr<SmallVector<Value>> flat = flatten(value, yield);
+    for (auto [index, value] : llvm::enumerate(yieldOp.getValues())) {
+      FailureOr<SmallVector<Value>> flat = flatten(value, yieldOp);
       if (failed(flat))
         return failure();
+      if (isPartial(value) != carriedPartial[index])
+        *flat = rowValuesAs(*flat, isPartial(value), carriedPartial[index]);
       llvm::append_range(flatYield, *flat);
     }
     scf::YieldOp::create(b, loc, flatYield);
@@ -641,7 +757,6 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
 
   // The loop result that carries a softmax step's row max (the split
   // combine rescales partials by it).
-  auto yieldOp = cast<YieldOp>(body.getTerminator());
   int64_t maxIndex = -1;
   for (auto [index, value] : llvm::enumerate(yieldOp.getValues()))
     if (auto step = value.getDefiningOp<SoftmaxStepOp>())
@@ -654,6 +769,7 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
     auto type = cast<RankedTensorType>(result.getType());
     TileStorage storage{type.getRank() == 1 ? TileStorage::Kind::Rows
                                             : TileStorage::Kind::Acc};
+    storage.quadPartial = carriedPartial[index];
     storage.values.assign(results.begin(),
                           results.begin() + carriedArg.second);
     storage.cols = type.getRank() == 1 ? 1 : type.getDimSize(1);
@@ -782,7 +898,9 @@ LogicalResult KernelBuilder::lowerSoftmax(SoftmaxStepOp op) {
   SmallVector<Value> maxIn = maxIt->values,
                      sumIn = sumIt->values;
   if (mmaSync)
-    return lowerSoftmaxMmaSync(op, scores, maxIn, sumIn);
+    return lowerSoftmaxMmaSync(
+        op, scores, maxIn,
+        rowValuesAs(sumIn, sumIt->quadPartial, /*toPartial=*/true));
   int64_t n = scores.cols;
   float c = op.getScaleLog2e().convertToFloat();
   Type f32Type = b.getF32Type();
@@ -868,6 +986,7 @@ void KernelBuilder::bindSoftmaxResults(SoftmaxStepOp op,
   for (auto [index, value] : llvm::enumerate(rowResults)) {
     TileStorage rows{TileStorage::Kind::Rows};
     rows.cols = 1;
+    rows.quadPartial = mmaSync && value == op.getSumOut();
     for (int64_t k = 0; k < strips * rowsPerLane(); ++k)
       rows.values.push_back(rowValues[3 * k + index]);
     tiles[value] = rows;
@@ -933,7 +1052,9 @@ LogicalResult KernelBuilder::lowerNormalize(NormalizeOp op) {
       !sumIt || sumIt->kind != TileStorage::Kind::Rows)
     return op.emitOpError("flash-to-gpu: normalize needs an accumulator and "
                           "row sums");
-  SmallVector<Value> acc = accIt->values, sums = sumIt->values;
+  SmallVector<Value> acc = accIt->values;
+  SmallVector<Value> sums =
+      rowValuesAs(sumIt->values, sumIt->quadPartial, /*toPartial=*/false);
   if (kvSplits > 1) {
     if (maxRows.size() != sums.size())
       return op.emitOpError("flash-to-gpu: kv_splits > 1 needs the row max "
@@ -1021,34 +1142,46 @@ LogicalResult KernelBuilder::lowerStore(StoreTileOp op) {
 static Value buildVector(OpBuilder &b, Location loc, VectorType type,
                          ArrayRef<Value> elements);
 
-Value KernelBuilder::ldmatrix(Value memref, Value row, Value col,
-                              bool transpose) {
+Value KernelBuilder::ldmatrix(Value memref, Value row, Value laneCol,
+                              int64_t constCol, bool transpose) {
   auto type = VectorType::get({4, 2}, element);
   return nvgpu::LdMatrixOp::create(b, loc, type, memref,
-                                   ValueRange{row, swizzle(row, col)},
+                                   ValueRange{row, swizzle(row, laneCol,
+                                                           constCol)},
                                    b.getBoolAttr(transpose),
                                    b.getI32IntegerAttr(4));
 }
 
-Value KernelBuilder::swizzle(Value row, Value col) {
+Value KernelBuilder::swizzle(Value row, Value laneCol, int64_t constCol) {
   if (!mmaSync)
-    return col;
+    return add(laneCol, idx(constCol));
   // head_dim is 64 or 128 (verified): 8 or 16 chunks a row, so the XOR
   // stays inside the row.
   assert(headDim / 8 >= 8 && "swizzle needs at least 8 chunks per row");
-  Value chunk = arith::DivUIOp::create(b, loc, col, idx(8));
-  Value swizzled = arith::XOrIOp::create(
-      b, loc, chunk, arith::RemUIOp::create(b, loc, row, idx(8)));
-  return mul(swizzled, idx(8));
+  // The column is split into a lane-dependent part d and a constant part c
+  // (in chunks), whose bits callers keep apart (d < 2 and c even, or c = 0):
+  // then (c + d) ^ r = (c & ~7) + ((c & 7) ^ (d ^ r)) with r = row % 8.
+  // d ^ r is the same for every c, so LLVM computes it once and each
+  // access costs at most one XOR, and accesses 8 chunks apart share it
+  // with an immediate offset (a plain (c + d) ^ r kept a register per
+  // address, 13 for the Q fragments alone).
+  assert(constCol % 8 == 0 && "swizzle: constant column in whole chunks");
+  int64_t c = constCol / 8;
+  Value laneBits = arith::XOrIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, laneCol, idx(8)),
+      arith::RemUIOp::create(b, loc, row, idx(8)));
+  Value low = c & 7 ? arith::XOrIOp::create(b, loc, laneBits, idx(c & 7))
+                          .getResult()
+                    : laneBits;
+  return add(mul(low, idx(8)), idx((c & ~int64_t(7)) * 8));
 }
 
 Value KernelBuilder::loadQFragment(int64_t strip, int64_t kk) {
   // ldmatrix.x4: lane l addresses row l%16, column half l/16.
   Value row = add(add(warpRow, idx(16 * strip)),
                   arith::RemUIOp::create(b, loc, lane, idx(16)));
-  Value col = add(idx(16 * kk),
-                  mul(arith::DivUIOp::create(b, loc, lane, idx(16)), idx(8)));
-  return ldmatrix(qBuf, row, col, false);
+  Value laneCol = mul(arith::DivUIOp::create(b, loc, lane, idx(16)), idx(8));
+  return ldmatrix(qBuf, row, laneCol, 16 * kk, false);
 }
 
 Value KernelBuilder::mmaSyncOp(Value a, Value bFrag, Value acc) {
@@ -1142,13 +1275,12 @@ LogicalResult KernelBuilder::lowerDotMmaSync(DotOp op, const TileStorage &lhs,
       // K rows are the n index: no transpose; lanes 16-31 take rows +8.
       Value row = add(add(rhs.rowBase, idx(8 * j)),
                       add(laneMod8, mul(laneDiv16, idx(8))));
-      Value col = add(idx(16 * kk), mul(laneDiv8Mod2, idx(8)));
-      return ldmatrix(rhs.memref, row, col, false);
+      return ldmatrix(rhs.memref, row, mul(laneDiv8Mod2, idx(8)), 16 * kk,
+                      false);
     }
     // V rows are the k index: transpose; lanes 16-31 take columns +8.
     Value row = add(add(rhs.rowBase, idx(16 * kk)), laneMod16);
-    Value col = add(idx(8 * j), mul(laneDiv16, idx(8)));
-    return ldmatrix(rhs.memref, row, col, true);
+    return ldmatrix(rhs.memref, row, mul(laneDiv16, idx(8)), 8 * j, true);
   };
   SmallVector<Value> acc;
   if (op.getAcc()) {
@@ -1164,6 +1296,8 @@ LogicalResult KernelBuilder::lowerDotMmaSync(DotOp op, const TileStorage &lhs,
   }
   // k slices outermost: an A fragment read from shared memory is read once
   // per step and used for every n tile; each B pair serves every strip.
+  // (Loading slice kk + 1 before the products of slice kk, as software
+  // pipelining would, gives the same SASS: ptxas schedules them itself.)
   for (int64_t kk = 0; kk < kDim / 16; ++kk) {
     SmallVector<Value> a;
     for (int64_t s = 0; s < strips; ++s)
@@ -1253,8 +1387,9 @@ LogicalResult KernelBuilder::lowerSoftmaxMmaSync(SoftmaxStepOp op,
           p[half].push_back(e);
           sum = arith::AddFOp::create(b, loc, sum, e);
         }
-        sum = arith::AddFOp::create(b, loc, sum, shuffleXor(sum, 1));
-        sum = arith::AddFOp::create(b, loc, sum, shuffleXor(sum, 2));
+        // The sum stays quad-partial (see TileStorage::quadPartial): the
+        // quad's lanes share alpha, so their parts add up only once, after
+        // the loop, instead of two shuffles a row on every step.
         Value alpha = exp2(arith::SubFOp::create(b, loc, mOld, useMax));
         Value newSum = arith::AddFOp::create(
             b, loc, arith::MulFOp::create(b, loc, sumIn[2 * s + half], alpha),

@@ -60,24 +60,82 @@ static int64_t multiprocessors(StringRef arch) {
       .Default(0);
 }
 
+/// Shared memory an SM gives its thread blocks (each block also takes 1 KiB
+/// of it for the system): sm_80 164 KiB, sm_86 and sm_89 100 KiB, sm_90
+/// 228 KiB. 0 when unknown.
+static int64_t sharedBytesPerSM(StringRef arch) {
+  return llvm::StringSwitch<int64_t>(arch)
+      .Case("sm_80", 164 * 1024)
+      .Cases({"sm_86", "sm_89"}, 100 * 1024)
+      .Cases({"sm_90", "sm_90a"}, 228 * 1024)
+      .Default(0);
+}
+
 int64_t mlir::flash::chooseKVSplits(StringRef arch, int64_t programs,
-                                    int64_t keyBlocks) {
+                                    int64_t keyBlocks, bool causal) {
   // A grid smaller than the SM count leaves SMs idle (the origin shape,
   // 1x8 heads x 512 tokens, is 64 programs on 132 SMs): split each query
   // block's K/V loop so that the grid fills the SMs once, keeping at least
-  // two K/V blocks per split so the pipeline still overlaps.
+  // two K/V blocks per split so the pipeline still overlaps. The merge
+  // costs about what a half-full grid gains when every query block does
+  // the same work: on the H100 the origin shape without a mask ran 11.2-12.1
+  // us unsplit against 11.6-12.8 with 2 splits, while causal (unequal
+  // blocks: splitting shortens the longest) gained. So a full grid splits
+  // from a quarter of the SMs down, a causal one from half.
   int64_t sms = multiprocessors(arch);
-  if (sms == 0 || programs <= 0 || programs * 2 > sms)
+  if (sms == 0 || programs <= 0 || programs * (causal ? 2 : 4) > sms)
     return 1;
   int64_t splits = std::min({sms / programs, keyBlocks / 2, kMaxKVSplits});
   return std::max<int64_t>(splits, 1);
 }
 
+/// Whether `config` passes the tile-config rules for `headDim` (shared
+/// memory included), without a diagnostic.
+static bool fits(TileConfigAttr config, int64_t headDim) {
+  ScopedDiagnosticHandler silence(config.getContext(),
+                                  [](Diagnostic &) { return success(); });
+  auto emitNothing = [&] {
+    return emitError(UnknownLoc::get(config.getContext()));
+  };
+  return succeeded(config.verifyFor(emitNothing, headDim, 2));
+}
+
+/// `config` with `stages` pipeline stages.
+static TileConfigAttr withStages(TileConfigAttr config, int64_t stages) {
+  return TileConfigAttr::get(config.getContext(), config.getBlockM(),
+                             config.getBlockN(), stages, config.getWarps(),
+                             config.getStrategy(), config.getKvSplits());
+}
+
+/// The default's third pipeline stage where it pays and two programs still
+/// share an SM: 128x32 at head_dim 128 without a mask (H100: 407-410 us
+/// against 415-423 with 2 stages at 4x16x2048). Not on sm_86/sm_89, whose
+/// 100 KiB per SM would then hold one program, and not with a dynamic
+/// sequence length, where the kernel (its tail-block copies kept) spills
+/// 28-32 bytes on sm_80 and sm_90.
+static TileConfigAttr deepenPipeline(TileConfigAttr config, MemRefType qType,
+                                     MemRefType kType, int64_t headDim,
+                                     bool causal, StringRef arch) {
+  if (config.getStrategy() != Strategy::mma_sync || causal || headDim != 128 ||
+      config.getStages() != 2 || qType.isDynamicDim(2) ||
+      kType.isDynamicDim(2))
+    return config;
+  TileConfigAttr deeper = withStages(config, 3);
+  int64_t perProgram = deeper.getSharedMemoryBytes(headDim, 2) + 1024;
+  if (!fits(deeper, headDim) || 2 * perProgram > sharedBytesPerSM(arch))
+    return config;
+  return deeper;
+}
+
 /// `config` adapted to a static grid that does not fill `arch`'s SMs: more,
 /// smaller programs, first 64-row blocks (1x8x512 at head_dim 64: 10.9 us
-/// against 14.2 with 128 rows), then split K/V loops.
+/// against 14.2 with 128 rows) with a third stage where it fits and the
+/// grid still leaves each SM one program at most (such grids wait on
+/// memory latency: 11.2-12.1 us against 11.6-12.8 with 2 stages on the
+/// H100), then split K/V loops.
 static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
-                                MemRefType kType, StringRef arch) {
+                                MemRefType kType, int64_t headDim, bool causal,
+                                StringRef arch) {
   if (config.getStrategy() != Strategy::mma_sync || !qType.hasStaticShape() ||
       !kType.hasStaticShape())
     return config;
@@ -87,12 +145,19 @@ static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
                llvm::divideCeil(qType.getDimSize(2), c.getBlockM()));
   };
   MLIRContext *context = config.getContext();
-  if (config.getBlockM() == 128 && programsOf(config) < multiprocessors(arch))
-    config = TileConfigAttr::get(context, 64, 64, config.getStages(),
+  if (programsOf(config) >= multiprocessors(arch))
+    return config;
+  if (config.getBlockM() == 128)
+    config = TileConfigAttr::get(context, 64, 64, /*stages=*/2,
                                  config.getWarps(), config.getStrategy());
+  // One program per SM at most: the extra stage costs no occupancy.
+  if (programsOf(config) <= multiprocessors(arch) &&
+      fits(withStages(config, 3), headDim))
+    config = withStages(config, 3);
   int64_t keyBlocks = static_cast<int64_t>(
       llvm::divideCeil(kType.getDimSize(2), config.getBlockN()));
-  int64_t splits = chooseKVSplits(arch, programsOf(config), keyBlocks);
+  int64_t splits =
+      chooseKVSplits(arch, programsOf(config), keyBlocks, causal);
   if (splits == 1)
     return config;
   return TileConfigAttr::get(context, config.getBlockM(), config.getBlockN(),
@@ -166,8 +231,11 @@ struct SelectConfigPass
       config = getDefaultTileConfig(op.getContext(), op.getHeadDim(),
                                     qType.getElementType(), op.getCausal(),
                                     forced.value_or(Strategy::mma_sync));
-      op.setConfigAttr(fitToGrid(config, qType,
-                                 cast<MemRefType>(op.getK().getType()), arch));
+      auto kType = cast<MemRefType>(op.getK().getType());
+      config = deepenPipeline(config, qType, kType, op.getHeadDim(),
+                              op.getCausal(), arch);
+      op.setConfigAttr(fitToGrid(config, qType, kType, op.getHeadDim(),
+                                 op.getCausal(), arch));
     });
   }
 };

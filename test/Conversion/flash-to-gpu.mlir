@@ -14,8 +14,12 @@
 // CHECK-DAG: memref.view {{.*}} to memref<128x72xf16, #gpu.address_space<workgroup>>
 // CHECK-DAG: memref.view {{.*}} to memref<64x68xf32, #gpu.address_space<workgroup>>
 // CHECK-DAG: memref.view {{.*}} to memref<64x16xf32, #gpu.address_space<workgroup>>
-// Q: 16-byte copies, zero-filled past seq, waited for once.
-// CHECK: nvgpu.device_async_copy {{.*}}, 8, %{{.*}} {bypassL1} : memref<?x?x?x64xf16> to memref<64x72xf16, #gpu.address_space<workgroup>>
+// The Q, K and V buffers also have flat views, the cp.async destinations.
+// CHECK-DAG: memref.view {{.*}} to memref<4608xf16, #gpu.address_space<workgroup>>
+// CHECK-DAG: memref.view {{.*}} to memref<9216xf16, #gpu.address_space<workgroup>>
+// Q: 16-byte copies from the flattened source, zero-filled past seq,
+// waited for once.
+// CHECK: nvgpu.device_async_copy {{.*}}, 8, %{{.*}} {bypassL1} : memref<?xf16> to memref<4608xf16, #gpu.address_space<workgroup>>
 // CHECK: %[[QG:.*]] = nvgpu.device_async_create_group
 // CHECK: nvgpu.device_async_wait %[[QG]] {numGroups = 0 : i32}
 // CHECK: gpu.barrier

@@ -2,7 +2,8 @@
 
 // f16 on the default sm_89 (58 SMs): the 1x8x512 grid with 128-row blocks
 // (32 programs) would not fill the SMs, so 64-row blocks (64 programs);
-// that fills them, so no split. mma.sync, double-buffered.
+// that fills them, so no split, and some SMs hold two programs, so no third
+// stage either. mma.sync, double-buffered.
 // CHECK-LABEL: func.func @d64
 // CHECK: flash.attention
 // CHECK-SAME: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
@@ -76,17 +77,62 @@ func.func @d64_big_grid(%q: memref<8x16x512x64xf16>) {
 
 // -----
 
-// On sm_90 (132 SMs) the 64 programs of 1x8x512 fill under half of the
-// SMs: the K/V loop is split in two (at least two K/V blocks per split).
+// On sm_90 (132 SMs) the 64 programs of 1x8x512 leave each SM one program
+// at most: a third stage. Without a mask they fill more than a quarter of
+// the SMs: no split.
 // RUN: flashc-opt %s --flash-select-config=arch=sm_90 --split-input-file | FileCheck %s --check-prefix=H100
 // H100-LABEL: func.func @d64
-// H100: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 2>)
+// H100: config(#flash.config<block_m = 64, block_n = 64, stages = 3, warps = 4, strategy = mma_sync>)
+// Dynamic sizes: no grid to fit.
+// H100-LABEL: func.func @d128
+// H100: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
+// Dynamic sizes keep 2 stages (the 3-stage kernel spills).
+// H100-LABEL: func.func @d128_f16
+// H100: config(#flash.config<block_m = 128, block_n = 32, stages = 2, warps = 4, strategy = mma_sync>)
 // H100-LABEL: func.func @d64_big_grid
 // H100: config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
 // H100-LABEL: func.func @tiny
-// H100: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
+// H100: config(#flash.config<block_m = 64, block_n = 64, stages = 3, warps = 4, strategy = mma_sync>)
 func.func @tiny(%q: memref<1x1x64x64xf16>) {
   // One K/V block: nothing to split.
   flash.attention %q, %q, %q -> %q : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// Causal: at most half of the SMs, so the K/V loop is split in two (at
+// least two K/V blocks per split).
+// H100-LABEL: func.func @origin_causal
+// H100: config(#flash.config<block_m = 64, block_n = 64, stages = 3, warps = 4, strategy = mma_sync, kv_splits = 2>)
+func.func @origin_causal(%q: memref<1x8x512x64xf16>) {
+  flash.attention %q, %q, %q -> %q causal : memref<1x8x512x64xf16>, memref<1x8x512x64xf16>, memref<1x8x512x64xf16> -> memref<1x8x512x64xf16>
+  return
+}
+
+// -----
+
+// 16 programs without a mask fill under a quarter of the 132 SMs: split
+// in four (eight K/V blocks, two per split).
+// H100-LABEL: func.func @quarter_full
+// H100: config(#flash.config<block_m = 64, block_n = 64, stages = 3, warps = 4, strategy = mma_sync, kv_splits = 4>)
+func.func @quarter_full(%q: memref<1x2x512x64xf16>) {
+  flash.attention %q, %q, %q -> %q : memref<1x2x512x64xf16>, memref<1x2x512x64xf16>, memref<1x2x512x64xf16> -> memref<1x2x512x64xf16>
+  return
+}
+
+// -----
+
+// A static head_dim-128 grid without a mask: a third stage where two
+// programs of 80 KiB still share an SM (sm_80, sm_90), not on sm_89.
+// CHECK-LABEL: func.func @d128_static
+// CHECK: config(#flash.config<block_m = 128, block_n = 32, stages = 2, warps = 4, strategy = mma_sync>)
+// H100-LABEL: func.func @d128_static
+// H100: config(#flash.config<block_m = 128, block_n = 32, stages = 3, warps = 4, strategy = mma_sync>)
+// RUN: flashc-opt %s --flash-select-config=arch=sm_80 --split-input-file | FileCheck %s --check-prefix=A100
+// A100-LABEL: func.func @d128_static
+// A100: config(#flash.config<block_m = 128, block_n = 32, stages = 3, warps = 4, strategy = mma_sync>)
+func.func @d128_static(%q: memref<4x16x2048x128xf16>) {
+  flash.attention %q, %q, %q -> %q : memref<4x16x2048x128xf16>, memref<4x16x2048x128xf16>, memref<4x16x2048x128xf16> -> memref<4x16x2048x128xf16>
   return
 }

@@ -213,10 +213,12 @@ static int runTune(const std::string &source, MLIRContext &context,
       // Two 16-row strips per warp: B fragments reused across strips.
       {128, 64, 2, 4, flash::Strategy::mma_sync},
       {128, 32, 2, 4, flash::Strategy::mma_sync},
+      {128, 32, 3, 4, flash::Strategy::mma_sync},
       {64, 64, 2, 4, flash::Strategy::wmma},
       {64, 32, 2, 4, flash::Strategy::wmma},
       // Split K/V loops, for grids smaller than the GPU.
       {64, 64, 2, 4, flash::Strategy::mma_sync, 2},
+      {64, 64, 3, 4, flash::Strategy::mma_sync, 2},
       {64, 64, 2, 4, flash::Strategy::mma_sync, 4},
       {64, 128, 2, 4, flash::Strategy::mma_sync, 2},
   };

@@ -20,11 +20,13 @@ def FlashToGPU : Pass<"flash-to-gpu", "::mlir::ModuleOp"> {
       (`gpu.dynamic_shared_memory` + `memref.view`, 128-byte aligned parts;
       `mma_sync` swizzles 16-byte chunks by row % 8, `wmma` pads rows by 8
       elements) and arrive by 16-byte
-      `nvgpu.device_async_copy` (cp.async.cg) with zero-fill past the
-      sequence end.
+      `nvgpu.device_async_copy` (cp.async.cg) on flat views (a per-thread
+      address plus constants), with zero-fill past the sequence end only
+      in the branch that copies a sequence's last, partial block.
     - `flash.kv_loop` is software-pipelined over `stages` K/V buffers:
       blocks `i+1 .. i+stages-1` are in flight while block `i` is computed,
-      with one `cp.async.wait_group` and one block barrier per K/V block.
+      with one `cp.async.wait_group` and one block barrier per K/V block;
+      with 3+ stages a step issues its prefetch after its first product.
     - Each warp owns `block_m / warps` query rows (16-row strips); Q is
       loaded once, before the loop, into registers (with `mma_sync`, unless
       that would take over 32 registers: then it is read from shared memory
@@ -36,7 +38,8 @@ def FlashToGPU : Pass<"flash-to-gpu", "::mlir::ModuleOp"> {
     `mma.sync.m16n8k16` (f16: `nvgpu.mma.sync`; bf16: the same instruction
     as inline PTX, which MLIR 22's nvgpu lowering lacks). S, P, the row
     statistics and O stay in registers: the softmax works on the accumulator
-    fragments with quad shuffles, P is repacked into A fragments for P·V,
+    fragments with quad shuffles (row sums stay quad-partial until the end),
+    P is repacked into A fragments for P·V,
     and O is written straight from the accumulators. With `kv_splits > 1`
     each program runs a share of the K/V loop, every warp writes its partial
     (O, row max, row sum) to a global workspace (two more kernel arguments,

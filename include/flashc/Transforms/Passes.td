@@ -14,10 +14,13 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
     configuration measured fastest on an H100 (bench/RESULTS.md) without
     spills, strategy `mma_sync` for f16 and bf16 with 2 stages and 4 warps:
     128x64 at head_dim 64 (two 16-row strips per warp), 128x32 at head_dim
-    128 without a mask, 64x64 at head_dim 128 causal. With static shapes
-    whose grid does not fill the `arch`'s SMs it takes 64x64 instead, and
-    if the grid then fills at most half of them it sets `kv_splits` (split
-    K/V loops). `wmma` stays selectable
+    128 without a mask, 64x64 at head_dim 128 causal. With static shapes:
+    128x32 gets a third stage where two such programs still share an SM
+    (sm_80, sm_90); a grid that does not fill the `arch`'s SMs takes 64x64
+    instead (with a third stage where it fits and each SM holds one program
+    at most), and if the grid then fills at most half of them (causal) or a
+    quarter (no mask) it sets `kv_splits` (split K/V loops). `wmma` stays
+    selectable
     (option `strategy`, flashc `--mma=wmma`, or an explicit config): 64x64,
     or 64x32 at head_dim 128.
   }];
