@@ -50,6 +50,7 @@
 // SUMS: scf.for
 // SUMS-COUNT-8: gpu.shuffle  xor
 // SUMS-NOT: gpu.shuffle
+// SUMS-NOT: nvvm.vote.sync
 // SUMS: nvgpu.ldmatrix {{.*}} transpose = true
 // SUMS-NOT: gpu.shuffle
 // SUMS: scf.yield
@@ -94,6 +95,15 @@ func.func @mma(%arg0: memref<?x?x?x64xf16>, %arg1: memref<?x?x?x64xf16>, %arg2: 
 // CHECK:   nvgpu.ldmatrix {{.*}} : memref<128x128xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
 // CHECK:   nvgpu.ldmatrix {{.*}} : memref<64x128xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
 // CHECK:   nvgpu.mma.sync
+// block_n 32: the row max goes stale by up to 2^8 (compare, select), and O
+// is rescaled only when a row of the warp moved its max (vote, branch).
+// CHECK:   arith.cmpf ole, %{{.*}}, %cst_{{.*}} : f32
+// CHECK:   arith.cmpf une
+// CHECK:   %[[ANY:.*]] = nvvm.vote.sync  any %{{.*}}, %{{.*}} -> i1
+// CHECK:   scf.if %[[ANY]] -> (vector<2x2xf32>
+// CHECK:     arith.mulf {{.*}} : vector<2x2xf32>
+// CHECK:   } else {
+// (At block_n 64 neither: see the SUMS checks of @mma_kernel.)
 func.func @qshared(%arg0: memref<?x?x?x128xf16>, %arg1: memref<?x?x?x128xf16>, %arg2: memref<?x?x?x128xf16>, %arg3: memref<?x?x?x128xf16>) {
   %cst = arith.constant dense<0.000000e+00> : tensor<128x128xf32>
   %cst_0 = arith.constant dense<0.000000e+00> : tensor<128xf32>

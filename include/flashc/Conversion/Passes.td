@@ -38,8 +38,10 @@ def FlashToGPU : Pass<"flash-to-gpu", "::mlir::ModuleOp"> {
     `mma.sync.m16n8k16` (f16: `nvgpu.mma.sync`; bf16: the same instruction
     as inline PTX, which MLIR 22's nvgpu lowering lacks). S, P, the row
     statistics and O stay in registers: the softmax works on the accumulator
-    fragments with quad shuffles (row sums stay quad-partial until the end),
-    P is repacked into A fragments for P·V,
+    fragments with quad shuffles (row sums stay quad-partial until the end;
+    at block_n 32 the row max only moves by more than 2^8, and O is
+    rescaled only when a row of the warp moved it), P is repacked into A
+    fragments for P·V,
     and O is written straight from the accumulators. With `kv_splits > 1`
     each program runs a share of the K/V loop, every warp writes its partial
     (O, row max, row sum) to a global workspace (two more kernel arguments,
