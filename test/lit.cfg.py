@@ -15,6 +15,9 @@ config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.flashc_obj_root, "test")
 
 llvm_config.with_system_environment(["HOME", "TMPDIR", "CUDA_VISIBLE_DEVICES"])
+# A tune cache in the user's home must not change what the tests compile:
+# the default cache is a file that does not exist (tests name theirs).
+config.environment["FLASHC_TUNE_CACHE"] = "/nonexistent/flashc-tests-tune.txt"
 llvm_config.use_default_substitutions()
 
 config.substitutions.append(("%examples", os.path.join(config.flashc_src_root, "examples")))

@@ -38,6 +38,11 @@ typedef struct flashc_attention_params {
   const char *arch;     /* "sm_80", "sm_86", "sm_89" (NULL), "sm_90" */
   int64_t batch, heads, seq_q, seq_k;          /* 0: dynamic */
   int64_t block_m, block_n, stages, warps;     /* 0: flashc chooses */
+  /* The tune cache (written by `flashc tune`, docs/Tuning.md) that flashc
+   * consults when it chooses the tiles: NULL for flashc's default
+   * ($FLASHC_TUNE_CACHE, else ~/.cache/flashc/tune.txt), "" for none. A
+   * file that does not exist is no cache. */
+  const char *tune_cache;
 } flashc_attention_params;
 
 typedef struct flashc_compile_result flashc_compile_result;
@@ -45,17 +50,25 @@ typedef struct flashc_compile_result flashc_compile_result;
 /* Version "MAJOR.MINOR". */
 FLASHC_COMPILER_API const char *flashc_compiler_version(void);
 
-/* head_dim 64, f16, not causal, default scale, sm_89, all sizes dynamic. */
+/* head_dim 64, f16, not causal, default scale, sm_89, all sizes dynamic,
+ * the default tune cache. */
 FLASHC_COMPILER_API void
 flashc_attention_params_init(flashc_attention_params *params);
 
 /* Compiles `size` bytes of MLIR text (one func.func holding one
- * flash.attention or flash.tiled) for `arch` (NULL: sm_89). Returns 0 on
- * success; non-zero on failure, with the diagnostics in the result. *out is
- * always set (unless out is NULL) and must be destroyed. */
+ * flash.attention or flash.tiled) for `arch` (NULL: sm_89), consulting the
+ * default tune cache (as flashc does). Returns 0 on success; non-zero on
+ * failure, with the diagnostics in the result. *out is always set (unless
+ * out is NULL) and must be destroyed. */
 FLASHC_COMPILER_API int flashc_compile_mlir(const char *text, size_t size,
                                             const char *arch,
                                             flashc_compile_result **out);
+
+/* flashc_compile_mlir with the tune cache named: NULL for the default, ""
+ * for none (see flashc_attention_params.tune_cache). */
+FLASHC_COMPILER_API int
+flashc_compile_mlir_tuned(const char *text, size_t size, const char *arch,
+                          const char *tune_cache, flashc_compile_result **out);
 
 /* Compiles the attention `params` describes. Same contract. */
 FLASHC_COMPILER_API int

@@ -3,10 +3,12 @@
 #include "flashc-c/compiler.h"
 
 #include "flashc/Target/Pipeline.h"
+#include "flashc/Transforms/TuneCache.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
@@ -48,6 +50,12 @@ void flashc_attention_params_init(flashc_attention_params *params) {
 
 int flashc_compile_mlir(const char *text, size_t size, const char *arch,
                         flashc_compile_result **out) {
+  return flashc_compile_mlir_tuned(text, size, arch, nullptr, out);
+}
+
+int flashc_compile_mlir_tuned(const char *text, size_t size, const char *arch,
+                              const char *tune_cache,
+                              flashc_compile_result **out) {
   if (!out)
     return 1;
   auto *result = new flashc_compile_result();
@@ -91,6 +99,12 @@ int flashc_compile_mlir(const char *text, size_t size, const char *arch,
   flash::TargetOptions options;
   if (arch)
     options.chip = arch;
+  // The same rule as flashc's --tune-cache: the named file, else the
+  // default one, read only if it exists.
+  std::string cachePath =
+      tune_cache ? tune_cache : flash::defaultTuneCachePath();
+  if (!cachePath.empty() && llvm::sys::fs::exists(cachePath))
+    options.tuneCache = cachePath;
   flashc::KernelBundle bundle;
   if (module->getBody()->empty()) {
     emitError(module->getLoc(), "the input holds no operations");
@@ -169,7 +183,8 @@ int flashc_compile_attention(const flashc_attention_params *params,
             ", strategy = wmma>)";
   text += " : " + qType + ", " + kType + ", " + kType + " -> " + qType +
           "\n  return\n}\n";
-  return flashc_compile_mlir(text.data(), text.size(), params->arch, out);
+  return flashc_compile_mlir_tuned(text.data(), text.size(), params->arch,
+                                   params->tune_cache, out);
 }
 
 const char *flashc_compile_result_bundle(const flashc_compile_result *result,

@@ -14,6 +14,7 @@ source tree's build/lib.
 """
 
 import ctypes
+import hashlib
 import math
 import os
 import tempfile
@@ -71,7 +72,8 @@ class _Params(ctypes.Structure):
                 ("batch", ctypes.c_int64), ("heads", ctypes.c_int64),
                 ("seq_q", ctypes.c_int64), ("seq_k", ctypes.c_int64),
                 ("block_m", ctypes.c_int64), ("block_n", ctypes.c_int64),
-                ("stages", ctypes.c_int64), ("warps", ctypes.c_int64)]
+                ("stages", ctypes.c_int64), ("warps", ctypes.c_int64),
+                ("tune_cache", ctypes.c_char_p)]
 
 
 class _Shape(ctypes.Structure):
@@ -92,8 +94,9 @@ def _compiler_lib():
             vp = ctypes.c_void_p
             lib.flashc_compile_attention.argtypes = [ctypes.POINTER(_Params),
                                                      ctypes.POINTER(vp)]
-            lib.flashc_compile_mlir.argtypes = [ctypes.c_char_p, ctypes.c_size_t,
-                                                ctypes.c_char_p, ctypes.POINTER(vp)]
+            lib.flashc_compile_mlir_tuned.argtypes = [
+                ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p,
+                ctypes.c_char_p, ctypes.POINTER(vp)]
             lib.flashc_compile_result_bundle.argtypes = [
                 vp, ctypes.POINTER(ctypes.c_size_t)]
             lib.flashc_compile_result_bundle.restype = ctypes.POINTER(ctypes.c_char)
@@ -138,21 +141,25 @@ def _check_choice(name, value, choices):
 
 def compile(head_dim=64, dtype="f16", causal=False, scale=None, arch="sm_89",
             batch=None, heads=None, seq_q=None, seq_k=None, config=None,
-            mlir=None):
+            mlir=None, tune_cache=None):
     """Compiles one attention to a Kernel. Needs neither torch nor a GPU.
 
     Either describe it (head_dim 64/128, dtype "f16"/"bf16", causal, scale
     (default 1/sqrt(head_dim)), static sizes or None for dynamic, config a
     dict with block_m, block_n, stages, warps), or pass `mlir` text.
+    Without a config, tiles come from the tune cache `flashc tune` writes
+    (`tune_cache`: None for flashc's default, $FLASHC_TUNE_CACHE else
+    ~/.cache/flashc/tune.txt; "" for none), else from flashc's heuristic.
     Raises CompileError with the compiler's diagnostics on failure.
     """
     _check_choice("arch", arch, SUPPORTED_ARCHS)
     lib = _compiler_lib()
     result = ctypes.c_void_p()
+    cache = None if tune_cache is None else os.fsencode(tune_cache)
     if mlir is not None:
         text = mlir.encode() if isinstance(mlir, str) else bytes(mlir)
-        status = lib.flashc_compile_mlir(text, len(text), arch.encode(),
-                                         ctypes.byref(result))
+        status = lib.flashc_compile_mlir_tuned(text, len(text), arch.encode(),
+                                               cache, ctypes.byref(result))
     else:
         _check_choice("dtype", dtype, tuple(_DTYPES))
         params = _Params()
@@ -161,6 +168,7 @@ def compile(head_dim=64, dtype="f16", causal=False, scale=None, arch="sm_89",
         params.causal = 1 if causal else 0
         params.scale = 0.0 if scale is None else float(scale)
         params.arch = arch.encode()
+        params.tune_cache = cache
         for field, value in (("batch", batch), ("heads", heads),
                              ("seq_q", seq_q), ("seq_k", seq_k)):
             if value is not None and int(value) < 1:
@@ -192,10 +200,27 @@ def cache_dir():
         os.path.expanduser("~"), ".cache", "flashc")
 
 
+def _tune_tag():
+    """'_t' and a digest of the tune cache compile() would read by default,
+    or '' without one: a bundle compiled under other tuning results is a
+    different file, so that `flashc tune` takes effect here."""
+    path = os.environ.get("FLASHC_TUNE_CACHE")
+    if path is None:  # the library's rule: set (even empty) wins
+        path = os.path.join(os.path.expanduser("~"), ".cache", "flashc",
+                            "tune.txt")
+    if not path:
+        return ""
+    try:
+        with open(path, "rb") as f:
+            return "_t" + hashlib.sha1(f.read()).hexdigest()[:12]
+    except OSError:
+        return ""
+
+
 def _cache_path(dtype, head_dim, causal, scale, arch):
     scale_tag = "default" if scale is None else float(scale).hex()
     name = (f"{dtype}_d{head_dim}_{'causal' if causal else 'full'}_"
-            f"s{scale_tag}_{arch}_v{__version__}.bundle")
+            f"s{scale_tag}_{arch}{_tune_tag()}_v{__version__}.bundle")
     return os.path.join(cache_dir(), name)
 
 

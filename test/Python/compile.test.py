@@ -22,6 +22,20 @@ text = """func.func @mine(%q: memref<1x2x64x64xf16>) {
 print("mlir", flashc.compile(mlir=text).kernel_name)
 path = flashc.warm_cache("f16", 64, False, arch="sm_90")
 print("cache", path, "exists" if os.path.exists(path) else "missing")
+# Tiles from a tune cache: named, disabled with "", or the default
+# ($FLASHC_TUNE_CACHE), which also tags the disk cache's file name.
+import tempfile
+with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+    f.write("sm_90 f16 64 0 0 64 32 2 4 mma_sync 1.0\n")
+tuned = flashc.compile(arch="sm_90", tune_cache=f.name).metadata
+plain = flashc.compile(arch="sm_90", tune_cache="").metadata
+print("tuned", tuned["block_m"], tuned["block_n"], "plain", plain["block_m"],
+      plain["block_n"])
+os.environ["FLASHC_TUNE_CACHE"] = f.name
+print("default", flashc.compile(arch="sm_90").metadata["block_n"])
+tagged = flashc.warm_cache("f16", 64, False, arch="sm_90")
+print("tagged", os.path.basename(tagged))
+os.unlink(f.name)
 try:
     flashc.attention(1, 2, 3)
 except (ImportError, TypeError) as e:

@@ -7,7 +7,9 @@
 #include "flashc-c/compiler.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int failures = 0;
 
@@ -126,6 +128,60 @@ int main(void) {
                     "given together"),
          "params: a partial tile config");
   flashc_compile_result_destroy(result);
+
+  /* The tune cache: an entry for (sm_90, f16, head_dim 64, not causal,
+   * dynamic seq) wins over the heuristic's 128x64; "" ignores it; the
+   * default ($FLASHC_TUNE_CACHE here) is read by both entry points. */
+  char cache[] = "/tmp/flashc-compile-api-XXXXXX";
+  int fd = mkstemp(cache);
+  FILE *file = fd >= 0 ? fdopen(fd, "w") : NULL;
+  expect(file != NULL, "temporary tune cache");
+  if (file) {
+    fputs("sm_90 f16 64 0 0 64 32 2 4 mma_sync 1.0\n"
+          "sm_89 f16 64 0 64 64 32 3 4 mma_sync 1.0\n",
+          file);
+    fclose(file);
+  }
+  flashc_attention_params_init(&params);
+  params.arch = "sm_90";
+  params.tune_cache = cache;
+  expect(flashc_compile_attention(&params, &result) == 0 &&
+             strstr(flashc_compile_result_bundle(result, &size),
+                    "\nblock_m 64\nblock_n 32\nstages 2\n"),
+         "params: the tune cache entry wins");
+  flashc_compile_result_destroy(result);
+  params.tune_cache = "";
+  expect(flashc_compile_attention(&params, &result) == 0 &&
+             strstr(flashc_compile_result_bundle(result, &size),
+                    "\nblock_m 128\nblock_n 64\n"),
+         "params: tune_cache \"\" ignores it");
+  flashc_compile_result_destroy(result);
+  expect(flashc_compile_mlir_tuned(text, strlen(text), NULL, cache,
+                                   &result) == 0 &&
+             strstr(flashc_compile_result_bundle(result, &size),
+                    "\nblock_n 32\nstages 3\n"),
+         "MLIR text: the entry for its static seq bucket wins");
+  flashc_compile_result_destroy(result);
+  setenv("FLASHC_TUNE_CACHE", cache, 1);
+  expect(flashc_compile_mlir(text, strlen(text), NULL, &result) == 0 &&
+             strstr(flashc_compile_result_bundle(result, &size),
+                    "\nstages 3\n"),
+         "MLIR text: the default cache is $FLASHC_TUNE_CACHE");
+  flashc_compile_result_destroy(result);
+  params.tune_cache = NULL;
+  expect(flashc_compile_attention(&params, &result) == 0 &&
+             strstr(flashc_compile_result_bundle(result, &size),
+                    "\nblock_n 32\n"),
+         "params: NULL is the default cache");
+  flashc_compile_result_destroy(result);
+  setenv("FLASHC_TUNE_CACHE", "/nonexistent/flashc-tune.txt", 1);
+  expect(flashc_compile_attention(&params, &result) == 0 &&
+             strstr(flashc_compile_result_bundle(result, &size),
+                    "\nblock_m 128\nblock_n 64\n"),
+         "a missing cache file is no cache");
+  flashc_compile_result_destroy(result);
+  unsetenv("FLASHC_TUNE_CACHE");
+  remove(cache);
 
   expect(flashc_compile_attention(NULL, &result) != 0, "params: null");
   flashc_compile_result_destroy(result);
