@@ -136,3 +136,25 @@ func.func @d128_static(%q: memref<4x16x2048x128xf16>) {
   flash.attention %q, %q, %q -> %q : memref<4x16x2048x128xf16>, memref<4x16x2048x128xf16>, memref<4x16x2048x128xf16> -> memref<4x16x2048x128xf16>
   return
 }
+
+// -----
+
+// Causal head_dim 128 from 16384 tokens on: 128x32 (the diagonal is a small
+// share of the work); below, 64x64.
+// CHECK-LABEL: func.func @long_causal
+// CHECK: config(#flash.config<block_m = 128, block_n = 32, stages = 2, warps = 4, strategy = mma_sync>)
+// H100-LABEL: func.func @long_causal
+// H100: config(#flash.config<block_m = 128, block_n = 32, stages = 2, warps = 4, strategy = mma_sync>)
+func.func @long_causal(%q: memref<1x16x16384x128xf16>) {
+  flash.attention %q, %q, %q -> %q causal : memref<1x16x16384x128xf16>, memref<1x16x16384x128xf16>, memref<1x16x16384x128xf16> -> memref<1x16x16384x128xf16>
+  return
+}
+
+// -----
+
+// H100-LABEL: func.func @shorter_causal
+// H100: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
+func.func @shorter_causal(%q: memref<1x16x8192x128xf16>) {
+  flash.attention %q, %q, %q -> %q causal : memref<1x16x8192x128xf16>, memref<1x16x8192x128xf16>, memref<1x16x8192x128xf16> -> memref<1x16x8192x128xf16>
+  return
+}

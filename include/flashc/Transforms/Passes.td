@@ -15,7 +15,8 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
     spills, strategy `mma_sync` for f16 and bf16 with 2 stages and 4 warps:
     128x64 at head_dim 64 (two 16-row strips per warp), 128x32 at head_dim
     128 without a mask, 64x64 at head_dim 128 causal. With static shapes:
-    128x32 gets a third stage where two such programs still share an SM
+    causal head_dim 128 takes 128x32 from 16384 tokens on; 128x32 without
+    a mask gets a third stage where two such programs still share an SM
     (sm_80, sm_90); a grid that does not fill the `arch`'s SMs takes 64x64
     instead (with a third stage where it fits and each SM holds one program
     at most), and if the grid then fills at most half of them (causal) or a
