@@ -43,6 +43,9 @@ typedef struct flashc_attention_params {
    * ($FLASHC_TUNE_CACHE, else ~/.cache/flashc/tune.txt), "" for none. A
    * file that does not exist is no cache. */
   const char *tune_cache;
+  /* With block_m..warps given: the tensor-core strategy, "mma_sync" (NULL,
+   * the default) or "wmma". */
+  const char *strategy;
 } flashc_attention_params;
 
 typedef struct flashc_compile_result flashc_compile_result;

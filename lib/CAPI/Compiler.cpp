@@ -149,6 +149,10 @@ int flashc_compile_attention(const flashc_attention_params *params,
   if (anyTile && !allTile)
     return fail("block_m, block_n, stages and warps are given together or "
                 "not at all");
+  std::string strategy = params->strategy ? params->strategy : "mma_sync";
+  if (strategy != "mma_sync" && strategy != "wmma")
+    return fail("strategy must be \"mma_sync\" or \"wmma\", got \"" +
+                strategy + "\"");
   // Build the user-level MLIR; the verifier checks everything else and
   // its diagnostics come back as for MLIR text.
   auto dim = [](int64_t size) {
@@ -180,7 +184,7 @@ int flashc_compile_attention(const flashc_attention_params *params,
             ", block_n = " + std::to_string(params->block_n) +
             ", stages = " + std::to_string(params->stages) +
             ", warps = " + std::to_string(params->warps) +
-            ", strategy = wmma>)";
+            ", strategy = " + strategy + ">)";
   text += " : " + qType + ", " + kType + ", " + kType + " -> " + qType +
           "\n  return\n}\n";
   return flashc_compile_mlir_tuned(text.data(), text.size(), params->arch,

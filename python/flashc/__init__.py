@@ -73,7 +73,7 @@ class _Params(ctypes.Structure):
                 ("seq_q", ctypes.c_int64), ("seq_k", ctypes.c_int64),
                 ("block_m", ctypes.c_int64), ("block_n", ctypes.c_int64),
                 ("stages", ctypes.c_int64), ("warps", ctypes.c_int64),
-                ("tune_cache", ctypes.c_char_p)]
+                ("tune_cache", ctypes.c_char_p), ("strategy", ctypes.c_char_p)]
 
 
 class _Shape(ctypes.Structure):
@@ -146,7 +146,8 @@ def compile(head_dim=64, dtype="f16", causal=False, scale=None, arch="sm_89",
 
     Either describe it (head_dim 64/128, dtype "f16"/"bf16", causal, scale
     (default 1/sqrt(head_dim)), static sizes or None for dynamic, config a
-    dict with block_m, block_n, stages, warps), or pass `mlir` text.
+    dict with block_m, block_n, stages, warps and optionally strategy,
+    "mma_sync" (default) or "wmma"), or pass `mlir` text.
     Without a config, tiles come from the tune cache `flashc tune` writes
     (`tune_cache`: None for flashc's default, $FLASHC_TUNE_CACHE else
     ~/.cache/flashc/tune.txt; "" for none), else from flashc's heuristic.
@@ -179,6 +180,9 @@ def compile(head_dim=64, dtype="f16", causal=False, scale=None, arch="sm_89",
                 if field not in config:
                     raise ValueError(f"config needs {field}")
                 setattr(params, field, int(config[field]))
+            strategy = config.get("strategy", "mma_sync")
+            _check_choice("config strategy", strategy, ("mma_sync", "wmma"))
+            params.strategy = strategy.encode()
         status = lib.flashc_compile_attention(ctypes.byref(params),
                                               ctypes.byref(result))
     try:

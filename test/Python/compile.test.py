@@ -7,7 +7,10 @@ print("kernel", k.kernel_name, m["arch"], m["element"], m["head_dim"], "causal",
 print("ptx", [l for l in k.ptx.splitlines() if l.startswith(".target")][0])
 k = flashc.compile(batch=2, heads=4, seq_q=100,
                    config=dict(block_m=32, block_n=32, stages=3, warps=2))
-print("static", k.metadata["shape"])
+print("static", k.metadata["shape"], k.metadata["strategy"])
+k = flashc.compile(config=dict(block_m=64, block_n=64, stages=2, warps=4,
+                               strategy="wmma"))
+print("explicit", k.metadata["strategy"])
 for kwargs in (dict(head_dim=96), dict(dtype="f32"), dict(arch="sm_75")):
     try:
         flashc.compile(**kwargs)

@@ -68,8 +68,22 @@ int main(void) {
          "compile static sizes and a tile config");
   bundle = flashc_compile_result_bundle(result, &size);
   expect(bundle && strstr(bundle, "\nshape 2 4 100 -1\n") &&
-             strstr(bundle, "\nstages 3\n") && strstr(bundle, "\nscale 0.1"),
-         "static shape, config and scale in the bundle");
+             strstr(bundle, "\nstages 3\n") && strstr(bundle, "\nscale 0.1") &&
+             strstr(bundle, "\nstrategy mma_sync\n"),
+         "static shape, config (mma_sync by default) and scale in the bundle");
+  flashc_compile_result_destroy(result);
+  params.strategy = "wmma";
+  expect(flashc_compile_attention(&params, &result) == 0 &&
+             strstr(flashc_compile_result_bundle(result, &size),
+                    "\nstrategy wmma\n"),
+         "an explicit config with strategy wmma");
+  flashc_compile_result_destroy(result);
+  params.strategy = "tensor";
+  expect(flashc_compile_attention(&params, &result) != 0 &&
+             strstr(flashc_compile_result_diagnostics(result),
+                    "strategy must be \"mma_sync\" or \"wmma\", got "
+                    "\"tensor\""),
+         "params: an unknown strategy");
   flashc_compile_result_destroy(result);
 
   /* MLIR text. */
