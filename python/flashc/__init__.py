@@ -238,9 +238,20 @@ def _cached_bundle(dtype, head_dim, causal, scale, arch):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     # Written whole or not at all: a temporary file renamed into place.
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(bundle)
-    os.replace(tmp, path)
+    try:
+        # mkstemp makes 0600 files; kernels are no secret, and a cache
+        # shared between users should be readable by them.
+        os.chmod(tmp, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(bundle)
+        os.replace(tmp, path)
+    except BaseException:
+        # No half-written leftovers: the next call compiles again.
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
     return bundle
 
 

@@ -24,7 +24,9 @@ text = """func.func @mine(%q: memref<1x2x64x64xf16>) {
 }"""
 print("mlir", flashc.compile(mlir=text).kernel_name)
 path = flashc.warm_cache("f16", 64, False, arch="sm_90")
-print("cache", path, "exists" if os.path.exists(path) else "missing")
+print("cache", path, "exists" if os.path.exists(path) else "missing",
+      oct(os.stat(path).st_mode & 0o777),
+      [n for n in os.listdir(os.path.dirname(path)) if n.endswith(".tmp")])
 # Tiles from a tune cache: named, disabled with "", or the default
 # ($FLASHC_TUNE_CACHE), which also tags the disk cache's file name.
 import tempfile

@@ -194,6 +194,20 @@ struct Candidate {
 };
 } // namespace
 
+/// "mma_sync 128x32 stages 3 warps 4[ kv_splits N]": a candidate as tune
+/// prints it, in its progress lines and in its verdict.
+static std::string describeConfig(StringRef strategy, int64_t blockM,
+                                  int64_t blockN, int64_t stages,
+                                  int64_t warps, int64_t kvSplits) {
+  std::string text = (Twine(strategy) + " " + Twine(blockM) + "x" +
+                      Twine(blockN) + " stages " + Twine(stages) + " warps " +
+                      Twine(warps))
+                         .str();
+  if (kvSplits > 1)
+    text += " kv_splits " + std::to_string(kvSplits);
+  return text;
+}
+
 /// `flashc tune FILE`: compiles the file's attention with each candidate
 /// configuration, runs each on the GPU (checked against the float64
 /// reference and timed), prints progress, and keeps the fastest correct one
@@ -234,12 +248,9 @@ static int runTune(const std::string &source, MLIRContext &context,
   for (const Candidate &c : candidates) {
     ++index;
     diagnosticsText.clear();
-    std::string label = (Twine(flash::stringifyStrategy(c.strategy)) + " " +
-                         Twine(c.blockM) + "x" + Twine(c.blockN) + " stages " +
-                         Twine(c.stages) + " warps " + Twine(c.warps) +
-                         (c.kvSplits > 1 ? " kv_splits " + Twine(c.kvSplits)
-                                         : Twine()))
-                            .str();
+    std::string label =
+        describeConfig(flash::stringifyStrategy(c.strategy), c.blockM,
+                       c.blockN, c.stages, c.warps, c.kvSplits);
     outs() << "[" << index << "/" << total << "] " << label << ": ";
     outs().flush();
     OwningOpRef<ModuleOp> module =
@@ -318,11 +329,9 @@ static int runTune(const std::string &source, MLIRContext &context,
     errs() << "flashc tune: error: " << error << "\n";
     return 3;
   }
-  outs() << "best: " << best->strategy << " " << best->blockM << "x"
-         << best->blockN << " stages " << best->stages << " warps "
-         << best->warps
-         << (best->kvSplits > 1 ? " kv_splits " + std::to_string(best->kvSplits)
-                                : std::string())
+  outs() << "best: "
+         << describeConfig(best->strategy, best->blockM, best->blockN,
+                           best->stages, best->warps, best->kvSplits)
          << " (" << format("%.2f", best->microseconds)
          << " us) for " << best->key.arch << " " << best->key.dtype
          << " head_dim " << best->key.headDim
