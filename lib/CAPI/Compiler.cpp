@@ -38,7 +38,7 @@ DialectRegistry &registry() {
 
 extern "C" {
 
-const char *flashc_compiler_version(void) { return "0.1"; }
+const char *flashc_compiler_version(void) { return "0.2"; }
 
 void flashc_attention_params_init(flashc_attention_params *params) {
   if (!params)

@@ -457,17 +457,20 @@ SmallVector<Value> KernelBuilder::issueRowCopies(Value source, Value bh,
                                                  Value dstFlat, Value dstBase,
                                                  bool bounded) {
   // 16-byte chunks of 8 elements; a round of copies (one per thread) moves
-  // rowsPerRound whole rows, a multiple of 8 (threads is a multiple of 32,
-  // chunksPerRow is 8 or 16).
+  // rowsPerRound whole rows (threads is a multiple of 32, chunksPerRow is 8
+  // or 16): a multiple of 8 rows with 4 or 8 warps, 2 or 4 rows with 1 or
+  // 2 warps.
   int64_t chunksPerRow = headDim / 8;
   int64_t threads = 32 * warps;
   int64_t rowsPerRound = threads / chunksPerRow;
-  assert(threads % chunksPerRow == 0 && rowsPerRound % 8 == 0);
+  assert(threads % chunksPerRow == 0 && "rounds of whole rows");
   // Addresses are formed on flat views, as a per-thread part plus a
-  // per-round constant: the rounds then differ by immediate offsets, and
-  // row % 8 (the swizzle) is the thread's in every round. (2-D indices
-  // hide that: LLVM folds the round into the row, and cannot split
-  // (tid + c) / chunksPerRow for want of a no-wrap flag.)
+  // per-round constant: the rounds then differ by immediate offsets. (2-D
+  // indices hide that: LLVM folds the round into the row, and cannot split
+  // (tid + c) / chunksPerRow for want of a no-wrap flag.) The swizzle
+  // depends on row % 8, which is the same in every round only when a round
+  // is a whole number of 8-row groups; otherwise each round swizzles its
+  // own row.
   Value flatSource = memref::CollapseShapeOp::create(
       b, loc, source, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}});
   Value seq = memref::DimOp::create(b, loc, source, 2);
@@ -497,9 +500,13 @@ SmallVector<Value> KernelBuilder::issueRowCopies(Value source, Value bh,
         srcIndex = add(mul(add(headRow0, clamped), idx(headDim)), col);
         srcElements = arith::SelectOp::create(b, loc, inside, idx(8), idx(0));
       }
+      Value dstIndex = add(dstLane, idx(firstRow * ldQKV));
+      if (rowsPerRound % 8 != 0) {
+        Value row = add(laneRow, idx(firstRow));
+        dstIndex = add(dstBase, add(mul(row, idx(ldQKV)), swizzle(row, col)));
+      }
       return nvgpu::DeviceAsyncCopyOp::create(
-                 b, loc, tokenType, dstFlat,
-                 ValueRange{add(dstLane, idx(firstRow * ldQKV))}, flatSource,
+                 b, loc, tokenType, dstFlat, ValueRange{dstIndex}, flatSource,
                  ValueRange{srcIndex}, b.getIndexAttr(8), srcElements,
                  b.getUnitAttr())
           .getResult();
@@ -633,8 +640,8 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
     FailureOr<SmallVector<Value>> flat = flatten(init, op);
     if (failed(flat))
       return failure();
-    if (carriedPartial[index])
-      *flat = rowValuesAs(*flat, isPartial(init), /*toPartial=*/true);
+    if (isPartial(init) != carriedPartial[index])
+      *flat = rowValuesAs(*flat, isPartial(init), carriedPartial[index]);
     carried.push_back({arg, static_cast<unsigned>(flat->size())});
     llvm::append_range(flatInits, *flat);
   }

@@ -22,7 +22,7 @@ import threading
 
 __all__ = ["compile", "attention", "warm_cache", "Kernel", "CompileError",
            "FlashcError", "cache_dir"]
-__version__ = "0.1"
+__version__ = "0.2"
 
 SUPPORTED_ARCHS = ("sm_80", "sm_86", "sm_89", "sm_90")
 SUPPORTED_HEAD_DIMS = (64, 128)
@@ -239,10 +239,10 @@ def _cached_bundle(dtype, head_dim, causal, scale, arch):
     # Written whole or not at all: a temporary file renamed into place.
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
     try:
-        # mkstemp makes 0600 files; kernels are no secret, and a cache
-        # shared between users should be readable by them.
-        os.chmod(tmp, 0o644)
         with os.fdopen(fd, "wb") as f:
+            # mkstemp makes 0600 files; kernels are no secret, and a cache
+            # shared between users should be readable by them.
+            os.fchmod(f.fileno(), 0o644)
             f.write(bundle)
         os.replace(tmp, path)
     except BaseException:

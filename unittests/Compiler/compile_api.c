@@ -26,7 +26,7 @@ static void expect(int ok, const char *what) {
 
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
-  expect(strcmp(flashc_compiler_version(), "0.1") == 0, "version");
+  expect(strcmp(flashc_compiler_version(), "0.2") == 0, "version");
 
   flashc_attention_params params;
   flashc_attention_params_init(&params);

@@ -21,8 +21,8 @@ def FlashToGPU : Pass<"flash-to-gpu", "::mlir::ModuleOp"> {
       `mma_sync` swizzles 16-byte chunks by row % 8, `wmma` pads rows by 8
       elements) and arrive by 16-byte
       `nvgpu.device_async_copy` (cp.async.cg) on flat views (a per-thread
-      address plus constants), with zero-fill past the sequence end only
-      in the branch that copies a sequence's last, partial block.
+      address plus constants), with zero-fill past the sequence end (for
+      K/V only in the branch that copies a sequence's last, partial block).
     - `flash.kv_loop` is software-pipelined over `stages` K/V buffers:
       blocks `i+1 .. i+stages-1` are in flight while block `i` is computed,
       with one `cp.async.wait_group` and one block barrier per K/V block;
