@@ -40,6 +40,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runtime", required=True)
     ap.add_argument("--json", default="compare.json")
+    ap.add_argument("--inputs", choices=("randn", "rising"), default="randn",
+                    help="rising: keys ramp up along the sequence (scores "
+                    "rise by ~60 in log2 units), so the softmax max keeps "
+                    "moving: a numerics check, not a benchmark")
     ap.add_argument("bundles", nargs="+", help="static-shape bundles")
     args = ap.parse_args()
 
@@ -62,6 +66,10 @@ def main():
         dtype = torch.float16 if dtype_name == "f16" else torch.bfloat16
         q, k, v = (torch.randn(b, h, s, d, device="cuda", dtype=dtype)
                    for _ in range(3))
+        if args.inputs == "rising":
+            q = (1 + 0.1 * torch.randn(b, h, s, d, device="cuda")).to(dtype)
+            ramp = torch.linspace(0, 4, s, device="cuda")[:, None]
+            k = (0.3 * torch.randn(b, h, s, d, device="cuda") + ramp).to(dtype)
         ref = F.scaled_dot_product_attention(
             q[:1, :1].double(), k[:1, :1].double(), v[:1, :1].double(),
             is_causal=causal)

@@ -47,6 +47,34 @@ for dtype, bound in ((torch.float16, 2e-3), (torch.bfloat16, 1e-2)):
                       not torch.isnan(out).any().item() and err < bound,
                       f"rel_l2={err:.2e}")
 
+# Scores that rise (or fall) along the keys by about 60 in log2 units: the
+# row max keeps moving, so the online softmax rescales O again and again
+# (with the stale-max rule of block_n 32 whenever it moves by more than
+# 2^8; probabilities then reach 256), or never after the first block.
+def ramped_keys(b, h, s, d, dtype, rising):
+    ramp = torch.linspace(0, 4, s, device="cuda")
+    if not rising:
+        ramp = ramp.flip(0)
+    k = 0.3 * torch.randn(b, h, s, d, device="cuda") + ramp[:, None]
+    return k.to(dtype)
+
+
+for dtype, bound in ((torch.float16, 2e-3), (torch.bfloat16, 1e-2)):
+    for d in (64, 128):
+        for causal in (False, True):
+            for rising in (True, False):
+                q = (1 + 0.1 * torch.randn(2, 2, 1000, d, device="cuda")).to(dtype)
+                k = ramped_keys(2, 2, 1000, d, dtype, rising)
+                v = torch.randn(2, 2, 1000, d, device="cuda", dtype=dtype)
+                out = flashc.attention(q, k, v, causal=causal)
+                ref = F.scaled_dot_product_attention(q.double(), k.double(),
+                                                     v.double(), is_causal=causal)
+                err = rel_l2(out, ref)
+                check(f"{dtype} d={d} causal={causal} "
+                      f"{'rising' if rising else 'falling'} scores",
+                      not torch.isnan(out).any().item() and err < bound,
+                      f"rel_l2={err:.2e}")
+
 q = torch.randn(1, 2, 64, 64, device="cuda", dtype=torch.float16)
 out = flashc.attention(q, q, q, scale=0.3)
 ref = F.scaled_dot_product_attention(q.double(), q.double(), q.double(), scale=0.3)
