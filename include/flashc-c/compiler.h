@@ -43,8 +43,8 @@ typedef struct flashc_attention_params {
    * ($FLASHC_TUNE_CACHE, else ~/.cache/flashc/tune.txt), "" for none. A
    * file that does not exist is no cache. */
   const char *tune_cache;
-  /* With block_m..warps given: the tensor-core strategy, "mma_sync" (NULL,
-   * the default) or "wmma". */
+  /* The tensor-core strategy, "mma_sync" (NULL, the default) or "wmma": of
+   * the given tile config, or without one the heuristic's (flashc --mma). */
   const char *strategy;
 } flashc_attention_params;
 

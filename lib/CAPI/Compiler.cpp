@@ -53,9 +53,11 @@ int flashc_compile_mlir(const char *text, size_t size, const char *arch,
   return flashc_compile_mlir_tuned(text, size, arch, nullptr, out);
 }
 
-int flashc_compile_mlir_tuned(const char *text, size_t size, const char *arch,
-                              const char *tune_cache,
-                              flashc_compile_result **out) {
+/// Both entry points: `strategy` ("" for the default) is the one the
+/// heuristic must use when the input names no tile config.
+static int compileText(const char *text, size_t size, const char *arch,
+                       const char *tune_cache, const std::string &strategy,
+                       flashc_compile_result **out) {
   if (!out)
     return 1;
   auto *result = new flashc_compile_result();
@@ -105,6 +107,7 @@ int flashc_compile_mlir_tuned(const char *text, size_t size, const char *arch,
       tune_cache ? tune_cache : flash::defaultTuneCachePath();
   if (!cachePath.empty() && llvm::sys::fs::exists(cachePath))
     options.tuneCache = cachePath;
+  options.strategy = strategy;
   flashc::KernelBundle bundle;
   if (module->getBody()->empty()) {
     emitError(module->getLoc(), "the input holds no operations");
@@ -118,6 +121,12 @@ int flashc_compile_mlir_tuned(const char *text, size_t size, const char *arch,
   result->kernelName = bundle.kernelName;
   result->ok = true;
   return 0;
+}
+
+int flashc_compile_mlir_tuned(const char *text, size_t size, const char *arch,
+                              const char *tune_cache,
+                              flashc_compile_result **out) {
+  return compileText(text, size, arch, tune_cache, "", out);
 }
 
 int flashc_compile_attention(const flashc_attention_params *params,
@@ -187,8 +196,10 @@ int flashc_compile_attention(const flashc_attention_params *params,
             ", strategy = " + strategy + ">)";
   text += " : " + qType + ", " + kType + ", " + kType + " -> " + qType +
           "\n  return\n}\n";
-  return flashc_compile_mlir_tuned(text.data(), text.size(), params->arch,
-                                   params->tune_cache, out);
+  // Without tiles a named strategy is the one the heuristic must use.
+  return compileText(text.data(), text.size(), params->arch,
+                     params->tune_cache,
+                     allTile || !params->strategy ? "" : strategy, out);
 }
 
 const char *flashc_compile_result_bundle(const flashc_compile_result *result,

@@ -78,6 +78,13 @@ int main(void) {
                     "\nstrategy wmma\n"),
          "an explicit config with strategy wmma");
   flashc_compile_result_destroy(result);
+  flashc_attention_params_init(&params);
+  params.strategy = "wmma";
+  expect(flashc_compile_attention(&params, &result) == 0 &&
+             strstr(flashc_compile_result_bundle(result, &size),
+                    "\nstrategy wmma\n"),
+         "params: strategy without tiles picks the heuristic's");
+  flashc_compile_result_destroy(result);
   params.strategy = "tensor";
   expect(flashc_compile_attention(&params, &result) != 0 &&
              strstr(flashc_compile_result_diagnostics(result),
