@@ -98,6 +98,15 @@ ErrorStats flashc::compareWithReference(const AttentionProblem &problem,
     refSq += p.refSq;
     stats.nan |= p.nan;
   }
+  // Sampling compares some (batch, head) pairs only; a NaN (the poison of an
+  // element no program wrote) or infinity anywhere else must fail as well.
+  // Exponent bits all ones: 0x7C00 in f16, 0x7F80 in bf16.
+  uint16_t exponent = problem.bf16 ? 0x7F80 : 0x7C00;
+  for (uint16_t bits : out)
+    if ((bits & exponent) == exponent) {
+      stats.nan = true;
+      break;
+    }
   stats.relL2 = std::sqrt(errSq / std::max(refSq, 1e-300));
   if (stats.nan)
     stats.relL2 = NAN;

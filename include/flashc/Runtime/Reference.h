@@ -23,6 +23,9 @@ struct AttentionProblem {
 
 struct ErrorStats {
   double maxAbs = 0, relL2 = 0;
+  /// A NaN or infinity anywhere in the output (every element is scanned,
+  /// also when only some pairs are compared): the poison 0xFFFF left where
+  /// a kernel wrote nothing is a NaN.
   bool nan = false;
   int64_t pairsChecked = 0, pairsTotal = 0;
 };
@@ -34,7 +37,8 @@ std::vector<uint16_t> randomInput(size_t count, std::mt19937_64 &rng,
 /// Compares `out` ([batch, heads, seqQ, headDim] bits) with softmax(scale ·
 /// Q·Kᵀ [causal: j <= i]) · V in float64. Every (batch, head) pair when the
 /// reference costs at most `maxWork` multiply-adds, else four of them (the
-/// first, the last and two picked with `sampleSeed`), every row of each.
+/// first, the last and two picked with `sampleSeed`), every row of each;
+/// the whole output is scanned for NaN and infinity either way.
 ErrorStats compareWithReference(const AttentionProblem &problem,
                                 const std::vector<uint16_t> &q,
                                 const std::vector<uint16_t> &k,
