@@ -95,6 +95,8 @@ def main():
                     q[:1, :1].double(), k[:1, :1].double(), v[:1, :1].double(),
                     is_causal=causal)
                 err = ((o[:1, :1].double() - ref).norm() / ref.norm()).item()
+                if not torch.isfinite(o).all():  # poison (NaN) left anywhere
+                    err = float("nan")
                 flops = 4 * b * h * s * s * d / (2 if causal else 1)
                 row = {"dtype": dtype_name, "causal": causal, "shape": [b, h, s, d],
                        "rel_l2": err}
