@@ -40,6 +40,9 @@ os.environ["FLASHC_TUNE_CACHE"] = f.name
 print("default", flashc.compile(arch="sm_90").metadata["block_n"])
 tagged = flashc.warm_cache("f16", 64, False, arch="sm_90")
 print("tagged", os.path.basename(tagged))
+os.environ["FLASHC_TUNE_CACHE"] = ""  # set but empty: no cache, no tag
+print("untagged", os.path.basename(flashc._cache_path("f16", 64, False, None,
+                                                      "sm_90")))
 os.unlink(f.name)
 try:
     flashc.attention(1, 2, 3)

@@ -158,3 +158,15 @@ func.func @shorter_causal(%q: memref<1x16x8192x128xf16>) {
   flash.attention %q, %q, %q -> %q causal : memref<1x16x8192x128xf16>, memref<1x16x8192x128xf16>, memref<1x16x8192x128xf16> -> memref<1x16x8192x128xf16>
   return
 }
+
+// -----
+
+// A small static head_dim-128 grid without a mask: the third stage that
+// 128x32 would get is dropped with the move to 64x64 (112 KiB would not
+// fit), and 16 programs split in eight (a quarter of 132 SMs or less).
+// H100-LABEL: func.func @small_d128
+// H100: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 8>)
+func.func @small_d128(%q: memref<1x1x1024x128xf16>) {
+  flash.attention %q, %q, %q -> %q : memref<1x1x1024x128xf16>, memref<1x1x1024x128xf16>, memref<1x1x1024x128xf16> -> memref<1x1x1024x128xf16>
+  return
+}
