@@ -118,7 +118,10 @@ private:
         .getShuffleResult();
   }
 
-  LogicalResult lowerBlock(Block &block);
+  /// Lowers `block`'s ops in order; `afterFirstDot`, if given, is emitted
+  /// after its first flash.dot (or at its end if it has none).
+  LogicalResult lowerBlock(Block &block,
+                           function_ref<void()> afterFirstDot = {});
   LogicalResult lowerOp(Operation *op);
   LogicalResult lowerLoadTile(LoadTileOp op);
   LogicalResult lowerKVLoop(KVLoopOp op);
@@ -129,13 +132,13 @@ private:
   LogicalResult lowerStore(StoreTileOp op);
 
   /// Issues cp.async copies of rows [row0, row0 + rows) of head `bh` of
-  /// `source` to the flat buffer `dstFlat` from element `dstBase` (a whole
-  /// number of 8-row groups). With `bounded`, rows past seq are zero-filled;
-  /// without, the caller knows that they all exist.
-  /// Returns the copies' tokens.
-  SmallVector<Value> issueRowCopies(Value source, Value bh, Value row0,
-                                    int64_t rows, Value dstFlat, Value dstBase,
-                                    bool bounded);
+  /// `source` (read through its flat view `flatSource`) to the flat buffer
+  /// `dstFlat` from element `dstBase` (a whole number of 8-row groups).
+  /// With `bounded`, rows past seq are zero-filled; without, the caller
+  /// knows that they all exist. Returns the copies' tokens.
+  SmallVector<Value> issueRowCopies(Value source, Value flatSource, Value bh,
+                                    Value row0, int64_t rows, Value dstFlat,
+                                    Value dstBase, bool bounded);
   Value commitGroup(ArrayRef<Value> tokens);
   /// Writes `rowValues` (one per strip) to the broadcast tiles and returns
   /// them as accumulator fragments, one per strip.
@@ -183,9 +186,6 @@ private:
   /// head_dim 128) or slower (head_dim 64: 233 against 223 us): the vote
   /// and branch cost more than the multiplies they save.
   bool staleMax() const { return mmaSync && blockN <= 32; }
-  /// A K/V prefetch that lowerBlock issues after the next flash.dot (the
-  /// loop body's first product), set by lowerKVLoop with 3+ stages.
-  std::function<void()> pendingPrefetch;
   /// Row values in the requested form: whole rows, or quad-partial ones
   /// (the row's value in the quad's first lane, 0 in the others).
   SmallVector<Value> rowValuesAs(ArrayRef<Value> values, bool fromPartial,
@@ -237,8 +237,9 @@ private:
   Value warpRow, lane, tid, heads, q, k, v, o;
   Value sharedBytes; // the one dynamic shared-memory buffer
   Value qBuf, kBuf, vBuf, sBuf, pBuf, rBuf;
-  // Q, K and V buffers as flat element arrays: the cp.async destinations.
-  Value qFlat, kFlat, vFlat;
+  // Q, K and V buffers as flat element arrays: the cp.async destinations;
+  // and the q, k, v arguments as flat arrays: their sources.
+  Value qFlat, kFlat, vFlat, qSource, kSource, vSource;
   Value anyToken; // a token to hang nvgpu.device_async_wait on
   int64_t ldQKV = 0, ldS = 0, ldP = 0;
 };
@@ -318,6 +319,11 @@ LogicalResult KernelBuilder::emit(ValueRange kernelArgs) {
   k = kernelArgs[1];
   v = kernelArgs[2];
   o = kernelArgs[3];
+  for (auto [arg, flat] : {std::pair<Value, Value &>{q, qSource},
+                           {k, kSource},
+                           {v, vSource}})
+    flat = memref::CollapseShapeOp::create(
+        b, loc, arg, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}});
   if (kvSplits > 1) {
     partials = kernelArgs[4];
     counters = kernelArgs[5];
@@ -384,19 +390,18 @@ LogicalResult KernelBuilder::emit(ValueRange kernelArgs) {
   return lowerBlock(tiled.getBody().front());
 }
 
-LogicalResult KernelBuilder::lowerBlock(Block &block) {
+LogicalResult KernelBuilder::lowerBlock(Block &block,
+                                        function_ref<void()> afterFirstDot) {
   for (Operation &op : block.without_terminator()) {
     if (failed(lowerOp(&op)))
       return failure();
-    if (pendingPrefetch && isa<DotOp>(op)) {
-      pendingPrefetch();
-      pendingPrefetch = nullptr;
+    if (afterFirstDot && isa<DotOp>(op)) {
+      afterFirstDot();
+      afterFirstDot = nullptr;
     }
   }
-  if (pendingPrefetch) {
-    pendingPrefetch();
-    pendingPrefetch = nullptr;
-  }
+  if (afterFirstDot)
+    afterFirstDot();
   return success();
 }
 
@@ -452,7 +457,8 @@ LogicalResult KernelBuilder::lowerOp(Operation *op) {
   return success();
 }
 
-SmallVector<Value> KernelBuilder::issueRowCopies(Value source, Value bh,
+SmallVector<Value> KernelBuilder::issueRowCopies(Value source,
+                                                 Value flatSource, Value bh,
                                                  Value row0, int64_t rows,
                                                  Value dstFlat, Value dstBase,
                                                  bool bounded) {
@@ -471,8 +477,6 @@ SmallVector<Value> KernelBuilder::issueRowCopies(Value source, Value bh,
   // depends on row % 8, which is the same in every round only when a round
   // is a whole number of 8-row groups; otherwise each round swizzles its
   // own row.
-  Value flatSource = memref::CollapseShapeOp::create(
-      b, loc, source, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}});
   Value seq = memref::DimOp::create(b, loc, source, 2);
   Value laneRow = arith::DivUIOp::create(b, loc, tid, idx(chunksPerRow));
   Value col = mul(arith::RemUIOp::create(b, loc, tid, idx(chunksPerRow)),
@@ -551,8 +555,8 @@ LogicalResult KernelBuilder::lowerLoadTile(LoadTileOp op) {
                             << blockM << " rows";
   Value row0 = scalar(op.getRow());
   SmallVector<Value> tokens =
-      issueRowCopies(q, scalar(op.getBatchHead()), row0, blockM, qFlat, idx(0),
-                     /*bounded=*/true);
+      issueRowCopies(q, qSource, scalar(op.getBatchHead()), row0, blockM,
+                     qFlat, idx(0), /*bounded=*/true);
   Value group = commitGroup(tokens);
   nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(0));
   gpu::BarrierOp::create(b, loc);
@@ -630,6 +634,17 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
     TileStorage *storage = findTile(tileValue);
     return storage && storage->quadPartial;
   };
+  // The storage of loop-carried tile `value` (a body argument or a loop
+  // result) made of the flat `values` of carried slot `index`.
+  auto carriedStorage = [&](Value value, ValueRange values, size_t index) {
+    auto type = cast<RankedTensorType>(value.getType());
+    TileStorage storage{type.getRank() == 1 ? TileStorage::Kind::Rows
+                                            : TileStorage::Kind::Acc};
+    storage.quadPartial = carriedPartial[index];
+    storage.values.assign(values.begin(), values.end());
+    storage.cols = type.getRank() == 1 ? 1 : type.getDimSize(1);
+    return storage;
+  };
 
   // Flatten the inits; remember each one's shape to rebuild results.
   SmallVector<Value> flatInits;
@@ -662,8 +677,8 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
     for (bool bounded : {false, true}) {
       b.setInsertionPointToStart(bounded ? &ifOp.getElseRegion().front()
                                          : &ifOp.getThenRegion().front());
-      issueRowCopies(k, bh, start, blockN, kFlat, dstBase, bounded);
-      issueRowCopies(v, bh, start, blockN, vFlat, dstBase, bounded);
+      issueRowCopies(k, kSource, bh, start, blockN, kFlat, dstBase, bounded);
+      issueRowCopies(v, vSource, bh, start, blockN, vFlat, dstBase, bounded);
     }
   };
   // This program's blocks [first, end): all of them, or with kv_splits > 1
@@ -705,6 +720,10 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
     Value t = loop.getInductionVar();
     Value i = add(first, t);
     Value stage = arith::RemUIOp::create(b, loc, t, idx(stages));
+    Value nextStage; // of block i + stages - 1, set after the barrier
+    auto prefetch = [&] {
+      issueIfInRange(add(i, idx(stages - 1)), nextStage);
+    };
     if (stages == 1) {
       // No prefetch: wait until every warp is done with the single buffer,
       // then load this block and wait for it.
@@ -721,20 +740,16 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
       nvgpu::DeviceAsyncWaitOp::create(b, loc, waitToken,
                                        b.getI32IntegerAttr(stages - 2));
       gpu::BarrierOp::create(b, loc);
-      Value nextStage = arith::RemUIOp::create(b, loc, add(t, idx(stages - 1)),
-                                               idx(stages));
+      nextStage = arith::RemUIOp::create(b, loc, add(t, idx(stages - 1)),
+                                         idx(stages));
       // With 3+ stages the block prefetched here is not needed before the
       // step after next, so its copies can wait for the first product
       // (S = Q·K^T): issued right after the barrier, all warps' copies
       // queue at once, stalling the ldmatrix reads that start the product
       // (measured on the H100, 128x32 at head_dim 128: 407-410 us against
       // 423-429). With 2 stages the copy needs all the lead it can get.
-      if (stages >= 3)
-        pendingPrefetch = [=] {
-          issueIfInRange(add(i, idx(stages - 1)), nextStage);
-        };
-      else
-        issueIfInRange(add(i, idx(stages - 1)), nextStage);
+      if (stages < 3)
+        prefetch();
     }
 
     Value rowBase = mul(stage, idx(blockN));
@@ -750,16 +765,11 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
     ValueRange iterArgs = loop.getRegionIterArgs();
     for (auto [index, pair] : llvm::enumerate(carried)) {
       auto [arg, count] = pair;
-      auto type = cast<RankedTensorType>(arg.getType());
-      TileStorage storage{type.getRank() == 1 ? TileStorage::Kind::Rows
-                                              : TileStorage::Kind::Acc};
-      storage.quadPartial = carriedPartial[index];
-      storage.values.assign(iterArgs.begin(), iterArgs.begin() + count);
-      storage.cols = type.getRank() == 1 ? 1 : type.getDimSize(1);
+      tiles[arg] = carriedStorage(arg, iterArgs.take_front(count), index);
       iterArgs = iterArgs.drop_front(count);
-      tiles[arg] = storage;
     }
-    if (failed(lowerBlock(body)))
+    if (failed(lowerBlock(body, stages >= 3 ? function_ref<void()>(prefetch)
+                                            : function_ref<void()>())))
       return failure();
     SmallVector<Value> flatYield;
     for (auto [index, value] : llvm::enumerate(yieldOp.getValues())) {
@@ -786,17 +796,11 @@ LogicalResult KernelBuilder::lowerKVLoop(KVLoopOp op) {
   for (auto [index, pair] :
        llvm::enumerate(llvm::zip(op.getResults(), carried))) {
     auto [result, carriedArg] = pair;
-    auto type = cast<RankedTensorType>(result.getType());
-    TileStorage storage{type.getRank() == 1 ? TileStorage::Kind::Rows
-                                            : TileStorage::Kind::Acc};
-    storage.quadPartial = carriedPartial[index];
-    storage.values.assign(results.begin(),
-                          results.begin() + carriedArg.second);
-    storage.cols = type.getRank() == 1 ? 1 : type.getDimSize(1);
+    tiles[result] =
+        carriedStorage(result, results.take_front(carriedArg.second), index);
     results = results.drop_front(carriedArg.second);
-    tiles[result] = storage;
     if (int64_t(index) == maxIndex)
-      maxRows = storage.values;
+      maxRows = tiles[result].values;
   }
   return success();
 }

@@ -8,6 +8,8 @@
 // buffers are allocated.
 // CHECK-LABEL: gpu.func @mma_kernel
 // CHECK-SAME: nvvm.minctasm = 2
+// Copies read q, k and v through flat views made once at the top.
+// CHECK-COUNT-3: memref.collapse_shape %{{.*}} {{\[\[}}0, 1, 2, 3]] : memref<?x?x?x64xf16> into memref<?xf16>
 // Causal: block x takes query block grid_dim.x - 1 - x, the longest first.
 // CHECK: %[[BX:.*]] = gpu.block_id  x
 // CHECK: %[[GX:.*]] = gpu.grid_dim  x
@@ -19,7 +21,6 @@
 // Unpadded rows; cp.async and ldmatrix XOR the 16-byte chunk with row % 8.
 // Copies go from the flattened source to the flat view, each address a
 // per-thread part plus a constant per round of copies.
-// CHECK: memref.collapse_shape %{{.*}} {{\[\[}}0, 1, 2, 3]] : memref<?x?x?x64xf16> into memref<?xf16>
 // CHECK: arith.xori {{.*}} : index
 // CHECK: nvgpu.device_async_copy {{.*}} : memref<?xf16> to memref<4096xf16
 // CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<64x64xf16, #gpu.address_space<workgroup>> -> vector<4x2xf16>
