@@ -8,7 +8,6 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
@@ -101,12 +100,9 @@ static int compileText(const char *text, size_t size, const char *arch,
   flash::TargetOptions options;
   if (arch)
     options.chip = arch;
-  // The same rule as flashc's --tune-cache: the named file, else the
-  // default one, read only if it exists.
-  std::string cachePath =
-      tune_cache ? tune_cache : flash::defaultTuneCachePath();
-  if (!cachePath.empty() && llvm::sys::fs::exists(cachePath))
-    options.tuneCache = cachePath;
+  // As flashc's --tune-cache: the named file, else the default one (a
+  // file that does not exist has no entries: readTuneCache).
+  options.tuneCache = tune_cache ? tune_cache : flash::defaultTuneCachePath();
   options.strategy = strategy;
   flashc::KernelBundle bundle;
   if (module->getBody()->empty()) {

@@ -217,9 +217,7 @@ struct SelectConfigPass
         TileConfigAttr::get(op.getContext(), entry->blockM, entry->blockN,
                             entry->stages, entry->warps, *strategy,
                             entry->kvSplits);
-    if (failed(config.verifyFor(emitNothing, key.headDim, 2)))
-      return {};
-    return config;
+    return fits(config, key.headDim) ? config : TileConfigAttr();
   }
 
   void runOnOperation() override {

@@ -22,7 +22,6 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
@@ -410,7 +409,8 @@ int main(int argc, char **argv) {
   }
   std::string cachePath =
       tuneCachePath.empty() ? flash::defaultTuneCachePath() : tuneCachePath;
-  if (!noTuneCache && !tune && llvm::sys::fs::exists(cachePath))
+  // A file that does not exist has no entries (readTuneCache).
+  if (!noTuneCache && !tune)
     options.tuneCache = cachePath;
 
   if (tune) {
