@@ -38,6 +38,24 @@ def flashc_runtime(library):
     return flashc._Runtime(torch.cuda.current_device())
 
 
+def time_sdpa(q, k, v, causal):
+    """SDPA's FLASH_ATTENTION and CUDNN_ATTENTION backends on these inputs:
+    {"flash": us, "cudnn": us}, median of do_bench; None where a backend
+    refuses the inputs."""
+    times = {}
+    for name, backend in (("flash", SDPBackend.FLASH_ATTENTION),
+                          ("cudnn", SDPBackend.CUDNN_ATTENTION)):
+        try:
+            with sdpa_kernel(backend):
+                fn = lambda: F.scaled_dot_product_attention(
+                    q, k, v, is_causal=causal)
+                fn()
+                times[name] = 1000 * do_bench(fn, return_mode="median")
+        except RuntimeError:
+            times[name] = None
+    return times
+
+
 def compile_static(flashc, arch, dtype, b, h, s, d, causal):
     """The bundle flashc compiles for a file with these static sizes."""
     import subprocess
@@ -102,16 +120,8 @@ def main():
                        "rel_l2": err}
                 row["flashc_us"] = 1000 * do_bench(
                     lambda: rt.launch(kernel, q, k, v, o), return_mode="median")
-                for name, backend in (("flash", SDPBackend.FLASH_ATTENTION),
-                                      ("cudnn", SDPBackend.CUDNN_ATTENTION)):
-                    try:
-                        with sdpa_kernel(backend):
-                            fn = lambda: F.scaled_dot_product_attention(
-                                q, k, v, is_causal=causal)
-                            fn()
-                            row[f"{name}_us"] = 1000 * do_bench(fn, return_mode="median")
-                    except RuntimeError as e:
-                        row[f"{name}_us"] = None
+                for name, us in time_sdpa(q, k, v, causal).items():
+                    row[f"{name}_us"] = us
                 for key in ("flashc", "flash", "cudnn"):
                     t = row.get(f"{key}_us")
                     row[f"{key}_tflops"] = flops / (t * 1e-6) / 1e12 if t else None

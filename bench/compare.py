@@ -18,11 +18,10 @@ import sys
 
 import torch
 import torch.nn.functional as F
-from torch.nn.attention import SDPBackend, sdpa_kernel
 from triton.testing import do_bench
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import flashc_runtime  # noqa: E402
+from bench import flashc_runtime, time_sdpa  # noqa: E402
 
 
 def bundle_header(data):
@@ -74,17 +73,7 @@ def main():
             q[:1, :1].double(), k[:1, :1].double(), v[:1, :1].double(),
             is_causal=causal)
         flops = 4 * b * h * s * s * d / (2 if causal else 1)
-        base = {}
-        for name, backend in (("flash", SDPBackend.FLASH_ATTENTION),
-                              ("cudnn", SDPBackend.CUDNN_ATTENTION)):
-            try:
-                with sdpa_kernel(backend):
-                    fn = lambda: F.scaled_dot_product_attention(
-                        q, k, v, is_causal=causal)
-                    fn()
-                    base[name] = 1000 * do_bench(fn, return_mode="median")
-            except RuntimeError:
-                base[name] = None
+        base = time_sdpa(q, k, v, causal)
         for label, data in variants:
             kernel = rt.load(data)
             o = torch.full_like(q, float("nan"))

@@ -13,41 +13,36 @@ CONFIG128=${CONFIG128:-}
 mkdir -p "$OUTDIR"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for dtype in f16 bf16; do
-  for d in 64 128; do
-    for mask in full causal; do
-      causal=""
-      [ "$mask" = causal ] && causal="causal"
-      t="memref<?x?x?x${d}x${dtype}>"
-      config=$CONFIG64
-      [ "$d" = 128 ] && config=$CONFIG128
-      cat > "$tmp/k.mlir" <<MLIR
-func.func @${dtype}_d${d}_${mask}(%q: $t, %k: $t, %v: $t, %o: $t) {
-  flash.attention %q, %k, %v -> %o $causal $config : $t, $t, $t -> $t
-  return
-}
-MLIR
-      for arch in sm_89 sm_90; do
-        "$FLASHC" "$tmp/k.mlir" --arch "$arch" --emit=bundle \
-          -o "$OUTDIR/${dtype}_d${d}_${mask}.${arch}.bundle"
-      done
-    done
-  done
-done
-# Fewer warps than the heuristic uses: a round of cp.async copies is then
-# 2 or 4 rows, not a whole number of 8-row swizzle groups (mma_sync).
-for spec in "bf16 128 full 32 32 2 2" "f16 64 causal 16 64 3 1"; do
-  set -- $spec
-  t="memref<?x?x?x${2}x${1}>"; causal=""; [ "$3" = causal ] && causal="causal"
+# bundle NAME DTYPE HEAD_DIM MASK CONFIG: NAME.sm_89.bundle and
+# NAME.sm_90.bundle, dynamic sizes, CONFIG a config(...) clause or empty.
+bundle() {
+  local t="memref<?x?x?x${3}x${2}>" causal=""
+  [ "$4" = causal ] && causal="causal"
   cat > "$tmp/k.mlir" <<MLIR
-func.func @${1}_d${2}_${3}_w${7}(%q: $t, %k: $t, %v: $t, %o: $t) {
-  flash.attention %q, %k, %v -> %o $causal config(#flash.config<block_m = $4, block_n = $5, stages = $6, warps = $7, strategy = mma_sync>) : $t, $t, $t -> $t
+func.func @$1(%q: $t, %k: $t, %v: $t, %o: $t) {
+  flash.attention %q, %k, %v -> %o $causal $5 : $t, $t, $t -> $t
   return
 }
 MLIR
   for arch in sm_89 sm_90; do
     "$FLASHC" "$tmp/k.mlir" --arch "$arch" --emit=bundle \
-      -o "$OUTDIR/${1}_d${2}_${3}_w${7}.${arch}.bundle"
+      -o "$OUTDIR/$1.$arch.bundle"
+  done
+}
+for dtype in f16 bf16; do
+  for d in 64 128; do
+    for mask in full causal; do
+      config=$CONFIG64
+      [ "$d" = 128 ] && config=$CONFIG128
+      bundle "${dtype}_d${d}_${mask}" "$dtype" "$d" "$mask" "$config"
+    done
   done
 done
+# Fewer warps than the heuristic uses: a round of cp.async copies is then
+# 2 or 4 rows, not a whole number of 8-row swizzle groups (mma_sync).
+mma() {
+  echo "config(#flash.config<block_m = $1, block_n = $2, stages = $3, warps = $4, strategy = mma_sync>)"
+}
+bundle bf16_d128_full_w2 bf16 128 full "$(mma 32 32 2 2)"
+bundle f16_d64_causal_w1 f16 64 causal "$(mma 16 64 3 1)"
 ls "$OUTDIR" | wc -l

@@ -24,6 +24,18 @@ static void expect(int ok, const char *what) {
     ++failures;
 }
 
+/* Whether a compile returned 0 with `needle` in its bundle; destroys the
+ * result (read after the compile call, an argument, has set it). */
+static int compiledHas(int status, flashc_compile_result **result,
+                       const char *needle) {
+  size_t size = 0;
+  const char *bundle = flashc_compile_result_bundle(*result, &size);
+  int ok = status == 0 && bundle && strstr(bundle, needle);
+  flashc_compile_result_destroy(*result);
+  *result = NULL;
+  return ok;
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   expect(strcmp(flashc_compiler_version(), "0.2") == 0, "version");
@@ -73,18 +85,14 @@ int main(void) {
          "static shape, config (mma_sync by default) and scale in the bundle");
   flashc_compile_result_destroy(result);
   params.strategy = "wmma";
-  expect(flashc_compile_attention(&params, &result) == 0 &&
-             strstr(flashc_compile_result_bundle(result, &size),
-                    "\nstrategy wmma\n"),
+  expect(compiledHas(flashc_compile_attention(&params, &result), &result,
+                     "\nstrategy wmma\n"),
          "an explicit config with strategy wmma");
-  flashc_compile_result_destroy(result);
   flashc_attention_params_init(&params);
   params.strategy = "wmma";
-  expect(flashc_compile_attention(&params, &result) == 0 &&
-             strstr(flashc_compile_result_bundle(result, &size),
-                    "\nstrategy wmma\n"),
+  expect(compiledHas(flashc_compile_attention(&params, &result), &result,
+                     "\nstrategy wmma\n"),
          "params: strategy without tiles picks the heuristic's");
-  flashc_compile_result_destroy(result);
   params.strategy = "tensor";
   expect(flashc_compile_attention(&params, &result) != 0 &&
              strstr(flashc_compile_result_diagnostics(result),
@@ -166,41 +174,29 @@ int main(void) {
   flashc_attention_params_init(&params);
   params.arch = "sm_90";
   params.tune_cache = cache;
-  expect(flashc_compile_attention(&params, &result) == 0 &&
-             strstr(flashc_compile_result_bundle(result, &size),
-                    "\nblock_m 64\nblock_n 32\nstages 2\n"),
+  expect(compiledHas(flashc_compile_attention(&params, &result), &result,
+                     "\nblock_m 64\nblock_n 32\nstages 2\n"),
          "params: the tune cache entry wins");
-  flashc_compile_result_destroy(result);
   params.tune_cache = "";
-  expect(flashc_compile_attention(&params, &result) == 0 &&
-             strstr(flashc_compile_result_bundle(result, &size),
-                    "\nblock_m 128\nblock_n 64\n"),
+  expect(compiledHas(flashc_compile_attention(&params, &result), &result,
+                     "\nblock_m 128\nblock_n 64\n"),
          "params: tune_cache \"\" ignores it");
-  flashc_compile_result_destroy(result);
-  expect(flashc_compile_mlir_tuned(text, strlen(text), NULL, cache,
-                                   &result) == 0 &&
-             strstr(flashc_compile_result_bundle(result, &size),
-                    "\nblock_n 32\nstages 3\n"),
+  expect(compiledHas(flashc_compile_mlir_tuned(text, strlen(text), NULL,
+                                               cache, &result),
+                     &result, "\nblock_n 32\nstages 3\n"),
          "MLIR text: the entry for its static seq bucket wins");
-  flashc_compile_result_destroy(result);
   setenv("FLASHC_TUNE_CACHE", cache, 1);
-  expect(flashc_compile_mlir(text, strlen(text), NULL, &result) == 0 &&
-             strstr(flashc_compile_result_bundle(result, &size),
-                    "\nstages 3\n"),
+  expect(compiledHas(flashc_compile_mlir(text, strlen(text), NULL, &result),
+                     &result, "\nstages 3\n"),
          "MLIR text: the default cache is $FLASHC_TUNE_CACHE");
-  flashc_compile_result_destroy(result);
   params.tune_cache = NULL;
-  expect(flashc_compile_attention(&params, &result) == 0 &&
-             strstr(flashc_compile_result_bundle(result, &size),
-                    "\nblock_n 32\n"),
+  expect(compiledHas(flashc_compile_attention(&params, &result), &result,
+                     "\nblock_n 32\n"),
          "params: NULL is the default cache");
-  flashc_compile_result_destroy(result);
   setenv("FLASHC_TUNE_CACHE", "/nonexistent/flashc-tune.txt", 1);
-  expect(flashc_compile_attention(&params, &result) == 0 &&
-             strstr(flashc_compile_result_bundle(result, &size),
-                    "\nblock_m 128\nblock_n 64\n"),
+  expect(compiledHas(flashc_compile_attention(&params, &result), &result,
+                     "\nblock_m 128\nblock_n 64\n"),
          "a missing cache file is no cache");
-  flashc_compile_result_destroy(result);
   unsetenv("FLASHC_TUNE_CACHE");
   remove(cache);
 
