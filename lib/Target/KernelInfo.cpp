@@ -1,10 +1,12 @@
 //===- KernelInfo.cpp - launch metadata and the whole compile -------------===//
 
-#include "flashc/Dialect/Flash/IR/FlashDialect.h"
 #include "flashc/Target/Pipeline.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "flashc/Conversion/LaunchPlan.h"
 #include "flashc/Conversion/Passes.h"
+#include "flashc/Dialect/Flash/IR/FlashDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -39,8 +41,9 @@ flash::describeKernel(ModuleOp module, const TargetOptions &options) {
   bundle.warps = config.getWarps();
   bundle.strategy = stringifyStrategy(config.getStrategy()).str();
   bundle.kvSplits = config.getKvSplits();
-  bundle.threads = 32 * config.getWarps();
-  bundle.sharedBytes = config.getSharedMemoryBytes(bundle.headDim, 2);
+  LaunchPlan plan = planLaunch(tiled);
+  bundle.threads = plan.threads;
+  bundle.sharedBytes = plan.sharedBytes;
   auto staticOr = [](MemRefType t, unsigned d) {
     return t.isDynamicDim(d) ? int64_t(-1) : t.getDimSize(d);
   };

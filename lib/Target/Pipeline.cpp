@@ -3,6 +3,7 @@
 #include "flashc/Target/Pipeline.h"
 
 #include "flashc/Conversion/Passes.h"
+#include "flashc/Target/TargetInfo.h"
 #include "flashc/Dialect/Flash/IR/FlashDialect.h"
 #include "flashc/Transforms/Passes.h"
 
@@ -87,13 +88,9 @@ void flash::registerFlashcPasses() {
   registerGpuModuleToBinaryPass();
 }
 
-static const char *const kArchs[] = {"sm_80", "sm_86", "sm_89", "sm_90"};
+bool flash::isSupportedArch(StringRef chip) { return lookupArch(chip); }
 
-bool flash::isSupportedArch(StringRef chip) {
-  return llvm::is_contained(kArchs, chip);
-}
-
-StringRef flash::supportedArchList() { return "sm_80, sm_86, sm_89, sm_90"; }
+std::string flash::supportedArchList() { return supportedArchNames(); }
 
 void flash::buildFlashToTilePipeline(OpPassManager &pm,
                                      const TargetOptions &options) {

@@ -3,7 +3,7 @@
 #include "flashc/Transforms/Passes.h"
 #include "flashc/Transforms/TuneCache.h"
 
-#include "llvm/ADT/StringSwitch.h"
+#include "flashc/Target/TargetInfo.h"
 
 namespace mlir::flash {
 #define GEN_PASS_DEF_FLASHSELECTCONFIG
@@ -48,27 +48,17 @@ TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
                              /*warps=*/4, Strategy::wmma);
 }
 
-/// Streaming multiprocessors of the usual card of each architecture: sm_80
-/// A100 (108), sm_86 A10/RTX 3090 (72-82), sm_89 L4 (58), sm_90 H100 SXM
-/// (132). 0 when unknown.
+/// Streaming multiprocessors of `arch` (TargetInfo.h); 0 when unknown.
 static int64_t multiprocessors(StringRef arch) {
-  return llvm::StringSwitch<int64_t>(arch)
-      .Case("sm_80", 108)
-      .Case("sm_86", 72)
-      .Case("sm_89", 58)
-      .Cases({"sm_90", "sm_90a"}, 132)
-      .Default(0);
+  const ArchInfo *info = lookupArch(arch);
+  return info ? info->multiprocessors : 0;
 }
 
 /// Shared memory an SM gives its thread blocks (each block also takes 1 KiB
-/// of it for the system): sm_80 164 KiB, sm_86 and sm_89 100 KiB, sm_90
-/// 228 KiB. 0 when unknown.
+/// of it for the system); 0 when unknown.
 static int64_t sharedBytesPerSM(StringRef arch) {
-  return llvm::StringSwitch<int64_t>(arch)
-      .Case("sm_80", 164 * 1024)
-      .Cases({"sm_86", "sm_89"}, 100 * 1024)
-      .Cases({"sm_90", "sm_90a"}, 228 * 1024)
-      .Default(0);
+  const ArchInfo *info = lookupArch(arch);
+  return info ? info->sharedBytesPerSM : 0;
 }
 
 int64_t mlir::flash::chooseKVSplits(StringRef arch, int64_t programs,

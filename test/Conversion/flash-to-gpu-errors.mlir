@@ -25,3 +25,12 @@ func.func @dot_of_q(%q: memref<1x1x64x64xf16>) {
   }
   return
 }
+
+// -----
+
+// flash.attention is expanded to the tile level by another pass first.
+func.func @unexpanded(%q: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{flash-to-gpu: expand to the tile level first (--flash-expand-attention)}}
+  flash.attention %q, %q, %q -> %q : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}

@@ -172,18 +172,3 @@ func.func @late(%arg0: memref<?x?x?x64xf16>, %arg1: memref<?x?x?x64xf16>, %arg2:
   }
   return
 }
-
-// -----
-
-// A round of copies larger than the block (8 warps: 32 rows of head_dim 64
-// a round, block_n 16): only the threads whose row exists copy.
-// RUN: flashc-opt %s --flash-select-config --flash-expand-attention --flash-to-gpu --split-input-file | FileCheck %s --check-prefix=PARTIAL
-// PARTIAL-LABEL: gpu.func @partial_round_kernel
-// PARTIAL: scf.for
-// PARTIAL: %[[HAS:.*]] = arith.cmpi ult, %{{.*}}, %c16{{(_[0-9]+)?}} : index
-// PARTIAL-NEXT: scf.if %[[HAS]] {
-// PARTIAL: nvgpu.device_async_copy {{.*}} : memref<?xf16> to memref<2048xf16
-func.func @partial_round(%q: memref<?x?x?x64xf16>) {
-  flash.attention %q, %q, %q -> %q config(#flash.config<block_m = 128, block_n = 16, stages = 2, warps = 8, strategy = mma_sync>) : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
-  return
-}

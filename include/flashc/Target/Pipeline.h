@@ -27,7 +27,7 @@ void registerFlashcPasses();
 /// GPU architectures flashc compiles for.
 bool isSupportedArch(llvm::StringRef chip);
 /// Supported architectures, for messages: "sm_80, sm_86, sm_89, sm_90".
-llvm::StringRef supportedArchList();
+std::string supportedArchList();
 
 struct TargetOptions {
   std::string chip = "sm_89";

@@ -104,6 +104,7 @@ TileConfigAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "tile config needs " << bytes
                        << " bytes of shared memory with head_dim " << headDim
                        << ", more than the limit of " << limit
-                       << " (99 KiB, less 128 B of static shared memory)";
+                       << " (" << kMaxSharedMemoryBytes / kKiB
+                       << " KiB, less 128 B of static shared memory)";
   return success();
 }

@@ -8,6 +8,8 @@
 #ifndef FLASHC_DIALECT_FLASH_IR_FLASHDIALECT_H
 #define FLASHC_DIALECT_FLASH_IR_FLASHDIALECT_H
 
+#include "flashc/Target/TargetInfo.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -30,9 +32,10 @@
 namespace mlir::flash {
 /// Head dims the dialect accepts (and the lowering supports).
 bool isSupportedHeadDim(int64_t headDim);
-/// Shared memory a configuration may use: 99 KiB, the opt-in limit of
-/// sm_86/sm_89 (sm_80 and sm_90 allow more).
-constexpr int64_t kMaxSharedMemoryBytes = 99 * 1024;
+/// Shared memory a configuration may use: the least per-block opt-in limit
+/// of the supported architectures (99 KiB, sm_86/sm_89).
+constexpr int64_t kMaxSharedMemoryBytes =
+    portableMinimum(&ArchInfo::sharedBytesPerBlock);
 /// The most programs one query block's K/V loop may be split across.
 constexpr int64_t kMaxKVSplits = 16;
 } // namespace mlir::flash

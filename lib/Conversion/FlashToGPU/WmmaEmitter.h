@@ -9,8 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef FLASHC_LIB_CONVERSION_WMMAEMITTER_H
-#define FLASHC_LIB_CONVERSION_WMMAEMITTER_H
+#ifndef FLASHC_LIB_CONVERSION_FLASHTOGPU_WMMAEMITTER_H
+#define FLASHC_LIB_CONVERSION_FLASHTOGPU_WMMAEMITTER_H
 
 #include "mlir/IR/Builders.h"
 
@@ -48,4 +48,4 @@ private:
 
 } // namespace mlir::flash
 
-#endif // FLASHC_LIB_CONVERSION_WMMAEMITTER_H
+#endif // FLASHC_LIB_CONVERSION_FLASHTOGPU_WMMAEMITTER_H

@@ -1,0 +1,45 @@
+//===- LaunchPlan.h - the launch ABI of a flash kernel ----------*- C++ -*-===//
+//
+// How a compiled flash.tiled program is launched: block size, dynamic shared
+// memory, grid, split workspace, and the occupancy ptxas is told to aim at.
+// flash-to-gpu builds the host-side launch from it and the bundle writer
+// (describeKernel) copies it into the bundle, so both read one computation.
+// The runtime, which has no MLIR, reads the same numbers from the bundle
+// (flashc::KernelBundle).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHC_CONVERSION_LAUNCHPLAN_H
+#define FLASHC_CONVERSION_LAUNCHPLAN_H
+
+#include <cstdint>
+
+namespace mlir::flash {
+
+class TiledOp;
+
+struct LaunchPlan {
+  int64_t blockM = 0;  // query rows per program: grid x = ceil(seq_q / blockM)
+  int64_t warps = 0;
+  int64_t threads = 0; // block = (threads, 1, 1)
+  int64_t sharedBytes = 0;
+  int64_t kvSplits = 1; // grid z
+  int64_t headDim = 0;
+  /// Blocks per SM that ptxas may assume (nvvm.minctasm).
+  int32_t minBlocksPerSM = 1;
+
+  /// The split workspace (kvSplits > 1), per program of one split (tile =
+  /// (batch·head, query block)): f32 partials, and i32 arrival counters
+  /// that are zero before the first launch (each launch leaves them zero).
+  int64_t partialFloatsPerTile() const {
+    return kvSplits * blockM * (headDim + 8);
+  }
+  int64_t countersPerTile() const { return warps; }
+};
+
+/// The launch of `tiled` (its tile config and operand types).
+LaunchPlan planLaunch(TiledOp tiled);
+
+} // namespace mlir::flash
+
+#endif // FLASHC_CONVERSION_LAUNCHPLAN_H

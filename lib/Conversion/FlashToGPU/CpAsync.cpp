@@ -1,0 +1,274 @@
+//===- CpAsync.cpp - Q, K and V by cp.async, software-pipelined -----------===//
+//
+// 16-byte nvgpu.device_async_copy (cp.async.cg) copies on flat views, one
+// commit group per K/V block, and `stages` K/V buffers: blocks
+// i+1 .. i+stages-1 are in flight while block i is computed, with one
+// wait_group and one block barrier per step.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CopyPipeline.h"
+
+#include "TensorCoreStrategy.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::flash;
+
+namespace {
+
+class CpAsync : public CopyPipeline {
+public:
+  CpAsync(KernelContext &k, TensorCoreStrategy &tc, const QKVBuffers &buffers)
+      : k(k), tc(tc), buffers(buffers), ldQKV(tc.qkvRowStride()) {}
+
+  void emitSourceViews(Value q, Value kArg, Value v) override;
+  void loadQ(Value bh, Value row0) override;
+  LogicalResult prologue(Operation *loop, Value bh, Value first,
+                         Value end) override;
+  PipelineStep beginStep(Value t, Value block) override;
+  void drain() override;
+
+private:
+  /// Issues copies of rows [row0, row0 + rows) of head `bh` of `source`
+  /// (read through its flat view `flatSource`) to the flat buffer `dstFlat`
+  /// from element `dstBase` (a whole number of 8-row groups). With
+  /// `bounded`, rows past seq are zero-filled; without, the caller knows
+  /// that they all exist. Returns the copies' tokens.
+  SmallVector<Value> issueRowCopies(Value source, Value flatSource, Value bh,
+                                    Value row0, int64_t rows, Value dstFlat,
+                                    Value dstBase, bool bounded);
+  /// Commits the copies of `tokens` (an empty group if none) as one group.
+  void commitGroup(ArrayRef<Value> tokens);
+  /// Copies K/V block `blockIndex` of head `bh` into buffer slot `stage`.
+  void issueBlock(Value blockIndex, Value stage);
+  /// issueBlock if `blockIndex` < end, and a commit either way, so that
+  /// every step adds one group and wait_group counts stay uniform.
+  void issueIfInRange(Value blockIndex, Value stage);
+  void wait(int32_t pendingGroups);
+
+  KernelContext &k;
+  TensorCoreStrategy &tc;
+  const QKVBuffers &buffers; // filled in before the first copy
+  int64_t ldQKV;
+  Value q, kSrc, v, qSource, kSource, vSource;
+  /// The group of the Q copies: nvgpu.device_async_wait takes a token,
+  /// which its lowering ignores (wait_group counts groups), so every wait
+  /// hangs on this one.
+  Value qGroup;
+  Value bh, end; // of the K/V loop (prologue)
+};
+
+} // namespace
+
+void CpAsync::emitSourceViews(Value qArg, Value kArg, Value vArg) {
+  q = qArg;
+  kSrc = kArg;
+  v = vArg;
+  // Flat sources: a copy's address is then a per-thread part plus
+  // constants.
+  for (auto [arg, flat] : {std::pair<Value, Value &>{q, qSource},
+                           {kSrc, kSource},
+                           {v, vSource}})
+    flat = memref::CollapseShapeOp::create(
+        k.b, k.loc, arg, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}});
+}
+
+SmallVector<Value> CpAsync::issueRowCopies(Value source, Value flatSource,
+                                           Value bh, Value row0, int64_t rows,
+                                           Value dstFlat, Value dstBase,
+                                           bool bounded) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  int64_t headDim = k.headDim;
+  // A round of copies (one chunk per thread) moves rowsPerRound whole rows
+  // (threads is a multiple of 32, chunksPerRow is 8 or 16): a multiple of 8
+  // rows with 4 or 8 warps, 2 or 4 rows with 1 or 2 warps.
+  int64_t chunksPerRow = headDim / kChunkElements;
+  int64_t threads = kWarpThreads * k.warps;
+  int64_t rowsPerRound = threads / chunksPerRow;
+  assert(threads % chunksPerRow == 0 && "rounds of whole rows");
+  // Addresses are formed on flat views, as a per-thread part plus a
+  // per-round constant: the rounds then differ by immediate offsets. (2-D
+  // indices hide that: LLVM folds the round into the row, and cannot split
+  // (tid + c) / chunksPerRow for want of a no-wrap flag.) The swizzle
+  // depends on row % 8, which is the same in every round only when a round
+  // is a whole number of 8-row groups; otherwise each round swizzles its
+  // own row.
+  Value seq = memref::DimOp::create(b, loc, source, 2);
+  Value laneRow = arith::DivUIOp::create(b, loc, k.tid, k.idx(chunksPerRow));
+  Value col = k.mul(arith::RemUIOp::create(b, loc, k.tid, k.idx(chunksPerRow)),
+                    k.idx(kChunkElements));
+  Value dstLane = k.add(dstBase, k.add(k.mul(laneRow, k.idx(ldQKV)),
+                                       tc.qkvColumn(laneRow, col, 0)));
+  // Row 0 of this (batch, head) among the B·H·S rows of the flat source.
+  Value headRow0 = k.mul(bh, seq);
+  Value srcLane =
+      k.add(k.mul(k.add(headRow0, k.add(row0, laneRow)), k.idx(headDim)), col);
+  Value lastRow = arith::SubIOp::create(b, loc, seq, k.idx(1));
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  SmallVector<Value> tokens;
+  for (int64_t firstRow = 0; firstRow < rows; firstRow += rowsPerRound) {
+    auto emitCopy = [&]() {
+      Value srcIndex = k.add(srcLane, k.idx(firstRow * headDim));
+      Value srcElements;
+      if (bounded) {
+        // Rows past seq copy 0 bytes (zero-fill) from a clamped, valid
+        // address.
+        Value srcRow = k.add(row0, k.add(laneRow, k.idx(firstRow)));
+        Value inside = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::ult, srcRow, seq);
+        Value clamped = arith::MinUIOp::create(b, loc, srcRow, lastRow);
+        srcIndex = k.add(k.mul(k.add(headRow0, clamped), k.idx(headDim)), col);
+        srcElements = arith::SelectOp::create(
+            b, loc, inside, k.idx(kChunkElements), k.idx(0));
+      }
+      Value dstIndex = k.add(dstLane, k.idx(firstRow * ldQKV));
+      if (rowsPerRound % 8 != 0) {
+        Value row = k.add(laneRow, k.idx(firstRow));
+        dstIndex = k.add(dstBase, k.add(k.mul(row, k.idx(ldQKV)),
+                                        tc.qkvColumn(row, col, 0)));
+      }
+      return nvgpu::DeviceAsyncCopyOp::create(
+                 b, loc, tokenType, dstFlat, ValueRange{dstIndex}, flatSource,
+                 ValueRange{srcIndex}, b.getIndexAttr(kChunkElements),
+                 srcElements, b.getUnitAttr())
+          .getResult();
+    };
+    if (firstRow + rowsPerRound <= rows) {
+      tokens.push_back(emitCopy());
+      continue;
+    }
+    // A partial last round: only the threads with a row copy.
+    Value has =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                              k.add(laneRow, k.idx(firstRow)), k.idx(rows));
+    auto ifOp = scf::IfOp::create(b, loc, has, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    emitCopy();
+  }
+  return tokens;
+}
+
+void CpAsync::commitGroup(ArrayRef<Value> tokens) {
+  if (tokens.empty()) {
+    // nvgpu's device_async_create_group with no tokens prints in a form its
+    // parser rejects, so the empty commit is the NVVM op itself.
+    NVVM::CpAsyncCommitGroupOp::create(k.b, k.loc);
+    return;
+  }
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(k.b.getContext());
+  Value group =
+      nvgpu::DeviceAsyncCreateGroupOp::create(k.b, k.loc, tokenType, tokens);
+  if (!qGroup)
+    qGroup = group;
+}
+
+void CpAsync::wait(int32_t pendingGroups) {
+  nvgpu::DeviceAsyncWaitOp::create(k.b, k.loc, qGroup,
+                                   k.b.getI32IntegerAttr(pendingGroups));
+}
+
+void CpAsync::loadQ(Value bhValue, Value row0) {
+  SmallVector<Value> tokens =
+      issueRowCopies(q, qSource, bhValue, row0, k.blockM, buffers.qFlat,
+                     k.idx(0), /*bounded=*/true);
+  commitGroup(tokens);
+  wait(0);
+  gpu::BarrierOp::create(k.b, k.loc);
+}
+
+void CpAsync::issueBlock(Value blockIndex, Value stage) {
+  // Every block but a sequence's last is whole: its copies need no clamp,
+  // which leaves their addresses affine in the loop counter, so that LLVM
+  // strength-reduces them to pointer increments. The copies' completion is
+  // tracked by commit/wait groups, not by their tokens.
+  OpBuilder &b = k.b;
+  Value start = k.mul(blockIndex, k.idx(k.blockN));
+  Value dstBase = k.mul(stage, k.idx(k.blockN * ldQKV));
+  Value whole = arith::CmpIOp::create(
+      b, k.loc, arith::CmpIPredicate::ule, k.add(start, k.idx(k.blockN)),
+      memref::DimOp::create(b, k.loc, kSrc, 2));
+  auto ifOp = scf::IfOp::create(b, k.loc, whole, /*withElse=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  for (bool bounded : {false, true}) {
+    b.setInsertionPointToStart(bounded ? &ifOp.getElseRegion().front()
+                                       : &ifOp.getThenRegion().front());
+    issueRowCopies(kSrc, kSource, bh, start, k.blockN, buffers.kFlat, dstBase,
+                   bounded);
+    issueRowCopies(v, vSource, bh, start, k.blockN, buffers.vFlat, dstBase,
+                   bounded);
+  }
+}
+
+void CpAsync::issueIfInRange(Value blockIndex, Value stage) {
+  Value inRange = arith::CmpIOp::create(k.b, k.loc, arith::CmpIPredicate::ult,
+                                        blockIndex, end);
+  auto ifOp = scf::IfOp::create(k.b, k.loc, inRange, /*withElse=*/false);
+  {
+    OpBuilder::InsertionGuard guard(k.b);
+    k.b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    issueBlock(blockIndex, stage);
+  }
+  commitGroup({});
+}
+
+LogicalResult CpAsync::prologue(Operation *loop, Value bhValue, Value first,
+                                Value endValue) {
+  bh = bhValue;
+  end = endValue;
+  // Blocks first .. first + stages-2 in flight.
+  for (int64_t s = 0; s + 1 < k.stages; ++s)
+    issueIfInRange(k.add(first, k.idx(s)), k.idx(s));
+  if (!qGroup)
+    return loop->emitOpError("flash-to-gpu: the Q tile must be loaded before "
+                             "the K/V loop");
+  return success();
+}
+
+PipelineStep CpAsync::beginStep(Value t, Value block) {
+  OpBuilder &b = k.b;
+  int64_t stages = k.stages;
+  PipelineStep step;
+  step.stage = arith::RemUIOp::create(b, k.loc, t, k.idx(stages));
+  if (stages == 1) {
+    // No prefetch: wait until every warp is done with the single buffer,
+    // then load this block and wait for it.
+    gpu::BarrierOp::create(b, k.loc);
+    issueBlock(block, step.stage);
+    commitGroup({});
+    wait(0);
+    gpu::BarrierOp::create(b, k.loc);
+    return step;
+  }
+  // Block i has landed once at most stages-2 newer groups are pending; the
+  // barrier publishes it and also tells that every warp is done with block
+  // i-1, whose buffer the prefetch overwrites.
+  wait(stages - 2);
+  gpu::BarrierOp::create(b, k.loc);
+  Value nextStage = arith::RemUIOp::create(
+      b, k.loc, k.add(t, k.idx(stages - 1)), k.idx(stages));
+  auto prefetch = [this, block, nextStage, stages] {
+    issueIfInRange(k.add(block, k.idx(stages - 1)), nextStage);
+  };
+  if (k.policy.prefetchAfterFirstDot)
+    step.deferredPrefetch = prefetch;
+  else
+    prefetch();
+  return step;
+}
+
+void CpAsync::drain() { wait(0); }
+
+std::unique_ptr<CopyPipeline>
+flash::createCpAsyncPipeline(KernelContext &k, TensorCoreStrategy &tc,
+                             const QKVBuffers &buffers) {
+  return std::make_unique<CpAsync>(k, tc, buffers);
+}

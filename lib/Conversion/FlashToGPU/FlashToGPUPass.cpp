@@ -1,0 +1,137 @@
+//===- FlashToGPUPass.cpp - flash.tiled to a GPU kernel and its launch ----===//
+//
+// The pass: each flash.tiled becomes a gpu.func in a gpu.module, whose body
+// TileLowering emits, and a gpu.launch_func shaped by the LaunchPlan (with
+// the split workspace allocated around it).
+//
+//===----------------------------------------------------------------------===//
+
+#include "flashc/Conversion/Passes.h"
+
+#include "TileLowering.h"
+
+#include "flashc/Conversion/LaunchPlan.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+namespace mlir::flash {
+#define GEN_PASS_DEF_FLASHTOGPU
+#include "flashc/Conversion/Passes.h.inc"
+} // namespace mlir::flash
+
+using namespace mlir;
+using namespace mlir::flash;
+
+/// The kernel of `tiled`, appended to a new gpu.module of `module`.
+static FailureOr<gpu::GPUFuncOp> buildKernel(TiledOp tiled, ModuleOp module,
+                                             SymbolTable &symbols,
+                                             const LaunchPlan &plan,
+                                             StringRef base) {
+  Location loc = tiled.getLoc();
+  OpBuilder b(module.getBodyRegion());
+  b.setInsertionPointToEnd(module.getBody());
+  auto gpuModule = gpu::GPUModuleOp::create(b, loc, (base + "_kernels").str());
+  symbols.insert(gpuModule);
+  b.setInsertionPointToStart(gpuModule.getBody());
+  SmallVector<Type> argTypes(tiled->getOperandTypes());
+  if (plan.kvSplits > 1)
+    argTypes.append(
+        {MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
+         MemRefType::get({ShapedType::kDynamic}, b.getI32Type())});
+  auto kernel = gpu::GPUFuncOp::create(b, loc, (base + "_kernel").str(),
+                                       b.getFunctionType(argTypes, {}));
+  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  kernel.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({int32_t(plan.threads), 1, 1}));
+  kernel->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                  b.getI32IntegerAttr(plan.minBlocksPerSM));
+  Block &entry = kernel.getBody().front();
+  b.setInsertionPointToStart(&entry);
+  TileLowering lowering(tiled, b);
+  if (failed(lowering.emit(entry.getArguments())))
+    return failure();
+  gpu::ReturnOp::create(b, loc);
+  return kernel;
+}
+
+/// Replaces `tiled` by the launch of `kernel`: one program per (query
+/// block, batch·head, split).
+static void buildLaunch(TiledOp tiled, gpu::GPUFuncOp kernel,
+                        const LaunchPlan &plan) {
+  Location loc = tiled.getLoc();
+  OpBuilder b(tiled);
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value q = tiled.getQ();
+  auto dim = [&](int64_t d) -> Value {
+    return memref::DimOp::create(b, loc, q, d);
+  };
+  Value gridX = arith::CeilDivUIOp::create(b, loc, dim(2), idx(plan.blockM));
+  Value gridY = arith::MulIOp::create(b, loc, dim(0), dim(1));
+  Value smemValue = arith::ConstantIntOp::create(b, loc, plan.sharedBytes, 32);
+  SmallVector<Value> args(tiled->getOperands());
+  SmallVector<Value> workspace;
+  if (plan.kvSplits > 1) {
+    // The split workspace; the counters are zeroed once (the kernel resets
+    // the ones it uses).
+    Value tiles = arith::MulIOp::create(b, loc, gridX, gridY);
+    Value floats = arith::MulIOp::create(b, loc, tiles,
+                                         idx(plan.partialFloatsPerTile()));
+    Value counterCount =
+        arith::MulIOp::create(b, loc, tiles, idx(plan.countersPerTile()));
+    auto alloc = [&](Type element, Value size) -> Value {
+      auto type = MemRefType::get({ShapedType::kDynamic}, element);
+      return gpu::AllocOp::create(b, loc, type, Type(), ValueRange{},
+                                  ValueRange{size}, ValueRange{})
+          .getMemref();
+    };
+    Value partials = alloc(b.getF32Type(), floats);
+    Value counters = alloc(b.getI32Type(), counterCount);
+    gpu::MemsetOp::create(b, loc, Type(), ValueRange{}, counters,
+                          arith::ConstantIntOp::create(b, loc, 0, 32));
+    workspace = {partials, counters};
+    llvm::append_range(args, workspace);
+  }
+  gpu::LaunchFuncOp::create(
+      b, loc, kernel, gpu::KernelDim3{gridX, gridY, idx(plan.kvSplits)},
+      gpu::KernelDim3{idx(plan.threads), idx(1), idx(1)}, smemValue, args);
+  for (Value buffer : workspace)
+    gpu::DeallocOp::create(b, loc, Type(), ValueRange{}, buffer);
+}
+
+namespace {
+struct FlashToGPUPass
+    : public mlir::flash::impl::FlashToGPUBase<FlashToGPUPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    // flash.attention must be expanded to the tile level first; lowering
+    // nothing would leave it to fail later with a less useful message.
+    WalkResult unexpanded = module.walk([](AttentionOp op) {
+      op.emitOpError("flash-to-gpu: expand to the tile level first "
+                     "(--flash-expand-attention)");
+      return WalkResult::interrupt();
+    });
+    if (unexpanded.wasInterrupted())
+      return signalPassFailure();
+    SmallVector<TiledOp> programs;
+    module.walk([&](TiledOp op) { programs.push_back(op); });
+    if (programs.empty())
+      return;
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    UnitAttr::get(&getContext()));
+    SymbolTable symbols(module);
+    for (TiledOp tiled : programs) {
+      auto func = tiled->getParentOfType<func::FuncOp>();
+      std::string base = func ? func.getSymName().str() : "flash";
+      LaunchPlan plan = planLaunch(tiled);
+      FailureOr<gpu::GPUFuncOp> kernel =
+          buildKernel(tiled, module, symbols, plan, base);
+      if (failed(kernel))
+        return signalPassFailure();
+      buildLaunch(tiled, *kernel, plan);
+      tiled.erase();
+    }
+  }
+};
+} // namespace

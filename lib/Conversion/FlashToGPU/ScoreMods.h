@@ -1,0 +1,33 @@
+//===- ScoreMods.h - what is applied to each score element ------*- C++ -*-===//
+//
+// Applied per element through the strategies' per-element visit
+// (ScoreStrip), so that one implementation serves every strategy.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHC_LIB_CONVERSION_FLASHTOGPU_SCOREMODS_H
+#define FLASHC_LIB_CONVERSION_FLASHTOGPU_SCOREMODS_H
+
+#include "KernelContext.h"
+#include "TileStorage.h"
+
+namespace mlir::flash {
+
+/// `value`, the score at (`row`, `col`) of the tile `scores` (MaskedScores),
+/// or -inf where the mask hides it: keys at or past the mask's limit and,
+/// if causal, keys after the query.
+Value applyMask(KernelContext &k, const TileStorage &scores, Value value,
+                Value row, Value col);
+
+/// Emits `emitStep` twice under one uniform branch: masked where the block
+/// of `cols` keys crosses the key length or (for this warp's rows) the
+/// causal diagonal, unmasked elsewhere; once, unmasked, when `scores` has no
+/// mask. Returns the results (of `resultTypes`) of the step taken.
+SmallVector<Value>
+emitMaskedOrNot(KernelContext &k, const TileStorage &scores, int64_t cols,
+                TypeRange resultTypes,
+                function_ref<SmallVector<Value>(bool masked)> emitStep);
+
+} // namespace mlir::flash
+
+#endif // FLASHC_LIB_CONVERSION_FLASHTOGPU_SCOREMODS_H

@@ -1,0 +1,400 @@
+//===- TileLowering.cpp - the walk over a flash.tiled program -------------===//
+
+#include "TileLowering.h"
+
+#include "OnlineSoftmax.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::flash;
+
+TileLowering::TileLowering(TiledOp tiled, OpBuilder &b)
+    : tiled(tiled), k(b, tiled.getLoc(), tiled),
+      tc(createTensorCoreStrategy(k)),
+      copies(createCpAsyncPipeline(k, *tc, buffers)) {}
+
+void TileLowering::emitPreamble(ValueRange kernelArgs) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  o = kernelArgs[3];
+  copies->emitSourceViews(kernelArgs[0], kernelArgs[1], kernelArgs[2]);
+  if (k.kvSplits > 1) {
+    workspace.partials = kernelArgs[4];
+    workspace.counters = kernelArgs[5];
+    workspace.split = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+  }
+  mapping.map(tiled.getQ(), kernelArgs[0]);
+  mapping.map(tiled.getK(), kernelArgs[1]);
+  mapping.map(tiled.getV(), kernelArgs[2]);
+  mapping.map(tiled.getO(), o);
+  k.emitPreamble();
+  Value queryBlock = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  if (tiled.isCausal()) {
+    // Causal query block i has about i + 1 key blocks of work. The hardware
+    // starts blocks in x order, so x = 0 takes the last (longest) query
+    // block: the longest jobs go first and the last wave is short ones,
+    // instead of a tail of long ones on a few SMs.
+    Value last = arith::SubIOp::create(
+        b, loc, gpu::GridDimOp::create(b, loc, gpu::Dimension::x), k.idx(1));
+    queryBlock = arith::SubIOp::create(b, loc, last, queryBlock);
+  }
+  workspace.queryBlock = queryBlock;
+  workspace.batchHead = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+  mapping.map(tiled.getQueryBlock(), queryBlock);
+  mapping.map(tiled.getBatchHead(), workspace.batchHead);
+  heads = memref::DimOp::create(b, loc, kernelArgs[0], 1);
+}
+
+void TileLowering::allocateSharedMemory(int64_t &offset) {
+  // Each of Q, K, V gets a 2-D view (what the tensor cores read) and a flat
+  // one (what copies write: a copy's destination is then stage offset + a
+  // loop-invariant part, one add per stage, where 2-D indices let LLVM fold
+  // the stage into the row and redo the whole address for every copy).
+  int64_t ld = tc->qkvRowStride();
+  for (auto [buf, flat, rows] :
+       {std::tuple<Value &, Value &, int64_t>{buffers.q, buffers.qFlat,
+                                              k.blockM},
+        {buffers.k, buffers.kFlat, k.stages * k.blockN},
+        {buffers.v, buffers.vFlat, k.stages * k.blockN}}) {
+    int64_t start = offset;
+    flat = k.sharedView(start, {rows * ld}, k.element);
+    buf = k.sharedView(offset, {rows, ld}, k.element);
+  }
+  tc->allocateScratch(offset);
+}
+
+LogicalResult TileLowering::emit(ValueRange kernelArgs) {
+  entryBlock = k.b.getInsertionBlock();
+  emitPreamble(kernelArgs);
+  int64_t offset = 0;
+  allocateSharedMemory(offset);
+  int64_t expected = k.config.getSharedMemoryBytes(k.headDim, kElementBytes);
+  if (offset != expected)
+    return tiled.emitOpError() << "internal error: shared memory layout ("
+                               << offset << " bytes) disagrees with the tile "
+                               << "config (" << expected << " bytes)";
+  return lowerBlock(tiled.getBody().front());
+}
+
+LogicalResult
+TileLowering::lowerBlock(Block &block,
+                         const std::function<void()> &afterFirstDot) {
+  bool pending = static_cast<bool>(afterFirstDot);
+  for (Operation &op : block.without_terminator()) {
+    if (failed(lowerOp(&op)))
+      return failure();
+    if (pending && isa<DotOp>(op)) {
+      afterFirstDot();
+      pending = false;
+    }
+  }
+  if (pending)
+    afterFirstDot();
+  return success();
+}
+
+static bool hasTensorTypes(Operation *op) {
+  auto isTensor = [](Type t) { return isa<TensorType>(t); };
+  return llvm::any_of(op->getResultTypes(), isTensor) ||
+         llvm::any_of(op->getOperandTypes(), isTensor);
+}
+
+LogicalResult TileLowering::lowerOp(Operation *op) {
+  if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
+    if (auto dense = dyn_cast<SplatElementsAttr>(constant.getValue())) {
+      TileStorage storage{TileStorage::Kind::Splat};
+      storage.splat = dense.getSplatValue<APFloat>().convertToFloat();
+      tiles[constant.getResult()] = storage;
+      return success();
+    }
+  }
+  if (auto load = dyn_cast<LoadTileOp>(op))
+    return lowerLoadTile(load);
+  if (auto loop = dyn_cast<KVLoopOp>(op))
+    return lowerKVLoop(loop);
+  if (auto dot = dyn_cast<DotOp>(op))
+    return lowerDot(dot);
+  if (auto mask = dyn_cast<MaskOp>(op))
+    return lowerMask(mask);
+  if (auto softmax = dyn_cast<SoftmaxStepOp>(op))
+    return lowerSoftmax(softmax);
+  if (auto rescale = dyn_cast<RescaleOp>(op))
+    return lowerRescale(rescale);
+  if (auto normalize = dyn_cast<NormalizeOp>(op))
+    return lowerNormalize(normalize);
+  if (auto store = dyn_cast<StoreTileOp>(op))
+    return lowerStore(store);
+  if (hasTensorTypes(op) || op->getNumRegions() != 0)
+    return op->emitOpError("flash-to-gpu: not supported inside flash.tiled");
+  // Scalar index arithmetic and memref.dim: the same in the kernel.
+  for (Value operand : op->getOperands())
+    (void)scalar(operand);
+  k.b.clone(*op, mapping);
+  return success();
+}
+
+Value TileLowering::scalar(Value value) {
+  if (Value mapped = mapping.lookupOrNull(value))
+    return mapped;
+  Operation *def = value.getDefiningOp();
+  assert(def && def->hasTrait<OpTrait::ConstantLike>() &&
+         "verified tile programs use only constants from above");
+  OpBuilder::InsertionGuard guard(k.b);
+  k.b.setInsertionPointToStart(entryBlock);
+  return k.b.clone(*def, mapping)->getResult(0);
+}
+
+TileStorage *TileLowering::findTile(Value value) {
+  auto it = tiles.find(value);
+  if (it != tiles.end())
+    return &it->second;
+  auto constant = value.getDefiningOp<arith::ConstantOp>();
+  if (!constant)
+    return nullptr;
+  auto dense = dyn_cast<SplatElementsAttr>(constant.getValue());
+  if (!dense)
+    return nullptr;
+  TileStorage storage{TileStorage::Kind::Splat};
+  storage.splat = dense.getSplatValue<APFloat>().convertToFloat();
+  return &(tiles[value] = storage);
+}
+
+LogicalResult TileLowering::lowerLoadTile(LoadTileOp op) {
+  if (op.getSource() != tiled.getQ())
+    return op.emitOpError("flash-to-gpu: outside flash.kv_loop only the Q "
+                          "tile is loaded (K and V come from the loop)");
+  if (op.getType().getDimSize(0) != k.blockM)
+    return op.emitOpError() << "flash-to-gpu: the Q tile must have block_m = "
+                            << k.blockM << " rows";
+  Value row0 = scalar(op.getRow());
+  copies->loadQ(scalar(op.getBatchHead()), row0);
+  TileStorage storage{TileStorage::Kind::SharedRows};
+  storage.memref = buffers.q;
+  storage.rowBase = k.idx(0);
+  storage.cols = k.headDim;
+  storage.isQ = true;
+  if (k.policy.qInRegisters)
+    storage.values = tc->loadQ(buffers.q);
+  tiles[op.getResult()] = storage;
+  return success();
+}
+
+FailureOr<SmallVector<Value>> TileLowering::flatten(Value tileValue,
+                                                    Operation *user) {
+  TileStorage *storage = findTile(tileValue);
+  auto type = cast<RankedTensorType>(tileValue.getType());
+  if (storage && storage->kind == TileStorage::Kind::Splat) {
+    if (type.getRank() == 1)
+      return SmallVector<Value>(k.strips * tc->rowsPerLane(),
+                                k.f32(storage->splat));
+    return tc->splatAccumulator(storage->splat, type, user);
+  }
+  if (storage && (storage->kind == TileStorage::Kind::Rows ||
+                  storage->kind == TileStorage::Kind::Acc))
+    return storage->values;
+  user->emitOpError("flash-to-gpu: a loop-carried value must be a row vector "
+                    "or an accumulator");
+  return failure();
+}
+
+LogicalResult TileLowering::lowerKVLoop(KVLoopOp op) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  Block &body = op.getBody().front();
+  Value bh = scalar(op.getBatchHead());
+  Value upper = scalar(op.getUpper());
+  Value numBlocks = arith::CeilDivUIOp::create(b, loc, upper, k.idx(k.blockN));
+
+  // A carried row sum of a softmax step stays in the strategy's partial
+  // form through the loop (TileStorage::partial).
+  auto yieldOp = cast<YieldOp>(body.getTerminator());
+  SmallVector<bool> carriedPartial;
+  for (Value value : yieldOp.getValues()) {
+    auto step = value.getDefiningOp<SoftmaxStepOp>();
+    carriedPartial.push_back(tc->rowSumsArePartial() && step &&
+                             value == step.getSumOut());
+  }
+  // The flat values of carried slot `index`, converted to its form.
+  auto carriedValues = [&](Value value, Operation *user,
+                           size_t index) -> FailureOr<SmallVector<Value>> {
+    FailureOr<SmallVector<Value>> flat = flatten(value, user);
+    if (failed(flat))
+      return failure();
+    TileStorage *storage = findTile(value);
+    bool partial = storage && storage->partial;
+    if (partial != carriedPartial[index])
+      *flat = tc->convertRows(*flat, partial, carriedPartial[index]);
+    return flat;
+  };
+  // The storage of loop-carried tile `value` (a body argument or a loop
+  // result) made of the flat `values` of carried slot `index`.
+  auto carriedStorage = [&](Value value, ValueRange values, size_t index) {
+    auto type = cast<RankedTensorType>(value.getType());
+    TileStorage storage{type.getRank() == 1 ? TileStorage::Kind::Rows
+                                            : TileStorage::Kind::Acc};
+    storage.partial = carriedPartial[index];
+    storage.values.assign(values.begin(), values.end());
+    storage.cols = type.getRank() == 1 ? 1 : type.getDimSize(1);
+    return storage;
+  };
+
+  SmallVector<Value> flatInits;
+  SmallVector<unsigned> counts; // flat values per carried slot
+  for (auto [index, init] : llvm::enumerate(op.getInits())) {
+    FailureOr<SmallVector<Value>> flat = carriedValues(init, op, index);
+    if (failed(flat))
+      return failure();
+    counts.push_back(flat->size());
+    llvm::append_range(flatInits, *flat);
+  }
+
+  // This program's blocks [first, end): all of them, or with kv_splits > 1
+  // a contiguous share of ceil(numBlocks / kv_splits) (possibly empty).
+  Value first = k.idx(0), end = numBlocks;
+  if (k.kvSplits > 1) {
+    Value share =
+        arith::CeilDivUIOp::create(b, loc, numBlocks, k.idx(k.kvSplits));
+    first = arith::MinUIOp::create(b, loc, k.mul(workspace.split, share),
+                                   numBlocks);
+    end = arith::MinUIOp::create(b, loc, k.add(first, share), numBlocks);
+  }
+  if (failed(copies->prologue(op, bh, first, end)))
+    return failure();
+
+  // Step t handles block first + t.
+  Value steps = arith::SubIOp::create(b, loc, end, first);
+  auto loop = scf::ForOp::create(b, loc, k.idx(0), steps, k.idx(1), flatInits);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value t = loop.getInductionVar();
+    Value i = k.add(first, t);
+    PipelineStep step = copies->beginStep(t, i);
+    Value rowBase = k.mul(step.stage, k.idx(k.blockN));
+    mapping.map(body.getArgument(0), k.mul(i, k.idx(k.blockN)));
+    for (auto [arg, buf] :
+         {std::pair<Value, Value>{body.getArgument(1), buffers.k},
+          {body.getArgument(2), buffers.v}}) {
+      TileStorage storage{TileStorage::Kind::SharedRows};
+      storage.memref = buf;
+      storage.rowBase = rowBase;
+      storage.cols = k.headDim;
+      tiles[arg] = storage;
+    }
+    ValueRange iterArgs = loop.getRegionIterArgs();
+    for (auto [index, arg] : llvm::enumerate(body.getArguments().drop_front(3))) {
+      tiles[arg] = carriedStorage(arg, iterArgs.take_front(counts[index]),
+                                  index);
+      iterArgs = iterArgs.drop_front(counts[index]);
+    }
+    if (failed(lowerBlock(body, step.deferredPrefetch)))
+      return failure();
+    SmallVector<Value> flatYield;
+    for (auto [index, value] : llvm::enumerate(yieldOp.getValues())) {
+      FailureOr<SmallVector<Value>> flat =
+          carriedValues(value, yieldOp, index);
+      if (failed(flat))
+        return failure();
+      llvm::append_range(flatYield, *flat);
+    }
+    scf::YieldOp::create(b, loc, flatYield);
+  }
+  copies->drain();
+
+  ValueRange results = loop.getResults();
+  for (auto [index, result] : llvm::enumerate(op.getResults())) {
+    tiles[result] =
+        carriedStorage(result, results.take_front(counts[index]), index);
+    results = results.drop_front(counts[index]);
+  }
+  return success();
+}
+
+LogicalResult TileLowering::lowerDot(DotOp op) {
+  TileStorage *lhs = findTile(op.getLhs());
+  TileStorage *rhs = findTile(op.getRhs());
+  if (!lhs || !rhs || rhs->kind != TileStorage::Kind::SharedRows || rhs->isQ)
+    return op.emitOpError("flash-to-gpu: rhs must be a K or V tile of the "
+                          "enclosing flash.kv_loop");
+  if (!lhs->isQ && lhs->kind != TileStorage::Kind::Probs)
+    return op.emitOpError("flash-to-gpu: lhs must be the Q tile or the "
+                          "probabilities of a flash.softmax_step");
+  if (op.getType().getDimSize(0) != k.blockM)
+    return op.emitOpError() << "flash-to-gpu: lhs must have block_m = "
+                            << k.blockM << " rows";
+  TileStorage *acc = nullptr;
+  if (op.getAcc()) {
+    acc = findTile(op.getAcc());
+    if (!acc || acc->kind != TileStorage::Kind::Acc)
+      return op.emitOpError("flash-to-gpu: acc must be an accumulator "
+                            "(loop-carried or rescaled)");
+  }
+  FailureOr<TileStorage> result = tc->dot(op, *lhs, *rhs, acc);
+  if (failed(result))
+    return failure();
+  tiles[op.getResult()] = *result;
+  return success();
+}
+
+LogicalResult TileLowering::lowerMask(MaskOp op) {
+  TileStorage *scores = findTile(op.getScores());
+  if (!scores || scores->kind != TileStorage::Kind::Scores)
+    return op.emitOpError("flash-to-gpu: scores must come from a "
+                          "flash.dot without acc");
+  TileStorage storage = *scores;
+  storage.kind = TileStorage::Kind::MaskedScores;
+  storage.maskRow = scalar(op.getRow());
+  storage.maskCol = scalar(op.getCol());
+  storage.maskLimit = scalar(op.getLimit());
+  storage.causal = op.getCausal();
+  tiles[op.getResult()] = storage;
+  return success();
+}
+
+LogicalResult TileLowering::lowerSoftmax(SoftmaxStepOp op) {
+  TileStorage *scores = findTile(op.getScores());
+  TileStorage *max = findTile(op.getMaxIn());
+  TileStorage *sum = findTile(op.getSumIn());
+  if (!scores || (scores->kind != TileStorage::Kind::Scores &&
+                  scores->kind != TileStorage::Kind::MaskedScores))
+    return op.emitOpError("flash-to-gpu: scores must come from flash.dot "
+                          "(optionally through flash.mask)");
+  if (!max || max->kind != TileStorage::Kind::Rows || !sum ||
+      sum->kind != TileStorage::Kind::Rows)
+    return op.emitOpError("flash-to-gpu: max and sum must be loop-carried "
+                          "row vectors");
+  SmallVector<Value> sumIn =
+      tc->convertRows(sum->values, sum->partial, tc->rowSumsArePartial());
+  SoftmaxStepResults step =
+      emitSoftmaxStep(k, *tc, *scores, op.getScaleLog2e().convertToFloat(),
+                      max->values, sumIn);
+  tiles[op.getProbs()] = step.probs;
+  // step.rows is [max, sum, alpha] per (strip, row slot).
+  Value rowResults[] = {op.getMaxOut(), op.getSumOut(), op.getAlpha()};
+  for (auto [index, value] : llvm::enumerate(rowResults)) {
+    TileStorage rows{TileStorage::Kind::Rows};
+    rows.cols = 1;
+    rows.partial = tc->rowSumsArePartial() && value == op.getSumOut();
+    for (size_t slot = 0; slot < step.rows.size() / 3; ++slot)
+      rows.values.push_back(step.rows[3 * slot + index]);
+    tiles[value] = rows;
+  }
+  return success();
+}
+
+LogicalResult TileLowering::lowerRescale(RescaleOp op) {
+  TileStorage *acc = findTile(op.getAcc());
+  TileStorage *factors = findTile(op.getFactor());
+  if (!acc || acc->kind != TileStorage::Kind::Acc || !factors ||
+      factors->kind != TileStorage::Kind::Rows)
+    return op.emitOpError("flash-to-gpu: rescale needs an accumulator and "
+                          "row factors");
+  TileStorage storage = *acc;
+  storage.values = emitRescale(k, *tc, acc->values, factors->values);
+  tiles[op.getResult()] = storage;
+  return success();
+}

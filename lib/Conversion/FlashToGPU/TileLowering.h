@@ -1,0 +1,77 @@
+//===- TileLowering.h - the walk over a flash.tiled program -----*- C++ -*-===//
+//
+// Lowers the body of one flash.tiled into the body of its gpu.func: the ops
+// are walked in order and each tile value is given storage (TileStorage),
+// through the tensor-core strategy and the copy pipeline; scalar ops are
+// cloned. Anything the tile level allows but this mapping does not handle is
+// reported with the op's location.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHC_LIB_CONVERSION_FLASHTOGPU_TILELOWERING_H
+#define FLASHC_LIB_CONVERSION_FLASHTOGPU_TILELOWERING_H
+
+#include "CopyPipeline.h"
+#include "SplitKV.h"
+#include "TensorCoreStrategy.h"
+
+#include "mlir/IR/IRMapping.h"
+
+#include <unordered_map>
+
+namespace mlir::flash {
+
+class TileLowering {
+public:
+  TileLowering(TiledOp tiled, OpBuilder &b);
+
+  /// Emits the kernel body at the builder's insertion point, inside the
+  /// gpu.func whose arguments are q, k, v, o (and the split workspace).
+  LogicalResult emit(ValueRange kernelArgs);
+
+private:
+  void emitPreamble(ValueRange kernelArgs);
+  void allocateSharedMemory(int64_t &offset);
+  /// Lowers `block`'s ops in order; `afterFirstDot`, if given, is emitted
+  /// after its first flash.dot (or at its end if it has none).
+  LogicalResult lowerBlock(Block &block,
+                           const std::function<void()> &afterFirstDot = {});
+  LogicalResult lowerOp(Operation *op);
+  LogicalResult lowerLoadTile(LoadTileOp op);
+  LogicalResult lowerKVLoop(KVLoopOp op);
+  LogicalResult lowerDot(DotOp op);
+  LogicalResult lowerMask(MaskOp op);
+  LogicalResult lowerSoftmax(SoftmaxStepOp op);
+  LogicalResult lowerRescale(RescaleOp op);
+  // The epilogue (Epilogue.cpp).
+  LogicalResult lowerNormalize(NormalizeOp op);
+  LogicalResult lowerStore(StoreTileOp op);
+
+  /// The flat values of a loop-carried tile (inits and yields).
+  FailureOr<SmallVector<Value>> flatten(Value tileValue, Operation *user);
+  /// The kernel-side value of a scalar of the tile program; constants
+  /// captured from outside flash.tiled are cloned in on first use.
+  Value scalar(Value value);
+  /// Where a tile value lives; splat constants captured from outside
+  /// flash.tiled become Splat storage. Null if unknown.
+  TileStorage *findTile(Value value);
+
+  TiledOp tiled;
+  KernelContext k;
+  std::unique_ptr<TensorCoreStrategy> tc;
+  std::unique_ptr<CopyPipeline> copies;
+  IRMapping mapping;
+  Block *entryBlock = nullptr;
+  struct ValueHash {
+    size_t operator()(Value v) const { return hash_value(v); }
+  };
+  // Node-based, so that references stay valid while entries are added.
+  std::unordered_map<Value, TileStorage, ValueHash> tiles;
+  QKVBuffers buffers;
+  SplitWorkspace workspace;
+  Value o, heads;
+};
+
+} // namespace mlir::flash
+
+#endif // FLASHC_LIB_CONVERSION_FLASHTOGPU_TILELOWERING_H

@@ -1,0 +1,43 @@
+//===- TileStorage.h - where a tile value lives in the kernel ---*- C++ -*-===//
+
+#ifndef FLASHC_LIB_CONVERSION_FLASHTOGPU_TILESTORAGE_H
+#define FLASHC_LIB_CONVERSION_FLASHTOGPU_TILESTORAGE_H
+
+#include "mlir/IR/Value.h"
+#include "llvm/ADT/SmallVector.h"
+
+namespace mlir::flash {
+
+/// Where a tile value of the tile program lives in the kernel: the walk over
+/// tile ops gives each result one of these as it lowers the op.
+struct TileStorage {
+  enum class Kind {
+    Splat,        // a constant not materialised yet (loop inits)
+    SharedRows,   // rows of `memref` from `rowBase`: Q, K, V tiles
+    Scores,       // scores as the strategy holds them (values or a buffer)
+    MaskedScores, // Scores plus a mask to apply when read
+    Probs,        // probabilities as the strategy holds them
+    Rows,         // per-lane f32 row values, rowsPerLane per 16-row strip
+    Acc,          // accumulator fragments [strip][column tile]
+  } kind;
+  float splat = 0.0f;
+  Value memref, rowBase;
+  SmallVector<Value> values; // Rows / Acc / Scores / Probs values, or Q's
+                             // cached A fragments
+  bool isQ = false;          // the Q tile (fragments cached or not)
+  /// Rows: each lane holds the part of its row's value from its own columns
+  /// (mma_sync row sums); the strategy completes them (completeRows).
+  bool partial = false;
+  /// MaskedScores: keys at or past `maskLimit` are masked, and with `causal`
+  /// keys after the query; `maskRow`/`maskCol` are the tile's first query
+  /// row and key column.
+  Value maskRow, maskCol, maskLimit;
+  bool causal = false;
+  int64_t cols = 0; // columns of the tile
+  /// Acc after a split K/V merge: only lanes where this is true store.
+  Value storeGuard;
+};
+
+} // namespace mlir::flash
+
+#endif // FLASHC_LIB_CONVERSION_FLASHTOGPU_TILESTORAGE_H
