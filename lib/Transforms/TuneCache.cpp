@@ -2,6 +2,8 @@
 
 #include "flashc/Transforms/TuneCache.h"
 
+#include "flashc/Support/OutputFile.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -77,27 +79,16 @@ bool mlir::flash::updateTuneCache(const std::string &path,
       if (i == dir.size() || dir[i] == '/')
         ::mkdir(dir.substr(0, i).c_str(), 0755);
   }
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp);
-    out << "# flashc tune cache: arch dtype head_dim causal seq_bucket "
-           "block_m block_n stages warps strategy microseconds kv_splits\n";
-    for (const TuneEntry &e : entries)
-      out << e.key.arch << " " << e.key.dtype << " " << e.key.headDim << " "
-          << (e.key.causal ? 1 : 0) << " " << e.key.seqBucket << " "
-          << e.blockM << " " << e.blockN << " " << e.stages << " " << e.warps
-          << " " << e.strategy << " " << e.microseconds << " " << e.kvSplits
-          << "\n";
-    if (!out) {
-      error = "cannot write " + tmp;
-      std::remove(tmp.c_str());
-      return false;
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = "cannot rename " + tmp + " to " + path;
-    std::remove(tmp.c_str());
+  std::ostringstream out;
+  out << "# flashc tune cache: arch dtype head_dim causal seq_bucket "
+         "block_m block_n stages warps strategy microseconds kv_splits\n";
+  for (const TuneEntry &e : entries)
+    out << e.key.arch << " " << e.key.dtype << " " << e.key.headDim << " "
+        << (e.key.causal ? 1 : 0) << " " << e.key.seqBucket << " " << e.blockM
+        << " " << e.blockN << " " << e.stages << " " << e.warps << " "
+        << e.strategy << " " << e.microseconds << " " << e.kvSplits << "\n";
+  error = flashc::writeOutputFile(path, out.str());
+  if (!error.empty())
     return false;
-  }
   return true;
 }

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "flashc/Runtime/Runner.h"
+#include "flashc/Support/OutputFile.h"
 #include "flashc/Target/Pipeline.h"
 #include "flashc/Target/Ptxas.h"
 #include "flashc/Transforms/TuneCache.h"
@@ -153,23 +154,13 @@ static flash::Stage stageFor(Emit e) {
   return flash::Stage::PTX;
 }
 
-/// Writes through a temporary file renamed into place, so that a failure
-/// never leaves a half-written output.
+/// Writes the result (see flashc::writeOutputFile); says why not.
 static LogicalResult writeOutput(StringRef path, StringRef text) {
-  if (path == "-") {
-    outs() << text;
-    outs().flush();
+  std::string error = flashc::writeOutputFile(path, text);
+  if (error.empty())
     return success();
-  }
-  if (Error err = llvm::writeToOutput(path, [&](raw_ostream &os) {
-        os << text;
-        return Error::success();
-      })) {
-    errs() << "flashc: error: cannot write '" << path
-           << "': " << toString(std::move(err)) << "\n";
-    return failure();
-  }
-  return success();
+  errs() << "flashc: error: " << error << "\n";
+  return failure();
 }
 
 /// The --run/tune flags as runtime options.
@@ -339,8 +330,7 @@ static int runTune(const std::string &source, MLIRContext &context,
   return 0;
 }
 
-int main(int argc, char **argv) {
-  InitLLVM init(argc, argv);
+static int flashcMain(int argc, char **argv) {
   // `flashc tune FILE ...`: a subcommand in front of the usual flags.
   bool tune = argc > 1 && StringRef(argv[1]) == "tune";
   std::vector<char *> args(argv, argv + argc);
@@ -508,4 +498,18 @@ int main(int argc, char **argv) {
   return flashc::runBundle(flashc::serializeBundle(bundle),
                            runOptionsFromFlags(),
                            std::cout, std::cerr);
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  int status = flashcMain(argc, argv);
+  // A report that could not be written is a failure too (a full disk).
+  outs().flush();
+  if (std::error_code ec = outs().error()) {
+    outs().clear_error();
+    errs() << "flashc: error: cannot write standard output: " << ec.message()
+           << "\n";
+    return status ? status : 1;
+  }
+  return status;
 }
