@@ -35,8 +35,8 @@ def FlashToGPU : Pass<"flash-to-gpu", "::mlir::ModuleOp"> {
       masked softmax (one uniform branch per block and warp).
 
     Strategy `mma_sync` (the default): `nvgpu.ldmatrix` feeds
-    `mma.sync.m16n8k16` (f16: `nvgpu.mma.sync`; bf16: the same instruction
-    as inline PTX, which MLIR 22's nvgpu lowering lacks). S, P, the row
+    `mma.sync.m16n8k16` (f16: `nvgpu.mma.sync`; bf16: `nvvm.mma.sync`
+    directly, since MLIR 22's nvgpu lowering cannot deduce bf16 types). S, P, the row
     statistics and O stay in registers: the softmax works on the accumulator
     fragments with quad shuffles (row sums stay quad-partial until the end;
     at block_n 32 the row max only moves by more than 2^8, and O is

@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -183,9 +184,10 @@ Value MmaSync::mma(Value a, Value bFrag, Value acc) {
   if (k.element.isF16())
     return nvgpu::MmaSyncOp::create(b, loc, a, bFrag, acc,
                                     ArrayRef<int64_t>{16, 8, 16});
-  // bf16: MLIR 22's nvgpu.mma.sync lowering cannot deduce bf16 PTX types,
-  // so the same instruction is written as inline PTX over the fragments'
-  // 32-bit registers (the layout is the one nvgpu.ldmatrix produces).
+  // bf16: nvgpu.mma.sync's lowering in MLIR 22 cannot deduce bf16 PTX
+  // types, so the NVVM op it would produce is built directly: the same
+  // instruction over the fragments' 32-bit registers (bf16 pairs, as
+  // nvgpu.ldmatrix lays them out).
   Type i32 = b.getI32Type(), f32Type = b.getF32Type();
   auto packedRows = [&](Value frag, int64_t rows) {
     SmallVector<Value> regs;
@@ -198,25 +200,26 @@ Value MmaSync::mma(Value a, Value bFrag, Value acc) {
     }
     return regs;
   };
-  SmallVector<Value> operands = packedRows(a, 4);
-  llvm::append_range(operands, packedRows(bFrag, 2));
+  SmallVector<Value> aRegs = packedRows(a, 4);
+  SmallVector<Value> bRegs = packedRows(bFrag, 2);
+  SmallVector<Value> cRegs;
   for (int64_t h = 0; h < 2; ++h)
     for (int64_t e = 0; e < 2; ++e)
-      operands.push_back(
+      cRegs.push_back(
           vector::ExtractOp::create(b, loc, acc, ArrayRef<int64_t>{h, e}));
   auto resultType = LLVM::LLVMStructType::getLiteral(
       b.getContext(), SmallVector<Type>(4, f32Type));
-  auto asmOp = LLVM::InlineAsmOp::create(
-      b, loc, resultType, operands,
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {$0,$1,$2,$3}, "
-      "{$4,$5,$6,$7}, {$8,$9}, {$10,$11,$12,$13};",
-      "=f,=f,=f,=f,r,r,r,r,r,r,f,f,f,f", /*has_side_effects=*/false,
-      /*is_align_stack=*/false, LLVM::tailcallkind::TailCallKind::None,
-      LLVM::AsmDialectAttr(), ArrayAttr());
+  auto mmaOp = NVVM::MmaOp::create(
+      b, loc, resultType, aRegs, bRegs, cRegs, ArrayRef<int64_t>{16, 8, 16},
+      /*b1Op=*/std::nullopt, /*intOverflow=*/std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
+                                    NVVM::MMATypes::bf16},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
   SmallVector<Value> out;
   for (int64_t i = 0; i < 4; ++i)
     out.push_back(
-        LLVM::ExtractValueOp::create(b, loc, f32Type, asmOp.getResult(0), i));
+        LLVM::ExtractValueOp::create(b, loc, f32Type, mmaOp.getResult(), i));
   return k.buildVector(VectorType::get({2, 2}, f32Type), out);
 }
 
