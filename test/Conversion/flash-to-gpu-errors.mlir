@@ -34,3 +34,296 @@ func.func @unexpanded(%q: memref<1x1x64x64xf16>) {
   flash.attention %q, %q, %q -> %q : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
   return
 }
+
+// -----
+
+// Only flash tile ops may take or give tensors inside flash.tiled.
+func.func @tensor_arith(%q: memref<1x1x64x64xf16>) {
+  %z = arith.constant dense<0.0> : tensor<64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    // expected-error @+1 {{flash-to-gpu: not supported inside flash.tiled}}
+    %n = arith.negf %z : tensor<64xf32>
+  }
+  return
+}
+
+// -----
+
+// The Q tile has block_m rows.
+func.func @q_rows(%q: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    // expected-error @+1 {{flash-to-gpu: the Q tile must have block_m = 64 rows}}
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<32x64xf16>
+  }
+  return
+}
+
+// -----
+
+// The K/V loop carries only row vectors and accumulators, not the Q tile.
+func.func @carried_q(%q: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    // expected-error @+1 {{flash-to-gpu: a loop-carried value must be a row vector or an accumulator}}
+    %r = flash.kv_loop %q, %q[%bh] upper %c64 init(%t) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf16> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>, %a: tensor<64x64xf16>):
+      flash.yield %a : tensor<64x64xf16>
+    }
+  }
+  return
+}
+
+// -----
+
+// A dot's lhs is Q or probabilities, not a K tile.
+func.func @dot_of_k(%q: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    flash.kv_loop %q, %q[%bh] upper %c64 init() : memref<1x1x64x64xf16>, memref<1x1x64x64xf16> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>):
+      // expected-error @+1 {{flash-to-gpu: lhs must be the Q tile or the probabilities of a flash.softmax_step}}
+      %d = flash.dot %kt, %vt : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    }
+  }
+  return
+}
+
+// -----
+
+// A dot's acc is an accumulator, not a constant.
+func.func @dot_acc_constant(%q: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    flash.kv_loop %q, %q[%bh] upper %c64 init() : memref<1x1x64x64xf16>, memref<1x1x64x64xf16> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>):
+      // expected-error @+1 {{flash-to-gpu: acc must be an accumulator (loop-carried or rescaled)}}
+      %d = flash.dot %t, %kt transpose_rhs acc %z : tensor<64x64xf16>, tensor<64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    }
+  }
+  return
+}
+
+// -----
+
+// flash.mask masks the scores of a dot, not a constant.
+func.func @mask_constant(%q: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    // expected-error @+1 {{flash-to-gpu: scores must come from a flash.dot without acc}}
+    %m = flash.mask %z row %c0 col %c0 limit %c0 : tensor<64x64xf32>
+  }
+  return
+}
+
+// -----
+
+// flash.softmax_step takes the scores of a dot, not a constant.
+func.func @softmax_constant_scores(%q: memref<1x1x64x64xf16>) {
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %r = arith.constant dense<0.0> : tensor<64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    // expected-error @+1 {{flash-to-gpu: scores must come from flash.dot (optionally through flash.mask)}}
+    %p, %mo, %so, %al = flash.softmax_step %z, %r, %r scale_log2e(0.180336878) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+  }
+  return
+}
+
+// -----
+
+// flash.softmax_step's max and sum are carried by the K/V loop.
+func.func @softmax_constant_rows(%q: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %r = arith.constant dense<0.0> : tensor<64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    flash.kv_loop %q, %q[%bh] upper %c64 init() : memref<1x1x64x64xf16>, memref<1x1x64x64xf16> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>):
+      %d = flash.dot %t, %kt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      // expected-error @+1 {{flash-to-gpu: max and sum must be loop-carried row vectors}}
+      %p, %mo, %so, %al = flash.softmax_step %d, %r, %r scale_log2e(0.180336878) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+    }
+  }
+  return
+}
+
+// -----
+
+// flash.rescale scales an accumulator, not a constant.
+func.func @rescale_constant(%q: memref<1x1x64x64xf16>) {
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %r = arith.constant dense<1.0> : tensor<64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    // expected-error @+1 {{flash-to-gpu: rescale needs an accumulator and row factors}}
+    %a = flash.rescale %z, %r : tensor<64x64xf32>, tensor<64xf32>
+  }
+  return
+}
+
+// -----
+
+// flash.normalize divides an accumulator, not a constant.
+func.func @normalize_constant(%q: memref<1x1x64x64xf16>) {
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %r = arith.constant dense<1.0> : tensor<64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    // expected-error @+1 {{flash-to-gpu: normalize needs an accumulator and row sums}}
+    %o = flash.normalize %z, %r : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+  }
+  return
+}
+
+// -----
+
+// With kv_splits > 1 the merge needs the row max: the sum must come from a
+// flash.softmax_step whose max the loop also carries.
+func.func @split_without_max(%q: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %l = arith.constant dense<0.0> : tensor<64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 2>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    %r:2 = flash.kv_loop %q, %q[%bh] upper %c64 init(%l, %z) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, tensor<64xf32>, tensor<64x64xf32> -> tensor<64xf32>, tensor<64x64xf32> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>, %sum: tensor<64xf32>, %acc: tensor<64x64xf32>):
+      flash.yield %sum, %acc : tensor<64xf32>, tensor<64x64xf32>
+    }
+    // expected-error @+1 {{flash-to-gpu: kv_splits > 1 needs the row max of a flash.softmax_step carried by the K/V loop}}
+    %o = flash.normalize %r#1, %r#0 : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+  }
+  return
+}
+
+// -----
+
+// With kv_splits > 1 the split workspace holds a block_m x head_dim
+// accumulator: a 64x32 one at head_dim 64 cannot be merged.
+func.func @split_narrow_acc(%q: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %z = arith.constant dense<0.0> : tensor<64x32xf32>
+  %m = arith.constant dense<0xFF800000> : tensor<64xf32>
+  %l = arith.constant dense<0.0> : tensor<64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 2>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    %r:3 = flash.kv_loop %q, %q[%bh] upper %c64 init(%m, %l, %z) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, tensor<64xf32>, tensor<64xf32>, tensor<64x32xf32> -> tensor<64xf32>, tensor<64xf32>, tensor<64x32xf32> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>, %max: tensor<64xf32>, %sum: tensor<64xf32>, %acc: tensor<64x32xf32>):
+      %d = flash.dot %t, %kt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      %p, %mo, %so, %al = flash.softmax_step %d, %max, %sum scale_log2e(0.180336878) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+      flash.yield %mo, %so, %acc : tensor<64xf32>, tensor<64xf32>, tensor<64x32xf32>
+    }
+    // expected-error @+1 {{flash-to-gpu: kv_splits > 1 needs a block_m x head_dim mma_sync accumulator}}
+    %o = flash.normalize %r#2, %r#1 : tensor<64x32xf32>, tensor<64xf32> -> tensor<64x32xf16>
+  }
+  return
+}
+
+// -----
+
+// Only a normalized accumulator is stored, not the Q tile.
+func.func @store_q_tile(%q: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    // expected-error @+1 {{flash-to-gpu: the stored tile must come from flash.normalize}}
+    flash.store_tile %t, %q[%bh, %c0] : tensor<64x64xf16> -> memref<1x1x64x64xf16>
+  }
+  return
+}
+
+// -----
+
+// The output goes to O, not to another operand.
+func.func @store_to_q(%q: memref<1x1x64x64xf16>, %out: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %l = arith.constant dense<1.0> : tensor<64xf32>
+  flash.tiled %q, %q, %q -> %out config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    %r:2 = flash.kv_loop %q, %q[%bh] upper %c64 init(%l, %z) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, tensor<64xf32>, tensor<64x64xf32> -> tensor<64xf32>, tensor<64x64xf32> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>, %sum: tensor<64xf32>, %acc: tensor<64x64xf32>):
+      flash.yield %sum, %acc : tensor<64xf32>, tensor<64x64xf32>
+    }
+    %o = flash.normalize %r#1, %r#0 : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+    // expected-error @+1 {{flash-to-gpu: only O is stored}}
+    flash.store_tile %o, %q[%bh, %c0] : tensor<64x64xf16> -> memref<1x1x64x64xf16>
+  }
+  return
+}
+
+// -----
+
+// Q is loaded before the K/V loop starts copying K and V.
+func.func @loop_before_q(%q: memref<1x1x64x64xf16>) {
+  %c64 = arith.constant 64 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    // expected-error @+1 {{flash-to-gpu: the Q tile must be loaded before the K/V loop}}
+    flash.kv_loop %q, %q[%bh] upper %c64 init() : memref<1x1x64x64xf16>, memref<1x1x64x64xf16> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>):
+    }
+  }
+  return
+}
+
+// -----
+
+// mma_sync starts accumulators at zero.
+func.func @mma_nonzero_init(%q: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %one = arith.constant dense<1.0> : tensor<64x64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    // expected-error @+1 {{flash-to-gpu: accumulator inits must be zero}}
+    %r = flash.kv_loop %q, %q[%bh] upper %c64 init(%one) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>, %acc: tensor<64x64xf32>):
+      flash.yield %acc : tensor<64x64xf32>
+    }
+  }
+  return
+}
+
+// -----
+
+// wmma accumulators have whole 16-column tiles: 8 columns is not one.
+func.func @wmma_acc_cols(%q: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %z = arith.constant dense<0.0> : tensor<64x8xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    // expected-error @+1 {{flash-to-gpu: accumulator must be block_m x 16·n}}
+    %r = flash.kv_loop %q, %q[%bh] upper %c64 init(%z) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, tensor<64x8xf32> -> tensor<64x8xf32> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>, %acc: tensor<64x8xf32>):
+      flash.yield %acc : tensor<64x8xf32>
+    }
+  }
+  return
+}

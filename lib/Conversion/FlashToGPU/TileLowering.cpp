@@ -323,9 +323,9 @@ LogicalResult TileLowering::lowerDot(DotOp op) {
   if (!lhs->isQ && lhs->kind != TileStorage::Kind::Probs)
     return op.emitOpError("flash-to-gpu: lhs must be the Q tile or the "
                           "probabilities of a flash.softmax_step");
-  if (op.getType().getDimSize(0) != k.blockM)
-    return op.emitOpError() << "flash-to-gpu: lhs must have block_m = "
-                            << k.blockM << " rows";
+  // The verifiers make a dot's rows its lhs's: Q's (block_m, checked by
+  // lowerLoadTile) or the probabilities' (those of Q's scores).
+  assert(op.getType().getDimSize(0) == k.blockM && "dot rows are Q's rows");
   TileStorage *acc = nullptr;
   if (op.getAcc()) {
     acc = findTile(op.getAcc());
