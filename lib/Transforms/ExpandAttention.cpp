@@ -42,7 +42,7 @@ static void expand(AttentionOp op) {
   float scaleLog2e = op.getEffectiveScale() * static_cast<float>(M_LOG2E);
 
   auto tiled = TiledOp::create(b, loc, op.getQ(), op.getK(), op.getV(),
-                               op.getO(), config);
+                               op.getO(), config, op.getPolicyAttr());
   Block *body = new Block();
   tiled.getBody().push_back(body);
   Value qBlock = body->addArgument(b.getIndexType(), loc);

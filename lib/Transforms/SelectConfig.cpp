@@ -222,26 +222,34 @@ struct SelectConfigPass
       }
     }
     getOperation()->walk([&](AttentionOp op) {
-      if (op.getConfigAttr())
-        return;
-      TileConfigAttr config = tuned(op);
-      if (config && forced && config.getStrategy() != *forced)
-        config = {};
-      if (config) {
-        op.setConfigAttr(config);
-        return;
+      if (!op.getConfigAttr())
+        op.setConfigAttr(chooseConfig(op, forced));
+      if (!op.getPolicyAttr()) {
+        auto qType = cast<MemRefType>(op.getQ().getType());
+        op.setPolicyAttr(getDefaultPolicy(
+            op.getConfigAttr(), op.getHeadDim(),
+            qType.getElementTypeBitWidth() / 8));
       }
-      auto qType = cast<MemRefType>(op.getQ().getType());
-      config = getDefaultTileConfig(op.getContext(), op.getHeadDim(),
-                                    qType.getElementType(), op.getCausal(),
-                                    forced.value_or(Strategy::mma_sync));
-      auto kType = cast<MemRefType>(op.getK().getType());
-      config = fitToSequence(config, qType, op.getHeadDim(), op.getCausal());
-      config = deepenPipeline(config, qType, kType, op.getHeadDim(),
-                              op.getCausal(), arch);
-      op.setConfigAttr(fitToGrid(config, qType, kType, op.getHeadDim(),
-                                 op.getCausal(), arch));
     });
+  }
+
+  /// The tuned configuration of `op`, else the heuristic's.
+  TileConfigAttr chooseConfig(AttentionOp op, std::optional<Strategy> forced) {
+    TileConfigAttr config = tuned(op);
+    if (config && forced && config.getStrategy() != *forced)
+      config = {};
+    if (config)
+      return config;
+    auto qType = cast<MemRefType>(op.getQ().getType());
+    auto kType = cast<MemRefType>(op.getK().getType());
+    config = getDefaultTileConfig(op.getContext(), op.getHeadDim(),
+                                  qType.getElementType(), op.getCausal(),
+                                  forced.value_or(Strategy::mma_sync));
+    config = fitToSequence(config, qType, op.getHeadDim(), op.getCausal());
+    config = deepenPipeline(config, qType, kType, op.getHeadDim(),
+                            op.getCausal(), arch);
+    return fitToGrid(config, qType, kType, op.getHeadDim(), op.getCausal(),
+                     arch);
   }
 };
 } // namespace

@@ -4,9 +4,13 @@
 // (32 programs) would not fill the SMs, so 64-row blocks (64 programs);
 // that fills them, so no split, and some SMs hold two programs, so no third
 // stage either. mma.sync, double-buffered.
+// The policy for it: Q in registers (one strip a warp), no stale max at
+// block_n 64, the prefetch right after the barrier (2 stages), and 2 blocks
+// of 128 threads per SM (2 x 40 KiB of shared memory on the 100 KiB SMs).
 // CHECK-LABEL: func.func @d64
 // CHECK: flash.attention
 // CHECK-SAME: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
+// CHECK-SAME: policy(#flash.policy<q = registers, stale_max_log2 = 0, prefetch = after_barrier, min_blocks_per_sm = 2>)
 func.func @d64(%q: memref<1x8x512x64xf16>, %o: memref<1x8x512x64xf16>) {
   flash.attention %q, %q, %q -> %o : memref<1x8x512x64xf16>, memref<1x8x512x64xf16>, memref<1x8x512x64xf16> -> memref<1x8x512x64xf16>
   return
@@ -168,5 +172,27 @@ func.func @shorter_causal(%q: memref<1x16x8192x128xf16>) {
 // H100: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 8>)
 func.func @small_d128(%q: memref<1x1x1024x128xf16>) {
   flash.attention %q, %q, %q -> %q : memref<1x1x1024x128xf16>, memref<1x1x1024x128xf16>, memref<1x1x1024x128xf16> -> memref<1x1x1024x128xf16>
+  return
+}
+
+// -----
+
+// An explicit configuration gets the policy made for it: two strips per
+// warp at head_dim 128 keep Q in shared memory, block_n 32 keeps a stale
+// max, 3 stages prefetch after the first product, one block per SM.
+// CHECK-LABEL: func.func @policy_for_explicit
+// CHECK: policy(#flash.policy<q = shared, stale_max_log2 = 8, prefetch = after_first_dot, min_blocks_per_sm = 1>)
+func.func @policy_for_explicit(%q: memref<?x?x?x128xf16>) {
+  flash.attention %q, %q, %q -> %q config(#flash.config<block_m = 128, block_n = 32, stages = 3, warps = 4, strategy = mma_sync>) : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, memref<?x?x?x128xf16> -> memref<?x?x?x128xf16>
+  return
+}
+
+// -----
+
+// An explicit policy is kept.
+// CHECK-LABEL: func.func @explicit_policy
+// CHECK: policy(#flash.policy<q = registers, stale_max_log2 = 4, prefetch = after_first_dot, min_blocks_per_sm = 1>)
+func.func @explicit_policy(%q: memref<?x?x?x64xf16>) {
+  flash.attention %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) policy(#flash.policy<q = registers, stale_max_log2 = 4, prefetch = after_first_dot, min_blocks_per_sm = 1>) : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
   return
 }

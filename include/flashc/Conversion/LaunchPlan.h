@@ -25,7 +25,7 @@ struct LaunchPlan {
   int64_t sharedBytes = 0;
   int64_t kvSplits = 1; // grid z
   int64_t headDim = 0;
-  /// Blocks per SM that ptxas may assume (nvvm.minctasm).
+  /// Blocks per SM that ptxas may assume (nvvm.minctasm): the policy's.
   int32_t minBlocksPerSM = 1;
 
   /// The split workspace (kvSplits > 1), per program of one split (tile =

@@ -6,7 +6,7 @@
 include "mlir/Pass/PassBase.td"
 
 def FlashSelectConfig : Pass<"flash-select-config"> {
-  let summary = "Give every flash.attention without one a tile configuration";
+  let summary = "Give every flash.attention a tile configuration and a policy";
   let description = [{
     Leaves an explicit `config` alone. Otherwise, in this order: the entry of
     the tune cache (`tune-cache`, written by `flashc tune`) for (`arch`,
@@ -24,6 +24,15 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
     selectable
     (option `strategy`, flashc `--mma=wmma`, or an explicit config): 64x64,
     or 64x32 at head_dim 128.
+
+    Then, unless the op has one, the `policy` for its configuration
+    (`getDefaultPolicy`): Q in registers unless two 16-row strips per warp
+    at head_dim 128 would spill; the stale row max (2^8) at block_n 32 with
+    `mma_sync`; the prefetch after the first product with 3+ stages; and
+    the blocks per SM that the shared memory allows on the smallest SM of
+    the supported architectures (at most what 200 registers a thread
+    allow). `flash-expand-attention` carries it to the tile program, where
+    `flashc --emit=tile` shows it.
   }];
   let options = [
     Option<"tuneCache", "tune-cache", "std::string", /*default=*/"\"\"",
@@ -40,7 +49,8 @@ def FlashExpandAttention : Pass<"flash-expand-attention"> {
   let summary = "Expand flash.attention into the tiled online-softmax program";
   let description = [{
     Rewrites each `flash.attention` (which must have a `config`; run
-    `flash-select-config` first) into a `flash.tiled` program: the Q block
+    `flash-select-config` first) into a `flash.tiled` program with the same
+    `config` and `policy`: the Q block
     of rows `[qblock·block_m, +block_m)` of head `bh` is loaded once; a
     `flash.kv_loop` walks the K/V blocks carrying the running row max and row
     sum (f32, max in scale·log2(e) units) and the f32 output accumulator;

@@ -13,7 +13,8 @@ using namespace mlir;
 using namespace mlir::flash;
 
 KernelContext::KernelContext(OpBuilder &builder, Location loc, TiledOp tiled)
-    : b(builder), loc(loc), config(tiled.getConfig()) {
+    : b(builder), loc(loc), config(tiled.getConfig()),
+      policy(tiled.getEffectivePolicy()) {
   auto qType = cast<MemRefType>(tiled.getQ().getType());
   element = qType.getElementType();
   headDim = qType.getDimSize(3);
@@ -24,7 +25,6 @@ KernelContext::KernelContext(OpBuilder &builder, Location loc, TiledOp tiled)
   rowsPerWarp = blockM / warps;
   strips = rowsPerWarp / kStripRows;
   kvSplits = config.getKvSplits();
-  policy = LoweringPolicy::choose(config, headDim);
 }
 
 void KernelContext::emitPreamble() {

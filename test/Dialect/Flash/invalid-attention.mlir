@@ -396,3 +396,46 @@ func.func @kv_splits_wmma(%m: memref<1x1x64x64xf16>) {
   flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma, kv_splits = 2>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
   return
 }
+
+// -----
+
+// A policy is made for one configuration.
+func.func @policy_without_config(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{a policy needs a config (the policy is chosen for one configuration)}}
+  flash.attention %m, %m, %m -> %m policy(#flash.policy<q = registers, stale_max_log2 = 0, prefetch = after_barrier, min_blocks_per_sm = 1>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// Probabilities reach 2^stale_max_log2, which must fit f16.
+func.func @policy_stale_range(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{policy: stale_max_log2 = 16 is outside 0..15}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) policy(#flash.policy<q = registers, stale_max_log2 = 16, prefetch = after_barrier, min_blocks_per_sm = 1>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+func.func @policy_blocks_range(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{policy: min_blocks_per_sm = 0 is outside 1..32}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) policy(#flash.policy<q = registers, stale_max_log2 = 0, prefetch = after_barrier, min_blocks_per_sm = 0>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// WMMA keeps Q's fragments in registers.
+func.func @policy_q_shared_wmma(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{policy: q = shared needs strategy mma_sync}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = after_barrier, min_blocks_per_sm = 1>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+func.func @policy_stale_wmma(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{policy: stale_max_log2 needs strategy mma_sync}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = wmma>) policy(#flash.policy<q = registers, stale_max_log2 = 8, prefetch = after_barrier, min_blocks_per_sm = 1>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}

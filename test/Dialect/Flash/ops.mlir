@@ -292,3 +292,11 @@ func.func @rescale_normalize(%acc: tensor<32x128xf32>, %f: tensor<32xf32>) {
   %b = flash.normalize %s, %f : tensor<32x128xf32>, tensor<32xf32> -> tensor<32x128xbf16>
   return
 }
+
+// A policy beside the configuration.
+// CHECK-LABEL: func.func @with_policy
+// CHECK: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 32, stages = 3, warps = 4, strategy = mma_sync>) policy(#flash.policy<q = shared, stale_max_log2 = 8, prefetch = after_first_dot, min_blocks_per_sm = 1>) :
+func.func @with_policy(%q: memref<?x?x?x128xf16>) {
+  flash.attention %q, %q, %q -> %q config(#flash.config<block_m = 128, block_n = 32, stages = 3, warps = 4, strategy = mma_sync>) policy(#flash.policy<q = shared, stale_max_log2 = 8, prefetch = after_first_dot, min_blocks_per_sm = 1>) : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, memref<?x?x?x128xf16> -> memref<?x?x?x128xf16>
+  return
+}

@@ -108,3 +108,69 @@ TileConfigAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
                        << " KiB, less 128 B of static shared memory)";
   return success();
 }
+
+LogicalResult PolicyAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 QPlacement q, int64_t staleMaxLog2,
+                                 Prefetch prefetch, int64_t minBlocksPerSM) {
+  // Probabilities reach 2^stale_max_log2: 2^15 is the largest power of two
+  // below f16's maximum (65504).
+  if (staleMaxLog2 < 0 || staleMaxLog2 > 15)
+    return emitError() << "policy: stale_max_log2 = " << staleMaxLog2
+                       << " is outside 0..15 (probabilities reach "
+                          "2^stale_max_log2 and must fit f16)";
+  if (minBlocksPerSM < 1 || minBlocksPerSM > 32)
+    return emitError() << "policy: min_blocks_per_sm = " << minBlocksPerSM
+                       << " is outside 1..32";
+  return success();
+}
+
+LogicalResult
+PolicyAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
+                      TileConfigAttr config) const {
+  if (config.getStrategy() == Strategy::mma_sync)
+    return success();
+  if (getQ() == QPlacement::shared)
+    return emitError() << "policy: q = shared needs strategy mma_sync (WMMA "
+                          "keeps Q's fragments in registers)";
+  if (getStaleMaxLog2() != 0)
+    return emitError() << "policy: stale_max_log2 needs strategy mma_sync";
+  return success();
+}
+
+/// Registers per thread that ptxas should keep available: an occupancy
+/// bought with spills is slower (at 3 blocks of 128 threads ptxas caps at
+/// 168 registers and two-strip kernels spill).
+constexpr int64_t kRegistersPerThread = 200;
+
+PolicyAttr mlir::flash::getDefaultPolicy(TileConfigAttr config,
+                                         int64_t headDim,
+                                         int64_t elementBytes) {
+  bool mmaSync = config.getStrategy() == Strategy::mma_sync;
+  int64_t strips = config.getBlockM() / config.getWarps() / 16;
+  // Q's A fragments take 4 registers per 16x16 piece: 32 per lane with one
+  // strip at head_dim 128 or two strips at 64. Two strips at head_dim 128
+  // would take 64 beside O's 128 and S's 64 and spill.
+  QPlacement q = !mmaSync || strips * headDim <= 128 ? QPlacement::registers
+                                                     : QPlacement::shared;
+  // With 32 keys a step the O rescale costs as much as a quarter of the
+  // step's products, and skipping it pays for the vote; at block_n 64 it
+  // does not (bench/RESULTS.md, session 8, change 5).
+  int64_t staleMaxLog2 = mmaSync && config.getBlockN() <= 32 ? 8 : 0;
+  // With 2 stages the copy needs all the lead it can get; with 3+ the block
+  // is not needed before the step after next.
+  Prefetch prefetch = config.getStages() >= 3 ? Prefetch::after_first_dot
+                                              : Prefetch::after_barrier;
+  // How many blocks share an SM (shared memory decides it, on the smallest
+  // SM of the supported archs): without it ptxas aims at an occupancy the
+  // shared memory never allows and caps registers at 128, spilling.
+  int64_t threads = 32 * config.getWarps();
+  int64_t blocksBySmem =
+      portableMinimum(&ArchInfo::sharedBytesPerSM) /
+      std::max<int64_t>(config.getSharedMemoryBytes(headDim, elementBytes), 1);
+  int64_t blocksByRegisters = portableMinimum(&ArchInfo::registersPerSM) /
+                              (threads * kRegistersPerThread);
+  int64_t minBlocks =
+      std::max<int64_t>(1, std::min(blocksBySmem, blocksByRegisters));
+  return PolicyAttr::get(config.getContext(), q, staleMaxLog2, prefetch,
+                         minBlocks);
+}

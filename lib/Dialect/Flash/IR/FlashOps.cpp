@@ -114,9 +114,18 @@ LogicalResult AttentionOp::verify() {
       return emitOpError() << "scale must be a positive finite number, got "
                            << value;
   }
-  if (TileConfigAttr config = getConfigAttr())
-    return config.verifyFor([&] { return emitOpError(); }, *headDim,
-                            elementBytes(getQ()));
+  TileConfigAttr config = getConfigAttr();
+  if (!config) {
+    if (getPolicyAttr())
+      return emitOpError("a policy needs a config (the policy is chosen for "
+                         "one configuration)");
+    return success();
+  }
+  if (failed(config.verifyFor([&] { return emitOpError(); }, *headDim,
+                              elementBytes(getQ()))))
+    return failure();
+  if (PolicyAttr policy = getPolicyAttr())
+    return policy.verifyFor([&] { return emitOpError(); }, config);
   return success();
 }
 
@@ -139,8 +148,18 @@ LogicalResult TiledOp::verify() {
       verifyAttentionOperands(*this, getQ(), getK(), getV(), getO());
   if (failed(headDim))
     return failure();
-  return getConfig().verifyFor([&] { return emitOpError(); }, *headDim,
-                               elementBytes(getQ()));
+  if (failed(getConfig().verifyFor([&] { return emitOpError(); }, *headDim,
+                                   elementBytes(getQ()))))
+    return failure();
+  if (PolicyAttr policy = getPolicyAttr())
+    return policy.verifyFor([&] { return emitOpError(); }, getConfig());
+  return success();
+}
+
+PolicyAttr TiledOp::getEffectivePolicy() {
+  if (PolicyAttr policy = getPolicyAttr())
+    return policy;
+  return getDefaultPolicy(getConfig(), getHeadDim(), elementBytes(getQ()));
 }
 
 LogicalResult TiledOp::verifyRegions() {

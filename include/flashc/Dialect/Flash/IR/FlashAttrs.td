@@ -17,6 +17,24 @@ def Flash_Strategy : I32EnumAttr<"Strategy",
 }
 def Flash_StrategyAttr : EnumAttr<Flash_Dialect, Flash_Strategy, "strategy">;
 
+def Flash_QPlacementRegisters : I32EnumAttrCase<"registers", 0>;
+def Flash_QPlacementShared : I32EnumAttrCase<"shared", 1>;
+def Flash_QPlacement : I32EnumAttr<"QPlacement",
+    "where a program keeps its Q tile through the K/V loop",
+    [Flash_QPlacementRegisters, Flash_QPlacementShared]> {
+  let cppNamespace = "::mlir::flash";
+  let genSpecializedAttr = 0;
+}
+
+def Flash_PrefetchAfterBarrier : I32EnumAttrCase<"after_barrier", 0>;
+def Flash_PrefetchAfterFirstDot : I32EnumAttrCase<"after_first_dot", 1>;
+def Flash_Prefetch : I32EnumAttr<"Prefetch",
+    "when a step of the K/V loop issues the copies of a later block",
+    [Flash_PrefetchAfterBarrier, Flash_PrefetchAfterFirstDot]> {
+  let cppNamespace = "::mlir::flash";
+  let genSpecializedAttr = 0;
+}
+
 def Flash_TileConfigAttr : AttrDef<Flash_Dialect, "TileConfig"> {
   let mnemonic = "config";
   let summary = "How attention is tiled for one GPU program";
@@ -69,6 +87,48 @@ def Flash_TileConfigAttr : AttrDef<Flash_Dialect, "TileConfig"> {
     ::mlir::LogicalResult
     verifyFor(::llvm::function_ref<::mlir::InFlightDiagnostic()> emitError,
               int64_t headDim, int64_t elementBytes) const;
+  }];
+}
+
+def Flash_PolicyAttr : AttrDef<Flash_Dialect, "Policy"> {
+  let mnemonic = "policy";
+  let summary = "What the GPU lowering does for speed with one configuration";
+  let description = [{
+    The choices that change speed but not results, made by
+    `flash-select-config` (see `getDefaultPolicy`) and carried to the tile
+    level, where `flash-to-gpu` follows them:
+
+    - `q`: `registers` keeps Q's tensor-core fragments in registers for the
+      whole K/V loop; `shared` reads them from shared memory on every step
+      (fewer registers: two 16-row strips per warp at head_dim 128 spill
+      otherwise). `shared` needs strategy `mma_sync`.
+    - `stale_max_log2` (0 = off, at most 15): a row's softmax max is kept
+      until a block's scores exceed it by more than 2^stale_max_log2, so
+      that the rescale factor is exactly 1 and the O rescale is skipped when
+      no row of a warp moved its max. Probabilities then reach
+      2^stale_max_log2 at most, inside f16/bf16 range. Needs `mma_sync`.
+    - `prefetch`: `after_barrier` issues a step's copies of a later K/V
+      block as soon as the step's barrier has passed; `after_first_dot`
+      waits for the step's first product (with 3+ stages, so that the
+      copies do not stall its shared-memory reads).
+    - `min_blocks_per_sm`: the occupancy ptxas may plan registers for
+      (`nvvm.minctasm`), 1 to 32.
+
+    ```mlir
+    #flash.policy<q = registers, stale_max_log2 = 8, prefetch = after_barrier, min_blocks_per_sm = 2>
+    ```
+  }];
+  let parameters = (ins "::mlir::flash::QPlacement":$q,
+                        "int64_t":$stale_max_log2,
+                        "::mlir::flash::Prefetch":$prefetch,
+                        "int64_t":$min_blocks_per_sm);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Checks the rules that need the tile configuration.
+    ::mlir::LogicalResult
+    verifyFor(::llvm::function_ref<::mlir::InFlightDiagnostic()> emitError,
+              TileConfigAttr config) const;
   }];
 }
 

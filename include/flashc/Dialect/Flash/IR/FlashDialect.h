@@ -38,6 +38,10 @@ constexpr int64_t kMaxSharedMemoryBytes =
     portableMinimum(&ArchInfo::sharedBytesPerBlock);
 /// The most programs one query block's K/V loop may be split across.
 constexpr int64_t kMaxKVSplits = 16;
+/// The policy flash-select-config gives `config` (and that a tile program
+/// without one follows); portable across the supported architectures.
+PolicyAttr getDefaultPolicy(TileConfigAttr config, int64_t headDim,
+                            int64_t elementBytes);
 } // namespace mlir::flash
 
 #endif // FLASHC_DIALECT_FLASH_IR_FLASHDIALECT_H

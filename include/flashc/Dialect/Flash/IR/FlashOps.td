@@ -32,6 +32,9 @@ def Flash_AttentionOp : Flash_Op<"attention"> {
     - `scale`: multiplies the scores; default 1/sqrt(head_dim).
     - `config`: the tile configuration; when absent `flash-select-config`
       picks one.
+    - `policy`: what the lowering does for speed with that configuration
+      (`#flash.policy`); needs `config`; when absent `flash-select-config`
+      picks one.
 
     ```mlir
     flash.attention %q, %k, %v -> %o causal scale(0.125) :
@@ -46,11 +49,12 @@ def Flash_AttentionOp : Flash_Op<"attention"> {
                        Arg<AnyMemRef, "output", [MemWrite]>:$o,
                        UnitAttr:$causal,
                        OptionalAttr<F32Attr>:$scale,
-                       OptionalAttr<Flash_TileConfigAttr>:$config);
+                       OptionalAttr<Flash_TileConfigAttr>:$config,
+                       OptionalAttr<Flash_PolicyAttr>:$policy);
   let assemblyFormat = [{
     $q `,` $k `,` $v `->` $o (`causal` $causal^)? (`scale` `(` $scale^ `)`)?
-    (`config` `(` qualified($config)^ `)`)? attr-dict `:` type($q) `,` type($k) `,` type($v)
-    `->` type($o)
+    (`config` `(` qualified($config)^ `)`)? (`policy` `(` qualified($policy)^ `)`)?
+    attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type($o)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -72,7 +76,9 @@ def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator]> {
     arguments are the program's query block and its batch·head index
     (`b·heads + h`). Inside, tile ops read and write `q`, `k`, `v` and `o`
     (captured from above). One program is one GPU thread block of
-    `32·warps` threads.
+    `32·warps` threads. `policy` (optional) says what the lowering does for
+    speed (`#flash.policy`); without it the lowering follows
+    `getDefaultPolicy` of the configuration, as `flash-select-config` would.
 
     ```mlir
     flash.tiled %q, %k, %v -> %o config(#flash.config<block_m = 64,
@@ -84,16 +90,20 @@ def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator]> {
     ```
   }];
   let arguments = (ins AnyMemRef:$q, AnyMemRef:$k, AnyMemRef:$v,
-                       AnyMemRef:$o, Flash_TileConfigAttr:$config);
+                       AnyMemRef:$o, Flash_TileConfigAttr:$config,
+                       OptionalAttr<Flash_PolicyAttr>:$policy);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
-    $q `,` $k `,` $v `->` $o `config` `(` qualified($config) `)` attr-dict `:` type($q) `,`
+    $q `,` $k `,` $v `->` $o `config` `(` qualified($config) `)`
+    (`policy` `(` qualified($policy)^ `)`)? attr-dict `:` type($q) `,`
     type($k) `,` type($v) `->` type($o) $body
   }];
   let hasVerifier = 1;
   let hasRegionVerifier = 1;
   let extraClassDeclaration = [{
     int64_t getHeadDim();
+    /// The policy in force: the attribute, else getDefaultPolicy's.
+    PolicyAttr getEffectivePolicy();
     /// True if any flash.mask of the program is causal.
     bool isCausal();
     ::mlir::Value getQueryBlock() { return getBody().getArgument(0); }
