@@ -31,13 +31,13 @@ typedef enum flashc_dtype { FLASHC_F16 = 0, FLASHC_BF16 = 1 } flashc_dtype;
 /* One attention. Sizes of 0 are dynamic (given at launch); tile fields of 0
  * are chosen by flashc. Initialise with flashc_attention_params_init. */
 typedef struct flashc_attention_params {
-  int64_t head_dim;     /* 64 or 128 */
+  int64_t head_dim; /* 64 or 128 */
   flashc_dtype dtype;
-  int causal;           /* non-zero: query row i attends to keys j <= i */
-  float scale;          /* 0: 1/sqrt(head_dim) */
-  const char *arch;     /* "sm_80", "sm_86", "sm_89" (NULL), "sm_90" */
-  int64_t batch, heads, seq_q, seq_k;          /* 0: dynamic */
-  int64_t block_m, block_n, stages, warps;     /* 0: flashc chooses */
+  int causal;       /* non-zero: query row i attends to keys j <= i */
+  float scale;      /* 0: 1/sqrt(head_dim) */
+  const char *arch; /* "sm_80", "sm_86", "sm_89" (NULL), "sm_90" */
+  int64_t batch, heads, seq_q, seq_k;      /* 0: dynamic */
+  int64_t block_m, block_n, stages, warps; /* 0: flashc chooses */
   /* The tune cache (written by `flashc tune`, docs/Tuning.md) that flashc
    * consults when it chooses the tiles: NULL for flashc's default
    * ($FLASHC_TUNE_CACHE, else ~/.cache/flashc/tune.txt), "" for none. A
@@ -69,9 +69,10 @@ FLASHC_COMPILER_API int flashc_compile_mlir(const char *text, size_t size,
 
 /* flashc_compile_mlir with the tune cache named: NULL for the default, ""
  * for none (see flashc_attention_params.tune_cache). */
-FLASHC_COMPILER_API int
-flashc_compile_mlir_tuned(const char *text, size_t size, const char *arch,
-                          const char *tune_cache, flashc_compile_result **out);
+FLASHC_COMPILER_API int flashc_compile_mlir_tuned(const char *text, size_t size,
+                                                  const char *arch,
+                                                  const char *tune_cache,
+                                                  flashc_compile_result **out);
 
 /* Compiles the attention `params` describes. Same contract. */
 FLASHC_COMPILER_API int

@@ -30,12 +30,12 @@ extern "C" {
 
 typedef enum flashc_status {
   FLASHC_OK = 0,
-  FLASHC_ERROR_NO_DRIVER = 1,  /* libcuda.so.1 missing or unusable */
-  FLASHC_ERROR_NO_DEVICE = 2,  /* the driver sees no such device */
-  FLASHC_ERROR_CUDA = 3,       /* a driver call failed */
-  FLASHC_ERROR_BUNDLE = 4,     /* the bundle text is malformed */
-  FLASHC_ERROR_JIT = 5,        /* the driver rejected the PTX */
-  FLASHC_ERROR_ARGUMENT = 6,   /* a shape, pointer or stream is wrong */
+  FLASHC_ERROR_NO_DRIVER = 1, /* libcuda.so.1 missing or unusable */
+  FLASHC_ERROR_NO_DEVICE = 2, /* the driver sees no such device */
+  FLASHC_ERROR_CUDA = 3,      /* a driver call failed */
+  FLASHC_ERROR_BUNDLE = 4,    /* the bundle text is malformed */
+  FLASHC_ERROR_JIT = 5,       /* the driver rejected the PTX */
+  FLASHC_ERROR_ARGUMENT = 6,  /* a shape, pointer or stream is wrong */
 } flashc_status;
 
 typedef struct flashc_runtime flashc_runtime;
@@ -50,25 +50,31 @@ typedef struct flashc_shape {
 /* Opens the driver and makes `device`'s primary context current. On failure
  * *out is still set (when out is not NULL) so that the message can be read;
  * destroy it in every case. */
-FLASHC_RUNTIME_API flashc_status flashc_runtime_create(int device, flashc_runtime **out);
+FLASHC_RUNTIME_API flashc_status flashc_runtime_create(int device,
+                                                       flashc_runtime **out);
 FLASHC_RUNTIME_API void flashc_runtime_destroy(flashc_runtime *runtime);
 /* The last error's message; "" when none. Valid until the next call. */
-FLASHC_RUNTIME_API const char *flashc_runtime_last_error(const flashc_runtime *runtime);
+FLASHC_RUNTIME_API const char *
+flashc_runtime_last_error(const flashc_runtime *runtime);
 /* "NVIDIA H100 80GB HBM3 (sm_90)". */
-FLASHC_RUNTIME_API const char *flashc_runtime_device_name(const flashc_runtime *runtime);
+FLASHC_RUNTIME_API const char *
+flashc_runtime_device_name(const flashc_runtime *runtime);
 
 /* Loads a bundle (its text, `size` bytes): parses it and JIT-loads the PTX. */
-FLASHC_RUNTIME_API flashc_status flashc_kernel_load(flashc_runtime *runtime, const char *bundle,
-                                 size_t size, flashc_kernel **out);
+FLASHC_RUNTIME_API flashc_status flashc_kernel_load(flashc_runtime *runtime,
+                                                    const char *bundle,
+                                                    size_t size,
+                                                    flashc_kernel **out);
 FLASHC_RUNTIME_API void flashc_kernel_destroy(flashc_kernel *kernel);
 
 /* Launches on `stream` (a CUstream; NULL for the default stream). q, k, v, o
  * are device pointers (CUdeviceptr) of the bundle's element type, 16-byte
  * aligned. Checks the shape against the bundle before launching. */
 FLASHC_RUNTIME_API flashc_status flashc_kernel_launch(flashc_kernel *kernel,
-                                   const flashc_shape *shape, uint64_t q,
-                                   uint64_t k, uint64_t v, uint64_t o,
-                                   void *stream);
+                                                      const flashc_shape *shape,
+                                                      uint64_t q, uint64_t k,
+                                                      uint64_t v, uint64_t o,
+                                                      void *stream);
 
 #ifdef __cplusplus
 }

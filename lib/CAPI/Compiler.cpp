@@ -89,10 +89,9 @@ static int compileText(const char *text, size_t size, const char *arch,
     return success();
   });
   auto sourceMgr = std::make_shared<llvm::SourceMgr>();
-  sourceMgr->AddNewSourceBuffer(
-      llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(text, size),
-                                           "<input>"),
-      llvm::SMLoc());
+  sourceMgr->AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(
+                                    llvm::StringRef(text, size), "<input>"),
+                                llvm::SMLoc());
   OwningOpRef<ModuleOp> module =
       parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&context));
   if (!module)
@@ -109,8 +108,8 @@ static int compileText(const char *text, size_t size, const char *arch,
     emitError(module->getLoc(), "the input holds no operations");
     return 1;
   }
-  if (failed(flash::compileModule(*module, flash::Stage::PTX, options,
-                                  &bundle)))
+  if (failed(
+          flash::compileModule(*module, flash::Stage::PTX, options, &bundle)))
     return 1;
   result->bundle = flashc::serializeBundle(bundle);
   result->ptx = bundle.ptx;
@@ -147,17 +146,17 @@ int flashc_compile_attention(const flashc_attention_params *params,
       return fail("sizes must be >= 0 (0: dynamic)");
   if (params->head_dim == 0)
     return fail("head_dim must be given (64 or 128)");
-  bool anyTile = params->block_m || params->block_n || params->stages ||
-                 params->warps;
-  bool allTile = params->block_m && params->block_n && params->stages &&
-                 params->warps;
+  bool anyTile =
+      params->block_m || params->block_n || params->stages || params->warps;
+  bool allTile =
+      params->block_m && params->block_n && params->stages && params->warps;
   if (anyTile && !allTile)
     return fail("block_m, block_n, stages and warps are given together or "
                 "not at all");
   std::string strategy = params->strategy ? params->strategy : "mma_sync";
   if (strategy != "mma_sync" && strategy != "wmma")
-    return fail("strategy must be \"mma_sync\" or \"wmma\", got \"" +
-                strategy + "\"");
+    return fail("strategy must be \"mma_sync\" or \"wmma\", got \"" + strategy +
+                "\"");
   // Build the user-level MLIR; the verifier checks everything else and
   // its diagnostics come back as for MLIR text.
   auto dim = [](int64_t size) {
@@ -168,10 +167,8 @@ int flashc_compile_attention(const flashc_attention_params *params,
                       dim(params->heads) + "x" + dim(params->seq_q) + "x" +
                       std::to_string(params->head_dim) + "x" + element + ">";
   std::string kType = "memref<" + dim(params->batch) + "x" +
-                      dim(params->heads) + "x" +
-                      dim(params->seq_k) +
-                      "x" + std::to_string(params->head_dim) + "x" + element +
-                      ">";
+                      dim(params->heads) + "x" + dim(params->seq_k) + "x" +
+                      std::to_string(params->head_dim) + "x" + element + ">";
   std::string text = "func.func @attention(%q: " + qType + ", %k: " + kType +
                      ", %v: " + kType + ", %o: " + qType + ") {\n" +
                      "  flash.attention %q, %k, %v -> %o";
@@ -184,17 +181,16 @@ int flashc_compile_attention(const flashc_attention_params *params,
     text += " scale(" + scale + ")";
   }
   if (allTile)
-    text += " config(#flash.config<block_m = " +
-            std::to_string(params->block_m) +
-            ", block_n = " + std::to_string(params->block_n) +
-            ", stages = " + std::to_string(params->stages) +
-            ", warps = " + std::to_string(params->warps) +
-            ", strategy = " + strategy + ">)";
+    text +=
+        " config(#flash.config<block_m = " + std::to_string(params->block_m) +
+        ", block_n = " + std::to_string(params->block_n) +
+        ", stages = " + std::to_string(params->stages) +
+        ", warps = " + std::to_string(params->warps) +
+        ", strategy = " + strategy + ">)";
   text += " : " + qType + ", " + kType + ", " + kType + " -> " + qType +
           "\n  return\n}\n";
   // Without tiles a named strategy is the one the heuristic must use.
-  return compileText(text.data(), text.size(), params->arch,
-                     params->tune_cache,
+  return compileText(text.data(), text.size(), params->arch, params->tune_cache,
                      allTile || !params->strategy ? "" : strategy, out);
 }
 

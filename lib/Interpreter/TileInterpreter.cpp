@@ -197,9 +197,8 @@ private:
         for (int64_t j = 0; j < out.cols; ++j) {
           float sum = out.at(i, j);
           for (int64_t kk = 0; kk < kDim; ++kk)
-            sum += (*a)->at(i, kk) * (dot.getTransposeRhs()
-                                          ? (*b)->at(j, kk)
-                                          : (*b)->at(kk, j));
+            sum += (*a)->at(i, kk) *
+                   (dot.getTransposeRhs() ? (*b)->at(j, kk) : (*b)->at(kk, j));
           out.at(i, j) = sum;
         }
       tiles[dot] = std::move(out);

@@ -34,8 +34,7 @@ std::string flashc::serializeBundle(const KernelBundle &b) {
   os << "ptx " << b.ptx.size() << "\n";
   os << b.ptx;
   if (!b.cubin.empty())
-    os << "\ncubin " << b.cubinArch << " " << b.cubin.size() << "\n"
-       << b.cubin;
+    os << "\ncubin " << b.cubinArch << " " << b.cubin.size() << "\n" << b.cubin;
   return os.str();
 }
 
@@ -66,7 +65,8 @@ bool flashc::parseBundle(std::string_view text, KernelBundle &b,
     error = "not a flashc bundle (no 'flashc-bundle' header)";
     return false;
   }
-  if (line != std::string(kMagic) + " " + std::to_string(KernelBundle::kVersion)) {
+  if (line !=
+      std::string(kMagic) + " " + std::to_string(KernelBundle::kVersion)) {
     error = "unsupported bundle version: '" + line + "'";
     return false;
   }
@@ -75,7 +75,8 @@ bool flashc::parseBundle(std::string_view text, KernelBundle &b,
   while (nextLine(line)) {
     size_t space = line.find(' ');
     std::string key = line.substr(0, space);
-    std::string value = space == std::string::npos ? "" : line.substr(space + 1);
+    std::string value =
+        space == std::string::npos ? "" : line.substr(space + 1);
     int64_t number = 0;
     auto needInt = [&](int64_t &field) {
       if (!parseInt(value, number)) {
@@ -193,9 +194,8 @@ bool flashc::parseBundle(std::string_view text, KernelBundle &b,
     return false;
   }
   if (!params.empty() && params != b.params()) {
-    error = "bundle: unsupported parameter list '" + params +
-            "' (kv_splits " + std::to_string(b.kvSplits) + " needs '" +
-            b.params() + "')";
+    error = "bundle: unsupported parameter list '" + params + "' (kv_splits " +
+            std::to_string(b.kvSplits) + " needs '" + b.params() + "')";
     return false;
   }
   if (b.threads != 32 * b.warps) {

@@ -125,7 +125,7 @@ RunStatus flashc::runBundle(const std::string &bundleText,
       !pick(options.heads, bundle.heads, "heads", shape.heads) ||
       !pick(options.seqQ, bundle.seqQ, "seq", shape.seq_q))
     return kRunError;
-  shape.seq_k = options.seqK >= 0 ? options.seqK
+  shape.seq_k = options.seqK >= 0  ? options.seqK
                 : bundle.seqK >= 0 ? bundle.seqK
                                    : shape.seq_q;
 
@@ -247,9 +247,9 @@ RunStatus flashc::runBundle(const std::string &bundleText,
     std::vector<float> times;
     for (int it = options.warmup; ok && it < total; ++it) {
       float ms = 0;
-      ok = checkCuda(driver->cuEventElapsedTime(&ms, events[2 * it],
-                                                events[2 * it + 1]),
-                     "cuEventElapsedTime");
+      ok = checkCuda(
+          driver->cuEventElapsedTime(&ms, events[2 * it], events[2 * it + 1]),
+          "cuEventElapsedTime");
       times.push_back(ms);
     }
     for (CUevent event : events)
@@ -274,8 +274,8 @@ RunStatus flashc::runBundle(const std::string &bundleText,
       << " seq_q=" << shape.seq_q << " seq_k=" << shape.seq_k << "\n";
   out << "checked " << total.pairsChecked << " of " << bh
       << " (batch, head) pairs against a float64 reference\n";
-  out << "max_abs_error " << std::scientific << total.maxAbs
-      << " rel_l2_error " << relL2 << " (bound " << bound << ")"
+  out << "max_abs_error " << std::scientific << total.maxAbs << " rel_l2_error "
+      << relL2 << " (bound " << bound << ")"
       << (total.nan ? " NaN in output" : "") << std::defaultfloat << "\n";
   out << "deterministic " << (deterministic ? "yes" : "NO")
       << " (3 runs, bitwise)\n";

@@ -116,27 +116,28 @@ flashc_status flashc_kernel_load(flashc_runtime *rt, const char *text,
   // the PTX, NUL-terminated as the driver wants (MLIR-NOTES.md, trap 6).
   std::string deviceArch =
       "sm_" + std::to_string(rt->major) + std::to_string(rt->minor);
-  bool useCubin = !kernel->bundle.cubin.empty() &&
-                  kernel->bundle.cubinArch == deviceArch;
-  const std::string &image = useCubin ? kernel->bundle.cubin : kernel->bundle.ptx;
+  bool useCubin =
+      !kernel->bundle.cubin.empty() && kernel->bundle.cubinArch == deviceArch;
+  const std::string &image =
+      useCubin ? kernel->bundle.cubin : kernel->bundle.ptx;
   std::string ptx = image;
   std::vector<char> errorLog(16384, 0), infoLog(16384, 0);
   int options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
                    CU_JIT_INFO_LOG_BUFFER, CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES};
-  void *values[] = {errorLog.data(),
-                    reinterpret_cast<void *>(errorLog.size() - 1),
-                    infoLog.data(),
-                    reinterpret_cast<void *>(infoLog.size() - 1)};
-  CUresult result = rt->driver->cuModuleLoadDataEx(
-      &kernel->module, ptx.c_str(), 4, options, values);
+  void *values[] = {
+      errorLog.data(), reinterpret_cast<void *>(errorLog.size() - 1),
+      infoLog.data(), reinterpret_cast<void *>(infoLog.size() - 1)};
+  CUresult result = rt->driver->cuModuleLoadDataEx(&kernel->module, ptx.c_str(),
+                                                   4, options, values);
   if (result != CUDA_SUCCESS)
-    return rt->fail(FLASHC_ERROR_JIT,
-                    "cuModuleLoadDataEx failed: " + rt->driver->describe(result) +
-                        "\nJIT log:\n" + std::string(errorLog.data()));
-  if (!rt->check(rt->driver->cuModuleGetFunction(
-                     &kernel->function, kernel->module,
-                     kernel->bundle.kernelName.c_str()),
-                 "cuModuleGetFunction")) {
+    return rt->fail(
+        FLASHC_ERROR_JIT,
+        "cuModuleLoadDataEx failed: " + rt->driver->describe(result) +
+            "\nJIT log:\n" + std::string(errorLog.data()));
+  if (!rt->check(
+          rt->driver->cuModuleGetFunction(&kernel->function, kernel->module,
+                                          kernel->bundle.kernelName.c_str()),
+          "cuModuleGetFunction")) {
     rt->driver->cuModuleUnload(kernel->module);
     return FLASHC_ERROR_CUDA;
   }
@@ -186,15 +187,14 @@ flashc_status flashc_kernel_launch(flashc_kernel *kernel,
               {"seq_k", shape->seq_k, b.seqK}};
   for (const Dim &d : dims) {
     if (d.value < 1)
-      return rt->fail(FLASHC_ERROR_ARGUMENT, std::string("shape: ") + d.name +
-                                                 " = " + std::to_string(d.value) +
-                                                 " must be at least 1");
-    if (d.compiled >= 0 && d.value != d.compiled)
       return rt->fail(FLASHC_ERROR_ARGUMENT,
                       std::string("shape: ") + d.name + " = " +
-                          std::to_string(d.value) +
-                          " differs from the compiled " +
-                          std::to_string(d.compiled));
+                          std::to_string(d.value) + " must be at least 1");
+    if (d.compiled >= 0 && d.value != d.compiled)
+      return rt->fail(
+          FLASHC_ERROR_ARGUMENT,
+          std::string("shape: ") + d.name + " = " + std::to_string(d.value) +
+              " differs from the compiled " + std::to_string(d.compiled));
   }
   int64_t gridY = shape->batch * shape->heads;
   if (gridY > 65535)
@@ -277,9 +277,9 @@ flashc_status flashc_kernel_launch(flashc_kernel *kernel,
     workspace[0] = {base, base, 0, b.partialFloats(tiles), 1};
     workspace[1] = {counters, counters, 0, b.counterCount(tiles), 1};
     for (Descriptor1 &desc : workspace)
-      for (void *field : {(void *)&desc.allocated, (void *)&desc.aligned,
-                          (void *)&desc.offset, (void *)&desc.size,
-                          (void *)&desc.stride})
+      for (void *field :
+           {(void *)&desc.allocated, (void *)&desc.aligned,
+            (void *)&desc.offset, (void *)&desc.size, (void *)&desc.stride})
         params.push_back(field);
   }
   if (!rt->check(rt->driver->cuLaunchKernel(

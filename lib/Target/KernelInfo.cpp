@@ -56,8 +56,8 @@ flash::describeKernel(ModuleOp module, const TargetOptions &options) {
   bundle.scale = 1.0f / std::sqrt(static_cast<float>(bundle.headDim));
   bundle.causal = tiled.isCausal();
   tiled.walk([&](SoftmaxStepOp step) {
-    bundle.scale = step.getScaleLog2e().convertToFloat() /
-                   static_cast<float>(M_LOG2E);
+    bundle.scale =
+        step.getScaleLog2e().convertToFloat() / static_cast<float>(M_LOG2E);
   });
   return bundle;
 }
@@ -68,8 +68,7 @@ LogicalResult flash::compileModule(ModuleOp module, Stage stage,
   MLIRContext *context = module.getContext();
   if (!isSupportedArch(options.chip))
     return module.emitError() << "unsupported --arch '" << options.chip
-                              << "' (supported: " << supportedArchList()
-                              << ")";
+                              << "' (supported: " << supportedArchList() << ")";
   if (stage == Stage::Input)
     return success();
   PassManager tilePm(context);

@@ -3,8 +3,8 @@
 #include "flashc/Target/Pipeline.h"
 
 #include "flashc/Conversion/Passes.h"
-#include "flashc/Target/TargetInfo.h"
 #include "flashc/Dialect/Flash/IR/FlashDialect.h"
+#include "flashc/Target/TargetInfo.h"
 #include "flashc/Transforms/Passes.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
@@ -42,11 +42,12 @@
 using namespace mlir;
 
 void flash::registerFlashcDialects(DialectRegistry &registry) {
-  registry.insert<flash::FlashDialect, func::FuncDialect, arith::ArithDialect,
-                  memref::MemRefDialect, scf::SCFDialect, cf::ControlFlowDialect,
-                  gpu::GPUDialect, nvgpu::NVGPUDialect, NVVM::NVVMDialect,
-                  LLVM::LLVMDialect, vector::VectorDialect, math::MathDialect,
-                  affine::AffineDialect, index::IndexDialect, ub::UBDialect>();
+  registry
+      .insert<flash::FlashDialect, func::FuncDialect, arith::ArithDialect,
+              memref::MemRefDialect, scf::SCFDialect, cf::ControlFlowDialect,
+              gpu::GPUDialect, nvgpu::NVGPUDialect, NVVM::NVVMDialect,
+              LLVM::LLVMDialect, vector::VectorDialect, math::MathDialect,
+              affine::AffineDialect, index::IndexDialect, ub::UBDialect>();
   // What convert-gpu-to-nvvm lowers through (ConvertToLLVMPatternInterface).
   arith::registerConvertArithToLLVMInterface(registry);
   cf::registerConvertControlFlowToLLVMInterface(registry);
@@ -111,14 +112,15 @@ void flash::buildFlashToGPUPipeline(OpPassManager &pm) {
 }
 
 LogicalResult flash::buildGPUToLLVMPipeline(OpPassManager &pm,
-                                           const TargetOptions &options) {
+                                            const TargetOptions &options) {
   registerFlashcPasses();
   // Parsed from text so that the pipeline reads as it would on the
   // flashc-opt command line (and is printed the same way by
   // --mlir-print-ir-after-all).
   std::string pipeline =
       "nvvm-attach-target{chip=" + options.chip +
-      " features=" + options.features + " O=" + std::to_string(options.optLevel) +
+      " features=" + options.features +
+      " O=" + std::to_string(options.optLevel) +
       "},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,"
       "expand-strided-metadata,lower-affine,"
       "convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts)";
@@ -141,8 +143,7 @@ FailureOr<std::string> flash::extractPTX(ModuleOp module) {
     }
   });
   if (binaries != 1) {
-    module.emitError() << "expected exactly one GPU binary, found "
-                       << binaries;
+    module.emitError() << "expected exactly one GPU binary, found " << binaries;
     return failure();
   }
   // The serialised PTX may carry a trailing NUL; keep plain text.

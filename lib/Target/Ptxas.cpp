@@ -46,13 +46,13 @@ flash::PtxasResult flash::runPtxas(StringRef ptxas, StringRef ptx,
     os << ptx;
   }
   std::string archFlag = ("-arch=" + arch).str();
-  SmallVector<StringRef> args = {ptxas, "-v", "-O3", archFlag, ptxPath, "-o",
-                                 cubinPath};
+  SmallVector<StringRef> args = {ptxas,   "-v", "-O3",    archFlag,
+                                 ptxPath, "-o", cubinPath};
   std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logPath),
                                           StringRef(logPath)};
   std::string error;
-  int rc = sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects, 120, 0,
-                               &error);
+  int rc =
+      sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects, 120, 0, &error);
   if (auto log = MemoryBuffer::getFile(logPath))
     result.report = (*log)->getBuffer().str();
   if (rc != 0) {

@@ -79,8 +79,7 @@ static void expand(AttentionOp op) {
     auto scoreType = RankedTensorType::get({bm, bn}, b.getF32Type());
     Value s = DotOp::create(b, loc, scoreType, q, kTile, Value(),
                             /*transpose_rhs=*/true);
-    s = MaskOp::create(b, loc, scoreType, s, row0, start, seqK,
-                       op.getCausal());
+    s = MaskOp::create(b, loc, scoreType, s, row0, start, seqK, op.getCausal());
     auto step = SoftmaxStepOp::create(b, loc, s, m, l, scaleLog2e, element);
     Value scaled =
         RescaleOp::create(b, loc, acc.getType(), acc, step.getAlpha());
@@ -89,8 +88,8 @@ static void expand(AttentionOp op) {
     YieldOp::create(b, loc,
                     ValueRange{step.getMaxOut(), step.getSumOut(), acc1});
   }
-  Value out = NormalizeOp::create(b, loc, qTile, loop.getResult(2),
-                                  loop.getResult(1));
+  Value out =
+      NormalizeOp::create(b, loc, qTile, loop.getResult(2), loop.getResult(1));
   StoreTileOp::create(b, loc, out, op.getO(), bh, row0);
   op.erase();
 }

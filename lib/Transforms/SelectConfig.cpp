@@ -104,10 +104,9 @@ static TileConfigAttr withStages(TileConfigAttr config, int64_t stages) {
 /// 64x64 stays ahead, 938 against 972 us at 8192).
 static TileConfigAttr fitToSequence(TileConfigAttr config, MemRefType qType,
                                     int64_t headDim, bool causal) {
-  if (config.getStrategy() != Strategy::mma_sync || !causal ||
-      headDim != 128 || qType.isDynamicDim(2) ||
-      qType.getDimSize(2) < 16384 || config.getBlockM() != 64 ||
-      config.getBlockN() != 64)
+  if (config.getStrategy() != Strategy::mma_sync || !causal || headDim != 128 ||
+      qType.isDynamicDim(2) || qType.getDimSize(2) < 16384 ||
+      config.getBlockM() != 64 || config.getBlockN() != 64)
     return config;
   return TileConfigAttr::get(config.getContext(), 128, 32, config.getStages(),
                              config.getWarps(), config.getStrategy());
@@ -123,8 +122,7 @@ static TileConfigAttr deepenPipeline(TileConfigAttr config, MemRefType qType,
                                      MemRefType kType, int64_t headDim,
                                      bool causal, StringRef arch) {
   if (config.getStrategy() != Strategy::mma_sync || causal || headDim != 128 ||
-      config.getStages() != 2 || qType.isDynamicDim(2) ||
-      kType.isDynamicDim(2))
+      config.getStages() != 2 || qType.isDynamicDim(2) || kType.isDynamicDim(2))
     return config;
   TileConfigAttr deeper = withStages(config, 3);
   int64_t perProgram = deeper.getSharedMemoryBytes(headDim, 2) + 1024;
@@ -162,8 +160,7 @@ static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
     config = withStages(config, 3);
   int64_t keyBlocks = static_cast<int64_t>(
       llvm::divideCeil(kType.getDimSize(2), config.getBlockN()));
-  int64_t splits =
-      chooseKVSplits(arch, programsOf(config), keyBlocks, causal);
+  int64_t splits = chooseKVSplits(arch, programsOf(config), keyBlocks, causal);
   if (splits == 1)
     return config;
   return TileConfigAttr::get(context, config.getBlockM(), config.getBlockN(),
@@ -198,15 +195,13 @@ struct SelectConfigPass
     ScopedDiagnosticHandler silence(op.getContext(),
                                     [](Diagnostic &) { return success(); });
     auto emitNothing = [&] { return emitError(op.getLoc()); };
-    if (failed(TileConfigAttr::verify(emitNothing, entry->blockM,
-                                      entry->blockN, entry->stages,
-                                      entry->warps, *strategy,
+    if (failed(TileConfigAttr::verify(emitNothing, entry->blockM, entry->blockN,
+                                      entry->stages, entry->warps, *strategy,
                                       entry->kvSplits)))
       return {};
-    auto config =
-        TileConfigAttr::get(op.getContext(), entry->blockM, entry->blockN,
-                            entry->stages, entry->warps, *strategy,
-                            entry->kvSplits);
+    auto config = TileConfigAttr::get(op.getContext(), entry->blockM,
+                                      entry->blockN, entry->stages,
+                                      entry->warps, *strategy, entry->kvSplits);
     return fits(config, key.headDim) ? config : TileConfigAttr();
   }
 
@@ -226,9 +221,8 @@ struct SelectConfigPass
         op.setConfigAttr(chooseConfig(op, forced));
       if (!op.getPolicyAttr()) {
         auto qType = cast<MemRefType>(op.getQ().getType());
-        op.setPolicyAttr(getDefaultPolicy(
-            op.getConfigAttr(), op.getHeadDim(),
-            qType.getElementTypeBitWidth() / 8));
+        op.setPolicyAttr(getDefaultPolicy(op.getConfigAttr(), op.getHeadDim(),
+                                          qType.getElementTypeBitWidth() / 8));
       }
     });
   }

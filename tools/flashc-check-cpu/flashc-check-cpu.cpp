@@ -18,8 +18,8 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -28,18 +28,16 @@
 using namespace mlir;
 using namespace llvm;
 
-static cl::opt<std::string> inputFilename(cl::Positional,
-                                          cl::desc("<input .mlir>"),
-                                          cl::init("-"));
+static cl::opt<std::string>
+    inputFilename(cl::Positional, cl::desc("<input .mlir>"), cl::init("-"));
 static cl::opt<int64_t> batch("batch", cl::desc("batch (if dynamic)"),
                               cl::init(-1));
 static cl::opt<int64_t> heads("heads", cl::desc("heads (if dynamic)"),
                               cl::init(-1));
 static cl::opt<int64_t> seqQ("seq", cl::desc("query length (if dynamic)"),
-                            cl::init(-1));
-static cl::opt<int64_t> seqK("seq-k",
-                             cl::desc("key length (default: the query's)"),
                              cl::init(-1));
+static cl::opt<int64_t>
+    seqK("seq-k", cl::desc("key length (default: the query's)"), cl::init(-1));
 static cl::opt<uint64_t> seed("seed", cl::desc("random seed"), cl::init(1));
 
 int main(int argc, char **argv) {
@@ -85,8 +83,9 @@ int main(int argc, char **argv) {
       !pick(heads, info.heads, "heads", problem.heads) ||
       !pick(seqQ, info.seqQ, "seq", problem.seqQ))
     return 3;
-  problem.seqK = seqK >= 0 ? int64_t(seqK) : info.seqK >= 0 ? info.seqK
-                                                             : problem.seqQ;
+  problem.seqK = seqK >= 0        ? int64_t(seqK)
+                 : info.seqK >= 0 ? info.seqK
+                                  : problem.seqQ;
   problem.headDim = info.headDim;
   problem.causal = info.causal;
   problem.scale = info.scale;
@@ -115,8 +114,8 @@ int main(int argc, char **argv) {
   outs() << "shape batch=" << problem.batch << " heads=" << problem.heads
          << " seq_q=" << problem.seqQ << " seq_k=" << problem.seqK
          << " head_dim=" << problem.headDim << " "
-         << (problem.bf16 ? "bf16" : "f16")
-         << (problem.causal ? " causal" : "") << "\n";
+         << (problem.bf16 ? "bf16" : "f16") << (problem.causal ? " causal" : "")
+         << "\n";
   outs() << format("max_abs_error %.3e rel_l2_error %.3e (bound %.0e)%s\n",
                    stats.maxAbs, stats.relL2, bound,
                    stats.nan ? " NaN in output" : "");

@@ -28,7 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }();
   MLIRContext context(*registry, MLIRContext::Threading::DISABLED);
   context.printOpOnDiagnostic(false);
-  ScopedDiagnosticHandler quiet(&context, [](Diagnostic &) { return success(); });
+  ScopedDiagnosticHandler quiet(&context,
+                                [](Diagnostic &) { return success(); });
   // MLIR's lexer stops at a NUL after the text, as a file or std::string
   // has; libFuzzer's bytes end without one, and a token at their very end
   // was read past it (heap-buffer-overflow in the parser, found by this

@@ -13,6 +13,6 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::flash::registerFlashcDialects(registry);
   mlir::flash::registerFlashcPasses();
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, argv, "flashc optimizer driver\n", registry));
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "flashc optimizer driver\n", registry));
 }

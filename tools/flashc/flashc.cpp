@@ -9,12 +9,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "flashc/Dialect/Flash/IR/FlashDialect.h"
 #include "flashc/Runtime/Runner.h"
 #include "flashc/Support/OutputFile.h"
 #include "flashc/Target/Pipeline.h"
 #include "flashc/Target/Ptxas.h"
 #include "flashc/Transforms/TuneCache.h"
-#include "flashc/Dialect/Flash/IR/FlashDialect.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -83,11 +83,9 @@ static cl::opt<bool>
                  "< 2e-3, bf16: < 1e-2), check 3 runs agree bitwise, and time "
                  "it. Exit 0 pass, 1 wrong, 2 no GPU/driver, 3 error"),
         cl::init(false), cl::cat(flashcCategory));
-static cl::opt<int64_t> runBatch("batch",
-                                 cl::desc("--run: batch (if dynamic)"),
+static cl::opt<int64_t> runBatch("batch", cl::desc("--run: batch (if dynamic)"),
                                  cl::init(-1), cl::cat(flashcCategory));
-static cl::opt<int64_t> runHeads("heads",
-                                 cl::desc("--run: heads (if dynamic)"),
+static cl::opt<int64_t> runHeads("heads", cl::desc("--run: heads (if dynamic)"),
                                  cl::init(-1), cl::cat(flashcCategory));
 static cl::opt<int64_t> runSeq("seq",
                                cl::desc("--run: query length (if dynamic)"),
@@ -187,12 +185,12 @@ struct Candidate {
 /// "mma_sync 128x32 stages 3 warps 4[ kv_splits N]": a candidate as tune
 /// prints it, in its progress lines and in its verdict.
 static std::string describeConfig(StringRef strategy, int64_t blockM,
-                                  int64_t blockN, int64_t stages,
-                                  int64_t warps, int64_t kvSplits) {
-  std::string text = (Twine(strategy) + " " + Twine(blockM) + "x" +
-                      Twine(blockN) + " stages " + Twine(stages) + " warps " +
-                      Twine(warps))
-                         .str();
+                                  int64_t blockN, int64_t stages, int64_t warps,
+                                  int64_t kvSplits) {
+  std::string text =
+      (Twine(strategy) + " " + Twine(blockM) + "x" + Twine(blockN) +
+       " stages " + Twine(stages) + " warps " + Twine(warps))
+          .str();
   if (kvSplits > 1)
     text += " kv_splits " + std::to_string(kvSplits);
   return text;
@@ -239,8 +237,8 @@ static int runTune(const std::string &source, MLIRContext &context,
     ++index;
     diagnosticsText.clear();
     std::string label =
-        describeConfig(flash::stringifyStrategy(c.strategy), c.blockM,
-                       c.blockN, c.stages, c.warps, c.kvSplits);
+        describeConfig(flash::stringifyStrategy(c.strategy), c.blockM, c.blockN,
+                       c.stages, c.warps, c.kvSplits);
     outs() << "[" << index << "/" << total << "] " << label << ": ";
     outs().flush();
     OwningOpRef<ModuleOp> module =
@@ -254,7 +252,8 @@ static int runTune(const std::string &source, MLIRContext &context,
       });
     if (!module || attentions != 1) {
       errs() << "flashc tune: error: the input must hold exactly one "
-                "flash.attention (" << diagnosticsText << ")\n";
+                "flash.attention ("
+             << diagnosticsText << ")\n";
       return 3;
     }
     auto qType = cast<MemRefType>(attention.getQ().getType());
@@ -270,9 +269,9 @@ static int runTune(const std::string &source, MLIRContext &context,
     auto config = flash::TileConfigAttr::getChecked(
         [&] { return emitError(attention.getLoc()); }, &context, c.blockM,
         c.blockN, c.stages, c.warps, c.strategy, c.kvSplits);
-    if (!config || failed(config.verifyFor(
-                       [&] { return emitError(attention.getLoc()); },
-                       key->headDim, 2))) {
+    if (!config ||
+        failed(config.verifyFor([&] { return emitError(attention.getLoc()); },
+                                key->headDim, 2))) {
       outs() << "skipped (" << diagnosticsText << ")\n";
       continue;
     }
@@ -322,11 +321,11 @@ static int runTune(const std::string &source, MLIRContext &context,
   outs() << "best: "
          << describeConfig(best->strategy, best->blockM, best->blockN,
                            best->stages, best->warps, best->kvSplits)
-         << " (" << format("%.2f", best->microseconds)
-         << " us) for " << best->key.arch << " " << best->key.dtype
-         << " head_dim " << best->key.headDim
-         << (best->key.causal ? " causal" : "") << " seq bucket "
-         << best->key.seqBucket << "; written to " << cachePath << "\n";
+         << " (" << format("%.2f", best->microseconds) << " us) for "
+         << best->key.arch << " " << best->key.dtype << " head_dim "
+         << best->key.headDim << (best->key.causal ? " causal" : "")
+         << " seq bucket " << best->key.seqBucket << "; written to "
+         << cachePath << "\n";
   return 0;
 }
 
@@ -350,7 +349,8 @@ static int flashcMain(int argc, char **argv) {
       "  flashc - --emit=tile < FILE.mlir  read standard input\n"
       "  flashc tune FILE.mlir [--seq N ...] try tile configurations on the "
       "GPU,\n"
-      "                                   keep the fastest in the tune cache\n");
+      "                                   keep the fastest in the tune "
+      "cache\n");
 
   if (!flash::isSupportedArch(arch)) {
     errs() << "flashc: error: unsupported --arch '" << arch
@@ -381,7 +381,8 @@ static int flashcMain(int argc, char **argv) {
   if (!module)
     return 1;
   if (module->getBody()->empty()) {
-    StringRef name = inputFilename == "-" ? "<stdin>" : StringRef(inputFilename);
+    StringRef name =
+        inputFilename == "-" ? "<stdin>" : StringRef(inputFilename);
     emitError(FileLineColLoc::get(&context, name, 1, 1))
         << "the input holds no operations; expected a func.func with a "
            "flash.attention";
@@ -416,13 +417,15 @@ static int flashcMain(int argc, char **argv) {
 
   if (cubin || stats) {
     if (stageFor(emit) != flash::Stage::PTX) {
-      errs() << "flashc: error: --cubin and --kernel-stats need a complete compile "
+      errs() << "flashc: error: --cubin and --kernel-stats need a complete "
+                "compile "
                 "(no --emit, or --emit=ptx|bundle)\n";
       return 3;
     }
     std::string ptxas = flash::findPtxas();
     if (ptxas.empty()) {
-      errs() << "flashc: error: --cubin and --kernel-stats need ptxas (not on PATH, "
+      errs() << "flashc: error: --cubin and --kernel-stats need ptxas (not on "
+                "PATH, "
                 "in $CUDA_HOME/bin or in /usr/local/cuda/bin)\n";
       return 1;
     }
@@ -466,9 +469,8 @@ static int flashcMain(int argc, char **argv) {
     if (emit != Emit::Default) {
       path = "-";
     } else {
-      StringRef stem = inputFilename == "-"
-                           ? StringRef("attention")
-                           : sys::path::stem(inputFilename);
+      StringRef stem = inputFilename == "-" ? StringRef("attention")
+                                            : sys::path::stem(inputFilename);
       path = (stem + ".bundle").str();
     }
   }
@@ -481,23 +483,20 @@ static int flashcMain(int argc, char **argv) {
     return 3;
   }
   if (emit == Emit::Default && !quiet) {
-    outs() << "flashc: compiled " << bundle.kernelName << " for "
-           << bundle.arch << " (" << bundle.elementType << ", head_dim "
-           << bundle.headDim << (bundle.causal ? ", causal" : "")
-           << ", tiles " << bundle.blockM << "x" << bundle.blockN << ", "
-           << bundle.stages << " stages, " << bundle.warps << " warps, "
-           << bundle.strategy << ", ";
+    outs() << "flashc: compiled " << bundle.kernelName << " for " << bundle.arch
+           << " (" << bundle.elementType << ", head_dim " << bundle.headDim
+           << (bundle.causal ? ", causal" : "") << ", tiles " << bundle.blockM
+           << "x" << bundle.blockN << ", " << bundle.stages << " stages, "
+           << bundle.warps << " warps, " << bundle.strategy << ", ";
     if (bundle.kvSplits > 1)
       outs() << bundle.kvSplits << " K/V splits, ";
-    outs() << bundle.sharedBytes
-           << " B shared memory); wrote " << path << "\n";
+    outs() << bundle.sharedBytes << " B shared memory); wrote " << path << "\n";
   }
   if (!run)
     return 0;
   outs().flush();
   return flashc::runBundle(flashc::serializeBundle(bundle),
-                           runOptionsFromFlags(),
-                           std::cout, std::cerr);
+                           runOptionsFromFlags(), std::cout, std::cerr);
 }
 
 int main(int argc, char **argv) {

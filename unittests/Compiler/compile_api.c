@@ -54,7 +54,8 @@ int main(void) {
   expect(bundle && size > 1000 && strncmp(bundle, "flashc-bundle 1\n", 16) == 0,
          "bundle header");
   expect(bundle && strstr(bundle, "\nelement bf16\n") &&
-             strstr(bundle, "\ncausal 1\n") && strstr(bundle, "\nhead_dim 128\n"),
+             strstr(bundle, "\ncausal 1\n") &&
+             strstr(bundle, "\nhead_dim 128\n"),
          "bundle metadata");
   const char *ptx = flashc_compile_result_ptx(result);
   expect(ptx && strstr(ptx, ".target sm_90") &&
@@ -62,8 +63,7 @@ int main(void) {
          "PTX for sm_90 with mma.sync");
   expect(same(flashc_compile_result_kernel_name(result), "attention_kernel"),
          "kernel name");
-  expect(same(flashc_compile_result_diagnostics(result), ""),
-         "no diagnostics");
+  expect(same(flashc_compile_result_diagnostics(result), ""), "no diagnostics");
   flashc_compile_result_destroy(result);
 
   /* Static sizes and an explicit tile configuration. */
@@ -117,10 +117,11 @@ int main(void) {
   flashc_compile_result_destroy(result);
 
   /* Bad inputs: diagnostics as text with locations, non-zero status. */
-  const char *bad = "func.func @f(%q: memref<1x2x64x96xf16>) {\n"
-                    "  flash.attention %q, %q, %q -> %q : memref<1x2x64x96xf16>, "
-                    "memref<1x2x64x96xf16>, memref<1x2x64x96xf16> -> "
-                    "memref<1x2x64x96xf16>\n  return\n}\n";
+  const char *bad =
+      "func.func @f(%q: memref<1x2x64x96xf16>) {\n"
+      "  flash.attention %q, %q, %q -> %q : memref<1x2x64x96xf16>, "
+      "memref<1x2x64x96xf16>, memref<1x2x64x96xf16> -> "
+      "memref<1x2x64x96xf16>\n  return\n}\n";
   expect(flashc_compile_mlir(bad, strlen(bad), NULL, &result) != 0,
          "head_dim 96 fails");
   const char *diag = flashc_compile_result_diagnostics(result);
@@ -152,10 +153,10 @@ int main(void) {
 
   flashc_attention_params_init(&params);
   params.block_m = 64;
-  expect(flashc_compile_attention(&params, &result) != 0 &&
-             strstr(flashc_compile_result_diagnostics(result),
-                    "given together"),
-         "params: a partial tile config");
+  expect(
+      flashc_compile_attention(&params, &result) != 0 &&
+          strstr(flashc_compile_result_diagnostics(result), "given together"),
+      "params: a partial tile config");
   flashc_compile_result_destroy(result);
 
   /* The tune cache: an entry for (sm_90, f16, head_dim 64, not causal,
@@ -181,8 +182,8 @@ int main(void) {
   expect(compiledHas(flashc_compile_attention(&params, &result), &result,
                      "\nblock_m 128\nblock_n 64\n"),
          "params: tune_cache \"\" ignores it");
-  expect(compiledHas(flashc_compile_mlir_tuned(text, strlen(text), NULL,
-                                               cache, &result),
+  expect(compiledHas(flashc_compile_mlir_tuned(text, strlen(text), NULL, cache,
+                                               &result),
                      &result, "\nblock_n 32\nstages 3\n"),
          "MLIR text: the entry for its static seq bucket wins");
   setenv("FLASHC_TUNE_CACHE", cache, 1);

@@ -29,8 +29,8 @@ int main() {
     problem.headDim = 64;
     problem.bf16 = bf16;
     size_t rowElems = problem.headDim;
-    size_t elems = size_t(problem.batch * problem.heads * problem.seqQ) *
-                   rowElems;
+    size_t elems =
+        size_t(problem.batch * problem.heads * problem.seqQ) * rowElems;
     std::mt19937_64 rng(7);
     std::vector<uint16_t> q = randomInput(elems, rng, bf16);
     std::vector<uint16_t> k = randomInput(elems, rng, bf16);
@@ -53,10 +53,10 @@ int main() {
       poisoned[pair * pairElems + 5] = 0xFFFF; // the runner's poison
       caught += compareWithReference(problem, q, k, v, poisoned, 1, 1.0).nan;
       poisoned[pair * pairElems + 5] = bf16 ? 0x7F80 : 0x7C00; // +infinity
-      infCaught +=
-          compareWithReference(problem, q, k, v, poisoned, 1, 1.0).nan;
+      infCaught += compareWithReference(problem, q, k, v, poisoned, 1, 1.0).nan;
     }
-    expect(caught == 64, "a poisoned element in any pair fails, sampled or not");
+    expect(caught == 64,
+           "a poisoned element in any pair fails, sampled or not");
     expect(infCaught == 64, "an infinity in any pair fails");
   }
   std::printf("%d failed\n", failures);

@@ -19,7 +19,7 @@ namespace mlir::flash {
 class TiledOp;
 
 struct LaunchPlan {
-  int64_t blockM = 0;  // query rows per program: grid x = ceil(seq_q / blockM)
+  int64_t blockM = 0; // query rows per program: grid x = ceil(seq_q / blockM)
   int64_t warps = 0;
   int64_t threads = 0; // block = (threads, 1, 1)
   int64_t sharedBytes = 0;

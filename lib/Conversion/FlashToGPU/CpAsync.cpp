@@ -73,9 +73,8 @@ void CpAsync::emitSourceViews(Value qArg, Value kArg, Value vArg) {
   v = vArg;
   // Flat sources: a copy's address is then a per-thread part plus
   // constants.
-  for (auto [arg, flat] : {std::pair<Value, Value &>{q, qSource},
-                           {kSrc, kSource},
-                           {v, vSource}})
+  for (auto [arg, flat] :
+       {std::pair<Value, Value &>{q, qSource}, {kSrc, kSource}, {v, vSource}})
     flat = memref::CollapseShapeOp::create(
         k.b, k.loc, arg, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}});
 }
@@ -122,12 +121,12 @@ SmallVector<Value> CpAsync::issueRowCopies(Value source, Value flatSource,
         // Rows past seq copy 0 bytes (zero-fill) from a clamped, valid
         // address.
         Value srcRow = k.add(row0, k.add(laneRow, k.idx(firstRow)));
-        Value inside = arith::CmpIOp::create(
-            b, loc, arith::CmpIPredicate::ult, srcRow, seq);
+        Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                             srcRow, seq);
         Value clamped = arith::MinUIOp::create(b, loc, srcRow, lastRow);
         srcIndex = k.add(k.mul(k.add(headRow0, clamped), k.idx(headDim)), col);
-        srcElements = arith::SelectOp::create(
-            b, loc, inside, k.idx(kChunkElements), k.idx(0));
+        srcElements = arith::SelectOp::create(b, loc, inside,
+                                              k.idx(kChunkElements), k.idx(0));
       }
       Value dstIndex = k.add(dstLane, k.idx(firstRow * ldQKV));
       if (rowsPerRound % 8 != 0) {
@@ -193,9 +192,9 @@ void CpAsync::issueBlock(Value blockIndex, Value stage) {
   OpBuilder &b = k.b;
   Value start = k.mul(blockIndex, k.idx(k.blockN));
   Value dstBase = k.mul(stage, k.idx(k.blockN * ldQKV));
-  Value whole = arith::CmpIOp::create(
-      b, k.loc, arith::CmpIPredicate::ule, k.add(start, k.idx(k.blockN)),
-      memref::DimOp::create(b, k.loc, kSrc, 2));
+  Value whole = arith::CmpIOp::create(b, k.loc, arith::CmpIPredicate::ule,
+                                      k.add(start, k.idx(k.blockN)),
+                                      memref::DimOp::create(b, k.loc, kSrc, 2));
   auto ifOp = scf::IfOp::create(b, k.loc, whole, /*withElse=*/true);
   OpBuilder::InsertionGuard guard(b);
   for (bool bounded : {false, true}) {

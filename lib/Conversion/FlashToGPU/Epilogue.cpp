@@ -23,8 +23,8 @@ static Value carriedMaxOf(Value sum) {
   if (!loop)
     return {};
   auto yield = cast<YieldOp>(loop.getBody().front().getTerminator());
-  auto step =
-      yield.getValues()[result.getResultNumber()].getDefiningOp<SoftmaxStepOp>();
+  auto step = yield.getValues()[result.getResultNumber()]
+                  .getDefiningOp<SoftmaxStepOp>();
   if (!step)
     return {};
   for (auto [index, value] : llvm::enumerate(yield.getValues()))

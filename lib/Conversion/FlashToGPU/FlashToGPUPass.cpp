@@ -35,9 +35,8 @@ static FailureOr<gpu::GPUFuncOp> buildKernel(TiledOp tiled, ModuleOp module,
   b.setInsertionPointToStart(gpuModule.getBody());
   SmallVector<Type> argTypes(tiled->getOperandTypes());
   if (plan.kvSplits > 1)
-    argTypes.append(
-        {MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
-         MemRefType::get({ShapedType::kDynamic}, b.getI32Type())});
+    argTypes.append({MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
+                     MemRefType::get({ShapedType::kDynamic}, b.getI32Type())});
   auto kernel = gpu::GPUFuncOp::create(b, loc, (base + "_kernel").str(),
                                        b.getFunctionType(argTypes, {}));
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
@@ -76,8 +75,8 @@ static void buildLaunch(TiledOp tiled, gpu::GPUFuncOp kernel,
     // The split workspace; the counters are zeroed once (the kernel resets
     // the ones it uses).
     Value tiles = arith::MulIOp::create(b, loc, gridX, gridY);
-    Value floats = arith::MulIOp::create(b, loc, tiles,
-                                         idx(plan.partialFloatsPerTile()));
+    Value floats =
+        arith::MulIOp::create(b, loc, tiles, idx(plan.partialFloatsPerTile()));
     Value counterCount =
         arith::MulIOp::create(b, loc, tiles, idx(plan.countersPerTile()));
     auto alloc = [&](Type element, Value size) -> Value {

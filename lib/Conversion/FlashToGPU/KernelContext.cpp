@@ -76,15 +76,14 @@ Value KernelContext::buildVector(VectorType type, ArrayRef<Value> elements) {
   int64_t cols = type.getDimSize(1);
   for (auto [i, e] : llvm::enumerate(elements))
     v = vector::InsertOp::create(
-        b, loc, e, v,
-        ArrayRef<int64_t>{int64_t(i) / cols, int64_t(i) % cols});
+        b, loc, e, v, ArrayRef<int64_t>{int64_t(i) / cols, int64_t(i) % cols});
   return v;
 }
 
 Value KernelContext::sharedView(int64_t &offset, ArrayRef<int64_t> shape,
                                 Type type) {
-  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
-                                              gpu::AddressSpace::Workgroup);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   if (!sharedBytes) {
     auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                                      MemRefLayoutAttrInterface(), workgroup);

@@ -83,8 +83,8 @@ public:
                 int64_t strip, bool masked)
       : k(k), strip(strip), cols(scores.cols) {
     for (int64_t half = 0; half < 2; ++half) {
-      Value row = k.add(k.add(k.warpRow, k.idx(16 * strip + 8 * half)),
-                        tc.quad);
+      Value row =
+          k.add(k.add(k.warpRow, k.idx(16 * strip + 8 * half)), tc.quad);
       for (int64_t j = 0; j < cols / kTileCols; ++j)
         for (int64_t e = 0; e < 2; ++e) {
           Value value = vector::ExtractOp::create(
@@ -145,9 +145,10 @@ Value MmaSync::qkvColumn(Value row, Value laneCol, int64_t constCol) {
   Value laneBits = arith::XOrIOp::create(
       b, k.loc, arith::DivUIOp::create(b, k.loc, laneCol, k.idx(8)),
       arith::RemUIOp::create(b, k.loc, row, k.idx(8)));
-  Value low = c & 7 ? arith::XOrIOp::create(b, k.loc, laneBits, k.idx(c & 7))
-                          .getResult()
-                    : laneBits;
+  Value low =
+      c & 7
+          ? arith::XOrIOp::create(b, k.loc, laneBits, k.idx(c & 7)).getResult()
+          : laneBits;
   return k.add(k.mul(low, k.idx(kChunkElements)),
                k.idx((c & ~int64_t(7)) * kChunkElements));
 }
@@ -212,8 +213,7 @@ Value MmaSync::mma(Value a, Value bFrag, Value acc) {
   auto mmaOp = NVVM::MmaOp::create(
       b, loc, resultType, aRegs, bRegs, cRegs, ArrayRef<int64_t>{16, 8, 16},
       /*b1Op=*/std::nullopt, /*intOverflow=*/std::nullopt,
-      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
-                                    NVVM::MMATypes::bf16},
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
       std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
                                      NVVM::MMALayout::col});
   SmallVector<Value> out;
@@ -239,8 +239,7 @@ Value MmaSync::zeroFragment() {
 }
 
 FailureOr<SmallVector<Value>>
-MmaSync::splatAccumulator(float value, RankedTensorType type,
-                          Operation *user) {
+MmaSync::splatAccumulator(float value, RankedTensorType type, Operation *user) {
   if (value != 0.0f || type.getDimSize(0) != k.blockM) {
     user->emitOpError("flash-to-gpu: accumulator inits must be zero");
     return failure();
@@ -274,13 +273,12 @@ FailureOr<TileStorage> MmaSync::dot(DotOp op, const TileStorage &lhs,
       // K rows are the n index: no transpose; lanes 16-31 take rows +8.
       Value row = k.add(k.add(rhs.rowBase, k.idx(8 * j)),
                         k.add(laneMod8, k.mul(laneDiv16, k.idx(8))));
-      return ldmatrix(rhs.memref, row, k.mul(laneDiv8Mod2, k.idx(8)),
-                      16 * kk, false);
+      return ldmatrix(rhs.memref, row, k.mul(laneDiv8Mod2, k.idx(8)), 16 * kk,
+                      false);
     }
     // V rows are the k index: transpose; lanes 16-31 take columns +8.
     Value row = k.add(k.add(rhs.rowBase, k.idx(16 * kk)), laneMod16);
-    return ldmatrix(rhs.memref, row, k.mul(laneDiv16, k.idx(8)), 8 * j,
-                    true);
+    return ldmatrix(rhs.memref, row, k.mul(laneDiv16, k.idx(8)), 8 * j, true);
   };
   SmallVector<Value> acc;
   if (accIn) {
@@ -328,8 +326,7 @@ std::unique_ptr<ScoreStrip> MmaSync::scoreStrip(const TileStorage &scores,
 }
 
 SmallVector<Type> MmaSync::probabilityTypes(int64_t cols) {
-  return SmallVector<Type>(cols / kSliceK,
-                           VectorType::get({4, 2}, k.element));
+  return SmallVector<Type>(cols / kSliceK, VectorType::get({4, 2}, k.element));
 }
 
 TileStorage MmaSync::finishScores(int64_t cols, ArrayRef<Value> probs) {
@@ -341,14 +338,13 @@ TileStorage MmaSync::finishScores(int64_t cols, ArrayRef<Value> probs) {
 
 Value MmaSync::reduceRowMax(Value laneMax) {
   // The four lanes of a quad share a row.
-  Value rowMax = arith::MaximumFOp::create(k.b, k.loc, laneMax,
-                                           k.shuffleXor(laneMax, 1));
-  return arith::MaximumFOp::create(k.b, k.loc, rowMax,
-                                   k.shuffleXor(rowMax, 2));
+  Value rowMax =
+      arith::MaximumFOp::create(k.b, k.loc, laneMax, k.shuffleXor(laneMax, 1));
+  return arith::MaximumFOp::create(k.b, k.loc, rowMax, k.shuffleXor(rowMax, 2));
 }
 
-SmallVector<Value> MmaSync::convertRows(ArrayRef<Value> rows,
-                                        bool fromPartial, bool toPartial) {
+SmallVector<Value> MmaSync::convertRows(ArrayRef<Value> rows, bool fromPartial,
+                                        bool toPartial) {
   SmallVector<Value> out(rows);
   if (fromPartial == toPartial)
     return out;
@@ -384,8 +380,8 @@ SmallVector<Value> MmaSync::scaleRows(ArrayRef<Value> acc,
   return out;
 }
 
-void MmaSync::storeOutput(ArrayRef<Value> acc, Value o, Value batch,
-                          Value head, Value row0, Value seq) {
+void MmaSync::storeOutput(ArrayRef<Value> acc, Value o, Value batch, Value head,
+                          Value row0, Value seq) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   Value quadRow = arith::DivUIOp::create(b, loc, k.lane, k.idx(4));
@@ -397,8 +393,8 @@ void MmaSync::storeOutput(ArrayRef<Value> acc, Value o, Value batch,
     for (int64_t half = 0; half < 2; ++half) {
       Value row = k.add(
           row0, k.add(k.add(k.warpRow, k.idx(16 * s + 8 * half)), quadRow));
-      Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                           row, seq);
+      Value inside =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, seq);
       auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&ifOp.getThenRegion().front());

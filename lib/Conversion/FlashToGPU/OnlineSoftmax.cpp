@@ -15,8 +15,8 @@ using namespace mlir;
 using namespace mlir::flash;
 
 Value flash::usableMax(KernelContext &k, Value max, Value negInf) {
-  Value isEmpty = arith::CmpFOp::create(k.b, k.loc, arith::CmpFPredicate::OEQ,
-                                        max, negInf);
+  Value isEmpty =
+      arith::CmpFOp::create(k.b, k.loc, arith::CmpFPredicate::OEQ, max, negInf);
   return arith::SelectOp::create(k.b, k.loc, isEmpty, k.f32(0.0f), max);
 }
 
@@ -34,18 +34,15 @@ static Value nextMax(KernelContext &k, Value oldMax, Value blockMax) {
   if (k.policy.staleMaxLog2 <= 0.0f)
     return newMax;
   Value growth = arith::SubFOp::create(k.b, k.loc, newMax, oldMax);
-  Value stale =
-      arith::CmpFOp::create(k.b, k.loc, arith::CmpFPredicate::OLE, growth,
-                            k.f32(k.policy.staleMaxLog2));
+  Value stale = arith::CmpFOp::create(k.b, k.loc, arith::CmpFPredicate::OLE,
+                                      growth, k.f32(k.policy.staleMaxLog2));
   return arith::SelectOp::create(k.b, k.loc, stale, oldMax, newMax);
 }
 
-SoftmaxStepResults flash::emitSoftmaxStep(KernelContext &k,
-                                          TensorCoreStrategy &tc,
-                                          const TileStorage &scores,
-                                          float scaleLog2e,
-                                          ArrayRef<Value> maxIn,
-                                          ArrayRef<Value> sumIn) {
+SoftmaxStepResults
+flash::emitSoftmaxStep(KernelContext &k, TensorCoreStrategy &tc,
+                       const TileStorage &scores, float scaleLog2e,
+                       ArrayRef<Value> maxIn, ArrayRef<Value> sumIn) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   int64_t cols = scores.cols;
@@ -83,8 +80,8 @@ SoftmaxStepResults flash::emitSoftmaxStep(KernelContext &k,
         sum = tc.reduceRowSum(sum);
         Value alpha = rescaleFactor(k, oldMax, useMax);
         Value newSum = arith::AddFOp::create(
-            b, loc, arith::MulFOp::create(b, loc, sumIn[slots * s + slot], alpha),
-            sum);
+            b, loc,
+            arith::MulFOp::create(b, loc, sumIn[slots * s + slot], alpha), sum);
         rows.append({newMax, newSum, alpha});
       }
       strip->finish(probs);

@@ -24,8 +24,8 @@ struct SoftmaxStepResults {
 /// scales a score into them), from the running `maxIn` and `sumIn` (sums
 /// in the strategy's partial form if it keeps them so).
 SoftmaxStepResults emitSoftmaxStep(KernelContext &k, TensorCoreStrategy &tc,
-                                   const TileStorage &scores,
-                                   float scaleLog2e, ArrayRef<Value> maxIn,
+                                   const TileStorage &scores, float scaleLog2e,
+                                   ArrayRef<Value> maxIn,
                                    ArrayRef<Value> sumIn);
 
 /// `acc` with row i scaled by `factors[i]`. Under the stale-max policy

@@ -10,8 +10,8 @@
 using namespace mlir;
 using namespace mlir::flash;
 
-Value flash::applyMask(KernelContext &k, const TileStorage &scores,
-                       Value value, Value row, Value col) {
+Value flash::applyMask(KernelContext &k, const TileStorage &scores, Value value,
+                       Value row, Value col) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   Value keyCol = k.add(scores.maskCol, col);

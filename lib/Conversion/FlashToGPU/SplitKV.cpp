@@ -29,29 +29,26 @@ struct Slots {
   Value queryBlocks, batchHeads, tile;
 
   Value base(Value splitIndex) {
-    return k.mul(
-        k.add(k.mul(splitIndex, k.mul(batchHeads, queryBlocks)), tile),
-        k.idx(slotFloats));
+    return k.mul(k.add(k.mul(splitIndex, k.mul(batchHeads, queryBlocks)), tile),
+                 k.idx(slotFloats));
   }
   Value acc(Value slot, int64_t e, int64_t h) {
     return k.add(slot,
                  k.mul(k.add(k.idx((2 * e + h) * threads), k.tid), k.idx(2)));
   }
   Value row(Value slot, int64_t r) {
-    return k.add(slot, k.add(k.idx(rowsBase),
-                             k.mul(k.add(k.idx(r * threads), k.tid),
-                                   k.idx(2))));
+    return k.add(slot,
+                 k.add(k.idx(rowsBase),
+                       k.mul(k.add(k.idx(r * threads), k.tid), k.idx(2))));
   }
 };
 } // namespace
 
 /// Stores this warp's partial in its split's slot and counts the warp's
 /// arrival; returns the counter's index and the arrivals before this one.
-static std::pair<Value, Value> publish(KernelContext &k, Slots &slots,
-                                       const SplitWorkspace &ws,
-                                       ArrayRef<Value> acc,
-                                       ArrayRef<Value> maxRows,
-                                       ArrayRef<Value> sums) {
+static std::pair<Value, Value>
+publish(KernelContext &k, Slots &slots, const SplitWorkspace &ws,
+        ArrayRef<Value> acc, ArrayRef<Value> maxRows, ArrayRef<Value> sums) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   auto pairType = VectorType::get({2}, b.getF32Type());
@@ -76,16 +73,16 @@ static std::pair<Value, Value> publish(KernelContext &k, Slots &slots,
   k.warpSync();
   Value warp = arith::DivUIOp::create(b, loc, k.tid, k.idx(kWarpThreads));
   Value counter = k.add(k.mul(slots.tile, k.idx(k.warps)), warp);
-  Value isLane0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                        k.lane, k.idx(0));
+  Value isLane0 =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, k.lane, k.idx(0));
   auto count = scf::IfOp::create(b, loc, TypeRange{b.getI32Type()}, isLane0,
                                  /*withElse=*/true);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&count.getThenRegion().front());
-    Value before = memref::AtomicRMWOp::create(
-        b, loc, arith::AtomicRMWKind::addi, k.i32(1), ws.counters,
-        ValueRange{counter});
+    Value before =
+        memref::AtomicRMWOp::create(b, loc, arith::AtomicRMWKind::addi,
+                                    k.i32(1), ws.counters, ValueRange{counter});
     scf::YieldOp::create(b, loc, before);
     b.setInsertionPointToStart(&count.getElseRegion().front());
     scf::YieldOp::create(b, loc, k.i32(0));
@@ -141,8 +138,8 @@ static SmallVector<Value> mergeAll(KernelContext &k, TensorCoreStrategy &tc,
         elements.push_back(
             vector::ExtractOp::create(b, loc, pair, ArrayRef<int64_t>{i}));
     }
-    theirs.push_back(k.buildVector(
-        VectorType::get({2, 2}, b.getF32Type()), elements));
+    theirs.push_back(
+        k.buildVector(VectorType::get({2, 2}, b.getF32Type()), elements));
   }
   SmallVector<Value> runAcc(carried.take_front(nAcc));
   SmallVector<Value> kept = tc.scaleRows(runAcc, keep);
@@ -158,8 +155,7 @@ static SmallVector<Value> mergeAll(KernelContext &k, TensorCoreStrategy &tc,
 
 MergedSplits flash::emitSplitMerge(KernelContext &k, TensorCoreStrategy &tc,
                                    const SplitWorkspace &ws,
-                                   ArrayRef<Value> acc,
-                                   ArrayRef<Value> maxRows,
+                                   ArrayRef<Value> acc, ArrayRef<Value> maxRows,
                                    ArrayRef<Value> sums) {
   assert(tc.canMergeSplits() && "partials are register fragments");
   OpBuilder &b = k.b;
@@ -172,13 +168,12 @@ MergedSplits flash::emitSplitMerge(KernelContext &k, TensorCoreStrategy &tc,
          "slot layout drifted");
   slots.queryBlocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
   slots.batchHeads = gpu::GridDimOp::create(b, loc, gpu::Dimension::y);
-  slots.tile =
-      k.add(k.mul(ws.batchHead, slots.queryBlocks), ws.queryBlock);
+  slots.tile = k.add(k.mul(ws.batchHead, slots.queryBlocks), ws.queryBlock);
 
   auto [counter, arrivals] = publish(k, slots, ws, acc, maxRows, sums);
   MergedSplits merged;
-  merged.storeGuard = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::eq, arrivals, k.i32(k.kvSplits - 1));
+  merged.storeGuard = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                            arrivals, k.i32(k.kvSplits - 1));
 
   SmallVector<Type> types(acc.size(), acc.front().getType());
   types.append(sums.size(), b.getF32Type());

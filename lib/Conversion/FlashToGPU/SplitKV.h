@@ -1,4 +1,5 @@
-//===- SplitKV.h - merging the partial results of a split K/V loop -*- C++ -*-===//
+//===- SplitKV.h - merging the partial results of a split K/V loop -*- C++
+//-*-===//
 //
 // With kv_splits > 1 the K/V loop of one query block is shared by several
 // programs (grid z). Each warp publishes its partial result to a global

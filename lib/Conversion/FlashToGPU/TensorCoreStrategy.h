@@ -1,4 +1,5 @@
-//===- TensorCoreStrategy.h - how a warp computes on tensor cores -*- C++ -*-===//
+//===- TensorCoreStrategy.h - how a warp computes on tensor cores -*- C++
+//-*-===//
 //
 // The interface between the walk over tile ops (TileLowering) and a way of
 // using the tensor cores: where a tile's elements live (which row and column
@@ -83,8 +84,8 @@ public:
   virtual Value reduceRowSum(Value laneSum) = 0;
   virtual bool rowSumsArePartial() const { return false; }
   /// Row values converted between partial and whole form.
-  virtual SmallVector<Value> convertRows(ArrayRef<Value> rows,
-                                         bool fromPartial, bool toPartial);
+  virtual SmallVector<Value> convertRows(ArrayRef<Value> rows, bool fromPartial,
+                                         bool toPartial);
   /// acc[i, j] · rows[i].
   virtual SmallVector<Value> scaleRows(ArrayRef<Value> acc,
                                        ArrayRef<Value> rows) = 0;

@@ -168,8 +168,9 @@ LogicalResult TileLowering::lowerLoadTile(LoadTileOp op) {
     return op.emitOpError("flash-to-gpu: outside flash.kv_loop only the Q "
                           "tile is loaded (K and V come from the loop)");
   if (op.getType().getDimSize(0) != k.blockM)
-    return op.emitOpError() << "flash-to-gpu: the Q tile must have block_m = "
-                            << k.blockM << " rows";
+    return op.emitOpError()
+           << "flash-to-gpu: the Q tile must have block_m = " << k.blockM
+           << " rows";
   Value row0 = scalar(op.getRow());
   copies->loadQ(scalar(op.getBatchHead()), row0);
   TileStorage storage{TileStorage::Kind::SharedRows};
@@ -286,17 +287,17 @@ LogicalResult TileLowering::lowerKVLoop(KVLoopOp op) {
       tiles[arg] = storage;
     }
     ValueRange iterArgs = loop.getRegionIterArgs();
-    for (auto [index, arg] : llvm::enumerate(body.getArguments().drop_front(3))) {
-      tiles[arg] = carriedStorage(arg, iterArgs.take_front(counts[index]),
-                                  index);
+    for (auto [index, arg] :
+         llvm::enumerate(body.getArguments().drop_front(3))) {
+      tiles[arg] =
+          carriedStorage(arg, iterArgs.take_front(counts[index]), index);
       iterArgs = iterArgs.drop_front(counts[index]);
     }
     if (failed(lowerBlock(body, step.deferredPrefetch)))
       return failure();
     SmallVector<Value> flatYield;
     for (auto [index, value] : llvm::enumerate(yieldOp.getValues())) {
-      FailureOr<SmallVector<Value>> flat =
-          carriedValues(value, yieldOp, index);
+      FailureOr<SmallVector<Value>> flat = carriedValues(value, yieldOp, index);
       if (failed(flat))
         return failure();
       llvm::append_range(flatYield, *flat);
@@ -369,9 +370,8 @@ LogicalResult TileLowering::lowerSoftmax(SoftmaxStepOp op) {
                           "row vectors");
   SmallVector<Value> sumIn =
       tc->convertRows(sum->values, sum->partial, tc->rowSumsArePartial());
-  SoftmaxStepResults step =
-      emitSoftmaxStep(k, *tc, *scores, op.getScaleLog2e().convertToFloat(),
-                      max->values, sumIn);
+  SoftmaxStepResults step = emitSoftmaxStep(
+      k, *tc, *scores, op.getScaleLog2e().convertToFloat(), max->values, sumIn);
   tiles[op.getProbs()] = step.probs;
   // step.rows is [max, sum, alpha] per (strip, row slot).
   Value rowResults[] = {op.getMaxOut(), op.getSumOut(), op.getAlpha()};

@@ -35,9 +35,7 @@ class Wmma : public TensorCoreStrategy {
 public:
   using TensorCoreStrategy::TensorCoreStrategy;
 
-  int64_t qkvRowStride() const override {
-    return k.headDim + kChunkElements;
-  }
+  int64_t qkvRowStride() const override { return k.headDim + kChunkElements; }
   Value qkvColumn(Value row, Value laneCol, int64_t constCol) override {
     return k.add(laneCol, k.idx(constCol));
   }
@@ -84,8 +82,7 @@ class WmmaScoreStrip : public ScoreStrip {
 public:
   WmmaScoreStrip(Wmma &tc, KernelContext &k, const TileStorage &scores,
                  int64_t strip, bool masked)
-      : tc(tc), k(k), scores(scores), masked(masked),
-        lastCol(scores.cols / 2) {
+      : tc(tc), k(k), scores(scores), masked(masked), lastCol(scores.cols / 2) {
     row = k.add(k.add(k.warpRow, k.idx(kTile * strip)), tc.r);
   }
   int64_t rowSlots() const override { return 1; }
@@ -134,9 +131,8 @@ SmallVector<Value> Wmma::loadQ(Value qBuffer) {
   return fragments;
 }
 
-FailureOr<SmallVector<Value>> Wmma::splatAccumulator(float value,
-                                                     RankedTensorType type,
-                                                     Operation *user) {
+FailureOr<SmallVector<Value>>
+Wmma::splatAccumulator(float value, RankedTensorType type, Operation *user) {
   if (type.getDimSize(1) % kTile != 0 || type.getDimSize(0) != k.blockM) {
     user->emitOpError("flash-to-gpu: accumulator must be block_m x 16·n");
     return failure();
@@ -177,8 +173,8 @@ FailureOr<TileStorage> Wmma::dot(DotOp op, const TileStorage &lhs,
       for (int64_t j = 0; j < n / kTile; ++j) {
         Value acc = wmma.splatC(0.0f);
         for (int64_t kk = 0; kk < kDim / kTile; ++kk)
-          acc = wmma.mma(lhsFragment(s, kk), rhsFragment(kk, j), acc,
-                         transposed);
+          acc =
+              wmma.mma(lhsFragment(s, kk), rhsFragment(kk, j), acc, transposed);
         wmma.storeC(acc, sBuf, k.add(k.warpRow, k.idx(kTile * s)),
                     k.idx(kTile * j), ldS);
       }
@@ -192,8 +188,7 @@ FailureOr<TileStorage> Wmma::dot(DotOp op, const TileStorage &lhs,
     for (int64_t j = 0; j < n / kTile; ++j) {
       Value &acc = frags[s * (n / kTile) + j];
       for (int64_t kk = 0; kk < kDim / kTile; ++kk)
-        acc = wmma.mma(lhsFragment(s, kk), rhsFragment(kk, j), acc,
-                       transposed);
+        acc = wmma.mma(lhsFragment(s, kk), rhsFragment(kk, j), acc, transposed);
     }
   TileStorage storage{TileStorage::Kind::Acc};
   storage.values = frags;
@@ -255,8 +250,7 @@ SmallVector<Value> Wmma::broadcastRows(ArrayRef<Value> rowValues) {
   return frags;
 }
 
-SmallVector<Value> Wmma::scaleRows(ArrayRef<Value> acc,
-                                   ArrayRef<Value> rows) {
+SmallVector<Value> Wmma::scaleRows(ArrayRef<Value> acc, ArrayRef<Value> rows) {
   SmallVector<Value> factors = broadcastRows(rows);
   WmmaEmitter wmma = emitter();
   int64_t tilesPerStrip = acc.size() / k.strips;
@@ -290,17 +284,17 @@ void Wmma::storeOutput(ArrayRef<Value>, Value o, Value batch, Value head,
     Value chunk = k.add(k.lane, k.idx(first));
     Value localRow = k.add(
         k.warpRow, arith::DivUIOp::create(b, loc, chunk, k.idx(chunksPerRow)));
-    Value col = k.mul(
-        arith::RemUIOp::create(b, loc, chunk, k.idx(chunksPerRow)),
-        k.idx(kChunkElements));
+    Value col =
+        k.mul(arith::RemUIOp::create(b, loc, chunk, k.idx(chunksPerRow)),
+              k.idx(kChunkElements));
     Value globalRow = k.add(row0, localRow);
     Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                          globalRow, seq);
     auto ifOp = scf::IfOp::create(b, loc, inside, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    Value lo = vector::LoadOp::create(b, loc, f32x4, sBuf,
-                                      ValueRange{localRow, col});
+    Value lo =
+        vector::LoadOp::create(b, loc, f32x4, sBuf, ValueRange{localRow, col});
     Value hi = vector::LoadOp::create(
         b, loc, f32x4, sBuf, ValueRange{localRow, k.add(col, k.idx(4))});
     Value both = vector::ShuffleOp::create(

@@ -53,9 +53,8 @@ void WmmaEmitter::storeC(Value acc, Value memref, Value row, Value col,
 }
 
 Value WmmaEmitter::mulC(Value lhs, Value rhs) {
-  return gpu::SubgroupMmaElementwiseOp::create(b, loc, lhs.getType(),
-                                               ValueRange{lhs, rhs},
-                                               gpu::MMAElementwiseOp::MULF);
+  return gpu::SubgroupMmaElementwiseOp::create(
+      b, loc, lhs.getType(), ValueRange{lhs, rhs}, gpu::MMAElementwiseOp::MULF);
 }
 
 Value WmmaEmitter::mma(Value a, Value bFrag, Value acc, bool bTransposed) {
@@ -67,8 +66,8 @@ Value WmmaEmitter::mma(Value a, Value bFrag, Value acc, bool bTransposed) {
   // converter gives it (8 x f32) and back; reconcile-unrealized-casts
   // removes the pair of casts.
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
-  auto accStruct =
-      LLVM::LLVMStructType::getLiteral(b.getContext(), SmallVector<Type>(8, f32));
+  auto accStruct = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                    SmallVector<Type>(8, f32));
   Value accIn =
       UnrealizedConversionCastOp::create(b, loc, accStruct, acc).getResult(0);
   SmallVector<Value> operands;
@@ -99,8 +98,7 @@ Value WmmaEmitter::sharedAddress(Value memref, Value row, Value col,
                                  int64_t ld) {
   // Byte address in the shared window: the view's aligned pointer plus the
   // element offset.
-  Value base =
-      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
   Value ldValue = arith::ConstantIndexOp::create(b, loc, ld);
   Value offset = arith::AddIOp::create(
       b, loc, arith::MulIOp::create(b, loc, row, ldValue), col);
@@ -113,8 +111,8 @@ Value WmmaEmitter::sharedAddress(Value memref, Value row, Value col,
 Value WmmaEmitter::loadBF16(StringRef frag, StringRef layout, Value memref,
                             Value row, Value col, int64_t ld) {
   Type i32 = b.getI32Type();
-  auto fragStruct = LLVM::LLVMStructType::getLiteral(
-      b.getContext(), SmallVector<Type>(4, i32));
+  auto fragStruct = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                     SmallVector<Type>(4, i32));
   Value address = sharedAddress(memref, row, col, ld);
   Value stride = arith::ConstantIntOp::create(b, loc, ld, 32);
   std::string asmText = ("wmma.load." + frag + ".sync.aligned." + layout +

@@ -57,8 +57,7 @@ int64_t TileConfigAttr::getSharedMemoryBytes(int64_t headDim,
 LogicalResult
 TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        int64_t blockM, int64_t blockN, int64_t stages,
-                       int64_t warps, Strategy strategy,
-                       int64_t kvSplits) {
+                       int64_t warps, Strategy strategy, int64_t kvSplits) {
   for (auto [name, value] : {std::pair<StringRef, int64_t>{"block_m", blockM},
                              {"block_n", blockN}}) {
     if (value <= 0 || value % 16 != 0)
@@ -103,8 +102,8 @@ TileConfigAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
   if (bytes > limit)
     return emitError() << "tile config needs " << bytes
                        << " bytes of shared memory with head_dim " << headDim
-                       << ", more than the limit of " << limit
-                       << " (" << kMaxSharedMemoryBytes / kKiB
+                       << ", more than the limit of " << limit << " ("
+                       << kMaxSharedMemoryBytes / kKiB
                        << " KiB, less 128 B of static shared memory)";
   return success();
 }
@@ -142,8 +141,7 @@ PolicyAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
 /// 168 registers and two-strip kernels spill).
 constexpr int64_t kRegistersPerThread = 200;
 
-PolicyAttr mlir::flash::getDefaultPolicy(TileConfigAttr config,
-                                         int64_t headDim,
+PolicyAttr mlir::flash::getDefaultPolicy(TileConfigAttr config, int64_t headDim,
                                          int64_t elementBytes) {
   bool mmaSync = config.getStrategy() == Strategy::mma_sync;
   int64_t strips = config.getBlockM() / config.getWarps() / 16;

@@ -71,8 +71,8 @@ static FailureOr<int64_t> verifyAttentionOperands(Operation *op, Value q,
            << "V seq " << vType.getDimSize(2) << " differs from K's "
            << kType.getDimSize(2) << " (keys and values come in pairs)";
   for (unsigned dim : {0u, 1u}) {
-    for (auto [name, type] : {std::pair<StringRef, MemRefType>{"K", kType},
-                              {"V", vType}})
+    for (auto [name, type] :
+         {std::pair<StringRef, MemRefType>{"K", kType}, {"V", vType}})
       if (staticMismatch(type.getDimSize(dim), qType.getDimSize(dim)))
         return op->emitOpError()
                << name << " " << dimName(dim) << " " << type.getDimSize(dim)
@@ -80,8 +80,8 @@ static FailureOr<int64_t> verifyAttentionOperands(Operation *op, Value q,
   }
   MemRefType oType = operands[3].second;
   if (oType.getShape() != qType.getShape())
-    return op->emitOpError() << "O shape must equal Q's: got " << oType
-                             << " for Q " << qType;
+    return op->emitOpError()
+           << "O shape must equal Q's: got " << oType << " for Q " << qType;
   return headDim;
 }
 
@@ -188,16 +188,16 @@ static LogicalResult verifyRowTile(Operation *op, StringRef tileName,
                                    RankedTensorType tile, StringRef memName,
                                    MemRefType memref) {
   if (memref.isDynamicDim(3) || !isSupportedHeadDim(memref.getDimSize(3)))
-    return op->emitOpError() << memName << " head_dim must be 64 or 128, got "
-                             << memref;
+    return op->emitOpError()
+           << memName << " head_dim must be 64 or 128, got " << memref;
   if (tile.getElementType() != memref.getElementType())
     return op->emitOpError()
            << tileName << " element type " << tile.getElementType()
            << " differs from " << memName << "'s " << memref.getElementType();
   if (tile.getDimSize(1) != memref.getDimSize(3))
-    return op->emitOpError() << tileName << " has " << tile.getDimSize(1)
-                             << " columns, but " << memName << " head_dim is "
-                             << memref.getDimSize(3);
+    return op->emitOpError()
+           << tileName << " has " << tile.getDimSize(1) << " columns, but "
+           << memName << " head_dim is " << memref.getDimSize(3);
   if (ShapedType::isDynamic(tile.getDimSize(0)) || tile.getDimSize(0) % 16)
     return op->emitOpError() << tileName << " rows must be a static multiple "
                              << "of 16, got " << tile;
@@ -303,8 +303,8 @@ static bool isMmaOperandType(Type t) { return t.isF16() || t.isBF16(); }
 /// Tiles and row vectors of the compute ops have static sizes, multiples of
 /// 16 (the tensor-core tile).
 static LogicalResult verifyStaticTiles(Operation *op) {
-  for (Type type : llvm::concat<Type>(op->getOperandTypes(),
-                                      op->getResultTypes())) {
+  for (Type type :
+       llvm::concat<Type>(op->getOperandTypes(), op->getResultTypes())) {
     auto tensor = dyn_cast<RankedTensorType>(type);
     if (!tensor)
       continue;
@@ -340,8 +340,8 @@ LogicalResult DotOp::verify() {
                          << " columns, rhs" << (getTransposeRhs() ? "ᵀ" : "")
                          << " has " << kRhs << " rows";
   if (result.getShape() != ArrayRef<int64_t>{m, n})
-    return emitOpError() << "result shape must be " << m << "x" << n
-                         << ", got " << result;
+    return emitOpError() << "result shape must be " << m << "x" << n << ", got "
+                         << result;
   if (getAcc() && getAcc().getType() != result)
     return emitOpError() << "acc type " << getAcc().getType()
                          << " differs from the result's " << result;
@@ -367,9 +367,8 @@ void SoftmaxStepOp::build(OpBuilder &builder, OperationState &state,
                           Value scores, Value max, Value sum, float scaleLog2e,
                           Type probType) {
   auto scoreType = cast<RankedTensorType>(scores.getType());
-  build(builder, state,
-        RankedTensorType::get(scoreType.getShape(), probType), max.getType(),
-        max.getType(), max.getType(), scores, max, sum,
+  build(builder, state, RankedTensorType::get(scoreType.getShape(), probType),
+        max.getType(), max.getType(), max.getType(), scores, max, sum,
         builder.getF32FloatAttr(scaleLog2e));
 }
 
@@ -385,12 +384,11 @@ LogicalResult SoftmaxStepOp::verify() {
                             "got "
                          << getProbs().getType();
   int64_t rows = scores.getDimSize(0);
-  for (auto [name, value] :
-       {std::pair<StringRef, Value>{"max_in", getMaxIn()},
-        {"sum_in", getSumIn()},
-        {"max_out", getMaxOut()},
-        {"sum_out", getSumOut()},
-        {"alpha", getAlpha()}})
+  for (auto [name, value] : {std::pair<StringRef, Value>{"max_in", getMaxIn()},
+                             {"sum_in", getSumIn()},
+                             {"max_out", getMaxOut()},
+                             {"sum_out", getSumOut()},
+                             {"alpha", getAlpha()}})
     if (failed(verifyRowVector(*this, name,
                                cast<RankedTensorType>(value.getType()), rows)))
       return failure();

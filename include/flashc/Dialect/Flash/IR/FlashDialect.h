@@ -20,8 +20,8 @@
 #include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
-#include "flashc/Dialect/Flash/IR/FlashOpsDialect.h.inc"
 #include "flashc/Dialect/Flash/IR/FlashEnums.h.inc"
+#include "flashc/Dialect/Flash/IR/FlashOpsDialect.h.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "flashc/Dialect/Flash/IR/FlashAttrs.h.inc"
