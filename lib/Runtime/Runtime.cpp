@@ -113,7 +113,7 @@ flashc_status flashc_kernel_load(flashc_runtime *rt, const char *text,
   if (!parseBundle(std::string_view(text, size), kernel->bundle, error))
     return rt->fail(FLASHC_ERROR_BUNDLE, error);
   // A cubin for exactly this device's architecture skips the JIT; otherwise
-  // the PTX, NUL-terminated as the driver wants (MLIR-NOTES.md, trap 6).
+  // the PTX, NUL-terminated as the driver wants (docs/Runtime.md).
   std::string deviceArch =
       "sm_" + std::to_string(rt->major) + std::to_string(rt->minor);
   bool useCubin =

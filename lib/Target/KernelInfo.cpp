@@ -83,9 +83,7 @@ LogicalResult flash::compileModule(ModuleOp module, Stage stage,
   if (stage == Stage::Tile)
     return success();
   PassManager gpuPm(context);
-  gpuPm.addPass(createFlashToGPU());
-  gpuPm.addPass(createCanonicalizerPass());
-  gpuPm.addPass(createCSEPass());
+  buildTileToGPUPipeline(gpuPm);
   if (failed(gpuPm.run(module)))
     return failure();
   if (stage == Stage::GPU)

@@ -104,8 +104,7 @@ void flash::buildFlashToTilePipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
-void flash::buildFlashToGPUPipeline(OpPassManager &pm) {
-  buildFlashToTilePipeline(pm);
+void flash::buildTileToGPUPipeline(OpPassManager &pm) {
   pm.addPass(createFlashToGPU());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

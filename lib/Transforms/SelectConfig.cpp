@@ -17,14 +17,11 @@ TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
                                                  int64_t headDim,
                                                  Type elementType,
                                                  bool causal) {
-  // Measured on an H100 with `flashc tune` (bench/RESULTS.md, 2026-11-27):
-  // mma.sync everywhere (S and P in registers; shared memory is Q, K and V
-  // only), 4 warps, 2 stages. Two 16-row strips per warp (128-row blocks)
-  // reuse each K/V fragment twice: at head_dim 64 that was 6-13% faster
-  // (128x64) unless the grid is small (select-config then goes back to 64
-  // rows, see below); at head_dim 128 without a mask 128x32 (Q read from
-  // shared memory, 247 registers) tied 128x64 (which spills on sm_8x) and
-  // beat 64x64 by 2%; causal head_dim 128 kept 64x64 (4% ahead).
+  // The fastest measured without spills (bench/RESULTS.md, "Where the
+  // heuristics' numbers come from"): mma.sync (S and P in registers), 4
+  // warps, 2 stages; two 16-row strips per warp (128-row blocks) reuse each
+  // K/V fragment twice, except causal head_dim 128, where 64x64 stays
+  // ahead.
   (void)elementType;
   auto config = [&](int64_t blockM, int64_t blockN) {
     return TileConfigAttr::get(context, blockM, blockN, /*stages=*/2,
@@ -67,11 +64,10 @@ int64_t mlir::flash::chooseKVSplits(StringRef arch, int64_t programs,
   // 1x8 heads x 512 tokens, is 64 programs on 132 SMs): split each query
   // block's K/V loop so that the grid fills the SMs once, keeping at least
   // two K/V blocks per split so the pipeline still overlaps. The merge
-  // costs about what a half-full grid gains when every query block does
-  // the same work: on the H100 the origin shape without a mask ran 11.2-12.1
-  // us unsplit against 11.6-12.8 with 2 splits, while causal (unequal
-  // blocks: splitting shortens the longest) gained. So a full grid splits
-  // from a quarter of the SMs down, a causal one from half.
+  // costs about what a half-full grid gains when every query block does the
+  // same work, while causal grids (unequal blocks: splitting shortens the
+  // longest) gain (bench/RESULTS.md). So a full grid splits from a quarter
+  // of the SMs down, a causal one from half.
   int64_t sms = multiprocessors(arch);
   if (sms == 0 || programs <= 0 || programs * (causal ? 2 : 4) > sms)
     return 1;
@@ -99,9 +95,8 @@ static TileConfigAttr withStages(TileConfigAttr config, int64_t stages) {
 
 /// Long causal sequences at head_dim 128 take 128x32 instead of 64x64: once
 /// the diagonal blocks are a small share of the work, two strips a warp
-/// pay as they do without a mask (H100, f16, same runs: 16384 tokens 3371-
-/// 3411 against 3470-3478 us, 32768 tokens 6238 against 6962; below that
-/// 64x64 stays ahead, 938 against 972 us at 8192).
+/// pay as they do without a mask; below that 64x64 stays ahead
+/// (bench/RESULTS.md).
 static TileConfigAttr fitToSequence(TileConfigAttr config, MemRefType qType,
                                     int64_t headDim, bool causal) {
   if (config.getStrategy() != Strategy::mma_sync || !causal || headDim != 128 ||
@@ -113,8 +108,8 @@ static TileConfigAttr fitToSequence(TileConfigAttr config, MemRefType qType,
 }
 
 /// The default's third pipeline stage where it pays and two programs still
-/// share an SM: 128x32 at head_dim 128 without a mask (H100: 407-410 us
-/// against 415-423 with 2 stages at 4x16x2048). Not on sm_86/sm_89, whose
+/// share an SM: 128x32 at head_dim 128 without a mask (bench/RESULTS.md).
+/// Not on sm_86/sm_89, whose
 /// 100 KiB per SM would then hold one program, and not with a dynamic
 /// sequence length, where the kernel (its tail-block copies kept) spills
 /// 28-32 bytes on sm_80 and sm_90.
@@ -132,11 +127,9 @@ static TileConfigAttr deepenPipeline(TileConfigAttr config, MemRefType qType,
 }
 
 /// `config` adapted to a static grid that does not fill `arch`'s SMs: more,
-/// smaller programs, first 64-row blocks (1x8x512 at head_dim 64: 10.9 us
-/// against 14.2 with 128 rows) with a third stage where it fits and the
-/// grid still leaves each SM one program at most (such grids wait on
-/// memory latency: 11.2-12.1 us against 11.6-12.8 with 2 stages on the
-/// H100), then split K/V loops.
+/// smaller programs, first 64-row blocks, with a third stage where it fits
+/// and the grid still leaves each SM one program at most (such grids wait
+/// on memory latency), then split K/V loops (bench/RESULTS.md).
 static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
                                 MemRefType kType, int64_t headDim, bool causal,
                                 StringRef arch) {

@@ -1,5 +1,4 @@
-// RUN: flashc-opt %s --flash-to-gpu | FileCheck %s
-// RUN: flashc-opt %s --flash-to-gpu | FileCheck %s --check-prefix=SUMS
+// RUN: flashc-opt %s --flash-to-gpu --split-input-file | FileCheck %s -enable-var-scope --check-prefixes=CHECK,SUMS,LATE
 
 // Strategy mma_sync: Q, K and V through shared memory by cp.async as for
 // wmma, but S, P, the row statistics and O stay in registers: ldmatrix
@@ -44,20 +43,6 @@
 // CHECK:   nvgpu.mma.sync
 // CHECK-NOT: gpu.subgroup_mma
 // CHECK: vector.store {{.*}} : memref<?x?x?x64xf16>, vector<2xf16>
-// In the loop only the row maxima are reduced over their quad (2 shuffles
-// a row, 2 rows a lane, masked and unmasked variants); the row sums stay
-// quad-partial and are reduced once, by normalize.
-// SUMS-LABEL: gpu.func @mma_kernel
-// SUMS: scf.for
-// SUMS-COUNT-8: gpu.shuffle  xor
-// SUMS-NOT: gpu.shuffle
-// SUMS-NOT: nvvm.vote.sync
-// SUMS: nvgpu.ldmatrix {{.*}} transpose = true
-// SUMS-NOT: gpu.shuffle
-// SUMS: scf.yield
-// SUMS: gpu.shuffle  xor {{.*}}, %c1_i32
-// SUMS: gpu.shuffle  xor {{.*}}, %c2_i32
-// SUMS: arith.divf
 func.func @mma(%arg0: memref<?x?x?x64xf16>, %arg1: memref<?x?x?x64xf16>, %arg2: memref<?x?x?x64xf16>, %arg3: memref<?x?x?x64xf16>) {
   %cst = arith.constant dense<0.000000e+00> : tensor<64x64xf32>
   %cst_0 = arith.constant dense<0.000000e+00> : tensor<64xf32>
@@ -104,7 +89,7 @@ func.func @mma(%arg0: memref<?x?x?x64xf16>, %arg1: memref<?x?x?x64xf16>, %arg2: 
 // CHECK:   scf.if %[[ANY]] -> (vector<2x2xf32>
 // CHECK:     arith.mulf {{.*}} : vector<2x2xf32>
 // CHECK:   } else {
-// (At block_n 64 neither: see the SUMS checks of @mma_kernel.)
+// (At block_n 64 neither: see the SUMS checks of @mma_sums_kernel.)
 func.func @qshared(%arg0: memref<?x?x?x128xf16>, %arg1: memref<?x?x?x128xf16>, %arg2: memref<?x?x?x128xf16>, %arg3: memref<?x?x?x128xf16>) {
   %cst = arith.constant dense<0.000000e+00> : tensor<128x128xf32>
   %cst_0 = arith.constant dense<0.000000e+00> : tensor<128xf32>
@@ -133,9 +118,52 @@ func.func @qshared(%arg0: memref<?x?x?x128xf16>, %arg1: memref<?x?x?x128xf16>, %
 
 // -----
 
+// In the loop only the row maxima are reduced over their quad (2 shuffles
+// a row, 2 rows a lane, masked and unmasked variants); the row sums stay
+// quad-partial and are reduced once, by normalize.
+// SUMS-LABEL: gpu.func @mma_sums_kernel
+// SUMS: scf.for
+// SUMS-COUNT-8: gpu.shuffle  xor
+// SUMS-NOT: gpu.shuffle
+// SUMS-NOT: nvvm.vote.sync
+// SUMS: nvgpu.ldmatrix {{.*}} transpose = true
+// SUMS-NOT: gpu.shuffle
+// SUMS: scf.yield
+// SUMS: gpu.shuffle  xor {{.*}}, %c1_i32
+// SUMS: gpu.shuffle  xor {{.*}}, %c2_i32
+// SUMS: arith.divf
+func.func @mma_sums(%arg0: memref<?x?x?x64xf16>, %arg1: memref<?x?x?x64xf16>, %arg2: memref<?x?x?x64xf16>, %arg3: memref<?x?x?x64xf16>) {
+  %cst = arith.constant dense<0.000000e+00> : tensor<64x64xf32>
+  %cst_0 = arith.constant dense<0.000000e+00> : tensor<64xf32>
+  %cst_1 = arith.constant dense<0xFF800000> : tensor<64xf32>
+  %c2 = arith.constant 2 : index
+  %c64 = arith.constant 64 : index
+  flash.tiled %arg0, %arg1, %arg2 -> %arg3 config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16> {
+  ^bb0(%arg4: index, %arg5: index):
+    %0 = arith.muli %arg4, %c64 : index
+    %dim = memref.dim %arg1, %c2 : memref<?x?x?x64xf16>
+    %1 = flash.load_tile %arg0[%arg5, %0] : memref<?x?x?x64xf16> -> tensor<64x64xf16>
+    %2 = arith.addi %0, %c64 : index
+    %3 = arith.minui %dim, %2 : index
+    %4:3 = flash.kv_loop %arg1, %arg2[%arg5] upper %3 init(%cst_1, %cst_0, %cst) : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32> -> tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32> {
+    ^bb0(%arg6: index, %arg7: tensor<64x64xf16>, %arg8: tensor<64x64xf16>, %arg9: tensor<64xf32>, %arg10: tensor<64xf32>, %arg11: tensor<64x64xf32>):
+      %6 = flash.dot %1, %arg7 transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      %7 = flash.mask %6 row %0 col %arg6 limit %dim causal : tensor<64x64xf32>
+      %probs, %max_out, %sum_out, %alpha = flash.softmax_step %7, %arg9, %arg10 scale_log2e(0.180336878) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+      %8 = flash.rescale %arg11, %alpha : tensor<64x64xf32>, tensor<64xf32>
+      %9 = flash.dot %probs, %arg8 acc %8 : tensor<64x64xf16>, tensor<64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+      flash.yield %max_out, %sum_out, %9 : tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32>
+    }
+    %5 = flash.normalize %4#2, %4#1 : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+    flash.store_tile %5, %arg3[%arg5, %0] : tensor<64x64xf16> -> memref<?x?x?x64xf16>
+  }
+  return
+}
+
+// -----
+
 // With 3 stages the block two steps ahead is prefetched after the first
 // product (S = Q·K^T) of the step, not right after the barrier.
-// RUN: flashc-opt %s --flash-to-gpu --split-input-file | FileCheck %s --check-prefix=LATE
 // LATE-LABEL: gpu.func @late_kernel
 // LATE: scf.for
 // LATE: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}

@@ -1,4 +1,4 @@
-// RUN: flashc-opt %s --flash-expand-attention --flash-to-gpu | FileCheck %s
+// RUN: flashc-opt %s --flash-expand-attention --flash-to-gpu | FileCheck %s -enable-var-scope
 
 // kv_splits = 2: the grid gets z = 2 and the kernel two workspace
 // arguments; each program runs its share of the K/V loop, publishes its

@@ -1,4 +1,4 @@
-// RUN: flashc-opt %s --flash-to-gpu --split-input-file | FileCheck %s
+// RUN: flashc-opt %s --flash-to-gpu --split-input-file | FileCheck %s -enable-var-scope
 
 // Causal f16, head_dim 64, double-buffered: the kernel, its launch, the
 // shared-memory views, cp.async staging with zero-fill, and a K/V loop with

@@ -7,17 +7,17 @@
 // RUN: sed -n '/^func.func @split/,/^}/p' %s > %t.split.mlir
 // RUN: sed -n '/^func.func @strips/,/^}/p' %s > %t.strips.mlir
 // RUN: flashc %t.split.mlir --arch sm_80 --emit=ptx -o %t.a.ptx
-// RUN: %ptxas -v -arch=sm_80 %t.a.ptx -o %t.a.cubin 2>&1 | FileCheck %s
+// RUN: %ptxas -v -arch=sm_80 %t.a.ptx -o %t.a.cubin 2>&1 | FileCheck %s -enable-var-scope
 // RUN: flashc %t.split.mlir --arch sm_89 --emit=ptx -o %t.b.ptx
-// RUN: %ptxas -v -arch=sm_89 %t.b.ptx -o %t.b.cubin 2>&1 | FileCheck %s
+// RUN: %ptxas -v -arch=sm_89 %t.b.ptx -o %t.b.cubin 2>&1 | FileCheck %s -enable-var-scope
 // RUN: flashc %t.split.mlir --arch sm_90 --emit=ptx -o %t.c.ptx
-// RUN: %ptxas -v -arch=sm_90 %t.c.ptx -o %t.c.cubin 2>&1 | FileCheck %s
+// RUN: %ptxas -v -arch=sm_90 %t.c.ptx -o %t.c.cubin 2>&1 | FileCheck %s -enable-var-scope
 // RUN: flashc %t.strips.mlir --arch sm_80 --emit=ptx -o %t.d.ptx
-// RUN: %ptxas -v -arch=sm_80 %t.d.ptx -o %t.d.cubin 2>&1 | FileCheck %s
+// RUN: %ptxas -v -arch=sm_80 %t.d.ptx -o %t.d.cubin 2>&1 | FileCheck %s -enable-var-scope
 // RUN: flashc %t.strips.mlir --arch sm_89 --emit=ptx -o %t.e.ptx
-// RUN: %ptxas -v -arch=sm_89 %t.e.ptx -o %t.e.cubin 2>&1 | FileCheck %s
+// RUN: %ptxas -v -arch=sm_89 %t.e.ptx -o %t.e.cubin 2>&1 | FileCheck %s -enable-var-scope
 // RUN: flashc %t.strips.mlir --arch sm_90 --emit=ptx -o %t.f.ptx
-// RUN: %ptxas -v -arch=sm_90 %t.f.ptx -o %t.f.cubin 2>&1 | FileCheck %s
+// RUN: %ptxas -v -arch=sm_90 %t.f.ptx -o %t.f.cubin 2>&1 | FileCheck %s -enable-var-scope
 // CHECK: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 func.func @split(%q: memref<1x8x512x64xf16>, %k: memref<1x8x512x64xf16>, %v: memref<1x8x512x64xf16>, %o: memref<1x8x512x64xf16>) {
   flash.attention %q, %k, %v -> %o causal config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 2>) : memref<1x8x512x64xf16>, memref<1x8x512x64xf16>, memref<1x8x512x64xf16> -> memref<1x8x512x64xf16>

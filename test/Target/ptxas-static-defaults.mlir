@@ -8,12 +8,12 @@
 // RUN: sed -n '/^func.func @origin/,/^}/p' %s > %t.origin.mlir
 // RUN: sed 's/-> %%o :/-> %%o causal :/' %t.origin.mlir > %t.origin_causal.mlir
 // RUN: sed -n '/^func.func @long_causal/,/^}/p' %s > %t.long_causal.mlir
-// RUN: for arch in sm_80 sm_89 sm_90; do for f in d128 ragged origin origin_causal long_causal; do flashc %t.$f.mlir --arch $arch --emit=ptx -o %t.$f.$arch.ptx && %ptxas -v -arch=$arch %t.$f.$arch.ptx -o %t.cubin 2>&1; done; done | FileCheck %s
-// RUN: flashc %t.d128.mlir --arch sm_90 --emit=tile | FileCheck %s --check-prefix=D128
+// RUN: for arch in sm_80 sm_89 sm_90; do for f in d128 ragged origin origin_causal long_causal; do flashc %t.$f.mlir --arch $arch --emit=ptx -o %t.$f.$arch.ptx && %ptxas -v -arch=$arch %t.$f.$arch.ptx -o %t.cubin 2>&1; done; done | FileCheck %s -enable-var-scope
+// RUN: flashc %t.d128.mlir --arch sm_90 --emit=tile | FileCheck %s -enable-var-scope --check-prefix=D128
 // D128: block_m = 128, block_n = 32, stages = 3
-// RUN: flashc %t.origin_causal.mlir --arch sm_90 --emit=tile | FileCheck %s --check-prefix=CAUSAL
+// RUN: flashc %t.origin_causal.mlir --arch sm_90 --emit=tile | FileCheck %s -enable-var-scope --check-prefix=CAUSAL
 // CAUSAL: block_m = 64, block_n = 64, stages = 3, warps = 4, strategy = mma_sync, kv_splits = 2
-// RUN: flashc %t.long_causal.mlir --arch sm_90 --emit=tile | FileCheck %s --check-prefix=LONG
+// RUN: flashc %t.long_causal.mlir --arch sm_90 --emit=tile | FileCheck %s -enable-var-scope --check-prefix=LONG
 // LONG: block_m = 128, block_n = 32, stages = 2
 // CHECK-COUNT-15: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 // CHECK-NOT: spill

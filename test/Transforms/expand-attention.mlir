@@ -1,4 +1,4 @@
-// RUN: flashc-opt %s --flash-select-config --flash-expand-attention --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: flashc-opt %s --flash-select-config --flash-expand-attention --split-input-file --verify-diagnostics | FileCheck %s -enable-var-scope
 
 // Non-causal, static shapes: the loop runs to seq_k; the mask handles only
 // the tail (limit = seq_k); scale·log2(e) = 0.125 · 1.4427 is folded.

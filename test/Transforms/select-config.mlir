@@ -1,4 +1,4 @@
-// RUN: flashc-opt %s --flash-select-config --split-input-file | FileCheck %s
+// RUN: flashc-opt %s --flash-select-config --split-input-file | FileCheck %s -enable-var-scope
 
 // f16 on the default sm_89 (58 SMs): the 1x8x512 grid with 128-row blocks
 // (32 programs) would not fill the SMs, so 64-row blocks (64 programs);
@@ -61,7 +61,7 @@ func.func @d64_dynamic(%q: memref<?x?x?x64xf16>) {
 // -----
 
 // --mma=wmma (the pass's strategy option) picks the WMMA configuration.
-// RUN: flashc-opt %s --flash-select-config=strategy=wmma --split-input-file | FileCheck %s --check-prefix=WMMA
+// RUN: flashc-opt %s --flash-select-config=strategy=wmma --split-input-file | FileCheck %s -enable-var-scope --check-prefix=WMMA
 // WMMA-LABEL: func.func @wmma_d128
 // WMMA: config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = wmma>)
 func.func @wmma_d128(%q: memref<1x1x64x128xf16>) {
@@ -84,7 +84,7 @@ func.func @d64_big_grid(%q: memref<8x16x512x64xf16>) {
 // On sm_90 (132 SMs) the 64 programs of 1x8x512 leave each SM one program
 // at most: a third stage. Without a mask they fill more than a quarter of
 // the SMs: no split.
-// RUN: flashc-opt %s --flash-select-config=arch=sm_90 --split-input-file | FileCheck %s --check-prefix=H100
+// RUN: flashc-opt %s --flash-select-config=arch=sm_90 --split-input-file | FileCheck %s -enable-var-scope --check-prefix=H100
 // H100-LABEL: func.func @d64
 // H100: config(#flash.config<block_m = 64, block_n = 64, stages = 3, warps = 4, strategy = mma_sync>)
 // Dynamic sizes: no grid to fit.
@@ -133,7 +133,7 @@ func.func @quarter_full(%q: memref<1x2x512x64xf16>) {
 // CHECK: config(#flash.config<block_m = 128, block_n = 32, stages = 2, warps = 4, strategy = mma_sync>)
 // H100-LABEL: func.func @d128_static
 // H100: config(#flash.config<block_m = 128, block_n = 32, stages = 3, warps = 4, strategy = mma_sync>)
-// RUN: flashc-opt %s --flash-select-config=arch=sm_80 --split-input-file | FileCheck %s --check-prefix=A100
+// RUN: flashc-opt %s --flash-select-config=arch=sm_80 --split-input-file | FileCheck %s -enable-var-scope --check-prefix=A100
 // A100-LABEL: func.func @d128_static
 // A100: config(#flash.config<block_m = 128, block_n = 32, stages = 3, warps = 4, strategy = mma_sync>)
 func.func @d128_static(%q: memref<4x16x2048x128xf16>) {

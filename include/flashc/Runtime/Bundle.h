@@ -44,7 +44,6 @@ struct KernelBundle {
   std::string cubin;
   std::string cubinArch;
 
-  int64_t elementBytes() const { return 2; }
   /// Grid x for a query length.
   int64_t gridX(int64_t seqQ) const { return (seqQ + blockM - 1) / blockM; }
   /// The parameter convention: q, k, v, o, then with kv_splits > 1 the

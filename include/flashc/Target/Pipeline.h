@@ -43,11 +43,11 @@ struct TargetOptions {
   std::string strategy;
 };
 
-/// flash.attention -> flash.tiled -> gpu.module + gpu.launch_func.
-void buildFlashToGPUPipeline(OpPassManager &pm);
 /// The tile level only: flash.attention -> flash.tiled.
 void buildFlashToTilePipeline(OpPassManager &pm,
                               const TargetOptions &options = {});
+/// flash.tiled -> gpu.module + gpu.launch_func (then canonicalize, CSE).
+void buildTileToGPUPipeline(OpPassManager &pm);
 /// gpu.module -> NVVM/LLVM dialect (the kernel, ready to serialise).
 LogicalResult buildGPUToLLVMPipeline(OpPassManager &pm,
                                      const TargetOptions &options);

@@ -42,7 +42,8 @@ public:
   Value add(Value x, Value y);
   Value mul(Value x, Value y);
   /// exp2 as PTX ex2.approx.ftz.f32 through its NVVM intrinsic: math.exp2
-  /// becomes a libdevice call (__nv_exp2f, MLIR-NOTES.md trap 3),
+  /// becomes a libdevice call (__nv_exp2f; docs/Pipeline.md, "Upstream
+  /// traps"),
   /// convert-gpu-to-nvvm rejects llvm.intr.exp2, and the NVVM dialect has no
   /// ex2 op.
   Value exp2(Value x);

@@ -2,8 +2,9 @@
 //
 // One interface over the two ways this project reaches WMMA: f16 through the
 // gpu dialect (gpu.subgroup_mma_*), bf16 through inline PTX, because neither
-// the gpu dialect nor the NVVM dialect's wmma ops accept bf16 (MLIR-NOTES.md,
-// trap 1; NVVMOps.td lists f16, tf32, s8/u8 and f64 WMMA only). Accumulators
+// the gpu dialect nor the NVVM dialect's wmma ops accept bf16
+// (docs/Pipeline.md, "Upstream traps"; NVVMOps.td lists f16, tf32, s8/u8 and
+// f64 WMMA only). Accumulators
 // are f32 `!gpu.mma_matrix<16x16xf32, "COp">` in both cases, so everything
 // but the A/B loads and the mma itself is shared.
 //

@@ -1,5 +1,5 @@
-// RUN: flashc-opt %s | flashc-opt | FileCheck %s
-// RUN: flashc-opt %s --mlir-print-op-generic | flashc-opt | FileCheck %s
+// RUN: flashc-opt %s | flashc-opt | FileCheck %s -enable-var-scope
+// RUN: flashc-opt %s --mlir-print-op-generic | flashc-opt | FileCheck %s -enable-var-scope
 
 // Round trip of every flash op, in custom and generic form.
 

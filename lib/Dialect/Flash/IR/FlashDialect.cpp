@@ -152,7 +152,7 @@ PolicyAttr mlir::flash::getDefaultPolicy(TileConfigAttr config, int64_t headDim,
                                                      : QPlacement::shared;
   // With 32 keys a step the O rescale costs as much as a quarter of the
   // step's products, and skipping it pays for the vote; at block_n 64 it
-  // does not (bench/RESULTS.md, session 8, change 5).
+  // does not (bench/RESULTS.md).
   int64_t staleMaxLog2 = mmaSync && config.getBlockN() <= 32 ? 8 : 0;
   // With 2 stages the copy needs all the lead it can get; with 3+ the block
   // is not needed before the step after next.
