@@ -202,56 +202,65 @@ FailureOr<SmallVector<Value>> TileLowering::flatten(Value tileValue,
   return failure();
 }
 
-LogicalResult TileLowering::lowerKVLoop(KVLoopOp op) {
-  OpBuilder &b = k.b;
-  Location loc = k.loc;
-  Block &body = op.getBody().front();
-  Value bh = scalar(op.getBatchHead());
-  Value upper = scalar(op.getUpper());
-  Value numBlocks = arith::CeilDivUIOp::create(b, loc, upper, k.idx(k.blockN));
-
+TileLowering::CarriedSlots TileLowering::carriedSlots(KVLoopOp op) {
   // A carried row sum of a softmax step stays in the strategy's partial
   // form through the loop (TileStorage::partial).
-  auto yieldOp = cast<YieldOp>(body.getTerminator());
-  SmallVector<bool> carriedPartial;
+  CarriedSlots slots;
+  auto yieldOp = cast<YieldOp>(op.getBody().front().getTerminator());
   for (Value value : yieldOp.getValues()) {
     auto step = value.getDefiningOp<SoftmaxStepOp>();
-    carriedPartial.push_back(tc->rowSumsArePartial() && step &&
-                             value == step.getSumOut());
+    slots.partial.push_back(tc->rowSumsArePartial() && step &&
+                            value == step.getSumOut());
   }
-  // The flat values of carried slot `index`, converted to its form.
-  auto carriedValues = [&](Value value, Operation *user,
-                           size_t index) -> FailureOr<SmallVector<Value>> {
+  return slots;
+}
+
+FailureOr<SmallVector<Value>>
+TileLowering::flattenCarried(ValueRange values, Operation *user,
+                             CarriedSlots &slots) {
+  bool countThem = slots.counts.empty();
+  SmallVector<Value> all;
+  for (auto [index, value] : llvm::enumerate(values)) {
     FailureOr<SmallVector<Value>> flat = flatten(value, user);
     if (failed(flat))
       return failure();
     TileStorage *storage = findTile(value);
     bool partial = storage && storage->partial;
-    if (partial != carriedPartial[index])
-      *flat = tc->convertRows(*flat, partial, carriedPartial[index]);
-    return flat;
-  };
-  // The storage of loop-carried tile `value` (a body argument or a loop
-  // result) made of the flat `values` of carried slot `index`.
-  auto carriedStorage = [&](Value value, ValueRange values, size_t index) {
+    if (partial != slots.partial[index])
+      *flat = tc->convertRows(*flat, partial, slots.partial[index]);
+    if (countThem)
+      slots.counts.push_back(flat->size());
+    llvm::append_range(all, *flat);
+  }
+  return all;
+}
+
+void TileLowering::bindCarried(ValueRange tileValues, ValueRange flat,
+                               const CarriedSlots &slots) {
+  for (auto [index, value] : llvm::enumerate(tileValues)) {
     auto type = cast<RankedTensorType>(value.getType());
     TileStorage storage{type.getRank() == 1 ? TileStorage::Kind::Rows
                                             : TileStorage::Kind::Acc};
-    storage.partial = carriedPartial[index];
+    storage.partial = slots.partial[index];
+    ValueRange values = flat.take_front(slots.counts[index]);
     storage.values.assign(values.begin(), values.end());
     storage.cols = type.getRank() == 1 ? 1 : type.getDimSize(1);
-    return storage;
-  };
-
-  SmallVector<Value> flatInits;
-  SmallVector<unsigned> counts; // flat values per carried slot
-  for (auto [index, init] : llvm::enumerate(op.getInits())) {
-    FailureOr<SmallVector<Value>> flat = carriedValues(init, op, index);
-    if (failed(flat))
-      return failure();
-    counts.push_back(flat->size());
-    llvm::append_range(flatInits, *flat);
+    tiles[value] = storage;
+    flat = flat.drop_front(slots.counts[index]);
   }
+}
+
+LogicalResult TileLowering::lowerKVLoop(KVLoopOp op) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  Value bh = scalar(op.getBatchHead());
+  Value upper = scalar(op.getUpper());
+  Value numBlocks = arith::CeilDivUIOp::create(b, loc, upper, k.idx(k.blockN));
+  CarriedSlots slots = carriedSlots(op);
+  FailureOr<SmallVector<Value>> flatInits =
+      flattenCarried(op.getInits(), op, slots);
+  if (failed(flatInits))
+    return failure();
 
   // This program's blocks [first, end): all of them, or with kv_splits > 1
   // a contiguous share of ceil(numBlocks / kv_splits) (possibly empty).
@@ -268,50 +277,44 @@ LogicalResult TileLowering::lowerKVLoop(KVLoopOp op) {
 
   // Step t handles block first + t.
   Value steps = arith::SubIOp::create(b, loc, end, first);
-  auto loop = scf::ForOp::create(b, loc, k.idx(0), steps, k.idx(1), flatInits);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value t = loop.getInductionVar();
-    Value i = k.add(first, t);
-    PipelineStep step = copies->beginStep(t, i);
-    Value rowBase = k.mul(step.stage, k.idx(k.blockN));
-    mapping.map(body.getArgument(0), k.mul(i, k.idx(k.blockN)));
-    for (auto [arg, buf] :
-         {std::pair<Value, Value>{body.getArgument(1), buffers.k},
-          {body.getArgument(2), buffers.v}}) {
-      TileStorage storage{TileStorage::Kind::SharedRows};
-      storage.memref = buf;
-      storage.rowBase = rowBase;
-      storage.cols = k.headDim;
-      tiles[arg] = storage;
-    }
-    ValueRange iterArgs = loop.getRegionIterArgs();
-    for (auto [index, arg] :
-         llvm::enumerate(body.getArguments().drop_front(3))) {
-      tiles[arg] =
-          carriedStorage(arg, iterArgs.take_front(counts[index]), index);
-      iterArgs = iterArgs.drop_front(counts[index]);
-    }
-    if (failed(lowerBlock(body, step.deferredPrefetch)))
-      return failure();
-    SmallVector<Value> flatYield;
-    for (auto [index, value] : llvm::enumerate(yieldOp.getValues())) {
-      FailureOr<SmallVector<Value>> flat = carriedValues(value, yieldOp, index);
-      if (failed(flat))
-        return failure();
-      llvm::append_range(flatYield, *flat);
-    }
-    scf::YieldOp::create(b, loc, flatYield);
-  }
+  auto loop = scf::ForOp::create(b, loc, k.idx(0), steps, k.idx(1), *flatInits);
+  if (failed(lowerKVStep(op, loop, first, slots)))
+    return failure();
   copies->drain();
+  bindCarried(op.getResults(), loop.getResults(), slots);
+  return success();
+}
 
-  ValueRange results = loop.getResults();
-  for (auto [index, result] : llvm::enumerate(op.getResults())) {
-    tiles[result] =
-        carriedStorage(result, results.take_front(counts[index]), index);
-    results = results.drop_front(counts[index]);
+LogicalResult TileLowering::lowerKVStep(KVLoopOp op, scf::ForOp loop,
+                                        Value first, CarriedSlots &slots) {
+  OpBuilder &b = k.b;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Block &body = op.getBody().front();
+  Value t = loop.getInductionVar();
+  Value i = k.add(first, t);
+  PipelineStep step = copies->beginStep(t, i);
+  Value rowBase = k.mul(step.stage, k.idx(k.blockN));
+  mapping.map(body.getArgument(0), k.mul(i, k.idx(k.blockN)));
+  for (auto [arg, buf] :
+       {std::pair<Value, Value>{body.getArgument(1), buffers.k},
+        {body.getArgument(2), buffers.v}}) {
+    TileStorage storage{TileStorage::Kind::SharedRows};
+    storage.memref = buf;
+    storage.rowBase = rowBase;
+    storage.cols = k.headDim;
+    tiles[arg] = storage;
   }
+  bindCarried(body.getArguments().drop_front(3), loop.getRegionIterArgs(),
+              slots);
+  if (failed(lowerBlock(body, step.deferredPrefetch)))
+    return failure();
+  auto yieldOp = cast<YieldOp>(body.getTerminator());
+  FailureOr<SmallVector<Value>> flatYield =
+      flattenCarried(yieldOp.getValues(), yieldOp, slots);
+  if (failed(flatYield))
+    return failure();
+  scf::YieldOp::create(b, k.loc, *flatYield);
   return success();
 }
 

@@ -15,6 +15,7 @@
 #include "SplitKV.h"
 #include "TensorCoreStrategy.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 
 #include <unordered_map>
@@ -38,7 +39,27 @@ private:
                            const std::function<void()> &afterFirstDot = {});
   LogicalResult lowerOp(Operation *op);
   LogicalResult lowerLoadTile(LoadTileOp op);
+  /// What a flash.kv_loop carries through its scf.for: per carried tile,
+  /// whether it is kept in the strategy's partial row form, and how many
+  /// flat values it takes (known once the inits are flattened).
+  struct CarriedSlots {
+    SmallVector<bool> partial;
+    SmallVector<unsigned> counts;
+  };
+  CarriedSlots carriedSlots(KVLoopOp op);
+  /// The flat values of carried tiles (inits or yields), in their slots'
+  /// forms; the first call records each slot's count.
+  FailureOr<SmallVector<Value>>
+  flattenCarried(ValueRange values, Operation *user, CarriedSlots &slots);
+  /// Gives carried tiles (body arguments or loop results) their storage
+  /// from the flat values of the scf.for.
+  void bindCarried(ValueRange tileValues, ValueRange flat,
+                   const CarriedSlots &slots);
   LogicalResult lowerKVLoop(KVLoopOp op);
+  /// The body of the K/V loop: one step of the copy pipeline and the tile
+  /// ops of `op`'s body.
+  LogicalResult lowerKVStep(KVLoopOp op, scf::ForOp loop, Value first,
+                            CarriedSlots &slots);
   LogicalResult lowerDot(DotOp op);
   LogicalResult lowerMask(MaskOp op);
   LogicalResult lowerSoftmax(SoftmaxStepOp op);
