@@ -47,10 +47,29 @@ static bool parseInt(const std::string &text, int64_t &value) {
   return true;
 }
 
-bool flashc::parseBundle(std::string_view text, KernelBundle &b,
-                         std::string &error) {
+namespace {
+/// The header's integer keys and the fields they set.
+struct IntegerKey {
+  const char *name;
+  int64_t KernelBundle::*field;
+};
+const IntegerKey kIntegerKeys[] = {
+    {"head_dim", &KernelBundle::headDim},
+    {"block_m", &KernelBundle::blockM},
+    {"block_n", &KernelBundle::blockN},
+    {"stages", &KernelBundle::stages},
+    {"warps", &KernelBundle::warps},
+    {"kv_splits", &KernelBundle::kvSplits},
+    {"threads", &KernelBundle::threads},
+    {"shared_bytes", &KernelBundle::sharedBytes},
+};
+
+/// Reads a bundle's text line by line, and the bytes after a line.
+struct Reader {
+  std::string_view text;
   size_t pos = 0;
-  auto nextLine = [&](std::string &line) {
+
+  bool nextLine(std::string &line) {
     if (pos >= text.size())
       return false;
     size_t end = text.find('\n', pos);
@@ -59,125 +78,107 @@ bool flashc::parseBundle(std::string_view text, KernelBundle &b,
     line = std::string(text.substr(pos, end - pos));
     pos = end + 1;
     return true;
-  };
-  std::string line;
-  if (!nextLine(line) || line.rfind(kMagic, 0) != 0) {
-    error = "not a flashc bundle (no 'flashc-bundle' header)";
-    return false;
   }
-  if (line !=
-      std::string(kMagic) + " " + std::to_string(KernelBundle::kVersion)) {
-    error = "unsupported bundle version: '" + line + "'";
-    return false;
+  /// The next `bytes` bytes, if there are that many.
+  bool take(int64_t bytes, std::string &out) {
+    if (bytes <= 0 || pos + static_cast<size_t>(bytes) > text.size())
+      return false;
+    out = std::string(text.substr(pos, bytes));
+    pos += bytes;
+    return true;
   }
-  bool sawPtx = false, sawKernel = false;
-  std::string params; // checked against kv_splits once all keys are read
-  while (nextLine(line)) {
-    size_t space = line.find(' ');
-    std::string key = line.substr(0, space);
-    std::string value =
-        space == std::string::npos ? "" : line.substr(space + 1);
-    int64_t number = 0;
-    auto needInt = [&](int64_t &field) {
-      if (!parseInt(value, number)) {
-        error = "bundle: '" + key + "' needs an integer, got '" + value + "'";
-        return false;
-      }
-      field = number;
+};
+} // namespace
+
+/// One `key value` line of the header (not `ptx`) into `b`; `params` keeps
+/// the parameter list for the final check.
+static bool parseHeaderLine(const std::string &key, const std::string &value,
+                            KernelBundle &b, std::string &params,
+                            std::string &error) {
+  for (const IntegerKey &integer : kIntegerKeys) {
+    if (key != integer.name)
+      continue;
+    if (parseInt(value, b.*integer.field))
       return true;
-    };
-    if (key == "kernel") {
-      b.kernelName = value;
-      sawKernel = !value.empty();
-    } else if (key == "arch") {
-      b.arch = value;
-    } else if (key == "element") {
-      if (value != "f16" && value != "bf16") {
-        error = "bundle: element must be f16 or bf16, got '" + value + "'";
-        return false;
-      }
-      b.elementType = value;
-    } else if (key == "head_dim") {
-      if (!needInt(b.headDim))
-        return false;
-    } else if (key == "causal") {
-      int64_t causal = 0;
-      if (!needInt(causal))
-        return false;
-      b.causal = causal != 0;
-    } else if (key == "scale") {
-      char *end = nullptr;
-      b.scale = std::strtof(value.c_str(), &end);
-      if (value.empty() || *end != '\0') {
-        error = "bundle: 'scale' needs a number, got '" + value + "'";
-        return false;
-      }
-    } else if (key == "block_m") {
-      if (!needInt(b.blockM))
-        return false;
-    } else if (key == "block_n") {
-      if (!needInt(b.blockN))
-        return false;
-    } else if (key == "stages") {
-      if (!needInt(b.stages))
-        return false;
-    } else if (key == "warps") {
-      if (!needInt(b.warps))
-        return false;
-    } else if (key == "strategy") {
-      b.strategy = value;
-    } else if (key == "kv_splits") {
-      if (!needInt(b.kvSplits))
-        return false;
-    } else if (key == "threads") {
-      if (!needInt(b.threads))
-        return false;
-    } else if (key == "shared_bytes") {
-      if (!needInt(b.sharedBytes))
-        return false;
-    } else if (key == "shape") {
-      std::istringstream is(value);
-      if (!(is >> b.batch >> b.heads >> b.seqQ >> b.seqK)) {
-        error = "bundle: 'shape' needs four integers";
-        return false;
-      }
-    } else if (key == "params") {
-      params = value;
-    } else if (key == "ptx") {
-      int64_t bytes = 0;
-      if (!needInt(bytes))
-        return false;
-      if (bytes <= 0 || pos + static_cast<size_t>(bytes) > text.size()) {
-        error = "bundle: truncated PTX (" + std::to_string(bytes) +
-                " bytes announced)";
-        return false;
-      }
-      b.ptx = std::string(text.substr(pos, bytes));
-      sawPtx = true;
-      pos += bytes;
-      // Optional: "\ncubin <arch> <bytes>\n" and the binary.
-      if (pos < text.size()) {
-        if (!nextLine(line) || !line.empty() || !nextLine(line) ||
-            line.rfind("cubin ", 0) != 0) {
-          error = "bundle: unexpected data after the PTX";
-          return false;
-        }
-        std::istringstream is(line.substr(6));
-        int64_t cubinBytes = 0;
-        if (!(is >> b.cubinArch >> cubinBytes) || cubinBytes <= 0 ||
-            pos + static_cast<size_t>(cubinBytes) > text.size()) {
-          error = "bundle: malformed or truncated cubin section";
-          return false;
-        }
-        b.cubin = std::string(text.substr(pos, cubinBytes));
-      }
-      break;
-    } else {
-      error = "bundle: unknown key '" + key + "'";
+    error = "bundle: '" + key + "' needs an integer, got '" + value + "'";
+    return false;
+  }
+  if (key == "kernel") {
+    b.kernelName = value;
+  } else if (key == "arch") {
+    b.arch = value;
+  } else if (key == "strategy") {
+    b.strategy = value;
+  } else if (key == "params") {
+    params = value;
+  } else if (key == "element") {
+    if (value != "f16" && value != "bf16") {
+      error = "bundle: element must be f16 or bf16, got '" + value + "'";
       return false;
     }
+    b.elementType = value;
+  } else if (key == "causal") {
+    int64_t causal = 0;
+    if (!parseInt(value, causal)) {
+      error = "bundle: 'causal' needs an integer, got '" + value + "'";
+      return false;
+    }
+    b.causal = causal != 0;
+  } else if (key == "scale") {
+    char *end = nullptr;
+    b.scale = std::strtof(value.c_str(), &end);
+    if (value.empty() || *end != '\0') {
+      error = "bundle: 'scale' needs a number, got '" + value + "'";
+      return false;
+    }
+  } else if (key == "shape") {
+    std::istringstream is(value);
+    if (!(is >> b.batch >> b.heads >> b.seqQ >> b.seqK)) {
+      error = "bundle: 'shape' needs four integers";
+      return false;
+    }
+  } else {
+    error = "bundle: unknown key '" + key + "'";
+    return false;
   }
-  if (!sawKernel || !sawPtx) {
+  return true;
+}
+
+/// The PTX of `bytes` bytes, then optionally "\ncubin <arch> <bytes>\n" and
+/// the binary.
+static bool parsePayload(Reader &reader, const std::string &bytesText,
+                         KernelBundle &b, std::string &error) {
+  int64_t bytes = 0;
+  if (!parseInt(bytesText, bytes)) {
+    error = "bundle: 'ptx' needs an integer, got '" + bytesText + "'";
+    return false;
+  }
+  if (!reader.take(bytes, b.ptx)) {
+    error =
+        "bundle: truncated PTX (" + std::to_string(bytes) + " bytes announced)";
+    return false;
+  }
+  if (reader.pos >= reader.text.size())
+    return true;
+  std::string line;
+  if (!reader.nextLine(line) || !line.empty() || !reader.nextLine(line) ||
+      line.rfind("cubin ", 0) != 0) {
+    error = "bundle: unexpected data after the PTX";
+    return false;
+  }
+  std::istringstream is(line.substr(6));
+  int64_t cubinBytes = 0;
+  if (!(is >> b.cubinArch >> cubinBytes) || !reader.take(cubinBytes, b.cubin)) {
+    error = "bundle: malformed or truncated cubin section";
+    return false;
+  }
+  return true;
+}
+
+/// The checks of a whole bundle, once every key is read.
+static bool validate(const KernelBundle &b, const std::string &params,
+                     std::string &error) {
+  if (b.kernelName.empty() || b.ptx.empty()) {
     error = "bundle: missing 'kernel' or 'ptx'";
     return false;
   }
@@ -203,4 +204,35 @@ bool flashc::parseBundle(std::string_view text, KernelBundle &b,
     return false;
   }
   return true;
+}
+
+bool flashc::parseBundle(std::string_view text, KernelBundle &b,
+                         std::string &error) {
+  b = KernelBundle();
+  Reader reader{text};
+  std::string line;
+  if (!reader.nextLine(line) || line.rfind(kMagic, 0) != 0) {
+    error = "not a flashc bundle (no 'flashc-bundle' header)";
+    return false;
+  }
+  if (line !=
+      std::string(kMagic) + " " + std::to_string(KernelBundle::kVersion)) {
+    error = "unsupported bundle version: '" + line + "'";
+    return false;
+  }
+  std::string params; // checked against kv_splits once all keys are read
+  while (reader.nextLine(line)) {
+    size_t space = line.find(' ');
+    std::string key = line.substr(0, space);
+    std::string value =
+        space == std::string::npos ? "" : line.substr(space + 1);
+    if (key == "ptx") {
+      if (!parsePayload(reader, value, b, error))
+        return false;
+      break;
+    }
+    if (!parseHeaderLine(key, value, b, params, error))
+      return false;
+  }
+  return validate(b, params, error);
 }

@@ -19,71 +19,102 @@ std::vector<uint16_t> flashc::randomInput(size_t count, std::mt19937_64 &rng,
   return bits;
 }
 
+namespace {
+/// Error sums over some of the rows compared (one per worker thread).
+struct PartialError {
+  double maxAbs = 0, errSq = 0, refSq = 0;
+  bool nan = false;
+};
+} // namespace
+
+/// The (batch, head) pairs to compare: all of them up to `maxWork`
+/// multiply-adds, else the first, the last and two drawn with `seed`.
+static std::vector<int64_t> headsToCompare(int64_t bh, double work,
+                                           double maxWork, uint64_t seed) {
+  std::vector<int64_t> heads;
+  if (work <= maxWork) {
+    for (int64_t i = 0; i < bh; ++i)
+      heads.push_back(i);
+    return heads;
+  }
+  std::mt19937_64 rng(seed);
+  heads = {0, bh - 1, int64_t(rng() % bh), int64_t(rng() % bh)};
+  std::sort(heads.begin(), heads.end());
+  heads.erase(std::unique(heads.begin(), heads.end()), heads.end());
+  return heads;
+}
+
+/// Row `i` of head `head` in float64 against `out`, added to `p`.
+static void compareRow(const AttentionProblem &problem, int64_t head, int64_t i,
+                       const std::vector<uint16_t> &hq,
+                       const std::vector<uint16_t> &hk,
+                       const std::vector<uint16_t> &hv,
+                       const std::vector<uint16_t> &out,
+                       std::vector<double> &scores, std::vector<double> &acc,
+                       PartialError &p) {
+  auto fromBits = problem.bf16 ? bfloat16ToFloat : halfToFloat;
+  int64_t d = problem.headDim, seqQ = problem.seqQ, seqK = problem.seqK;
+  const uint16_t *qRow = &hq[(head * seqQ + i) * d];
+  int64_t keys = problem.causal ? std::min(seqK, i + 1) : seqK;
+  double maxScore = -INFINITY;
+  for (int64_t j = 0; j < keys; ++j) {
+    const uint16_t *kRow = &hk[(head * seqK + j) * d];
+    double dot = 0;
+    for (int64_t c = 0; c < d; ++c)
+      dot += double(fromBits(qRow[c])) * double(fromBits(kRow[c]));
+    scores[j] = dot * problem.scale;
+    maxScore = std::max(maxScore, scores[j]);
+  }
+  double sum = 0;
+  std::fill(acc.begin(), acc.end(), 0.0);
+  for (int64_t j = 0; j < keys; ++j) {
+    double w = std::exp(scores[j] - maxScore);
+    sum += w;
+    const uint16_t *vRow = &hv[(head * seqK + j) * d];
+    for (int64_t c = 0; c < d; ++c)
+      acc[c] += w * double(fromBits(vRow[c]));
+  }
+  const uint16_t *oRow = &out[(head * seqQ + i) * d];
+  for (int64_t c = 0; c < d; ++c) {
+    double ref = acc[c] / sum;
+    double got = fromBits(oRow[c]);
+    if (std::isnan(got))
+      p.nan = true;
+    double diff = std::fabs(got - ref);
+    p.maxAbs = std::max(p.maxAbs, diff);
+    p.errSq += diff * diff;
+    p.refSq += ref * ref;
+  }
+}
+
+/// Whether any element of `out` is NaN or infinite (exponent bits all
+/// ones: 0x7C00 in f16, 0x7F80 in bf16).
+static bool anyNotFinite(const std::vector<uint16_t> &out, bool bf16) {
+  uint16_t exponent = bf16 ? 0x7F80 : 0x7C00;
+  for (uint16_t bits : out)
+    if ((bits & exponent) == exponent)
+      return true;
+  return false;
+}
+
 ErrorStats flashc::compareWithReference(const AttentionProblem &problem,
                                         const std::vector<uint16_t> &hq,
                                         const std::vector<uint16_t> &hk,
                                         const std::vector<uint16_t> &hv,
                                         const std::vector<uint16_t> &out,
                                         uint64_t sampleSeed, double maxWork) {
-  auto fromBits = problem.bf16 ? bfloat16ToFloat : halfToFloat;
-  int64_t d = problem.headDim, seqQ = problem.seqQ, seqK = problem.seqK;
+  int64_t seqQ = problem.seqQ;
   int64_t bh = problem.batch * problem.heads;
-  std::vector<int64_t> heads;
-  double work = double(bh) * seqQ * seqK * d;
-  if (work <= maxWork) {
-    for (int64_t i = 0; i < bh; ++i)
-      heads.push_back(i);
-  } else {
-    std::mt19937_64 rng(sampleSeed);
-    heads = {0, bh - 1, int64_t(rng() % bh), int64_t(rng() % bh)};
-    std::sort(heads.begin(), heads.end());
-    heads.erase(std::unique(heads.begin(), heads.end()), heads.end());
-  }
-  struct Partial {
-    double maxAbs = 0, errSq = 0, refSq = 0;
-    bool nan = false;
-  };
+  double work = double(bh) * seqQ * problem.seqK * problem.headDim;
+  std::vector<int64_t> heads = headsToCompare(bh, work, maxWork, sampleSeed);
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-  std::vector<Partial> partials(threads);
+  std::vector<PartialError> partials(threads);
   int64_t rowsTotal = int64_t(heads.size()) * seqQ;
   auto worker = [&](unsigned t) {
-    std::vector<double> scores(seqK), acc(d);
-    Partial &p = partials[t];
-    for (int64_t index = t; index < rowsTotal; index += threads) {
-      int64_t head = heads[index / seqQ];
-      int64_t i = index % seqQ;
-      const uint16_t *qRow = &hq[(head * seqQ + i) * d];
-      int64_t keys = problem.causal ? std::min(seqK, i + 1) : seqK;
-      double maxScore = -INFINITY;
-      for (int64_t j = 0; j < keys; ++j) {
-        const uint16_t *kRow = &hk[(head * seqK + j) * d];
-        double dot = 0;
-        for (int64_t c = 0; c < d; ++c)
-          dot += double(fromBits(qRow[c])) * double(fromBits(kRow[c]));
-        scores[j] = dot * problem.scale;
-        maxScore = std::max(maxScore, scores[j]);
-      }
-      double sum = 0;
-      std::fill(acc.begin(), acc.end(), 0.0);
-      for (int64_t j = 0; j < keys; ++j) {
-        double w = std::exp(scores[j] - maxScore);
-        sum += w;
-        const uint16_t *vRow = &hv[(head * seqK + j) * d];
-        for (int64_t c = 0; c < d; ++c)
-          acc[c] += w * double(fromBits(vRow[c]));
-      }
-      const uint16_t *oRow = &out[(head * seqQ + i) * d];
-      for (int64_t c = 0; c < d; ++c) {
-        double ref = acc[c] / sum;
-        double got = fromBits(oRow[c]);
-        if (std::isnan(got))
-          p.nan = true;
-        double diff = std::fabs(got - ref);
-        p.maxAbs = std::max(p.maxAbs, diff);
-        p.errSq += diff * diff;
-        p.refSq += ref * ref;
-      }
-    }
+    std::vector<double> scores(problem.seqK), acc(problem.headDim);
+    for (int64_t index = t; index < rowsTotal; index += threads)
+      compareRow(problem, heads[index / seqQ], index % seqQ, hq, hk, hv, out,
+                 scores, acc, partials[t]);
   };
   std::vector<std::thread> pool;
   for (unsigned t = 0; t < threads; ++t)
@@ -92,7 +123,7 @@ ErrorStats flashc::compareWithReference(const AttentionProblem &problem,
     t.join();
   ErrorStats stats;
   double errSq = 0, refSq = 0;
-  for (const Partial &p : partials) {
+  for (const PartialError &p : partials) {
     stats.maxAbs = std::max(stats.maxAbs, p.maxAbs);
     errSq += p.errSq;
     refSq += p.refSq;
@@ -100,13 +131,7 @@ ErrorStats flashc::compareWithReference(const AttentionProblem &problem,
   }
   // Sampling compares some (batch, head) pairs only; a NaN (the poison of an
   // element no program wrote) or infinity anywhere else must fail as well.
-  // Exponent bits all ones: 0x7C00 in f16, 0x7F80 in bf16.
-  uint16_t exponent = problem.bf16 ? 0x7F80 : 0x7C00;
-  for (uint16_t bits : out)
-    if ((bits & exponent) == exponent) {
-      stats.nan = true;
-      break;
-    }
+  stats.nan |= anyNotFinite(out, problem.bf16);
   stats.relL2 = std::sqrt(errSq / std::max(refSq, 1e-300));
   if (stats.nan)
     stats.relL2 = NAN;
