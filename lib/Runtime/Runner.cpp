@@ -89,6 +89,44 @@ float flashc::bfloat16ToFloat(uint16_t bits) {
   return f;
 }
 
+bool flashc::chooseRunShape(const RunOptions &requested, int64_t compiledBatch,
+                            int64_t compiledHeads, int64_t compiledSeqQ,
+                            int64_t compiledSeqK, RunShape &shape,
+                            std::string &error) {
+  auto pick = [&](int64_t given, int64_t compiled, const char *flag,
+                  int64_t &value) {
+    if (given == 0 || given < -1) {
+      error = std::string("--") + flag + " " + std::to_string(given) +
+              ": must be at least 1";
+      return false;
+    }
+    if (given > 0 && compiled > 0 && given != compiled) {
+      error = std::string("--") + flag + " " + std::to_string(given) +
+              " contradicts the kernel's static size " +
+              std::to_string(compiled) +
+              " (compile it with a dynamic size to choose it at run time)";
+      return false;
+    }
+    value = given > 0 ? given : compiled;
+    if (value < 1) {
+      error = std::string("the kernel's ") + flag +
+              " size is dynamic: give it with --" + flag;
+      return false;
+    }
+    return true;
+  };
+  if (!pick(requested.batch, compiledBatch, "batch", shape.batch) ||
+      !pick(requested.heads, compiledHeads, "heads", shape.heads) ||
+      !pick(requested.seqQ, compiledSeqQ, "seq", shape.seqQ))
+    return false;
+  // The key length defaults to the query's where the kernel leaves it open.
+  if (compiledSeqK < 1 && requested.seqK == -1) {
+    shape.seqK = shape.seqQ;
+    return true;
+  }
+  return pick(requested.seqK, compiledSeqK, "seq-k", shape.seqK);
+}
+
 namespace {
 /// Device memory freed on scope exit.
 struct DeviceBuffer {
@@ -99,196 +137,243 @@ struct DeviceBuffer {
       driver->cuMemFree(ptr);
   }
 };
+
+/// One run of a bundle on the GPU: the runtime and kernel, seeded inputs on
+/// both sides, and the checked launches and timings.
+class BundleRun {
+public:
+  BundleRun(const KernelBundle &bundle, const flashc_shape &shape,
+            std::ostream &err)
+      : bundle(bundle), shape(shape), err(err),
+        bf16(bundle.elementType == "bf16") {
+    int64_t bh = shape.batch * shape.heads;
+    qElems = static_cast<size_t>(bh * shape.seq_q * bundle.headDim);
+    kElems = static_cast<size_t>(bh * shape.seq_k * bundle.headDim);
+  }
+
+  RunStatus open(const std::string &bundleText, int device);
+  bool upload(uint64_t seed);
+  /// Three launches on a poisoned output; `first` gets the first's output.
+  bool launchThrice(std::vector<uint16_t> &first, bool &deterministic);
+  /// The median of `iters` launches after `warmup`, in microseconds.
+  bool time(int warmup, int iters, double &medianUs);
+  const char *deviceName() const { return flashc_runtime_device_name(rt); }
+
+  std::vector<uint16_t> hq, hk, hv;
+
+private:
+  bool checkCuda(CUresult result, const char *what) {
+    if (result == CUDA_SUCCESS)
+      return true;
+    err << "flashc: error: " << what << " failed: " << driver->describe(result)
+        << "\n";
+    return false;
+  }
+  bool launch() {
+    if (flashc_kernel_launch(kernel, &shape, dq.ptr, dk.ptr, dv.ptr, dout.ptr,
+                             nullptr) == FLASHC_OK)
+      return true;
+    err << "flashc: error: " << flashc_runtime_last_error(rt) << "\n";
+    return false;
+  }
+
+  const KernelBundle &bundle;
+  flashc_shape shape;
+  std::ostream &err;
+  bool bf16;
+  size_t qElems = 0, kElems = 0;
+  flashc_runtime *rt = nullptr;
+  std::unique_ptr<flashc_runtime, void (*)(flashc_runtime *)> rtGuard{
+      nullptr, flashc_runtime_destroy};
+  flashc_kernel *kernel = nullptr;
+  std::unique_ptr<flashc_kernel, void (*)(flashc_kernel *)> kernelGuard{
+      nullptr, flashc_kernel_destroy};
+  const CudaDriver *driver = nullptr;
+  // Declared after the guards: freed before the kernel and the runtime.
+  DeviceBuffer dq, dk, dv, dout;
+};
 } // namespace
 
-RunStatus flashc::runBundle(const std::string &bundleText,
-                            const RunOptions &options, std::ostream &out,
-                            std::ostream &err, RunReport *report) {
-  KernelBundle bundle;
-  std::string error;
-  if (!parseBundle(bundleText, bundle, error)) {
-    err << "flashc: error: " << error << "\n";
-    return kRunError;
-  }
-  auto pick = [&](int64_t requested, int64_t compiled, const char *name,
-                  int64_t &value) {
-    value = requested >= 0 ? requested : compiled;
-    if (value < 1) {
-      err << "flashc: error: " << name
-          << " is dynamic in the kernel: give it with --" << name << "\n";
-      return false;
-    }
-    return true;
-  };
-  flashc_shape shape;
-  if (!pick(options.batch, bundle.batch, "batch", shape.batch) ||
-      !pick(options.heads, bundle.heads, "heads", shape.heads) ||
-      !pick(options.seqQ, bundle.seqQ, "seq", shape.seq_q))
-    return kRunError;
-  shape.seq_k = options.seqK >= 0  ? options.seqK
-                : bundle.seqK >= 0 ? bundle.seqK
-                                   : shape.seq_q;
-
-  flashc_runtime *rt = nullptr;
-  flashc_status status = flashc_runtime_create(options.device, &rt);
-  std::unique_ptr<flashc_runtime, void (*)(flashc_runtime *)> rtGuard(
-      rt, flashc_runtime_destroy);
+RunStatus BundleRun::open(const std::string &bundleText, int device) {
+  flashc_status status = flashc_runtime_create(device, &rt);
+  rtGuard.reset(rt);
   if (status != FLASHC_OK) {
     err << "flashc: cannot run: " << flashc_runtime_last_error(rt) << "\n";
     return status == FLASHC_ERROR_NO_DRIVER || status == FLASHC_ERROR_NO_DEVICE
                ? kRunNoDevice
                : kRunError;
   }
-  flashc_kernel *kernel = nullptr;
   if (flashc_kernel_load(rt, bundleText.data(), bundleText.size(), &kernel) !=
       FLASHC_OK) {
     err << "flashc: error: " << flashc_runtime_last_error(rt) << "\n";
     return kRunError;
   }
-  std::unique_ptr<flashc_kernel, void (*)(flashc_kernel *)> kernelGuard(
-      kernel, flashc_kernel_destroy);
-  const CudaDriver *driver = CudaDriver::open(error);
+  kernelGuard.reset(kernel);
+  std::string error;
+  driver = CudaDriver::open(error);
+  for (DeviceBuffer *buffer : {&dq, &dk, &dv, &dout})
+    buffer->driver = driver;
+  return kRunPassed;
+}
 
-  bool bf16 = bundle.elementType == "bf16";
-  int64_t d = bundle.headDim;
-  int64_t bh = shape.batch * shape.heads;
-  size_t qElems = static_cast<size_t>(bh * shape.seq_q * d);
-  size_t kElems = static_cast<size_t>(bh * shape.seq_k * d);
-
+bool BundleRun::upload(uint64_t seed) {
   // Seeded standard-normal inputs, rounded to the element type; the
   // reference sees exactly the rounded values.
-  std::mt19937_64 rng(options.seed);
-  std::vector<uint16_t> hq = randomInput(qElems, rng, bf16);
-  std::vector<uint16_t> hk = randomInput(kElems, rng, bf16);
-  std::vector<uint16_t> hv = randomInput(kElems, rng, bf16);
+  std::mt19937_64 rng(seed);
+  hq = randomInput(qElems, rng, bf16);
+  hk = randomInput(kElems, rng, bf16);
+  hv = randomInput(kElems, rng, bf16);
+  return checkCuda(driver->cuMemAlloc(&dq.ptr, qElems * 2), "cuMemAlloc") &&
+         checkCuda(driver->cuMemAlloc(&dk.ptr, kElems * 2), "cuMemAlloc") &&
+         checkCuda(driver->cuMemAlloc(&dv.ptr, kElems * 2), "cuMemAlloc") &&
+         checkCuda(driver->cuMemAlloc(&dout.ptr, qElems * 2), "cuMemAlloc") &&
+         checkCuda(driver->cuMemcpyHtoD(dq.ptr, hq.data(), qElems * 2),
+                   "cuMemcpyHtoD") &&
+         checkCuda(driver->cuMemcpyHtoD(dk.ptr, hk.data(), kElems * 2),
+                   "cuMemcpyHtoD") &&
+         checkCuda(driver->cuMemcpyHtoD(dv.ptr, hv.data(), kElems * 2),
+                   "cuMemcpyHtoD");
+}
+
+bool BundleRun::launchThrice(std::vector<uint16_t> &first,
+                             bool &deterministic) {
+  // A poisoned output (0xFFFF is a NaN in f16 and bf16): each run must
+  // write every element, and all three must agree bit for bit.
   std::vector<uint16_t> ho(qElems);
-
-  DeviceBuffer dq{driver}, dk{driver}, dv{driver}, dout{driver};
-  auto checkCuda = [&](CUresult result, const char *what) {
-    if (result == CUDA_SUCCESS)
-      return true;
-    err << "flashc: error: " << what << " failed: " << driver->describe(result)
-        << "\n";
-    return false;
-  };
-  if (!checkCuda(driver->cuMemAlloc(&dq.ptr, qElems * 2), "cuMemAlloc") ||
-      !checkCuda(driver->cuMemAlloc(&dk.ptr, kElems * 2), "cuMemAlloc") ||
-      !checkCuda(driver->cuMemAlloc(&dv.ptr, kElems * 2), "cuMemAlloc") ||
-      !checkCuda(driver->cuMemAlloc(&dout.ptr, qElems * 2), "cuMemAlloc") ||
-      !checkCuda(driver->cuMemcpyHtoD(dq.ptr, hq.data(), qElems * 2),
-                 "cuMemcpyHtoD") ||
-      !checkCuda(driver->cuMemcpyHtoD(dk.ptr, hk.data(), kElems * 2),
-                 "cuMemcpyHtoD") ||
-      !checkCuda(driver->cuMemcpyHtoD(dv.ptr, hv.data(), kElems * 2),
-                 "cuMemcpyHtoD"))
-    return kRunError;
-
-  // Three runs on a poisoned output (0xFFFF is a NaN in f16 and bf16): each
-  // must write every element, and all three must agree bit for bit.
-  std::vector<uint16_t> first;
-  bool deterministic = true;
+  deterministic = true;
   for (int run = 0; run < 3; ++run) {
     if (!checkCuda(driver->cuMemsetD8(dout.ptr, 0xff, qElems * 2),
-                   "cuMemsetD8"))
-      return kRunError;
-    if (flashc_kernel_launch(kernel, &shape, dq.ptr, dk.ptr, dv.ptr, dout.ptr,
-                             nullptr) != FLASHC_OK) {
-      err << "flashc: error: " << flashc_runtime_last_error(rt) << "\n";
-      return kRunError;
-    }
-    if (!checkCuda(driver->cuCtxSynchronize(), "kernel execution") ||
+                   "cuMemsetD8") ||
+        !launch() ||
+        !checkCuda(driver->cuCtxSynchronize(), "kernel execution") ||
         !checkCuda(driver->cuMemcpyDtoH(ho.data(), dout.ptr, qElems * 2),
                    "cuMemcpyDtoH"))
-      return kRunError;
+      return false;
     if (run == 0)
       first = ho;
     else if (ho != first)
       deterministic = false;
   }
+  return true;
+}
+
+bool BundleRun::time(int warmup, int iters, double &medianUs) {
+  // One event pair per launch, all queued before one synchronisation, so
+  // that the host's per-launch work (argument checks) overlaps the GPU's
+  // and only kernel time lands between the events.
+  int total = warmup + iters;
+  std::vector<CUevent> events(2 * total, nullptr);
+  bool ok = true;
+  for (CUevent &event : events)
+    ok = ok && checkCuda(driver->cuEventCreate(&event, 0), "cuEventCreate");
+  for (int it = 0; ok && it < total; ++it)
+    ok = checkCuda(driver->cuEventRecord(events[2 * it], nullptr),
+                   "cuEventRecord") &&
+         launch() &&
+         checkCuda(driver->cuEventRecord(events[2 * it + 1], nullptr),
+                   "cuEventRecord");
+  ok = ok && checkCuda(driver->cuCtxSynchronize(), "kernel execution");
+  std::vector<float> times;
+  for (int it = warmup; ok && it < total; ++it) {
+    float ms = 0;
+    ok = checkCuda(
+        driver->cuEventElapsedTime(&ms, events[2 * it], events[2 * it + 1]),
+        "cuEventElapsedTime");
+    times.push_back(ms);
+  }
+  for (CUevent event : events)
+    if (event)
+      driver->cuEventDestroy(event);
+  if (!ok)
+    return false;
+  std::sort(times.begin(), times.end());
+  medianUs = 1000.0 * times[times.size() / 2];
+  return true;
+}
+
+/// The report of a run, as `flashc --run` and flashc-run print it.
+static void printReport(std::ostream &out, const char *device,
+                        const KernelBundle &bundle, const flashc_shape &shape,
+                        const ErrorStats &stats, bool deterministic, int iters,
+                        double medianUs, double tflops, bool passed) {
+  double bound = errorBound(bundle.elementType == "bf16");
+  out << std::setprecision(3);
+  out << "device " << device << "\n";
+  out << "kernel " << bundle.kernelName << " (" << bundle.arch << " PTX, "
+      << bundle.elementType << ", head_dim " << bundle.headDim
+      << (bundle.causal ? ", causal" : "") << ")\n";
+  out << "shape batch=" << shape.batch << " heads=" << shape.heads
+      << " seq_q=" << shape.seq_q << " seq_k=" << shape.seq_k << "\n";
+  out << "checked " << stats.pairsChecked << " of " << stats.pairsTotal
+      << " (batch, head) pairs against a float64 reference\n";
+  out << "max_abs_error " << std::scientific << stats.maxAbs << " rel_l2_error "
+      << stats.relL2 << " (bound " << bound << ")"
+      << (stats.nan ? " NaN in output" : "") << std::defaultfloat << "\n";
+  out << "deterministic " << (deterministic ? "yes" : "NO")
+      << " (3 runs, bitwise)\n";
+  if (iters > 0)
+    out << "time_us " << std::fixed << std::setprecision(2) << medianUs
+        << " (median of " << iters << ") tflops " << tflops << std::defaultfloat
+        << "\n";
+  out << (passed ? "PASS" : "FAIL") << "\n";
+}
+
+RunStatus flashc::runBundle(const std::string &bundleText,
+                            const RunOptions &options, std::ostream &out,
+                            std::ostream &err, RunReport *report) {
+  KernelBundle bundle;
+  std::string error;
+  RunShape chosen;
+  if (!parseBundle(bundleText, bundle, error) ||
+      !chooseRunShape(options, bundle.batch, bundle.heads, bundle.seqQ,
+                      bundle.seqK, chosen, error)) {
+    err << "flashc: error: " << error << "\n";
+    return kRunError;
+  }
+  flashc_shape shape;
+  shape.batch = chosen.batch;
+  shape.heads = chosen.heads;
+  shape.seq_q = chosen.seqQ;
+  shape.seq_k = chosen.seqK;
+
+  BundleRun run(bundle, shape, err);
+  if (RunStatus status = run.open(bundleText, options.device);
+      status != kRunPassed)
+    return status;
+  std::vector<uint16_t> first;
+  bool deterministic = true;
+  if (!run.upload(options.seed) || !run.launchThrice(first, deterministic))
+    return kRunError;
 
   AttentionProblem problem;
   problem.batch = shape.batch;
   problem.heads = shape.heads;
   problem.seqQ = shape.seq_q;
   problem.seqK = shape.seq_k;
-  problem.headDim = d;
+  problem.headDim = bundle.headDim;
   problem.causal = bundle.causal;
   problem.scale = bundle.scale;
-  problem.bf16 = bf16;
-  ErrorStats total =
-      compareWithReference(problem, hq, hk, hv, first, options.seed + 1);
-  double relL2 = total.relL2;
-  double bound = errorBound(bf16);
-  bool accurate = !total.nan && relL2 < bound;
+  problem.bf16 = bundle.elementType == "bf16";
+  ErrorStats stats = compareWithReference(problem, run.hq, run.hk, run.hv,
+                                          first, options.seed + 1);
+  bool accurate = !stats.nan && stats.relL2 < errorBound(problem.bf16);
 
-  // Timing: CUDA events around each launch, median of `iters`.
   double medianUs = 0;
-  if (options.iters > 0) {
-    // One event pair per launch, all queued before one synchronisation, so
-    // that the host's per-launch work (argument checks) overlaps the GPU's
-    // and only kernel time lands between the events.
-    int total = options.warmup + options.iters;
-    std::vector<CUevent> events(2 * total, nullptr);
-    bool ok = true;
-    for (CUevent &event : events)
-      ok = ok && checkCuda(driver->cuEventCreate(&event, 0), "cuEventCreate");
-    for (int it = 0; ok && it < total; ++it) {
-      ok = checkCuda(driver->cuEventRecord(events[2 * it], nullptr),
-                     "cuEventRecord");
-      if (ok && flashc_kernel_launch(kernel, &shape, dq.ptr, dk.ptr, dv.ptr,
-                                     dout.ptr, nullptr) != FLASHC_OK) {
-        err << "flashc: error: " << flashc_runtime_last_error(rt) << "\n";
-        ok = false;
-      }
-      ok = ok && checkCuda(driver->cuEventRecord(events[2 * it + 1], nullptr),
-                           "cuEventRecord");
-    }
-    ok = ok && checkCuda(driver->cuCtxSynchronize(), "kernel execution");
-    std::vector<float> times;
-    for (int it = options.warmup; ok && it < total; ++it) {
-      float ms = 0;
-      ok = checkCuda(
-          driver->cuEventElapsedTime(&ms, events[2 * it], events[2 * it + 1]),
-          "cuEventElapsedTime");
-      times.push_back(ms);
-    }
-    for (CUevent event : events)
-      if (event)
-        driver->cuEventDestroy(event);
-    if (!ok)
-      return kRunError;
-    std::sort(times.begin(), times.end());
-    medianUs = 1000.0 * times[times.size() / 2];
-  }
-  double flops = 4.0 * bh * shape.seq_q * shape.seq_k * d;
+  if (options.iters > 0 && !run.time(options.warmup, options.iters, medianUs))
+    return kRunError;
+  double flops = 4.0 * shape.batch * shape.heads * shape.seq_q * shape.seq_k *
+                 bundle.headDim;
   if (bundle.causal && shape.seq_q == shape.seq_k)
     flops /= 2;
-
+  double tflops = medianUs > 0 ? flops / (medianUs * 1e-6) / 1e12 : 0;
   bool passed = accurate && deterministic;
-  out << std::setprecision(3);
-  out << "device " << flashc_runtime_device_name(rt) << "\n";
-  out << "kernel " << bundle.kernelName << " (" << bundle.arch << " PTX, "
-      << bundle.elementType << ", head_dim " << d
-      << (bundle.causal ? ", causal" : "") << ")\n";
-  out << "shape batch=" << shape.batch << " heads=" << shape.heads
-      << " seq_q=" << shape.seq_q << " seq_k=" << shape.seq_k << "\n";
-  out << "checked " << total.pairsChecked << " of " << bh
-      << " (batch, head) pairs against a float64 reference\n";
-  out << "max_abs_error " << std::scientific << total.maxAbs << " rel_l2_error "
-      << relL2 << " (bound " << bound << ")"
-      << (total.nan ? " NaN in output" : "") << std::defaultfloat << "\n";
-  out << "deterministic " << (deterministic ? "yes" : "NO")
-      << " (3 runs, bitwise)\n";
-  if (options.iters > 0)
-    out << "time_us " << std::fixed << std::setprecision(2) << medianUs
-        << " (median of " << options.iters << ") tflops "
-        << flops / (medianUs * 1e-6) / 1e12 << std::defaultfloat << "\n";
-  out << (passed ? "PASS" : "FAIL") << "\n";
+  printReport(out, run.deviceName(), bundle, shape, stats, deterministic,
+              options.iters, medianUs, tflops, passed);
   if (report) {
-    report->relL2 = relL2;
-    report->maxAbs = total.maxAbs;
+    report->relL2 = stats.relL2;
+    report->maxAbs = stats.maxAbs;
     report->medianUs = medianUs;
-    report->tflops = medianUs > 0 ? flops / (medianUs * 1e-6) / 1e12 : 0;
+    report->tflops = tflops;
     report->accurate = accurate;
     report->deterministic = deterministic;
   }

@@ -43,6 +43,139 @@ struct flashc_kernel {
   size_t workspaceBytes = 0, countersOffset = 0;
 };
 
+/// The shape checks of a launch: sizes at least 1, equal to the compiled
+/// static ones, and within the grid's limits.
+static flashc_status checkShape(flashc_runtime *rt, const KernelBundle &b,
+                                const flashc_shape *shape) {
+  if (!shape)
+    return rt->fail(FLASHC_ERROR_ARGUMENT, "shape: null");
+  struct Dim {
+    const char *name;
+    int64_t value, compiled;
+  } dims[] = {{"batch", shape->batch, b.batch},
+              {"heads", shape->heads, b.heads},
+              {"seq_q", shape->seq_q, b.seqQ},
+              {"seq_k", shape->seq_k, b.seqK}};
+  for (const Dim &d : dims) {
+    if (d.value < 1)
+      return rt->fail(FLASHC_ERROR_ARGUMENT,
+                      std::string("shape: ") + d.name + " = " +
+                          std::to_string(d.value) + " must be at least 1");
+    if (d.compiled >= 0 && d.value != d.compiled)
+      return rt->fail(
+          FLASHC_ERROR_ARGUMENT,
+          std::string("shape: ") + d.name + " = " + std::to_string(d.value) +
+              " differs from the compiled " + std::to_string(d.compiled));
+  }
+  int64_t gridY = shape->batch * shape->heads;
+  if (gridY > 65535)
+    return rt->fail(FLASHC_ERROR_ARGUMENT,
+                    "shape: batch * heads = " + std::to_string(gridY) +
+                        " exceeds the grid limit of 65535");
+  if (b.gridX(shape->seq_q) > 0x7fffffff)
+    return rt->fail(FLASHC_ERROR_ARGUMENT, "shape: seq_q too large");
+  return FLASHC_OK;
+}
+
+/// q, k, v, o: device pointers of this context, 16-byte aligned.
+static flashc_status checkPointers(flashc_runtime *rt,
+                                   const uint64_t (&pointers)[4]) {
+  const char *names[] = {"q", "k", "v", "o"};
+  for (int i = 0; i < 4; ++i) {
+    if (!pointers[i])
+      return rt->fail(FLASHC_ERROR_ARGUMENT,
+                      std::string(names[i]) + ": null pointer");
+    // cp.async moves 16-byte chunks.
+    if (pointers[i] % 16)
+      return rt->fail(FLASHC_ERROR_ARGUMENT,
+                      std::string(names[i]) +
+                          ": not 16-byte aligned (cp.async needs it)");
+    unsigned memoryType = 0;
+    CUresult result = rt->driver->cuPointerGetAttribute(
+        &memoryType, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, pointers[i]);
+    if (result != CUDA_SUCCESS || memoryType != CU_MEMORYTYPE_DEVICE)
+      return rt->fail(FLASHC_ERROR_ARGUMENT,
+                      std::string(names[i]) +
+                          ": not a device pointer of this context");
+  }
+  return FLASHC_OK;
+}
+
+/// The split workspace of `kernel` for a grid of `tiles` programs a split,
+/// grown (and zeroed: counters must start at zero, and each launch leaves
+/// them so) when it is too small.
+static bool ensureWorkspace(flashc_kernel *kernel, int64_t tiles) {
+  flashc_runtime *rt = kernel->runtime;
+  const KernelBundle &b = kernel->bundle;
+  size_t partialBytes = size_t(b.partialFloats(tiles)) * 4;
+  size_t countersOffset = (partialBytes + 255) / 256 * 256;
+  size_t bytes = countersOffset + size_t(b.counterCount(tiles)) * 4;
+  if (bytes <= kernel->workspaceBytes)
+    return true;
+  if (kernel->workspace)
+    rt->driver->cuMemFree(kernel->workspace);
+  kernel->workspace = 0;
+  kernel->workspaceBytes = 0;
+  if (!rt->check(rt->driver->cuMemAlloc(&kernel->workspace, bytes),
+                 "cuMemAlloc(split workspace)") ||
+      !rt->check(rt->driver->cuMemsetD8(kernel->workspace, 0, bytes),
+                 "cuMemsetD8(split workspace)"))
+    return false;
+  kernel->workspaceBytes = bytes;
+  kernel->countersOffset = countersOffset;
+  return true;
+}
+
+namespace {
+/// The kernel's parameters: memref descriptors, expanded (docs/Bundle.md).
+/// The descriptors live here, so that the pointers stay valid.
+struct LaunchParams {
+  /// Rank 4: allocated, aligned, offset, sizes[4], strides[4].
+  struct Descriptor4 {
+    uint64_t allocated, aligned;
+    int64_t offset, sizes[4], strides[4];
+  } tensors[4];
+  /// Rank 1: allocated, aligned, offset, size, stride.
+  struct Descriptor1 {
+    uint64_t allocated, aligned;
+    int64_t offset, size, stride;
+  } workspace[2];
+  std::vector<void *> pointers;
+
+  /// q, k, v, o, contiguous [batch, heads, seq, head_dim].
+  void addTensors(const flashc_shape &shape, int64_t d,
+                  const uint64_t (&data)[4]) {
+    for (int i = 0; i < 4; ++i) {
+      int64_t seq = (i == 1 || i == 2) ? shape.seq_k : shape.seq_q;
+      tensors[i] = {data[i],
+                    data[i],
+                    0,
+                    {shape.batch, shape.heads, seq, d},
+                    {shape.heads * seq * d, seq * d, d, 1}};
+      Descriptor4 &desc = tensors[i];
+      pointers.push_back(&desc.allocated);
+      pointers.push_back(&desc.aligned);
+      pointers.push_back(&desc.offset);
+      for (int j = 0; j < 4; ++j)
+        pointers.push_back(&desc.sizes[j]);
+      for (int j = 0; j < 4; ++j)
+        pointers.push_back(&desc.strides[j]);
+    }
+  }
+  /// The split workspace: f32 partials and i32 counters.
+  void addWorkspace(uint64_t partials, int64_t partialCount, uint64_t counters,
+                    int64_t counterCount) {
+    workspace[0] = {partials, partials, 0, partialCount, 1};
+    workspace[1] = {counters, counters, 0, counterCount, 1};
+    for (Descriptor1 &desc : workspace)
+      for (void *field :
+           {(void *)&desc.allocated, (void *)&desc.aligned,
+            (void *)&desc.offset, (void *)&desc.size, (void *)&desc.stride})
+        pointers.push_back(field);
+  }
+};
+} // namespace
+
 extern "C" {
 
 flashc_status flashc_runtime_create(int device, flashc_runtime **out) {
@@ -176,120 +309,31 @@ flashc_status flashc_kernel_launch(flashc_kernel *kernel,
   flashc_runtime *rt = kernel->runtime;
   rt->error.clear();
   const KernelBundle &b = kernel->bundle;
-  if (!shape)
-    return rt->fail(FLASHC_ERROR_ARGUMENT, "shape: null");
-  struct Dim {
-    const char *name;
-    int64_t value, compiled;
-  } dims[] = {{"batch", shape->batch, b.batch},
-              {"heads", shape->heads, b.heads},
-              {"seq_q", shape->seq_q, b.seqQ},
-              {"seq_k", shape->seq_k, b.seqK}};
-  for (const Dim &d : dims) {
-    if (d.value < 1)
-      return rt->fail(FLASHC_ERROR_ARGUMENT,
-                      std::string("shape: ") + d.name + " = " +
-                          std::to_string(d.value) + " must be at least 1");
-    if (d.compiled >= 0 && d.value != d.compiled)
-      return rt->fail(
-          FLASHC_ERROR_ARGUMENT,
-          std::string("shape: ") + d.name + " = " + std::to_string(d.value) +
-              " differs from the compiled " + std::to_string(d.compiled));
-  }
-  int64_t gridY = shape->batch * shape->heads;
-  if (gridY > 65535)
-    return rt->fail(FLASHC_ERROR_ARGUMENT,
-                    "shape: batch * heads = " + std::to_string(gridY) +
-                        " exceeds the grid limit of 65535");
-  int64_t gridX = b.gridX(shape->seq_q);
-  if (gridX > 0x7fffffff)
-    return rt->fail(FLASHC_ERROR_ARGUMENT, "shape: seq_q too large");
-  const char *names[] = {"q", "k", "v", "o"};
   uint64_t pointers[] = {q, k, v, o};
-  for (int i = 0; i < 4; ++i) {
-    if (!pointers[i])
-      return rt->fail(FLASHC_ERROR_ARGUMENT,
-                      std::string(names[i]) + ": null pointer");
-    // cp.async moves 16-byte chunks.
-    if (pointers[i] % 16)
-      return rt->fail(FLASHC_ERROR_ARGUMENT,
-                      std::string(names[i]) +
-                          ": not 16-byte aligned (cp.async needs it)");
-    unsigned memoryType = 0;
-    CUresult result = rt->driver->cuPointerGetAttribute(
-        &memoryType, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, pointers[i]);
-    if (result != CUDA_SUCCESS || memoryType != CU_MEMORYTYPE_DEVICE)
-      return rt->fail(FLASHC_ERROR_ARGUMENT,
-                      std::string(names[i]) +
-                          ": not a device pointer of this context");
-  }
-  // Memref descriptors, expanded: allocated, aligned, offset, sizes[4],
-  // strides[4] for each of q, k, v, o (docs/Bundle.md).
-  struct Descriptor {
-    uint64_t allocated, aligned;
-    int64_t offset, sizes[4], strides[4];
-  } descriptors[4];
-  int64_t d = b.headDim;
-  for (int i = 0; i < 4; ++i) {
-    int64_t seq = (i == 1 || i == 2) ? shape->seq_k : shape->seq_q;
-    descriptors[i] = {pointers[i],
-                      pointers[i],
-                      0,
-                      {shape->batch, shape->heads, seq, d},
-                      {shape->heads * seq * d, seq * d, d, 1}};
-  }
-  std::vector<void *> params;
-  for (Descriptor &desc : descriptors) {
-    params.push_back(&desc.allocated);
-    params.push_back(&desc.aligned);
-    params.push_back(&desc.offset);
-    for (int j = 0; j < 4; ++j)
-      params.push_back(&desc.sizes[j]);
-    for (int j = 0; j < 4; ++j)
-      params.push_back(&desc.strides[j]);
-  }
-  // The split workspace, as two rank-1 memrefs (docs/Bundle.md).
-  struct Descriptor1 {
-    uint64_t allocated, aligned;
-    int64_t offset, size, stride;
-  } workspace[2];
+  if (flashc_status status = checkShape(rt, b, shape); status != FLASHC_OK)
+    return status;
+  if (flashc_status status = checkPointers(rt, pointers); status != FLASHC_OK)
+    return status;
+  int64_t gridX = b.gridX(shape->seq_q);
+  int64_t gridY = shape->batch * shape->heads;
+  LaunchParams params;
+  params.addTensors(*shape, b.headDim, pointers);
   if (b.kvSplits > 1) {
     int64_t tiles = gridX * gridY;
-    size_t partialBytes = size_t(b.partialFloats(tiles)) * 4;
-    size_t countersOffset = (partialBytes + 255) / 256 * 256;
-    size_t bytes = countersOffset + size_t(b.counterCount(tiles)) * 4;
-    if (bytes > kernel->workspaceBytes) {
-      // Counters must start at zero; the kernel leaves them so.
-      if (kernel->workspace)
-        rt->driver->cuMemFree(kernel->workspace);
-      kernel->workspace = 0;
-      kernel->workspaceBytes = 0;
-      if (!rt->check(rt->driver->cuMemAlloc(&kernel->workspace, bytes),
-                     "cuMemAlloc(split workspace)") ||
-          !rt->check(rt->driver->cuMemsetD8(kernel->workspace, 0, bytes),
-                     "cuMemsetD8(split workspace)"))
-        return FLASHC_ERROR_CUDA;
-      kernel->workspaceBytes = bytes;
-      kernel->countersOffset = countersOffset;
-    }
+    if (!ensureWorkspace(kernel, tiles))
+      return FLASHC_ERROR_CUDA;
     uint64_t base = kernel->workspace;
-    uint64_t counters = base + kernel->countersOffset;
-    workspace[0] = {base, base, 0, b.partialFloats(tiles), 1};
-    workspace[1] = {counters, counters, 0, b.counterCount(tiles), 1};
-    for (Descriptor1 &desc : workspace)
-      for (void *field :
-           {(void *)&desc.allocated, (void *)&desc.aligned,
-            (void *)&desc.offset, (void *)&desc.size, (void *)&desc.stride})
-        params.push_back(field);
+    params.addWorkspace(base, b.partialFloats(tiles),
+                        base + kernel->countersOffset, b.counterCount(tiles));
   }
-  if (!rt->check(rt->driver->cuLaunchKernel(
-                     kernel->function, static_cast<unsigned>(gridX),
-                     static_cast<unsigned>(gridY),
-                     static_cast<unsigned>(b.kvSplits),
-                     static_cast<unsigned>(b.threads), 1, 1,
-                     static_cast<unsigned>(b.sharedBytes),
-                     static_cast<CUstream>(stream), params.data(), nullptr),
-                 "cuLaunchKernel"))
+  if (!rt->check(
+          rt->driver->cuLaunchKernel(
+              kernel->function, static_cast<unsigned>(gridX),
+              static_cast<unsigned>(gridY), static_cast<unsigned>(b.kvSplits),
+              static_cast<unsigned>(b.threads), 1, 1,
+              static_cast<unsigned>(b.sharedBytes),
+              static_cast<CUstream>(stream), params.pointers.data(), nullptr),
+          "cuLaunchKernel"))
     return FLASHC_ERROR_CUDA;
   return FLASHC_OK;
 }

@@ -12,6 +12,7 @@
 
 #include "flashc/Interpreter/TileInterpreter.h"
 #include "flashc/Runtime/Reference.h"
+#include "flashc/Runtime/Runner.h"
 #include "flashc/Target/Pipeline.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -68,24 +69,22 @@ int main(int argc, char **argv) {
   flash::TiledOp tiled;
   module->walk([&](flash::TiledOp op) { tiled = op; });
 
-  auto pick = [&](int64_t requested, int64_t compiled, const char *name,
-                  int64_t &value) {
-    value = requested >= 0 ? requested : compiled;
-    if (value < 1) {
-      errs() << "flashc-check-cpu: error: " << name
-             << " is dynamic: give it with --" << name << "\n";
-      return false;
-    }
-    return true;
-  };
-  flashc::AttentionProblem problem;
-  if (!pick(batch, info.batch, "batch", problem.batch) ||
-      !pick(heads, info.heads, "heads", problem.heads) ||
-      !pick(seqQ, info.seqQ, "seq", problem.seqQ))
+  flashc::RunOptions requested;
+  requested.batch = batch;
+  requested.heads = heads;
+  requested.seqQ = seqQ;
+  requested.seqK = seqK;
+  flashc::RunShape shape;
+  if (!flashc::chooseRunShape(requested, info.batch, info.heads, info.seqQ,
+                              info.seqK, shape, error)) {
+    errs() << "flashc-check-cpu: error: " << error << "\n";
     return 3;
-  problem.seqK = seqK >= 0        ? int64_t(seqK)
-                 : info.seqK >= 0 ? info.seqK
-                                  : problem.seqQ;
+  }
+  flashc::AttentionProblem problem;
+  problem.batch = shape.batch;
+  problem.heads = shape.heads;
+  problem.seqQ = shape.seqQ;
+  problem.seqK = shape.seqK;
   problem.headDim = info.headDim;
   problem.causal = info.causal;
   problem.scale = info.scale;

@@ -38,6 +38,19 @@ struct RunReport {
   bool accurate = false, deterministic = false;
 };
 
+/// The shape of a run.
+struct RunShape {
+  int64_t batch = 0, heads = 0, seqQ = 0, seqK = 0;
+};
+
+/// The shape to run `compiled` (static sizes, -1 where dynamic) at: each
+/// requested size (-1: none), else the static one; seq_k defaults to seq_q.
+/// A size below 1, a dynamic size not given, or a given size that
+/// contradicts a static one is an error that names the flag.
+bool chooseRunShape(const RunOptions &requested, int64_t compiledBatch,
+                    int64_t compiledHeads, int64_t compiledSeqQ,
+                    int64_t compiledSeqK, RunShape &shape, std::string &error);
+
 /// Runs `bundleText` and prints one report to `out` (errors to `err`);
 /// `report`, if given, receives the numbers.
 RunStatus runBundle(const std::string &bundleText, const RunOptions &options,
