@@ -167,135 +167,156 @@ private:
   }
 
   LogicalResult runOp(Operation *op) {
-    if (auto load = dyn_cast<LoadTileOp>(op)) {
-      FailureOr<int64_t> bh = scalar(load.getBatchHead());
-      FailureOr<int64_t> row = scalar(load.getRow());
-      if (failed(bh) || failed(row))
-        return failure();
-      tiles[load] = loadRows(*tensors[load.getSource()], *bh, *row,
-                             load.getType().getDimSize(0));
-      return success();
-    }
+    if (auto load = dyn_cast<LoadTileOp>(op))
+      return run(load);
     if (auto loop = dyn_cast<KVLoopOp>(op))
       return runLoop(loop);
-    if (auto dot = dyn_cast<DotOp>(op)) {
-      FailureOr<Tile *> a = tile(dot.getLhs()), b = tile(dot.getRhs());
-      if (failed(a) || failed(b))
-        return failure();
-      Tile out;
-      out.rows = dot.getType().getDimSize(0);
-      out.cols = dot.getType().getDimSize(1);
-      out.data.assign(out.rows * out.cols, 0.0f);
-      if (dot.getAcc()) {
-        FailureOr<Tile *> acc = tile(dot.getAcc());
-        if (failed(acc))
-          return failure();
-        out.data = (*acc)->data;
-      }
-      int64_t kDim = (*a)->cols;
-      for (int64_t i = 0; i < out.rows; ++i)
-        for (int64_t j = 0; j < out.cols; ++j) {
-          float sum = out.at(i, j);
-          for (int64_t kk = 0; kk < kDim; ++kk)
-            sum += (*a)->at(i, kk) *
-                   (dot.getTransposeRhs() ? (*b)->at(j, kk) : (*b)->at(kk, j));
-          out.at(i, j) = sum;
-        }
-      tiles[dot] = std::move(out);
-      return success();
-    }
-    if (auto mask = dyn_cast<MaskOp>(op)) {
-      FailureOr<Tile *> s = tile(mask.getScores());
-      FailureOr<int64_t> row = scalar(mask.getRow());
-      FailureOr<int64_t> col = scalar(mask.getCol());
-      FailureOr<int64_t> limit = scalar(mask.getLimit());
-      if (failed(s) || failed(row) || failed(col) || failed(limit))
-        return failure();
-      Tile out = **s;
-      for (int64_t i = 0; i < out.rows; ++i)
-        for (int64_t j = 0; j < out.cols; ++j)
-          if (*col + j >= *limit || (mask.getCausal() && *col + j > *row + i))
-            out.at(i, j) = -INFINITY;
-      tiles[mask] = std::move(out);
-      return success();
-    }
-    if (auto step = dyn_cast<SoftmaxStepOp>(op)) {
-      FailureOr<Tile *> s = tile(step.getScores());
-      FailureOr<Tile *> m = tile(step.getMaxIn());
-      FailureOr<Tile *> l = tile(step.getSumIn());
-      if (failed(s) || failed(m) || failed(l))
-        return failure();
-      float c = step.getScaleLog2e().convertToFloat();
-      Tile p = **s, mOut = **m, lOut = **l, alpha = **m;
-      for (int64_t i = 0; i < p.rows; ++i) {
-        float rowMax = -INFINITY;
-        for (int64_t j = 0; j < p.cols; ++j)
-          rowMax = std::max(rowMax, (*s)->at(i, j));
-        float newMax = std::max((*m)->data[i], rowMax * c);
-        float useMax = newMax == -INFINITY ? 0.0f : newMax;
-        float sum = 0;
-        for (int64_t j = 0; j < p.cols; ++j) {
-          float e = std::exp2(std::fma((*s)->at(i, j), c, -useMax));
-          p.at(i, j) = round(e);
-          sum += e;
-        }
-        alpha.data[i] = std::exp2((*m)->data[i] - useMax);
-        mOut.data[i] = newMax;
-        lOut.data[i] = (*l)->data[i] * alpha.data[i] + sum;
-      }
-      tiles[step.getProbs()] = std::move(p);
-      tiles[step.getMaxOut()] = std::move(mOut);
-      tiles[step.getSumOut()] = std::move(lOut);
-      tiles[step.getAlpha()] = std::move(alpha);
-      return success();
-    }
-    if (auto rescale = dyn_cast<RescaleOp>(op)) {
-      FailureOr<Tile *> acc = tile(rescale.getAcc());
-      FailureOr<Tile *> f = tile(rescale.getFactor());
-      if (failed(acc) || failed(f))
-        return failure();
-      Tile out = **acc;
-      for (int64_t i = 0; i < out.rows; ++i)
-        for (int64_t j = 0; j < out.cols; ++j)
-          out.at(i, j) *= (*f)->data[i];
-      tiles[rescale] = std::move(out);
-      return success();
-    }
-    if (auto normalize = dyn_cast<NormalizeOp>(op)) {
-      FailureOr<Tile *> acc = tile(normalize.getAcc());
-      FailureOr<Tile *> sum = tile(normalize.getSum());
-      if (failed(acc) || failed(sum))
-        return failure();
-      Tile out = **acc;
-      for (int64_t i = 0; i < out.rows; ++i) {
-        float l = (*sum)->data[i];
-        float inv = l == 0.0f ? 0.0f : 1.0f / l;
-        for (int64_t j = 0; j < out.cols; ++j)
-          out.at(i, j) = round(out.at(i, j) * inv);
-      }
-      tiles[normalize] = std::move(out);
-      return success();
-    }
-    if (auto store = dyn_cast<StoreTileOp>(op)) {
-      FailureOr<Tile *> value = tile(store.getValue());
-      FailureOr<int64_t> bh = scalar(store.getBatchHead());
-      FailureOr<int64_t> row = scalar(store.getRow());
-      if (failed(value) || failed(bh) || failed(row))
-        return failure();
-      HostTensor &dest = *tensors[store.getDest()];
-      for (int64_t r = 0; r < (*value)->rows && *row + r < dest.shape[2]; ++r)
-        for (int64_t c = 0; c < (*value)->cols; ++c) {
-          float x = (*value)->at(r, c);
-          dest.bits[((*bh * dest.shape[2]) + *row + r) * dest.shape[3] + c] =
-              bf16 ? floatToBFloat16(x) : floatToHalf(x);
-        }
-      return success();
-    }
+    if (auto dot = dyn_cast<DotOp>(op))
+      return run(dot);
+    if (auto mask = dyn_cast<MaskOp>(op))
+      return run(mask);
+    if (auto step = dyn_cast<SoftmaxStepOp>(op))
+      return run(step);
+    if (auto rescale = dyn_cast<RescaleOp>(op))
+      return run(rescale);
+    if (auto normalize = dyn_cast<NormalizeOp>(op))
+      return run(normalize);
+    if (auto store = dyn_cast<StoreTileOp>(op))
+      return run(store);
     if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
       if (isa<RankedTensorType>(constant.getType()))
         return success(succeeded(tile(constant)));
     }
     return evalScalar(op);
+  }
+
+  LogicalResult run(LoadTileOp load) {
+    FailureOr<int64_t> bh = scalar(load.getBatchHead());
+    FailureOr<int64_t> row = scalar(load.getRow());
+    if (failed(bh) || failed(row))
+      return failure();
+    tiles[load] = loadRows(*tensors[load.getSource()], *bh, *row,
+                           load.getType().getDimSize(0));
+    return success();
+  }
+
+  LogicalResult run(DotOp dot) {
+    FailureOr<Tile *> a = tile(dot.getLhs()), b = tile(dot.getRhs());
+    if (failed(a) || failed(b))
+      return failure();
+    Tile out;
+    out.rows = dot.getType().getDimSize(0);
+    out.cols = dot.getType().getDimSize(1);
+    out.data.assign(out.rows * out.cols, 0.0f);
+    if (dot.getAcc()) {
+      FailureOr<Tile *> acc = tile(dot.getAcc());
+      if (failed(acc))
+        return failure();
+      out.data = (*acc)->data;
+    }
+    int64_t kDim = (*a)->cols;
+    for (int64_t i = 0; i < out.rows; ++i)
+      for (int64_t j = 0; j < out.cols; ++j) {
+        float sum = out.at(i, j);
+        for (int64_t kk = 0; kk < kDim; ++kk)
+          sum += (*a)->at(i, kk) *
+                 (dot.getTransposeRhs() ? (*b)->at(j, kk) : (*b)->at(kk, j));
+        out.at(i, j) = sum;
+      }
+    tiles[dot] = std::move(out);
+    return success();
+  }
+
+  LogicalResult run(MaskOp mask) {
+    FailureOr<Tile *> s = tile(mask.getScores());
+    FailureOr<int64_t> row = scalar(mask.getRow());
+    FailureOr<int64_t> col = scalar(mask.getCol());
+    FailureOr<int64_t> limit = scalar(mask.getLimit());
+    if (failed(s) || failed(row) || failed(col) || failed(limit))
+      return failure();
+    Tile out = **s;
+    for (int64_t i = 0; i < out.rows; ++i)
+      for (int64_t j = 0; j < out.cols; ++j)
+        if (*col + j >= *limit || (mask.getCausal() && *col + j > *row + i))
+          out.at(i, j) = -INFINITY;
+    tiles[mask] = std::move(out);
+    return success();
+  }
+
+  LogicalResult run(SoftmaxStepOp step) {
+    FailureOr<Tile *> s = tile(step.getScores());
+    FailureOr<Tile *> m = tile(step.getMaxIn());
+    FailureOr<Tile *> l = tile(step.getSumIn());
+    if (failed(s) || failed(m) || failed(l))
+      return failure();
+    float c = step.getScaleLog2e().convertToFloat();
+    Tile p = **s, mOut = **m, lOut = **l, alpha = **m;
+    for (int64_t i = 0; i < p.rows; ++i) {
+      float rowMax = -INFINITY;
+      for (int64_t j = 0; j < p.cols; ++j)
+        rowMax = std::max(rowMax, (*s)->at(i, j));
+      float newMax = std::max((*m)->data[i], rowMax * c);
+      float useMax = newMax == -INFINITY ? 0.0f : newMax;
+      float sum = 0;
+      for (int64_t j = 0; j < p.cols; ++j) {
+        float e = std::exp2(std::fma((*s)->at(i, j), c, -useMax));
+        p.at(i, j) = round(e);
+        sum += e;
+      }
+      alpha.data[i] = std::exp2((*m)->data[i] - useMax);
+      mOut.data[i] = newMax;
+      lOut.data[i] = (*l)->data[i] * alpha.data[i] + sum;
+    }
+    tiles[step.getProbs()] = std::move(p);
+    tiles[step.getMaxOut()] = std::move(mOut);
+    tiles[step.getSumOut()] = std::move(lOut);
+    tiles[step.getAlpha()] = std::move(alpha);
+    return success();
+  }
+
+  LogicalResult run(RescaleOp rescale) {
+    FailureOr<Tile *> acc = tile(rescale.getAcc());
+    FailureOr<Tile *> f = tile(rescale.getFactor());
+    if (failed(acc) || failed(f))
+      return failure();
+    Tile out = **acc;
+    for (int64_t i = 0; i < out.rows; ++i)
+      for (int64_t j = 0; j < out.cols; ++j)
+        out.at(i, j) *= (*f)->data[i];
+    tiles[rescale] = std::move(out);
+    return success();
+  }
+
+  LogicalResult run(NormalizeOp normalize) {
+    FailureOr<Tile *> acc = tile(normalize.getAcc());
+    FailureOr<Tile *> sum = tile(normalize.getSum());
+    if (failed(acc) || failed(sum))
+      return failure();
+    Tile out = **acc;
+    for (int64_t i = 0; i < out.rows; ++i) {
+      float l = (*sum)->data[i];
+      float inv = l == 0.0f ? 0.0f : 1.0f / l;
+      for (int64_t j = 0; j < out.cols; ++j)
+        out.at(i, j) = round(out.at(i, j) * inv);
+    }
+    tiles[normalize] = std::move(out);
+    return success();
+  }
+
+  LogicalResult run(StoreTileOp store) {
+    FailureOr<Tile *> value = tile(store.getValue());
+    FailureOr<int64_t> bh = scalar(store.getBatchHead());
+    FailureOr<int64_t> row = scalar(store.getRow());
+    if (failed(value) || failed(bh) || failed(row))
+      return failure();
+    HostTensor &dest = *tensors[store.getDest()];
+    for (int64_t r = 0; r < (*value)->rows && *row + r < dest.shape[2]; ++r)
+      for (int64_t c = 0; c < (*value)->cols; ++c) {
+        float x = (*value)->at(r, c);
+        dest.bits[((*bh * dest.shape[2]) + *row + r) * dest.shape[3] + c] =
+            bf16 ? floatToBFloat16(x) : floatToHalf(x);
+      }
+    return success();
   }
 
   LogicalResult runLoop(KVLoopOp loop) {
