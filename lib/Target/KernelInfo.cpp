@@ -15,6 +15,29 @@
 using namespace mlir;
 using namespace mlir::flash;
 
+/// A bundle launches the attention kernel and nothing else: any other op of
+/// the function around it (a copy, a loop) would silently not run, so it is
+/// an error. Constants are fine (canonicalize hoists the tile program's).
+static LogicalResult verifyNoHostCode(TiledOp tiled) {
+  Operation *parent = tiled->getParentOp();
+  if (!isa<func::FuncOp>(parent))
+    return parent->emitOpError()
+           << "holds the attention: flashc compiles a function whose body is "
+              "the attention alone (the bundle launches only its kernel); "
+              "lower host code around it in your own toolchain";
+  for (Operation &op : cast<func::FuncOp>(parent).getBody().getOps()) {
+    if (&op == tiled.getOperation() || isa<func::ReturnOp>(op) ||
+        op.hasTrait<OpTrait::ConstantLike>())
+      continue;
+    return op.emitOpError()
+           << "is host code beside the attention: flashc compiles a function "
+              "whose body is the attention alone (the bundle launches only its "
+              "kernel, so this would not run); lower host code around it in "
+              "your own toolchain";
+  }
+  return success();
+}
+
 FailureOr<flashc::KernelBundle>
 flash::describeKernel(ModuleOp module, const TargetOptions &options) {
   SmallVector<TiledOp> programs;
@@ -26,6 +49,8 @@ flash::describeKernel(ModuleOp module, const TargetOptions &options) {
     return failure();
   }
   TiledOp tiled = programs.front();
+  if (failed(verifyNoHostCode(tiled)))
+    return failure();
   TileConfigAttr config = tiled.getConfig();
   auto qType = cast<MemRefType>(tiled.getQ().getType());
   auto kType = cast<MemRefType>(tiled.getK().getType());
