@@ -439,3 +439,21 @@ func.func @policy_stale_wmma(%m: memref<1x1x64x64xf16>) {
   flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = wmma>) policy(#flash.policy<q = registers, stale_max_log2 = 8, prefetch = after_barrier, min_blocks_per_sm = 1>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
   return
 }
+
+// -----
+
+// Static sizes must be launchable: at least 1 ...
+func.func @zero_heads(%m: memref<1x0x64x64xf16>) {
+  // expected-error @+1 {{Q heads is 0; sizes must be at least 1}}
+  flash.attention %m, %m, %m -> %m : memref<1x0x64x64xf16>, memref<1x0x64x64xf16>, memref<1x0x64x64xf16> -> memref<1x0x64x64xf16>
+  return
+}
+
+// -----
+
+// ... and batch * heads programs fit the grid's y dimension.
+func.func @grid_y(%m: memref<4096x32x128x64xf16>) {
+  // expected-error @+1 {{batch * heads = 131072 exceeds the grid's y limit of 65535 (one program row per (batch, head))}}
+  flash.attention %m, %m, %m -> %m : memref<4096x32x128x64xf16>, memref<4096x32x128x64xf16>, memref<4096x32x128x64xf16> -> memref<4096x32x128x64xf16>
+  return
+}

@@ -82,6 +82,19 @@ static FailureOr<int64_t> verifyAttentionOperands(Operation *op, Value q,
   if (oType.getShape() != qType.getShape())
     return op->emitOpError()
            << "O shape must equal Q's: got " << oType << " for Q " << qType;
+  // Static sizes must be launchable: a program per (query block, batch·head),
+  // batch·heads along the grid's y dimension.
+  for (auto [name, type] : operands)
+    for (unsigned dim = 0; dim < 3; ++dim)
+      if (type.getDimSize(dim) == 0)
+        return op->emitOpError() << name << " " << dimName(dim)
+                                 << " is 0; sizes must be at least 1";
+  if (!qType.isDynamicDim(0) && !qType.isDynamicDim(1) &&
+      qType.getDimSize(0) * qType.getDimSize(1) > kMaxGridY)
+    return op->emitOpError()
+           << "batch * heads = " << qType.getDimSize(0) * qType.getDimSize(1)
+           << " exceeds the grid's y limit of " << kMaxGridY
+           << " (one program row per (batch, head))";
   return headDim;
 }
 

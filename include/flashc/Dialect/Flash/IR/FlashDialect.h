@@ -36,6 +36,9 @@ bool isSupportedHeadDim(int64_t headDim);
 /// of the supported architectures (99 KiB, sm_86/sm_89).
 constexpr int64_t kMaxSharedMemoryBytes =
     portableMinimum(&ArchInfo::sharedBytesPerBlock);
+/// The grid's y limit: batch·heads programs (a CUDA launch limit on every
+/// supported architecture).
+constexpr int64_t kMaxGridY = 65535;
 /// The most programs one query block's K/V loop may be split across.
 constexpr int64_t kMaxKVSplits = 16;
 /// The policy flash-select-config gives `config` (and that a tile program
