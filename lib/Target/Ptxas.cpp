@@ -67,3 +67,25 @@ flash::PtxasResult flash::runPtxas(StringRef ptxas, StringRef ptx,
   sys::fs::remove(logPath);
   return result;
 }
+
+flash::SpillFigures flash::parseSpillFigures(StringRef report) {
+  // "    0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads"
+  SpillFigures figures;
+  auto figure = [](StringRef line, StringRef what) -> int64_t {
+    size_t at = line.find(what);
+    if (at == StringRef::npos)
+      return 0;
+    StringRef before = line.take_front(at).rtrim();
+    StringRef number = before.substr(before.find_last_of(" ,:") + 1);
+    int64_t value = 0;
+    return number.getAsInteger(10, value) ? 0 : value;
+  };
+  SmallVector<StringRef> lines;
+  report.split(lines, '\n');
+  for (StringRef line : lines) {
+    figures.stackFrame += figure(line, "bytes stack frame");
+    figures.spillStores += figure(line, "bytes spill stores");
+    figures.spillLoads += figure(line, "bytes spill loads");
+  }
+  return figures;
+}

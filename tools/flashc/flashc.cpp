@@ -114,6 +114,13 @@ static cl::opt<bool>
                    "shared memory, spills, stack frame); needs ptxas"),
           cl::init(false), cl::cat(flashcCategory));
 
+static cl::opt<bool> allowSpills(
+    "allow-spills",
+    cl::desc("Accept a kernel that spills registers to local memory (by "
+             "default, where ptxas is installed, a spilling kernel is an "
+             "error that gives ptxas's figures)"),
+    cl::init(false), cl::cat(flashcCategory));
+
 static cl::opt<std::string> tuneCachePath(
     "tune-cache",
     cl::desc("Tune cache to read (and, for 'flashc tune', to write). "
@@ -329,6 +336,55 @@ static int runTune(const std::string &source, MLIRContext &context,
   return 0;
 }
 
+/// ptxas on the compiled PTX, where it is installed: --cubin puts the
+/// binary in the bundle, --kernel-stats prints the report, and a kernel that
+/// spills registers is an error unless --allow-spills (spills cost more than
+/// the occupancy or tile size that caused them). Without ptxas the gate is
+/// skipped (flashc needs no CUDA toolkit); --cubin and --kernel-stats then
+/// fail.
+static LogicalResult assembleAndGate(flashc::KernelBundle &bundle) {
+  bool complete = stageFor(emit) == flash::Stage::PTX;
+  if ((cubin || stats) && !complete) {
+    errs() << "flashc: error: --cubin and --kernel-stats need a complete "
+              "compile (no --emit, or --emit=ptx|bundle)\n";
+    return failure();
+  }
+  if (!complete)
+    return success();
+  std::string ptxas = flash::findPtxas();
+  if (ptxas.empty()) {
+    if (!cubin && !stats)
+      return success();
+    errs() << "flashc: error: --cubin and --kernel-stats need ptxas (not on "
+              "PATH, in $CUDA_HOME/bin or in /usr/local/cuda/bin)\n";
+    return failure();
+  }
+  flash::PtxasResult assembled = flash::runPtxas(ptxas, bundle.ptx, arch);
+  if (!assembled.ok) {
+    errs() << "flashc: error: ptxas rejected the PTX for " << arch << ":\n"
+           << assembled.report;
+    return failure();
+  }
+  if (stats)
+    outs() << "ptxas report for " << bundle.kernelName << " (" << arch << "):\n"
+           << assembled.report;
+  flash::SpillFigures spills = flash::parseSpillFigures(assembled.report);
+  if (spills.spills() && !allowSpills) {
+    errs() << "flashc: error: " << bundle.kernelName << " spills registers on "
+           << arch << " (ptxas: " << spills.spillStores
+           << " bytes spill stores, " << spills.spillLoads
+           << " bytes spill loads, " << spills.stackFrame
+           << " bytes stack frame); choose a smaller tile config, or pass "
+              "--allow-spills to accept it\n";
+    return failure();
+  }
+  if (cubin) {
+    bundle.cubin = assembled.cubin;
+    bundle.cubinArch = arch;
+  }
+  return success();
+}
+
 static int flashcMain(int argc, char **argv) {
   // `flashc tune FILE ...`: a subcommand in front of the usual flags.
   bool tune = argc > 1 && StringRef(argv[1]) == "tune";
@@ -415,35 +471,8 @@ static int flashcMain(int argc, char **argv) {
   if (failed(flash::compileModule(*module, stageFor(emit), options, &bundle)))
     return 1;
 
-  if (cubin || stats) {
-    if (stageFor(emit) != flash::Stage::PTX) {
-      errs() << "flashc: error: --cubin and --kernel-stats need a complete "
-                "compile "
-                "(no --emit, or --emit=ptx|bundle)\n";
-      return 3;
-    }
-    std::string ptxas = flash::findPtxas();
-    if (ptxas.empty()) {
-      errs() << "flashc: error: --cubin and --kernel-stats need ptxas (not on "
-                "PATH, "
-                "in $CUDA_HOME/bin or in /usr/local/cuda/bin)\n";
-      return 1;
-    }
-    flash::PtxasResult assembled = flash::runPtxas(ptxas, bundle.ptx, arch);
-    if (!assembled.ok) {
-      errs() << "flashc: error: ptxas rejected the PTX for " << arch << ":\n"
-             << assembled.report;
-      return 1;
-    }
-    if (stats)
-      outs() << "ptxas report for " << bundle.kernelName << " (" << arch
-             << "):\n"
-             << assembled.report;
-    if (cubin) {
-      bundle.cubin = assembled.cubin;
-      bundle.cubinArch = arch;
-    }
-  }
+  if (failed(assembleAndGate(bundle)))
+    return 1;
 
   std::string text;
   switch (emit) {

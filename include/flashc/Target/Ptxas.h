@@ -29,6 +29,13 @@ struct PtxasResult {
 PtxasResult runPtxas(llvm::StringRef ptxas, llvm::StringRef ptx,
                      llvm::StringRef arch);
 
+/// The local-memory figures of a ptxas -v report (summed over its kernels).
+struct SpillFigures {
+  int64_t stackFrame = 0, spillStores = 0, spillLoads = 0;
+  bool spills() const { return spillStores > 0 || spillLoads > 0; }
+};
+SpillFigures parseSpillFigures(llvm::StringRef report);
+
 } // namespace mlir::flash
 
 #endif // FLASHC_TARGET_PTXAS_H
