@@ -203,6 +203,49 @@ static std::string describeConfig(StringRef strategy, int64_t blockM,
   return text;
 }
 
+/// The tune-cache key of `source`'s one flash.attention, after checking the
+/// input and that the run's shape can be chosen; says why not.
+static std::optional<flash::TuneKey>
+tuneKeyOf(const std::string &source, MLIRContext &context,
+          const flash::TargetOptions &options,
+          const flashc::RunOptions &runOptions,
+          const std::string &diagnosticsText) {
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(source, ParserConfig(&context));
+  flash::AttentionOp attention;
+  int attentions = 0;
+  if (module)
+    module->walk([&](flash::AttentionOp op) {
+      attention = op;
+      ++attentions;
+    });
+  if (!module || attentions != 1) {
+    errs() << "flashc tune: error: the input must hold exactly one "
+              "flash.attention ("
+           << diagnosticsText << ")\n";
+    return std::nullopt;
+  }
+  auto qType = cast<MemRefType>(attention.getQ().getType());
+  auto kType = cast<MemRefType>(attention.getK().getType());
+  auto size = [](MemRefType type, unsigned dim) {
+    return type.isDynamicDim(dim) ? int64_t(-1) : type.getDimSize(dim);
+  };
+  flashc::RunShape shape;
+  std::string error;
+  if (!flashc::chooseRunShape(runOptions, size(qType, 0), size(qType, 1),
+                              size(qType, 2), size(kType, 2), shape, error)) {
+    errs() << "flashc tune: error: " << error << "\n";
+    return std::nullopt;
+  }
+  flash::TuneKey key;
+  key.arch = options.chip;
+  key.dtype = qType.getElementType().isBF16() ? "bf16" : "f16";
+  key.headDim = attention.getHeadDim();
+  key.causal = attention.getCausal();
+  key.seqBucket = flash::seqBucket(size(qType, 2) < 0 ? 0 : size(qType, 2));
+  return key;
+}
+
 /// `flashc tune FILE`: compiles the file's attention with each candidate
 /// configuration, runs each on the GPU (checked against the float64
 /// reference and timed), prints progress, and keeps the fastest correct one
@@ -237,7 +280,12 @@ static int runTune(const std::string &source, MLIRContext &context,
     diagnostics << diag.str() << "; ";
     return success();
   });
-  std::optional<flash::TuneKey> key;
+  // The input and the run's shape are checked once, before any candidate.
+  std::optional<flash::TuneKey> key =
+      tuneKeyOf(source, context, baseOptions, runOptions, diagnosticsText);
+  if (!key)
+    return 3;
+  std::string ptxas = flash::findPtxas();
   std::optional<flash::TuneEntry> best;
   size_t index = 0, total = std::size(candidates);
   for (const Candidate &c : candidates) {
@@ -251,28 +299,7 @@ static int runTune(const std::string &source, MLIRContext &context,
     OwningOpRef<ModuleOp> module =
         parseSourceString<ModuleOp>(source, ParserConfig(&context));
     flash::AttentionOp attention;
-    int attentions = 0;
-    if (module)
-      module->walk([&](flash::AttentionOp op) {
-        attention = op;
-        ++attentions;
-      });
-    if (!module || attentions != 1) {
-      errs() << "flashc tune: error: the input must hold exactly one "
-                "flash.attention ("
-             << diagnosticsText << ")\n";
-      return 3;
-    }
-    auto qType = cast<MemRefType>(attention.getQ().getType());
-    if (!key) {
-      key.emplace();
-      key->arch = baseOptions.chip;
-      key->dtype = qType.getElementType().isBF16() ? "bf16" : "f16";
-      key->headDim = attention.getHeadDim();
-      key->causal = attention.getCausal();
-      key->seqBucket =
-          flash::seqBucket(qType.isDynamicDim(2) ? 0 : qType.getDimSize(2));
-    }
+    module->walk([&](flash::AttentionOp op) { attention = op; });
     auto config = flash::TileConfigAttr::getChecked(
         [&] { return emitError(attention.getLoc()); }, &context, c.blockM,
         c.blockN, c.stages, c.warps, c.strategy, c.kvSplits);
@@ -289,6 +316,17 @@ static int runTune(const std::string &source, MLIRContext &context,
       outs() << "compile failed (" << diagnosticsText << ")\n";
       continue;
     }
+    // A spilling candidate is never kept: a compile that read it from the
+    // cache would be refused by the spill gate.
+    if (!ptxas.empty()) {
+      flash::PtxasResult assembled =
+          flash::runPtxas(ptxas, bundle.ptx, baseOptions.chip);
+      flash::SpillFigures spills = flash::parseSpillFigures(assembled.report);
+      if (assembled.ok && spills.spills()) {
+        outs() << "skipped (spills " << spills.spillStores << " bytes)\n";
+        continue;
+      }
+    }
     std::ostringstream runOut, runErr;
     flashc::RunReport report;
     flashc::RunStatus status = flashc::runBundle(
@@ -304,17 +342,15 @@ static int runTune(const std::string &source, MLIRContext &context,
     }
     outs() << format("%.2f us, %.1f TFLOP/s, rel_l2 %.1e\n", report.medianUs,
                      report.tflops, report.relL2);
-    if (!best || report.medianUs < best->microseconds) {
-      best.emplace();
-      best->key = *key;
-      best->blockM = c.blockM;
-      best->blockN = c.blockN;
-      best->stages = c.stages;
-      best->warps = c.warps;
-      best->strategy = flash::stringifyStrategy(c.strategy).str();
-      best->kvSplits = c.kvSplits;
-      best->microseconds = report.medianUs;
-    }
+    if (!best || report.medianUs < best->microseconds)
+      best = flash::TuneEntry{*key,
+                              c.blockM,
+                              c.blockN,
+                              c.stages,
+                              c.warps,
+                              flash::stringifyStrategy(c.strategy).str(),
+                              report.medianUs,
+                              c.kvSplits};
   }
   if (!best) {
     errs() << "flashc tune: error: no candidate compiled and ran correctly\n";
