@@ -4,6 +4,7 @@
 
 #include "flashc/Target/Pipeline.h"
 #include "flashc/Transforms/TuneCache.h"
+#include "flashc/Version.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -37,7 +38,7 @@ DialectRegistry &registry() {
 
 extern "C" {
 
-const char *flashc_compiler_version(void) { return "0.2"; }
+const char *flashc_compiler_version(void) { return FLASHC_VERSION; }
 
 void flashc_attention_params_init(flashc_attention_params *params) {
   if (!params)

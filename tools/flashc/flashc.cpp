@@ -15,12 +15,14 @@
 #include "flashc/Target/Pipeline.h"
 #include "flashc/Target/Ptxas.h"
 #include "flashc/Transforms/TuneCache.h"
+#include "flashc/Version.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/Format.h"
@@ -44,7 +46,6 @@ static cl::OptionCategory flashcCategory("flashc options");
 
 static cl::opt<std::string> inputFilename(cl::Positional,
                                           cl::desc("<input .mlir file or ->"),
-                                          cl::init("-"),
                                           cl::cat(flashcCategory));
 
 static cl::opt<std::string>
@@ -432,6 +433,10 @@ static int flashcMain(int argc, char **argv) {
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   cl::HideUnrelatedOptions(flashcCategory);
+  cl::SetVersionPrinter([](raw_ostream &os) {
+    os << "flashc " << FLASHC_VERSION << " (LLVM/MLIR " << LLVM_VERSION_STRING
+       << ")\n";
+  });
   cl::ParseCommandLineOptions(
       argc, argv,
       "flashc: compile flash-dialect attention to a tensor-core GPU kernel\n\n"
@@ -444,6 +449,14 @@ static int flashcMain(int argc, char **argv) {
       "                                   keep the fastest in the tune "
       "cache\n");
 
+  if (inputFilename.empty()) {
+    errs() << "flashc: error: no input file (give FILE.mlir, or - to read "
+              "standard input; flashc --help lists the flags)\n"
+              "usage: flashc FILE.mlir [-o OUT] [--arch sm_XX] [--emit=...] "
+              "[--run ...]\n"
+              "       flashc tune FILE.mlir [--seq N ...]\n";
+    return 1;
+  }
   if (!flash::isSupportedArch(arch)) {
     errs() << "flashc: error: unsupported --arch '" << arch
            << "' (supported: " << flash::supportedArchList() << ")\n";
@@ -534,8 +547,12 @@ static int flashcMain(int argc, char **argv) {
     if (emit != Emit::Default) {
       path = "-";
     } else {
-      StringRef stem = inputFilename == "-" ? StringRef("attention")
-                                            : sys::path::stem(inputFilename);
+      // From standard input, the bundle is named after the attention's
+      // function, as its kernel is ("<func>_kernel").
+      StringRef stem =
+          inputFilename == "-"
+              ? StringRef(bundle.kernelName).drop_back(strlen("_kernel"))
+              : sys::path::stem(inputFilename);
       path = (stem + ".bundle").str();
     }
   }
