@@ -342,8 +342,7 @@ func.func @rows_per_warp(%m: memref<1x1x64x64xf16>) {
 
 // An unknown strategy.
 func.func @strategy_unknown(%m: memref<1x1x64x64xf16>) {
-  // expected-error @+2 {{expected one of [wmma, mma_sync] for tensor-core strategy of a tile configuration, got: wgmma}}
-  // expected-error @+1 {{failed to parse Flash_TileConfigAttr parameter 'strategy' which is to be a `::mlir::flash::Strategy`}}
+  // expected-error @+1 {{tile config: unknown strategy 'wgmma' (expected mma_sync or wmma)}}
   flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
   return
 }
@@ -455,5 +454,32 @@ func.func @zero_heads(%m: memref<1x0x64x64xf16>) {
 func.func @grid_y(%m: memref<4096x32x128x64xf16>) {
   // expected-error @+1 {{batch * heads = 131072 exceeds the grid's y limit of 65535 (one program row per (batch, head))}}
   flash.attention %m, %m, %m -> %m : memref<4096x32x128x64xf16>, memref<4096x32x128x64xf16>, memref<4096x32x128x64xf16> -> memref<4096x32x128x64xf16>
+  return
+}
+
+// -----
+
+// The parser names what is wrong in a #flash.config: an unknown key ...
+func.func @config_unknown_key(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: unknown key 'block_k' (expected block_m, block_n, stages, warps, strategy, kv_splits)}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_k = 64, stages = 2, warps = 4>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// ... a key given twice ...
+func.func @config_twice(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: 'stages' is given twice}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, stages = 3, warps = 4>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// ... and a size left out (strategy and kv_splits may be).
+func.func @config_missing(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: 'warps' is missing}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
   return
 }

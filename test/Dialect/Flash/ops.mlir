@@ -300,3 +300,11 @@ func.func @with_policy(%q: memref<?x?x?x128xf16>) {
   flash.attention %q, %q, %q -> %q config(#flash.config<block_m = 128, block_n = 32, stages = 3, warps = 4, strategy = mma_sync>) policy(#flash.policy<q = shared, stale_max_log2 = 8, prefetch = after_first_dot, min_blocks_per_sm = 1>) : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, memref<?x?x?x128xf16> -> memref<?x?x?x128xf16>
   return
 }
+
+// strategy may be left out: mma_sync, printed.
+// CHECK-LABEL: func.func @default_strategy
+// CHECK: config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = mma_sync>)
+func.func @default_strategy(%q: memref<?x?x?x64xf16>) {
+  flash.attention %q, %q, %q -> %q config(#flash.config<warps = 4, block_n = 32, block_m = 64, stages = 2>) : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
+  return
+}

@@ -172,3 +172,79 @@ PolicyAttr mlir::flash::getDefaultPolicy(TileConfigAttr config, int64_t headDim,
   return PolicyAttr::get(config.getContext(), q, staleMaxLog2, prefetch,
                          minBlocks);
 }
+
+Attribute TileConfigAttr::parse(AsmParser &parser, Type) {
+  SMLoc loc = parser.getCurrentLocation();
+  std::optional<int64_t> blockM, blockN, stages, warps, kvSplits;
+  std::optional<Strategy> strategy;
+  auto parseField = [&]() -> ParseResult {
+    SMLoc keyLoc = parser.getCurrentLocation();
+    StringRef key;
+    if (parser.parseKeyword(&key) || parser.parseEqual())
+      return failure();
+    auto once = [&](bool given) -> ParseResult {
+      if (given)
+        return parser.emitError(keyLoc)
+               << "tile config: '" << key << "' is given twice";
+      return success();
+    };
+    auto integer = [&](std::optional<int64_t> &field) -> ParseResult {
+      int64_t value = 0;
+      if (once(field.has_value()) || parser.parseInteger(value))
+        return failure();
+      field = value;
+      return success();
+    };
+    if (key == "block_m")
+      return integer(blockM);
+    if (key == "block_n")
+      return integer(blockN);
+    if (key == "stages")
+      return integer(stages);
+    if (key == "warps")
+      return integer(warps);
+    if (key == "kv_splits")
+      return integer(kvSplits);
+    if (key == "strategy") {
+      SMLoc nameLoc = parser.getCurrentLocation();
+      StringRef name;
+      if (once(strategy.has_value()) || parser.parseKeyword(&name))
+        return failure();
+      strategy = symbolizeStrategy(name);
+      if (!strategy)
+        return parser.emitError(nameLoc)
+               << "tile config: unknown strategy '" << name
+               << "' (expected mma_sync or wmma)";
+      return success();
+    }
+    return parser.emitError(keyLoc)
+           << "tile config: unknown key '" << key
+           << "' (expected block_m, block_n, stages, warps, strategy, "
+              "kv_splits)";
+  };
+  if (parser.parseLess() || parser.parseCommaSeparatedList(parseField) ||
+      parser.parseGreater())
+    return {};
+  for (auto [name, field] :
+       {std::pair<StringRef, std::optional<int64_t> &>{"block_m", blockM},
+        {"block_n", blockN},
+        {"stages", stages},
+        {"warps", warps}})
+    if (!field) {
+      parser.emitError(loc) << "tile config: '" << name << "' is missing";
+      return {};
+    }
+  return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
+                    *blockM, *blockN, *stages, *warps,
+                    strategy.value_or(Strategy::mma_sync),
+                    kvSplits.value_or(1));
+}
+
+void TileConfigAttr::print(AsmPrinter &printer) const {
+  printer << "<block_m = " << getBlockM() << ", block_n = " << getBlockN()
+          << ", stages = " << getStages() << ", warps = " << getWarps()
+          << ", strategy = " << stringifyStrategy(getStrategy());
+  if (getKvSplits() != 1)
+    printer << ", kv_splits = " << getKvSplits();
+  printer << ">";
+}

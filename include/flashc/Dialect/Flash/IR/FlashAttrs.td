@@ -45,7 +45,8 @@ def Flash_TileConfigAttr : AttrDef<Flash_Dialect, "TileConfig"> {
     computed), `warps` per program, the tensor-core `strategy`, and
     `kv_splits` (optional, default 1): how many programs share one query
     block's K/V loop, each taking a contiguous part of it, for grids too
-    small to fill the GPU. With more than one, each warp writes its partial
+    small to fill the GPU. `strategy` may be left out: it defaults to
+    `mma_sync` (and is always printed). With more than one, each warp writes its partial
     O, row max and row sum to a global workspace and the warp that finishes
     last for those rows combines them and stores O (docs/Pipeline.md).
 
@@ -76,7 +77,9 @@ def Flash_TileConfigAttr : AttrDef<Flash_Dialect, "TileConfig"> {
     }]>
   ];
   let skipDefaultBuilders = 1;
-  let assemblyFormat = "`<` struct(params) `>`";
+  // Hand-written: `strategy` and `kv_splits` may be left out (mma_sync, 1),
+  // but `strategy` is always printed, so the IR says which lowering runs.
+  let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     /// Bytes of shared memory the GPU lowering allocates for this
