@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 #define FLASHC_COMPILER_VERSION_MAJOR 0
-#define FLASHC_COMPILER_VERSION_MINOR 2
+#define FLASHC_COMPILER_VERSION_MINOR 3
 
 #if defined(FLASHC_COMPILER_BUILDING_SHARED)
 #define FLASHC_COMPILER_API __attribute__((visibility("default")))
@@ -46,6 +46,9 @@ typedef struct flashc_attention_params {
   /* The tensor-core strategy, "mma_sync" (NULL, the default) or "wmma": of
    * the given tile config, or without one the heuristic's (flashc --mma). */
   const char *strategy;
+  /* Programs that share one query block's K/V loop (0 or 1: one; at most
+   * 16, strategy mma_sync, with a tile config only). Added in 0.3. */
+  int64_t kv_splits;
 } flashc_attention_params;
 
 typedef struct flashc_compile_result flashc_compile_result;

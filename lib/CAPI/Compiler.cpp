@@ -13,6 +13,8 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
+
 #include <mutex>
 #include <string>
 
@@ -147,6 +149,12 @@ int flashc_compile_attention(const flashc_attention_params *params,
       return fail("sizes must be >= 0 (0: dynamic)");
   if (params->head_dim == 0)
     return fail("head_dim must be given (64 or 128)");
+  if (!(params->scale >= 0.0f) || std::isinf(params->scale))
+    return fail("scale must be 0 (the default, 1/sqrt(head_dim)) or a "
+                "positive finite number");
+  if (params->kv_splits < 0)
+    return fail("kv_splits must be >= 0 (0 or 1: one program per query "
+                "block)");
   bool anyTile =
       params->block_m || params->block_n || params->stages || params->warps;
   bool allTile =
@@ -154,6 +162,9 @@ int flashc_compile_attention(const flashc_attention_params *params,
   if (anyTile && !allTile)
     return fail("block_m, block_n, stages and warps are given together or "
                 "not at all");
+  if (params->kv_splits > 1 && !allTile)
+    return fail("kv_splits needs a tile config (block_m, block_n, stages "
+                "and warps)");
   std::string strategy = params->strategy ? params->strategy : "mma_sync";
   if (strategy != "mma_sync" && strategy != "wmma")
     return fail("strategy must be \"mma_sync\" or \"wmma\", got \"" + strategy +
@@ -187,7 +198,11 @@ int flashc_compile_attention(const flashc_attention_params *params,
         ", block_n = " + std::to_string(params->block_n) +
         ", stages = " + std::to_string(params->stages) +
         ", warps = " + std::to_string(params->warps) +
-        ", strategy = " + strategy + ">)";
+        ", strategy = " + strategy +
+        (params->kv_splits > 1
+             ? ", kv_splits = " + std::to_string(params->kv_splits)
+             : std::string()) +
+        ">)";
   text += " : " + qType + ", " + kType + ", " + kType + " -> " + qType +
           "\n  return\n}\n";
   // Without tiles a named strategy is the one the heuristic must use.

@@ -16,13 +16,14 @@ source tree's build/lib.
 import ctypes
 import hashlib
 import math
+import numbers
 import os
 import tempfile
 import threading
 
 __all__ = ["compile", "attention", "warm_cache", "Kernel", "CompileError",
            "FlashcError", "cache_dir"]
-__version__ = "0.2"
+__version__ = "0.3"
 
 SUPPORTED_ARCHS = ("sm_80", "sm_86", "sm_89", "sm_90")
 SUPPORTED_HEAD_DIMS = (64, 128)
@@ -73,7 +74,8 @@ class _Params(ctypes.Structure):
                 ("seq_q", ctypes.c_int64), ("seq_k", ctypes.c_int64),
                 ("block_m", ctypes.c_int64), ("block_n", ctypes.c_int64),
                 ("stages", ctypes.c_int64), ("warps", ctypes.c_int64),
-                ("tune_cache", ctypes.c_char_p), ("strategy", ctypes.c_char_p)]
+                ("tune_cache", ctypes.c_char_p), ("strategy", ctypes.c_char_p),
+                ("kv_splits", ctypes.c_int64)]
 
 
 class _Shape(ctypes.Structure):
@@ -139,15 +141,66 @@ def _check_choice(name, value, choices):
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
 
+def _check_int(name, value, minimum=1, allow_none=False):
+    """`value` as an int, if it is an integer (not a bool, not 2.5) of at
+    least `minimum`, or None where allowed; else an error naming `name`."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        kind = "an integer or None" if allow_none else "an integer"
+        raise TypeError(f"{name} must be {kind}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_scale(scale):
+    """None (1/sqrt(head_dim)) or a positive finite number."""
+    if scale is None:
+        return 0.0
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
+        raise TypeError(f"scale must be a number or None, got {scale!r}")
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a positive finite number or None "
+                         f"(1/sqrt(head_dim)), got {scale!r}")
+    return float(scale)
+
+
+_CONFIG_SIZES = ("block_m", "block_n", "stages", "warps")
+_CONFIG_KEYS = _CONFIG_SIZES + ("strategy", "kv_splits")
+
+
+def _apply_config(params, config):
+    """A tile config dict (block_m, block_n, stages, warps, and optionally
+    strategy and kv_splits) into `params`."""
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a dict, got {config!r}")
+    unknown = sorted(set(config) - set(_CONFIG_KEYS))
+    if unknown:
+        raise ValueError(f"config has unknown keys {unknown} (known: "
+                         f"{', '.join(_CONFIG_KEYS)})")
+    for field in _CONFIG_SIZES:
+        if field not in config:
+            raise ValueError(f"config needs {field}")
+        setattr(params, field, _check_int(f"config {field}", config[field]))
+    strategy = config.get("strategy", "mma_sync")
+    _check_choice("config strategy", strategy, ("mma_sync", "wmma"))
+    params.strategy = strategy.encode()
+    params.kv_splits = _check_int("config kv_splits",
+                                  config.get("kv_splits", 1))
+
+
 def compile(head_dim=64, dtype="f16", causal=False, scale=None, arch="sm_89",
             batch=None, heads=None, seq_q=None, seq_k=None, config=None,
             mlir=None, tune_cache=None):
     """Compiles one attention to a Kernel. Needs neither torch nor a GPU.
 
     Either describe it (head_dim 64/128, dtype "f16"/"bf16", causal, scale
-    (default 1/sqrt(head_dim)), static sizes or None for dynamic, config a
-    dict with block_m, block_n, stages, warps and optionally strategy,
-    "mma_sync" (default) or "wmma"), or pass `mlir` text.
+    (a positive number; None: 1/sqrt(head_dim)), static sizes (integers
+    >= 1) or None for dynamic, config a dict with block_m, block_n, stages,
+    warps and optionally strategy, "mma_sync" (default) or "wmma", and
+    kv_splits), or pass `mlir` text. A wrong argument raises TypeError or
+    ValueError naming it; nothing is rounded or guessed.
     Without a config, tiles come from the tune cache `flashc tune` writes
     (`tune_cache`: None for flashc's default, $FLASHC_TUNE_CACHE else
     ~/.cache/flashc/tune.txt; "" for none), else from flashc's heuristic.
@@ -163,26 +216,21 @@ def compile(head_dim=64, dtype="f16", causal=False, scale=None, arch="sm_89",
                                                cache, ctypes.byref(result))
     else:
         _check_choice("dtype", dtype, tuple(_DTYPES))
+        if not isinstance(causal, bool):
+            raise TypeError(f"causal must be True or False, got {causal!r}")
         params = _Params()
-        params.head_dim = int(head_dim)
+        params.head_dim = _check_int("head_dim", head_dim)
         params.dtype = _DTYPES[dtype]
         params.causal = 1 if causal else 0
-        params.scale = 0.0 if scale is None else float(scale)
+        params.scale = _check_scale(scale)
         params.arch = arch.encode()
         params.tune_cache = cache
         for field, value in (("batch", batch), ("heads", heads),
                              ("seq_q", seq_q), ("seq_k", seq_k)):
-            if value is not None and int(value) < 1:
-                raise ValueError(f"{field} must be >= 1 or None, got {value}")
-            setattr(params, field, 0 if value is None else int(value))
+            value = _check_int(field, value, allow_none=True)
+            setattr(params, field, 0 if value is None else value)
         if config is not None:
-            for field in ("block_m", "block_n", "stages", "warps"):
-                if field not in config:
-                    raise ValueError(f"config needs {field}")
-                setattr(params, field, int(config[field]))
-            strategy = config.get("strategy", "mma_sync")
-            _check_choice("config strategy", strategy, ("mma_sync", "wmma"))
-            params.strategy = strategy.encode()
+            _apply_config(params, config)
         status = lib.flashc_compile_attention(ctypes.byref(params),
                                               ctypes.byref(result))
     try:
@@ -259,6 +307,10 @@ def warm_cache(dtype="f16", head_dim=64, causal=False, scale=None, arch="sm_90")
     """Compiles into the disk cache ahead of time; returns the file's path."""
     _check_choice("dtype", dtype, tuple(_DTYPES))
     _check_choice("arch", arch, SUPPORTED_ARCHS)
+    _check_int("head_dim", head_dim)
+    _check_scale(scale)
+    if not isinstance(causal, bool):
+        raise TypeError(f"causal must be True or False, got {causal!r}")
     _cached_bundle(dtype, head_dim, causal, scale, arch)
     return _cache_path(dtype, head_dim, causal, scale, arch)
 
@@ -373,8 +425,9 @@ def attention(q, k, v, causal=False, scale=None):
         raise ValueError(f"head_dim must be one of {SUPPORTED_HEAD_DIMS}, got {head_dim}")
     if min(q.shape) < 1 or min(k.shape) < 1:
         raise ValueError("every dimension must be at least 1")
-    if scale is not None and not (scale > 0 and math.isfinite(scale)):
-        raise ValueError(f"scale must be a positive finite number, got {scale}")
+    _check_scale(scale)
+    if not isinstance(causal, bool):
+        raise TypeError(f"causal must be True or False, got {causal!r}")
     dtype = "f16" if q.dtype == torch.float16 else "bf16"
     device = q.device.index if q.device.index is not None else torch.cuda.current_device()
     arch = _device_arch(torch, device)

@@ -1,5 +1,11 @@
+import ctypes
 import os
 import flashc
+
+# The module's version is the compiler library's (one version, CMake's).
+lib = flashc._compiler_lib()
+lib.flashc_compiler_version.restype = ctypes.c_char_p
+print("version", flashc.__version__ == lib.flashc_compiler_version().decode())
 
 k = flashc.compile(head_dim=128, dtype="bf16", causal=True, arch="sm_90")
 m = k.metadata
@@ -18,6 +24,29 @@ for kwargs in (dict(head_dim=96), dict(dtype="f32"), dict(arch="sm_75")):
         print("CompileError", e.diagnostics.strip())
     except ValueError as e:
         print("ValueError", e)
+# Every wrong argument is an error that names it: nothing is rounded,
+# defaulted or ignored.
+for kwargs in (dict(head_dim=64.9), dict(head_dim=None), dict(batch=2.5),
+               dict(batch=0), dict(heads=True), dict(scale=0),
+               dict(scale=float("nan")), dict(scale=-1.0), dict(scale="0.1"),
+               dict(causal=1),
+               dict(config=dict(block_m=64, block_n=64, stages=2, warps=4,
+                                block_k=16)),
+               dict(config=dict(block_m=64, block_n=64, stages=2)),
+               dict(config=dict(block_m=64.0, block_n=64, stages=2, warps=4)),
+               dict(config=dict(block_m=64, block_n=64, stages=2, warps=4,
+                                kv_splits=0)),
+               dict(config=[64, 64, 2, 4])):
+    try:
+        flashc.compile(**kwargs)
+        print("accepted", kwargs)
+    except (TypeError, ValueError) as e:
+        print(type(e).__name__, e)
+# kv_splits where a config is given (a static grid small enough to split).
+k = flashc.compile(batch=1, heads=2, seq_q=512, arch="sm_90",
+                   config=dict(block_m=64, block_n=64, stages=2, warps=4,
+                               kv_splits=2))
+print("kv_splits", k.metadata["kv_splits"])
 text = """func.func @mine(%q: memref<1x2x64x64xf16>) {
   flash.attention %q, %q, %q -> %q : memref<1x2x64x64xf16>, memref<1x2x64x64xf16>, memref<1x2x64x64xf16> -> memref<1x2x64x64xf16>
   return

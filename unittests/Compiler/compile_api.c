@@ -6,6 +6,7 @@
 
 #include "flashc-c/compiler.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,11 @@ static int compiledHas(int status, flashc_compile_result **result,
 
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
-  expect(strcmp(flashc_compiler_version(), "0.2") == 0, "version");
+  char header[16];
+  snprintf(header, sizeof(header), "%d.%d", FLASHC_COMPILER_VERSION_MAJOR,
+           FLASHC_COMPILER_VERSION_MINOR);
+  expect(strcmp(flashc_compiler_version(), header) == 0,
+         "version: the library's is the header's");
 
   flashc_attention_params params;
   flashc_attention_params_init(&params);
@@ -100,6 +105,47 @@ int main(void) {
                     "\"tensor\""),
          "params: an unknown strategy");
   flashc_compile_result_destroy(result);
+
+  /* Arguments that would be coerced are refused, naming them. */
+  flashc_attention_params_init(&params);
+  params.scale = NAN;
+  expect(flashc_compile_attention(&params, &result) != 0 &&
+             strstr(flashc_compile_result_diagnostics(result),
+                    "params: scale must be 0 (the default, 1/sqrt(head_dim)) "
+                    "or a positive finite number"),
+         "params: scale NaN");
+  flashc_compile_result_destroy(result);
+  params.scale = -0.5f;
+  expect(flashc_compile_attention(&params, &result) != 0 &&
+             strstr(flashc_compile_result_diagnostics(result),
+                    "params: scale must be"),
+         "params: a negative scale");
+  flashc_compile_result_destroy(result);
+  flashc_attention_params_init(&params);
+  params.kv_splits = 2;
+  expect(flashc_compile_attention(&params, &result) != 0 &&
+             strstr(flashc_compile_result_diagnostics(result),
+                    "params: kv_splits needs a tile config"),
+         "params: kv_splits without tiles");
+  flashc_compile_result_destroy(result);
+  params.kv_splits = -1;
+  expect(flashc_compile_attention(&params, &result) != 0 &&
+             strstr(flashc_compile_result_diagnostics(result),
+                    "params: kv_splits must be >= 0"),
+         "params: a negative kv_splits");
+  flashc_compile_result_destroy(result);
+  /* kv_splits with a tile config: in the bundle. */
+  params.kv_splits = 2;
+  params.batch = 1;
+  params.heads = 2;
+  params.seq_q = params.seq_k = 512;
+  params.block_m = params.block_n = 64;
+  params.stages = 2;
+  params.warps = 4;
+  params.arch = "sm_90";
+  expect(compiledHas(flashc_compile_attention(&params, &result), &result,
+                     "\nkv_splits 2\n"),
+         "params: kv_splits with a tile config");
 
   /* MLIR text. */
   const char *text =
