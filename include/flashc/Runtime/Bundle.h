@@ -16,7 +16,7 @@ namespace flashc {
 
 /// Everything needed to launch a compiled attention kernel.
 ///
-/// Launch: grid = (ceil(seq_q / block_m), batch * heads, 1), block =
+/// Launch: grid = (ceil(seq_q / block_m), batch * heads, kv_splits), block =
 /// (threads, 1, 1), dynamic shared memory = shared_bytes. Parameters, in
 /// order, for each of Q, K, V, O (memrefs [batch, heads, seq, head_dim]):
 /// allocated pointer, aligned pointer, offset (i64), 4 sizes (i64), 4
