@@ -5,7 +5,7 @@ func.func @causal_attention(%q: memref<?x?x?x64xf16>, %k: memref<?x?x?x64xf16>,
                             %v: memref<?x?x?x64xf16>, %o: memref<?x?x?x64xf16>) {
   flash.attention %q, %k, %v -> %o causal scale(0.125)
       config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4,
-                           strategy = wmma>)
+                           strategy = mma_sync>)
       : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>,
         memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
   return
