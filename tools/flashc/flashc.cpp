@@ -52,7 +52,8 @@ static cl::opt<std::string>
     outputFilename("o",
                    cl::desc("Output file ('-' for standard output). Default: "
                             "standard output with --emit, else "
-                            "<input stem>.bundle"),
+                            "<input stem>.bundle (<function>.bundle from "
+                            "standard input)"),
                    cl::value_desc("file"), cl::init(""),
                    cl::cat(flashcCategory));
 
@@ -84,16 +85,23 @@ static cl::opt<bool>
                  "< 2e-3, bf16: < 1e-2), check 3 runs agree bitwise, and time "
                  "it. Exit 0 pass, 1 wrong, 2 no GPU/driver, 3 error"),
         cl::init(false), cl::cat(flashcCategory));
-static cl::opt<int64_t> runBatch("batch", cl::desc("--run: batch (if dynamic)"),
-                                 cl::init(-1), cl::cat(flashcCategory));
-static cl::opt<int64_t> runHeads("heads", cl::desc("--run: heads (if dynamic)"),
-                                 cl::init(-1), cl::cat(flashcCategory));
-static cl::opt<int64_t> runSeq("seq",
-                               cl::desc("--run: query length (if dynamic)"),
-                               cl::init(-1), cl::cat(flashcCategory));
-static cl::opt<int64_t> runSeqK("seq-k",
-                                cl::desc("--run: key length (default: --seq)"),
-                                cl::init(-1), cl::cat(flashcCategory));
+static cl::opt<int64_t> runBatch(
+    "batch",
+    cl::desc("--run: batch (if dynamic; else must be the static size)"),
+    cl::init(-1), cl::cat(flashcCategory));
+static cl::opt<int64_t> runHeads(
+    "heads",
+    cl::desc("--run: heads (if dynamic; else must be the static size)"),
+    cl::init(-1), cl::cat(flashcCategory));
+static cl::opt<int64_t>
+    runSeq("seq",
+           cl::desc("--run: query length (if dynamic; else must be the static "
+                    "size)"),
+           cl::init(-1), cl::cat(flashcCategory));
+static cl::opt<int64_t> runSeqK(
+    "seq-k",
+    cl::desc("--run: key length (default: the static size, else --seq)"),
+    cl::init(-1), cl::cat(flashcCategory));
 static cl::opt<uint64_t> runSeed("seed", cl::desc("--run: random seed"),
                                  cl::init(1), cl::cat(flashcCategory));
 static cl::opt<int> runIters("iters",
