@@ -101,9 +101,9 @@ public:
   int64_t elementsPerRow() const override { return 2 * (cols / kTileCols); }
   Value element(int64_t slot, int64_t j) override { return x[slot][j]; }
   void setProbability(int64_t slot, int64_t, Value p) override {
-    p_[slot].push_back(p);
+    probs[slot].push_back(p);
   }
-  void finish(SmallVectorImpl<Value> &probs) override {
+  void finish(SmallVectorImpl<Value> &fragments) override {
     // Two adjacent n8 tiles of P are one A fragment (k16) of P·V:
     // [row r: tile 2kk] [row r+8: tile 2kk] [row r: 2kk+1] [row r+8: 2kk+1].
     auto fragType = VectorType::get({4, 2}, k.element);
@@ -113,15 +113,15 @@ public:
         for (int64_t half = 0; half < 2; ++half)
           for (int64_t e = 0; e < 2; ++e)
             elems.push_back(arith::TruncFOp::create(
-                k.b, k.loc, k.element, p_[half][(2 * kk + t) * 2 + e]));
-      probs.push_back(k.buildVector(fragType, elems));
+                k.b, k.loc, k.element, probs[half][(2 * kk + t) * 2 + e]));
+      fragments.push_back(k.buildVector(fragType, elems));
     }
   }
 
 private:
   KernelContext &k;
   int64_t strip, cols;
-  SmallVector<Value> x[2], p_[2];
+  SmallVector<Value> x[2], probs[2];
 };
 
 } // namespace
@@ -322,6 +322,7 @@ void MmaSync::beginScores() {
 
 std::unique_ptr<ScoreStrip> MmaSync::scoreStrip(const TileStorage &scores,
                                                 int64_t strip, bool masked) {
+  assert(quad && pairCol && "beginScores comes first");
   return std::make_unique<MmaScoreStrip>(*this, k, scores, strip, masked);
 }
 

@@ -24,7 +24,11 @@ namespace mlir::flash {
 /// The scores of one 16-row strip of this warp as this lane sees them:
 /// `rowSlots()` rows, each with `elementsPerRow()` elements held by this
 /// lane. The online softmax reads them through element() (which may emit a
-/// load on every call) and hands back each probability.
+/// load on every call) and hands back each probability with
+/// setProbability(), right after reading the same element. The strategy
+/// finds each element's tile row and column and applies the score
+/// modifiers (ScoreMods.h) there, so that they are written once for every
+/// strategy.
 class ScoreStrip {
 public:
   virtual ~ScoreStrip() = default;
@@ -67,7 +71,8 @@ public:
                                      const TileStorage *acc) = 0;
 
   //===--- The per-element visit of scores ---------------------------===//
-  /// Emitted once before a softmax step's strips (lane coordinates).
+  /// Emitted once per softmax step, before its first scoreStrip() (the lane
+  /// coordinates the strips share, outside the masked/unmasked branch).
   virtual void beginScores() = 0;
   virtual std::unique_ptr<ScoreStrip>
   scoreStrip(const TileStorage &scores, int64_t strip, bool masked) = 0;

@@ -204,6 +204,7 @@ void Wmma::beginScores() {
 
 std::unique_ptr<ScoreStrip> Wmma::scoreStrip(const TileStorage &scores,
                                              int64_t strip, bool masked) {
+  assert(r && h && "beginScores comes first");
   return std::make_unique<WmmaScoreStrip>(*this, k, scores, strip, masked);
 }
 
