@@ -248,3 +248,7 @@ void TileConfigAttr::print(AsmPrinter &printer) const {
     printer << ", kv_splits = " << getKvSplits();
   printer << ">";
 }
+
+void mlir::flash::registerFlashDialect(DialectRegistry &registry) {
+  registry.insert<FlashDialect>();
+}

@@ -41,6 +41,10 @@ constexpr int64_t kMaxSharedMemoryBytes =
 constexpr int64_t kMaxGridY = 65535;
 /// The most programs one query block's K/V loop may be split across.
 constexpr int64_t kMaxKVSplits = 16;
+/// Registers the flash dialect in `registry`, for a tool or toolchain of
+/// its own; the passes (registerFlashPasses, registerFlashConversionPasses)
+/// load the dialects they create themselves.
+void registerFlashDialect(DialectRegistry &registry);
 /// The policy flash-select-config gives `config` (and that a tile program
 /// without one follows); portable across the supported architectures.
 PolicyAttr getDefaultPolicy(TileConfigAttr config, int64_t headDim,
