@@ -50,6 +50,7 @@ def _library_dirs():
     dirs = []
     if os.environ.get("FLASHC_LIBRARY_DIR"):
         dirs.append(os.environ["FLASHC_LIBRARY_DIR"])
+    dirs.append(here)  # the wheel: the libraries inside the package
     dirs.append(os.path.normpath(os.path.join(here, "..", "..")))  # <prefix>/lib
     dirs.append(os.path.normpath(os.path.join(here, "..", "..", "build", "lib")))
     return dirs
