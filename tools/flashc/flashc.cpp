@@ -255,6 +255,68 @@ tuneKeyOf(const std::string &source, MLIRContext &context,
   return key;
 }
 
+/// The configurations `flashc tune` tries.
+static const Candidate kTuneCandidates[] = {
+    {64, 64, 2, 4, flash::Strategy::mma_sync},
+    {64, 32, 2, 4, flash::Strategy::mma_sync},
+    {64, 64, 3, 4, flash::Strategy::mma_sync},
+    {64, 128, 2, 4, flash::Strategy::mma_sync},
+    {128, 64, 2, 8, flash::Strategy::mma_sync},
+    {128, 32, 2, 8, flash::Strategy::mma_sync},
+    {128, 64, 3, 8, flash::Strategy::mma_sync},
+    // Two 16-row strips per warp: B fragments reused across strips.
+    {128, 64, 2, 4, flash::Strategy::mma_sync},
+    {128, 32, 2, 4, flash::Strategy::mma_sync},
+    {128, 32, 3, 4, flash::Strategy::mma_sync},
+    {64, 64, 2, 4, flash::Strategy::wmma},
+    {64, 32, 2, 4, flash::Strategy::wmma},
+    // Split K/V loops, for grids smaller than the GPU.
+    {64, 64, 2, 4, flash::Strategy::mma_sync, 2},
+    {64, 64, 3, 4, flash::Strategy::mma_sync, 2},
+    {64, 64, 2, 4, flash::Strategy::mma_sync, 4},
+    {64, 128, 2, 4, flash::Strategy::mma_sync, 2},
+};
+
+/// Compiles `source` with candidate `c`, or says why not (progress line);
+/// a spilling candidate is never kept: a compile that read it from the cache
+/// would be refused by the spill gate.
+static FailureOr<flashc::KernelBundle>
+compileCandidate(const std::string &source, MLIRContext &context,
+                 const flash::TargetOptions &options, const Candidate &c,
+                 int64_t headDim, const std::string &ptxas,
+                 const std::string &diagnosticsText) {
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(source, ParserConfig(&context));
+  flash::AttentionOp attention;
+  module->walk([&](flash::AttentionOp op) { attention = op; });
+  auto config = flash::TileConfigAttr::getChecked(
+      [&] { return emitError(attention.getLoc()); }, &context, c.blockM,
+      c.blockN, c.stages, c.warps, c.strategy, c.kvSplits);
+  if (!config ||
+      failed(config.verifyFor([&] { return emitError(attention.getLoc()); },
+                              headDim, 2))) {
+    outs() << "skipped (" << diagnosticsText << ")\n";
+    return failure();
+  }
+  attention.setConfigAttr(config);
+  flashc::KernelBundle bundle;
+  if (failed(
+          flash::compileModule(*module, flash::Stage::PTX, options, &bundle))) {
+    outs() << "compile failed (" << diagnosticsText << ")\n";
+    return failure();
+  }
+  if (!ptxas.empty()) {
+    flash::PtxasResult assembled =
+        flash::runPtxas(ptxas, bundle.ptx, options.chip);
+    flash::SpillFigures spills = flash::parseSpillFigures(assembled.report);
+    if (assembled.ok && spills.spills()) {
+      outs() << "skipped (spills " << spills.spillStores << " bytes)\n";
+      return failure();
+    }
+  }
+  return bundle;
+}
+
 /// `flashc tune FILE`: compiles the file's attention with each candidate
 /// configuration, runs each on the GPU (checked against the float64
 /// reference and timed), prints progress, and keeps the fastest correct one
@@ -263,26 +325,6 @@ static int runTune(const std::string &source, MLIRContext &context,
                    const flash::TargetOptions &baseOptions,
                    const flashc::RunOptions &runOptions,
                    const std::string &cachePath) {
-  const Candidate candidates[] = {
-      {64, 64, 2, 4, flash::Strategy::mma_sync},
-      {64, 32, 2, 4, flash::Strategy::mma_sync},
-      {64, 64, 3, 4, flash::Strategy::mma_sync},
-      {64, 128, 2, 4, flash::Strategy::mma_sync},
-      {128, 64, 2, 8, flash::Strategy::mma_sync},
-      {128, 32, 2, 8, flash::Strategy::mma_sync},
-      {128, 64, 3, 8, flash::Strategy::mma_sync},
-      // Two 16-row strips per warp: B fragments reused across strips.
-      {128, 64, 2, 4, flash::Strategy::mma_sync},
-      {128, 32, 2, 4, flash::Strategy::mma_sync},
-      {128, 32, 3, 4, flash::Strategy::mma_sync},
-      {64, 64, 2, 4, flash::Strategy::wmma},
-      {64, 32, 2, 4, flash::Strategy::wmma},
-      // Split K/V loops, for grids smaller than the GPU.
-      {64, 64, 2, 4, flash::Strategy::mma_sync, 2},
-      {64, 64, 3, 4, flash::Strategy::mma_sync, 2},
-      {64, 64, 2, 4, flash::Strategy::mma_sync, 4},
-      {64, 128, 2, 4, flash::Strategy::mma_sync, 2},
-  };
   std::string diagnosticsText;
   llvm::raw_string_ostream diagnostics(diagnosticsText);
   ScopedDiagnosticHandler quietHandler(&context, [&](Diagnostic &diag) {
@@ -296,50 +338,22 @@ static int runTune(const std::string &source, MLIRContext &context,
     return 3;
   std::string ptxas = flash::findPtxas();
   std::optional<flash::TuneEntry> best;
-  size_t index = 0, total = std::size(candidates);
-  for (const Candidate &c : candidates) {
-    ++index;
+  size_t index = 0, total = std::size(kTuneCandidates);
+  for (const Candidate &c : kTuneCandidates) {
     diagnosticsText.clear();
-    std::string label =
-        describeConfig(flash::stringifyStrategy(c.strategy), c.blockM, c.blockN,
-                       c.stages, c.warps, c.kvSplits);
-    outs() << "[" << index << "/" << total << "] " << label << ": ";
+    outs() << "[" << ++index << "/" << total << "] "
+           << describeConfig(flash::stringifyStrategy(c.strategy), c.blockM,
+                             c.blockN, c.stages, c.warps, c.kvSplits)
+           << ": ";
     outs().flush();
-    OwningOpRef<ModuleOp> module =
-        parseSourceString<ModuleOp>(source, ParserConfig(&context));
-    flash::AttentionOp attention;
-    module->walk([&](flash::AttentionOp op) { attention = op; });
-    auto config = flash::TileConfigAttr::getChecked(
-        [&] { return emitError(attention.getLoc()); }, &context, c.blockM,
-        c.blockN, c.stages, c.warps, c.strategy, c.kvSplits);
-    if (!config ||
-        failed(config.verifyFor([&] { return emitError(attention.getLoc()); },
-                                key->headDim, 2))) {
-      outs() << "skipped (" << diagnosticsText << ")\n";
+    FailureOr<flashc::KernelBundle> bundle = compileCandidate(
+        source, context, baseOptions, c, key->headDim, ptxas, diagnosticsText);
+    if (failed(bundle))
       continue;
-    }
-    attention.setConfigAttr(config);
-    flashc::KernelBundle bundle;
-    if (failed(flash::compileModule(*module, flash::Stage::PTX, baseOptions,
-                                    &bundle))) {
-      outs() << "compile failed (" << diagnosticsText << ")\n";
-      continue;
-    }
-    // A spilling candidate is never kept: a compile that read it from the
-    // cache would be refused by the spill gate.
-    if (!ptxas.empty()) {
-      flash::PtxasResult assembled =
-          flash::runPtxas(ptxas, bundle.ptx, baseOptions.chip);
-      flash::SpillFigures spills = flash::parseSpillFigures(assembled.report);
-      if (assembled.ok && spills.spills()) {
-        outs() << "skipped (spills " << spills.spillStores << " bytes)\n";
-        continue;
-      }
-    }
     std::ostringstream runOut, runErr;
     flashc::RunReport report;
     flashc::RunStatus status = flashc::runBundle(
-        flashc::serializeBundle(bundle), runOptions, runOut, runErr, &report);
+        flashc::serializeBundle(*bundle), runOptions, runOut, runErr, &report);
     if (status == flashc::kRunNoDevice || status == flashc::kRunError) {
       outs() << "cannot run\n";
       errs() << runErr.str();
@@ -430,14 +444,13 @@ static LogicalResult assembleAndGate(flashc::KernelBundle &bundle) {
   return success();
 }
 
-static int flashcMain(int argc, char **argv) {
+/// Parses the command line; `tune` says whether it began with `flashc tune`.
+static void parseFlags(int argc, char **argv, bool &tune) {
   // `flashc tune FILE ...`: a subcommand in front of the usual flags.
-  bool tune = argc > 1 && StringRef(argv[1]) == "tune";
+  tune = argc > 1 && StringRef(argv[1]) == "tune";
   std::vector<char *> args(argv, argv + argc);
   if (tune)
     args.erase(args.begin() + 1);
-  argc = static_cast<int>(args.size());
-  argv = args.data();
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   cl::HideUnrelatedOptions(flashcCategory);
@@ -446,7 +459,7 @@ static int flashcMain(int argc, char **argv) {
        << ")\n";
   });
   cl::ParseCommandLineOptions(
-      argc, argv,
+      static_cast<int>(args.size()), args.data(),
       "flashc: compile flash-dialect attention to a tensor-core GPU kernel\n\n"
       "  flashc FILE.mlir                 compile to FILE.bundle (PTX + launch "
       "metadata)\n"
@@ -456,81 +469,59 @@ static int flashcMain(int argc, char **argv) {
       "GPU,\n"
       "                                   keep the fastest in the tune "
       "cache\n");
+}
 
+/// The checks of the flags alone, before any input is read.
+static LogicalResult checkFlags() {
   if (inputFilename.empty()) {
     errs() << "flashc: error: no input file (give FILE.mlir, or - to read "
               "standard input; flashc --help lists the flags)\n"
               "usage: flashc FILE.mlir [-o OUT] [--arch sm_XX] [--emit=...] "
               "[--run ...]\n"
               "       flashc tune FILE.mlir [--seq N ...]\n";
-    return 1;
+    return failure();
   }
   if (!flash::isSupportedArch(arch)) {
     errs() << "flashc: error: unsupported --arch '" << arch
            << "' (supported: " << flash::supportedArchList() << ")\n";
-    return 1;
+    return failure();
   }
+  if (!mmaStrategy.empty() && mmaStrategy != "wmma" &&
+      mmaStrategy != "mma_sync") {
+    errs() << "flashc: error: --mma must be wmma or mma_sync, got '"
+           << mmaStrategy << "'\n";
+    return failure();
+  }
+  return success();
+}
 
-  DialectRegistry registry;
-  flash::registerFlashcDialects(registry);
-  MLIRContext context(registry);
-  // Diagnostics point at the user's source; a dump of the whole op is noise.
-  context.printOpOnDiagnostic(false);
-  context.loadAllAvailableDialects();
-
+/// The input file parsed (diagnostics through `sourceMgr`); null on error.
+static OwningOpRef<ModuleOp> parseInput(MLIRContext &context,
+                                        std::shared_ptr<SourceMgr> &sourceMgr) {
   std::string errorMessage;
   std::unique_ptr<MemoryBuffer> input =
       openInputFile(inputFilename, &errorMessage);
   if (!input) {
     errs() << "flashc: error: " << errorMessage << "\n";
-    return 1;
+    return nullptr;
   }
-  auto sourceMgr = std::make_shared<SourceMgr>();
   sourceMgr->AddNewSourceBuffer(std::move(input), SMLoc());
-  SourceMgrDiagnosticHandler diagnostics(*sourceMgr, &context);
-
   OwningOpRef<ModuleOp> module =
       parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&context));
-  if (!module)
-    return 1;
-  if (module->getBody()->empty()) {
+  if (module && module->getBody()->empty()) {
     StringRef name =
         inputFilename == "-" ? "<stdin>" : StringRef(inputFilename);
     emitError(FileLineColLoc::get(&context, name, 1, 1))
         << "the input holds no operations; expected a func.func with a "
            "flash.attention";
-    return 1;
+    return nullptr;
   }
+  return module;
+}
 
-  flash::TargetOptions options;
-  options.chip = arch;
-  options.strategy = mmaStrategy;
-  if (!mmaStrategy.empty() && mmaStrategy != "wmma" &&
-      mmaStrategy != "mma_sync") {
-    errs() << "flashc: error: --mma must be wmma or mma_sync, got '"
-           << mmaStrategy << "'\n";
-    return 1;
-  }
-  std::string cachePath =
-      tuneCachePath.empty() ? flash::defaultTuneCachePath() : tuneCachePath;
-  // A file that does not exist has no entries (readTuneCache).
-  if (!noTuneCache && !tune)
-    options.tuneCache = cachePath;
-
-  if (tune) {
-    flashc::RunOptions runOptions = runOptionsFromFlags();
-    if (runOptions.iters <= 0)
-      runOptions.iters = 50; // tuning needs timings
-    std::string source = sourceMgr->getMemoryBuffer(1)->getBuffer().str();
-    return runTune(source, context, options, runOptions, cachePath);
-  }
-  flashc::KernelBundle bundle;
-  if (failed(flash::compileModule(*module, stageFor(emit), options, &bundle)))
-    return 1;
-
-  if (failed(assembleAndGate(bundle)))
-    return 1;
-
+/// What --emit asks to write.
+static std::string emittedText(ModuleOp module,
+                               const flashc::KernelBundle &bundle) {
   std::string text;
   switch (emit) {
   case Emit::Mlir:
@@ -549,22 +540,39 @@ static int flashcMain(int argc, char **argv) {
     text = flashc::serializeBundle(bundle);
     break;
   }
+  return text;
+}
 
-  std::string path = outputFilename;
-  if (path.empty()) {
-    if (emit != Emit::Default) {
-      path = "-";
-    } else {
-      // From standard input, the bundle is named after the attention's
-      // function, as its kernel is ("<func>_kernel").
-      StringRef stem =
-          inputFilename == "-"
-              ? StringRef(bundle.kernelName).drop_back(strlen("_kernel"))
-              : sys::path::stem(inputFilename);
-      path = (stem + ".bundle").str();
-    }
-  }
-  if (failed(writeOutput(path, text)))
+/// -o, else standard output for --emit, else <input stem>.bundle (from
+/// standard input the attention's function names it, as it names the
+/// kernel "<func>_kernel").
+static std::string outputPath(const flashc::KernelBundle &bundle) {
+  if (!outputFilename.empty())
+    return outputFilename;
+  if (emit != Emit::Default)
+    return "-";
+  StringRef stem =
+      inputFilename == "-"
+          ? StringRef(bundle.kernelName).drop_back(strlen("_kernel"))
+          : sys::path::stem(inputFilename);
+  return (stem + ".bundle").str();
+}
+
+static void printSummary(const flashc::KernelBundle &bundle, StringRef path) {
+  outs() << "flashc: compiled " << bundle.kernelName << " for " << bundle.arch
+         << " (" << bundle.elementType << ", head_dim " << bundle.headDim
+         << (bundle.causal ? ", causal" : "") << ", tiles " << bundle.blockM
+         << "x" << bundle.blockN << ", " << bundle.stages << " stages, "
+         << bundle.warps << " warps, " << bundle.strategy << ", ";
+  if (bundle.kvSplits > 1)
+    outs() << bundle.kvSplits << " K/V splits, ";
+  outs() << bundle.sharedBytes << " B shared memory); wrote " << path << "\n";
+}
+
+static int flashcMain(int argc, char **argv) {
+  bool tune = false;
+  parseFlags(argc, argv, tune);
+  if (failed(checkFlags()))
     return 1;
   if (run && emit != Emit::Default && emit != Emit::Bundle &&
       emit != Emit::Ptx) {
@@ -572,16 +580,43 @@ static int flashcMain(int argc, char **argv) {
               "--emit=ptx|bundle)\n";
     return 3;
   }
-  if (emit == Emit::Default && !quiet) {
-    outs() << "flashc: compiled " << bundle.kernelName << " for " << bundle.arch
-           << " (" << bundle.elementType << ", head_dim " << bundle.headDim
-           << (bundle.causal ? ", causal" : "") << ", tiles " << bundle.blockM
-           << "x" << bundle.blockN << ", " << bundle.stages << " stages, "
-           << bundle.warps << " warps, " << bundle.strategy << ", ";
-    if (bundle.kvSplits > 1)
-      outs() << bundle.kvSplits << " K/V splits, ";
-    outs() << bundle.sharedBytes << " B shared memory); wrote " << path << "\n";
+
+  DialectRegistry registry;
+  flash::registerFlashcDialects(registry);
+  MLIRContext context(registry);
+  // Diagnostics point at the user's source; a dump of the whole op is noise.
+  context.printOpOnDiagnostic(false);
+  context.loadAllAvailableDialects();
+  auto sourceMgr = std::make_shared<SourceMgr>();
+  SourceMgrDiagnosticHandler diagnostics(*sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseInput(context, sourceMgr);
+  if (!module)
+    return 1;
+
+  flash::TargetOptions options;
+  options.chip = arch;
+  options.strategy = mmaStrategy;
+  std::string cachePath =
+      tuneCachePath.empty() ? flash::defaultTuneCachePath() : tuneCachePath;
+  if (tune) {
+    flashc::RunOptions runOptions = runOptionsFromFlags();
+    if (runOptions.iters <= 0)
+      runOptions.iters = 50; // tuning needs timings
+    std::string source = sourceMgr->getMemoryBuffer(1)->getBuffer().str();
+    return runTune(source, context, options, runOptions, cachePath);
   }
+  // A file that does not exist has no entries (readTuneCache).
+  if (!noTuneCache)
+    options.tuneCache = cachePath;
+  flashc::KernelBundle bundle;
+  if (failed(flash::compileModule(*module, stageFor(emit), options, &bundle)) ||
+      failed(assembleAndGate(bundle)))
+    return 1;
+  std::string path = outputPath(bundle);
+  if (failed(writeOutput(path, emittedText(*module, bundle))))
+    return 1;
+  if (emit == Emit::Default && !quiet)
+    printSummary(bundle, path);
   if (!run)
     return 0;
   outs().flush();
