@@ -127,6 +127,20 @@ bool flashc::chooseRunShape(const RunOptions &requested, int64_t compiledBatch,
   return pick(requested.seqK, compiledSeqK, "seq-k", shape.seqK);
 }
 
+AttentionProblem flashc::attentionProblem(const KernelBundle &bundle,
+                                          const RunShape &shape) {
+  AttentionProblem problem;
+  problem.batch = shape.batch;
+  problem.heads = shape.heads;
+  problem.seqQ = shape.seqQ;
+  problem.seqK = shape.seqK;
+  problem.headDim = bundle.headDim;
+  problem.causal = bundle.causal;
+  problem.scale = bundle.scale;
+  problem.bf16 = bundle.elementType == "bf16";
+  return problem;
+}
+
 namespace {
 /// Device memory freed on scope exit.
 struct DeviceBuffer {
@@ -345,15 +359,7 @@ RunStatus flashc::runBundle(const std::string &bundleText,
   if (!run.upload(options.seed) || !run.launchThrice(first, deterministic))
     return kRunError;
 
-  AttentionProblem problem;
-  problem.batch = shape.batch;
-  problem.heads = shape.heads;
-  problem.seqQ = shape.seq_q;
-  problem.seqK = shape.seq_k;
-  problem.headDim = bundle.headDim;
-  problem.causal = bundle.causal;
-  problem.scale = bundle.scale;
-  problem.bf16 = bundle.elementType == "bf16";
+  AttentionProblem problem = attentionProblem(bundle, chosen);
   ErrorStats stats = compareWithReference(problem, run.hq, run.hk, run.hv,
                                           first, options.seed + 1);
   bool accurate = !stats.nan && stats.relL2 < errorBound(problem.bf16);

@@ -80,15 +80,7 @@ int main(int argc, char **argv) {
     errs() << "flashc-check-cpu: error: " << error << "\n";
     return 3;
   }
-  flashc::AttentionProblem problem;
-  problem.batch = shape.batch;
-  problem.heads = shape.heads;
-  problem.seqQ = shape.seqQ;
-  problem.seqK = shape.seqK;
-  problem.headDim = info.headDim;
-  problem.causal = info.causal;
-  problem.scale = info.scale;
-  problem.bf16 = info.elementType == "bf16";
+  flashc::AttentionProblem problem = flashc::attentionProblem(info, shape);
 
   std::mt19937_64 rng(seed);
   auto makeTensor = [&](int64_t s, bool random) {

@@ -9,6 +9,9 @@
 #ifndef FLASHC_RUNTIME_RUNNER_H
 #define FLASHC_RUNTIME_RUNNER_H
 
+#include "flashc/Runtime/Bundle.h"
+#include "flashc/Runtime/Reference.h"
+
 #include <cstdint>
 #include <ostream>
 #include <string>
@@ -50,6 +53,10 @@ struct RunShape {
 bool chooseRunShape(const RunOptions &requested, int64_t compiledBatch,
                     int64_t compiledHeads, int64_t compiledSeqQ,
                     int64_t compiledSeqK, RunShape &shape, std::string &error);
+
+/// The attention `bundle` computes at `shape`, for the float64 reference.
+AttentionProblem attentionProblem(const KernelBundle &bundle,
+                                  const RunShape &shape);
 
 /// Runs `bundleText` and prints one report to `out` (errors to `err`);
 /// `report`, if given, receives the numbers.
