@@ -257,7 +257,7 @@ PipelineStep CpAsync::beginStep(Value t, Value block) {
   auto prefetch = [this, block, nextStage, stages] {
     issueIfInRange(k.add(block, k.idx(stages - 1)), nextStage);
   };
-  if (k.policy.prefetchAfterFirstDot)
+  if (k.policy.prefetchAfterFirstDot())
     step.deferredPrefetch = prefetch;
   else
     prefetch();

@@ -11,8 +11,6 @@
 #ifndef FLASHC_LIB_CONVERSION_FLASHTOGPU_KERNELCONTEXT_H
 #define FLASHC_LIB_CONVERSION_FLASHTOGPU_KERNELCONTEXT_H
 
-#include "LoweringPolicy.h"
-
 #include "flashc/Dialect/Flash/IR/FlashDialect.h"
 
 #include "mlir/IR/Builders.h"
@@ -60,7 +58,8 @@ public:
   OpBuilder &b;
   Location loc;
   TileConfigAttr config;
-  LoweringPolicy policy;
+  /// What to do for speed (flash-select-config chose it).
+  PolicyAttr policy;
   Type element;
   int64_t headDim, blockM, blockN, stages, warps, rowsPerWarp, strips;
   int64_t kvSplits;

@@ -258,7 +258,7 @@ FailureOr<TileStorage> MmaSync::dot(DotOp op, const TileStorage &lhs,
   int64_t kDim = op.getLhs().getType().getDimSize(1);
   int64_t strips = k.strips;
   bool transposed = op.getTransposeRhs();
-  bool lhsFromShared = lhs.isQ && !k.policy.qInRegisters;
+  bool lhsFromShared = lhs.isQ && !k.policy.qInRegisters();
   // The verifiers tie k to Q's head_dim or to the probabilities' columns.
   assert((lhsFromShared || lhs.values.size() == size_t(strips * (kDim / 16))) &&
          "lhs fragments match the tile");

@@ -31,11 +31,12 @@ Value flash::rescaleFactor(KernelContext &k, Value oldMax, Value usedMax) {
 /// f32 range. (An old max of -inf gives +inf or NaN growth: not stale.)
 static Value nextMax(KernelContext &k, Value oldMax, Value blockMax) {
   Value newMax = arith::MaximumFOp::create(k.b, k.loc, oldMax, blockMax);
-  if (k.policy.staleMaxLog2 <= 0.0f)
+  if (k.policy.getStaleMaxLog2() == 0)
     return newMax;
   Value growth = arith::SubFOp::create(k.b, k.loc, newMax, oldMax);
-  Value stale = arith::CmpFOp::create(k.b, k.loc, arith::CmpFPredicate::OLE,
-                                      growth, k.f32(k.policy.staleMaxLog2));
+  Value stale = arith::CmpFOp::create(
+      k.b, k.loc, arith::CmpFPredicate::OLE, growth,
+      k.f32(static_cast<float>(k.policy.getStaleMaxLog2())));
   return arith::SelectOp::create(k.b, k.loc, stale, oldMax, newMax);
 }
 
@@ -105,7 +106,7 @@ flash::emitSoftmaxStep(KernelContext &k, TensorCoreStrategy &tc,
 SmallVector<Value> flash::emitRescale(KernelContext &k, TensorCoreStrategy &tc,
                                       ArrayRef<Value> acc,
                                       ArrayRef<Value> factors) {
-  if (k.policy.staleMaxLog2 <= 0.0f)
+  if (k.policy.getStaleMaxLog2() == 0)
     return tc.scaleRows(acc, factors);
   OpBuilder &b = k.b;
   Location loc = k.loc;

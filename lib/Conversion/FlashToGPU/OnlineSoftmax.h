@@ -29,7 +29,7 @@ SoftmaxStepResults emitSoftmaxStep(KernelContext &k, TensorCoreStrategy &tc,
                                    ArrayRef<Value> sumIn);
 
 /// `acc` with row i scaled by `factors[i]`. Under the stale-max policy
-/// (LoweringPolicy::staleMaxLog2) the multiplies are skipped when every
+/// (#flash.policy's stale_max_log2) the multiplies are skipped when every
 /// factor of the warp is exactly 1.
 SmallVector<Value> emitRescale(KernelContext &k, TensorCoreStrategy &tc,
                                ArrayRef<Value> acc, ArrayRef<Value> factors);

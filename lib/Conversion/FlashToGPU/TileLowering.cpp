@@ -178,7 +178,7 @@ LogicalResult TileLowering::lowerLoadTile(LoadTileOp op) {
   storage.rowBase = k.idx(0);
   storage.cols = k.headDim;
   storage.isQ = true;
-  if (k.policy.qInRegisters)
+  if (k.policy.qInRegisters())
     storage.values = tc->loadQ(buffers.q);
   tiles[op.getResult()] = storage;
   return success();

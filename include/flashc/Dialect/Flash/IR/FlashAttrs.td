@@ -132,6 +132,10 @@ def Flash_PolicyAttr : AttrDef<Flash_Dialect, "Policy"> {
     ::mlir::LogicalResult
     verifyFor(::llvm::function_ref<::mlir::InFlightDiagnostic()> emitError,
               TileConfigAttr config) const;
+    bool qInRegisters() const { return getQ() == QPlacement::registers; }
+    bool prefetchAfterFirstDot() const {
+      return getPrefetch() == Prefetch::after_first_dot;
+    }
   }];
 }
 
