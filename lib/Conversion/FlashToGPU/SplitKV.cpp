@@ -44,11 +44,20 @@ struct Slots {
 };
 } // namespace
 
+namespace {
+/// A warp's arrival at its counter (publish()).
+struct Arrival {
+  Value counter;  // the counter's index
+  Value arrivals; // the arrivals before this one (warp-uniform)
+  Value isLane0;  // the lane that counts (and resets)
+};
+} // namespace
+
 /// Stores this warp's partial in its split's slot and counts the warp's
-/// arrival; returns the counter's index and the arrivals before this one.
-static std::pair<Value, Value>
-publish(KernelContext &k, Slots &slots, const SplitWorkspace &ws,
-        ArrayRef<Value> acc, ArrayRef<Value> maxRows, ArrayRef<Value> sums) {
+/// arrival.
+static Arrival publish(KernelContext &k, Slots &slots, const SplitWorkspace &ws,
+                       ArrayRef<Value> acc, ArrayRef<Value> maxRows,
+                       ArrayRef<Value> sums) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   auto pairType = VectorType::get({2}, b.getF32Type());
@@ -90,7 +99,7 @@ publish(KernelContext &k, Slots &slots, const SplitWorkspace &ws,
   Value arrivals = gpu::ShuffleOp::create(b, loc, count.getResult(0), 0,
                                           kWarpThreads, gpu::ShuffleMode::IDX)
                        .getShuffleResult();
-  return {counter, arrivals};
+  return {counter, arrivals, isLane0};
 }
 
 /// The online merge over every split's partial: running max M, sum L and
@@ -170,10 +179,11 @@ MergedSplits flash::emitSplitMerge(KernelContext &k, TensorCoreStrategy &tc,
   slots.batchHeads = gpu::GridDimOp::create(b, loc, gpu::Dimension::y);
   slots.tile = k.add(k.mul(ws.batchHead, slots.queryBlocks), ws.queryBlock);
 
-  auto [counter, arrivals] = publish(k, slots, ws, acc, maxRows, sums);
+  Arrival arrival = publish(k, slots, ws, acc, maxRows, sums);
   MergedSplits merged;
-  merged.storeGuard = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                            arrivals, k.i32(k.kvSplits - 1));
+  merged.storeGuard =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, arrival.arrivals,
+                            k.i32(k.kvSplits - 1));
 
   SmallVector<Type> types(acc.size(), acc.front().getType());
   types.append(sums.size(), b.getF32Type());
@@ -189,14 +199,12 @@ MergedSplits flash::emitSplitMerge(KernelContext &k, TensorCoreStrategy &tc,
     b.setInsertionPointToStart(&last.getThenRegion().front());
     // Every arrival is in: reset the counter for the next launch, and
     // acquire the other splits' partials.
-    Value isLane0 = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                          k.lane, k.idx(0));
-    auto reset = scf::IfOp::create(b, loc, isLane0, /*withElse=*/false);
+    auto reset = scf::IfOp::create(b, loc, arrival.isLane0, /*withElse=*/false);
     {
       OpBuilder::InsertionGuard resetGuard(b);
       b.setInsertionPointToStart(&reset.getThenRegion().front());
       memref::StoreOp::create(b, loc, k.i32(0), ws.counters,
-                              ValueRange{counter});
+                              ValueRange{arrival.counter});
     }
     NVVM::MembarOp::create(
         b, loc,
