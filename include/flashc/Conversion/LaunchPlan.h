@@ -28,8 +28,9 @@ struct LaunchPlan {
   /// Blocks per SM that ptxas may assume (nvvm.minctasm): the policy's.
   int32_t minBlocksPerSM = 1;
 
-  /// The split workspace (kvSplits > 1), per program of one split (tile =
-  /// (batch·head, query block)): f32 partials, and i32 arrival counters
+  /// The split workspace (kvSplits > 1), per tile (batch·head, query
+  /// block), all splits together: f32 partials (SplitKV.cpp lays out one
+  /// block_m · (head_dim + 8) slot per split), and i32 arrival counters
   /// that are zero before the first launch (each launch leaves them zero).
   int64_t partialFloatsPerTile() const {
     return kvSplits * blockM * (headDim + 8);
