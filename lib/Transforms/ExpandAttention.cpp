@@ -3,6 +3,7 @@
 #include "flashc/Transforms/Passes.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 
 #include <cmath>
 
@@ -29,6 +30,37 @@ static Value splat(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
       b, loc, DenseElementsAttr::get(type, b.getF32FloatAttr(value)));
 }
 
+/// The upper bound of the K/V loop: the key length, or under a causal mask
+/// the end of the diagonal of the query block [row0, row0 + bm) (key blocks
+/// starting past it are wholly masked). `diagonal` shifts the diagonal
+/// (bottom-right alignment); it may be negative, so that a query block may
+/// see no key at all.
+static Value loopUpper(OpBuilder &b, Location loc, AttentionOp op, Value row0,
+                       int64_t bm, Value seqK, Value diagonal) {
+  if (!op.getCausal())
+    return seqK;
+  Value rowEnd = arith::AddIOp::create(
+      b, loc, row0, arith::ConstantIndexOp::create(b, loc, bm));
+  if (!diagonal)
+    return arith::MinUIOp::create(b, loc, seqK, rowEnd);
+  Value shifted = arith::AddIOp::create(b, loc, rowEnd, diagonal);
+  Value bounded = arith::MinSIOp::create(b, loc, seqK, shifted);
+  return arith::MaxSIOp::create(b, loc, bounded,
+                                arith::ConstantIndexOp::create(b, loc, 0));
+}
+
+/// A flash.score_mod or flash.mask_mod on `scores`, carrying a copy of the
+/// user's region.
+template <typename ModOp>
+static Value applyMod(OpBuilder &b, Location loc, Region &region, Value scores,
+                      ValueRange coords, ValueRange seqs, ValueRange captures) {
+  auto mod = ModOp::create(b, loc, scores.getType(), scores, coords[0],
+                           coords[1], coords[2], seqs[0], seqs[1], captures);
+  IRMapping mapping;
+  region.cloneInto(&mod.getBody(), mapping);
+  return mod.getResult();
+}
+
 static void expand(AttentionOp op) {
   OpBuilder b(op);
   Location loc = op.getLoc();
@@ -38,11 +70,15 @@ static void expand(AttentionOp op) {
   int64_t bm = config.getBlockM(), bn = config.getBlockN();
   int64_t d = op.getHeadDim();
   // The running max is kept in scale·log2(e) units, so that each score costs
-  // one multiply-add before exp2.
-  float scaleLog2e = op.getEffectiveScale() * static_cast<float>(M_LOG2E);
+  // one multiply-add before exp2. A score_mod sees the scaled score, so
+  // there the scale is applied first and the softmax only adds log2(e).
+  float log2e = static_cast<float>(M_LOG2E);
+  float scaleLog2e =
+      op.hasScoreMod() ? log2e : op.getEffectiveScale() * log2e;
 
   auto tiled = TiledOp::create(b, loc, op.getQ(), op.getK(), op.getV(),
-                               op.getO(), config, op.getPolicyAttr());
+                               op.getO(), op.getLse(), op.getCaptures(),
+                               config, op.getPolicyAttr());
   Block *body = new Block();
   tiled.getBody().push_back(body);
   Value qBlock = body->addArgument(b.getIndexType(), loc);
@@ -52,19 +88,19 @@ static void expand(AttentionOp op) {
   Value row0 = arith::MulIOp::create(
       b, loc, qBlock, arith::ConstantIndexOp::create(b, loc, bm));
   Value seqK = dimValue(b, loc, op.getK(), 2);
+  bool hasMods = op.hasScoreMod() || op.hasMaskMod();
+  Value seqQ;
+  if (hasMods || op.getBottomRight())
+    seqQ = dimValue(b, loc, op.getQ(), 2);
+  Value diagonal;
+  if (op.getBottomRight())
+    diagonal = arith::SubIOp::create(b, loc, seqK, seqQ);
   auto qTile = RankedTensorType::get({bm, d}, element);
   Value q = LoadTileOp::create(b, loc, qTile, op.getQ(), bh, row0);
   Value m0 = splat(b, loc, {bm}, -INFINITY);
   Value l0 = splat(b, loc, {bm}, 0.0f);
   Value acc0 = splat(b, loc, {bm, d}, 0.0f);
-  Value upper = seqK;
-  if (op.getCausal()) {
-    // Key blocks starting at or past the last row of this query block are
-    // wholly above the diagonal: stop before them.
-    Value rowEnd = arith::AddIOp::create(
-        b, loc, row0, arith::ConstantIndexOp::create(b, loc, bm));
-    upper = arith::MinUIOp::create(b, loc, seqK, rowEnd);
-  }
+  Value upper = loopUpper(b, loc, op, row0, bm, seqK, diagonal);
 
   auto loop = KVLoopOp::create(b, loc, op.getK(), op.getV(), bh, upper,
                                ValueRange{m0, l0, acc0}, bn);
@@ -79,7 +115,19 @@ static void expand(AttentionOp op) {
     auto scoreType = RankedTensorType::get({bm, bn}, b.getF32Type());
     Value s = DotOp::create(b, loc, scoreType, q, kTile, Value(),
                             /*transpose_rhs=*/true);
-    s = MaskOp::create(b, loc, scoreType, s, row0, start, seqK, op.getCausal());
+    Value coords[] = {bh, row0, start};
+    Value seqs[] = {seqQ, seqK};
+    if (op.hasScoreMod()) {
+      s = arith::MulFOp::create(b, loc, s,
+                                splat(b, loc, {bm, bn}, op.getEffectiveScale()));
+      s = applyMod<ScoreModOp>(b, loc, op.getScoreMod(), s, coords, seqs,
+                               op.getCaptures());
+    }
+    if (op.hasMaskMod())
+      s = applyMod<MaskModOp>(b, loc, op.getMaskMod(), s, coords, seqs,
+                              op.getCaptures());
+    s = MaskOp::create(b, loc, scoreType, s, row0, start, seqK, op.getCausal(),
+                       diagonal);
     auto step = SoftmaxStepOp::create(b, loc, s, m, l, scaleLog2e, element);
     Value scaled =
         RescaleOp::create(b, loc, acc.getType(), acc, step.getAlpha());
@@ -88,6 +136,9 @@ static void expand(AttentionOp op) {
     YieldOp::create(b, loc,
                     ValueRange{step.getMaxOut(), step.getSumOut(), acc1});
   }
+  if (Value lse = op.getLse())
+    StoreLseOp::create(b, loc, loop.getResult(0), loop.getResult(1), lse, bh,
+                       row0);
   Value out =
       NormalizeOp::create(b, loc, qTile, loop.getResult(2), loop.getResult(1));
   StoreTileOp::create(b, loc, out, op.getO(), bh, row0);

@@ -305,7 +305,7 @@ func.func @kv_generic_no_terminator(%m: memref<1x1x64x64xf16>, %i: index) {
 
 // flash.yield outside a flash.kv_loop.
 func.func @yield_outside(%l: tensor<64xf32>) {
-  // expected-error @+1 {{'flash.yield' op expects parent op 'flash.kv_loop'}}
+  // expected-error @+1 {{'flash.yield' op expects parent op to be one of 'flash.kv_loop, flash.attention, flash.score_mod, flash.mask_mod'}}
   flash.yield %l : tensor<64xf32>
 }
 

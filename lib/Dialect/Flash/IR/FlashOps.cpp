@@ -98,6 +98,28 @@ static FailureOr<int64_t> verifyAttentionOperands(Operation *op, Value q,
   return headDim;
 }
 
+/// The log-sum-exp output, if any: f32 [batch, heads, seq_q] of Q.
+static LogicalResult verifyLse(Operation *op, Value lse, Value q) {
+  if (!lse)
+    return success();
+  auto type = cast<MemRefType>(lse.getType());
+  auto qType = cast<MemRefType>(q.getType());
+  if (type.getRank() != 3 || !type.getElementType().isF32())
+    return op->emitOpError() << "lse must be an f32 memref [batch, heads, "
+                                "seq_q], got "
+                             << type;
+  if (type.getMemorySpace() || !type.getLayout().isIdentity())
+    return op->emitOpError()
+           << "lse must be row-major in global (default) memory, got " << type;
+  for (unsigned dim = 0; dim < 3; ++dim)
+    if (!type.isDynamicDim(dim) && !qType.isDynamicDim(dim) &&
+        type.getDimSize(dim) != qType.getDimSize(dim))
+      return op->emitOpError()
+             << "lse " << dimName(dim) << " " << type.getDimSize(dim)
+             << " differs from Q's " << qType.getDimSize(dim);
+  return success();
+}
+
 static int64_t elementBytes(Value memref) {
   return cast<MemRefType>(memref.getType()).getElementTypeBitWidth() / 8;
 }
@@ -119,8 +141,12 @@ float AttentionOp::getEffectiveScale() {
 LogicalResult AttentionOp::verify() {
   FailureOr<int64_t> headDim =
       verifyAttentionOperands(*this, getQ(), getK(), getV(), getO());
-  if (failed(headDim))
+  if (failed(headDim) || failed(verifyLse(*this, getLse(), getQ())) ||
+      failed(verifyCaptures(*this, getCaptures())))
     return failure();
+  if (getBottomRight() && !getCausal())
+    return emitOpError("bottom_right is the alignment of a causal mask: it "
+                       "needs causal");
   if (std::optional<APFloat> scale = getScale()) {
     float value = scale->convertToFloat();
     if (!(value > 0.0f) || std::isinf(value))
@@ -142,6 +168,16 @@ LogicalResult AttentionOp::verify() {
   return success();
 }
 
+LogicalResult AttentionOp::verifyRegions() {
+  if (hasScoreMod() && failed(verifyModRegion(*this, getScoreMod(),
+                                              ModKind::Score, getCaptures())))
+    return failure();
+  if (hasMaskMod() && failed(verifyModRegion(*this, getMaskMod(),
+                                             ModKind::Mask, getCaptures())))
+    return failure();
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // TiledOp
 //===----------------------------------------------------------------------===//
@@ -159,7 +195,8 @@ bool TiledOp::isCausal() {
 LogicalResult TiledOp::verify() {
   FailureOr<int64_t> headDim =
       verifyAttentionOperands(*this, getQ(), getK(), getV(), getO());
-  if (failed(headDim))
+  if (failed(headDim) || failed(verifyLse(*this, getLse(), getQ())) ||
+      failed(verifyCaptures(*this, getCaptures())))
     return failure();
   if (failed(getConfig().verifyFor([&] { return emitOpError(); }, *headDim,
                                    elementBytes(getQ()))))
@@ -364,7 +401,52 @@ LogicalResult DotOp::verify() {
 LogicalResult MaskOp::verify() {
   if (!getScores().getType().getElementType().isF32())
     return emitOpError("scores must be f32");
+  if (getDiagonal() && !getCausal())
+    return emitOpError("diagonal shifts the causal mask: it needs causal");
   return verifyStaticTiles(*this);
+}
+
+/// flash.score_mod and flash.mask_mod: f32 scores, captures that are the
+/// enclosing flash.tiled's (the kernel takes them as parameters).
+static LogicalResult verifyModOp(Operation *op, Value scores,
+                                 ValueRange captures) {
+  if (!cast<RankedTensorType>(scores.getType()).getElementType().isF32())
+    return op->emitOpError("scores must be f32");
+  if (failed(verifyCaptures(op, captures)) || failed(verifyStaticTiles(op)))
+    return failure();
+  auto tiled = op->getParentOfType<TiledOp>();
+  if (!tiled)
+    return success();
+  for (auto [index, value] : llvm::enumerate(captures))
+    if (!llvm::is_contained(tiled.getCaptures(), value))
+      return op->emitOpError()
+             << "capture #" << index
+             << " must be one of the enclosing flash.tiled's captures";
+  return success();
+}
+
+LogicalResult ScoreModOp::verify() {
+  return verifyModOp(*this, getScores(), getCaptures());
+}
+
+LogicalResult ScoreModOp::verifyRegions() {
+  return verifyModRegion(*this, getBody(), ModKind::Score, getCaptures());
+}
+
+LogicalResult MaskModOp::verify() {
+  return verifyModOp(*this, getScores(), getCaptures());
+}
+
+LogicalResult MaskModOp::verifyRegions() {
+  return verifyModRegion(*this, getBody(), ModKind::Mask, getCaptures());
+}
+
+LogicalResult StoreLseOp::verify() {
+  int64_t rows = getMax().getType().getDimSize(0);
+  if (ShapedType::isDynamic(rows) || rows % 16)
+    return emitOpError() << "rows must be a static multiple of 16, got "
+                         << getMax().getType();
+  return success();
 }
 
 /// A per-row vector of `rows` f32.

@@ -11,6 +11,7 @@
 #include "flashc/Target/TargetInfo.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -49,6 +50,17 @@ void registerFlashDialect(DialectRegistry &registry);
 /// without one follows); portable across the supported architectures.
 PolicyAttr getDefaultPolicy(TileConfigAttr config, int64_t headDim,
                             int64_t elementBytes);
+/// What a score_mod or mask_mod region is given before the captures.
+enum class ModKind { Score, Mask };
+/// The region's leading arguments: (score: f32,) batch, head, q_idx,
+/// kv_idx, seq_q, seq_k (index).
+unsigned modLeadingArguments(ModKind kind);
+/// Captures are memrefs (row-major, global memory, scalar elements) or
+/// index, integer or float scalars.
+LogicalResult verifyCaptures(Operation *op, ValueRange captures);
+/// The rules of a modifier region of `op` with `captures` (ModRegions.cpp).
+LogicalResult verifyModRegion(Operation *op, Region &region, ModKind kind,
+                              ValueRange captures);
 } // namespace mlir::flash
 
 #endif // FLASHC_DIALECT_FLASH_IR_FLASHDIALECT_H

@@ -22,7 +22,9 @@ def Flash_Dialect : Dialect {
     second; the GPU lowering (`flash-to-gpu`) works from the tile level only.
   }];
   let useDefaultAttributePrinterParser = 1;
+  // math: the ops score_mod and mask_mod regions may hold.
   let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect"];
 }
 

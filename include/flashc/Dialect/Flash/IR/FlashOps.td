@@ -17,29 +17,56 @@ def Flash_Row1 : TensorRankOf<[F32], [1]>;
 // User level
 //===----------------------------------------------------------------------===//
 
-def Flash_AttentionOp : Flash_Op<"attention"> {
+def Flash_AttentionOp : Flash_Op<"attention", [AttrSizedOperandSegments]> {
   let summary = "scaled dot-product attention, O = softmax(scale·Q·Kᵀ)·V";
   let description = [{
-    Computes attention for every (batch, head): `O = softmax(scale · Q · Kᵀ
-    [+ causal mask]) · V`, the softmax taken along the key axis.
+    Computes attention for every (batch, head): `O = softmax(mod(scale · Q ·
+    Kᵀ) [masked]) · V`, the softmax taken along the key axis.
 
     Operands are memrefs `[batch, heads, seq, head_dim]` of one element type,
     f16 or bf16. Batch, heads and seq may be dynamic (`?`); head_dim must be
     static and one of 64 or 128. K and V have the same seq (the key length),
     which may differ from Q's; O has Q's shape. Accumulation is in f32.
 
-    - `causal`: query row i attends to key columns j <= i (top-left aligned).
+    - `lse`: an optional output `[batch, heads, seq_q]` f32 memref that
+      receives each row's log-sum-exp, `log(sum_j exp(mod(scale·s[i, j])))`
+      over the keys the row sees (natural log); `-inf` for a row that sees
+      none (whose output row is 0).
+    - `causal`: query row i attends to key columns j <= i (top-left aligned,
+      as PyTorch's `is_causal`). With `bottom_right`, j <= i + seq_k - seq_q
+      (FlashAttention's alignment: the last query sees every key).
     - `scale`: multiplies the scores; default 1/sqrt(head_dim).
+    - `captures`: extra operands the modifier regions read: memrefs of any
+      rank (global memory, row-major) and index, integer or float scalars.
+    - `score_mod` region: `(score: f32, batch, head, q_idx, kv_idx, seq_q,
+      seq_k: index, captures...)`, yields the f32 score to use instead of
+      `score` (the scaled one).
+    - `mask_mod` region: `(batch, head, q_idx, kv_idx, seq_q, seq_k: index,
+      captures...)`, yields an i1: true where query q_idx may see key
+      kv_idx. Applied together with `causal` and the key length.
     - `config`: the tile configuration; when absent `flash-select-config`
       picks one.
     - `policy`: what the lowering does for speed with that configuration
       (`#flash.policy`); needs `config`; when absent `flash-select-config`
       picks one.
 
+    The regions hold only pure scalar `arith` and `math` ops (selects
+    included), `memref.load` from captured memrefs, and a `flash.yield`;
+    they use nothing from outside but their arguments.
+
     ```mlir
     flash.attention %q, %k, %v -> %o causal scale(0.125) :
         memref<1x8x512x64xf16>, memref<1x8x512x64xf16>,
         memref<1x8x512x64xf16> -> memref<1x8x512x64xf16>
+    score_mod {
+    ^bb0(%s: f32, %b: index, %h: index, %qi: index, %kv: index,
+         %sq: index, %sk: index):
+      %cap = arith.constant 50.0 : f32
+      %x = arith.divf %s, %cap : f32
+      %t = math.tanh %x : f32
+      %y = arith.mulf %t, %cap : f32
+      flash.yield %y : f32
+    }
     ```
   }];
   // AnyMemRef: the verifier names the operand and the rule it breaks.
@@ -47,20 +74,32 @@ def Flash_AttentionOp : Flash_Op<"attention"> {
                        Arg<AnyMemRef, "keys", [MemRead]>:$k,
                        Arg<AnyMemRef, "values", [MemRead]>:$v,
                        Arg<AnyMemRef, "output", [MemWrite]>:$o,
+                       Arg<Optional<AnyMemRef>, "log-sum-exp", [MemWrite]>:$lse,
+                       Arg<Variadic<AnyType>, "modifier operands", [MemRead]>:$captures,
                        UnitAttr:$causal,
+                       UnitAttr:$bottom_right,
                        OptionalAttr<F32Attr>:$scale,
                        OptionalAttr<Flash_TileConfigAttr>:$config,
                        OptionalAttr<Flash_PolicyAttr>:$policy);
+  let regions = (region MaxSizedRegion<1>:$score_mod,
+                        MaxSizedRegion<1>:$mask_mod);
   let assemblyFormat = [{
-    $q `,` $k `,` $v `->` $o (`causal` $causal^)? (`scale` `(` $scale^ `)`)?
+    $q `,` $k `,` $v `->` $o (`lse` `(` $lse^ `:` type($lse) `)`)?
+    (`causal` $causal^)? (`bottom_right` $bottom_right^)?
+    (`scale` `(` $scale^ `)`)?
     (`config` `(` qualified($config)^ `)`)? (`policy` `(` qualified($policy)^ `)`)?
+    (`captures` `(` $captures^ `:` type($captures) `)`)?
     attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type($o)
+    (`score_mod` $score_mod^)? (`mask_mod` $mask_mod^)?
   }];
   let hasVerifier = 1;
+  let hasRegionVerifier = 1;
   let extraClassDeclaration = [{
     /// The scale in force: the attribute, else 1/sqrt(head_dim).
     float getEffectiveScale();
     int64_t getHeadDim();
+    bool hasScoreMod() { return !getScoreMod().empty(); }
+    bool hasMaskMod() { return !getMaskMod().empty(); }
   }];
 }
 
@@ -68,7 +107,8 @@ def Flash_AttentionOp : Flash_Op<"attention"> {
 // Tile level
 //===----------------------------------------------------------------------===//
 
-def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator]> {
+def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator,
+                                       AttrSizedOperandSegments]> {
   let summary = "the per-program body of a tiled attention kernel";
   let description = [{
     Runs its region once for every program of the grid
@@ -76,7 +116,10 @@ def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator]> {
     arguments are the program's query block and its batch·head index
     (`b·heads + h`). Inside, tile ops read and write `q`, `k`, `v` and `o`
     (captured from above). One program is one GPU thread block of
-    `32·warps` threads. `policy` (optional) says what the lowering does for
+    `32·warps` threads. `lse` (optional) is the log-sum-exp output that
+    `flash.store_lse` writes, and `captures` the operands that modifier ops
+    (`flash.score_mod`, `flash.mask_mod`) read: the kernel takes all of
+    them. `policy` (optional) says what the lowering does for
     speed (`#flash.policy`); without it the lowering follows
     `getDefaultPolicy` of the configuration, as `flash-select-config` would.
 
@@ -90,12 +133,17 @@ def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator]> {
     ```
   }];
   let arguments = (ins AnyMemRef:$q, AnyMemRef:$k, AnyMemRef:$v,
-                       AnyMemRef:$o, Flash_TileConfigAttr:$config,
+                       AnyMemRef:$o, Optional<AnyMemRef>:$lse,
+                       Variadic<AnyType>:$captures,
+                       Flash_TileConfigAttr:$config,
                        OptionalAttr<Flash_PolicyAttr>:$policy);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
-    $q `,` $k `,` $v `->` $o `config` `(` qualified($config) `)`
-    (`policy` `(` qualified($policy)^ `)`)? attr-dict `:` type($q) `,`
+    $q `,` $k `,` $v `->` $o (`lse` `(` $lse^ `:` type($lse) `)`)?
+    `config` `(` qualified($config) `)`
+    (`policy` `(` qualified($policy)^ `)`)?
+    (`captures` `(` $captures^ `:` type($captures) `)`)?
+    attr-dict `:` type($q) `,`
     type($k) `,` type($v) `->` type($o) $body
   }];
   let hasVerifier = 1;
@@ -199,8 +247,13 @@ def Flash_KVLoopOp : Flash_Op<"kv_loop", [
 }
 
 def Flash_YieldOp : Flash_Op<"yield", [Pure, Terminator, ReturnLike,
-                                       HasParent<"KVLoopOp">]> {
-  let summary = "the next loop-carried values of a flash.kv_loop";
+    ParentOneOf<["KVLoopOp", "AttentionOp", "ScoreModOp", "MaskModOp"]>]> {
+  let summary = "the next loop-carried values, or a modifier's result";
+  let description = [{
+    Ends the body of a `flash.kv_loop` (the next loop-carried values) or a
+    `score_mod` / `mask_mod` region (the modified score, or whether the key
+    is seen).
+  }];
   let arguments = (ins Variadic<AnyType>:$values);
   let builders = [OpBuilder<(ins), [{ /* nothing to yield */ }]>];
   let assemblyFormat = "($values^ `:` type($values))? attr-dict";
@@ -234,20 +287,116 @@ def Flash_MaskOp : Flash_Op<"mask", [Pure, AllTypesMatch<["scores", "result"]>]>
   let description = [{
     For a score tile whose element (i, j) is query row `row + i` against key
     column `col + j`, sets the element to -inf when `col + j >= limit` (past
-    the key length) or, with `causal`, when `col + j > row + i`. A block that
-    needs no masking is left unchanged; the lowering tests this once per
-    block, so that only tail and diagonal blocks pay for it.
+    the key length) or, with `causal`, when `col + j > row + i + diagonal`
+    (`diagonal`, a signed index, defaults to 0: top-left alignment; seq_k -
+    seq_q gives bottom-right). A block that needs no masking is left
+    unchanged; the lowering tests this once per block, so that only tail and
+    diagonal blocks pay for it.
 
     ```mlir
     %sm = flash.mask %s row %row col %start limit %seq_k causal : tensor<64x64xf32>
+    %sb = flash.mask %s row %row col %start limit %seq_k causal diagonal %d : tensor<64x64xf32>
     ```
   }];
   let arguments = (ins Flash_Tile2:$scores, Index:$row, Index:$col,
-                       Index:$limit, UnitAttr:$causal);
+                       Index:$limit, UnitAttr:$causal,
+                       Optional<Index>:$diagonal);
   let results = (outs Flash_Tile2:$result);
   let assemblyFormat = [{
-    $scores `row` $row `col` $col `limit` $limit (`causal` $causal^)? attr-dict
-    `:` type($scores)
+    $scores `row` $row `col` $col `limit` $limit (`causal` $causal^)?
+    (`diagonal` $diagonal^)? attr-dict `:` type($scores)
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_ScoreModOp : Flash_Op<"score_mod", [
+    RecursiveMemoryEffects, AllTypesMatch<["scores", "result"]>]> {
+  let summary = "apply a score_mod region to every element of a score tile";
+  let description = [{
+    For the score tile whose element (i, j) is query `row + i` against key
+    `col + j` of head `batch_head` (`b·heads + h`), replaces every element
+    by what the region yields for it. The region is a user-level
+    `score_mod` (see `flash.attention`): `(score: f32, batch, head, q_idx,
+    kv_idx, seq_q, seq_k: index, captures...)`; `seq_q` and `seq_k` are the
+    operands of those names. The lowering visits each element in the lane
+    that holds it.
+
+    ```mlir
+    %s1 = flash.score_mod %s [%bh, %row, %start] seq(%seq_q, %seq_k)
+        : tensor<64x64xf32> {
+    ^bb0(%x: f32, %b: index, %h: index, %qi: index, %kv: index,
+         %sq: index, %sk: index):
+      ...
+      flash.yield %y : f32
+    }
+    ```
+  }];
+  let arguments = (ins Flash_Tile2:$scores, Index:$batch_head, Index:$row,
+                       Index:$col, Index:$seq_q, Index:$seq_k,
+                       Variadic<AnyType>:$captures);
+  let results = (outs Flash_Tile2:$result);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $scores `[` $batch_head `,` $row `,` $col `]` `seq` `(` $seq_q `,` $seq_k `)`
+    (`captures` `(` $captures^ `:` type($captures) `)`)? attr-dict `:`
+    type($scores) $body
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+}
+
+def Flash_MaskModOp : Flash_Op<"mask_mod", [
+    RecursiveMemoryEffects, AllTypesMatch<["scores", "result"]>]> {
+  let summary = "set the scores a mask_mod region hides to -inf";
+  let description = [{
+    Like `flash.score_mod`, with a user-level `mask_mod` region
+    (`(batch, head, q_idx, kv_idx, seq_q, seq_k: index, captures...)`,
+    yielding an i1): elements where it yields false become -inf.
+
+    ```mlir
+    %s1 = flash.mask_mod %s [%bh, %row, %start] seq(%seq_q, %seq_k)
+        captures(%doc : memref<4096xi32>) : tensor<64x64xf32> {
+    ^bb0(%b: index, %h: index, %qi: index, %kv: index, %sq: index,
+         %sk: index, %ids: memref<4096xi32>):
+      ...
+      flash.yield %same : i1
+    }
+    ```
+  }];
+  let arguments = (ins Flash_Tile2:$scores, Index:$batch_head, Index:$row,
+                       Index:$col, Index:$seq_q, Index:$seq_k,
+                       Variadic<AnyType>:$captures);
+  let results = (outs Flash_Tile2:$result);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $scores `[` $batch_head `,` $row `,` $col `]` `seq` `(` $seq_q `,` $seq_k `)`
+    (`captures` `(` $captures^ `:` type($captures) `)`)? attr-dict `:`
+    type($scores) $body
+  }];
+  let hasVerifier = 1;
+  let hasRegionVerifier = 1;
+}
+
+def Flash_StoreLseOp : Flash_Op<"store_lse", [AllTypesMatch<["max", "sum"]>]> {
+  let summary = "store the rows' log-sum-exp after the K/V loop";
+  let description = [{
+    From the final running max `max` (in `scale_log2e` units, as
+    `flash.softmax_step` keeps it) and sum `sum` of rows `[row, row + R)` of
+    head `batch_head`, writes `lse = ln(2) · (max + log2(sum))` (the natural
+    log-sum-exp of the scaled, modified scores) to `dest[b, h, row + i]`;
+    rows at or past the destination's seq are not written, and a row that
+    saw no key gets -inf.
+
+    ```mlir
+    flash.store_lse %m, %l, %lse[%bh, %row] : tensor<64xf32> -> memref<?x?x?xf32>
+    ```
+  }];
+  let arguments = (ins Flash_Row1:$max, Flash_Row1:$sum,
+                       Arg<MemRefRankOf<[F32], [3]>, "", [MemWrite]>:$dest,
+                       Index:$batch_head, Index:$row);
+  let assemblyFormat = [{
+    $max `,` $sum `,` $dest `[` $batch_head `,` $row `]` attr-dict `:`
+    type($max) `->` type($dest)
   }];
   let hasVerifier = 1;
 }

@@ -1,0 +1,17 @@
+// Mistral-style sliding window: each query sees itself and the 255
+// keys before it (a left window of 256, with the causal mask). The mask_mod
+// region says which (query, key) pairs are seen.
+func.func @sliding_window_256(%q: memref<2x16x1024x64xf16>, %k: memref<2x16x1024x64xf16>,
+                           %v: memref<2x16x1024x64xf16>, %o: memref<2x16x1024x64xf16>) {
+  flash.attention %q, %k, %v -> %o causal
+      : memref<2x16x1024x64xf16>, memref<2x16x1024x64xf16>,
+        memref<2x16x1024x64xf16> -> memref<2x16x1024x64xf16>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %qi: index, %kv: index, %sq: index, %sk: index):
+    %window = arith.constant 256 : index
+    %d = arith.subi %qi, %kv : index
+    %near = arith.cmpi slt, %d, %window : index
+    flash.yield %near : i1
+  }
+  return
+}
