@@ -12,6 +12,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::flash;
 
@@ -104,5 +106,53 @@ LogicalResult TileLowering::lowerStore(StoreTileOp op) {
   Value head = arith::RemUIOp::create(b, loc, bh, heads);
   Value seq = memref::DimOp::create(b, loc, o, 2);
   tc->storeOutput(tile->values, o, batch, head, row0, seq);
+  return success();
+}
+
+LogicalResult TileLowering::lowerStoreLse(StoreLseOp op) {
+  TileStorage *maxTile = findTile(op.getMax());
+  TileStorage *sumTile = findTile(op.getSum());
+  if (!maxTile || maxTile->kind != TileStorage::Kind::Rows || !sumTile ||
+      sumTile->kind != TileStorage::Kind::Rows)
+    return op.emitOpError("flash-to-gpu: store_lse needs the row max and "
+                          "sum carried out of the K/V loop");
+  if (op.getDest() != tiled.getLse())
+    return op.emitOpError("flash-to-gpu: the log-sum-exp goes to the "
+                          "program's lse operand");
+  if (k.kvSplits > 1)
+    return op.emitOpError("flash-to-gpu: a log-sum-exp output with "
+                          "kv_splits > 1 is not supported yet");
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  SmallVector<Value> sums = tc->convertRows(sumTile->values, sumTile->partial,
+                                            /*toPartial=*/false);
+  Value lse = mapping.lookup(op.getDest());
+  Value bh = scalar(op.getBatchHead());
+  Value batch = arith::DivUIOp::create(b, loc, bh, heads);
+  Value head = arith::RemUIOp::create(b, loc, bh, heads);
+  Value row0 = scalar(op.getRow());
+  Value seq = memref::DimOp::create(b, loc, lse, 2);
+  Value writes = tc->writesRow();
+  int64_t slots = tc->rowsPerLane();
+  for (int64_t s = 0; s < k.strips; ++s)
+    for (int64_t slot = 0; slot < slots; ++slot) {
+      // ln(sum_j e^x_j) = ln 2 · (max + log2(sum)) with max in log2 units;
+      // a row that saw nothing has max = -inf and sum = 0: -inf.
+      Value max = maxTile->values[slots * s + slot];
+      Value sum = sums[slots * s + slot];
+      Value value = arith::MulFOp::create(
+          b, loc, arith::AddFOp::create(b, loc, max, k.log2(sum)),
+          k.f32(static_cast<float>(M_LN2)));
+      Value row = k.add(row0, tc->rowOfSlot(s, slot));
+      Value inside =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, seq);
+      auto ifOp = scf::IfOp::create(
+          b, loc, arith::AndIOp::create(b, loc, writes, inside),
+          /*withElse=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      memref::StoreOp::create(b, loc, value, lse,
+                              ValueRange{batch, head, row});
+    }
   return success();
 }

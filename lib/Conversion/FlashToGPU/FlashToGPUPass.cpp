@@ -13,6 +13,9 @@
 #include "flashc/Conversion/LaunchPlan.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/Transforms/Approximation.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::flash {
 #define GEN_PASS_DEF_FLASHTOGPU
@@ -130,7 +133,19 @@ struct FlashToGPUPass
         return signalPassFailure();
       buildLaunch(tiled, *kernel, plan);
       tiled.erase();
+      if (failed(expandMath(*kernel)))
+        return signalPassFailure();
     }
+  }
+
+  /// The math ops of modifier regions as arith: convert-gpu-to-nvvm would
+  /// make tanh, exp, log and the like calls into libdevice, which the
+  /// pipeline does not link (and the runtime's machines may not have).
+  /// Upstream's polynomial approximations are accurate to a few ulp in f32.
+  LogicalResult expandMath(gpu::GPUFuncOp kernel) {
+    RewritePatternSet patterns(&getContext());
+    populateMathPolynomialApproximationPatterns(patterns);
+    return applyPatternsGreedily(kernel, std::move(patterns));
   }
 };
 } // namespace

@@ -61,6 +61,13 @@ Value KernelContext::exp2(Value x) {
       .getResult(0);
 }
 
+Value KernelContext::log2(Value x) {
+  return LLVM::CallIntrinsicOp::create(
+             b, loc, b.getF32Type(),
+             b.getStringAttr("llvm.nvvm.lg2.approx.f"), ValueRange{x})
+      .getResult(0);
+}
+
 Value KernelContext::shuffleXor(Value x, int32_t offset) {
   return gpu::ShuffleOp::create(b, loc, x, offset, kWarpThreads,
                                 gpu::ShuffleMode::XOR)

@@ -45,6 +45,8 @@ public:
   /// convert-gpu-to-nvvm rejects llvm.intr.exp2, and the NVVM dialect has no
   /// ex2 op.
   Value exp2(Value x);
+  /// log2 as PTX lg2.approx.f32, for the same reason as exp2.
+  Value log2(Value x);
   Value shuffleXor(Value x, int32_t offset);
   void warpSync();
   /// A 2-d vector from its elements in row-major order, as a chain of

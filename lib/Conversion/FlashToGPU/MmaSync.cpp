@@ -55,6 +55,16 @@ public:
                                  bool toPartial) override;
   SmallVector<Value> scaleRows(ArrayRef<Value> acc,
                                ArrayRef<Value> rows) override;
+  Value rowOfSlot(int64_t strip, int64_t slot) override {
+    // Lanes 4r..4r+3 (a quad) hold rows r and r + 8 of the strip.
+    Value quadRow = arith::DivUIOp::create(k.b, k.loc, k.lane, k.idx(4));
+    return k.add(k.add(k.warpRow, k.idx(16 * strip + 8 * slot)), quadRow);
+  }
+  Value writesRow() override {
+    return arith::CmpIOp::create(
+        k.b, k.loc, arith::CmpIPredicate::eq,
+        arith::RemUIOp::create(k.b, k.loc, k.lane, k.idx(4)), k.idx(0));
+  }
   bool canMergeSplits() const override { return true; }
   Value zeroFragment() override;
   void storeOutput(ArrayRef<Value> acc, Value o, Value batch, Value head,
@@ -90,9 +100,10 @@ public:
           Value value = vector::ExtractOp::create(
               k.b, k.loc, scores.values[strip * (cols / kTileCols) + j],
               ArrayRef<int64_t>{half, e});
-          if (masked)
-            value = applyMask(k, scores, value, row,
-                              k.add(k.idx(kTileCols * j + e), tc.pairCol));
+          if (needsCoordinates(scores, masked))
+            value = applyScoreMods(
+                k, scores, value, row,
+                k.add(k.idx(kTileCols * j + e), tc.pairCol), masked);
           x[half].push_back(value);
         }
     }

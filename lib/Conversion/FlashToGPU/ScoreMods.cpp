@@ -4,14 +4,55 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
 
 #include <cmath>
 
 using namespace mlir;
 using namespace mlir::flash;
 
-Value flash::applyMask(KernelContext &k, const TileStorage &scores, Value value,
-                       Value row, Value col) {
+/// The region of a flash.score_mod or flash.mask_mod, cloned for one
+/// element: returns what it yields.
+static Value inlineModRegion(KernelContext &k, const ScoreModifier &mod,
+                             Region &region, std::optional<Value> score,
+                             Value row, Value col) {
+  Block &body = region.front();
+  SmallVector<Value> args;
+  if (score)
+    args.push_back(*score);
+  args.append({mod.batch, mod.head, k.add(mod.row, row), k.add(mod.col, col),
+               mod.seqQ, mod.seqK});
+  llvm::append_range(args, mod.captures);
+  IRMapping mapping;
+  mapping.map(body.getArguments(), args);
+  for (Operation &op : body.without_terminator())
+    k.b.clone(op, mapping);
+  return mapping.lookup(cast<YieldOp>(body.getTerminator()).getValues()[0]);
+}
+
+static Value applyModifier(KernelContext &k, const ScoreModifier &mod,
+                           Value value, Value row, Value col) {
+  if (auto scoreMod = dyn_cast<ScoreModOp>(mod.op))
+    return inlineModRegion(k, mod, scoreMod.getBody(), value, row, col);
+  if (auto maskMod = dyn_cast<MaskModOp>(mod.op)) {
+    Value seen =
+        inlineModRegion(k, mod, maskMod.getBody(), std::nullopt, row, col);
+    return arith::SelectOp::create(k.b, k.loc, seen, value,
+                                   k.f32(-INFINITY));
+  }
+  // An elementwise op of the tile program, on scalars.
+  OperationState state(k.loc, mod.op->getName());
+  for (Value operand : mod.operands)
+    state.addOperands(operand ? operand : value);
+  state.addTypes(k.b.getF32Type());
+  state.addAttributes(mod.op->getAttrs());
+  return k.b.create(state)->getResult(0);
+}
+
+/// -inf where the mask of `scores` hides (`row`, `col`): keys at or past
+/// the limit and, if causal, keys after the (shifted) diagonal.
+static Value applyMask(KernelContext &k, const TileStorage &scores,
+                       Value value, Value row, Value col) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   Value keyCol = k.add(scores.maskCol, col);
@@ -19,11 +60,23 @@ Value flash::applyMask(KernelContext &k, const TileStorage &scores, Value value,
                                     scores.maskLimit);
   if (scores.causal) {
     Value queryRow = k.add(scores.maskRow, row);
-    Value above = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
-                                        keyCol, queryRow);
+    // A diagonal may be negative: compare signed then.
+    Value above =
+        scores.maskDiagonal
+            ? arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, keyCol,
+                                    k.add(queryRow, scores.maskDiagonal))
+            : arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, keyCol,
+                                    queryRow);
     bad = arith::OrIOp::create(b, loc, bad, above);
   }
   return arith::SelectOp::create(b, loc, bad, k.f32(-INFINITY), value);
+}
+
+Value flash::applyScoreMods(KernelContext &k, const TileStorage &scores,
+                            Value value, Value row, Value col, bool masked) {
+  for (const ScoreModifier &mod : scores.modifiers)
+    value = applyModifier(k, mod, value, row, col);
+  return masked ? applyMask(k, scores, value, row, col) : value;
 }
 
 SmallVector<Value>
@@ -40,9 +93,13 @@ flash::emitMaskedOrNot(KernelContext &k, const TileStorage &scores,
                                        blockEnd, scores.maskLimit);
   if (scores.causal) {
     Value lastCol = arith::SubIOp::create(b, loc, blockEnd, k.idx(1));
+    Value firstRow = k.add(scores.maskRow, k.warpRow);
     Value crosses =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, lastCol,
-                              k.add(scores.maskRow, k.warpRow));
+        scores.maskDiagonal
+            ? arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, lastCol,
+                                    k.add(firstRow, scores.maskDiagonal))
+            : arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, lastCol,
+                                    firstRow);
     needed = arith::OrIOp::create(b, loc, needed, crosses);
   }
   auto ifOp = scf::IfOp::create(b, loc, resultTypes, needed,

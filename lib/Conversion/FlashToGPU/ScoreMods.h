@@ -1,7 +1,9 @@
 //===- ScoreMods.h - what is applied to each score element ------*- C++ -*-===//
 //
 // Applied per element through the strategies' per-element visit
-// (ScoreStrip), so that one implementation serves every strategy.
+// (ScoreStrip), so that one implementation serves every strategy: the
+// modifiers of the tile program (flash.score_mod, flash.mask_mod and
+// elementwise arith/math ops on the scores), then flash.mask.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,11 +15,16 @@
 
 namespace mlir::flash {
 
-/// `value`, the score at (`row`, `col`) of the tile `scores` (MaskedScores),
-/// or -inf where the mask hides it: keys at or past the mask's limit and,
-/// if causal, keys after the query.
-Value applyMask(KernelContext &k, const TileStorage &scores, Value value,
-                Value row, Value col);
+/// Whether element visits of `scores` must know each element's coordinates
+/// (it has modifiers, or is read `masked`).
+inline bool needsCoordinates(const TileStorage &scores, bool masked) {
+  return masked || !scores.modifiers.empty();
+}
+
+/// `value`, the score at (`row`, `col`) of the tile `scores`, after the
+/// tile's modifiers and, if `masked`, its mask.
+Value applyScoreMods(KernelContext &k, const TileStorage &scores, Value value,
+                     Value row, Value col, bool masked);
 
 /// Emits `emitStep` twice under one uniform branch: masked where the block
 /// of `cols` keys crosses the key length or (for this warp's rows) the

@@ -91,6 +91,11 @@ public:
   /// Row values converted between partial and whole form.
   virtual SmallVector<Value> convertRows(ArrayRef<Value> rows, bool fromPartial,
                                          bool toPartial);
+  /// The tile row of this lane's row value `slot` of 16-row strip `strip`.
+  virtual Value rowOfSlot(int64_t strip, int64_t slot) = 0;
+  /// Whether this lane is the one of those holding a row that writes its
+  /// row values (an i1).
+  virtual Value writesRow() = 0;
   /// acc[i, j] · rows[i].
   virtual SmallVector<Value> scaleRows(ArrayRef<Value> acc,
                                        ArrayRef<Value> rows) = 0;

@@ -6,6 +6,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -22,15 +23,16 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
   Location loc = k.loc;
   o = kernelArgs[3];
   copies->emitSourceViews(kernelArgs[0], kernelArgs[1], kernelArgs[2]);
+  // The program's operands come first: q, k, v, o, then lse and the
+  // captures if any; the split workspace follows them.
+  for (auto [operand, arg] : llvm::zip(tiled->getOperands(), kernelArgs))
+    mapping.map(operand, arg);
   if (k.kvSplits > 1) {
-    workspace.partials = kernelArgs[4];
-    workspace.counters = kernelArgs[5];
+    unsigned next = tiled->getNumOperands();
+    workspace.partials = kernelArgs[next];
+    workspace.counters = kernelArgs[next + 1];
     workspace.split = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
   }
-  mapping.map(tiled.getQ(), kernelArgs[0]);
-  mapping.map(tiled.getK(), kernelArgs[1]);
-  mapping.map(tiled.getV(), kernelArgs[2]);
-  mapping.map(tiled.getO(), o);
   k.emitPreamble();
   Value queryBlock = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   if (tiled.isCausal()) {
@@ -128,6 +130,14 @@ LogicalResult TileLowering::lowerOp(Operation *op) {
     return lowerNormalize(normalize);
   if (auto store = dyn_cast<StoreTileOp>(op))
     return lowerStore(store);
+  if (auto store = dyn_cast<StoreLseOp>(op))
+    return lowerStoreLse(store);
+  if (auto mod = dyn_cast<ScoreModOp>(op))
+    return lowerModifier(mod, mod.getScores());
+  if (auto mod = dyn_cast<MaskModOp>(op))
+    return lowerModifier(mod, mod.getScores());
+  if (isScoreElementwise(op))
+    return lowerModifier(op, Value());
   if (hasTensorTypes(op) || op->getNumRegions() != 0)
     return op->emitOpError("flash-to-gpu: not supported inside flash.tiled");
   // Scalar index arithmetic and memref.dim: the same in the kernel.
@@ -354,6 +364,8 @@ LogicalResult TileLowering::lowerMask(MaskOp op) {
   storage.maskRow = scalar(op.getRow());
   storage.maskCol = scalar(op.getCol());
   storage.maskLimit = scalar(op.getLimit());
+  if (op.getDiagonal())
+    storage.maskDiagonal = scalar(op.getDiagonal());
   storage.causal = op.getCausal();
   tiles[op.getResult()] = storage;
   return success();
@@ -399,5 +411,69 @@ LogicalResult TileLowering::lowerRescale(RescaleOp op) {
   TileStorage storage = *acc;
   storage.values = emitRescale(k, *tc, acc->values, factors->values);
   tiles[op.getResult()] = storage;
+  return success();
+}
+
+template <typename ModOp>
+void TileLowering::bindModCoordinates(ModOp op, ScoreModifier &mod) {
+  Value bh = scalar(op.getBatchHead());
+  mod.batch = arith::DivUIOp::create(k.b, k.loc, bh, heads);
+  mod.head = arith::RemUIOp::create(k.b, k.loc, bh, heads);
+  mod.row = scalar(op.getRow());
+  mod.col = scalar(op.getCol());
+  mod.seqQ = scalar(op.getSeqQ());
+  mod.seqK = scalar(op.getSeqK());
+  for (Value capture : op.getCaptures())
+    mod.captures.push_back(mapping.lookup(capture));
+}
+
+bool TileLowering::isScoreElementwise(Operation *op) {
+  if (!isa_and_nonnull<arith::ArithDialect, math::MathDialect>(
+          op->getDialect()) ||
+      op->getNumResults() != 1 || op->getNumRegions() != 0 ||
+      !isMemoryEffectFree(op))
+    return false;
+  return llvm::any_of(op->getOperands(), [&](Value operand) {
+    TileStorage *tile = findTile(operand);
+    return tile && (tile->kind == TileStorage::Kind::Scores ||
+                    tile->kind == TileStorage::Kind::MaskedScores);
+  });
+}
+
+LogicalResult TileLowering::lowerModifier(Operation *op, Value scores) {
+  ScoreModifier mod;
+  mod.op = op;
+  if (!scores) {
+    // Elementwise: one operand is the scores, the others splat constants,
+    // and the result an f32 tile of the scores' shape.
+    for (Value operand : op->getOperands()) {
+      TileStorage *tile = findTile(operand);
+      if (tile && tile->kind == TileStorage::Kind::Splat) {
+        mod.operands.push_back(k.f32(tile->splat));
+        continue;
+      }
+      if (scores || !tile)
+        return op->emitOpError("flash-to-gpu: an elementwise op on scores "
+                               "may combine them only with splat constants");
+      scores = operand;
+      mod.operands.push_back(Value());
+    }
+    if (op->getResult(0).getType() != scores.getType())
+      return op->emitOpError("flash-to-gpu: an elementwise op on scores must "
+                             "give f32 scores of the same shape");
+  }
+  TileStorage *tile = findTile(scores);
+  if (!tile || tile->kind != TileStorage::Kind::Scores)
+    return op->emitOpError(
+        tile && tile->kind == TileStorage::Kind::MaskedScores
+            ? "flash-to-gpu: modifiers must come before flash.mask"
+            : "flash-to-gpu: scores must come from a flash.dot without acc");
+  if (auto scoreMod = dyn_cast<ScoreModOp>(op))
+    bindModCoordinates(scoreMod, mod);
+  else if (auto maskMod = dyn_cast<MaskModOp>(op))
+    bindModCoordinates(maskMod, mod);
+  TileStorage storage = *tile;
+  storage.modifiers.push_back(std::move(mod));
+  tiles[op->getResult(0)] = storage;
   return success();
 }

@@ -62,11 +62,21 @@ private:
                             CarriedSlots &slots);
   LogicalResult lowerDot(DotOp op);
   LogicalResult lowerMask(MaskOp op);
+  /// flash.score_mod, flash.mask_mod and elementwise arith/math ops on
+  /// scores: recorded on the scores' storage, applied per element when the
+  /// softmax step reads them (ScoreMods.cpp).
+  LogicalResult lowerModifier(Operation *op, Value scores);
+  /// The kernel values a flash.score_mod or flash.mask_mod gives its region.
+  template <typename ModOp>
+  void bindModCoordinates(ModOp op, ScoreModifier &mod);
+  /// Whether `op` is an elementwise arith/math op on a score tile.
+  bool isScoreElementwise(Operation *op);
   LogicalResult lowerSoftmax(SoftmaxStepOp op);
   LogicalResult lowerRescale(RescaleOp op);
   // The epilogue (Epilogue.cpp).
   LogicalResult lowerNormalize(NormalizeOp op);
   LogicalResult lowerStore(StoreTileOp op);
+  LogicalResult lowerStoreLse(StoreLseOp op);
 
   /// The flat values of a loop-carried tile (inits and yields).
   FailureOr<SmallVector<Value>> flatten(Value tileValue, Operation *user);

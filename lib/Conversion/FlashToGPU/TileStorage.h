@@ -6,7 +6,25 @@
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/SmallVector.h"
 
+namespace mlir {
+class Operation;
+} // namespace mlir
+
 namespace mlir::flash {
+
+/// A modifier applied to each score element when the scores are read
+/// (ScoreMods.cpp): a flash.score_mod, a flash.mask_mod, or an elementwise
+/// arith/math op of the tile program, with the kernel values it needs.
+struct ScoreModifier {
+  Operation *op = nullptr;
+  /// Elementwise ops: per operand, the kernel-side constant, or null where
+  /// the scores go.
+  SmallVector<Value> operands;
+  /// flash.score_mod / flash.mask_mod: the tile's coordinates, both lengths
+  /// and the captures' kernel values.
+  Value batch, head, row, col, seqQ, seqK;
+  SmallVector<Value> captures;
+};
 
 /// Where a tile value of the tile program lives in the kernel: the walk over
 /// tile ops gives each result one of these as it lowers the op.
@@ -29,10 +47,13 @@ struct TileStorage {
   /// (mma_sync row sums); the strategy completes them (completeRows).
   bool partial = false;
   /// MaskedScores: keys at or past `maskLimit` are masked, and with `causal`
-  /// keys after the query; `maskRow`/`maskCol` are the tile's first query
-  /// row and key column.
-  Value maskRow, maskCol, maskLimit;
+  /// keys after the query (shifted by `maskDiagonal` if set); `maskRow` /
+  /// `maskCol` are the tile's first query row and key column.
+  Value maskRow, maskCol, maskLimit, maskDiagonal;
   bool causal = false;
+  /// Scores / MaskedScores: modifiers applied in order to each element, before
+  /// the mask.
+  SmallVector<ScoreModifier> modifiers;
   int64_t cols = 0; // columns of the tile
   /// Acc after a split K/V merge: only lanes where this is true store.
   Value storeGuard;

@@ -57,6 +57,16 @@ public:
   Value reduceRowSum(Value laneSum) override;
   SmallVector<Value> scaleRows(ArrayRef<Value> acc,
                                ArrayRef<Value> rows) override;
+  Value rowOfSlot(int64_t strip, int64_t) override {
+    // Lanes 2r and 2r + 1 hold row r of the strip.
+    Value pairRow = arith::DivUIOp::create(k.b, k.loc, k.lane, k.idx(2));
+    return k.add(k.add(k.warpRow, k.idx(kTile * strip)), pairRow);
+  }
+  Value writesRow() override {
+    return arith::CmpIOp::create(
+        k.b, k.loc, arith::CmpIPredicate::eq,
+        arith::RemUIOp::create(k.b, k.loc, k.lane, k.idx(2)), k.idx(0));
+  }
   Value zeroFragment() override { return emitter().splatC(0.0f); }
   void stageOutput(ArrayRef<Value> acc) override;
   void storeOutput(ArrayRef<Value> acc, Value o, Value batch, Value head,
@@ -92,7 +102,9 @@ public:
     lastCol[j] = col;
     Value value =
         memref::LoadOp::create(k.b, k.loc, tc.sBuf, ValueRange{row, col});
-    return masked ? applyMask(k, scores, value, row, col) : value;
+    if (!needsCoordinates(scores, masked))
+      return value;
+    return applyScoreMods(k, scores, value, row, col, masked);
   }
   void setProbability(int64_t, int64_t j, Value p) override {
     Value rounded = arith::TruncFOp::create(k.b, k.loc, k.element, p);

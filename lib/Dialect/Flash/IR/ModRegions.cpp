@@ -4,13 +4,12 @@
 // lane that holds the element), by the CPU interpreter and by the float64
 // reference; so it must be a pure scalar function of its arguments. These
 // rules are stated once here and shared by flash.attention, flash.score_mod
-// and flash.mask_mod.
+// and flash.mask_mod (which are IsolatedFromAbove: a region uses only its
+// arguments and what it defines).
 //
 //===----------------------------------------------------------------------===//
 
 #include "flashc/Dialect/Flash/IR/FlashDialect.h"
-
-#include "mlir/Transforms/RegionUtils.h"
 
 using namespace mlir;
 using namespace mlir::flash;
@@ -107,12 +106,5 @@ LogicalResult flash::verifyModRegion(Operation *op, Region &region,
              << "is not allowed in " << name
              << ": it may hold only pure scalar arith and math ops and "
                 "memref.load from captured memrefs";
-  SetVector<Value> fromAbove;
-  getUsedValuesDefinedAbove(region, fromAbove);
-  if (!fromAbove.empty())
-    return op->emitOpError()
-           << name << " uses a value defined outside it ("
-           << fromAbove.front()
-           << "); pass it in as a capture (or define constants inside)";
   return success();
 }

@@ -17,7 +17,10 @@ def Flash_Row1 : TensorRankOf<[F32], [1]>;
 // User level
 //===----------------------------------------------------------------------===//
 
-def Flash_AttentionOp : Flash_Op<"attention", [AttrSizedOperandSegments]> {
+// Isolated from above: the modifier regions are scalar functions of their
+// arguments (so that the canonicalizer keeps their constants inside).
+def Flash_AttentionOp : Flash_Op<"attention", [AttrSizedOperandSegments,
+                                               IsolatedFromAbove]> {
   let summary = "scaled dot-product attention, O = softmax(scale·Q·Kᵀ)·V";
   let description = [{
     Computes attention for every (batch, head): `O = softmax(mod(scale · Q ·
@@ -310,7 +313,7 @@ def Flash_MaskOp : Flash_Op<"mask", [Pure, AllTypesMatch<["scores", "result"]>]>
 }
 
 def Flash_ScoreModOp : Flash_Op<"score_mod", [
-    RecursiveMemoryEffects, AllTypesMatch<["scores", "result"]>]> {
+    RecursiveMemoryEffects, IsolatedFromAbove, AllTypesMatch<["scores", "result"]>]> {
   let summary = "apply a score_mod region to every element of a score tile";
   let description = [{
     For the score tile whose element (i, j) is query `row + i` against key
@@ -346,7 +349,7 @@ def Flash_ScoreModOp : Flash_Op<"score_mod", [
 }
 
 def Flash_MaskModOp : Flash_Op<"mask_mod", [
-    RecursiveMemoryEffects, AllTypesMatch<["scores", "result"]>]> {
+    RecursiveMemoryEffects, IsolatedFromAbove, AllTypesMatch<["scores", "result"]>]> {
   let summary = "set the scores a mask_mod region hides to -inf";
   let description = [{
     Like `flash.score_mod`, with a user-level `mask_mod` region
