@@ -73,12 +73,11 @@ static void expand(AttentionOp op) {
   // one multiply-add before exp2. A score_mod sees the scaled score, so
   // there the scale is applied first and the softmax only adds log2(e).
   float log2e = static_cast<float>(M_LOG2E);
-  float scaleLog2e =
-      op.hasScoreMod() ? log2e : op.getEffectiveScale() * log2e;
+  float scaleLog2e = op.hasScoreMod() ? log2e : op.getEffectiveScale() * log2e;
 
   auto tiled = TiledOp::create(b, loc, op.getQ(), op.getK(), op.getV(),
-                               op.getO(), op.getLse(), op.getCaptures(),
-                               config, op.getPolicyAttr());
+                               op.getO(), op.getLse(), op.getCaptures(), config,
+                               op.getPolicyAttr());
   Block *body = new Block();
   tiled.getBody().push_back(body);
   Value qBlock = body->addArgument(b.getIndexType(), loc);
@@ -118,8 +117,8 @@ static void expand(AttentionOp op) {
     Value coords[] = {bh, row0, start};
     Value seqs[] = {seqQ, seqK};
     if (op.hasScoreMod()) {
-      s = arith::MulFOp::create(b, loc, s,
-                                splat(b, loc, {bm, bn}, op.getEffectiveScale()));
+      s = arith::MulFOp::create(
+          b, loc, s, splat(b, loc, {bm, bn}, op.getEffectiveScale()));
       s = applyMod<ScoreModOp>(b, loc, op.getScoreMod(), s, coords, seqs,
                                op.getCaptures());
     }

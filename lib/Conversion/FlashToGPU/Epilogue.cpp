@@ -151,8 +151,7 @@ LogicalResult TileLowering::lowerStoreLse(StoreLseOp op) {
           /*withElse=*/false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      memref::StoreOp::create(b, loc, value, lse,
-                              ValueRange{batch, head, row});
+      memref::StoreOp::create(b, loc, value, lse, ValueRange{batch, head, row});
     }
   return success();
 }

@@ -143,9 +143,23 @@ struct FlashToGPUPass
   /// pipeline does not link (and the runtime's machines may not have).
   /// Upstream's polynomial approximations are accurate to a few ulp in f32.
   LogicalResult expandMath(gpu::GPUFuncOp kernel) {
+    bool hasMath = kernel
+                       .walk([](Operation *op) {
+                         return isa<math::MathDialect>(op->getDialect())
+                                    ? WalkResult::interrupt()
+                                    : WalkResult::advance();
+                       })
+                       .wasInterrupted();
+    if (!hasMath)
+      return success();
     RewritePatternSet patterns(&getContext());
     populateMathPolynomialApproximationPatterns(patterns);
-    return applyPatternsGreedily(kernel, std::move(patterns));
+    // Only the expansion: canonicalize, which runs next, folds.
+    GreedyRewriteConfig config;
+    config.enableFolding(false)
+        .enableConstantCSE(false)
+        .setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+    return applyPatternsGreedily(kernel, std::move(patterns), config);
   }
 };
 } // namespace

@@ -63,8 +63,8 @@ Value KernelContext::exp2(Value x) {
 
 Value KernelContext::log2(Value x) {
   return LLVM::CallIntrinsicOp::create(
-             b, loc, b.getF32Type(),
-             b.getStringAttr("llvm.nvvm.lg2.approx.f"), ValueRange{x})
+             b, loc, b.getF32Type(), b.getStringAttr("llvm.nvvm.lg2.approx.f"),
+             ValueRange{x})
       .getResult(0);
 }
 

@@ -101,9 +101,9 @@ public:
               k.b, k.loc, scores.values[strip * (cols / kTileCols) + j],
               ArrayRef<int64_t>{half, e});
           if (needsCoordinates(scores, masked))
-            value = applyScoreMods(
-                k, scores, value, row,
-                k.add(k.idx(kTileCols * j + e), tc.pairCol), masked);
+            value = applyScoreMods(k, scores, value, row,
+                                   k.add(k.idx(kTileCols * j + e), tc.pairCol),
+                                   masked);
           x[half].push_back(value);
         }
     }

@@ -37,8 +37,7 @@ static Value applyModifier(KernelContext &k, const ScoreModifier &mod,
   if (auto maskMod = dyn_cast<MaskModOp>(mod.op)) {
     Value seen =
         inlineModRegion(k, mod, maskMod.getBody(), std::nullopt, row, col);
-    return arith::SelectOp::create(k.b, k.loc, seen, value,
-                                   k.f32(-INFINITY));
+    return arith::SelectOp::create(k.b, k.loc, seen, value, k.f32(-INFINITY));
   }
   // An elementwise op of the tile program, on scalars.
   OperationState state(k.loc, mod.op->getName());
@@ -51,8 +50,8 @@ static Value applyModifier(KernelContext &k, const ScoreModifier &mod,
 
 /// -inf where the mask of `scores` hides (`row`, `col`): keys at or past
 /// the limit and, if causal, keys after the (shifted) diagonal.
-static Value applyMask(KernelContext &k, const TileStorage &scores,
-                       Value value, Value row, Value col) {
+static Value applyMask(KernelContext &k, const TileStorage &scores, Value value,
+                       Value row, Value col) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   Value keyCol = k.add(scores.maskCol, col);

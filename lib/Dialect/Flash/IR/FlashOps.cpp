@@ -172,8 +172,8 @@ LogicalResult AttentionOp::verifyRegions() {
   if (hasScoreMod() && failed(verifyModRegion(*this, getScoreMod(),
                                               ModKind::Score, getCaptures())))
     return failure();
-  if (hasMaskMod() && failed(verifyModRegion(*this, getMaskMod(),
-                                             ModKind::Mask, getCaptures())))
+  if (hasMaskMod() && failed(verifyModRegion(*this, getMaskMod(), ModKind::Mask,
+                                             getCaptures())))
     return failure();
   return success();
 }

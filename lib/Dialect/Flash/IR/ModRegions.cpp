@@ -72,11 +72,10 @@ LogicalResult flash::verifyModRegion(Operation *op, Region &region,
                               : "(batch, head, q_idx, kv_idx, seq_q, seq_k: "
                                 "index)";
   if (body.getNumArguments() != leading + captures.size())
-    return op->emitOpError()
-           << name << " must take " << signature
-           << " and one argument per capture, i.e. "
-           << leading + captures.size() << " arguments, got "
-           << body.getNumArguments();
+    return op->emitOpError() << name << " must take " << signature
+                             << " and one argument per capture, i.e. "
+                             << leading + captures.size() << " arguments, got "
+                             << body.getNumArguments();
   for (auto [index, arg] : llvm::enumerate(body.getArguments())) {
     Type expected;
     if (index >= leading)

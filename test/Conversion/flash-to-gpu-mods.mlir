@@ -1,0 +1,55 @@
+// Score modifiers through flash-to-gpu: applied per element where the
+// strategy reads the scores, for both strategies.
+
+// A hand-written tile program with a softcap of elementwise ops and a
+// log-sum-exp output: the kernel takes lse after O; tanh is expanded to
+// arith (no libdevice call); the LSE is ln 2 · (max + lg2(sum)), stored by
+// one lane per row, for rows inside seq_q.
+// RUN: flashc-opt %examples/tile/softcap_tiled.mlir --flash-to-gpu | FileCheck %s -enable-var-scope --check-prefix=SOFTCAP
+// SOFTCAP-LABEL: gpu.func @softcap_tiled_kernel
+// SOFTCAP-SAME: %{{.*}}: memref<?x?x?x64xf16>, %[[LSE:[^ ]*]]: memref<?x?x?xf32>)
+// SOFTCAP-NOT: math.tanh
+// SOFTCAP: scf.for
+// SOFTCAP: %[[LG:.*]] = llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"
+// SOFTCAP: %[[SUM:.*]] = arith.addf %{{.*}}, %[[LG]] : f32
+// SOFTCAP: %[[VALUE:.*]] = arith.mulf %[[SUM]], %{{.*}} : f32
+// SOFTCAP: scf.if
+// SOFTCAP:   memref.store %[[VALUE]], %[[LSE]][%{{.*}}, %{{.*}}, %{{.*}}] : memref<?x?x?xf32>
+// The same with WMMA.
+// RUN: sed 's/warps = 4>/warps = 4, strategy = wmma>/' %examples/tile/softcap_tiled.mlir | flashc-opt --flash-to-gpu | FileCheck %s --check-prefix=SOFTCAP-WMMA
+// SOFTCAP-WMMA-LABEL: gpu.func @softcap_tiled_kernel
+// SOFTCAP-WMMA-NOT: math.tanh
+// SOFTCAP-WMMA: gpu.subgroup_mma_compute
+// SOFTCAP-WMMA: llvm.call_intrinsic "llvm.nvvm.lg2.approx.f"
+
+// A captured memref is a kernel parameter, loaded from where the region
+// reads it: ALiBi's slope of the program's head.
+// RUN: flashc-opt %examples/mods/alibi.mlir --flash-select-config --flash-expand-attention --flash-to-gpu | FileCheck %s -enable-var-scope --check-prefix=ALIBI
+// ALIBI: gpu.launch_func {{.*}} args({{.*}}, %arg4 : memref<16xf32>)
+// ALIBI-LABEL: gpu.func @alibi_kernel
+// ALIBI-SAME: %[[SLOPES:[^ ]*]]: memref<16xf32>)
+// ALIBI: scf.for
+// ALIBI: memref.load %[[SLOPES]][%{{.*}}] : memref<16xf32>
+// ALIBI: arith.sitofp
+
+// A mask_mod selects -inf where it yields false, reading both document
+// ids; the same with WMMA.
+// RUN: flashc-opt %examples/mods/document_mask.mlir --flash-select-config --flash-expand-attention --flash-to-gpu | FileCheck %s -enable-var-scope --check-prefix=DOCS
+// RUN: flashc-opt %examples/mods/document_mask.mlir --flash-select-config="strategy=wmma" --flash-expand-attention --flash-to-gpu | FileCheck %s -enable-var-scope --check-prefix=DOCS
+// DOCS-LABEL: gpu.func @document_mask_kernel
+// DOCS-SAME: %[[IDS:[^ ]*]]: memref<2x1024xi32>)
+// DOCS: %[[DQ:.*]] = memref.load %[[IDS]][%{{.*}}, %{{.*}}] : memref<2x1024xi32>
+// DOCS: %[[DK:.*]] = memref.load %[[IDS]][%{{.*}}, %{{.*}}] : memref<2x1024xi32>
+// DOCS: %[[SAME:.*]] = arith.cmpi eq, %[[DQ]], %[[DK]] : i32
+// DOCS: arith.select %[[SAME]], %{{.*}}, %cst{{.*}} : f32
+
+// Bottom-right causal: the loop bound is clamped with signed compares, and
+// the diagonal test (per block and per element) is signed.
+// RUN: flashc-opt %examples/mods/decode_bottom_right.mlir --flash-select-config --flash-expand-attention --flash-to-gpu | FileCheck %s -enable-var-scope --check-prefix=DECODE
+// DECODE-LABEL: gpu.func @decode_bottom_right_kernel
+// DECODE: arith.minsi
+// DECODE: arith.maxsi
+// DECODE: scf.for
+// DECODE: arith.cmpi sgt
+// DECODE: scf.if
+// DECODE: arith.cmpi sgt
