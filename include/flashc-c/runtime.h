@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define FLASHC_RUNTIME_VERSION 1
+#define FLASHC_RUNTIME_VERSION 2
 
 #if defined(FLASHC_RUNTIME_BUILDING_SHARED)
 #define FLASHC_RUNTIME_API __attribute__((visibility("default")))
@@ -69,12 +69,37 @@ FLASHC_RUNTIME_API void flashc_kernel_destroy(flashc_kernel *kernel);
 
 /* Launches on `stream` (a CUstream; NULL for the default stream). q, k, v, o
  * are device pointers (CUdeviceptr) of the bundle's element type, 16-byte
- * aligned. Checks the shape against the bundle before launching. */
+ * aligned. Checks the shape against the bundle before launching. A kernel
+ * with an LSE output or captures needs flashc_kernel_launch_with. */
 FLASHC_RUNTIME_API flashc_status flashc_kernel_launch(flashc_kernel *kernel,
                                                       const flashc_shape *shape,
                                                       uint64_t q, uint64_t k,
                                                       uint64_t v, uint64_t o,
                                                       void *stream);
+
+/* One operand of the score modifiers (a capture), in the order of the
+ * source's `captures(...)`: for a memref, its device pointer and sizes
+ * (row-major, contiguous; as many sizes as its rank); for a scalar, its
+ * value in int_value (i32, i64, index) or float_value (f32, f64). */
+typedef struct flashc_capture {
+  uint64_t data;
+  int64_t sizes[8];
+  int64_t int_value;
+  double float_value;
+} flashc_capture;
+
+/* How many captures the kernel takes, and whether it writes an LSE. */
+FLASHC_RUNTIME_API int flashc_kernel_num_captures(const flashc_kernel *kernel);
+FLASHC_RUNTIME_API int flashc_kernel_has_lse(const flashc_kernel *kernel);
+
+/* flashc_kernel_launch with the LSE output (`lse`: f32 [batch, heads,
+ * seq_q], 0 if the kernel has none) and the captures (`num_captures` must
+ * be the kernel's count; a memref capture's sizes must match its static
+ * ones). */
+FLASHC_RUNTIME_API flashc_status flashc_kernel_launch_with(
+    flashc_kernel *kernel, const flashc_shape *shape, uint64_t q, uint64_t k,
+    uint64_t v, uint64_t o, uint64_t lse, const flashc_capture *captures,
+    size_t num_captures, void *stream);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,8 @@
 
 #include "flashc/Interpreter/TileInterpreter.h"
 
+#include "flashc/Interpreter/ScalarProgram.h"
+
 #include "flashc/Runtime/Runner.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -40,8 +42,10 @@ struct TileMap {
 class Interpreter {
 public:
   Interpreter(TiledOp tiled, const HostTensor &q, const HostTensor &k,
-              const HostTensor &v, HostTensor &o)
-      : tiled(tiled) {
+              const HostTensor &v, HostTensor &o,
+              const std::vector<flashc::HostCapture> &captures,
+              std::vector<float> *lse)
+      : tiled(tiled), captures(captures), lse(lse) {
     tensors[tiled.getQ()] = const_cast<HostTensor *>(&q);
     tensors[tiled.getK()] = const_cast<HostTensor *>(&k);
     tensors[tiled.getV()] = const_cast<HostTensor *>(&v);
@@ -183,10 +187,19 @@ private:
       return run(normalize);
     if (auto store = dyn_cast<StoreTileOp>(op))
       return run(store);
+    if (auto store = dyn_cast<StoreLseOp>(op))
+      return run(store);
+    if (auto mod = dyn_cast<ScoreModOp>(op))
+      return runMod(mod, ModKind::Score);
+    if (auto mod = dyn_cast<MaskModOp>(op))
+      return runMod(mod, ModKind::Mask);
     if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
       if (isa<RankedTensorType>(constant.getType()))
         return success(succeeded(tile(constant)));
     }
+    if (llvm::any_of(op->getResultTypes(),
+                     [](Type t) { return isa<RankedTensorType>(t); }))
+      return runElementwise(op);
     return evalScalar(op);
   }
 
@@ -234,10 +247,18 @@ private:
     FailureOr<int64_t> limit = scalar(mask.getLimit());
     if (failed(s) || failed(row) || failed(col) || failed(limit))
       return failure();
+    int64_t diagonal = 0;
+    if (mask.getDiagonal()) {
+      FailureOr<int64_t> d = scalar(mask.getDiagonal());
+      if (failed(d))
+        return failure();
+      diagonal = *d;
+    }
     Tile out = **s;
     for (int64_t i = 0; i < out.rows; ++i)
       for (int64_t j = 0; j < out.cols; ++j)
-        if (*col + j >= *limit || (mask.getCausal() && *col + j > *row + i))
+        if (*col + j >= *limit ||
+            (mask.getCausal() && *col + j > *row + i + diagonal))
           out.at(i, j) = -INFINITY;
     tiles[mask] = std::move(out);
     return success();
@@ -319,6 +340,96 @@ private:
     return success();
   }
 
+  /// A flash.score_mod or flash.mask_mod, element by element.
+  template <typename ModOp> LogicalResult runMod(ModOp op, ModKind kind) {
+    FailureOr<Tile *> s = tile(op.getScores());
+    FailureOr<int64_t> bh = scalar(op.getBatchHead());
+    FailureOr<int64_t> row = scalar(op.getRow());
+    FailureOr<int64_t> col = scalar(op.getCol());
+    FailureOr<int64_t> seqQ = scalar(op.getSeqQ());
+    FailureOr<int64_t> seqK = scalar(op.getSeqK());
+    if (failed(s) || failed(bh) || failed(row) || failed(col) || failed(seqQ) ||
+        failed(seqK))
+      return failure();
+    std::vector<flashc::HostCapture> &data = modData[op];
+    std::vector<Scalar> scalarCaptures;
+    data.clear();
+    for (Value capture : op.getCaptures()) {
+      auto position = llvm::find(tiled.getCaptures(), capture) -
+                      tiled.getCaptures().begin();
+      if (position >= int64_t(captures.size()))
+        return op.emitOpError("interpreter: no data for a capture");
+      data.push_back(captures[position]);
+      if (!isa<MemRefType>(capture.getType()))
+        scalarCaptures.push_back(
+            Scalar{data.back().values[0], int64_t(data.back().values[0])});
+    }
+    FailureOr<ScalarProgram> program = ScalarProgram::fromRegion(
+        op.getBody(), modLeadingArguments(kind), &data);
+    if (failed(program))
+      return failure();
+    int64_t heads = tensors[tiled.getQ()]->shape[1];
+    Tile out = **s;
+    std::vector<Scalar> inputs;
+    for (int64_t i = 0; i < out.rows; ++i)
+      for (int64_t j = 0; j < out.cols; ++j) {
+        inputs.clear();
+        if (kind == ModKind::Score)
+          inputs.push_back(Scalar{out.at(i, j), 0});
+        for (int64_t coordinate :
+             {*bh / heads, *bh % heads, *row + i, *col + j, *seqQ, *seqK})
+          inputs.push_back(Scalar{0, coordinate});
+        llvm::append_range(inputs, scalarCaptures);
+        Scalar result = program->run(inputs);
+        if (kind == ModKind::Score)
+          out.at(i, j) = static_cast<float>(result.f);
+        else if (!result.i)
+          out.at(i, j) = -INFINITY;
+      }
+    tiles[op.getResult()] = std::move(out);
+    return success();
+  }
+
+  /// An elementwise arith/math op on a tile (the others splat constants).
+  LogicalResult runElementwise(Operation *op) {
+    unsigned scoreOperand = 0;
+    Tile *input = nullptr;
+    for (auto [index, operand] : llvm::enumerate(op->getOperands()))
+      if (!operand.getDefiningOp<arith::ConstantOp>()) {
+        FailureOr<Tile *> t = tile(operand);
+        if (failed(t))
+          return failure();
+        input = *t;
+        scoreOperand = index;
+      }
+    if (!input)
+      return op->emitOpError("interpreter: not supported");
+    FailureOr<ScalarProgram> program =
+        ScalarProgram::fromElementwise(op, scoreOperand);
+    if (failed(program))
+      return failure();
+    Tile out = *input;
+    for (float &x : out.data)
+      x = static_cast<float>(program->run(Scalar{x, 0}).f);
+    tiles[op->getResult(0)] = std::move(out);
+    return success();
+  }
+
+  LogicalResult run(StoreLseOp store) {
+    FailureOr<Tile *> m = tile(store.getMax()), l = tile(store.getSum());
+    FailureOr<int64_t> bh = scalar(store.getBatchHead());
+    FailureOr<int64_t> row = scalar(store.getRow());
+    if (failed(m) || failed(l) || failed(bh) || failed(row))
+      return failure();
+    if (!lse)
+      return store.emitOpError("interpreter: no LSE output given");
+    int64_t seq = tensors[tiled.getQ()]->shape[2];
+    for (int64_t r = 0; r < (*m)->rows && *row + r < seq; ++r)
+      (*lse)[*bh * seq + *row + r] = static_cast<float>(
+          M_LN2 * ((*m)->data[r] + std::log2((*l)->data[r])));
+    return success();
+  }
+
   LogicalResult runLoop(KVLoopOp loop) {
     FailureOr<int64_t> bh = scalar(loop.getBatchHead());
     FailureOr<int64_t> upper = scalar(loop.getUpper());
@@ -358,6 +469,10 @@ private:
   }
 
   TiledOp tiled;
+  const std::vector<flashc::HostCapture> &captures;
+  std::vector<float> *lse;
+  /// Each modifier op's captures' data, in the op's order.
+  llvm::DenseMap<Operation *, std::vector<flashc::HostCapture>> modData;
   bool bf16 = false;
   llvm::DenseMap<Value, HostTensor *> tensors;
   llvm::DenseMap<Value, int64_t> scalars;
@@ -366,8 +481,9 @@ private:
 
 } // namespace
 
-LogicalResult mlir::flash::interpretTiled(TiledOp tiled, const HostTensor &q,
-                                          const HostTensor &k,
-                                          const HostTensor &v, HostTensor &o) {
-  return Interpreter(tiled, q, k, v, o).run();
+LogicalResult mlir::flash::interpretTiled(
+    TiledOp tiled, const HostTensor &q, const HostTensor &k,
+    const HostTensor &v, HostTensor &o,
+    const std::vector<flashc::HostCapture> &captures, std::vector<float> *lse) {
+  return Interpreter(tiled, q, k, v, o, captures, lse).run();
 }

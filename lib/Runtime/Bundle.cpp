@@ -9,6 +9,34 @@ using namespace flashc;
 
 static const char kMagic[] = "flashc-bundle";
 
+std::string KernelBundle::params() const {
+  std::string list = "memref4:q memref4:k memref4:v memref4:o";
+  if (lse)
+    list += " memref3:lse";
+  for (size_t i = 0; i < captures.size(); ++i) {
+    const CaptureInfo &capture = captures[i];
+    list += capture.memref ? " memref" + std::to_string(capture.sizes.size())
+                           : " " + capture.type;
+    list += ":capture" + std::to_string(i);
+  }
+  if (kvSplits > 1)
+    list += " memref1:partials memref1:counters";
+  return list;
+}
+
+/// `capture memref <type> <rank> <sizes...>` or `capture scalar <type>`.
+static std::string captureLine(const CaptureInfo &capture) {
+  std::string line = "capture ";
+  line += capture.memref ? "memref " : "scalar ";
+  line += capture.type;
+  if (capture.memref) {
+    line += " " + std::to_string(capture.sizes.size());
+    for (int64_t size : capture.sizes)
+      line += " " + std::to_string(size);
+  }
+  return line;
+}
+
 std::string flashc::serializeBundle(const KernelBundle &b) {
   std::ostringstream os;
   os << kMagic << " " << KernelBundle::kVersion << "\n";
@@ -24,6 +52,14 @@ std::string flashc::serializeBundle(const KernelBundle &b) {
   os << "stages " << b.stages << "\n";
   os << "warps " << b.warps << "\n";
   os << "strategy " << b.strategy << "\n";
+  if (b.bottomRight)
+    os << "bottom_right 1\n";
+  if (b.lse)
+    os << "lse 1\n";
+  if (b.modified)
+    os << "modified 1\n";
+  for (const CaptureInfo &capture : b.captures)
+    os << captureLine(capture) << "\n";
   if (b.kvSplits > 1)
     os << "kv_splits " << b.kvSplits << "\n";
   os << "threads " << b.threads << "\n";
@@ -90,6 +126,46 @@ struct Reader {
 };
 } // namespace
 
+static bool isCaptureType(const std::string &type) {
+  for (const char *known :
+       {"f16", "bf16", "f32", "f64", "i1", "i8", "i16", "i32", "i64", "index"})
+    if (type == known)
+      return true;
+  return false;
+}
+
+static bool parseCapture(const std::string &value, KernelBundle &b,
+                         std::string &error) {
+  std::istringstream is(value);
+  std::string kind;
+  CaptureInfo capture;
+  is >> kind >> capture.type;
+  capture.memref = kind == "memref";
+  bool ok = (capture.memref || kind == "scalar") && isCaptureType(capture.type);
+  if (ok && !capture.memref &&
+      (capture.type == "f16" || capture.type == "bf16" ||
+       capture.type == "i1" || capture.type == "i8" || capture.type == "i16"))
+    ok = false; // scalars the launch API passes: i32, i64, index, f32, f64
+  int64_t rank = 0;
+  if (ok && capture.memref) {
+    ok = static_cast<bool>(is >> rank) && rank >= 1 && rank <= 8;
+    for (int64_t i = 0; ok && i < rank; ++i) {
+      int64_t size = 0;
+      ok = static_cast<bool>(is >> size) && size >= -1;
+      capture.sizes.push_back(size);
+    }
+  }
+  std::string rest;
+  if (!ok || (is >> rest)) {
+    error = "bundle: malformed capture '" + value +
+            "' (memref <type> <rank 1-8> <sizes> or scalar <i32|i64|index|"
+            "f32|f64>)";
+    return false;
+  }
+  b.captures.push_back(std::move(capture));
+  return true;
+}
+
 /// One `key value` line of the header (not `ptx`) into `b`; `params` keeps
 /// the parameter list for the final check.
 static bool parseHeaderLine(const std::string &key, const std::string &value,
@@ -117,13 +193,20 @@ static bool parseHeaderLine(const std::string &key, const std::string &value,
       return false;
     }
     b.elementType = value;
-  } else if (key == "causal") {
-    int64_t causal = 0;
-    if (!parseInt(value, causal)) {
-      error = "bundle: 'causal' needs an integer, got '" + value + "'";
+  } else if (key == "causal" || key == "bottom_right" || key == "lse" ||
+             key == "modified") {
+    int64_t flag = 0;
+    if (!parseInt(value, flag)) {
+      error = "bundle: '" + key + "' needs an integer, got '" + value + "'";
       return false;
     }
-    b.causal = causal != 0;
+    bool &field = key == "causal"         ? b.causal
+                  : key == "bottom_right" ? b.bottomRight
+                  : key == "lse"          ? b.lse
+                                          : b.modified;
+    field = flag != 0;
+  } else if (key == "capture") {
+    return parseCapture(value, b, error);
   } else if (key == "scale") {
     char *end = nullptr;
     b.scale = std::strtof(value.c_str(), &end);
@@ -195,8 +278,8 @@ static bool validate(const KernelBundle &b, const std::string &params,
     return false;
   }
   if (!params.empty() && params != b.params()) {
-    error = "bundle: unsupported parameter list '" + params + "' (kv_splits " +
-            std::to_string(b.kvSplits) + " needs '" + b.params() + "')";
+    error = "bundle: parameter list '" + params +
+            "' disagrees with the header, which needs '" + b.params() + "'";
     return false;
   }
   if (b.threads != 32 * b.warps) {

@@ -22,8 +22,8 @@ std::vector<uint16_t> flashc::randomInput(size_t count, std::mt19937_64 &rng,
 namespace {
 /// Error sums over some of the rows compared (one per worker thread).
 struct PartialError {
-  double maxAbs = 0, errSq = 0, refSq = 0;
-  bool nan = false;
+  double maxAbs = 0, errSq = 0, refSq = 0, lseMaxRel = 0;
+  bool nan = false, lseBad = false;
 };
 } // namespace
 
@@ -44,30 +44,52 @@ static std::vector<int64_t> headsToCompare(int64_t bh, double work,
   return heads;
 }
 
-/// Row `i` of head `head` in float64 against `out`, added to `p`.
-static void compareRow(const AttentionProblem &problem, int64_t head, int64_t i,
-                       const std::vector<uint16_t> &hq,
-                       const std::vector<uint16_t> &hk,
-                       const std::vector<uint16_t> &hv,
-                       const std::vector<uint16_t> &out,
-                       std::vector<double> &scores, std::vector<double> &acc,
-                       PartialError &p) {
+/// Whether query `i` sees key `j` of head `head` (b·heads + h).
+static bool sees(const AttentionProblem &problem, int64_t head, int64_t i,
+                 int64_t j) {
+  if (problem.causal) {
+    int64_t diagonal = problem.bottomRight ? problem.seqK - problem.seqQ : 0;
+    if (j > i + diagonal)
+      return false;
+  }
+  const ScoreModifiers *mods = problem.modifiers;
+  if (mods && mods->mask)
+    return mods->mask(head / problem.heads, head % problem.heads, i, j);
+  return true;
+}
+
+/// Row `i` of head `head` in float64 against `out` (and `lse`), added to
+/// `p`.
+static void
+compareRow(const AttentionProblem &problem, int64_t head, int64_t i,
+           const std::vector<uint16_t> &hq, const std::vector<uint16_t> &hk,
+           const std::vector<uint16_t> &hv, const std::vector<uint16_t> &out,
+           const std::vector<float> *lse, std::vector<double> &scores,
+           std::vector<double> &acc, PartialError &p) {
   auto fromBits = problem.bf16 ? bfloat16ToFloat : halfToFloat;
   int64_t d = problem.headDim, seqQ = problem.seqQ, seqK = problem.seqK;
+  const ScoreModifiers *mods = problem.modifiers;
   const uint16_t *qRow = &hq[(head * seqQ + i) * d];
-  int64_t keys = problem.causal ? std::min(seqK, i + 1) : seqK;
   double maxScore = -INFINITY;
-  for (int64_t j = 0; j < keys; ++j) {
+  for (int64_t j = 0; j < seqK; ++j) {
+    scores[j] = -INFINITY;
+    if (!sees(problem, head, i, j))
+      continue;
     const uint16_t *kRow = &hk[(head * seqK + j) * d];
     double dot = 0;
     for (int64_t c = 0; c < d; ++c)
       dot += double(fromBits(qRow[c])) * double(fromBits(kRow[c]));
     scores[j] = dot * problem.scale;
+    if (mods && mods->score)
+      scores[j] = mods->score(scores[j], head / problem.heads,
+                              head % problem.heads, i, j);
     maxScore = std::max(maxScore, scores[j]);
   }
   double sum = 0;
   std::fill(acc.begin(), acc.end(), 0.0);
-  for (int64_t j = 0; j < keys; ++j) {
+  for (int64_t j = 0; maxScore > -INFINITY && j < seqK; ++j) {
+    if (scores[j] == -INFINITY)
+      continue;
     double w = std::exp(scores[j] - maxScore);
     sum += w;
     const uint16_t *vRow = &hv[(head * seqK + j) * d];
@@ -76,7 +98,7 @@ static void compareRow(const AttentionProblem &problem, int64_t head, int64_t i,
   }
   const uint16_t *oRow = &out[(head * seqQ + i) * d];
   for (int64_t c = 0; c < d; ++c) {
-    double ref = acc[c] / sum;
+    double ref = sum > 0 ? acc[c] / sum : 0.0;
     double got = fromBits(oRow[c]);
     if (std::isnan(got))
       p.nan = true;
@@ -85,6 +107,15 @@ static void compareRow(const AttentionProblem &problem, int64_t head, int64_t i,
     p.errSq += diff * diff;
     p.refSq += ref * ref;
   }
+  if (!lse)
+    return;
+  double got = (*lse)[head * seqQ + i];
+  double ref = sum > 0 ? maxScore + std::log(sum) : -INFINITY;
+  if (std::isnan(got) || (ref == -INFINITY) != (got == -INFINITY))
+    p.lseBad = true;
+  else if (ref > -INFINITY)
+    p.lseMaxRel = std::max(p.lseMaxRel, std::fabs(got - ref) /
+                                            std::max(1.0, std::fabs(ref)));
 }
 
 /// Whether any element of `out` is NaN or infinite (exponent bits all
@@ -102,7 +133,8 @@ ErrorStats flashc::compareWithReference(const AttentionProblem &problem,
                                         const std::vector<uint16_t> &hk,
                                         const std::vector<uint16_t> &hv,
                                         const std::vector<uint16_t> &out,
-                                        uint64_t sampleSeed, double maxWork) {
+                                        uint64_t sampleSeed, double maxWork,
+                                        const std::vector<float> *lse) {
   int64_t seqQ = problem.seqQ;
   int64_t bh = problem.batch * problem.heads;
   double work = double(bh) * seqQ * problem.seqK * problem.headDim;
@@ -114,7 +146,7 @@ ErrorStats flashc::compareWithReference(const AttentionProblem &problem,
     std::vector<double> scores(problem.seqK), acc(problem.headDim);
     for (int64_t index = t; index < rowsTotal; index += threads)
       compareRow(problem, heads[index / seqQ], index % seqQ, hq, hk, hv, out,
-                 scores, acc, partials[t]);
+                 lse, scores, acc, partials[t]);
   };
   std::vector<std::thread> pool;
   for (unsigned t = 0; t < threads; ++t)
@@ -128,6 +160,8 @@ ErrorStats flashc::compareWithReference(const AttentionProblem &problem,
     errSq += p.errSq;
     refSq += p.refSq;
     stats.nan |= p.nan;
+    stats.lseMaxRel = std::max(stats.lseMaxRel, p.lseMaxRel);
+    stats.lseBad |= p.lseBad;
   }
   // Sampling compares some (batch, head) pairs only; a NaN (the poison of an
   // element no program wrote) or infinity anywhere else must fail as well.

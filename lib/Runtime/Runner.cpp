@@ -4,12 +4,14 @@
 
 #include "flashc-c/runtime.h"
 #include "flashc/Runtime/Bundle.h"
+#include "flashc/Runtime/Captures.h"
 #include "flashc/Runtime/CudaDriver.h"
 #include "flashc/Runtime/Reference.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <iomanip>
 #include <memory>
 #include <random>
@@ -136,6 +138,7 @@ AttentionProblem flashc::attentionProblem(const KernelBundle &bundle,
   problem.seqK = shape.seqK;
   problem.headDim = bundle.headDim;
   problem.causal = bundle.causal;
+  problem.bottomRight = bundle.bottomRight;
   problem.scale = bundle.scale;
   problem.bf16 = bundle.elementType == "bf16";
   return problem;
@@ -167,6 +170,9 @@ public:
 
   RunStatus open(const std::string &bundleText, int device);
   bool upload(uint64_t seed);
+  /// The LSE output and the captures' data (`captures`, made by the
+  /// caller), on the device.
+  bool uploadExtras(const std::vector<HostCapture> &captures);
   /// Three launches on a poisoned output; `first` gets the first's output.
   bool launchThrice(std::vector<uint16_t> &first, bool &deterministic);
   /// The median of `iters` launches after `warmup`, in microseconds.
@@ -174,6 +180,8 @@ public:
   const char *deviceName() const { return flashc_runtime_device_name(rt); }
 
   std::vector<uint16_t> hq, hk, hv;
+  /// The first launch's LSE, if the kernel writes one.
+  std::vector<float> hlse;
 
 private:
   bool checkCuda(CUresult result, const char *what) {
@@ -184,8 +192,9 @@ private:
     return false;
   }
   bool launch() {
-    if (flashc_kernel_launch(kernel, &shape, dq.ptr, dk.ptr, dv.ptr, dout.ptr,
-                             nullptr) == FLASHC_OK)
+    if (flashc_kernel_launch_with(kernel, &shape, dq.ptr, dk.ptr, dv.ptr,
+                                  dout.ptr, dlse.ptr, captures.data(),
+                                  captures.size(), nullptr) == FLASHC_OK)
       return true;
     err << "flashc: error: " << flashc_runtime_last_error(rt) << "\n";
     return false;
@@ -204,7 +213,9 @@ private:
       nullptr, flashc_kernel_destroy};
   const CudaDriver *driver = nullptr;
   // Declared after the guards: freed before the kernel and the runtime.
-  DeviceBuffer dq, dk, dv, dout;
+  DeviceBuffer dq, dk, dv, dout, dlse;
+  std::deque<DeviceBuffer> captureBuffers;
+  std::vector<flashc_capture> captures;
 };
 } // namespace
 
@@ -225,7 +236,7 @@ RunStatus BundleRun::open(const std::string &bundleText, int device) {
   kernelGuard.reset(kernel);
   std::string error;
   driver = CudaDriver::open(error);
-  for (DeviceBuffer *buffer : {&dq, &dk, &dv, &dout})
+  for (DeviceBuffer *buffer : {&dq, &dk, &dv, &dout, &dlse})
     buffer->driver = driver;
   return kRunPassed;
 }
@@ -249,6 +260,38 @@ bool BundleRun::upload(uint64_t seed) {
                    "cuMemcpyHtoD");
 }
 
+bool BundleRun::uploadExtras(const std::vector<HostCapture> &hostCaptures) {
+  if (bundle.lse) {
+    size_t rows = qElems / bundle.headDim;
+    hlse.assign(rows, 0.0f);
+    if (!checkCuda(driver->cuMemAlloc(&dlse.ptr, rows * 4), "cuMemAlloc"))
+      return false;
+  }
+  for (size_t i = 0; i < hostCaptures.size(); ++i) {
+    const CaptureInfo &info = bundle.captures[i];
+    flashc_capture capture = {};
+    if (info.memref) {
+      std::vector<uint8_t> bytes = encodeCapture(info, hostCaptures[i]);
+      DeviceBuffer &buffer = captureBuffers.emplace_back();
+      buffer.driver = driver;
+      if (!checkCuda(driver->cuMemAlloc(&buffer.ptr, bytes.size()),
+                     "cuMemAlloc") ||
+          !checkCuda(
+              driver->cuMemcpyHtoD(buffer.ptr, bytes.data(), bytes.size()),
+              "cuMemcpyHtoD"))
+        return false;
+      capture.data = buffer.ptr;
+      for (size_t d = 0; d < info.sizes.size(); ++d)
+        capture.sizes[d] = hostCaptures[i].sizes[d];
+    } else {
+      capture.int_value = static_cast<int64_t>(hostCaptures[i].values[0]);
+      capture.float_value = hostCaptures[i].values[0];
+    }
+    captures.push_back(capture);
+  }
+  return true;
+}
+
 bool BundleRun::launchThrice(std::vector<uint16_t> &first,
                              bool &deterministic) {
   // A poisoned output (0xFFFF is a NaN in f16 and bf16): each run must
@@ -258,9 +301,16 @@ bool BundleRun::launchThrice(std::vector<uint16_t> &first,
   for (int run = 0; run < 3; ++run) {
     if (!checkCuda(driver->cuMemsetD8(dout.ptr, 0xff, qElems * 2),
                    "cuMemsetD8") ||
+        (dlse.ptr &&
+         !checkCuda(driver->cuMemsetD8(dlse.ptr, 0xff, hlse.size() * 4),
+                    "cuMemsetD8")) ||
         !launch() ||
         !checkCuda(driver->cuCtxSynchronize(), "kernel execution") ||
         !checkCuda(driver->cuMemcpyDtoH(ho.data(), dout.ptr, qElems * 2),
+                   "cuMemcpyDtoH"))
+      return false;
+    if (run == 0 && dlse.ptr &&
+        !checkCuda(driver->cuMemcpyDtoH(hlse.data(), dlse.ptr, hlse.size() * 4),
                    "cuMemcpyDtoH"))
       return false;
     if (run == 0)
@@ -315,7 +365,10 @@ static void printReport(std::ostream &out, const char *device,
   out << "device " << device << "\n";
   out << "kernel " << bundle.kernelName << " (" << bundle.arch << " PTX, "
       << bundle.elementType << ", head_dim " << bundle.headDim
-      << (bundle.causal ? ", causal" : "") << ")\n";
+      << (bundle.causal ? ", causal" : "")
+      << (bundle.bottomRight ? " bottom-right" : "")
+      << (bundle.modified ? ", modified scores" : "")
+      << (bundle.lse ? ", LSE" : "") << ")\n";
   out << "shape batch=" << shape.batch << " heads=" << shape.heads
       << " seq_q=" << shape.seq_q << " seq_k=" << shape.seq_k << "\n";
   out << "checked " << stats.pairsChecked << " of " << stats.pairsTotal
@@ -323,6 +376,11 @@ static void printReport(std::ostream &out, const char *device,
   out << "max_abs_error " << std::scientific << stats.maxAbs << " rel_l2_error "
       << stats.relL2 << " (bound " << bound << ")"
       << (stats.nan ? " NaN in output" : "") << std::defaultfloat << "\n";
+  if (bundle.lse)
+    out << "lse_max_rel_error " << std::scientific << stats.lseMaxRel
+        << " (bound " << kLseBound << ")"
+        << (stats.lseBad ? " WRONG -inf or NaN rows" : "") << std::defaultfloat
+        << "\n";
   out << "deterministic " << (deterministic ? "yes" : "NO")
       << " (3 runs, bitwise)\n";
   if (iters > 0)
@@ -350,19 +408,39 @@ RunStatus flashc::runBundle(const std::string &bundleText,
   shape.seq_q = chosen.seqQ;
   shape.seq_k = chosen.seqK;
 
+  if (bundle.modified && !options.modifiers) {
+    err << "flashc: error: the kernel modifies its scores (score_mod, "
+           "mask_mod): its float64 reference needs the source's regions; "
+           "run the source with `flashc FILE --run`\n";
+    return kRunError;
+  }
+  std::vector<HostCapture> hostCaptures;
+  if (!makeHostCaptures(bundle, options.seed + 2, hostCaptures, error)) {
+    err << "flashc: error: " << error << "\n";
+    return kRunError;
+  }
+
   BundleRun run(bundle, shape, err);
   if (RunStatus status = run.open(bundleText, options.device);
       status != kRunPassed)
     return status;
   std::vector<uint16_t> first;
   bool deterministic = true;
-  if (!run.upload(options.seed) || !run.launchThrice(first, deterministic))
+  if (!run.upload(options.seed) || !run.uploadExtras(hostCaptures) ||
+      !run.launchThrice(first, deterministic))
     return kRunError;
 
   AttentionProblem problem = attentionProblem(bundle, chosen);
+  ScoreModifiers modifiers;
+  if (options.modifiers) {
+    modifiers = options.modifiers(hostCaptures, shape.seq_q, shape.seq_k);
+    problem.modifiers = &modifiers;
+  }
   ErrorStats stats = compareWithReference(problem, run.hq, run.hk, run.hv,
-                                          first, options.seed + 1);
-  bool accurate = !stats.nan && stats.relL2 < errorBound(problem.bf16);
+                                          first, options.seed + 1, 4.0e9,
+                                          bundle.lse ? &run.hlse : nullptr);
+  bool accurate = !stats.nan && stats.relL2 < errorBound(problem.bf16) &&
+                  !stats.lseBad && stats.lseMaxRel <= kLseBound;
 
   double medianUs = 0;
   if (options.iters > 0 && !run.time(options.warmup, options.iters, medianUs))

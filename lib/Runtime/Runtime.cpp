@@ -4,6 +4,8 @@
 #include "flashc/Runtime/Bundle.h"
 #include "flashc/Runtime/CudaDriver.h"
 
+#include <cstring>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -127,51 +129,50 @@ static bool ensureWorkspace(flashc_kernel *kernel, int64_t tiles) {
 }
 
 namespace {
-/// The kernel's parameters: memref descriptors, expanded (docs/Bundle.md).
-/// The descriptors live here, so that the pointers stay valid.
+/// The kernel's parameters (docs/Bundle.md): memref descriptors expanded
+/// to allocated, aligned, offset, sizes[rank], strides[rank], and scalars.
+/// Every value gets an 8-byte slot (a 4-byte scalar in its first bytes:
+/// the driver reads as many bytes as the parameter has); the slots live
+/// here, in a deque, so that the pointers stay valid.
 struct LaunchParams {
-  /// Rank 4: allocated, aligned, offset, sizes[4], strides[4].
-  struct Descriptor4 {
-    uint64_t allocated, aligned;
-    int64_t offset, sizes[4], strides[4];
-  } tensors[4];
-  /// Rank 1: allocated, aligned, offset, size, stride.
-  struct Descriptor1 {
-    uint64_t allocated, aligned;
-    int64_t offset, size, stride;
-  } workspace[2];
+  std::deque<int64_t> slots;
   std::vector<void *> pointers;
 
-  /// q, k, v, o, contiguous [batch, heads, seq, head_dim].
-  void addTensors(const flashc_shape &shape, int64_t d,
-                  const uint64_t (&data)[4]) {
-    for (int i = 0; i < 4; ++i) {
-      int64_t seq = (i == 1 || i == 2) ? shape.seq_k : shape.seq_q;
-      tensors[i] = {data[i],
-                    data[i],
-                    0,
-                    {shape.batch, shape.heads, seq, d},
-                    {shape.heads * seq * d, seq * d, d, 1}};
-      Descriptor4 &desc = tensors[i];
-      pointers.push_back(&desc.allocated);
-      pointers.push_back(&desc.aligned);
-      pointers.push_back(&desc.offset);
-      for (int j = 0; j < 4; ++j)
-        pointers.push_back(&desc.sizes[j]);
-      for (int j = 0; j < 4; ++j)
-        pointers.push_back(&desc.strides[j]);
-    }
+  void push(int64_t value) {
+    slots.push_back(value);
+    pointers.push_back(&slots.back());
   }
-  /// The split workspace: f32 partials and i32 counters.
-  void addWorkspace(uint64_t partials, int64_t partialCount, uint64_t counters,
-                    int64_t counterCount) {
-    workspace[0] = {partials, partials, 0, partialCount, 1};
-    workspace[1] = {counters, counters, 0, counterCount, 1};
-    for (Descriptor1 &desc : workspace)
-      for (void *field :
-           {(void *)&desc.allocated, (void *)&desc.aligned,
-            (void *)&desc.offset, (void *)&desc.size, (void *)&desc.stride})
-        pointers.push_back(field);
+  /// A contiguous row-major memref of `sizes` at `data`.
+  void addMemref(uint64_t data, const std::vector<int64_t> &sizes) {
+    push(static_cast<int64_t>(data));
+    push(static_cast<int64_t>(data));
+    push(0);
+    for (int64_t size : sizes)
+      push(size);
+    int64_t stride = 1;
+    std::vector<int64_t> strides(sizes.size());
+    for (size_t i = sizes.size(); i-- > 0;) {
+      strides[i] = stride;
+      stride *= sizes[i];
+    }
+    for (int64_t value : strides)
+      push(value);
+  }
+  /// A scalar of `type` (bundle's names: i32, i64, index, f32, f64).
+  void addScalar(const std::string &type, const flashc_capture &capture) {
+    int64_t slot = 0;
+    if (type == "f32") {
+      float value = static_cast<float>(capture.float_value);
+      std::memcpy(&slot, &value, sizeof(value));
+    } else if (type == "f64") {
+      std::memcpy(&slot, &capture.float_value, sizeof(double));
+    } else if (type == "i32") {
+      int32_t value = static_cast<int32_t>(capture.int_value);
+      std::memcpy(&slot, &value, sizeof(value));
+    } else {
+      slot = capture.int_value;
+    }
+    push(slot);
   }
 };
 } // namespace
@@ -300,10 +301,71 @@ void flashc_kernel_destroy(flashc_kernel *kernel) {
   delete kernel;
 }
 
+/// The LSE and the captures of a launch against the bundle.
+static flashc_status checkExtras(flashc_runtime *rt, const KernelBundle &b,
+                                 uint64_t lse, const flashc_capture *captures,
+                                 size_t numCaptures) {
+  if (b.lse && !lse)
+    return rt->fail(FLASHC_ERROR_ARGUMENT,
+                    "lse: null pointer (the kernel writes a log-sum-exp)");
+  if (!b.lse && lse)
+    return rt->fail(FLASHC_ERROR_ARGUMENT,
+                    "lse: given, but the kernel writes no log-sum-exp");
+  if (numCaptures != b.captures.size())
+    return rt->fail(FLASHC_ERROR_ARGUMENT,
+                    "captures: " + std::to_string(numCaptures) +
+                        " given, the kernel takes " +
+                        std::to_string(b.captures.size()));
+  if (numCaptures && !captures)
+    return rt->fail(FLASHC_ERROR_ARGUMENT, "captures: null array");
+  for (size_t i = 0; i < numCaptures; ++i) {
+    const CaptureInfo &info = b.captures[i];
+    if (!info.memref)
+      continue;
+    std::string name = "capture " + std::to_string(i);
+    if (!captures[i].data)
+      return rt->fail(FLASHC_ERROR_ARGUMENT, name + ": null pointer");
+    for (size_t d = 0; d < info.sizes.size(); ++d) {
+      int64_t size = captures[i].sizes[d];
+      if (size < 1 || (info.sizes[d] >= 0 && size != info.sizes[d]))
+        return rt->fail(FLASHC_ERROR_ARGUMENT,
+                        name + ": size " + std::to_string(d) + " = " +
+                            std::to_string(size) +
+                            (size < 1 ? " must be at least 1"
+                                      : " differs from the compiled " +
+                                            std::to_string(info.sizes[d])));
+    }
+  }
+  return FLASHC_OK;
+}
+
+int flashc_kernel_num_captures(const flashc_kernel *kernel) {
+  return kernel ? static_cast<int>(kernel->bundle.captures.size()) : 0;
+}
+
+int flashc_kernel_has_lse(const flashc_kernel *kernel) {
+  return kernel && kernel->bundle.lse ? 1 : 0;
+}
+
 flashc_status flashc_kernel_launch(flashc_kernel *kernel,
                                    const flashc_shape *shape, uint64_t q,
                                    uint64_t k, uint64_t v, uint64_t o,
                                    void *stream) {
+  if (kernel && (kernel->bundle.lse || !kernel->bundle.captures.empty()))
+    return kernel->runtime->fail(
+        FLASHC_ERROR_ARGUMENT,
+        "the kernel takes an LSE output or captures: launch it with "
+        "flashc_kernel_launch_with");
+  return flashc_kernel_launch_with(kernel, shape, q, k, v, o, 0, nullptr, 0,
+                                   stream);
+}
+
+flashc_status flashc_kernel_launch_with(flashc_kernel *kernel,
+                                        const flashc_shape *shape, uint64_t q,
+                                        uint64_t k, uint64_t v, uint64_t o,
+                                        uint64_t lse,
+                                        const flashc_capture *captures,
+                                        size_t numCaptures, void *stream) {
   if (!kernel)
     return FLASHC_ERROR_ARGUMENT;
   flashc_runtime *rt = kernel->runtime;
@@ -314,17 +376,35 @@ flashc_status flashc_kernel_launch(flashc_kernel *kernel,
     return status;
   if (flashc_status status = checkPointers(rt, pointers); status != FLASHC_OK)
     return status;
+  if (flashc_status status = checkExtras(rt, b, lse, captures, numCaptures);
+      status != FLASHC_OK)
+    return status;
   int64_t gridX = b.gridX(shape->seq_q);
   int64_t gridY = shape->batch * shape->heads;
   LaunchParams params;
-  params.addTensors(*shape, b.headDim, pointers);
+  for (int i = 0; i < 4; ++i) {
+    int64_t seq = (i == 1 || i == 2) ? shape->seq_k : shape->seq_q;
+    params.addMemref(pointers[i], {shape->batch, shape->heads, seq, b.headDim});
+  }
+  if (b.lse)
+    params.addMemref(lse, {shape->batch, shape->heads, shape->seq_q});
+  for (size_t i = 0; i < numCaptures; ++i) {
+    const CaptureInfo &info = b.captures[i];
+    if (info.memref)
+      params.addMemref(
+          captures[i].data,
+          std::vector<int64_t>(captures[i].sizes,
+                               captures[i].sizes + info.sizes.size()));
+    else
+      params.addScalar(info.type, captures[i]);
+  }
   if (b.kvSplits > 1) {
     int64_t tiles = gridX * gridY;
     if (!ensureWorkspace(kernel, tiles))
       return FLASHC_ERROR_CUDA;
     uint64_t base = kernel->workspace;
-    params.addWorkspace(base, b.partialFloats(tiles),
-                        base + kernel->countersOffset, b.counterCount(tiles));
+    params.addMemref(base, {b.partialFloats(tiles)});
+    params.addMemref(base + kernel->countersOffset, {b.counterCount(tiles)});
   }
   if (!rt->check(
           rt->driver->cuLaunchKernel(

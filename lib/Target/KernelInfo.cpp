@@ -38,6 +38,67 @@ static LogicalResult verifyNoHostCode(TiledOp tiled) {
   return success();
 }
 
+/// The bundle's name of a capture's scalar or element type, or "" if the
+/// runtime cannot pass it.
+static std::string captureTypeName(Type type, bool scalar) {
+  if (type.isIndex())
+    return "index";
+  if (type.isF32() || type.isF64() ||
+      (!scalar && (type.isF16() || type.isBF16())))
+    return type.isF32()   ? "f32"
+           : type.isF64() ? "f64"
+           : type.isF16() ? "f16"
+                          : "bf16";
+  if (auto integer = dyn_cast<IntegerType>(type)) {
+    unsigned width = integer.getWidth();
+    if (width == 32 || width == 64 ||
+        (!scalar && (width == 1 || width == 8 || width == 16)))
+      return "i" + std::to_string(width);
+  }
+  return "";
+}
+
+/// The captures as the runtime passes them (flashc::CaptureInfo).
+static LogicalResult describeCaptures(TiledOp tiled,
+                                      flashc::KernelBundle &bundle) {
+  for (auto [index, value] : llvm::enumerate(tiled.getCaptures())) {
+    flashc::CaptureInfo capture;
+    auto memref = dyn_cast<MemRefType>(value.getType());
+    capture.memref = static_cast<bool>(memref);
+    Type type = memref ? memref.getElementType() : value.getType();
+    capture.type = captureTypeName(type, !memref);
+    if (capture.type.empty() || (memref && memref.getRank() > 8))
+      return tiled.emitOpError()
+             << "capture #" << index << " of type " << value.getType()
+             << " cannot be passed by the runtime (memrefs of rank 1-8 of "
+                "f16, bf16, f32, f64, i1, i8, i16, i32, i64, index; scalars "
+                "i32, i64, index, f32, f64)";
+    if (memref)
+      for (int64_t size : memref.getShape())
+        capture.sizes.push_back(ShapedType::isDynamic(size) ? -1 : size);
+    bundle.captures.push_back(std::move(capture));
+  }
+  return success();
+}
+
+/// Whether the program modifies its scores beyond the scale and the masks
+/// of flash.mask (so that the reference needs the source).
+static bool modifiesScores(TiledOp tiled) {
+  return tiled
+      .walk([](Operation *op) {
+        bool elementwise =
+            isa_and_nonnull<arith::ArithDialect, math::MathDialect>(
+                op->getDialect()) &&
+            !isa<arith::ConstantOp>(op) &&
+            llvm::any_of(op->getResultTypes(),
+                         [](Type t) { return isa<RankedTensorType>(t); });
+        return isa<ScoreModOp, MaskModOp>(op) || elementwise
+                   ? WalkResult::interrupt()
+                   : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
 FailureOr<flashc::KernelBundle>
 flash::describeKernel(ModuleOp module, const TargetOptions &options) {
   SmallVector<TiledOp> programs;
@@ -80,6 +141,13 @@ flash::describeKernel(ModuleOp module, const TargetOptions &options) {
   // any mask is, and the scale from the softmax step.
   bundle.scale = 1.0f / std::sqrt(static_cast<float>(bundle.headDim));
   bundle.causal = tiled.isCausal();
+  tiled.walk([&](MaskOp mask) {
+    bundle.bottomRight |= mask.getCausal() && mask.getDiagonal();
+  });
+  bundle.lse = static_cast<bool>(tiled.getLse());
+  bundle.modified = modifiesScores(tiled);
+  if (failed(describeCaptures(tiled, bundle)))
+    return failure();
   tiled.walk([&](SoftmaxStepOp step) {
     bundle.scale =
         step.getScaleLog2e().convertToFloat() / static_cast<float>(M_LOG2E);

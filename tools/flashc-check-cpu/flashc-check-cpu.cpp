@@ -10,7 +10,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "flashc/Interpreter/ScoreChain.h"
 #include "flashc/Interpreter/TileInterpreter.h"
+#include "flashc/Runtime/Captures.h"
 #include "flashc/Runtime/Reference.h"
 #include "flashc/Runtime/Runner.h"
 #include "flashc/Target/Pipeline.h"
@@ -96,20 +98,42 @@ int main(int argc, char **argv) {
   flash::HostTensor k = makeTensor(problem.seqK, true);
   flash::HostTensor v = makeTensor(problem.seqK, true);
   flash::HostTensor o = makeTensor(problem.seqQ, false);
-  if (failed(flash::interpretTiled(tiled, q, k, v, o)))
+  auto captures = std::make_shared<std::vector<flashc::HostCapture>>();
+  if (!flashc::makeHostCaptures(info, seed + 2, *captures, error)) {
+    errs() << "flashc-check-cpu: error: " << error << "\n";
     return 3;
-  flashc::ErrorStats stats = flashc::compareWithReference(
-      problem, q.bits, k.bits, v.bits, o.bits, seed + 1);
+  }
+  std::vector<float> lse;
+  if (info.lse)
+    lse.assign(size_t(problem.batch * problem.heads * problem.seqQ), NAN);
+  if (failed(flash::interpretTiled(tiled, q, k, v, o, *captures,
+                                   info.lse ? &lse : nullptr)))
+    return 3;
+  // The reference evaluates the modifiers itself, in float64.
+  FailureOr<flashc::ScoreModifiers> modifiers =
+      flash::buildScoreModifiers(tiled, captures, problem.seqQ, problem.seqK);
+  if (failed(modifiers))
+    return 3;
+  problem.modifiers = &*modifiers;
+  flashc::ErrorStats stats =
+      flashc::compareWithReference(problem, q.bits, k.bits, v.bits, o.bits,
+                                   seed + 1, 4.0e9, info.lse ? &lse : nullptr);
   double bound = problem.bf16 ? 1e-2 : 1e-3;
-  bool passed = !stats.nan && stats.relL2 < bound;
+  bool passed = !stats.nan && stats.relL2 < bound && !stats.lseBad &&
+                stats.lseMaxRel <= flashc::kLseBound;
   outs() << "shape batch=" << problem.batch << " heads=" << problem.heads
          << " seq_q=" << problem.seqQ << " seq_k=" << problem.seqK
          << " head_dim=" << problem.headDim << " "
          << (problem.bf16 ? "bf16" : "f16") << (problem.causal ? " causal" : "")
-         << "\n";
+         << (problem.bottomRight ? " bottom-right" : "")
+         << (info.modified ? " modified" : "") << "\n";
   outs() << format("max_abs_error %.3e rel_l2_error %.3e (bound %.0e)%s\n",
                    stats.maxAbs, stats.relL2, bound,
                    stats.nan ? " NaN in output" : "");
+  if (info.lse)
+    outs() << format("lse_max_rel_error %.3e (bound %.0e)%s\n", stats.lseMaxRel,
+                     flashc::kLseBound,
+                     stats.lseBad ? " WRONG -inf or NaN rows" : "");
   outs() << (passed ? "PASS" : "FAIL") << "\n";
   return passed ? 0 : 1;
 }

@@ -12,6 +12,7 @@
 #include "Tune.h"
 
 #include "flashc/Dialect/Flash/IR/FlashDialect.h"
+#include "flashc/Interpreter/ScoreChain.h"
 #include "flashc/Runtime/Runner.h"
 #include "flashc/Support/OutputFile.h"
 #include "flashc/Target/Pipeline.h"
@@ -356,8 +357,11 @@ static std::string outputPath(const flashc::KernelBundle &bundle) {
 static void printSummary(const flashc::KernelBundle &bundle, StringRef path) {
   outs() << "flashc: compiled " << bundle.kernelName << " for " << bundle.arch
          << " (" << bundle.elementType << ", head_dim " << bundle.headDim
-         << (bundle.causal ? ", causal" : "") << ", tiles " << bundle.blockM
-         << "x" << bundle.blockN << ", " << bundle.stages << " stages, "
+         << (bundle.causal ? ", causal" : "")
+         << (bundle.bottomRight ? " bottom-right" : "")
+         << (bundle.modified ? ", modified scores" : "")
+         << (bundle.lse ? ", LSE" : "") << ", tiles " << bundle.blockM << "x"
+         << bundle.blockN << ", " << bundle.stages << " stages, "
          << bundle.warps << " warps, " << bundle.strategy << ", ";
   if (bundle.kvSplits > 1)
     outs() << bundle.kvSplits << " K/V splits, ";
@@ -403,6 +407,11 @@ static int flashcMain(int argc, char **argv) {
   // A file that does not exist has no entries (readTuneCache).
   if (!noTuneCache)
     options.tuneCache = cachePath;
+  // --run: a copy of the source, for the reference of a kernel that
+  // modifies its scores (the compile lowers the module past the tile level).
+  OwningOpRef<ModuleOp> source;
+  if (run)
+    source = module->clone();
   flashc::KernelBundle bundle;
   if (failed(flash::compileModule(*module, stageFor(emit), options, &bundle)) ||
       failed(assembleAndGate(bundle)))
@@ -415,8 +424,25 @@ static int flashcMain(int argc, char **argv) {
   if (!run)
     return 0;
   outs().flush();
-  return flashc::runBundle(flashc::serializeBundle(bundle),
-                           runOptionsFromFlags(), std::cout, std::cerr);
+  flashc::RunOptions runOptions = runOptionsFromFlags();
+  // The reference of a kernel that modifies its scores evaluates the tile
+  // program's modifiers, from the source compiled to the tile level.
+  if (bundle.modified) {
+    if (failed(flash::compileModule(*source, flash::Stage::Tile, options,
+                                    nullptr)))
+      return 1;
+    flash::TiledOp tiled;
+    source->walk([&](flash::TiledOp op) { tiled = op; });
+    runOptions.modifiers = [tiled](const std::vector<flashc::HostCapture> &data,
+                                   int64_t seqQ, int64_t seqK) {
+      auto shared = std::make_shared<std::vector<flashc::HostCapture>>(data);
+      FailureOr<flashc::ScoreModifiers> mods =
+          flash::buildScoreModifiers(tiled, shared, seqQ, seqK);
+      return succeeded(mods) ? *mods : flashc::ScoreModifiers();
+    };
+  }
+  return flashc::runBundle(flashc::serializeBundle(bundle), runOptions,
+                           std::cout, std::cerr);
 }
 
 int main(int argc, char **argv) {

@@ -8,6 +8,7 @@
 
 #include "flashc/Runtime/Bundle.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -54,7 +55,14 @@ static bool same(const KernelBundle &a, const KernelBundle &b) {
          a.threads == b.threads && a.sharedBytes == b.sharedBytes &&
          a.batch == b.batch && a.heads == b.heads && a.seqQ == b.seqQ &&
          a.seqK == b.seqK && a.ptx == b.ptx && a.cubin == b.cubin &&
-         a.cubinArch == b.cubinArch;
+         a.cubinArch == b.cubinArch && a.bottomRight == b.bottomRight &&
+         a.lse == b.lse && a.modified == b.modified &&
+         a.captures.size() == b.captures.size() &&
+         std::equal(a.captures.begin(), a.captures.end(), b.captures.begin(),
+                    [](const CaptureInfo &x, const CaptureInfo &y) {
+                      return x.memref == y.memref && x.type == y.type &&
+                             x.sizes == y.sizes;
+                    });
 }
 
 /// `text` with the first occurrence of `from` replaced by `to`.
@@ -109,7 +117,9 @@ int main() {
           "threads must be 32 * warps");
   refuses(edit(text, "kv_splits 2", "kv_splits 17"),
           "kv_splits must be between 1 and 16");
-  refuses(edit(text, "kv_splits 2\n", ""), "unsupported parameter list");
+  refuses(edit(text, "kv_splits 2\n", ""),
+          "parameter list 'memref4:q memref4:k memref4:v memref4:o "
+          "memref1:partials memref1:counters' disagrees with the header");
   refuses(edit(text, "warps 4\n", ""), "missing or invalid block_m");
   refuses(edit(text, "kernel attention_kernel\n", ""),
           "missing 'kernel' or 'ptx'");
@@ -117,6 +127,31 @@ int main() {
   refuses(text + "junk", "unexpected data after the PTX");
   refuses(edit(withCubin, "cubin sm_89 11", "cubin sm_89 99"),
           "malformed or truncated cubin section");
+
+  // Modifiers: the alignment, the LSE and the captures, in the parameter
+  // list in order.
+  KernelBundle mods = sample();
+  mods.bottomRight = true;
+  mods.lse = true;
+  mods.modified = true;
+  mods.captures = {
+      {true, "f32", {16}}, {true, "i32", {-1, 1024}}, {false, "index", {}}};
+  std::string modsText = serializeBundle(mods);
+  ok = parseBundle(modsText, parsed, error);
+  expect(ok && same(parsed, mods), "round trip with captures " + error);
+  expect(mods.params() == "memref4:q memref4:k memref4:v memref4:o memref3:lse "
+                          "memref1:capture0 memref2:capture1 index:capture2 "
+                          "memref1:partials memref1:counters",
+         "parameter list with an LSE and captures: " + mods.params());
+  refuses(edit(modsText, "capture scalar index", "capture scalar f16"),
+          "malformed capture 'scalar f16'");
+  refuses(edit(modsText, "capture memref f32 1 16", "capture memref f32 2 16"),
+          "malformed capture 'memref f32 2 16'");
+  refuses(edit(modsText, "capture memref f32 1 16", "capture tensor f32 1 16"),
+          "malformed capture 'tensor f32 1 16'");
+  refuses(edit(modsText, "lse 1\n", ""),
+          "disagrees with the header, which needs 'memref4:q memref4:k "
+          "memref4:v memref4:o memref1:capture0");
   std::printf("%d failed\n", failures);
   return failures == 0 ? 0 : 1;
 }

@@ -11,6 +11,7 @@
 #define FLASHC_INTERPRETER_TILEINTERPRETER_H
 
 #include "flashc/Dialect/Flash/IR/FlashDialect.h"
+#include "flashc/Runtime/Reference.h"
 
 #include <cstdint>
 #include <vector>
@@ -24,11 +25,15 @@ struct HostTensor {
 };
 
 /// Runs every program of `tiled`'s grid. `q`, `k`, `v` are read and `o`
-/// written; their shapes must fit the op's memref types. Reports unsupported
-/// ops as diagnostics on them.
-LogicalResult interpretTiled(TiledOp tiled, const HostTensor &q,
-                             const HostTensor &k, const HostTensor &v,
-                             HostTensor &o);
+/// written; their shapes must fit the op's memref types. `captures` holds
+/// the data of the program's captures (in order), and `lse`, if the
+/// program writes one, receives [batch, heads, seq_q] floats. Reports
+/// unsupported ops as diagnostics on them.
+LogicalResult
+interpretTiled(TiledOp tiled, const HostTensor &q, const HostTensor &k,
+               const HostTensor &v, HostTensor &o,
+               const std::vector<flashc::HostCapture> &captures = {},
+               std::vector<float> *lse = nullptr);
 
 } // namespace mlir::flash
 

@@ -11,8 +11,18 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace flashc {
+
+/// An operand of the modifiers (a capture): a row-major memref of `rank`
+/// sizes (-1 where dynamic) or a scalar, of element or scalar type `type`
+/// (f16, bf16, f32, f64, i1, i8, i16, i32, i64, index).
+struct CaptureInfo {
+  bool memref = false;
+  std::string type;
+  std::vector<int64_t> sizes; // memref only
+};
 
 /// Everything needed to launch a compiled attention kernel.
 ///
@@ -20,7 +30,9 @@ namespace flashc {
 /// (threads, 1, 1), dynamic shared memory = shared_bytes. Parameters, in
 /// order, for each of Q, K, V, O (memrefs [batch, heads, seq, head_dim]):
 /// allocated pointer, aligned pointer, offset (i64), 4 sizes (i64), 4
-/// strides (i64), i.e. 11 parameters each, 44 in all.
+/// strides (i64), i.e. 11 parameters each; then the LSE output ([batch,
+/// heads, seq_q] f32, 9 parameters) if `lse`, then each capture (a memref
+/// descriptor of its rank, or the scalar), then the split workspace.
 struct KernelBundle {
   static constexpr int kVersion = 1;
   std::string kernelName;
@@ -31,6 +43,15 @@ struct KernelBundle {
   float scale = 0.0f;
   int64_t blockM = 0, blockN = 0, stages = 0, warps = 0;
   std::string strategy; // "wmma"
+  /// Causal with the bottom-right alignment (j <= i + seq_k - seq_q).
+  bool bottomRight = false;
+  /// The kernel writes each row's log-sum-exp to an f32 [batch, heads,
+  /// seq_q] parameter after O.
+  bool lse = false;
+  /// The scores are modified (score_mod, mask_mod): the float64 reference
+  /// needs the source's regions, which a bundle does not carry.
+  bool modified = false;
+  std::vector<CaptureInfo> captures;
   /// Programs per query block along the K/V loop (grid z). Above 1 the
   /// kernel takes two more parameters, the split workspace (see below).
   int64_t kvSplits = 1;
@@ -46,14 +67,10 @@ struct KernelBundle {
 
   /// Grid x for a query length.
   int64_t gridX(int64_t seqQ) const { return (seqQ + blockM - 1) / blockM; }
-  /// The parameter convention: q, k, v, o, then with kv_splits > 1 the
-  /// f32 partials and i32 arrival counters (rank-1 memrefs: allocated,
-  /// aligned, offset, size, stride).
-  const char *params() const {
-    return kvSplits > 1 ? "memref4:q memref4:k memref4:v memref4:o "
-                          "memref1:partials memref1:counters"
-                        : "memref4:q memref4:k memref4:v memref4:o";
-  }
+  /// The parameter convention: q, k, v, o, the LSE and the captures if
+  /// any, then with kv_splits > 1 the f32 partials and i32 arrival counters
+  /// (rank-1 memrefs: allocated, aligned, offset, size, stride).
+  std::string params() const;
   /// Split workspace for a grid of `tiles` = grid x · grid y programs
   /// per split: block_m · (head_dim + 8) floats per (split, tile), and one
   /// counter per (tile, warp) that must be zero before the first launch

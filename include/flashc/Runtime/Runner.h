@@ -13,6 +13,7 @@
 #include "flashc/Runtime/Reference.h"
 
 #include <cstdint>
+#include <functional>
 #include <ostream>
 #include <string>
 
@@ -25,6 +26,13 @@ struct RunOptions {
   int warmup = 20;
   int iters = 100; ///< timed launches; 0 skips timing
   int device = 0;
+  /// The float64 modifiers of a kernel that modifies its scores, given the
+  /// captures' data the run made and the run's seq_q and seq_k (the MLIR
+  /// tools evaluate the source's regions); without it such a kernel cannot
+  /// be checked.
+  std::function<ScoreModifiers(const std::vector<HostCapture> &, int64_t,
+                               int64_t)>
+      modifiers;
 };
 
 /// Exit codes of runBundle.
