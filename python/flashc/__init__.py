@@ -319,6 +319,11 @@ def warm_cache(dtype="f16", head_dim=64, causal=False, scale=None, arch="sm_90")
 # --------------------------------------------------------------------------
 # Running on PyTorch tensors.
 
+class _Capture(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_uint64), ("sizes", ctypes.c_int64 * 8),
+                ("int_value", ctypes.c_int64), ("float_value", ctypes.c_double)]
+
+
 class _Runtime:
     """The runtime's C API on one device, by ctypes: what `attention` runs
     on, and what bench/bench.py times (so that both launch the same way)."""
@@ -335,6 +340,9 @@ class _Runtime:
                                            ctypes.POINTER(vp)]
         lib.flashc_kernel_launch.argtypes = [vp, ctypes.POINTER(_Shape)] + \
             [ctypes.c_uint64] * 4 + [vp]
+        lib.flashc_kernel_launch_with.argtypes = \
+            [vp, ctypes.POINTER(_Shape)] + [ctypes.c_uint64] * 5 + \
+            [ctypes.POINTER(_Capture), ctypes.c_size_t, vp]
         self.lib = lib
         self.handle = vp()
         if lib.flashc_runtime_create(device, ctypes.byref(self.handle)) != 0:
@@ -369,6 +377,31 @@ class _Runtime:
                                          q.data_ptr(), k.data_ptr(),
                                          v.data_ptr(), out.data_ptr(),
                                          stream) != 0:
+            raise FlashcError("flashc launch: " + self.error())
+
+
+    def launch_with(self, kernel, q, k, v, out, lse=None, captures=()):
+        """launch, with the LSE output (a float32 [batch, heads, seq_q]
+        tensor, or None) and the captures: contiguous tensors (passed with
+        their sizes) or Python numbers (int or float scalars)."""
+        import torch
+        shape = _Shape(q.shape[0], q.shape[1], q.shape[2], k.shape[2])
+        array = (_Capture * max(1, len(captures)))()
+        for slot, value in zip(array, captures):
+            if isinstance(value, torch.Tensor):
+                slot.data = value.data_ptr()
+                for d, size in enumerate(value.shape):
+                    slot.sizes[d] = size
+            elif isinstance(value, float):
+                slot.float_value = value
+            else:
+                slot.int_value = int(value)
+        stream = ctypes.c_void_p(torch.cuda.current_stream(q.device).cuda_stream)
+        if self.lib.flashc_kernel_launch_with(
+                kernel, ctypes.byref(shape), q.data_ptr(), k.data_ptr(),
+                v.data_ptr(), out.data_ptr(),
+                lse.data_ptr() if lse is not None else 0, array,
+                len(captures), stream) != 0:
             raise FlashcError("flashc launch: " + self.error())
 
 

@@ -8,14 +8,12 @@
 
 #include "flashc/Conversion/Passes.h"
 
+#include "FastMath.h"
 #include "TileLowering.h"
 
 #include "flashc/Conversion/LaunchPlan.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Math/Transforms/Approximation.h"
-#include "mlir/Dialect/Math/Transforms/Passes.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::flash {
 #define GEN_PASS_DEF_FLASHTOGPU
@@ -133,33 +131,10 @@ struct FlashToGPUPass
         return signalPassFailure();
       buildLaunch(tiled, *kernel, plan);
       tiled.erase();
+      // The modifiers' math (FastMath.h).
       if (failed(expandMath(*kernel)))
         return signalPassFailure();
     }
-  }
-
-  /// The math ops of modifier regions as arith: convert-gpu-to-nvvm would
-  /// make tanh, exp, log and the like calls into libdevice, which the
-  /// pipeline does not link (and the runtime's machines may not have).
-  /// Upstream's polynomial approximations are accurate to a few ulp in f32.
-  LogicalResult expandMath(gpu::GPUFuncOp kernel) {
-    bool hasMath = kernel
-                       .walk([](Operation *op) {
-                         return isa<math::MathDialect>(op->getDialect())
-                                    ? WalkResult::interrupt()
-                                    : WalkResult::advance();
-                       })
-                       .wasInterrupted();
-    if (!hasMath)
-      return success();
-    RewritePatternSet patterns(&getContext());
-    populateMathPolynomialApproximationPatterns(patterns);
-    // Only the expansion: canonicalize, which runs next, folds.
-    GreedyRewriteConfig config;
-    config.enableFolding(false)
-        .enableConstantCSE(false)
-        .setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
-    return applyPatternsGreedily(kernel, std::move(patterns), config);
   }
 };
 } // namespace
