@@ -445,7 +445,14 @@ private:
         return failure();
       carried.push_back(**t);
     }
-    for (int64_t start = 0; start < *upper; start += blockN) {
+    int64_t first = 0;
+    if (loop.getLower()) {
+      FailureOr<int64_t> lower = scalar(loop.getLower());
+      if (failed(lower))
+        return failure();
+      first = *lower / blockN * blockN;
+    }
+    for (int64_t start = first; start < *upper; start += blockN) {
       scalars[body.getArgument(0)] = start;
       tiles[body.getArgument(1)] =
           loadRows(*tensors[loop.getK()], *bh, start, blockN);

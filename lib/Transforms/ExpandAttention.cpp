@@ -2,6 +2,8 @@
 
 #include "flashc/Transforms/Passes.h"
 
+#include "flashc/Analysis/AffineMask.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 
@@ -47,6 +49,35 @@ static Value loopUpper(OpBuilder &b, Location loc, AttentionOp op, Value row0,
   Value bounded = arith::MinSIOp::create(b, loc, seqK, shifted);
   return arith::MaxSIOp::create(b, loc, bounded,
                                 arith::ConstantIndexOp::create(b, loc, 0));
+}
+
+/// The K/V loop's bounds under an affine mask_mod (AffineMask.h): the keys
+/// that queries [row0, row0 + bm) may see, within [0, upper). (null,
+/// upper) when the mask is not affine.
+static std::pair<Value, Value> boundByMask(OpBuilder &b, Location loc,
+                                           AttentionOp op, Value bh, Value row0,
+                                           int64_t bm, Value seqQ, Value seqK,
+                                           Value upper) {
+  std::optional<AffineMask> mask = AffineMask::analyze(op.getMaskMod());
+  if (!mask)
+    return {Value(), upper};
+  Value heads = dimValue(b, loc, op.getQ(), 1);
+  Value args[] = {arith::DivUIOp::create(b, loc, bh, heads),
+                  arith::RemUIOp::create(b, loc, bh, heads),
+                  Value(),
+                  Value(),
+                  seqQ,
+                  seqK};
+  Value lastRow = arith::AddIOp::create(
+      b, loc, row0, arith::ConstantIndexOp::create(b, loc, bm - 1));
+  auto [lower, maskUpper] = mask->emitKeyRange(b, loc, row0, lastRow, args);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  if (lower)
+    lower = arith::MaxSIOp::create(b, loc, lower, zero);
+  if (maskUpper)
+    upper = arith::MaxSIOp::create(
+        b, loc, arith::MinSIOp::create(b, loc, upper, maskUpper), zero);
+  return {lower, upper};
 }
 
 /// A flash.score_mod or flash.mask_mod on `scores`, carrying a copy of the
@@ -101,7 +132,11 @@ static void expand(AttentionOp op) {
   Value acc0 = splat(b, loc, {bm, d}, 0.0f);
   Value upper = loopUpper(b, loc, op, row0, bm, seqK, diagonal);
 
-  auto loop = KVLoopOp::create(b, loc, op.getK(), op.getV(), bh, upper,
+  Value lower;
+  if (op.hasMaskMod())
+    std::tie(lower, upper) =
+        boundByMask(b, loc, op, bh, row0, bm, seqQ, seqK, upper);
+  auto loop = KVLoopOp::create(b, loc, op.getK(), op.getV(), bh, lower, upper,
                                ValueRange{m0, l0, acc0}, bn);
   {
     OpBuilder::InsertionGuard guard(b);

@@ -53,3 +53,21 @@
 // DECODE: arith.cmpi sgt
 // DECODE: scf.if
 // DECODE: arith.cmpi sgt
+
+// An affine mask_mod (a sliding window): the loop starts at the block of
+// the window's first key; a block is masked where it crosses the key
+// length, the diagonal or the window's edge for this warp's rows (q - kv
+// >= 256 for some pair: the affine test), and only the masked branch
+// evaluates the region.
+// RUN: flashc-opt %examples/mods/sliding_window_256.mlir --flash-select-config --flash-expand-attention --flash-to-gpu --canonicalize --cse | FileCheck %s -enable-var-scope --check-prefix=WINDOW
+// WINDOW-LABEL: gpu.func @sliding_window_256_kernel
+// WINDOW: %[[FIRST:.*]] = arith.divui %{{.*}}, %c64 : index
+// WINDOW: %[[BEGIN:.*]] = arith.minui %[[FIRST]], %{{.*}} : index
+// WINDOW: scf.for
+// WINDOW: %[[CUT:.*]] = arith.cmpi sge, %{{.*}}, %c0 : index
+// WINDOW: arith.ori %{{.*}}, %[[CUT]] : i1
+// WINDOW: scf.if %{{.*}} -> (f32
+// WINDOW: arith.cmpi slt, %{{.*}}, %c256 : index
+// WINDOW: } else {
+// WINDOW-NOT: %c256
+// WINDOW: scf.yield

@@ -73,23 +73,70 @@ static Value applyMask(KernelContext &k, const TileStorage &scores, Value value,
 
 Value flash::applyScoreMods(KernelContext &k, const TileStorage &scores,
                             Value value, Value row, Value col, bool masked) {
-  for (const ScoreModifier &mod : scores.modifiers)
+  for (const ScoreModifier &mod : scores.modifiers) {
+    // An unmasked block is one that an affine mask sees whole.
+    if (mod.affine && !masked)
+      continue;
     value = applyModifier(k, mod, value, row, col);
-  return masked ? applyMask(k, scores, value, row, col) : value;
+  }
+  if (masked && scores.kind == TileStorage::Kind::MaskedScores)
+    return applyMask(k, scores, value, row, col);
+  return value;
+}
+
+/// An i1: some (query, key) pair of this warp's rows and the block's `cols`
+/// keys is hidden by an affine mask_mod of `scores`; null if it has none.
+static Value affineMaskCuts(KernelContext &k, const TileStorage &scores,
+                            int64_t cols) {
+  Value cuts;
+  for (const ScoreModifier &mod : scores.modifiers) {
+    if (!mod.affine)
+      continue;
+    Value qLo = k.add(mod.row, k.warpRow);
+    Value qHi = k.add(qLo, k.idx(k.rowsPerWarp - 1));
+    Value kvHi = k.add(mod.col, k.idx(cols - 1));
+    Value args[] = {mod.batch, mod.head, Value(), Value(), mod.seqQ, mod.seqK};
+    Value allSeen =
+        mod.affine->emitAllSeen(k.b, k.loc, qLo, qHi, mod.col, kvHi, args);
+    Value some = arith::XOrIOp::create(
+        k.b, k.loc, allSeen, arith::ConstantIntOp::create(k.b, k.loc, 1, 1));
+    cuts =
+        cuts ? arith::OrIOp::create(k.b, k.loc, cuts, some).getResult() : some;
+  }
+  return cuts;
+}
+
+/// `emitStep(true)` where `needed`, else `emitStep(false)`.
+static SmallVector<Value>
+emitBranch(KernelContext &k, Value needed, TypeRange resultTypes,
+           function_ref<SmallVector<Value>(bool masked)> emitStep) {
+  auto ifOp = scf::IfOp::create(k.b, k.loc, resultTypes, needed,
+                                /*withElse=*/true);
+  OpBuilder::InsertionGuard guard(k.b);
+  k.b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  scf::YieldOp::create(k.b, k.loc, emitStep(true));
+  k.b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+  scf::YieldOp::create(k.b, k.loc, emitStep(false));
+  return SmallVector<Value>(ifOp.getResults());
 }
 
 SmallVector<Value>
 flash::emitMaskedOrNot(KernelContext &k, const TileStorage &scores,
                        int64_t cols, TypeRange resultTypes,
                        function_ref<SmallVector<Value>(bool masked)> emitStep) {
-  if (scores.kind == TileStorage::Kind::Scores)
-    return emitStep(false);
   OpBuilder &b = k.b;
   Location loc = k.loc;
+  Value cuts = affineMaskCuts(k, scores, cols);
+  if (scores.kind == TileStorage::Kind::Scores && !cuts)
+    return emitStep(false);
+  if (scores.kind == TileStorage::Kind::Scores)
+    return emitBranch(k, cuts, resultTypes, emitStep);
   // Only blocks that cross the key length or the diagonal pay for masking.
   Value blockEnd = k.add(scores.maskCol, k.idx(cols));
   Value needed = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
                                        blockEnd, scores.maskLimit);
+  if (cuts)
+    needed = arith::OrIOp::create(b, loc, needed, cuts);
   if (scores.causal) {
     Value lastCol = arith::SubIOp::create(b, loc, blockEnd, k.idx(1));
     Value firstRow = k.add(scores.maskRow, k.warpRow);
@@ -101,14 +148,5 @@ flash::emitMaskedOrNot(KernelContext &k, const TileStorage &scores,
                                     firstRow);
     needed = arith::OrIOp::create(b, loc, needed, crosses);
   }
-  auto ifOp = scf::IfOp::create(b, loc, resultTypes, needed,
-                                /*withElse=*/true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    scf::YieldOp::create(b, loc, emitStep(true));
-    b.setInsertionPointToStart(&ifOp.getElseRegion().front());
-    scf::YieldOp::create(b, loc, emitStep(false));
-  }
-  return SmallVector<Value>(ifOp.getResults());
+  return emitBranch(k, needed, resultTypes, emitStep);
 }

@@ -272,14 +272,21 @@ LogicalResult TileLowering::lowerKVLoop(KVLoopOp op) {
   if (failed(flatInits))
     return failure();
 
+  // The loop's blocks [begin, numBlocks): from the one holding key `lower`.
+  Value begin = k.idx(0);
+  if (op.getLower())
+    begin = arith::MinUIOp::create(
+        b, loc,
+        arith::DivUIOp::create(b, loc, scalar(op.getLower()), k.idx(k.blockN)),
+        numBlocks);
   // This program's blocks [first, end): all of them, or with kv_splits > 1
-  // a contiguous share of ceil(numBlocks / kv_splits) (possibly empty).
-  Value first = k.idx(0), end = numBlocks;
+  // a contiguous share of ceil(blocks / kv_splits) (possibly empty).
+  Value first = begin, end = numBlocks;
   if (k.kvSplits > 1) {
-    Value share =
-        arith::CeilDivUIOp::create(b, loc, numBlocks, k.idx(k.kvSplits));
-    first = arith::MinUIOp::create(b, loc, k.mul(workspace.split, share),
-                                   numBlocks);
+    Value blocks = arith::SubIOp::create(b, loc, numBlocks, begin);
+    Value share = arith::CeilDivUIOp::create(b, loc, blocks, k.idx(k.kvSplits));
+    first = arith::MinUIOp::create(
+        b, loc, k.add(begin, k.mul(workspace.split, share)), numBlocks);
     end = arith::MinUIOp::create(b, loc, k.add(first, share), numBlocks);
   }
   if (failed(copies->prologue(op, bh, first, end)))
@@ -470,8 +477,10 @@ LogicalResult TileLowering::lowerModifier(Operation *op, Value scores) {
             : "flash-to-gpu: scores must come from a flash.dot without acc");
   if (auto scoreMod = dyn_cast<ScoreModOp>(op))
     bindModCoordinates(scoreMod, mod);
-  else if (auto maskMod = dyn_cast<MaskModOp>(op))
+  else if (auto maskMod = dyn_cast<MaskModOp>(op)) {
     bindModCoordinates(maskMod, mod);
+    mod.affine = AffineMask::analyze(maskMod.getBody());
+  }
   TileStorage storage = *tile;
   storage.modifiers.push_back(std::move(mod));
   tiles[op->getResult(0)] = storage;

@@ -3,6 +3,8 @@
 #ifndef FLASHC_LIB_CONVERSION_FLASHTOGPU_TILESTORAGE_H
 #define FLASHC_LIB_CONVERSION_FLASHTOGPU_TILESTORAGE_H
 
+#include "flashc/Analysis/AffineMask.h"
+
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/SmallVector.h"
 
@@ -24,6 +26,9 @@ struct ScoreModifier {
   /// and the captures' kernel values.
   Value batch, head, row, col, seqQ, seqK;
   SmallVector<Value> captures;
+  /// flash.mask_mod of an affine mask: blocks whose every pair it sees
+  /// skip it (they take the unmasked branch, ScoreMods.h).
+  std::optional<AffineMask> affine;
 };
 
 /// Where a tile value of the tile program lives in the kernel: the walk over

@@ -270,7 +270,7 @@ func.func @kv_k_rank(%k: memref<64x64xf16>, %m: memref<1x1x64x64xf16>, %i: index
 // In generic form an empty region has no block (SizedRegion<1>).
 func.func @kv_generic_no_block(%m: memref<1x1x64x64xf16>, %i: index) {
   // expected-error @+1 {{'flash.kv_loop' op region #0 ('body') failed to verify constraint: region with 1 blocks}}
-  "flash.kv_loop"(%m, %m, %i, %i) ({
+  "flash.kv_loop"(%m, %m, %i, %i) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0>}> ({
   }) : (memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, index, index) -> ()
   return
 }
@@ -280,7 +280,7 @@ func.func @kv_generic_no_block(%m: memref<1x1x64x64xf16>, %i: index) {
 // Two blocks (generic form).
 func.func @kv_generic_two_blocks(%m: memref<1x1x64x64xf16>, %i: index) {
   // expected-error @+1 {{'flash.kv_loop' op expects region #0 to have 0 or 1 blocks}}
-  "flash.kv_loop"(%m, %m, %i, %i) ({
+  "flash.kv_loop"(%m, %m, %i, %i) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0>}> ({
   ^bb0(%start: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>):
     "flash.yield"() : () -> ()
   ^bb1:
@@ -293,7 +293,7 @@ func.func @kv_generic_two_blocks(%m: memref<1x1x64x64xf16>, %i: index) {
 
 // No terminator at all (generic form: no implicit flash.yield is added).
 func.func @kv_generic_no_terminator(%m: memref<1x1x64x64xf16>, %i: index) {
-  "flash.kv_loop"(%m, %m, %i, %i) ({
+  "flash.kv_loop"(%m, %m, %i, %i) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0>}> ({
   ^bb0(%start: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>):
     // expected-error @+1 {{block with no terminator}}
     %c0 = arith.constant 0 : index

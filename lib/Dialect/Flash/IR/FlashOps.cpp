@@ -269,10 +269,15 @@ LogicalResult StoreTileOp::verify() {
 //===----------------------------------------------------------------------===//
 
 void KVLoopOp::build(OpBuilder &builder, OperationState &state, Value k,
-                     Value v, Value batchHead, Value upper, ValueRange inits,
-                     int64_t blockN) {
-  state.addOperands({k, v, batchHead, upper});
+                     Value v, Value batchHead, Value lower, Value upper,
+                     ValueRange inits, int64_t blockN) {
+  state.addOperands({k, v, batchHead});
+  if (lower)
+    state.addOperands(lower);
+  state.addOperands(upper);
   state.addOperands(inits);
+  state.getOrAddProperties<Properties>().operandSegmentSizes = {
+      1, 1, 1, lower ? 1 : 0, 1, static_cast<int32_t>(inits.size())};
   state.addTypes(inits.getTypes());
   Region *body = state.addRegion();
   Block *block = new Block();

@@ -205,11 +205,15 @@ def Flash_StoreTileOp : Flash_Op<"store_tile"> {
 }
 
 def Flash_KVLoopOp : Flash_Op<"kv_loop", [
-    SingleBlockImplicitTerminator<"YieldOp">, RecursiveMemoryEffects]> {
+    SingleBlockImplicitTerminator<"YieldOp">, RecursiveMemoryEffects,
+    AttrSizedOperandSegments]> {
   let summary = "loop over the key/value blocks of one (batch, head)";
   let description = [{
     Iterates `start = 0, block_n, 2·block_n, ...` while `start < upper`, with
-    `block_n` from the enclosing `flash.tiled` configuration. Each iteration's
+    `block_n` from the enclosing `flash.tiled` configuration; with `lower`
+    (at least 0) it starts at the block that holds key `lower`,
+    `floor(lower / block_n)·block_n`, so that blocks no query of the
+    program sees are never loaded. Each iteration's
     region receives `start`, the K and V tiles of rows `[start, start +
     block_n)` of head `bh` (rows past the key length read as zero), and the
     loop-carried values; `flash.yield` gives the next ones. The results are
@@ -233,20 +237,22 @@ def Flash_KVLoopOp : Flash_Op<"kv_loop", [
   }];
   let arguments = (ins Arg<Flash_Tensor4, "", [MemRead]>:$k,
                        Arg<Flash_Tensor4, "", [MemRead]>:$v,
-                       Index:$batch_head, Index:$upper,
+                       Index:$batch_head, Optional<Index>:$lower, Index:$upper,
                        Variadic<AnyType>:$inits);
   let results = (outs Variadic<AnyType>:$results);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
-    $k `,` $v `[` $batch_head `]` `upper` $upper `init` `(` $inits `)`
+    $k `,` $v `[` $batch_head `]` (`lower` $lower^)? `upper` $upper
+    `init` `(` $inits `)`
     attr-dict `:` type($k) `,` type($v) (`,` type($inits)^)?
     (`->` type($results)^)? $body
   }];
   let hasVerifier = 1;
   let hasRegionVerifier = 1;
   let builders = [OpBuilder<(ins "::mlir::Value":$k, "::mlir::Value":$v,
-      "::mlir::Value":$batchHead, "::mlir::Value":$upper,
-      "::mlir::ValueRange":$inits, "int64_t":$blockN)>];
+      "::mlir::Value":$batchHead, "::mlir::Value":$lower,
+      "::mlir::Value":$upper, "::mlir::ValueRange":$inits,
+      "int64_t":$blockN)>];
 }
 
 def Flash_YieldOp : Flash_Op<"yield", [Pure, Terminator, ReturnLike,

@@ -1,0 +1,47 @@
+//===- AffineMask.h - masks that are affine in q_idx and kv_idx -*- C++ -*-===//
+//
+// Sliding windows, prefix-LM, chunked attention and both causal alignments
+// are and/or combinations of comparisons of affine forms of q_idx and
+// kv_idx (with the lengths, batch, head and constants). For such a mask_mod
+// the compiler derives, for a block of queries, the range of keys any of
+// them may see (the K/V loop's bounds: blocks outside are never loaded),
+// and for a block of queries and keys whether every pair is seen (a full
+// block: no mask evaluated). Any other mask (one that loads data, say) is
+// not affine: analyze() says so and the mask is evaluated per element.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHC_ANALYSIS_AFFINEMASK_H
+#define FLASHC_ANALYSIS_AFFINEMASK_H
+
+#include "mlir/IR/Builders.h"
+
+#include <memory>
+#include <optional>
+
+namespace mlir::flash {
+
+class AffineMask {
+public:
+  struct Formula;
+  /// The mask_mod `region` as a formula, or nothing if it is not affine.
+  static std::optional<AffineMask> analyze(Region &region);
+
+  /// The keys [lower, upper) that queries [qLo, qHi] may see; either is
+  /// null where the mask gives no bound. `args` are the region's arguments'
+  /// values (batch, head, q, kv, seq_q, seq_k, ...; q and kv unused).
+  std::pair<Value, Value> emitKeyRange(OpBuilder &b, Location loc, Value qLo,
+                                       Value qHi, ValueRange args) const;
+  /// An i1: every query of [qLo, qHi] sees every key of [kvLo, kvHi].
+  Value emitAllSeen(OpBuilder &b, Location loc, Value qLo, Value qHi,
+                    Value kvLo, Value kvHi, ValueRange args) const;
+
+  AffineMask(std::shared_ptr<Formula> formula) : formula(std::move(formula)) {}
+
+private:
+  std::shared_ptr<Formula> formula;
+};
+
+} // namespace mlir::flash
+
+#endif // FLASHC_ANALYSIS_AFFINEMASK_H
