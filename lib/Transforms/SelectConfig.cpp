@@ -161,6 +161,22 @@ static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
                              config.getStrategy(), splits);
 }
 
+/// Modifiers add live values to every score visit (their coordinates, and
+/// for masks the per-block test); with two 16-row strips a warp and a
+/// dynamic sequence length that tips 128-row programs into spills (8 bytes
+/// on sm_90 for a sliding window at head_dim 64), so they take 64 rows.
+static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
+                                     MemRefType qType) {
+  bool twoStrips = config.getBlockM() == 2 * 16 * config.getWarps();
+  if (!(op.hasScoreMod() || op.hasMaskMod()) || !twoStrips ||
+      !qType.isDynamicDim(2))
+    return config;
+  return TileConfigAttr::get(config.getContext(), config.getBlockM() / 2,
+                             config.getBlockN(), config.getStages(),
+                             config.getWarps(), config.getStrategy(),
+                             config.getKvSplits());
+}
+
 namespace {
 struct SelectConfigPass
     : public mlir::flash::impl::FlashSelectConfigBase<SelectConfigPass> {
@@ -235,8 +251,9 @@ struct SelectConfigPass
     config = fitToSequence(config, qType, op.getHeadDim(), op.getCausal());
     config = deepenPipeline(config, qType, kType, op.getHeadDim(),
                             op.getCausal(), arch);
-    return fitToGrid(config, qType, kType, op.getHeadDim(), op.getCausal(),
-                     arch);
+    config = fitToGrid(config, qType, kType, op.getHeadDim(), op.getCausal(),
+                       arch);
+    return fitToModifiers(config, op, qType);
   }
 };
 } // namespace

@@ -21,8 +21,10 @@ import os
 import tempfile
 import threading
 
-__all__ = ["compile", "attention", "warm_cache", "Kernel", "CompileError",
-           "FlashcError", "cache_dir"]
+from . import mods
+
+__all__ = ["compile", "attention", "attention_mlir", "warm_cache", "Kernel",
+           "CompileError", "FlashcError", "cache_dir", "mods"]
 __version__ = "0.3"
 
 SUPPORTED_ARCHS = ("sm_80", "sm_86", "sm_89", "sm_90")
@@ -284,6 +286,11 @@ def _cached_bundle(dtype, head_dim, causal, scale, arch):
             return f.read()
     bundle = compile(head_dim=head_dim, dtype=dtype, causal=causal,
                      scale=scale, arch=arch).bundle
+    _write_cache_file(path, bundle)
+    return bundle
+
+
+def _write_cache_file(path, bundle):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     # Written whole or not at all: a temporary file renamed into place.
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
@@ -301,7 +308,6 @@ def _cached_bundle(dtype, head_dim, causal, scale, arch):
         except OSError:
             pass
         raise
-    return bundle
 
 
 def warm_cache(dtype="f16", head_dim=64, causal=False, scale=None, arch="sm_90"):
@@ -419,12 +425,89 @@ def _device_arch(torch, device):
     return arch if arch in SUPPORTED_ARCHS else candidates[-1]
 
 
-def attention(q, k, v, causal=False, scale=None):
-    """softmax(scale · q·kᵀ [causal]) · v on CUDA tensors [batch, heads, seq, head_dim].
+def attention_mlir(head_dim=64, dtype="f16", causal=False, scale=None,
+                   score_mod=None, mask_mod=None, bottom_right=False,
+                   lse=False, capture_types=()):
+    """The MLIR module `attention` compiles for these arguments, with
+    dynamic batch, heads and sequence lengths, and the captured tensors the
+    modifiers index: (text, [tensor, ...]).
+
+    score_mod / mask_mod: Python functions (traced by flashc.mods), or MLIR
+    text of the whole region (`score_mod { ... }`) whose captures' memref
+    types are `capture_types`. Needs neither torch nor a GPU.
+    """
+    _check_choice("dtype", dtype, tuple(_DTYPES))
+    _check_int("head_dim", head_dim)
+    _check_scale(scale)
+    for name, flag in (("causal", causal), ("bottom_right", bottom_right),
+                       ("lse", lse)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
+    if bottom_right and not causal:
+        raise ValueError("bottom_right aligns the causal mask: it needs causal=True")
+    texts = [f for f in (score_mod, mask_mod) if isinstance(f, str)]
+    functions = [f if not isinstance(f, str) else None
+                 for f in (score_mod, mask_mod)]
+    regions, captured, types = mods.trace(*functions)
+    if texts and captured:
+        raise ValueError("give the modifiers both as functions or both as "
+                         "MLIR text")
+    if texts:
+        regions = "\n".join(texts)
+        types = list(capture_types)
+    t = f"memref<?x?x?x{head_dim}x{dtype}>"
+    lse_type = "memref<?x?x?xf32>"
+    args = [f"%q: {t}", f"%k: {t}", f"%v: {t}", f"%o: {t}"]
+    clauses = []
+    if lse:
+        args.append(f"%lse: {lse_type}")
+        clauses.append(f"lse(%lse : {lse_type})")
+    if causal:
+        clauses.append("causal bottom_right" if bottom_right else "causal")
+    if scale is not None:
+        clauses.append(f"scale({float(scale)!r})")
+    if types:
+        args += [f"%c{i}: {ty}" for i, ty in enumerate(types)]
+        clauses.append("captures(" + ", ".join(f"%c{i}" for i in range(len(types)))
+                       + " : " + ", ".join(types) + ")")
+    text = (f"func.func @attention({', '.join(args)}) {{\n"
+            f"  flash.attention %q, %k, %v -> %o {' '.join(clauses)}\n"
+            f"      : {t}, {t}, {t} -> {t}\n{regions}\n  return\n}}\n")
+    return text, captured
+
+
+def _modified_bundle(text, arch):
+    """The bundle of a modified attention's MLIR text: from memory, the disk
+    cache (keyed by the text), or compiled."""
+    digest = hashlib.sha1(text.encode()).hexdigest()[:20]
+    path = os.path.join(cache_dir(), f"mods_{digest}_{arch}{_tune_tag()}_"
+                        f"v{__version__}.bundle")
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            return f.read()
+    bundle = compile(mlir=text, arch=arch).bundle
+    _write_cache_file(path, bundle)
+    return bundle
+
+
+def attention(q, k, v, causal=False, scale=None, score_mod=None,
+              mask_mod=None, bottom_right=False, return_lse=False,
+              captures=()):
+    """softmax(mod(scale · q·kᵀ) [masked]) · v on CUDA tensors [batch, heads, seq, head_dim].
 
     q, k, v: contiguous torch.float16 or torch.bfloat16 CUDA tensors on one
     device; k and v share their shape; q may have another seq. Returns a new
-    tensor shaped like q. Runs on the current CUDA stream.
+    tensor shaped like q, and with return_lse=True also the rows'
+    log-sum-exp (float32 [batch, heads, seq_q]). Runs on the current CUDA
+    stream.
+
+    score_mod(score, b, h, q_idx, kv_idx) and mask_mod(b, h, q_idx, kv_idx)
+    are FlexAttention-style Python functions, traced into the kernel
+    (flashc.mods); tensors they index must be contiguous CUDA tensors on
+    q's device. Kernels are compiled once per trace and cached. They may
+    also be MLIR region text, with `captures` the tensors or numbers their
+    extra arguments take. bottom_right=True aligns the causal mask
+    bottom-right (query i sees keys j <= i + seq_k - seq_q).
     """
     try:
         import torch
@@ -471,11 +554,48 @@ def attention(q, k, v, causal=False, scale=None):
             with torch.cuda.device(device):
                 torch.zeros(1, device=q.device)  # torch's context first
                 runtime = _runtimes[device] = _Runtime(device)
-    key = (dtype, head_dim, bool(causal), scale, arch)
+    plain = score_mod is None and mask_mod is None and not bottom_right and \
+        not return_lse and not captures
+    out = torch.empty_like(q)
+    if plain:
+        key = (dtype, head_dim, bool(causal), scale, arch)
+        kernel = runtime.kernels.get(key)
+        if kernel is None:
+            with _lock:
+                kernel = runtime.kernel(key, _cached_bundle(*key))
+        runtime.launch(kernel, q, k, v, out)
+        return out
+    capture_types = [_capture_type(torch, c, i) for i, c in enumerate(captures)]
+    text, traced = attention_mlir(head_dim, dtype, causal, scale, score_mod,
+                                  mask_mod, bottom_right, return_lse,
+                                  capture_types)
+    values = list(traced) if traced else list(captures)
+    for i, value in enumerate(values):
+        if isinstance(value, torch.Tensor) and (
+                value.device != q.device or not value.is_contiguous()):
+            raise ValueError(f"captured tensor #{i} must be contiguous and on "
+                             f"{q.device}, got {value.device}")
+    key = ("mods", text, arch)
     kernel = runtime.kernels.get(key)
     if kernel is None:
         with _lock:
-            kernel = runtime.kernel(key, _cached_bundle(*key))
-    out = torch.empty_like(q)
-    runtime.launch(kernel, q, k, v, out)
-    return out
+            kernel = runtime.kernel(key, _modified_bundle(text, arch))
+    lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device) \
+        if return_lse else None
+    runtime.launch_with(kernel, q, k, v, out, lse, values)
+    return (out, lse) if return_lse else out
+
+
+def _capture_type(torch, value, index):
+    """The MLIR type of an explicitly given capture (MLIR-text modifiers)."""
+    if isinstance(value, torch.Tensor):
+        element = mods._TORCH_ELEMENTS.get(str(value.dtype))
+        if element is None:
+            raise TypeError(f"captures[{index}] has dtype {value.dtype}; "
+                            f"supported: {sorted(mods._TORCH_ELEMENTS)}")
+        return f"memref<{'x'.join('?' * value.dim())}x{element}>"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"captures[{index}] must be a tensor, an int or a "
+                        f"float, got {type(value).__name__}")
+    return "i64" if isinstance(value, int) else "f32"
+

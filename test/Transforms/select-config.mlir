@@ -196,3 +196,22 @@ func.func @explicit_policy(%q: memref<?x?x?x64xf16>) {
   flash.attention %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) policy(#flash.policy<q = registers, stale_max_log2 = 4, prefetch = after_first_dot, min_blocks_per_sm = 1>) : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
   return
 }
+
+// -----
+
+// Modifiers with a dynamic sequence length take 64-row programs (one strip
+// a warp) where the default has two strips a warp: their per-element
+// coordinates and per-block mask test would spill.
+// CHECK-LABEL: func.func @modified_dynamic
+// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
+func.func @modified_dynamic(%q: memref<?x?x?x64xf16>) {
+  flash.attention %q, %q, %q -> %q causal : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %qi: index, %kv: index, %sq: index, %sk: index):
+    %w = arith.constant 256 : index
+    %d = arith.subi %qi, %kv : index
+    %near = arith.cmpi slt, %d, %w : index
+    flash.yield %near : i1
+  }
+  return
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""flashc.attention with traced Python modifiers on a GPU, against float64.
+
+    python_mods.py --warm     # here, with MLIR, no torch: fill FLASHC_CACHE_DIR
+    python_mods.py            # on the GPU machine (torch, runtime only)
+
+The GPU machine has no compiler: --warm traces the same functions with
+stand-in tensors (the trace depends only on their dtype and rank) and
+compiles each kernel into the disk cache that flashc.attention reads
+there. Prints one line per case and exits 1 on any failure.
+"""
+import math
+import sys
+
+import flashc
+from flashc import mods as m
+
+ARCH = "sm_90"
+
+
+def cases(slopes, docs, table):
+    """(name, keyword arguments of flashc.attention) for each modifier."""
+    return [
+        ("softcap", dict(causal=True,
+                         score_mod=lambda s, b, h, q, kv: 50 * m.tanh(s / 50))),
+        ("alibi", dict(causal=True,
+                       score_mod=lambda s, b, h, q, kv: s + slopes[h] * (kv - q))),
+        ("window", dict(causal=True,
+                        mask_mod=lambda b, h, q, kv: q - kv < 256)),
+        ("documents", dict(causal=True,
+                           mask_mod=lambda b, h, q, kv: docs[b, q] == docs[b, kv])),
+        ("prefix_lm", dict(mask_mod=lambda b, h, q, kv: (kv < 256) | (kv <= q))),
+        ("bias_where", dict(score_mod=lambda s, b, h, q, kv: m.where(
+            kv > q, s - 1.5, s + table[h]))),
+        ("decode_lse", dict(causal=True, bottom_right=True, return_lse=True)),
+    ]
+
+
+class Stand:
+    """A stand-in for a captured tensor while warming (no torch here)."""
+
+    def __init__(self, dtype, rank):
+        self.dtype, self.rank = dtype, rank
+
+    def dim(self):
+        return self.rank
+
+    def __getitem__(self, index):
+        return m._load(self, index)
+
+
+def warm():
+    for d in (64, 128):
+        for dtype in ("f16", "bf16"):
+            for name, kwargs in cases(Stand("torch.float32", 1),
+                                      Stand("torch.int32", 2),
+                                      Stand("torch.float32", 1)):
+                kwargs = dict(kwargs)
+                lse = kwargs.pop("return_lse", False)
+                text, _ = flashc.attention_mlir(d, dtype, lse=lse, **kwargs)
+                flashc._modified_bundle(text, ARCH)
+                print("warmed", name, dtype, d)
+
+
+def run():
+    import torch
+    gen = torch.Generator().manual_seed(0)
+    failures = 0
+    for (b, h, sq, sk, d) in [(2, 3, 777, 777, 64), (1, 4, 130, 1000, 128),
+                              (2, 2, 16, 3000, 64)]:
+        for dtype, dt in (("f16", torch.float16), ("bf16", torch.bfloat16)):
+            q, k, v = (torch.randn(b, h, s, d, device="cuda", dtype=dt)
+                       for s in (sq, sk, sk))
+            slopes = torch.rand(h, generator=gen).cuda()
+            n = max(sq, sk)
+            docs = (torch.arange(n) * 5 // n).repeat(b, 1).to(torch.int32).cuda()
+            table = torch.randn(h, generator=gen).cuda()
+            for name, kwargs in cases(slopes, docs, table):
+                got = flashc.attention(q, k, v, **kwargs)
+                out, lse = got if kwargs.get("return_lse") else (got, None)
+                ref, ref_lse = reference(torch, q, k, v, kwargs)
+                err = ((out.double() - ref).norm() / ref.norm()).item()
+                ok = err < (1e-2 if dtype == "bf16" else 2e-3) and \
+                    not torch.isnan(out).any().item()
+                if lse is not None:
+                    fin = torch.isfinite(ref_lse)
+                    ok = ok and torch.equal(torch.isinf(lse), ~fin) and \
+                        ((lse.double() - ref_lse).abs()[fin].max().item()
+                         if fin.any() else 0) < 1e-3
+                failures += not ok
+                print(f"{'ok  ' if ok else 'FAIL'} {name:<11} {dtype:<5} "
+                      f"{(b, h, sq, sk, d)} rel_l2 {err:.2e}", flush=True)
+    print(f"{failures} failed")
+    return failures
+
+
+def reference(torch, q, k, v, kwargs):
+    """float64 attention with the same modifiers (plain tensor code)."""
+    b, h, sq, d = q.shape
+    sk = k.shape[2]
+    s = torch.einsum("bhqd,bhkd->bhqk", q.double(), k.double()) / math.sqrt(d)
+    bi, hi, qi, ki = (torch.arange(n, device=q.device).view(*shape) for n, shape in
+                      ((b, (b, 1, 1, 1)), (h, (1, h, 1, 1)), (sq, (1, 1, sq, 1)),
+                       (sk, (1, 1, 1, sk))))
+    global m
+    saved, m = m, _TorchMods(torch)  # the same lambdas on tensors
+    try:
+        if kwargs.get("score_mod"):
+            s = kwargs["score_mod"](s, bi, hi, qi, ki).double()
+        seen = torch.ones_like(s, dtype=torch.bool)
+        if kwargs.get("mask_mod"):
+            seen = seen & kwargs["mask_mod"](bi, hi, qi, ki)
+    finally:
+        m = saved
+    if kwargs.get("causal"):
+        shift = sk - sq if kwargs.get("bottom_right") else 0
+        seen = seen & (ki <= qi + shift)
+    s = s.masked_fill(~seen, -math.inf)
+    lse = torch.logsumexp(s, -1)
+    p = torch.exp(s - lse.unsqueeze(-1)).nan_to_num(0.0)
+    return torch.einsum("bhqk,bhkd->bhqd", p, v.double()), lse
+
+
+class _TorchMods:
+    def __init__(self, torch):
+        self.tanh, self.where = torch.tanh, torch.where
+
+
+if __name__ == "__main__":
+    if "--warm" in sys.argv:
+        warm()
+    else:
+        sys.exit(1 if run() else 0)
