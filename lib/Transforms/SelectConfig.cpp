@@ -251,8 +251,8 @@ struct SelectConfigPass
     config = fitToSequence(config, qType, op.getHeadDim(), op.getCausal());
     config = deepenPipeline(config, qType, kType, op.getHeadDim(),
                             op.getCausal(), arch);
-    config = fitToGrid(config, qType, kType, op.getHeadDim(), op.getCausal(),
-                       arch);
+    config =
+        fitToGrid(config, qType, kType, op.getHeadDim(), op.getCausal(), arch);
     return fitToModifiers(config, op, qType);
   }
 };

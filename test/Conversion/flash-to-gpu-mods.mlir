@@ -71,3 +71,13 @@
 // WINDOW: } else {
 // WINDOW-NOT: %c256
 // WINDOW: scf.yield
+
+// The softcap's math on the special-function units: s / 50 becomes a
+// product with 1/50, tanh becomes 1 - 2 / (e^2x + 1) with ex2.approx and
+// rcp.approx (FastMath.cpp); no tanh, no libdevice call.
+// RUN: flashc-opt %examples/mods/softcap.mlir --flash-select-config --flash-expand-attention --flash-to-gpu | FileCheck %s --check-prefix=FAST
+// FAST-LABEL: gpu.func @softcap_kernel
+// FAST-NOT: math.tanh
+// FAST: arith.constant 2.000000e-02 : f32
+// FAST: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// FAST: llvm.call_intrinsic "llvm.nvvm.rcp.approx.ftz.f"

@@ -6,7 +6,7 @@
 // CPUs: a rational tanh costs a full-precision division per score. Here
 // the common ones become the GPU's special-function units (ex2.approx,
 // lg2.approx, rcp.approx, relative error about 2^-22), and the rest
-// upstream's polynomials.
+// upstream's polynomials. Divisions by constants become products.
 //
 //===----------------------------------------------------------------------===//
 
