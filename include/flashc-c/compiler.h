@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 #define FLASHC_COMPILER_VERSION_MAJOR 0
-#define FLASHC_COMPILER_VERSION_MINOR 3
+#define FLASHC_COMPILER_VERSION_MINOR 4
 
 #if defined(FLASHC_COMPILER_BUILDING_SHARED)
 #define FLASHC_COMPILER_API __attribute__((visibility("default")))
@@ -49,6 +49,14 @@ typedef struct flashc_attention_params {
   /* Programs that share one query block's K/V loop (0 or 1: one; at most
    * 16, strategy mma_sync, with a tile config only). Added in 0.3. */
   int64_t kv_splits;
+  /* Non-zero, with causal: the bottom-right alignment, key j seen by query
+   * i if j <= i + seq_k - seq_q (FlashAttention's, for decoding). Added in
+   * 0.4. */
+  int bottom_right;
+  /* Non-zero: the kernel also writes each row's log-sum-exp, an f32
+   * [batch, heads, seq_q] parameter after O (launch it with
+   * flashc_kernel_launch_with). Added in 0.4. */
+  int lse;
 } flashc_attention_params;
 
 typedef struct flashc_compile_result flashc_compile_result;

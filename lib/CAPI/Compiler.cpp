@@ -181,11 +181,18 @@ int flashc_compile_attention(const flashc_attention_params *params,
   std::string kType = "memref<" + dim(params->batch) + "x" +
                       dim(params->heads) + "x" + dim(params->seq_k) + "x" +
                       std::to_string(params->head_dim) + "x" + element + ">";
+  if (params->bottom_right && !params->causal)
+    return fail("bottom_right aligns the causal mask: it needs causal");
+  std::string lseType = "memref<" + dim(params->batch) + "x" +
+                        dim(params->heads) + "x" + dim(params->seq_q) + "xf32>";
   std::string text = "func.func @attention(%q: " + qType + ", %k: " + kType +
-                     ", %v: " + kType + ", %o: " + qType + ") {\n" +
-                     "  flash.attention %q, %k, %v -> %o";
+                     ", %v: " + kType + ", %o: " + qType +
+                     (params->lse ? ", %lse: " + lseType : std::string()) +
+                     ") {\n" + "  flash.attention %q, %k, %v -> %o";
+  if (params->lse)
+    text += " lse(%lse : " + lseType + ")";
   if (params->causal)
-    text += " causal";
+    text += params->bottom_right ? " causal bottom_right" : " causal";
   if (params->scale != 0.0f) {
     std::string scale;
     llvm::raw_string_ostream os(scale);

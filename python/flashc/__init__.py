@@ -25,7 +25,7 @@ from . import mods
 
 __all__ = ["compile", "attention", "attention_mlir", "warm_cache", "Kernel",
            "CompileError", "FlashcError", "cache_dir", "mods"]
-__version__ = "0.3"
+__version__ = "0.4"
 
 SUPPORTED_ARCHS = ("sm_80", "sm_86", "sm_89", "sm_90")
 SUPPORTED_HEAD_DIMS = (64, 128)
@@ -78,7 +78,8 @@ class _Params(ctypes.Structure):
                 ("block_m", ctypes.c_int64), ("block_n", ctypes.c_int64),
                 ("stages", ctypes.c_int64), ("warps", ctypes.c_int64),
                 ("tune_cache", ctypes.c_char_p), ("strategy", ctypes.c_char_p),
-                ("kv_splits", ctypes.c_int64)]
+                ("kv_splits", ctypes.c_int64), ("bottom_right", ctypes.c_int),
+                ("lse", ctypes.c_int)]
 
 
 class _Shape(ctypes.Structure):

@@ -147,6 +147,20 @@ int main(void) {
                      "\nkv_splits 2\n"),
          "params: kv_splits with a tile config");
 
+  /* 0.4: the bottom-right alignment and the LSE output. */
+  flashc_attention_params_init(&params);
+  params.bottom_right = 1;
+  expect(flashc_compile_attention(&params, &result) != 0 &&
+             strstr(flashc_compile_result_diagnostics(result),
+                    "params: bottom_right aligns the causal mask"),
+         "params: bottom_right without causal");
+  flashc_compile_result_destroy(result);
+  params.causal = 1;
+  params.lse = 1;
+  expect(compiledHas(flashc_compile_attention(&params, &result), &result,
+                     "\nbottom_right 1\nlse 1\n"),
+         "params: bottom_right and lse in the bundle");
+
   /* MLIR text. */
   const char *text =
       "func.func @mine(%q: memref<1x2x64x64xf16>) {\n"
