@@ -19,6 +19,8 @@ std::string KernelBundle::params() const {
                            : " " + capture.type;
     list += ":capture" + std::to_string(i);
   }
+  if (!blockMapKernel.empty())
+    list += " memref1:block_map";
   if (kvSplits > 1)
     list += " memref1:partials memref1:counters";
   return list;
@@ -60,6 +62,8 @@ std::string flashc::serializeBundle(const KernelBundle &b) {
     os << "modified 1\n";
   for (const CaptureInfo &capture : b.captures)
     os << captureLine(capture) << "\n";
+  if (!b.blockMapKernel.empty())
+    os << "block_map " << b.blockMapKernel << "\n";
   if (b.kvSplits > 1)
     os << "kv_splits " << b.kvSplits << "\n";
   os << "threads " << b.threads << "\n";
@@ -185,6 +189,8 @@ static bool parseHeaderLine(const std::string &key, const std::string &value,
     b.arch = value;
   } else if (key == "strategy") {
     b.strategy = value;
+  } else if (key == "block_map") {
+    b.blockMapKernel = value;
   } else if (key == "params") {
     params = value;
   } else if (key == "element") {

@@ -39,6 +39,10 @@ struct flashc_kernel {
   KernelBundle bundle;
   CUmodule module = nullptr;
   CUfunction function = nullptr;
+  /// The block-map kernel, if any, and its map (grown on demand).
+  CUfunction blockMapFunction = nullptr;
+  CUdeviceptr blockMap = 0;
+  size_t blockMapBytes = 0;
   /// kv_splits > 1: the split workspace (partials, then counters at
   /// countersOffset), grown on demand and reused by every launch.
   CUdeviceptr workspace = 0;
@@ -275,6 +279,14 @@ flashc_status flashc_kernel_load(flashc_runtime *rt, const char *text,
     rt->driver->cuModuleUnload(kernel->module);
     return FLASHC_ERROR_CUDA;
   }
+  if (!kernel->bundle.blockMapKernel.empty() &&
+      !rt->check(rt->driver->cuModuleGetFunction(
+                     &kernel->blockMapFunction, kernel->module,
+                     kernel->bundle.blockMapKernel.c_str()),
+                 "cuModuleGetFunction(block map)")) {
+    rt->driver->cuModuleUnload(kernel->module);
+    return FLASHC_ERROR_CUDA;
+  }
   // Set even below 48 KiB: the kernel's own static shared memory counts
   // against the default 48 KiB too, so exactly 48 KiB of dynamic shared
   // memory fails to launch without it.
@@ -296,6 +308,8 @@ void flashc_kernel_destroy(flashc_kernel *kernel) {
     return;
   if (kernel->workspace)
     kernel->runtime->driver->cuMemFree(kernel->workspace);
+  if (kernel->blockMap)
+    kernel->runtime->driver->cuMemFree(kernel->blockMap);
   if (kernel->module)
     kernel->runtime->driver->cuModuleUnload(kernel->module);
   delete kernel;
@@ -337,6 +351,35 @@ static flashc_status checkExtras(flashc_runtime *rt, const KernelBundle &b,
     }
   }
   return FLASHC_OK;
+}
+
+/// Builds the block map of a launch on `stream` (grown when too small) and
+/// appends it to `params`, which hold the parameters up to the captures.
+static bool launchBlockMap(flashc_kernel *kernel, LaunchParams &params,
+                           int64_t entries, int64_t gridX, int64_t gridY,
+                           CUstream stream) {
+  flashc_runtime *rt = kernel->runtime;
+  const KernelBundle &b = kernel->bundle;
+  size_t bytes = size_t(entries) * 4;
+  if (bytes > kernel->blockMapBytes) {
+    if (kernel->blockMap)
+      rt->driver->cuMemFree(kernel->blockMap);
+    kernel->blockMap = 0;
+    kernel->blockMapBytes = 0;
+    if (!rt->check(rt->driver->cuMemAlloc(&kernel->blockMap, bytes),
+                   "cuMemAlloc(block map)"))
+      return false;
+    kernel->blockMapBytes = bytes;
+  }
+  params.addMemref(kernel->blockMap, {entries});
+  int64_t keyBlocks = entries / (gridX * gridY);
+  return rt->check(
+      rt->driver->cuLaunchKernel(
+          kernel->blockMapFunction, static_cast<unsigned>(keyBlocks),
+          static_cast<unsigned>(gridX), static_cast<unsigned>(gridY),
+          static_cast<unsigned>(KernelBundle::kBlockMapThreads), 1, 1, 0,
+          stream, params.pointers.data(), nullptr),
+      "cuLaunchKernel(block map)");
 }
 
 int flashc_kernel_num_captures(const flashc_kernel *kernel) {
@@ -397,6 +440,12 @@ flashc_status flashc_kernel_launch_with(flashc_kernel *kernel,
                                captures[i].sizes + info.sizes.size()));
     else
       params.addScalar(info.type, captures[i]);
+  }
+  if (kernel->blockMapFunction) {
+    int64_t entries = b.blockMapEntries(gridX, gridY, shape->seq_k);
+    if (!launchBlockMap(kernel, params, entries, gridX, gridY,
+                        static_cast<CUstream>(stream)))
+      return FLASHC_ERROR_CUDA;
   }
   if (b.kvSplits > 1) {
     int64_t tiles = gridX * gridY;

@@ -1,6 +1,8 @@
 //===- SelectConfig.cpp - pick a tile configuration -----------------------===//
 
 #include "flashc/Transforms/Passes.h"
+
+#include "flashc/Analysis/AffineMask.h"
 #include "flashc/Transforms/TuneCache.h"
 
 #include "flashc/Target/TargetInfo.h"
@@ -162,14 +164,17 @@ static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
 }
 
 /// Modifiers add live values to every score visit (their coordinates, and
-/// for masks the per-block test); with two 16-row strips a warp and a
-/// dynamic sequence length that tips 128-row programs into spills (8 bytes
-/// on sm_90 for a sliding window at head_dim 64), so they take 64 rows.
+/// for masks the per-block test); with two 16-row strips a warp that tips
+/// 128-row programs into spills where the sequence length is dynamic (8
+/// bytes on sm_90 for a sliding window at head_dim 64) or the mask reads
+/// a block map (56 bytes on sm_89 for a document mask), so they take 64.
 static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
                                      MemRefType qType) {
   bool twoStrips = config.getBlockM() == 2 * 16 * config.getWarps();
+  bool mapped =
+      op.hasMaskMod() && !AffineMask::analyze(op.getMaskMod()).has_value();
   if (!(op.hasScoreMod() || op.hasMaskMod()) || !twoStrips ||
-      !qType.isDynamicDim(2))
+      !(qType.isDynamicDim(2) || mapped))
     return config;
   return TileConfigAttr::get(config.getContext(), config.getBlockM() / 2,
                              config.getBlockN(), config.getStages(),

@@ -32,12 +32,34 @@
 // ALIBI: memref.load %[[SLOPES]][%{{.*}}] : memref<16xf32>
 // ALIBI: arith.sitofp
 
-// A mask_mod selects -inf where it yields false, reading both document
-// ids; the same with WMMA.
+// A data-dependent mask_mod (document ids) gets a block map (BlockMap.h):
+// a map kernel, launched first on (key blocks, query blocks, batch·heads),
+// evaluates the region on every pair of its block and writes whether some
+// pair is seen and some hidden (warp votes, or'ed in shared memory); the
+// attention kernel takes the map after the captures, scans its row for
+// the first and last block seen (lanes strided, shuffles), and per block
+// reads its entry; the region selects -inf where it yields false. The same
+// with WMMA.
 // RUN: flashc-opt %examples/mods/document_mask.mlir --flash-select-config --flash-expand-attention --flash-to-gpu | FileCheck %s -enable-var-scope --check-prefix=DOCS
 // RUN: flashc-opt %examples/mods/document_mask.mlir --flash-select-config="strategy=wmma" --flash-expand-attention --flash-to-gpu | FileCheck %s -enable-var-scope --check-prefix=DOCS
-// DOCS-LABEL: gpu.func @document_mask_kernel
-// DOCS-SAME: %[[IDS:[^ ]*]]: memref<2x1024xi32>)
+// DOCS: %[[MAP:.*]] = gpu.alloc  (%{{.*}}) : memref<?xi32>
+// DOCS: gpu.launch_func  @document_mask_kernels::@document_mask_kernel_block_map blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%c128{{.*}}) args({{.*}}, %arg4 : memref<2x1024xi32>, %[[MAP]] : memref<?xi32>)
+// DOCS: gpu.launch_func  @document_mask_kernels::@document_mask_kernel blocks {{.*}} args({{.*}}, %arg4 : memref<2x1024xi32>, %[[MAP]] : memref<?xi32>)
+// DOCS: gpu.dealloc  %[[MAP]]
+// DOCS-LABEL: gpu.func @document_mask_kernel_block_map
+// DOCS-SAME: workgroup(%{{.*}} : memref<4xi32, #gpu.address_space<workgroup>>)
+// DOCS: scf.for
+// DOCS: memref.load %arg4[%{{.*}}, %{{.*}}] : memref<2x1024xi32>
+// DOCS: memref.load %arg4[%{{.*}}, %{{.*}}] : memref<2x1024xi32>
+// DOCS: nvvm.vote.sync  any
+// DOCS: gpu.barrier
+// DOCS: memref.store %{{.*}}, %arg5[%{{.*}}] : memref<?xi32>
+// DOCS-LABEL: gpu.func @document_mask_kernel(
+// DOCS-SAME: %[[IDS:[^ ]*]]: memref<2x1024xi32>, %[[ROWMAP:[^ ]*]]: memref<?xi32>)
+// DOCS: memref.load %[[ROWMAP]][%{{.*}}] : memref<?xi32>
+// DOCS: gpu.shuffle  xor %{{.*}} : i32
+// DOCS: scf.for
+// DOCS: memref.load %[[ROWMAP]][%{{.*}}] : memref<?xi32>
 // DOCS: %[[DQ:.*]] = memref.load %[[IDS]][%{{.*}}, %{{.*}}] : memref<2x1024xi32>
 // DOCS: %[[DK:.*]] = memref.load %[[IDS]][%{{.*}}, %{{.*}}] : memref<2x1024xi32>
 // DOCS: %[[SAME:.*]] = arith.cmpi eq, %[[DQ]], %[[DK]] : i32

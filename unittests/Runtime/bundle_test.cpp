@@ -62,7 +62,8 @@ static bool same(const KernelBundle &a, const KernelBundle &b) {
                     [](const CaptureInfo &x, const CaptureInfo &y) {
                       return x.memref == y.memref && x.type == y.type &&
                              x.sizes == y.sizes;
-                    });
+                    }) &&
+         a.blockMapKernel == b.blockMapKernel;
 }
 
 /// `text` with the first occurrence of `from` replaced by `to`.

@@ -27,6 +27,11 @@ struct LaunchPlan {
   int64_t headDim = 0;
   /// Blocks per SM that ptxas may assume (nvvm.minctasm): the policy's.
   int32_t minBlocksPerSM = 1;
+  /// The program has a data-dependent mask: a map kernel runs first, grid
+  /// (key blocks, query blocks, batch·heads), and both kernels take the
+  /// i32 map of that many entries after the program's operands.
+  bool blockMap = false;
+  int64_t blockN = 0;
 
   /// The split workspace (kvSplits > 1), per tile (batch·head, query
   /// block), all splits together: f32 partials (SplitKV.cpp lays out one

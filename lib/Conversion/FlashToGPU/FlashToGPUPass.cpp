@@ -8,6 +8,7 @@
 
 #include "flashc/Conversion/Passes.h"
 
+#include "BlockMap.h"
 #include "FastMath.h"
 #include "TileLowering.h"
 
@@ -34,7 +35,11 @@ static FailureOr<gpu::GPUFuncOp> buildKernel(TiledOp tiled, ModuleOp module,
   auto gpuModule = gpu::GPUModuleOp::create(b, loc, (base + "_kernels").str());
   symbols.insert(gpuModule);
   b.setInsertionPointToStart(gpuModule.getBody());
+  if (plan.blockMap)
+    buildBlockMapKernel(tiled, b, (base + "_kernel_block_map").str());
   SmallVector<Type> argTypes(tiled->getOperandTypes());
+  if (plan.blockMap)
+    argTypes.push_back(MemRefType::get({ShapedType::kDynamic}, b.getI32Type()));
   if (plan.kvSplits > 1)
     argTypes.append({MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
                      MemRefType::get({ShapedType::kDynamic}, b.getI32Type())});
@@ -72,6 +77,32 @@ static void buildLaunch(TiledOp tiled, gpu::GPUFuncOp kernel,
   Value smemValue = arith::ConstantIntOp::create(b, loc, plan.sharedBytes, 32);
   SmallVector<Value> args(tiled->getOperands());
   SmallVector<Value> workspace;
+  auto alloc = [&](Type element, Value size) -> Value {
+    auto type = MemRefType::get({ShapedType::kDynamic}, element);
+    return gpu::AllocOp::create(b, loc, type, Type(), ValueRange{},
+                                ValueRange{size}, ValueRange{})
+        .getMemref();
+  };
+  if (plan.blockMap) {
+    // The map kernel writes every entry; the attention kernel reads it.
+    Value keyBlocks = arith::CeilDivUIOp::create(
+        b, loc, memref::DimOp::create(b, loc, tiled.getK(), 2),
+        idx(plan.blockN));
+    Value entries = arith::MulIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, gridX, gridY), keyBlocks);
+    Value map = alloc(b.getI32Type(), entries);
+    SmallVector<Value> mapArgs(tiled->getOperands());
+    mapArgs.push_back(map);
+    auto builder = SymbolTable::lookupNearestSymbolFrom<gpu::GPUFuncOp>(
+        kernel, SymbolRefAttr::get(b.getContext(),
+                                   (kernel.getName() + "_block_map").str()));
+    gpu::LaunchFuncOp::create(
+        b, loc, builder, gpu::KernelDim3{keyBlocks, gridX, gridY},
+        gpu::KernelDim3{idx(kBlockMapThreads), idx(1), idx(1)}, Value(),
+        mapArgs);
+    args.push_back(map);
+    workspace.push_back(map);
+  }
   if (plan.kvSplits > 1) {
     // The split workspace; the counters are zeroed once (the kernel resets
     // the ones it uses).
@@ -80,18 +111,12 @@ static void buildLaunch(TiledOp tiled, gpu::GPUFuncOp kernel,
         arith::MulIOp::create(b, loc, tiles, idx(plan.partialFloatsPerTile()));
     Value counterCount =
         arith::MulIOp::create(b, loc, tiles, idx(plan.countersPerTile()));
-    auto alloc = [&](Type element, Value size) -> Value {
-      auto type = MemRefType::get({ShapedType::kDynamic}, element);
-      return gpu::AllocOp::create(b, loc, type, Type(), ValueRange{},
-                                  ValueRange{size}, ValueRange{})
-          .getMemref();
-    };
     Value partials = alloc(b.getF32Type(), floats);
     Value counters = alloc(b.getI32Type(), counterCount);
     gpu::MemsetOp::create(b, loc, Type(), ValueRange{}, counters,
                           arith::ConstantIntOp::create(b, loc, 0, 32));
-    workspace = {partials, counters};
-    llvm::append_range(args, workspace);
+    workspace.append({partials, counters});
+    args.append({partials, counters});
   }
   gpu::LaunchFuncOp::create(
       b, loc, kernel, gpu::KernelDim3{gridX, gridY, idx(plan.kvSplits)},

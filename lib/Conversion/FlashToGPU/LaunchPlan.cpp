@@ -2,6 +2,7 @@
 
 #include "flashc/Conversion/LaunchPlan.h"
 
+#include "BlockMap.h"
 #include "KernelContext.h"
 
 using namespace mlir;
@@ -18,6 +19,8 @@ LaunchPlan flash::planLaunch(TiledOp tiled) {
   plan.kvSplits = config.getKvSplits();
   plan.sharedBytes = config.getSharedMemoryBytes(
       plan.headDim, qType.getElementTypeBitWidth() / 8);
+  plan.blockMap = !dataDependentMasks(tiled).empty();
+  plan.blockN = config.getBlockN();
   plan.minBlocksPerSM =
       static_cast<int32_t>(tiled.getEffectivePolicy().getMinBlocksPerSm());
   return plan;

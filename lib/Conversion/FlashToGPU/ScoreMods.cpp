@@ -2,6 +2,8 @@
 
 #include "ScoreMods.h"
 
+#include "BlockMap.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
@@ -11,23 +13,27 @@
 using namespace mlir;
 using namespace mlir::flash;
 
+Value flash::inlineModRegion(OpBuilder &b, Region &region, ValueRange args) {
+  Block &body = region.front();
+  IRMapping mapping;
+  mapping.map(body.getArguments(), args);
+  for (Operation &op : body.without_terminator())
+    b.clone(op, mapping);
+  return mapping.lookup(cast<YieldOp>(body.getTerminator()).getValues()[0]);
+}
+
 /// The region of a flash.score_mod or flash.mask_mod, cloned for one
 /// element: returns what it yields.
 static Value inlineModRegion(KernelContext &k, const ScoreModifier &mod,
                              Region &region, std::optional<Value> score,
                              Value row, Value col) {
-  Block &body = region.front();
   SmallVector<Value> args;
   if (score)
     args.push_back(*score);
   args.append({mod.batch, mod.head, k.add(mod.row, row), k.add(mod.col, col),
                mod.seqQ, mod.seqK});
   llvm::append_range(args, mod.captures);
-  IRMapping mapping;
-  mapping.map(body.getArguments(), args);
-  for (Operation &op : body.without_terminator())
-    k.b.clone(op, mapping);
-  return mapping.lookup(cast<YieldOp>(body.getTerminator()).getValues()[0]);
+  return flash::inlineModRegion(k.b, region, args);
 }
 
 static Value applyModifier(KernelContext &k, const ScoreModifier &mod,
@@ -74,8 +80,9 @@ static Value applyMask(KernelContext &k, const TileStorage &scores, Value value,
 Value flash::applyScoreMods(KernelContext &k, const TileStorage &scores,
                             Value value, Value row, Value col, bool masked) {
   for (const ScoreModifier &mod : scores.modifiers) {
-    // An unmasked block is one that an affine mask sees whole.
-    if (mod.affine && !masked)
+    // An unmasked block is one that an affine mask, or the block map, says
+    // the mask sees whole.
+    if ((mod.affine || mod.mapBits) && !masked)
       continue;
     value = applyModifier(k, mod, value, row, col);
   }
@@ -89,7 +96,17 @@ Value flash::applyScoreMods(KernelContext &k, const TileStorage &scores,
 static Value affineMaskCuts(KernelContext &k, const TileStorage &scores,
                             int64_t cols) {
   Value cuts;
+  auto cut = [&](Value some) {
+    cuts =
+        cuts ? arith::OrIOp::create(k.b, k.loc, cuts, some).getResult() : some;
+  };
   for (const ScoreModifier &mod : scores.modifiers) {
+    if (mod.mapBits) {
+      // Not a full block (BlockMap.h): its mask is evaluated.
+      cut(arith::CmpIOp::create(k.b, k.loc, arith::CmpIPredicate::ne,
+                                mod.mapBits, k.i32(kBlockSeenOnly)));
+      continue;
+    }
     if (!mod.affine)
       continue;
     Value qLo = k.add(mod.row, k.warpRow);

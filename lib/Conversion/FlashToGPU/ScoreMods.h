@@ -15,6 +15,10 @@
 
 namespace mlir::flash {
 
+/// The value a score_mod or mask_mod `region` yields for `args` (its
+/// arguments' values), its ops cloned at `b`'s insertion point.
+Value inlineModRegion(OpBuilder &b, Region &region, ValueRange args);
+
 /// Whether element visits of `scores` must know each element's coordinates
 /// (it has modifiers, or is read `masked`).
 inline bool needsCoordinates(const TileStorage &scores, bool masked) {

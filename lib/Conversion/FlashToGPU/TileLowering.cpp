@@ -2,6 +2,7 @@
 
 #include "TileLowering.h"
 
+#include "BlockMap.h"
 #include "OnlineSoftmax.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -27,8 +28,10 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
   // captures if any; the split workspace follows them.
   for (auto [operand, arg] : llvm::zip(tiled->getOperands(), kernelArgs))
     mapping.map(operand, arg);
+  unsigned next = tiled->getNumOperands();
+  if (!dataDependentMasks(tiled).empty())
+    blockMap = kernelArgs[next++];
   if (k.kvSplits > 1) {
-    unsigned next = tiled->getNumOperands();
     workspace.partials = kernelArgs[next];
     workspace.counters = kernelArgs[next + 1];
     workspace.split = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
@@ -265,6 +268,22 @@ LogicalResult TileLowering::lowerKVLoop(KVLoopOp op) {
   Location loc = k.loc;
   Value bh = scalar(op.getBatchHead());
   Value upper = scalar(op.getUpper());
+  Value lower = op.getLower() ? scalar(op.getLower()) : Value();
+  if (blockMap) {
+    // The keys the block map says this query block sees.
+    Value keyBlocks = arith::CeilDivUIOp::create(
+        b, loc, memref::DimOp::create(b, loc, mapping.lookup(tiled.getK()), 2),
+        k.idx(k.blockN));
+    Value queryBlocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+    mapRowBase = k.mul(
+        k.add(k.mul(workspace.batchHead, queryBlocks), workspace.queryBlock),
+        keyBlocks);
+    auto [mapLower, mapUpper] =
+        emitMapKeyRange(k, blockMap, mapRowBase, keyBlocks);
+    lower = lower ? arith::MaxSIOp::create(b, loc, lower, mapLower).getResult()
+                  : mapLower;
+    upper = arith::MinSIOp::create(b, loc, upper, mapUpper);
+  }
   Value numBlocks = arith::CeilDivUIOp::create(b, loc, upper, k.idx(k.blockN));
   CarriedSlots slots = carriedSlots(op);
   FailureOr<SmallVector<Value>> flatInits =
@@ -274,10 +293,9 @@ LogicalResult TileLowering::lowerKVLoop(KVLoopOp op) {
 
   // The loop's blocks [begin, numBlocks): from the one holding key `lower`.
   Value begin = k.idx(0);
-  if (op.getLower())
+  if (lower)
     begin = arith::MinUIOp::create(
-        b, loc,
-        arith::DivUIOp::create(b, loc, scalar(op.getLower()), k.idx(k.blockN)),
+        b, loc, arith::DivUIOp::create(b, loc, lower, k.idx(k.blockN)),
         numBlocks);
   // This program's blocks [first, end): all of them, or with kv_splits > 1
   // a contiguous share of ceil(blocks / kv_splits) (possibly empty).
@@ -311,6 +329,9 @@ LogicalResult TileLowering::lowerKVStep(KVLoopOp op, scf::ForOp loop,
   Value t = loop.getInductionVar();
   Value i = k.add(first, t);
   PipelineStep step = copies->beginStep(t, i);
+  if (blockMap)
+    currentMapBits = memref::LoadOp::create(b, k.loc, blockMap,
+                                            ValueRange{k.add(mapRowBase, i)});
   Value rowBase = k.mul(step.stage, k.idx(k.blockN));
   mapping.map(body.getArgument(0), k.mul(i, k.idx(k.blockN)));
   for (auto [arg, buf] :
@@ -480,6 +501,8 @@ LogicalResult TileLowering::lowerModifier(Operation *op, Value scores) {
   else if (auto maskMod = dyn_cast<MaskModOp>(op)) {
     bindModCoordinates(maskMod, mod);
     mod.affine = AffineMask::analyze(maskMod.getBody());
+    if (!mod.affine)
+      mod.mapBits = currentMapBits;
   }
   TileStorage storage = *tile;
   storage.modifiers.push_back(std::move(mod));

@@ -101,6 +101,9 @@ private:
   QKVBuffers buffers;
   SplitWorkspace workspace;
   Value o, heads;
+  /// The block map (BlockMap.h), if the program has a data-dependent mask;
+  /// the start of this program's row of it; the current K/V block's entry.
+  Value blockMap, mapRowBase, currentMapBits;
 };
 
 } // namespace mlir::flash

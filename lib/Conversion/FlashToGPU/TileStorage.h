@@ -29,6 +29,9 @@ struct ScoreModifier {
   /// flash.mask_mod of an affine mask: blocks whose every pair it sees
   /// skip it (they take the unmasked branch, ScoreMods.h).
   std::optional<AffineMask> affine;
+  /// flash.mask_mod of a mask that is not affine: this K/V block's entry
+  /// of the block map (BlockMap.h), an i32; null without a map.
+  Value mapBits;
 };
 
 /// Where a tile value of the tile program lives in the kernel: the walk over

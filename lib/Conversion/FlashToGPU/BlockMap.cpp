@@ -1,0 +1,187 @@
+//===- BlockMap.cpp - the block map of a data-dependent mask --------------===//
+
+#include "BlockMap.h"
+
+#include "ScoreMods.h"
+
+#include "flashc/Analysis/AffineMask.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::flash;
+
+SmallVector<MaskModOp> flash::dataDependentMasks(TiledOp tiled) {
+  SmallVector<MaskModOp> masks;
+  tiled.walk([&](MaskModOp op) {
+    if (!AffineMask::analyze(op.getBody()))
+      masks.push_back(op);
+  });
+  return masks;
+}
+
+gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
+                                          StringRef name) {
+  Location loc = tiled.getLoc();
+  SmallVector<Type> argTypes(tiled->getOperandTypes());
+  argTypes.push_back(MemRefType::get({ShapedType::kDynamic}, b.getI32Type()));
+  auto kernel =
+      gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(argTypes, {}));
+  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  kernel.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({int32_t(kBlockMapThreads), 1, 1}));
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  // One entry per warp, or'ed by thread 0.
+  Value warpBits = kernel.addWorkgroupAttribution(
+      MemRefType::get({kBlockMapThreads / kWarpThreads}, b.getI32Type(),
+                      MemRefLayoutAttrInterface(), workgroup),
+      loc);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&kernel.getBody().front());
+  KernelContext k(b, loc, tiled);
+  // The body's arguments: the parameters, then the workgroup buffer.
+  ValueRange args =
+      kernel.getBody().front().getArguments().take_front(argTypes.size());
+  Value q = args[0], keys = args[1], map = args.back();
+  ValueRange captures =
+      args.drop_front(4 + (tiled.getLse() ? 1 : 0)).drop_back();
+  Value keyBlock = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value queryBlock = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+  Value bh = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+  Value heads = memref::DimOp::create(b, loc, q, 1);
+  Value seqQ = memref::DimOp::create(b, loc, q, 2);
+  Value seqK = memref::DimOp::create(b, loc, keys, 2);
+  Value batch = arith::DivUIOp::create(b, loc, bh, heads);
+  Value head = arith::RemUIOp::create(b, loc, bh, heads);
+  Value q0 = k.mul(queryBlock, k.idx(k.blockM));
+  Value kv0 = k.mul(keyBlock, k.idx(k.blockN));
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  Value falseValue = arith::ConstantIntOp::create(b, loc, 0, 1);
+
+  // Each thread: some pair seen / hidden among its share of the block.
+  auto loop = scf::ForOp::create(b, loc, tid, k.idx(k.blockM * k.blockN),
+                                 k.idx(kBlockMapThreads),
+                                 ValueRange{falseValue, falseValue});
+  {
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value e = loop.getInductionVar();
+    Value qIdx = k.add(q0, arith::DivUIOp::create(b, loc, e, k.idx(k.blockN)));
+    Value kvIdx =
+        k.add(kv0, arith::RemUIOp::create(b, loc, e, k.idx(k.blockN)));
+    Value valid = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, qIdx, seqQ),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, kvIdx, seqK));
+    Value seen = arith::ConstantIntOp::create(b, loc, 1, 1);
+    for (MaskModOp mask : dataDependentMasks(tiled)) {
+      SmallVector<Value> regionArgs = {batch, head, qIdx, kvIdx, seqQ, seqK};
+      for (Value capture : mask.getCaptures())
+        regionArgs.push_back(captures[llvm::find(tiled.getCaptures(), capture) -
+                                      tiled.getCaptures().begin()]);
+      seen = arith::AndIOp::create(
+          b, loc, seen, inlineModRegion(b, mask.getBody(), regionArgs));
+    }
+    Value hidden = arith::XOrIOp::create(
+        b, loc, seen, arith::ConstantIntOp::create(b, loc, 1, 1));
+    Value anySeen =
+        arith::OrIOp::create(b, loc, loop.getRegionIterArg(0),
+                             arith::AndIOp::create(b, loc, valid, seen));
+    Value anyHidden =
+        arith::OrIOp::create(b, loc, loop.getRegionIterArg(1),
+                             arith::AndIOp::create(b, loc, valid, hidden));
+    scf::YieldOp::create(b, loc, ValueRange{anySeen, anyHidden});
+  }
+  // The warp's, then the block's.
+  Value all = arith::ConstantIntOp::create(b, loc, -1, 32);
+  auto any = [&](Value bit) {
+    return NVVM::VoteSyncOp::create(b, loc, b.getI1Type(), all, bit,
+                                    NVVM::VoteSyncKind::any)
+        .getResult();
+  };
+  auto bitsOf = [&](Value flag, int64_t bit) {
+    return arith::SelectOp::create(b, loc, flag, k.i32(bit), k.i32(0));
+  };
+  Value bits = arith::OrIOp::create(
+      b, loc, bitsOf(any(loop.getResult(0)), kBlockSomeSeen),
+      bitsOf(any(loop.getResult(1)), kBlockSomeHidden));
+  Value lane = arith::RemUIOp::create(b, loc, tid, k.idx(kWarpThreads));
+  Value warp = arith::DivUIOp::create(b, loc, tid, k.idx(kWarpThreads));
+  auto isZero = [&](Value v) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v, k.idx(0));
+  };
+  {
+    auto ifLane0 = scf::IfOp::create(b, loc, isZero(lane), false);
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(&ifLane0.getThenRegion().front());
+    memref::StoreOp::create(b, loc, bits, warpBits, ValueRange{warp});
+  }
+  gpu::BarrierOp::create(b, loc);
+  {
+    auto ifThread0 = scf::IfOp::create(b, loc, isZero(tid), false);
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(&ifThread0.getThenRegion().front());
+    Value block = k.i32(0);
+    for (int64_t w = 0; w < kBlockMapThreads / kWarpThreads; ++w)
+      block = arith::OrIOp::create(
+          b, loc, block,
+          memref::LoadOp::create(b, loc, warpBits, ValueRange{k.idx(w)}));
+    Value keyBlocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+    Value queryBlocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::y);
+    Value entry = k.add(
+        k.mul(k.add(k.mul(bh, queryBlocks), queryBlock), keyBlocks), keyBlock);
+    memref::StoreOp::create(b, loc, block, map, ValueRange{entry});
+  }
+  gpu::ReturnOp::create(b, loc);
+  return kernel;
+}
+
+std::pair<Value, Value> flash::emitMapKeyRange(KernelContext &k, Value map,
+                                               Value rowBase, Value keyBlocks) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  // Every warp scans the row (lanes strided), then reduces: the result is
+  // uniform without shared memory.
+  Value none = arith::IndexCastOp::create(b, loc, b.getI32Type(), keyBlocks);
+  Value minusOne = k.i32(-1);
+  auto loop = scf::ForOp::create(b, loc, k.lane, keyBlocks, k.idx(kWarpThreads),
+                                 ValueRange{none, minusOne});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value j = loop.getInductionVar();
+    Value bits =
+        memref::LoadOp::create(b, loc, map, ValueRange{k.add(rowBase, j)});
+    Value seen = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ne,
+        arith::AndIOp::create(b, loc, bits, k.i32(kBlockSomeSeen)), k.i32(0));
+    Value j32 = arith::IndexCastOp::create(b, loc, b.getI32Type(), j);
+    Value first = arith::SelectOp::create(
+        b, loc, seen,
+        arith::MinSIOp::create(b, loc, loop.getRegionIterArg(0), j32),
+        loop.getRegionIterArg(0));
+    Value last = arith::SelectOp::create(
+        b, loc, seen,
+        arith::MaxSIOp::create(b, loc, loop.getRegionIterArg(1), j32),
+        loop.getRegionIterArg(1));
+    scf::YieldOp::create(b, loc, ValueRange{first, last});
+  }
+  Value first = loop.getResult(0), last = loop.getResult(1);
+  for (int32_t offset = 1; offset < kWarpThreads; offset *= 2) {
+    first = arith::MinSIOp::create(b, loc, first, k.shuffleXor(first, offset));
+    last = arith::MaxSIOp::create(b, loc, last, k.shuffleXor(last, offset));
+  }
+  auto toIndex = [&](Value v) {
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), v).getResult();
+  };
+  Value bn = k.idx(k.blockN);
+  // No block seen: first = keyBlocks, last = -1, an empty range.
+  Value lower = k.mul(toIndex(first), bn);
+  Value upper = arith::MaxSIOp::create(
+      b, loc, k.mul(k.add(toIndex(last), k.idx(1)), bn), k.idx(0));
+  return {lower, upper};
+}
