@@ -172,6 +172,20 @@ def check(fc, names, dtypes):
     return failures
 
 
+def block_map_time(fc, kernel, q, k, v, caps, lse):
+    """The median time of the block-map kernel of a launch (flashc builds
+    it before each launch of a data-dependent mask), from the profiler's
+    kernel records; NaN when the kernel has none."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(20):
+            fc.run(kernel, q, k, v, caps, lse)
+        torch.cuda.synchronize()
+    times = sorted(e.device_time for e in prof.events()
+                   if e.name.endswith("_block_map"))
+    return times[len(times) // 2] if times else float("nan")
+
+
 def bench(fc, names, dtypes):
     from torch.nn.attention.flex_attention import create_block_mask, flex_attention
     # One compile per (modifier, shape, dtype): far more than dynamo's
@@ -183,7 +197,7 @@ def bench(fc, names, dtypes):
     gen = torch.Generator().manual_seed(0)
     print(f"{'modifier':<22} {'dtype':<5} {'shape':<26} {'flashc us':>10} "
           f"{'flex us':>9} {'flex/fc':>8} {'causal us':>10} {'vs flex':>9} "
-          f"{'flex 1st s':>10} {'mask ms':>8}")
+          f"{'flex 1st s':>10} {'mask ms':>8} {'map us':>8}")
     for dtype in dtypes:
         dt = DTYPES[dtype]
         for name in names:
@@ -201,6 +215,7 @@ def bench(fc, names, dtypes):
                 out = fc.run(kernel, q, k, v, caps, lse)
                 t_fc = 1000 * do_bench(lambda: fc.run(kernel, q, k, v, caps, lse),
                                        return_mode="median")
+                map_us = block_map_time(fc, kernel, q, k, v, caps, lse)
                 causal_kernel = fc.kernel("causal", dtype, d)
                 t_causal = float("nan")
                 if sq == sk:
@@ -241,7 +256,7 @@ def bench(fc, names, dtypes):
                 print(f"{name:<22} {dtype:<5} {str((b, h, sq, sk, d)):<26} "
                       f"{t_fc:10.1f} {t_flex:9.1f} {t_flex / t_fc:8.2f} "
                       f"{t_causal:10.1f} {distance:9.1e} "
-                      f"{first:10.1f} {mask_ms:8.2f}", flush=True)
+                      f"{first:10.1f} {mask_ms:8.2f} {map_us:8.1f}", flush=True)
 
 
 def main():
