@@ -62,8 +62,10 @@ std::string flashc::serializeBundle(const KernelBundle &b) {
     os << "modified 1\n";
   for (const CaptureInfo &capture : b.captures)
     os << captureLine(capture) << "\n";
+  static const char *rows[] = {"shared", "per_batch", "per_batch_head"};
   if (!b.blockMapKernel.empty())
-    os << "block_map " << b.blockMapKernel << "\n";
+    os << "block_map " << b.blockMapKernel << " " << rows[b.blockMapRows]
+       << "\n";
   if (b.kvSplits > 1)
     os << "kv_splits " << b.kvSplits << "\n";
   os << "threads " << b.threads << "\n";
@@ -190,7 +192,17 @@ static bool parseHeaderLine(const std::string &key, const std::string &value,
   } else if (key == "strategy") {
     b.strategy = value;
   } else if (key == "block_map") {
-    b.blockMapKernel = value;
+    std::istringstream is(value);
+    std::string rows;
+    is >> b.blockMapKernel >> rows;
+    b.blockMapRows = rows == "shared" ? 0 : rows == "per_batch" ? 1 : 2;
+    if (b.blockMapKernel.empty() ||
+        (rows != "shared" && rows != "per_batch" && rows != "per_batch_head")) {
+      error = "bundle: 'block_map' needs a kernel name and shared, "
+              "per_batch or per_batch_head, got '" +
+              value + "'";
+      return false;
+    }
   } else if (key == "params") {
     params = value;
   } else if (key == "element") {

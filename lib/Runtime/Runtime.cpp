@@ -356,7 +356,7 @@ static flashc_status checkExtras(flashc_runtime *rt, const KernelBundle &b,
 /// Builds the block map of a launch on `stream` (grown when too small) and
 /// appends it to `params`, which hold the parameters up to the captures.
 static bool launchBlockMap(flashc_kernel *kernel, LaunchParams &params,
-                           int64_t entries, int64_t gridX, int64_t gridY,
+                           int64_t entries, int64_t gridX, int64_t mapRows,
                            CUstream stream) {
   flashc_runtime *rt = kernel->runtime;
   const KernelBundle &b = kernel->bundle;
@@ -372,11 +372,11 @@ static bool launchBlockMap(flashc_kernel *kernel, LaunchParams &params,
     kernel->blockMapBytes = bytes;
   }
   params.addMemref(kernel->blockMap, {entries});
-  int64_t keyBlocks = entries / (gridX * gridY);
+  int64_t keyBlocks = entries / (gridX * mapRows);
   return rt->check(
       rt->driver->cuLaunchKernel(
           kernel->blockMapFunction, static_cast<unsigned>(keyBlocks),
-          static_cast<unsigned>(gridX), static_cast<unsigned>(gridY),
+          static_cast<unsigned>(gridX), static_cast<unsigned>(mapRows),
           static_cast<unsigned>(KernelBundle::kBlockMapThreads), 1, 1, 0,
           stream, params.pointers.data(), nullptr),
       "cuLaunchKernel(block map)");
@@ -442,8 +442,9 @@ flashc_status flashc_kernel_launch_with(flashc_kernel *kernel,
       params.addScalar(info.type, captures[i]);
   }
   if (kernel->blockMapFunction) {
-    int64_t entries = b.blockMapEntries(gridX, gridY, shape->seq_k);
-    if (!launchBlockMap(kernel, params, entries, gridX, gridY,
+    int64_t mapRows = b.blockMapRowCount(shape->batch, shape->heads);
+    int64_t entries = b.blockMapEntries(gridX, mapRows, shape->seq_k);
+    if (!launchBlockMap(kernel, params, entries, gridX, mapRows,
                         static_cast<CUstream>(stream)))
       return FLASHC_ERROR_CUDA;
   }

@@ -129,8 +129,10 @@ flash::describeKernel(ModuleOp module, const TargetOptions &options) {
   bundle.kvSplits = config.getKvSplits();
   LaunchPlan plan = planLaunch(tiled);
   bundle.threads = plan.threads;
-  if (plan.blockMap)
+  if (plan.blockMap) {
     bundle.blockMapKernel = bundle.kernelName + "_block_map";
+    bundle.blockMapRows = plan.blockMapRows;
+  }
   bundle.sharedBytes = plan.sharedBytes;
   auto staticOr = [](MemRefType t, unsigned d) {
     return t.isDynamicDim(d) ? int64_t(-1) : t.getDimSize(d);

@@ -33,7 +33,9 @@
 // ALIBI: arith.sitofp
 
 // A data-dependent mask_mod (document ids) gets a block map (BlockMap.h):
-// a map kernel, launched first on (key blocks, query blocks, batch·heads),
+// a map kernel, launched first on (key blocks, query blocks, batch: the
+// mask reads the batch, not the head; blocks past the causal diagonal are
+// not evaluated),
 // evaluates the region on every pair of its block and writes whether some
 // pair is seen and some hidden (warp votes, or'ed in shared memory); the
 // attention kernel takes the map after the captures, scans its row for
@@ -43,7 +45,7 @@
 // RUN: flashc-opt %examples/mods/document_mask.mlir --flash-select-config --flash-expand-attention --flash-to-gpu | FileCheck %s -enable-var-scope --check-prefix=DOCS
 // RUN: flashc-opt %examples/mods/document_mask.mlir --flash-select-config="strategy=wmma" --flash-expand-attention --flash-to-gpu | FileCheck %s -enable-var-scope --check-prefix=DOCS
 // DOCS: %[[MAP:.*]] = gpu.alloc  (%{{.*}}) : memref<?xi32>
-// DOCS: gpu.launch_func  @document_mask_kernels::@document_mask_kernel_block_map blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%c128{{.*}}) args({{.*}}, %arg4 : memref<2x1024xi32>, %[[MAP]] : memref<?xi32>)
+// DOCS: gpu.launch_func  @document_mask_kernels::@document_mask_kernel_block_map blocks in (%{{.*}}, %{{.*}}, %dim{{.*}}) threads in (%c128{{.*}}) args({{.*}}, %arg4 : memref<2x1024xi32>, %[[MAP]] : memref<?xi32>)
 // DOCS: gpu.launch_func  @document_mask_kernels::@document_mask_kernel blocks {{.*}} args({{.*}}, %arg4 : memref<2x1024xi32>, %[[MAP]] : memref<?xi32>)
 // DOCS: gpu.dealloc  %[[MAP]]
 // DOCS-LABEL: gpu.func @document_mask_kernel_block_map

@@ -63,7 +63,8 @@ static bool same(const KernelBundle &a, const KernelBundle &b) {
                       return x.memref == y.memref && x.type == y.type &&
                              x.sizes == y.sizes;
                     }) &&
-         a.blockMapKernel == b.blockMapKernel;
+         a.blockMapKernel == b.blockMapKernel &&
+         a.blockMapRows == b.blockMapRows;
 }
 
 /// `text` with the first occurrence of `from` replaced by `to`.
@@ -137,12 +138,14 @@ int main() {
   mods.modified = true;
   mods.captures = {
       {true, "f32", {16}}, {true, "i32", {-1, 1024}}, {false, "index", {}}};
+  mods.blockMapKernel = "attention_kernel_block_map";
+  mods.blockMapRows = 1;
   std::string modsText = serializeBundle(mods);
   ok = parseBundle(modsText, parsed, error);
   expect(ok && same(parsed, mods), "round trip with captures " + error);
   expect(mods.params() == "memref4:q memref4:k memref4:v memref4:o memref3:lse "
                           "memref1:capture0 memref2:capture1 index:capture2 "
-                          "memref1:partials memref1:counters",
+                          "memref1:block_map memref1:partials memref1:counters",
          "parameter list with an LSE and captures: " + mods.params());
   refuses(edit(modsText, "capture scalar index", "capture scalar f16"),
           "malformed capture 'scalar f16'");
@@ -153,6 +156,10 @@ int main() {
   refuses(edit(modsText, "lse 1\n", ""),
           "disagrees with the header, which needs 'memref4:q memref4:k "
           "memref4:v memref4:o memref1:capture0");
+  refuses(edit(modsText, "block_map attention_kernel_block_map per_batch",
+               "block_map attention_kernel_block_map per_row"),
+          "'block_map' needs a kernel name and shared, per_batch or "
+          "per_batch_head");
   std::printf("%d failed\n", failures);
   return failures == 0 ? 0 : 1;
 }

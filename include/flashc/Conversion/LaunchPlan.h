@@ -28,9 +28,12 @@ struct LaunchPlan {
   /// Blocks per SM that ptxas may assume (nvvm.minctasm): the policy's.
   int32_t minBlocksPerSM = 1;
   /// The program has a data-dependent mask: a map kernel runs first, grid
-  /// (key blocks, query blocks, batch·heads), and both kernels take the
-  /// i32 map of that many entries after the program's operands.
+  /// (key blocks, query blocks, map rows), and both kernels take the i32
+  /// map of that many entries after the program's operands.
   bool blockMap = false;
+  /// The map's rows: 0 one for the launch, 1 one per batch, 2 one per
+  /// (batch, head) (BlockMap.h, MapRows); grid z of the map kernel.
+  int blockMapRows = 0;
   int64_t blockN = 0;
 
   /// The split workspace (kvSplits > 1), per tile (batch·head, query

@@ -53,16 +53,19 @@ struct KernelBundle {
   bool modified = false;
   std::vector<CaptureInfo> captures;
   /// A data-dependent mask's block-map kernel (in the same PTX), launched
-  /// first: grid (ceil(seq_k / block_n), grid x, batch·heads), 128
-  /// threads, the parameters up to the captures and then the i32 map of
-  /// that many entries, which the attention kernel takes after the
-  /// captures. Empty: none.
+  /// first: grid (ceil(seq_k / block_n), grid x, map rows), 128 threads,
+  /// the parameters up to the captures and then the i32 map of that many
+  /// entries, which the attention kernel takes after the captures. Empty:
+  /// none. Map rows: `blockMapRows` 0 one, 1 batch, 2 batch·heads.
   std::string blockMapKernel;
+  int blockMapRows = 2;
   static constexpr int64_t kBlockMapThreads = 128;
   /// Entries of the block map for a launch.
-  int64_t blockMapEntries(int64_t gridX, int64_t batchHeads,
-                          int64_t seqK) const {
-    return gridX * batchHeads * ((seqK + blockN - 1) / blockN);
+  int64_t blockMapRowCount(int64_t batch, int64_t heads) const {
+    return blockMapRows == 2 ? batch * heads : blockMapRows == 1 ? batch : 1;
+  }
+  int64_t blockMapEntries(int64_t gridX, int64_t mapRows, int64_t seqK) const {
+    return gridX * mapRows * ((seqK + blockN - 1) / blockN);
   }
   /// Programs per query block along the K/V loop (grid z). Above 1 the
   /// kernel takes two more parameters, the split workspace (see below).

@@ -23,6 +23,18 @@ SmallVector<MaskModOp> flash::dataDependentMasks(TiledOp tiled) {
   return masks;
 }
 
+MapRows flash::blockMapRows(TiledOp tiled) {
+  bool batch = false, head = false;
+  for (MaskModOp mask : dataDependentMasks(tiled)) {
+    Block &body = mask.getBody().front();
+    batch |= !body.getArgument(0).use_empty();
+    head |= !body.getArgument(1).use_empty();
+  }
+  return head    ? MapRows::PerBatchHead
+         : batch ? MapRows::PerBatch
+                 : MapRows::Shared;
+}
+
 gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
                                           StringRef name) {
   Location loc = tiled.getLoc();
@@ -51,20 +63,45 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
       args.drop_front(4 + (tiled.getLse() ? 1 : 0)).drop_back();
   Value keyBlock = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   Value queryBlock = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
-  Value bh = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+  Value mapRow = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
   Value heads = memref::DimOp::create(b, loc, q, 1);
   Value seqQ = memref::DimOp::create(b, loc, q, 2);
   Value seqK = memref::DimOp::create(b, loc, keys, 2);
-  Value batch = arith::DivUIOp::create(b, loc, bh, heads);
-  Value head = arith::RemUIOp::create(b, loc, bh, heads);
+  // The batch and head of the map row (0 where the masks do not read it).
+  Value batch = k.idx(0), head = k.idx(0);
+  switch (blockMapRows(tiled)) {
+  case MapRows::PerBatchHead:
+    batch = arith::DivUIOp::create(b, loc, mapRow, heads);
+    head = arith::RemUIOp::create(b, loc, mapRow, heads);
+    break;
+  case MapRows::PerBatch:
+    batch = mapRow;
+    break;
+  case MapRows::Shared:
+    break;
+  }
   Value q0 = k.mul(queryBlock, k.idx(k.blockM));
   Value kv0 = k.mul(keyBlock, k.idx(k.blockN));
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   Value falseValue = arith::ConstantIntOp::create(b, loc, 0, 1);
 
-  // Each thread: some pair seen / hidden among its share of the block.
-  auto loop = scf::ForOp::create(b, loc, tid, k.idx(k.blockM * k.blockN),
-                                 k.idx(kBlockMapThreads),
+  // Each thread: some pair seen / hidden among its share of the block; no
+  // pair past a causal diagonal (no program visits those blocks).
+  Value pairs = k.idx(k.blockM * k.blockN);
+  MaskOp causal;
+  tiled.walk([&](MaskOp mask) {
+    if (mask.getCausal())
+      causal = mask;
+  });
+  if (causal) {
+    Value lastRow = k.add(q0, k.idx(k.blockM - 1));
+    if (causal.getDiagonal())
+      lastRow = k.add(lastRow, arith::SubIOp::create(b, loc, seqK, seqQ));
+    Value past =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, kv0, lastRow);
+    pairs = arith::SelectOp::create(b, loc, past, k.idx(0), pairs);
+  }
+  auto loop = scf::ForOp::create(b, loc, tid, pairs, k.idx(kBlockMapThreads),
                                  ValueRange{falseValue, falseValue});
   {
     OpBuilder::InsertionGuard inner(b);
@@ -132,8 +169,9 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
           memref::LoadOp::create(b, loc, warpBits, ValueRange{k.idx(w)}));
     Value keyBlocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
     Value queryBlocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::y);
-    Value entry = k.add(
-        k.mul(k.add(k.mul(bh, queryBlocks), queryBlock), keyBlocks), keyBlock);
+    Value entry =
+        k.add(k.mul(k.add(k.mul(mapRow, queryBlocks), queryBlock), keyBlocks),
+              keyBlock);
     memref::StoreOp::create(b, loc, block, map, ValueRange{entry});
   }
   gpu::ReturnOp::create(b, loc);

@@ -31,10 +31,18 @@ constexpr int64_t kBlockMapThreads = 128;
 /// The mask_mods of `tiled` that need the map (not affine).
 SmallVector<MaskModOp> dataDependentMasks(TiledOp tiled);
 
+/// Which of batch and head the map's masks read: a map of a mask that reads
+/// neither is one row set for the whole launch, of one that reads the
+/// batch only one per batch (documents), else one per (batch, head).
+enum class MapRows { Shared, PerBatch, PerBatchHead };
+MapRows blockMapRows(TiledOp tiled);
+
 /// The map kernel `name` of `tiled`, created at `b`'s insertion point (in
 /// the gpu.module): its parameters are the attention kernel's operands
 /// (q, k, v, o, lse, captures) and the map; its grid (key blocks, query
-/// blocks, batch·heads), kBlockMapThreads threads.
+/// blocks, map rows: 1, batch or batch·heads), kBlockMapThreads threads.
+/// Under a causal mask, blocks past the diagonal (which the attention
+/// kernel never visits) are not evaluated.
 gpu::GPUFuncOp buildBlockMapKernel(TiledOp tiled, OpBuilder &b, StringRef name);
 
 /// The keys [lower, upper) the program's query block sees by the map (its

@@ -88,8 +88,11 @@ static void buildLaunch(TiledOp tiled, gpu::GPUFuncOp kernel,
     Value keyBlocks = arith::CeilDivUIOp::create(
         b, loc, memref::DimOp::create(b, loc, tiled.getK(), 2),
         idx(plan.blockN));
+    Value mapRows = plan.blockMapRows == 2   ? gridY
+                    : plan.blockMapRows == 1 ? dim(0)
+                                             : idx(1);
     Value entries = arith::MulIOp::create(
-        b, loc, arith::MulIOp::create(b, loc, gridX, gridY), keyBlocks);
+        b, loc, arith::MulIOp::create(b, loc, gridX, mapRows), keyBlocks);
     Value map = alloc(b.getI32Type(), entries);
     SmallVector<Value> mapArgs(tiled->getOperands());
     mapArgs.push_back(map);
@@ -97,7 +100,7 @@ static void buildLaunch(TiledOp tiled, gpu::GPUFuncOp kernel,
         kernel, SymbolRefAttr::get(b.getContext(),
                                    (kernel.getName() + "_block_map").str()));
     gpu::LaunchFuncOp::create(
-        b, loc, builder, gpu::KernelDim3{keyBlocks, gridX, gridY},
+        b, loc, builder, gpu::KernelDim3{keyBlocks, gridX, mapRows},
         gpu::KernelDim3{idx(kBlockMapThreads), idx(1), idx(1)}, Value(),
         mapArgs);
     args.push_back(map);

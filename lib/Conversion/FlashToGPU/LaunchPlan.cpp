@@ -20,6 +20,7 @@ LaunchPlan flash::planLaunch(TiledOp tiled) {
   plan.sharedBytes = config.getSharedMemoryBytes(
       plan.headDim, qType.getElementTypeBitWidth() / 8);
   plan.blockMap = !dataDependentMasks(tiled).empty();
+  plan.blockMapRows = static_cast<int>(blockMapRows(tiled));
   plan.blockN = config.getBlockN();
   plan.minBlocksPerSM =
       static_cast<int32_t>(tiled.getEffectivePolicy().getMinBlocksPerSm());

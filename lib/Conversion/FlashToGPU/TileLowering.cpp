@@ -275,9 +275,13 @@ LogicalResult TileLowering::lowerKVLoop(KVLoopOp op) {
         b, loc, memref::DimOp::create(b, loc, mapping.lookup(tiled.getK()), 2),
         k.idx(k.blockN));
     Value queryBlocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
-    mapRowBase = k.mul(
-        k.add(k.mul(workspace.batchHead, queryBlocks), workspace.queryBlock),
-        keyBlocks);
+    Value mapRow = k.idx(0);
+    if (blockMapRows(tiled) == MapRows::PerBatchHead)
+      mapRow = workspace.batchHead;
+    else if (blockMapRows(tiled) == MapRows::PerBatch)
+      mapRow = arith::DivUIOp::create(b, loc, workspace.batchHead, heads);
+    mapRowBase = k.mul(k.add(k.mul(mapRow, queryBlocks), workspace.queryBlock),
+                       keyBlocks);
     auto [mapLower, mapUpper] =
         emitMapKeyRange(k, blockMap, mapRowBase, keyBlocks);
     lower = lower ? arith::MaxSIOp::create(b, loc, lower, mapLower).getResult()
