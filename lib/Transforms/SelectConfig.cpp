@@ -134,7 +134,7 @@ static TileConfigAttr deepenPipeline(TileConfigAttr config, MemRefType qType,
 /// on memory latency), then split K/V loops (bench/RESULTS.md).
 static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
                                 MemRefType kType, int64_t headDim, bool causal,
-                                StringRef arch) {
+                                bool lse, StringRef arch) {
   if (config.getStrategy() != Strategy::mma_sync || !qType.hasStaticShape() ||
       !kType.hasStaticShape())
     return config;
@@ -155,7 +155,10 @@ static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
     config = withStages(config, 3);
   int64_t keyBlocks = static_cast<int64_t>(
       llvm::divideCeil(kType.getDimSize(2), config.getBlockN()));
-  int64_t splits = chooseKVSplits(arch, programsOf(config), keyBlocks, causal);
+  // The split merge does not write a log-sum-exp yet (flash-to-gpu refuses
+  // the pair).
+  int64_t splits =
+      lse ? 1 : chooseKVSplits(arch, programsOf(config), keyBlocks, causal);
   if (splits == 1)
     return config;
   return TileConfigAttr::get(context, config.getBlockM(), config.getBlockN(),
@@ -256,8 +259,8 @@ struct SelectConfigPass
     config = fitToSequence(config, qType, op.getHeadDim(), op.getCausal());
     config = deepenPipeline(config, qType, kType, op.getHeadDim(),
                             op.getCausal(), arch);
-    config =
-        fitToGrid(config, qType, kType, op.getHeadDim(), op.getCausal(), arch);
+    config = fitToGrid(config, qType, kType, op.getHeadDim(), op.getCausal(),
+                       static_cast<bool>(op.getLse()), arch);
     return fitToModifiers(config, op, qType);
   }
 };

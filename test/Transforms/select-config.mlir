@@ -215,3 +215,17 @@ func.func @modified_dynamic(%q: memref<?x?x?x64xf16>) {
   }
   return
 }
+
+// -----
+
+// A small static grid with a log-sum-exp output: on sm_90 no split K/V loop
+// (the split merge writes no LSE yet), only the 64-row blocks and the third
+// stage; on sm_89 the grid fills the GPU.
+// CHECK-LABEL: func.func @small_with_lse
+// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
+// H100-LABEL: func.func @small_with_lse
+// H100: config(#flash.config<block_m = 64, block_n = 64, stages = 3, warps = 4, strategy = mma_sync>)
+func.func @small_with_lse(%q: memref<1x8x512x64xf16>, %lse: memref<1x8x512xf32>) {
+  flash.attention %q, %q, %q -> %q lse(%lse : memref<1x8x512xf32>) : memref<1x8x512x64xf16>, memref<1x8x512x64xf16>, memref<1x8x512x64xf16> -> memref<1x8x512x64xf16>
+  return
+}
