@@ -458,21 +458,24 @@ def attention_mlir(head_dim=64, dtype="f16", causal=False, scale=None,
         types = list(capture_types)
     t = f"memref<?x?x?x{head_dim}x{dtype}>"
     lse_type = "memref<?x?x?xf32>"
-    args = [f"%q: {t}", f"%k: {t}", f"%v: {t}", f"%o: {t}"]
+    # Names a region's own (isolated) names are unlikely to take: MLIR
+    # refuses a region argument that shadows one of the function's.
+    args = [f"%attn_q: {t}", f"%attn_k: {t}", f"%attn_v: {t}", f"%attn_o: {t}"]
     clauses = []
     if lse:
-        args.append(f"%lse: {lse_type}")
-        clauses.append(f"lse(%lse : {lse_type})")
+        args.append(f"%attn_lse: {lse_type}")
+        clauses.append(f"lse(%attn_lse : {lse_type})")
     if causal:
         clauses.append("causal bottom_right" if bottom_right else "causal")
     if scale is not None:
         clauses.append(f"scale({float(scale)!r})")
     if types:
-        args += [f"%c{i}: {ty}" for i, ty in enumerate(types)]
-        clauses.append("captures(" + ", ".join(f"%c{i}" for i in range(len(types)))
+        args += [f"%attn_c{i}: {ty}" for i, ty in enumerate(types)]
+        clauses.append("captures(" + ", ".join(f"%attn_c{i}" for i in range(len(types)))
                        + " : " + ", ".join(types) + ")")
     text = (f"func.func @attention({', '.join(args)}) {{\n"
-            f"  flash.attention %q, %k, %v -> %o {' '.join(clauses)}\n"
+            f"  flash.attention %attn_q, %attn_k, %attn_v -> %attn_o "
+            f"{' '.join(clauses)}\n"
             f"      : {t}, {t}, {t} -> {t}\n{regions}\n  return\n}}\n")
     return text, captured
 

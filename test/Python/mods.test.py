@@ -46,3 +46,15 @@ for kwargs in (dict(score_mod=lambda s, b, h, q, kv: s if s > 0 else -s),
         flashc.attention_mlir(64, "f16", **kwargs)
     except (TypeError, ValueError) as e:
         print(type(e).__name__, e)
+
+# A modifier given as MLIR region text, its capture's type given.
+region = """  score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %q: index, %kv: index, %sq: index, %sk: index, %t: memref<?xf32>):
+    %x = memref.load %t[%h] : memref<?xf32>
+    %y = arith.addf %s, %x : f32
+    flash.yield %y : f32
+  }"""
+text, captured = flashc.attention_mlir(64, "f16", False, score_mod=region,
+                                       capture_types=["memref<?xf32>"])
+print("text", "captures(%attn_c0 : memref<?xf32>)" in text, captured)
+print("compiled", flashc.compile(mlir=text, arch="sm_80").metadata["capture"])
