@@ -101,6 +101,28 @@ FLASHC_RUNTIME_API flashc_status flashc_kernel_launch_with(
     uint64_t v, uint64_t o, uint64_t lse, const flashc_capture *captures,
     size_t num_captures, void *stream);
 
+/* The block map of a kernel with a data-dependent mask (a mask_mod that
+ * reads data, docs/Modifiers.md): which key blocks each query block sees.
+ * flashc_kernel_launch_with builds it before every launch; built once with
+ * flashc_block_map_build (same arguments as the launch, on `stream`), it
+ * can be given to any number of launches of kernels of the same bundle, of
+ * the same seq_q and seq_k (and batch, or batch and heads, where the mask
+ * reads them), with the same mask data: layers sharing one document
+ * layout, say. flashc cannot check that the captured data is the same. */
+typedef struct flashc_block_map flashc_block_map;
+FLASHC_RUNTIME_API flashc_status flashc_block_map_build(
+    flashc_kernel *kernel, const flashc_shape *shape, uint64_t q, uint64_t k,
+    uint64_t v, uint64_t o, uint64_t lse, const flashc_capture *captures,
+    size_t num_captures, void *stream, flashc_block_map **out);
+FLASHC_RUNTIME_API void flashc_block_map_destroy(flashc_block_map *map);
+/* flashc_kernel_launch_with using `map` (NULL: build one, as
+ * flashc_kernel_launch_with does); a map built for other tiles or another
+ * shape is refused. */
+FLASHC_RUNTIME_API flashc_status flashc_kernel_launch_with_map(
+    flashc_kernel *kernel, const flashc_shape *shape, uint64_t q, uint64_t k,
+    uint64_t v, uint64_t o, uint64_t lse, const flashc_capture *captures,
+    size_t num_captures, const flashc_block_map *map, void *stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -34,6 +34,14 @@ struct flashc_runtime {
   }
 };
 
+struct flashc_block_map {
+  flashc_runtime *runtime = nullptr;
+  CUdeviceptr data = 0;
+  int64_t entries = 0;
+  /// What a launch must match to use it (mapKey).
+  std::vector<int64_t> key;
+};
+
 struct flashc_kernel {
   flashc_runtime *runtime = nullptr;
   KernelBundle bundle;
@@ -353,25 +361,30 @@ static flashc_status checkExtras(flashc_runtime *rt, const KernelBundle &b,
   return FLASHC_OK;
 }
 
-/// Builds the block map of a launch on `stream` (grown when too small) and
-/// appends it to `params`, which hold the parameters up to the captures.
-static bool launchBlockMap(flashc_kernel *kernel, LaunchParams &params,
-                           int64_t entries, int64_t gridX, int64_t mapRows,
-                           CUstream stream) {
+/// The kernel's own block map, grown when smaller than `entries`.
+static bool ensureBlockMap(flashc_kernel *kernel, int64_t entries) {
   flashc_runtime *rt = kernel->runtime;
-  const KernelBundle &b = kernel->bundle;
   size_t bytes = size_t(entries) * 4;
-  if (bytes > kernel->blockMapBytes) {
-    if (kernel->blockMap)
-      rt->driver->cuMemFree(kernel->blockMap);
-    kernel->blockMap = 0;
-    kernel->blockMapBytes = 0;
-    if (!rt->check(rt->driver->cuMemAlloc(&kernel->blockMap, bytes),
-                   "cuMemAlloc(block map)"))
-      return false;
-    kernel->blockMapBytes = bytes;
-  }
-  params.addMemref(kernel->blockMap, {entries});
+  if (bytes <= kernel->blockMapBytes)
+    return true;
+  if (kernel->blockMap)
+    rt->driver->cuMemFree(kernel->blockMap);
+  kernel->blockMap = 0;
+  kernel->blockMapBytes = 0;
+  if (!rt->check(rt->driver->cuMemAlloc(&kernel->blockMap, bytes),
+                 "cuMemAlloc(block map)"))
+    return false;
+  kernel->blockMapBytes = bytes;
+  return true;
+}
+
+/// Builds the block map into `map` (`entries` i32) on `stream`, appending it
+/// to `params`, which hold the parameters up to the captures.
+static bool launchBlockMap(flashc_kernel *kernel, LaunchParams &params,
+                           CUdeviceptr map, int64_t entries, int64_t gridX,
+                           int64_t mapRows, CUstream stream) {
+  flashc_runtime *rt = kernel->runtime;
+  params.addMemref(map, {entries});
   int64_t keyBlocks = entries / (gridX * mapRows);
   return rt->check(
       rt->driver->cuLaunchKernel(
@@ -403,18 +416,15 @@ flashc_status flashc_kernel_launch(flashc_kernel *kernel,
                                    stream);
 }
 
-flashc_status flashc_kernel_launch_with(flashc_kernel *kernel,
-                                        const flashc_shape *shape, uint64_t q,
-                                        uint64_t k, uint64_t v, uint64_t o,
-                                        uint64_t lse,
-                                        const flashc_capture *captures,
-                                        size_t numCaptures, void *stream) {
-  if (!kernel)
-    return FLASHC_ERROR_ARGUMENT;
+/// The checks of a launch and its parameters up to the captures.
+static flashc_status prepareLaunch(flashc_kernel *kernel,
+                                   const flashc_shape *shape,
+                                   const uint64_t (&pointers)[4], uint64_t lse,
+                                   const flashc_capture *captures,
+                                   size_t numCaptures, LaunchParams &params) {
   flashc_runtime *rt = kernel->runtime;
   rt->error.clear();
   const KernelBundle &b = kernel->bundle;
-  uint64_t pointers[] = {q, k, v, o};
   if (flashc_status status = checkShape(rt, b, shape); status != FLASHC_OK)
     return status;
   if (flashc_status status = checkPointers(rt, pointers); status != FLASHC_OK)
@@ -422,9 +432,6 @@ flashc_status flashc_kernel_launch_with(flashc_kernel *kernel,
   if (flashc_status status = checkExtras(rt, b, lse, captures, numCaptures);
       status != FLASHC_OK)
     return status;
-  int64_t gridX = b.gridX(shape->seq_q);
-  int64_t gridY = shape->batch * shape->heads;
-  LaunchParams params;
   for (int i = 0; i < 4; ++i) {
     int64_t seq = (i == 1 || i == 2) ? shape->seq_k : shape->seq_q;
     params.addMemref(pointers[i], {shape->batch, shape->heads, seq, b.headDim});
@@ -441,11 +448,60 @@ flashc_status flashc_kernel_launch_with(flashc_kernel *kernel,
     else
       params.addScalar(info.type, captures[i]);
   }
-  if (kernel->blockMapFunction) {
+  return FLASHC_OK;
+}
+
+/// The block map's shape for a launch of `b` at `shape`: what a built map
+/// must match to be used by it.
+static std::vector<int64_t> mapKey(const KernelBundle &b,
+                                   const flashc_shape &shape) {
+  int64_t mapRows = b.blockMapRowCount(shape.batch, shape.heads);
+  return {b.blockM, b.blockN,    b.blockMapRows,
+          mapRows,  shape.seq_q, shape.seq_k};
+}
+
+flashc_status flashc_kernel_launch_with(flashc_kernel *kernel,
+                                        const flashc_shape *shape, uint64_t q,
+                                        uint64_t k, uint64_t v, uint64_t o,
+                                        uint64_t lse,
+                                        const flashc_capture *captures,
+                                        size_t numCaptures, void *stream) {
+  return flashc_kernel_launch_with_map(kernel, shape, q, k, v, o, lse, captures,
+                                       numCaptures, nullptr, stream);
+}
+
+flashc_status flashc_kernel_launch_with_map(
+    flashc_kernel *kernel, const flashc_shape *shape, uint64_t q, uint64_t k,
+    uint64_t v, uint64_t o, uint64_t lse, const flashc_capture *captures,
+    size_t numCaptures, const flashc_block_map *map, void *stream) {
+  if (!kernel)
+    return FLASHC_ERROR_ARGUMENT;
+  flashc_runtime *rt = kernel->runtime;
+  const KernelBundle &b = kernel->bundle;
+  uint64_t pointers[] = {q, k, v, o};
+  LaunchParams params;
+  if (flashc_status status = prepareLaunch(kernel, shape, pointers, lse,
+                                           captures, numCaptures, params);
+      status != FLASHC_OK)
+    return status;
+  int64_t gridX = b.gridX(shape->seq_q);
+  int64_t gridY = shape->batch * shape->heads;
+  if (map && !kernel->blockMapFunction)
+    return rt->fail(FLASHC_ERROR_ARGUMENT,
+                    "block map: given, but the kernel has no data-dependent "
+                    "mask");
+  if (map && map->key != mapKey(b, *shape))
+    return rt->fail(FLASHC_ERROR_ARGUMENT,
+                    "block map: built for other tiles or another shape "
+                    "(block_m, block_n, rows, seq_q, seq_k must match)");
+  if (map) {
+    params.addMemref(map->data, {map->entries});
+  } else if (kernel->blockMapFunction) {
     int64_t mapRows = b.blockMapRowCount(shape->batch, shape->heads);
     int64_t entries = b.blockMapEntries(gridX, mapRows, shape->seq_k);
-    if (!launchBlockMap(kernel, params, entries, gridX, mapRows,
-                        static_cast<CUstream>(stream)))
+    if (!ensureBlockMap(kernel, entries) ||
+        !launchBlockMap(kernel, params, kernel->blockMap, entries, gridX,
+                        mapRows, static_cast<CUstream>(stream)))
       return FLASHC_ERROR_CUDA;
   }
   if (b.kvSplits > 1) {
@@ -466,6 +522,47 @@ flashc_status flashc_kernel_launch_with(flashc_kernel *kernel,
           "cuLaunchKernel"))
     return FLASHC_ERROR_CUDA;
   return FLASHC_OK;
+}
+
+flashc_status flashc_block_map_build(
+    flashc_kernel *kernel, const flashc_shape *shape, uint64_t q, uint64_t k,
+    uint64_t v, uint64_t o, uint64_t lse, const flashc_capture *captures,
+    size_t numCaptures, void *stream, flashc_block_map **out) {
+  if (!kernel || !out)
+    return FLASHC_ERROR_ARGUMENT;
+  *out = nullptr;
+  flashc_runtime *rt = kernel->runtime;
+  const KernelBundle &b = kernel->bundle;
+  uint64_t pointers[] = {q, k, v, o};
+  LaunchParams params;
+  if (flashc_status status = prepareLaunch(kernel, shape, pointers, lse,
+                                           captures, numCaptures, params);
+      status != FLASHC_OK)
+    return status;
+  if (!kernel->blockMapFunction)
+    return rt->fail(FLASHC_ERROR_ARGUMENT,
+                    "block map: the kernel has no data-dependent mask");
+  auto map = std::make_unique<flashc_block_map>();
+  map->runtime = rt;
+  map->key = mapKey(b, *shape);
+  int64_t gridX = b.gridX(shape->seq_q);
+  int64_t mapRows = b.blockMapRowCount(shape->batch, shape->heads);
+  map->entries = b.blockMapEntries(gridX, mapRows, shape->seq_k);
+  if (!rt->check(rt->driver->cuMemAlloc(&map->data, map->entries * 4),
+                 "cuMemAlloc(block map)") ||
+      !launchBlockMap(kernel, params, map->data, map->entries, gridX, mapRows,
+                      static_cast<CUstream>(stream)))
+    return FLASHC_ERROR_CUDA;
+  *out = map.release();
+  return FLASHC_OK;
+}
+
+void flashc_block_map_destroy(flashc_block_map *map) {
+  if (!map)
+    return;
+  if (map->data)
+    map->runtime->driver->cuMemFree(map->data);
+  delete map;
 }
 
 } // extern "C"

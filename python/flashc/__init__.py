@@ -23,8 +23,9 @@ import threading
 
 from . import mods
 
-__all__ = ["compile", "attention", "attention_mlir", "warm_cache", "Kernel",
-           "CompileError", "FlashcError", "cache_dir", "mods"]
+__all__ = ["compile", "attention", "attention_mlir", "block_map", "BlockMap",
+           "warm_cache", "Kernel", "CompileError", "FlashcError", "cache_dir",
+           "mods"]
 __version__ = "0.4"
 
 SUPPORTED_ARCHS = ("sm_80", "sm_86", "sm_89", "sm_90")
@@ -350,6 +351,15 @@ class _Runtime:
         lib.flashc_kernel_launch_with.argtypes = \
             [vp, ctypes.POINTER(_Shape)] + [ctypes.c_uint64] * 5 + \
             [ctypes.POINTER(_Capture), ctypes.c_size_t, vp]
+        lib.flashc_kernel_launch_with_map.argtypes = \
+            [vp, ctypes.POINTER(_Shape)] + [ctypes.c_uint64] * 5 + \
+            [ctypes.POINTER(_Capture), ctypes.c_size_t, vp, vp]
+        lib.flashc_block_map_build.argtypes = \
+            [vp, ctypes.POINTER(_Shape)] + [ctypes.c_uint64] * 5 + \
+            [ctypes.POINTER(_Capture), ctypes.c_size_t, vp, ctypes.POINTER(vp)]
+        lib.flashc_block_map_destroy.argtypes = [vp]
+        lib.flashc_kernel_has_lse.argtypes = [vp]
+        lib.flashc_kernel_num_captures.argtypes = [vp]
         self.lib = lib
         self.handle = vp()
         if lib.flashc_runtime_create(device, ctypes.byref(self.handle)) != 0:
@@ -387,10 +397,7 @@ class _Runtime:
             raise FlashcError("flashc launch: " + self.error())
 
 
-    def launch_with(self, kernel, q, k, v, out, lse=None, captures=()):
-        """launch, with the LSE output (a float32 [batch, heads, seq_q]
-        tensor, or None) and the captures: contiguous tensors (passed with
-        their sizes) or Python numbers (int or float scalars)."""
+    def _arguments(self, q, k, captures):
         import torch
         shape = _Shape(q.shape[0], q.shape[1], q.shape[2], k.shape[2])
         array = (_Capture * max(1, len(captures)))()
@@ -404,12 +411,48 @@ class _Runtime:
             else:
                 slot.int_value = int(value)
         stream = ctypes.c_void_p(torch.cuda.current_stream(q.device).cuda_stream)
-        if self.lib.flashc_kernel_launch_with(
+        return shape, array, stream
+
+    def launch_with(self, kernel, q, k, v, out, lse=None, captures=(),
+                    block_map=None):
+        """launch, with the LSE output (a float32 [batch, heads, seq_q]
+        tensor, or None), the captures: contiguous tensors (passed with
+        their sizes) or Python numbers (int or float scalars), and a block
+        map built by build_block_map (None: built by the launch)."""
+        shape, array, stream = self._arguments(q, k, captures)
+        if self.lib.flashc_kernel_launch_with_map(
                 kernel, ctypes.byref(shape), q.data_ptr(), k.data_ptr(),
                 v.data_ptr(), out.data_ptr(),
                 lse.data_ptr() if lse is not None else 0, array,
-                len(captures), stream) != 0:
+                len(captures), block_map.handle if block_map else None,
+                stream) != 0:
             raise FlashcError("flashc launch: " + self.error())
+
+    def build_block_map(self, kernel, q, k, v, out, lse=None, captures=()):
+        """The block map of a launch with these arguments (BlockMap)."""
+        shape, array, stream = self._arguments(q, k, captures)
+        handle = ctypes.c_void_p()
+        if self.lib.flashc_block_map_build(
+                kernel, ctypes.byref(shape), q.data_ptr(), k.data_ptr(),
+                v.data_ptr(), out.data_ptr(),
+                lse.data_ptr() if lse is not None else 0, array,
+                len(captures), stream, ctypes.byref(handle)) != 0:
+            raise FlashcError("flashc block map: " + self.error())
+        return BlockMap(self, handle)
+
+
+class BlockMap:
+    """Which key blocks each query block sees, for a data-dependent mask:
+    built once (flashc.block_map), given to any number of
+    flashc.attention calls of the same shape and mask data."""
+
+    def __init__(self, runtime, handle):
+        self.runtime, self.handle = runtime, handle
+
+    def __del__(self):
+        if self.handle:
+            self.runtime.lib.flashc_block_map_destroy(self.handle)
+            self.handle = None
 
 
 _runtimes = {}
@@ -496,7 +539,7 @@ def _modified_bundle(text, arch):
 
 def attention(q, k, v, causal=False, scale=None, score_mod=None,
               mask_mod=None, bottom_right=False, return_lse=False,
-              captures=()):
+              captures=(), block_map=None, _build_map=False):
     """softmax(mod(scale · q·kᵀ) [masked]) · v on CUDA tensors [batch, heads, seq, head_dim].
 
     q, k, v: contiguous torch.float16 or torch.bfloat16 CUDA tensors on one
@@ -511,7 +554,9 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
     q's device. Kernels are compiled once per trace and cached. They may
     also be MLIR region text, with `captures` the tensors or numbers their
     extra arguments take. bottom_right=True aligns the causal mask
-    bottom-right (query i sees keys j <= i + seq_k - seq_q).
+    bottom-right (query i sees keys j <= i + seq_k - seq_q). A mask_mod
+    that reads data builds a block map on every call; `block_map` (from
+    flashc.block_map with the same arguments) skips that.
     """
     try:
         import torch
@@ -559,7 +604,8 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
                 torch.zeros(1, device=q.device)  # torch's context first
                 runtime = _runtimes[device] = _Runtime(device)
     plain = score_mod is None and mask_mod is None and not bottom_right and \
-        not return_lse and not captures
+        not return_lse and not captures and block_map is None and \
+        not _build_map
     out = torch.empty_like(q)
     if plain:
         key = (dtype, head_dim, bool(causal), scale, arch)
@@ -586,8 +632,19 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
             kernel = runtime.kernel(key, _modified_bundle(text, arch))
     lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device) \
         if return_lse else None
-    runtime.launch_with(kernel, q, k, v, out, lse, values)
+    if _build_map:
+        return runtime.build_block_map(kernel, q, k, v, out, lse, values)
+    runtime.launch_with(kernel, q, k, v, out, lse, values, block_map)
     return (out, lse) if return_lse else out
+
+
+def block_map(q, k, v, **kwargs):
+    """The block map of flashc.attention(q, k, v, **kwargs) for a mask_mod
+    that reads data (document ids): built once on the GPU, reusable by
+    every call with the same arguments' shapes and mask data
+    (`block_map=`), across layers too. Raises FlashcError if the kernel has
+    no data-dependent mask."""
+    return attention(q, k, v, _build_map=True, **kwargs)
 
 
 def _capture_type(torch, value, index):

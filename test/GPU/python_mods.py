@@ -90,7 +90,36 @@ def run():
                 failures += not ok
                 print(f"{'ok  ' if ok else 'FAIL'} {name:<11} {dtype:<5} "
                       f"{(b, h, sq, sk, d)} rel_l2 {err:.2e}", flush=True)
+    failures += reuse_block_map(torch)
     print(f"{failures} failed")
+    return failures
+
+
+def reuse_block_map(torch):
+    """A document mask's block map built once and given to two calls (as two
+    layers would), the same output as building it per call; a map of
+    another shape is refused."""
+    failures = 0
+    b, h, s, d = 2, 4, 1000, 64
+    docs = (torch.arange(s) * 7 // s).repeat(b, 1).to(torch.int32).cuda()
+    kwargs = dict(cases(None, docs, None)[3][1])
+    q, k, v = (torch.randn(b, h, s, d, device="cuda", dtype=torch.float16)
+               for _ in range(3))
+    block_map = flashc.block_map(q, k, v, **kwargs)
+    for layer in range(2):
+        ref = flashc.attention(q, k, v, **kwargs)
+        got = flashc.attention(q, k, v, block_map=block_map, **kwargs)
+        ok = torch.equal(got, ref)
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} block map reused, layer {layer}")
+        q, k, v = (torch.randn_like(t) for t in (q, k, v))
+    short = torch.randn(b, h, s // 2, d, device="cuda", dtype=torch.float16)
+    try:
+        flashc.attention(short, short, short, block_map=block_map, **kwargs)
+        print("FAIL a map of another shape was used")
+        failures += 1
+    except flashc.FlashcError as e:
+        print("ok   refused:", str(e).splitlines()[0])
     return failures
 
 
