@@ -108,7 +108,9 @@ FLASHC_RUNTIME_API flashc_status flashc_kernel_launch_with(
  * can be given to any number of launches of kernels of the same bundle, of
  * the same seq_q and seq_k (and batch, or batch and heads, where the mask
  * reads them), with the same mask data: layers sharing one document
- * layout, say. flashc cannot check that the captured data is the same. */
+ * layout, say. flashc cannot check that the captured data is the same.
+ * Without a map given, the launches of one kernel share the map it keeps:
+ * launch it on one stream, or give each stream its own built map. */
 typedef struct flashc_block_map flashc_block_map;
 FLASHC_RUNTIME_API flashc_status flashc_block_map_build(
     flashc_kernel *kernel, const flashc_shape *shape, uint64_t q, uint64_t k,

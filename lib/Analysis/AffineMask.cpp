@@ -10,7 +10,7 @@ using namespace mlir::flash;
 namespace {
 /// The region's argument positions (mask_mod: batch, head, q, kv, seq_q,
 /// seq_k).
-constexpr unsigned kQueryArg = 2, kKeyArg = 3;
+constexpr unsigned kQueryArg = 2, kKeyArg = 3, kLeadingArgs = 6;
 
 /// q·q + kv·kv + Σ coefficient·argument + constant, over index values.
 struct Form {
@@ -130,7 +130,9 @@ std::optional<AffineMask> AffineMask::analyze(Region &region) {
   DenseMap<Value, FormulaPtr> formulas;
   Block &body = region.front();
   for (BlockArgument arg : body.getArguments()) {
-    if (!arg.getType().isIndex())
+    // Captures (after the six coordinates) are data: a mask comparing with
+    // one is not affine here (the block map handles it).
+    if (!arg.getType().isIndex() || arg.getArgNumber() >= kLeadingArgs)
       continue;
     Form form;
     if (arg.getArgNumber() == kQueryArg)

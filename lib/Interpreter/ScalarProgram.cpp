@@ -194,12 +194,13 @@ LogicalResult ScalarProgramBuilder::addArith(Operation *op) {
   if (isa<arith::AddIOp>(op)) { intBinary(op, [](int64_t a, int64_t b, unsigned) { return int64_t(uint64_t(a) + uint64_t(b)); }); return success(); }
   if (isa<arith::SubIOp>(op)) { intBinary(op, [](int64_t a, int64_t b, unsigned) { return int64_t(uint64_t(a) - uint64_t(b)); }); return success(); }
   if (isa<arith::MulIOp>(op)) { intBinary(op, [](int64_t a, int64_t b, unsigned) { return int64_t(uint64_t(a) * uint64_t(b)); }); return success(); }
-  if (isa<arith::DivSIOp>(op)) { intBinary(op, [](int64_t a, int64_t b, unsigned) { return b ? a / b : 0; }); return success(); }
-  if (isa<arith::RemSIOp>(op)) { intBinary(op, [](int64_t a, int64_t b, unsigned) { return b ? a % b : 0; }); return success(); }
+  // b == -1 apart: INT64_MIN / -1 overflows (wrapping, as the GPU's).
+  if (isa<arith::DivSIOp>(op)) { intBinary(op, [](int64_t a, int64_t b, unsigned) { return b == -1 ? int64_t(0 - uint64_t(a)) : b ? a / b : 0; }); return success(); }
+  if (isa<arith::RemSIOp>(op)) { intBinary(op, [](int64_t a, int64_t b, unsigned) { return b == -1 || !b ? int64_t(0) : a % b; }); return success(); }
   if (isa<arith::DivUIOp>(op)) { intBinary(op, [](int64_t a, int64_t b, unsigned w) { uint64_t d = unsignedOf(b, w); return d ? int64_t(unsignedOf(a, w) / d) : 0; }); return success(); }
   if (isa<arith::RemUIOp>(op)) { intBinary(op, [](int64_t a, int64_t b, unsigned w) { uint64_t d = unsignedOf(b, w); return d ? int64_t(unsignedOf(a, w) % d) : 0; }); return success(); }
-  if (isa<arith::CeilDivSIOp>(op)) { intBinary(op, [](int64_t a, int64_t b, unsigned) { if (!b) return int64_t(0); int64_t q = a / b; return (a % b != 0 && ((a < 0) == (b < 0))) ? q + 1 : q; }); return success(); }
-  if (isa<arith::FloorDivSIOp>(op)) { intBinary(op, [](int64_t a, int64_t b, unsigned) { if (!b) return int64_t(0); int64_t q = a / b; return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q; }); return success(); }
+  if (isa<arith::CeilDivSIOp>(op)) { intBinary(op, [](int64_t a, int64_t b, unsigned) { if (!b) return int64_t(0); if (b == -1) return int64_t(0 - uint64_t(a)); int64_t q = a / b; return (a % b != 0 && ((a < 0) == (b < 0))) ? q + 1 : q; }); return success(); }
+  if (isa<arith::FloorDivSIOp>(op)) { intBinary(op, [](int64_t a, int64_t b, unsigned) { if (!b) return int64_t(0); if (b == -1) return int64_t(0 - uint64_t(a)); int64_t q = a / b; return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q; }); return success(); }
   if (isa<arith::CeilDivUIOp>(op)) { intBinary(op, [](int64_t a, int64_t b, unsigned w) { uint64_t d = unsignedOf(b, w); return d ? int64_t((unsignedOf(a, w) + d - 1) / d) : 0; }); return success(); }
   if (isa<arith::AndIOp>(op)) { intBinary(op, [](int64_t a, int64_t b, unsigned) { return a & b; }); return success(); }
   if (isa<arith::OrIOp>(op)) { intBinary(op, [](int64_t a, int64_t b, unsigned) { return a | b; }); return success(); }
@@ -278,8 +279,11 @@ LogicalResult ScalarProgramBuilder::addArith(Operation *op) {
   }
   if (isa<arith::FPToSIOp, arith::FPToUIOp>(op)) {
     emit(op, [=](V v) {
+      // NaN and values past int64 have no integer: 0 (C++ leaves it
+      // undefined).
+      double t = std::trunc(v[a].f);
       Scalar r;
-      r.i = wrap(int64_t(std::trunc(v[a].f)), toWidth);
+      r.i = std::fabs(t) < 9.2e18 ? wrap(int64_t(t), toWidth) : 0;
       return r;
     });
     return success();
@@ -320,7 +324,7 @@ LogicalResult ScalarProgramBuilder::addMath(Operation *op) {
   if (isa<math::PowFOp>(op)) { floatBinary(op, [](D a, D b) { return std::pow(a, b); }); return success(); }
   if (isa<math::Atan2Op>(op)) { floatBinary(op, [](D a, D b) { return std::atan2(a, b); }); return success(); }
   if (isa<math::CopySignOp>(op)) { floatBinary(op, [](D a, D b) { return std::copysign(a, b); }); return success(); }
-  if (isa<math::AbsIOp>(op)) { intBinary(op, [](int64_t a, int64_t, unsigned) { return a < 0 ? -a : a; }); return success(); }
+  if (isa<math::AbsIOp>(op)) { intBinary(op, [](int64_t a, int64_t, unsigned) { return a < 0 ? int64_t(0 - uint64_t(a)) : a; }); return success(); }
   // clang-format on
   if (auto fma = dyn_cast<math::FmaOp>(op)) {
     unsigned a = slots.lookup(fma.getA()), b = slots.lookup(fma.getB()),

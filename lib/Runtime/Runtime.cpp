@@ -551,8 +551,10 @@ flashc_status flashc_block_map_build(
   if (!rt->check(rt->driver->cuMemAlloc(&map->data, map->entries * 4),
                  "cuMemAlloc(block map)") ||
       !launchBlockMap(kernel, params, map->data, map->entries, gridX, mapRows,
-                      static_cast<CUstream>(stream)))
+                      static_cast<CUstream>(stream))) {
+    flashc_block_map_destroy(map.release()); // frees the buffer, if any
     return FLASHC_ERROR_CUDA;
+  }
   *out = map.release();
   return FLASHC_OK;
 }

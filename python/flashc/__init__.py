@@ -511,7 +511,7 @@ def attention_mlir(head_dim=64, dtype="f16", causal=False, scale=None,
     if causal:
         clauses.append("causal bottom_right" if bottom_right else "causal")
     if scale is not None:
-        clauses.append(f"scale({float(scale)!r})")
+        clauses.append(f"scale({float(scale):.9e})")
     if types:
         args += [f"%attn_c{i}: {ty}" for i, ty in enumerate(types)]
         clauses.append("captures(" + ", ".join(f"%attn_c{i}" for i in range(len(types)))

@@ -21,6 +21,7 @@ raises TypeError: use `where`.
 import builtins
 import math
 import numbers
+import struct
 
 __all__ = ["trace", "where", "tanh", "exp", "log", "abs", "sqrt", "maximum",
            "minimum"]
@@ -49,7 +50,8 @@ class _Trace:
         if type_ == "i1":
             return self.emit(f"arith.constant {'true' if value else 'false'}", "i1")
         if type_ == "f32":
-            return self.emit(f"arith.constant {float(value)!r} : f32", "f32")
+            return self.emit(f"arith.constant {_float_literal(value)} : f32",
+                             "f32")
         return self.emit(f"arith.constant {int(value)} : {type_}", type_)
 
     def capture(self, tensor):
@@ -64,6 +66,15 @@ class _Trace:
         shape = "x".join("?" * tensor.dim())
         self.captures.append((tensor, f"memref<{shape}x{element}>"))
         return len(self.captures) - 1
+
+
+def _float_literal(value):
+    """An f32 literal MLIR parses: '%.9e' always has a '.', and inf and nan
+    are written as their bits."""
+    value = float(value)
+    if math.isfinite(value):
+        return f"{value:.9e}"
+    return "0x" + struct.pack(">f", value).hex().upper()
 
 
 def _lift(trace, x, like=None):
@@ -115,8 +126,7 @@ def _unify(a, b):
 
 
 _FLOAT_OPS = {"+": "addf", "-": "subf", "*": "mulf", "/": "divf"}
-_INT_OPS = {"+": "addi", "-": "subi", "*": "muli", "//": "floordivsi",
-            "%": "remsi"}
+_INT_OPS = {"+": "addi", "-": "subi", "*": "muli", "//": "floordivsi"}
 _COMPARE = {"<": ("olt", "slt"), "<=": ("ole", "sle"), ">": ("ogt", "sgt"),
             ">=": ("oge", "sge"), "==": ("oeq", "eq"), "!=": ("une", "ne")}
 
@@ -141,10 +151,26 @@ def _binary(op, x, y):
         if name is None:
             raise TypeError(f"'{op}' does not apply to comparison results")
         return trace.emit(f"arith.{name} {a.name}, {b.name} : i1", "i1")
+    if op == "%" and a.type == "index":
+        return _floor_mod(trace, a, b)
     table = _FLOAT_OPS if a.type == "f32" else _INT_OPS
     if op not in table:
         raise TypeError(f"'{op}' does not apply to {a.type} values")
     return trace.emit(f"arith.{table[op]} {a.name}, {b.name} : {a.type}", a.type)
+
+
+def _floor_mod(trace, a, b):
+    """Python's (and torch's) a % b: the sign of b, not of a (remsi)."""
+    r = trace.emit(f"arith.remsi {a.name}, {b.name} : index", "index")
+    zero = trace.constant(0, "index")
+    nonzero = trace.emit(f"arith.cmpi ne, {r.name}, {zero.name} : index", "i1")
+    r_neg = trace.emit(f"arith.cmpi slt, {r.name}, {zero.name} : index", "i1")
+    b_neg = trace.emit(f"arith.cmpi slt, {b.name}, {zero.name} : index", "i1")
+    signs = trace.emit(f"arith.xori {r_neg.name}, {b_neg.name} : i1", "i1")
+    fix = trace.emit(f"arith.andi {nonzero.name}, {signs.name} : i1", "i1")
+    moved = trace.emit(f"arith.addi {r.name}, {b.name} : index", "index")
+    return trace.emit(f"arith.select {fix.name}, {moved.name}, {r.name} : index",
+                      "index")
 
 
 class _Value:
@@ -168,6 +194,9 @@ class _Value:
     __rtruediv__ = lambda s, o: _binary("/", o, s)
     __floordiv__ = lambda s, o: _binary("//", s, o)
     __mod__ = lambda s, o: _binary("%", s, o)
+    __rmod__ = lambda s, o: _binary("%", o, s)
+    __rfloordiv__ = lambda s, o: _binary("//", o, s)
+    __rxor__ = lambda s, o: _binary("^", o, s)
     __lt__ = lambda s, o: _binary("<", s, o)
     __le__ = lambda s, o: _binary("<=", s, o)
     __gt__ = lambda s, o: _binary(">", s, o)
@@ -182,7 +211,8 @@ class _Value:
     __hash__ = object.__hash__
 
     def __neg__(self):
-        return _binary("-", 0.0 if self.type != "index" else 0, self)
+        is_float = self.type in ("f32", "f16", "bf16")
+        return _binary("-", 0.0 if is_float else 0, self)
 
     def __invert__(self):
         if self.type != "i1":

@@ -58,3 +58,17 @@ text, captured = flashc.attention_mlir(64, "f16", False, score_mod=region,
                                        capture_types=["memref<?xf32>"])
 print("text", "captures(%attn_c0 : memref<?xf32>)" in text, captured)
 print("compiled", flashc.compile(mlir=text, arch="sm_80").metadata["capture"])
+
+# Infinities and small constants as literals MLIR reads; % as Python's
+# floor modulo (the sign of the divisor); checked by the CPU interpreter
+# against the float64 reference.
+import os, subprocess, sys
+text, _ = flashc.attention_mlir(
+    64, "f16", False,
+    score_mod=lambda s, b, h, q, kv: mods.where(kv > q + 3, -float("inf"), s * 1e-5 + s),
+    mask_mod=lambda b, h, q, kv: (kv - q) % 3 != 1)
+print(text)
+sys.stdout.flush()
+checker = os.path.join(os.environ["FLASHC_BIN"], "flashc-check-cpu")
+subprocess.run([checker, "-", "--batch", "1", "--heads", "2", "--seq", "150",
+                "--seq-k", "200"], input=text, text=True, check=True)

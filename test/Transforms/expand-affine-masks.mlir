@@ -107,3 +107,20 @@ func.func @unsigned_difference(%q: memref<1x2x1024x64xf16>, %k: memref<1x2x1024x
   }
   return
 }
+
+// -----
+
+// A window whose width is a captured scalar: data for the analysis (the
+// block map handles it), no bounds.
+// CHECK-LABEL: func.func @captured_width
+// CHECK: flash.kv_loop %{{.*}}, %{{.*}}[%{{.*}}] upper %c1024 init
+func.func @captured_width(%q: memref<1x2x1024x64xf16>, %k: memref<1x2x1024x64xf16>, %v: memref<1x2x1024x64xf16>, %o: memref<1x2x1024x64xf16>, %w: index) {
+  flash.attention %q, %k, %v -> %o config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4>) captures(%w : index) : memref<1x2x1024x64xf16>, memref<1x2x1024x64xf16>, memref<1x2x1024x64xf16> -> memref<1x2x1024x64xf16>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %qi: index, %kv: index, %sq: index, %sk: index, %width: index):
+    %d = arith.subi %qi, %kv : index
+    %near = arith.cmpi slt, %d, %width : index
+    flash.yield %near : i1
+  }
+  return
+}

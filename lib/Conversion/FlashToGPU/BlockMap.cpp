@@ -115,8 +115,12 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, qIdx, seqQ),
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, kvIdx, seqK));
     Value seen = arith::ConstantIntOp::create(b, loc, 1, 1);
+    // Pairs past the lengths count for nothing (`valid`); clamped, their
+    // loads stay inside the captured data.
+    Value qSafe = clampBelow(b, loc, qIdx, seqQ);
+    Value kvSafe = clampBelow(b, loc, kvIdx, seqK);
     for (MaskModOp mask : dataDependentMasks(tiled)) {
-      SmallVector<Value> regionArgs = {batch, head, qIdx, kvIdx, seqQ, seqK};
+      SmallVector<Value> regionArgs = {batch, head, qSafe, kvSafe, seqQ, seqK};
       for (Value capture : mask.getCaptures())
         regionArgs.push_back(captures[llvm::find(tiled.getCaptures(), capture) -
                                       tiled.getCaptures().begin()]);

@@ -5,6 +5,7 @@
 #include "BlockMap.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 
@@ -12,6 +13,16 @@
 
 using namespace mlir;
 using namespace mlir::flash;
+
+bool flash::readsCaptures(Region &region) {
+  return !region.getOps<memref::LoadOp>().empty();
+}
+
+Value flash::clampBelow(OpBuilder &b, Location loc, Value index, Value size) {
+  Value last = arith::SubIOp::create(b, loc, size,
+                                     arith::ConstantIndexOp::create(b, loc, 1));
+  return arith::MinUIOp::create(b, loc, index, last);
+}
 
 Value flash::inlineModRegion(OpBuilder &b, Region &region, ValueRange args) {
   Block &body = region.front();
@@ -30,8 +41,14 @@ static Value inlineModRegion(KernelContext &k, const ScoreModifier &mod,
   SmallVector<Value> args;
   if (score)
     args.push_back(*score);
-  args.append({mod.batch, mod.head, k.add(mod.row, row), k.add(mod.col, col),
-               mod.seqQ, mod.seqK});
+  Value q = k.add(mod.row, row), kv = k.add(mod.col, col);
+  if (readsCaptures(region)) {
+    // Padding rows and keys past seq_k are discarded or masked; clamped,
+    // their loads stay inside the captured data.
+    q = clampBelow(k.b, k.loc, q, mod.seqQ);
+    kv = clampBelow(k.b, k.loc, kv, mod.seqK);
+  }
+  args.append({mod.batch, mod.head, q, kv, mod.seqQ, mod.seqK});
   llvm::append_range(args, mod.captures);
   return flash::inlineModRegion(k.b, region, args);
 }
