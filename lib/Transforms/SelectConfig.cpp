@@ -169,15 +169,22 @@ static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
 /// Modifiers add live values to every score visit (their coordinates, and
 /// for masks the per-block test); with two 16-row strips a warp that tips
 /// 128-row programs into spills where the sequence length is dynamic (8
-/// bytes on sm_90 for a sliding window at head_dim 64) or the mask reads
-/// a block map (56 bytes on sm_89 for a document mask), so they take 64.
+/// bytes on sm_90 for a sliding window at head_dim 64), the mask reads a
+/// block map (56 bytes on sm_89 for a document mask) or a region loads at
+/// the element's coordinates (48 bytes for a relative bias table), so they
+/// take 64.
 static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
                                      MemRefType qType) {
   bool twoStrips = config.getBlockM() == 2 * 16 * config.getWarps();
   bool mapped =
       op.hasMaskMod() && !AffineMask::analyze(op.getMaskMod()).has_value();
+  // Loads at the element's coordinates keep them clamped in registers.
+  bool clamped =
+      (op.hasScoreMod() &&
+       loadsAtCoordinates(op.getScoreMod(), ModKind::Score)) ||
+      (op.hasMaskMod() && loadsAtCoordinates(op.getMaskMod(), ModKind::Mask));
   if (!(op.hasScoreMod() || op.hasMaskMod()) || !twoStrips ||
-      !(qType.isDynamicDim(2) || mapped))
+      !(qType.isDynamicDim(2) || mapped || clamped))
     return config;
   return TileConfigAttr::get(config.getContext(), config.getBlockM() / 2,
                              config.getBlockN(), config.getStages(),

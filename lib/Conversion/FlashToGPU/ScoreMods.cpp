@@ -14,10 +14,6 @@
 using namespace mlir;
 using namespace mlir::flash;
 
-bool flash::readsCaptures(Region &region) {
-  return !region.getOps<memref::LoadOp>().empty();
-}
-
 Value flash::clampBelow(OpBuilder &b, Location loc, Value index, Value size) {
   Value last = arith::SubIOp::create(b, loc, size,
                                      arith::ConstantIndexOp::create(b, loc, 1));
@@ -42,7 +38,7 @@ static Value inlineModRegion(KernelContext &k, const ScoreModifier &mod,
   if (score)
     args.push_back(*score);
   Value q = k.add(mod.row, row), kv = k.add(mod.col, col);
-  if (readsCaptures(region)) {
+  if (loadsAtCoordinates(region, score ? ModKind::Score : ModKind::Mask)) {
     // Padding rows and keys past seq_k are discarded or masked; clamped,
     // their loads stay inside the captured data.
     q = clampBelow(k.b, k.loc, q, mod.seqQ);

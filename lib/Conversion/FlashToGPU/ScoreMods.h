@@ -19,8 +19,6 @@ namespace mlir::flash {
 /// arguments' values), its ops cloned at `b`'s insertion point.
 Value inlineModRegion(OpBuilder &b, Region &region, ValueRange args);
 
-/// Whether a modifier region loads from its captures.
-bool readsCaptures(Region &region);
 /// min(index, size - 1): a coordinate past the data moved onto its last
 /// element (size >= 1).
 Value clampBelow(OpBuilder &b, Location loc, Value index, Value size);

@@ -107,3 +107,22 @@ LogicalResult flash::verifyModRegion(Operation *op, Region &region,
                 "memref.load from captured memrefs";
   return success();
 }
+
+bool flash::loadsAtCoordinates(Region &region, ModKind kind) {
+  Block &body = region.front();
+  unsigned queryArg = kind == ModKind::Score ? 3 : 2;
+  Value query = body.getArgument(queryArg),
+        key = body.getArgument(queryArg + 1);
+  // Whether `value` is computed from q_idx or kv_idx (the region is a
+  // straight line: a walk up the operands ends).
+  std::function<bool(Value)> fromCoordinates = [&](Value value) {
+    if (value == query || value == key)
+      return true;
+    Operation *def = value.getDefiningOp();
+    return def && llvm::any_of(def->getOperands(), fromCoordinates);
+  };
+  for (auto load : region.getOps<memref::LoadOp>())
+    if (llvm::any_of(load.getIndices(), fromCoordinates))
+      return true;
+  return false;
+}

@@ -58,6 +58,10 @@ unsigned modLeadingArguments(ModKind kind);
 /// Captures are memrefs (row-major, global memory, scalar elements) or
 /// index, integer or float scalars.
 LogicalResult verifyCaptures(Operation *op, ValueRange captures);
+/// Whether a modifier region loads from its captures at indices computed
+/// from q_idx or kv_idx (so that rows and keys past the lengths would read
+/// past the data).
+bool loadsAtCoordinates(Region &region, ModKind kind);
 /// The rules of a modifier region of `op` with `captures` (ModRegions.cpp).
 LogicalResult verifyModRegion(Operation *op, Region &region, ModKind kind,
                               ValueRange captures);
