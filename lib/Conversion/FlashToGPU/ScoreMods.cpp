@@ -30,19 +30,22 @@ Value flash::inlineModRegion(OpBuilder &b, Region &region, ValueRange args) {
 }
 
 /// The region of a flash.score_mod or flash.mask_mod, cloned for one
-/// element: returns what it yields.
+/// element: returns what it yields. `keysInside`: the block's keys are all
+/// below seq_k (an unmasked block of a program with flash.mask).
 static Value inlineModRegion(KernelContext &k, const ScoreModifier &mod,
                              Region &region, std::optional<Value> score,
-                             Value row, Value col) {
+                             Value row, Value col, bool keysInside) {
   SmallVector<Value> args;
   if (score)
     args.push_back(*score);
   Value q = k.add(mod.row, row), kv = k.add(mod.col, col);
   if (loadsAtCoordinates(region, score ? ModKind::Score : ModKind::Mask)) {
     // Padding rows and keys past seq_k are discarded or masked; clamped,
-    // their loads stay inside the captured data.
+    // their loads stay inside the captured data. (The row's clamp is one
+    // per row; the key's, per element, only where keys may pass seq_k.)
     q = clampBelow(k.b, k.loc, q, mod.seqQ);
-    kv = clampBelow(k.b, k.loc, kv, mod.seqK);
+    if (!keysInside)
+      kv = clampBelow(k.b, k.loc, kv, mod.seqK);
   }
   args.append({mod.batch, mod.head, q, kv, mod.seqQ, mod.seqK});
   llvm::append_range(args, mod.captures);
@@ -50,12 +53,13 @@ static Value inlineModRegion(KernelContext &k, const ScoreModifier &mod,
 }
 
 static Value applyModifier(KernelContext &k, const ScoreModifier &mod,
-                           Value value, Value row, Value col) {
+                           Value value, Value row, Value col, bool keysInside) {
   if (auto scoreMod = dyn_cast<ScoreModOp>(mod.op))
-    return inlineModRegion(k, mod, scoreMod.getBody(), value, row, col);
+    return inlineModRegion(k, mod, scoreMod.getBody(), value, row, col,
+                           keysInside);
   if (auto maskMod = dyn_cast<MaskModOp>(mod.op)) {
-    Value seen =
-        inlineModRegion(k, mod, maskMod.getBody(), std::nullopt, row, col);
+    Value seen = inlineModRegion(k, mod, maskMod.getBody(), std::nullopt, row,
+                                 col, keysInside);
     return arith::SelectOp::create(k.b, k.loc, seen, value, k.f32(-INFINITY));
   }
   // An elementwise op of the tile program, on scalars.
@@ -97,7 +101,13 @@ Value flash::applyScoreMods(KernelContext &k, const TileStorage &scores,
     // the mask sees whole.
     if ((mod.affine || mod.mapBits) && !masked)
       continue;
-    value = applyModifier(k, mod, value, row, col);
+    // The unmasked branch of a flash.mask is taken only by blocks whose
+    // keys are all below its limit (emitMaskedOrNot): below seq_k when
+    // that is the limit (as expand makes it).
+    bool keysInside = !masked &&
+                      scores.kind == TileStorage::Kind::MaskedScores &&
+                      scores.maskLimit == mod.seqK;
+    value = applyModifier(k, mod, value, row, col, keysInside);
   }
   if (masked && scores.kind == TileStorage::Kind::MaskedScores)
     return applyMask(k, scores, value, row, col);
