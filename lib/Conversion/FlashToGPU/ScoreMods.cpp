@@ -71,6 +71,17 @@ static Value applyModifier(KernelContext &k, const ScoreModifier &mod,
   return k.b.create(state)->getResult(0);
 }
 
+/// An i1: key `key` lies past the causal diagonal of query `query` (shifted
+/// by the mask's diagonal, which may be negative: then compared signed).
+static Value pastDiagonal(KernelContext &k, const TileStorage &scores,
+                          Value key, Value query) {
+  if (!scores.maskDiagonal)
+    return arith::CmpIOp::create(k.b, k.loc, arith::CmpIPredicate::ugt, key,
+                                 query);
+  return arith::CmpIOp::create(k.b, k.loc, arith::CmpIPredicate::sgt, key,
+                               k.add(query, scores.maskDiagonal));
+}
+
 /// -inf where the mask of `scores` hides (`row`, `col`): keys at or past
 /// the limit and, if causal, keys after the (shifted) diagonal.
 static Value applyMask(KernelContext &k, const TileStorage &scores, Value value,
@@ -81,14 +92,7 @@ static Value applyMask(KernelContext &k, const TileStorage &scores, Value value,
   Value bad = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, keyCol,
                                     scores.maskLimit);
   if (scores.causal) {
-    Value queryRow = k.add(scores.maskRow, row);
-    // A diagonal may be negative: compare signed then.
-    Value above =
-        scores.maskDiagonal
-            ? arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, keyCol,
-                                    k.add(queryRow, scores.maskDiagonal))
-            : arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, keyCol,
-                                    queryRow);
+    Value above = pastDiagonal(k, scores, keyCol, k.add(scores.maskRow, row));
     bad = arith::OrIOp::create(b, loc, bad, above);
   }
   return arith::SelectOp::create(b, loc, bad, k.f32(-INFINITY), value);
@@ -179,13 +183,8 @@ flash::emitMaskedOrNot(KernelContext &k, const TileStorage &scores,
     needed = arith::OrIOp::create(b, loc, needed, cuts);
   if (scores.causal) {
     Value lastCol = arith::SubIOp::create(b, loc, blockEnd, k.idx(1));
-    Value firstRow = k.add(scores.maskRow, k.warpRow);
     Value crosses =
-        scores.maskDiagonal
-            ? arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, lastCol,
-                                    k.add(firstRow, scores.maskDiagonal))
-            : arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, lastCol,
-                                    firstRow);
+        pastDiagonal(k, scores, lastCol, k.add(scores.maskRow, k.warpRow));
     needed = arith::OrIOp::create(b, loc, needed, crosses);
   }
   return emitBranch(k, needed, resultTypes, emitStep);
