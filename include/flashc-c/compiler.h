@@ -31,7 +31,7 @@ typedef enum flashc_dtype { FLASHC_F16 = 0, FLASHC_BF16 = 1 } flashc_dtype;
 /* One attention. Sizes of 0 are dynamic (given at launch); tile fields of 0
  * are chosen by flashc. Initialise with flashc_attention_params_init. */
 typedef struct flashc_attention_params {
-  int64_t head_dim; /* 64 or 128 */
+  int64_t head_dim; /* a multiple of 16 from 32 to 256 */
   flashc_dtype dtype;
   int causal;       /* non-zero: query row i attends to keys j <= i */
   float scale;      /* 0: 1/sqrt(head_dim) */

@@ -148,7 +148,7 @@ int flashc_compile_attention(const flashc_attention_params *params,
     if (size < 0)
       return fail("sizes must be >= 0 (0: dynamic)");
   if (params->head_dim == 0)
-    return fail("head_dim must be given (64 or 128)");
+    return fail("head_dim must be given (a multiple of 16 from 32 to 256)");
   if (!(params->scale >= 0.0f) || std::isinf(params->scale))
     return fail("scale must be 0 (the default, 1/sqrt(head_dim)) or a "
                 "positive finite number");

@@ -31,7 +31,11 @@ TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
   };
   if (headDim <= 64)
     return config(128, 64);
-  return causal ? config(64, 64) : config(128, 32);
+  if (headDim <= 128)
+    return causal ? config(64, 64) : config(128, 32);
+  // Past 128, one strip a warp (O alone takes head_dim / 2 registers a
+  // lane) and 32 keys a step (two stages of 64 would pass 99 KiB at 256).
+  return config(64, 32);
 }
 
 TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,

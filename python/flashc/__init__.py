@@ -29,7 +29,8 @@ __all__ = ["compile", "attention", "attention_mlir", "block_map", "BlockMap",
 __version__ = "0.4"
 
 SUPPORTED_ARCHS = ("sm_80", "sm_86", "sm_89", "sm_90")
-SUPPORTED_HEAD_DIMS = (64, 128)
+# Multiples of 16 from 32 to 256 (the dialect's rule).
+SUPPORTED_HEAD_DIMS = tuple(range(32, 257, 16))
 _DTYPES = {"f16": 0, "bf16": 1}
 
 
@@ -588,7 +589,8 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
                          "on batch, heads and head_dim")
     head_dim = q.shape[3]
     if head_dim not in SUPPORTED_HEAD_DIMS:
-        raise ValueError(f"head_dim must be one of {SUPPORTED_HEAD_DIMS}, got {head_dim}")
+        raise ValueError("head_dim must be a multiple of 16 from 32 to 256, "
+                         f"got {head_dim}")
     if min(q.shape) < 1 or min(k.shape) < 1:
         raise ValueError("every dimension must be at least 1")
     _check_scale(scale)

@@ -29,8 +29,9 @@ def rel_l2(out, ref):
 
 
 torch.manual_seed(0)
+HEAD_DIMS = (32, 64, 80, 96, 128, 160, 192, 256)
 for dtype, bound in ((torch.float16, 2e-3), (torch.bfloat16, 1e-2)):
-    for d in (64, 128):
+    for d in HEAD_DIMS:
         for causal in (False, True):
             for (b, h, s, sk) in ((1, 8, 512, 512), (2, 3, 17, 17), (1, 2, 1, 1),
                                   (3, 4, 1000, 1000), (1, 1, 130, 257)):
@@ -99,8 +100,8 @@ raises("non-contiguous", ValueError,
        lambda: flashc.attention(q.transpose(2, 3), q, q))
 raises("mismatched shapes", ValueError,
        lambda: flashc.attention(q, q[:, :1], q[:, :1].clone()))
-raises("head_dim 32", ValueError,
-       lambda: flashc.attention(*(torch.randn(1, 1, 8, 32, device="cuda",
+raises("head_dim 40", ValueError,
+       lambda: flashc.attention(*(torch.randn(1, 1, 8, 40, device="cuda",
                                               dtype=torch.float16),) * 3))
 raises("3-d tensor", ValueError, lambda: flashc.attention(q[0], q[0], q[0]))
 raises("mixed dtypes", TypeError, lambda: flashc.attention(q, q.bfloat16(), q))

@@ -9,7 +9,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--arch", default="sm_90")
 args = ap.parse_args()
 for dtype in ("f16", "bf16"):
-    for d in (64, 128):
+    for d in (32, 64, 80, 96, 128, 160, 192, 256):
         for causal in (False, True):
             print(flashc.warm_cache(dtype, d, causal, arch=args.arch))
 print(flashc.warm_cache("f16", 64, False, scale=0.3, arch=args.arch))

@@ -166,7 +166,7 @@ func.func @mma_sums(%arg0: memref<?x?x?x64xf16>, %arg1: memref<?x?x?x64xf16>, %a
 // product (S = Q·K^T) of the step, not right after the barrier.
 // LATE-LABEL: gpu.func @late_kernel
 // LATE: scf.for
-// LATE: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
+// LATE: nvvm.cp.async.wait.group 1
 // LATE-NEXT: gpu.barrier
 // LATE-NOT: nvgpu.device_async_copy
 // LATE: nvgpu.mma.sync

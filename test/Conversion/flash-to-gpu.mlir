@@ -20,8 +20,8 @@
 // Q: 16-byte copies from the flattened source, zero-filled past seq,
 // waited for once.
 // CHECK: nvgpu.device_async_copy {{.*}}, 8, %{{.*}} {bypassL1} : memref<?xf16> to memref<4608xf16, #gpu.address_space<workgroup>>
-// CHECK: %[[QG:.*]] = nvgpu.device_async_create_group
-// CHECK: nvgpu.device_async_wait %[[QG]] {numGroups = 0 : i32}
+// CHECK: nvgpu.device_async_create_group
+// CHECK: nvvm.cp.async.wait.group 0
 // CHECK: gpu.barrier
 // Q stays in registers as A fragments.
 // CHECK-COUNT-4: gpu.subgroup_mma_load_matrix {{.*}} -> !gpu.mma_matrix<16x16xf16, "AOp">
@@ -30,7 +30,7 @@
 // CHECK: nvgpu.device_async_copy
 // CHECK: nvvm.cp.async.commit.group
 // CHECK: scf.for {{.*}} -> (f32, f32, !gpu.mma_matrix<16x16xf32, "COp">, !gpu.mma_matrix<16x16xf32, "COp">, !gpu.mma_matrix<16x16xf32, "COp">, !gpu.mma_matrix<16x16xf32, "COp">)
-// CHECK:   nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// CHECK:   nvvm.cp.async.wait.group 0
 // CHECK-NEXT: gpu.barrier
 // CHECK-NOT: gpu.barrier
 // CHECK:   gpu.subgroup_mma_load_matrix {{.*}} {leadDimension = 72 : index, transpose}
@@ -48,7 +48,7 @@
 // CHECK:   gpu.subgroup_mma_compute
 // CHECK-NOT: gpu.barrier
 // CHECK:   scf.yield
-// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// CHECK: nvvm.cp.async.wait.group 0
 // O: staged in shared memory, written once as 16-byte vectors.
 // CHECK: vector.store {{.*}} {alignment = 16 : i64} : memref<?x?x?x64xf16>, vector<8xf16>
 func.func @causal(%arg0: memref<?x?x?x64xf16>, %arg1: memref<?x?x?x64xf16>, %arg2: memref<?x?x?x64xf16>, %arg3: memref<?x?x?x64xf16>) {
@@ -85,7 +85,7 @@ func.func @causal(%arg0: memref<?x?x?x64xf16>, %arg1: memref<?x?x?x64xf16>, %arg
 // one newer group is pending.
 // CHECK-LABEL: gpu.func @stages3_kernel
 // CHECK: scf.for
-// CHECK:   nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
+// CHECK:   nvvm.cp.async.wait.group 1
 // CHECK-NEXT: gpu.barrier
 func.func @stages3(%arg0: memref<?x?x?x64xf16>, %arg1: memref<?x?x?x64xf16>, %arg2: memref<?x?x?x64xf16>, %arg3: memref<?x?x?x64xf16>) {
   %cst = arith.constant dense<0.000000e+00> : tensor<64x64xf32>
@@ -120,7 +120,7 @@ func.func @stages3(%arg0: memref<?x?x?x64xf16>, %arg1: memref<?x?x?x64xf16>, %ar
 // CHECK: scf.for
 // CHECK:   gpu.barrier
 // CHECK:   nvgpu.device_async_copy
-// CHECK:   nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// CHECK:   nvvm.cp.async.wait.group 0
 // CHECK-NEXT: gpu.barrier
 func.func @stages1(%arg0: memref<?x?x?x64xf16>, %arg1: memref<?x?x?x64xf16>, %arg2: memref<?x?x?x64xf16>, %arg3: memref<?x?x?x64xf16>) {
   %cst = arith.constant dense<0.000000e+00> : tensor<64x64xf32>

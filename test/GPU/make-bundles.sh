@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Compiles the kernels the GPU suite runs: f16 and bf16, head_dim 64 and 128,
-# causal and not, with dynamic batch/heads/seq, as PTX for sm_89 (JIT-compiled
+# Compiles the kernels the GPU suite runs: f16 and bf16, head_dim 64 and 128
+# (and 32, 80, 96, 160, 192, 256 without CONFIG64/CONFIG128), causal and not, with dynamic batch/heads/seq, as PTX for sm_89 (JIT-compiled
 # by the driver on the device) and sm_90. Run where flashc is built:
 #   test/GPU/make-bundles.sh [build/bin/flashc] [out-dir]
 set -euo pipefail
@@ -29,11 +29,14 @@ MLIR
       -o "$OUTDIR/$1.$arch.bundle"
   done
 }
+dims="64 128"
+[ -z "$CONFIG64$CONFIG128" ] && dims="32 64 80 96 128 160 192 256"
 for dtype in f16 bf16; do
-  for d in 64 128; do
+  for d in $dims; do
     for mask in full causal; do
       config=$CONFIG64
       [ "$d" = 128 ] && config=$CONFIG128
+      [ "$d" != 64 ] && [ "$d" != 128 ] && config=""
       bundle "${dtype}_d${d}_${mask}" "$dtype" "$d" "$mask" "$config"
     done
   done

@@ -17,7 +17,7 @@ print("static", k.metadata["shape"], k.metadata["strategy"])
 k = flashc.compile(config=dict(block_m=64, block_n=64, stages=2, warps=4,
                                strategy="wmma"))
 print("explicit", k.metadata["strategy"])
-for kwargs in (dict(head_dim=96), dict(dtype="f32"), dict(arch="sm_75")):
+for kwargs in (dict(head_dim=72), dict(dtype="f32"), dict(arch="sm_75")):
     try:
         flashc.compile(**kwargs)
     except flashc.CompileError as e:

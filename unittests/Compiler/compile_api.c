@@ -178,15 +178,15 @@ int main(void) {
 
   /* Bad inputs: diagnostics as text with locations, non-zero status. */
   const char *bad =
-      "func.func @f(%q: memref<1x2x64x96xf16>) {\n"
-      "  flash.attention %q, %q, %q -> %q : memref<1x2x64x96xf16>, "
-      "memref<1x2x64x96xf16>, memref<1x2x64x96xf16> -> "
-      "memref<1x2x64x96xf16>\n  return\n}\n";
+      "func.func @f(%q: memref<1x2x64x72xf16>) {\n"
+      "  flash.attention %q, %q, %q -> %q : memref<1x2x64x72xf16>, "
+      "memref<1x2x64x72xf16>, memref<1x2x64x72xf16> -> "
+      "memref<1x2x64x72xf16>\n  return\n}\n";
   expect(flashc_compile_mlir(bad, strlen(bad), NULL, &result) != 0,
-         "head_dim 96 fails");
+         "head_dim 72 fails");
   const char *diag = flashc_compile_result_diagnostics(result);
   expect(strstr(diag, "<input>:2:3: error:") &&
-             strstr(diag, "head_dim 96 is not supported"),
+             strstr(diag, "head_dim 72 is not supported"),
          "the diagnostic has its location and rule");
   expect(flashc_compile_result_bundle(result, &size) == NULL && size == 0,
          "no bundle on failure");
@@ -204,11 +204,11 @@ int main(void) {
   flashc_compile_result_destroy(result);
 
   flashc_attention_params_init(&params);
-  params.head_dim = 96;
+  params.head_dim = 72;
   expect(flashc_compile_attention(&params, &result) != 0 &&
              strstr(flashc_compile_result_diagnostics(result),
-                    "head_dim 96 is not supported"),
-         "params: head_dim 96");
+                    "head_dim 72 is not supported"),
+         "params: head_dim 72");
   flashc_compile_result_destroy(result);
 
   flashc_attention_params_init(&params);

@@ -13,8 +13,10 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
     element type, head_dim, causal, seq bucket), if it verifies; else the
     configuration measured fastest on an H100 (bench/RESULTS.md) without
     spills, strategy `mma_sync` for f16 and bf16 with 2 stages and 4 warps:
-    128x64 at head_dim 64 (two 16-row strips per warp), 128x32 at head_dim
-    128 without a mask, 64x64 at head_dim 128 causal. With static shapes:
+    128x64 up to head_dim 64 (two 16-row strips per warp), 128x32 up to
+    head_dim 128 without a mask and 64x64 causal, 64x32 past 128 (one
+    strip per warp: O alone takes head_dim / 2 registers a lane). With
+    static shapes:
     causal head_dim 128 takes 128x32 from 16384 tokens on; 128x32 without
     a mask gets a third stage where two such programs still share an SM
     (sm_80, sm_90); a grid that does not fill the `arch`'s SMs takes 64x64
@@ -22,12 +24,13 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
     at most), and if the grid then fills at most half of them (causal) or a
     quarter (no mask) it sets `kv_splits` (split K/V loops). `wmma` stays
     selectable
-    (option `strategy`, flashc `--mma=wmma`, or an explicit config): 64x64,
-    or 64x32 at head_dim 128.
+    (option `strategy`, flashc `--mma=wmma`, or an explicit config) up to
+    head_dim 128: 64x64, or 64x32 past head_dim 64.
 
     Then, unless the op has one, the `policy` for its configuration
-    (`getDefaultPolicy`): Q in registers unless two 16-row strips per warp
-    at head_dim 128 would spill; the stale row max (2^8) at block_n 32 with
+    (`getDefaultPolicy`): Q in registers unless its fragments pass 32
+    registers a lane (strips per warp times head_dim above 128), which
+    spills; the stale row max (2^8) at block_n 32 with
     `mma_sync`; the prefetch after the first product with 3+ stages; and
     the blocks per SM that the shared memory allows on the smallest SM of
     the supported architectures (at most what 200 registers a thread

@@ -58,10 +58,8 @@ private:
   const QKVBuffers &buffers; // filled in before the first copy
   int64_t ldQKV;
   Value q, kSrc, v, qSource, kSource, vSource;
-  /// The group of the Q copies: nvgpu.device_async_wait takes a token,
-  /// which its lowering ignores (wait_group counts groups), so every wait
-  /// hangs on this one.
-  Value qGroup;
+  /// Whether loadQ has run (the K/V prologue needs the Q group first).
+  bool qLoaded = false;
   Value bh, end; // of the K/V loop (prologue)
 };
 
@@ -86,13 +84,17 @@ SmallVector<Value> CpAsync::issueRowCopies(Value source, Value flatSource,
   OpBuilder &b = k.b;
   Location loc = k.loc;
   int64_t headDim = k.headDim;
-  // A round of copies (one chunk per thread) moves rowsPerRound whole rows
-  // (threads is a multiple of 32, chunksPerRow is 8 or 16): a multiple of 8
-  // rows with 4 or 8 warps, 2 or 4 rows with 1 or 2 warps.
+  // A round of copies (one chunk per thread) moves rowsPerRound whole rows:
+  // with head_dim 64 or 128 (8 or 16 chunks a row), a multiple of 8 rows
+  // with 4 or 8 warps, 2 or 4 rows with 1 or 2 warps. Where the chunks of a
+  // row do not divide the threads (head_dim 80: 10 chunks), the last
+  // threads % chunksPerRow threads sit out, so that every round still
+  // starts a row and differs from the first by constants.
   int64_t chunksPerRow = headDim / kChunkElements;
   int64_t threads = kWarpThreads * k.warps;
   int64_t rowsPerRound = threads / chunksPerRow;
-  assert(threads % chunksPerRow == 0 && "rounds of whole rows");
+  bool idleLanes = threads % chunksPerRow != 0;
+  assert(rowsPerRound >= 1 && "a round copies at least one row");
   // Addresses are formed on flat views, as a per-thread part plus a
   // per-round constant: the rounds then differ by immediate offsets. (2-D
   // indices hide that: LLVM folds the round into the row, and cannot split
@@ -140,14 +142,19 @@ SmallVector<Value> CpAsync::issueRowCopies(Value source, Value flatSource,
                  srcElements, b.getUnitAttr())
           .getResult();
     };
-    if (firstRow + rowsPerRound <= rows) {
+    bool partial = firstRow + rowsPerRound > rows;
+    if (!partial && !idleLanes) {
       tokens.push_back(emitCopy());
       continue;
     }
-    // A partial last round: only the threads with a row copy.
-    Value has =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                              k.add(laneRow, k.idx(firstRow)), k.idx(rows));
+    // A partial last round, or a round with idle threads: only the threads
+    // with a row copy. (Idle threads have laneRow == rowsPerRound.)
+    Value has = partial
+                    ? arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                            k.add(laneRow, k.idx(firstRow)),
+                                            k.idx(rows))
+                    : arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                            laneRow, k.idx(rowsPerRound));
     auto ifOp = scf::IfOp::create(b, loc, has, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
@@ -164,15 +171,14 @@ void CpAsync::commitGroup(ArrayRef<Value> tokens) {
     return;
   }
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(k.b.getContext());
-  Value group =
-      nvgpu::DeviceAsyncCreateGroupOp::create(k.b, k.loc, tokenType, tokens);
-  if (!qGroup)
-    qGroup = group;
+  nvgpu::DeviceAsyncCreateGroupOp::create(k.b, k.loc, tokenType, tokens);
 }
 
 void CpAsync::wait(int32_t pendingGroups) {
-  nvgpu::DeviceAsyncWaitOp::create(k.b, k.loc, qGroup,
-                                   k.b.getI32IntegerAttr(pendingGroups));
+  // The NVVM op itself: nvgpu.device_async_wait takes a group token, which
+  // its lowering ignores (wait_group counts groups), and a group whose
+  // copies are all guarded (idle threads, partial rounds) has none.
+  NVVM::CpAsyncWaitGroupOp::create(k.b, k.loc, pendingGroups);
 }
 
 void CpAsync::loadQ(Value bhValue, Value row0) {
@@ -180,6 +186,7 @@ void CpAsync::loadQ(Value bhValue, Value row0) {
       issueRowCopies(q, qSource, bhValue, row0, k.blockM, buffers.qFlat,
                      k.idx(0), /*bounded=*/true);
   commitGroup(tokens);
+  qLoaded = true;
   wait(0);
   gpu::BarrierOp::create(k.b, k.loc);
 }
@@ -226,7 +233,7 @@ LogicalResult CpAsync::prologue(Operation *loop, Value bhValue, Value first,
   // Blocks first .. first + stages-2 in flight.
   for (int64_t s = 0; s + 1 < k.stages; ++s)
     issueIfInRange(k.add(first, k.idx(s)), k.idx(s));
-  if (!qGroup)
+  if (!qLoaded)
     return loop->emitOpError("flash-to-gpu: the Q tile must be loaded before "
                              "the K/V loop");
   return success();

@@ -33,7 +33,10 @@ class MmaSync : public TensorCoreStrategy {
 public:
   using TensorCoreStrategy::TensorCoreStrategy;
 
-  int64_t qkvRowStride() const override { return k.headDim; }
+  int64_t qkvRowStride() const override {
+    return mmaSyncSwizzlesRows(k.headDim) ? k.headDim
+                                          : k.headDim + kChunkElements;
+  }
   Value qkvColumn(Value row, Value laneCol, int64_t constCol) override;
   int64_t rowsPerLane() const override { return 2; }
   SmallVector<Value> loadQ(Value qBuffer) override;
@@ -139,10 +142,11 @@ private:
 
 Value MmaSync::qkvColumn(Value row, Value laneCol, int64_t constCol) {
   OpBuilder &b = k.b;
-  // head_dim is 64 or 128 (verified): 8 or 16 chunks a row, so the XOR
-  // stays inside the row.
-  assert(k.headDim / kChunkElements >= 8 &&
-         "swizzle needs at least 8 chunks per row");
+  // Padded rows (an odd number of 16-byte chunks apart) spread ldmatrix's
+  // eight rows over the banks without a swizzle.
+  if (!mmaSyncSwizzlesRows(k.headDim))
+    return constCol ? k.add(laneCol, k.idx(constCol)) : laneCol;
+  // A multiple of 8 chunks a row, so the XOR stays inside the row.
   // The column is split into a lane-dependent part d and a constant part c
   // (in chunks), whose bits callers keep apart (d < 2 and c even, or c = 0):
   // then (c + d) ^ r = (c & ~7) + ((c & 7) ^ (d ^ r)) with r = row % 8.

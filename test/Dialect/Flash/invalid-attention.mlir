@@ -125,10 +125,37 @@ func.func @k_head_dim_128(%k: memref<1x1x64x128xf16>, %m: memref<1x1x64x64xf16>)
 
 // -----
 
-// head_dim 96 is not one of 64, 128.
-func.func @head_dim_96(%m: memref<1x1x64x96xf16>) {
-  // expected-error @+1 {{'flash.attention' op head_dim 96 is not supported (supported: 64, 128)}}
-  flash.attention %m, %m, %m -> %m : memref<1x1x64x96xf16>, memref<1x1x64x96xf16>, memref<1x1x64x96xf16> -> memref<1x1x64x96xf16>
+// head_dim 72 is not a multiple of 16.
+func.func @head_dim_72(%m: memref<1x1x64x72xf16>) {
+  // expected-error @+1 {{'flash.attention' op head_dim 72 is not supported (supported: multiples of 16 from 32 to 256)}}
+  flash.attention %m, %m, %m -> %m : memref<1x1x64x72xf16>, memref<1x1x64x72xf16>, memref<1x1x64x72xf16> -> memref<1x1x64x72xf16>
+  return
+}
+
+// -----
+
+// head_dim 288 is past 256.
+func.func @head_dim_288(%m: memref<1x1x64x288xf16>) {
+  // expected-error @+1 {{'flash.attention' op head_dim 288 is not supported (supported: multiples of 16 from 32 to 256)}}
+  flash.attention %m, %m, %m -> %m : memref<1x1x64x288xf16>, memref<1x1x64x288xf16>, memref<1x1x64x288xf16> -> memref<1x1x64x288xf16>
+  return
+}
+
+// -----
+
+// head_dim 16 is below 32.
+func.func @head_dim_16(%m: memref<1x1x64x16xf16>) {
+  // expected-error @+1 {{'flash.attention' op head_dim 16 is not supported (supported: multiples of 16 from 32 to 256)}}
+  flash.attention %m, %m, %m -> %m : memref<1x1x64x16xf16>, memref<1x1x64x16xf16>, memref<1x1x64x16xf16> -> memref<1x1x64x16xf16>
+  return
+}
+
+// -----
+
+// strategy wmma stops at head_dim 128.
+func.func @wmma_head_dim_160(%m: memref<1x1x64x160xf16>) {
+  // expected-error @+1 {{'flash.attention' op tile config: strategy wmma supports head_dim up to 128, got 160}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 32, stages = 1, warps = 4, strategy = wmma>) : memref<1x1x64x160xf16>, memref<1x1x64x160xf16>, memref<1x1x64x160xf16> -> memref<1x1x64x160xf16>
   return
 }
 

@@ -313,17 +313,17 @@ func.func @yield_outside(%l: tensor<64xf32>) {
 
 // load_tile needs a static, supported head_dim.
 func.func @load_tile_dynamic_head_dim(%m: memref<1x1x64x?xf16>, %i: index) {
-  // expected-error @+1 {{'flash.load_tile' op source head_dim must be 64 or 128}}
+  // expected-error @+1 {{'flash.load_tile' op source head_dim must be static and a multiple of 16 from 32 to 256}}
   %t = flash.load_tile %m[%i, %i] : memref<1x1x64x?xf16> -> tensor<64x?xf16>
   return
 }
 
 // -----
 
-// store_tile with head_dim 96.
-func.func @store_tile_head_dim_96(%t: tensor<64x96xf16>, %m: memref<1x1x64x96xf16>, %i: index) {
-  // expected-error @+1 {{'flash.store_tile' op dest head_dim must be 64 or 128}}
-  flash.store_tile %t, %m[%i, %i] : tensor<64x96xf16> -> memref<1x1x64x96xf16>
+// store_tile with head_dim 72.
+func.func @store_tile_head_dim_72(%t: tensor<64x72xf16>, %m: memref<1x1x64x72xf16>, %i: index) {
+  // expected-error @+1 {{'flash.store_tile' op dest head_dim must be static and a multiple of 16 from 32 to 256}}
+  flash.store_tile %t, %m[%i, %i] : tensor<64x72xf16> -> memref<1x1x64x72xf16>
   return
 }
 

@@ -27,7 +27,11 @@ void FlashDialect::initialize() {
 }
 
 bool mlir::flash::isSupportedHeadDim(int64_t headDim) {
-  return headDim == 64 || headDim == 128;
+  return headDim >= kMinHeadDim && headDim <= kMaxHeadDim && headDim % 16 == 0;
+}
+
+bool mlir::flash::mmaSyncSwizzlesRows(int64_t headDim) {
+  return headDim % 64 == 0;
 }
 
 static int64_t alignTo128(int64_t bytes) { return (bytes + 127) / 128 * 128; }
@@ -40,9 +44,11 @@ int64_t TileConfigAttr::getSharedMemoryBytes(int64_t headDim,
                                              int64_t elementBytes) const {
   int64_t bm = getBlockM(), bn = getBlockN();
   // WMMA pads Q, K and V rows by 8 elements against bank conflicts;
-  // mma_sync swizzles unpadded rows instead.
+  // mma_sync swizzles unpadded rows where it can.
   int64_t rowElements =
-      getStrategy() == Strategy::mma_sync ? headDim : headDim + 8;
+      getStrategy() == Strategy::mma_sync && mmaSyncSwizzlesRows(headDim)
+          ? headDim
+          : headDim + 8;
   int64_t q = alignTo128(bm * rowElements * elementBytes);
   int64_t kv = 2 * alignTo128(getStages() * bn * rowElements * elementBytes);
   // mma.sync keeps S, P and the row statistics in registers.
@@ -95,6 +101,11 @@ TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult
 TileConfigAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
                           int64_t headDim, int64_t elementBytes) const {
+  if (getStrategy() == Strategy::wmma && headDim > kMaxWmmaHeadDim)
+    return emitError() << "tile config: strategy wmma supports head_dim up to "
+                       << kMaxWmmaHeadDim << ", got " << headDim
+                       << " (it keeps Q's and O's fragments in registers, "
+                          "which spill past that; use mma_sync)";
   int64_t bytes = getSharedMemoryBytes(headDim, elementBytes);
   // The kernel also declares a little static shared memory (the dynamic
   // buffer's symbol): keep 128 bytes of the per-block limit for it.

@@ -60,8 +60,10 @@ static FailureOr<int64_t> verifyAttentionOperands(Operation *op, Value q,
   }
   int64_t headDim = qType.getDimSize(3);
   if (!isSupportedHeadDim(headDim))
-    return op->emitOpError() << "head_dim " << headDim
-                             << " is not supported (supported: 64, 128)";
+    return op->emitOpError()
+           << "head_dim " << headDim << " is not supported (supported: "
+           << "multiples of 16 from " << kMinHeadDim << " to " << kMaxHeadDim
+           << ")";
   auto staticMismatch = [](int64_t a, int64_t b) {
     return !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b;
   };
@@ -239,7 +241,8 @@ static LogicalResult verifyRowTile(Operation *op, StringRef tileName,
                                    MemRefType memref) {
   if (memref.isDynamicDim(3) || !isSupportedHeadDim(memref.getDimSize(3)))
     return op->emitOpError()
-           << memName << " head_dim must be 64 or 128, got " << memref;
+           << memName << " head_dim must be static and a multiple of 16 from "
+           << kMinHeadDim << " to " << kMaxHeadDim << ", got " << memref;
   if (tile.getElementType() != memref.getElementType())
     return op->emitOpError()
            << tileName << " element type " << tile.getElementType()

@@ -31,8 +31,16 @@
 #include "flashc/Dialect/Flash/IR/FlashOps.h.inc"
 
 namespace mlir::flash {
-/// Head dims the dialect accepts (and the lowering supports).
+/// Head dims the dialect accepts (and the lowering supports): multiples of
+/// 16 (the tensor-core k step) from 32 to 256.
 bool isSupportedHeadDim(int64_t headDim);
+constexpr int64_t kMinHeadDim = 32, kMaxHeadDim = 256;
+/// The largest head_dim of strategy wmma (TileConfigAttr::verifyFor).
+constexpr int64_t kMaxWmmaHeadDim = 128;
+/// Whether mma_sync's shared Q/K/V rows are XOR-swizzled (head_dim a
+/// multiple of 64: the XOR of a chunk with row % 8 stays inside its row);
+/// other head dims pad each row by 8 elements instead.
+bool mmaSyncSwizzlesRows(int64_t headDim);
 /// Shared memory a configuration may use: the least per-block opt-in limit
 /// of the supported architectures (99 KiB, sm_86/sm_89).
 constexpr int64_t kMaxSharedMemoryBytes =

@@ -28,7 +28,7 @@ def Flash_AttentionOp : Flash_Op<"attention", [AttrSizedOperandSegments,
 
     Operands are memrefs `[batch, heads, seq, head_dim]` of one element type,
     f16 or bf16. Batch, heads and seq may be dynamic (`?`); head_dim must be
-    static and one of 64 or 128. K and V have the same seq (the key length),
+    static, a multiple of 16 from 32 to 256. K and V have the same seq (the key length),
     which may differ from Q's; O has Q's shape. Accumulation is in f32.
 
     - `lse`: an optional output `[batch, heads, seq_q]` f32 memref that
