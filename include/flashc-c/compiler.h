@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 #define FLASHC_COMPILER_VERSION_MAJOR 0
-#define FLASHC_COMPILER_VERSION_MINOR 4
+#define FLASHC_COMPILER_VERSION_MINOR 5
 
 #if defined(FLASHC_COMPILER_BUILDING_SHARED)
 #define FLASHC_COMPILER_API __attribute__((visibility("default")))
@@ -57,6 +57,10 @@ typedef struct flashc_attention_params {
    * [batch, heads, seq_q] parameter after O (launch it with
    * flashc_kernel_launch_with). Added in 0.4. */
   int lse;
+  /* K and V's heads, a divisor of heads (grouped-query attention: query
+   * head h reads K/V head h / (heads / kv_heads)); 0: as heads (static or
+   * dynamic; dynamic heads take any divisor at launch). Added in 0.5. */
+  int64_t kv_heads;
 } flashc_attention_params;
 
 typedef struct flashc_compile_result flashc_compile_result;

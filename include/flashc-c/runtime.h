@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define FLASHC_RUNTIME_VERSION 2
+#define FLASHC_RUNTIME_VERSION 3
 
 #if defined(FLASHC_RUNTIME_BUILDING_SHARED)
 #define FLASHC_RUNTIME_API __attribute__((visibility("default")))
@@ -42,9 +42,12 @@ typedef struct flashc_runtime flashc_runtime;
 typedef struct flashc_kernel flashc_kernel;
 
 /* Shape of one attention call: Q and O are [batch, heads, seq_q, head_dim],
- * K and V [batch, heads, seq_k, head_dim], contiguous row-major. */
+ * K and V [batch, kv_heads, seq_k, head_dim], contiguous row-major.
+ * kv_heads divides heads (grouped-query attention: query head h reads K/V
+ * head h / (heads / kv_heads)); 0 means heads. (Added in version 3.) */
 typedef struct flashc_shape {
   int64_t batch, heads, seq_q, seq_k;
+  int64_t kv_heads;
 } flashc_shape;
 
 /* Opens the driver and makes `device`'s primary context current. On failure

@@ -144,7 +144,7 @@ int flashc_compile_attention(const flashc_attention_params *params,
   if (params->dtype != FLASHC_F16 && params->dtype != FLASHC_BF16)
     return fail("dtype must be FLASHC_F16 or FLASHC_BF16");
   for (int64_t size : {params->batch, params->heads, params->seq_q,
-                       params->seq_k, params->head_dim})
+                       params->seq_k, params->head_dim, params->kv_heads})
     if (size < 0)
       return fail("sizes must be >= 0 (0: dynamic)");
   if (params->head_dim == 0)
@@ -178,8 +178,9 @@ int flashc_compile_attention(const flashc_attention_params *params,
   std::string qType = "memref<" + dim(params->batch) + "x" +
                       dim(params->heads) + "x" + dim(params->seq_q) + "x" +
                       std::to_string(params->head_dim) + "x" + element + ">";
-  std::string kType = "memref<" + dim(params->batch) + "x" +
-                      dim(params->heads) + "x" + dim(params->seq_k) + "x" +
+  int64_t kvHeads = params->kv_heads ? params->kv_heads : params->heads;
+  std::string kType = "memref<" + dim(params->batch) + "x" + dim(kvHeads) +
+                      "x" + dim(params->seq_k) + "x" +
                       std::to_string(params->head_dim) + "x" + element + ">";
   if (params->bottom_right && !params->causal)
     return fail("bottom_right aligns the causal mask: it needs causal");

@@ -2,6 +2,7 @@
 
 #include "flashc/Runtime/Bundle.h"
 
+#include <climits>
 #include <cstdlib>
 #include <sstream>
 
@@ -72,6 +73,7 @@ std::string flashc::serializeBundle(const KernelBundle &b) {
   os << "shared_bytes " << b.sharedBytes << "\n";
   os << "shape " << b.batch << " " << b.heads << " " << b.seqQ << " " << b.seqK
      << "\n";
+  os << "kv_heads " << b.kvHeads << "\n";
   os << "params " << b.params() << "\n";
   os << "ptx " << b.ptx.size() << "\n";
   os << b.ptx;
@@ -102,6 +104,7 @@ const IntegerKey kIntegerKeys[] = {
     {"stages", &KernelBundle::stages},
     {"warps", &KernelBundle::warps},
     {"kv_splits", &KernelBundle::kvSplits},
+    {"kv_heads", &KernelBundle::kvHeads},
     {"threads", &KernelBundle::threads},
     {"shared_bytes", &KernelBundle::sharedBytes},
 };
@@ -276,6 +279,9 @@ static bool parsePayload(Reader &reader, const std::string &bytesText,
   return true;
 }
 
+/// What an optional integer key holds until it is read.
+constexpr int64_t kAbsent = INT64_MIN;
+
 /// The checks of a whole bundle, once every key is read.
 static bool validate(const KernelBundle &b, const std::string &params,
                      std::string &error) {
@@ -304,6 +310,11 @@ static bool validate(const KernelBundle &b, const std::string &params,
     error = "bundle: threads must be 32 * warps";
     return false;
   }
+  if (b.kvHeads == 0 || b.kvHeads < -1 ||
+      (b.kvHeads > 0 && b.heads > 0 && b.heads % b.kvHeads != 0)) {
+    error = "bundle: kv_heads must be -1 (dynamic) or a divisor of heads";
+    return false;
+  }
   return true;
 }
 
@@ -322,6 +333,7 @@ bool flashc::parseBundle(std::string_view text, KernelBundle &b,
     return false;
   }
   std::string params; // checked against kv_splits once all keys are read
+  b.kvHeads = kAbsent;
   while (reader.nextLine(line)) {
     size_t space = line.find(' ');
     std::string key = line.substr(0, space);
@@ -335,5 +347,8 @@ bool flashc::parseBundle(std::string_view text, KernelBundle &b,
     if (!parseHeaderLine(key, value, b, params, error))
       return false;
   }
+  // Without `kv_heads`, K and V have Q's heads.
+  if (b.kvHeads == kAbsent)
+    b.kvHeads = b.heads;
   return validate(b, params, error);
 }

@@ -70,12 +70,13 @@ compareRow(const AttentionProblem &problem, int64_t head, int64_t i,
   int64_t d = problem.headDim, seqQ = problem.seqQ, seqK = problem.seqK;
   const ScoreModifiers *mods = problem.modifiers;
   const uint16_t *qRow = &hq[(head * seqQ + i) * d];
+  int64_t keyHead = problem.keyBatchHead(head);
   double maxScore = -INFINITY;
   for (int64_t j = 0; j < seqK; ++j) {
     scores[j] = -INFINITY;
     if (!sees(problem, head, i, j))
       continue;
-    const uint16_t *kRow = &hk[(head * seqK + j) * d];
+    const uint16_t *kRow = &hk[(keyHead * seqK + j) * d];
     double dot = 0;
     for (int64_t c = 0; c < d; ++c)
       dot += double(fromBits(qRow[c])) * double(fromBits(kRow[c]));
@@ -92,7 +93,7 @@ compareRow(const AttentionProblem &problem, int64_t head, int64_t i,
       continue;
     double w = std::exp(scores[j] - maxScore);
     sum += w;
-    const uint16_t *vRow = &hv[(head * seqK + j) * d];
+    const uint16_t *vRow = &hv[(keyHead * seqK + j) * d];
     for (int64_t c = 0; c < d; ++c)
       acc[c] += w * double(fromBits(vRow[c]));
   }

@@ -91,9 +91,8 @@ float flashc::bfloat16ToFloat(uint16_t bits) {
   return f;
 }
 
-bool flashc::chooseRunShape(const RunOptions &requested, int64_t compiledBatch,
-                            int64_t compiledHeads, int64_t compiledSeqQ,
-                            int64_t compiledSeqK, RunShape &shape,
+bool flashc::chooseRunShape(const RunOptions &requested,
+                            const RunShape &compiled, RunShape &shape,
                             std::string &error) {
   auto pick = [&](int64_t given, int64_t compiled, const char *flag,
                   int64_t &value) {
@@ -117,16 +116,28 @@ bool flashc::chooseRunShape(const RunOptions &requested, int64_t compiledBatch,
     }
     return true;
   };
-  if (!pick(requested.batch, compiledBatch, "batch", shape.batch) ||
-      !pick(requested.heads, compiledHeads, "heads", shape.heads) ||
-      !pick(requested.seqQ, compiledSeqQ, "seq", shape.seqQ))
+  if (!pick(requested.batch, compiled.batch, "batch", shape.batch) ||
+      !pick(requested.heads, compiled.heads, "heads", shape.heads) ||
+      !pick(requested.seqQ, compiled.seqQ, "seq", shape.seqQ))
     return false;
-  // The key length defaults to the query's where the kernel leaves it open.
-  if (compiledSeqK < 1 && requested.seqK == -1) {
+  // The key length defaults to the query's, and K/V's heads to Q's, where
+  // the kernel leaves them open.
+  if (compiled.seqK < 1 && requested.seqK == -1)
     shape.seqK = shape.seqQ;
-    return true;
+  else if (!pick(requested.seqK, compiled.seqK, "seq-k", shape.seqK))
+    return false;
+  if (compiled.kvHeads < 1 && requested.kvHeads == -1)
+    shape.kvHeads = shape.heads;
+  else if (!pick(requested.kvHeads, compiled.kvHeads, "kv-heads",
+                 shape.kvHeads))
+    return false;
+  if (shape.heads % shape.kvHeads != 0) {
+    error = "--kv-heads " + std::to_string(shape.kvHeads) +
+            " must divide the heads, " + std::to_string(shape.heads) +
+            " (grouped-query attention)";
+    return false;
   }
-  return pick(requested.seqK, compiledSeqK, "seq-k", shape.seqK);
+  return true;
 }
 
 AttentionProblem flashc::attentionProblem(const KernelBundle &bundle,
@@ -134,6 +145,7 @@ AttentionProblem flashc::attentionProblem(const KernelBundle &bundle,
   AttentionProblem problem;
   problem.batch = shape.batch;
   problem.heads = shape.heads;
+  problem.kvHeads = shape.kvHeads;
   problem.seqQ = shape.seqQ;
   problem.seqK = shape.seqK;
   problem.headDim = bundle.headDim;
@@ -165,7 +177,8 @@ public:
         bf16(bundle.elementType == "bf16") {
     int64_t bh = shape.batch * shape.heads;
     qElems = static_cast<size_t>(bh * shape.seq_q * bundle.headDim);
-    kElems = static_cast<size_t>(bh * shape.seq_k * bundle.headDim);
+    kElems = static_cast<size_t>(shape.batch * shape.kv_heads * shape.seq_k *
+                                 bundle.headDim);
   }
 
   RunStatus open(const std::string &bundleText, int device);
@@ -369,8 +382,10 @@ static void printReport(std::ostream &out, const char *device,
       << (bundle.bottomRight ? " bottom-right" : "")
       << (bundle.modified ? ", modified scores" : "")
       << (bundle.lse ? ", LSE" : "") << ")\n";
-  out << "shape batch=" << shape.batch << " heads=" << shape.heads
-      << " seq_q=" << shape.seq_q << " seq_k=" << shape.seq_k << "\n";
+  out << "shape batch=" << shape.batch << " heads=" << shape.heads;
+  if (shape.kv_heads != shape.heads)
+    out << " kv_heads=" << shape.kv_heads;
+  out << " seq_q=" << shape.seq_q << " seq_k=" << shape.seq_k << "\n";
   out << "checked " << stats.pairsChecked << " of " << stats.pairsTotal
       << " (batch, head) pairs against a float64 reference\n";
   out << "max_abs_error " << std::scientific << stats.maxAbs << " rel_l2_error "
@@ -397,8 +412,10 @@ RunStatus flashc::runBundle(const std::string &bundleText,
   std::string error;
   RunShape chosen;
   if (!parseBundle(bundleText, bundle, error) ||
-      !chooseRunShape(options, bundle.batch, bundle.heads, bundle.seqQ,
-                      bundle.seqK, chosen, error)) {
+      !chooseRunShape(options,
+                      {bundle.batch, bundle.heads, bundle.seqQ, bundle.seqK,
+                       bundle.kvHeads},
+                      chosen, error)) {
     err << "flashc: error: " << error << "\n";
     return kRunError;
   }
@@ -407,6 +424,7 @@ RunStatus flashc::runBundle(const std::string &bundleText,
   shape.heads = chosen.heads;
   shape.seq_q = chosen.seqQ;
   shape.seq_k = chosen.seqK;
+  shape.kv_heads = chosen.kvHeads;
 
   if (bundle.modified && !options.modifiers) {
     err << "flashc: error: the kernel modifies its scores (score_mod, "

@@ -57,6 +57,14 @@ struct flashc_kernel {
   size_t workspaceBytes = 0, countersOffset = 0;
 };
 
+/// The grid's y and z limit.
+constexpr int64_t kMaxGridYZ = 65535;
+
+/// K and V's heads: `kv_heads`, 0 meaning Q's.
+static int64_t keyHeads(const flashc_shape &shape) {
+  return shape.kv_heads == 0 ? shape.heads : shape.kv_heads;
+}
+
 /// The shape checks of a launch: sizes at least 1, equal to the compiled
 /// static ones, and within the grid's limits.
 static flashc_status checkShape(flashc_runtime *rt, const KernelBundle &b,
@@ -81,11 +89,35 @@ static flashc_status checkShape(flashc_runtime *rt, const KernelBundle &b,
           std::string("shape: ") + d.name + " = " + std::to_string(d.value) +
               " differs from the compiled " + std::to_string(d.compiled));
   }
-  int64_t gridY = shape->batch * shape->heads;
-  if (gridY > 65535)
+  int64_t kvHeads = keyHeads(*shape);
+  if (kvHeads < 1 || shape->heads % kvHeads != 0)
     return rt->fail(FLASHC_ERROR_ARGUMENT,
-                    "shape: batch * heads = " + std::to_string(gridY) +
+                    "shape: kv_heads = " + std::to_string(shape->kv_heads) +
+                        " must divide heads = " +
+                        std::to_string(shape->heads) +
+                        " (grouped-query attention; 0 means heads)");
+  if (b.kvHeads >= 0 && kvHeads != b.kvHeads)
+    return rt->fail(FLASHC_ERROR_ARGUMENT,
+                    "shape: kv_heads = " + std::to_string(kvHeads) +
+                        " differs from the compiled " +
+                        std::to_string(b.kvHeads));
+  // Grid (query blocks, heads, batch · kv_splits); the block map's grid z
+  // is its rows.
+  if (shape->heads > kMaxGridYZ)
+    return rt->fail(FLASHC_ERROR_ARGUMENT,
+                    "shape: heads = " + std::to_string(shape->heads) +
                         " exceeds the grid limit of 65535");
+  if (shape->batch * b.kvSplits > kMaxGridYZ)
+    return rt->fail(FLASHC_ERROR_ARGUMENT,
+                    "shape: batch * kv_splits = " +
+                        std::to_string(shape->batch * b.kvSplits) +
+                        " exceeds the grid limit of 65535");
+  if (!b.blockMapKernel.empty() &&
+      b.blockMapRowCount(shape->batch, shape->heads) > kMaxGridYZ)
+    return rt->fail(FLASHC_ERROR_ARGUMENT,
+                    "shape: the block map's rows (batch * heads = " +
+                        std::to_string(shape->batch * shape->heads) +
+                        ") exceed the grid limit of 65535");
   if (b.gridX(shape->seq_q) > 0x7fffffff)
     return rt->fail(FLASHC_ERROR_ARGUMENT, "shape: seq_q too large");
   return FLASHC_OK;
@@ -433,8 +465,10 @@ static flashc_status prepareLaunch(flashc_kernel *kernel,
       status != FLASHC_OK)
     return status;
   for (int i = 0; i < 4; ++i) {
-    int64_t seq = (i == 1 || i == 2) ? shape->seq_k : shape->seq_q;
-    params.addMemref(pointers[i], {shape->batch, shape->heads, seq, b.headDim});
+    bool keys = i == 1 || i == 2;
+    params.addMemref(pointers[i],
+                     {shape->batch, keys ? keyHeads(*shape) : shape->heads,
+                      keys ? shape->seq_k : shape->seq_q, b.headDim});
   }
   if (b.lse)
     params.addMemref(lse, {shape->batch, shape->heads, shape->seq_q});
@@ -485,7 +519,6 @@ flashc_status flashc_kernel_launch_with_map(
       status != FLASHC_OK)
     return status;
   int64_t gridX = b.gridX(shape->seq_q);
-  int64_t gridY = shape->batch * shape->heads;
   if (map && !kernel->blockMapFunction)
     return rt->fail(FLASHC_ERROR_ARGUMENT,
                     "block map: given, but the kernel has no data-dependent "
@@ -505,7 +538,7 @@ flashc_status flashc_kernel_launch_with_map(
       return FLASHC_ERROR_CUDA;
   }
   if (b.kvSplits > 1) {
-    int64_t tiles = gridX * gridY;
+    int64_t tiles = gridX * shape->batch * shape->heads;
     if (!ensureWorkspace(kernel, tiles))
       return FLASHC_ERROR_CUDA;
     uint64_t base = kernel->workspace;
@@ -515,7 +548,8 @@ flashc_status flashc_kernel_launch_with_map(
   if (!rt->check(
           rt->driver->cuLaunchKernel(
               kernel->function, static_cast<unsigned>(gridX),
-              static_cast<unsigned>(gridY), static_cast<unsigned>(b.kvSplits),
+              static_cast<unsigned>(shape->heads),
+              static_cast<unsigned>(shape->batch * b.kvSplits),
               static_cast<unsigned>(b.threads), 1, 1,
               static_cast<unsigned>(b.sharedBytes),
               static_cast<CUstream>(stream), params.pointers.data(), nullptr),

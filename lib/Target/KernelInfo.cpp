@@ -141,6 +141,7 @@ flash::describeKernel(ModuleOp module, const TargetOptions &options) {
   bundle.heads = staticOr(qType, 1);
   bundle.seqQ = staticOr(qType, 2);
   bundle.seqK = staticOr(kType, 2);
+  bundle.kvHeads = staticOr(kType, 1);
   // What the program computes, for the reference check of a run: causal if
   // any mask is, and the scale from the softmax step.
   bundle.scale = 1.0f / std::sqrt(static_cast<float>(bundle.headDim));

@@ -25,6 +25,24 @@ static Value dimValue(OpBuilder &b, Location loc, Value memref, int64_t dim) {
   return memref::DimOp::create(b, loc, memref, dim);
 }
 
+/// The batch·head index of K and V for the program of Q's batch·head `bh`:
+/// `bh` itself when both have the same (static) heads, else, for
+/// grouped-query attention, (b, h) -> b·kv_heads + h / (heads / kv_heads).
+static Value kvBatchHead(OpBuilder &b, Location loc, AttentionOp op, Value bh) {
+  int64_t heads = cast<MemRefType>(op.getQ().getType()).getDimSize(1);
+  int64_t kvHeads = cast<MemRefType>(op.getK().getType()).getDimSize(1);
+  if (!ShapedType::isDynamic(heads) && heads == kvHeads)
+    return bh;
+  Value qHeads = dimValue(b, loc, op.getQ(), 1);
+  Value kHeads = dimValue(b, loc, op.getK(), 1);
+  Value group = arith::DivUIOp::create(b, loc, qHeads, kHeads);
+  Value batch = arith::DivUIOp::create(b, loc, bh, qHeads);
+  Value head = arith::RemUIOp::create(b, loc, bh, qHeads);
+  Value base = arith::MulIOp::create(b, loc, batch, kHeads);
+  Value kvHead = arith::DivUIOp::create(b, loc, head, group);
+  return arith::AddIOp::create(b, loc, base, kvHead);
+}
+
 static Value splat(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
                    float value) {
   auto type = RankedTensorType::get(shape, b.getF32Type());
@@ -136,7 +154,8 @@ static void expand(AttentionOp op) {
   if (op.hasMaskMod())
     std::tie(lower, upper) =
         boundByMask(b, loc, op, bh, row0, bm, seqQ, seqK, upper);
-  auto loop = KVLoopOp::create(b, loc, op.getK(), op.getV(), bh, lower, upper,
+  auto loop = KVLoopOp::create(b, loc, op.getK(), op.getV(),
+                               kvBatchHead(b, loc, op, bh), lower, upper,
                                ValueRange{m0, l0, acc0}, bn);
   {
     OpBuilder::InsertionGuard guard(b);

@@ -26,7 +26,7 @@ from . import mods
 __all__ = ["compile", "attention", "attention_mlir", "block_map", "BlockMap",
            "warm_cache", "Kernel", "CompileError", "FlashcError", "cache_dir",
            "mods"]
-__version__ = "0.4"
+__version__ = "0.5"
 
 SUPPORTED_ARCHS = ("sm_80", "sm_86", "sm_89", "sm_90")
 # Multiples of 16 from 32 to 256 (the dialect's rule).
@@ -81,12 +81,13 @@ class _Params(ctypes.Structure):
                 ("stages", ctypes.c_int64), ("warps", ctypes.c_int64),
                 ("tune_cache", ctypes.c_char_p), ("strategy", ctypes.c_char_p),
                 ("kv_splits", ctypes.c_int64), ("bottom_right", ctypes.c_int),
-                ("lse", ctypes.c_int)]
+                ("lse", ctypes.c_int), ("kv_heads", ctypes.c_int64)]
 
 
 class _Shape(ctypes.Structure):
     _fields_ = [("batch", ctypes.c_int64), ("heads", ctypes.c_int64),
-                ("seq_q", ctypes.c_int64), ("seq_k", ctypes.c_int64)]
+                ("seq_q", ctypes.c_int64), ("seq_k", ctypes.c_int64),
+                ("kv_heads", ctypes.c_int64)]
 
 
 _lock = threading.RLock()  # attention() compiles while holding it
@@ -389,7 +390,7 @@ class _Runtime:
     def launch(self, kernel, q, k, v, out):
         """Launches on torch tensors, on q's device's current stream."""
         import torch
-        shape = _Shape(q.shape[0], q.shape[1], q.shape[2], k.shape[2])
+        shape = _Shape(q.shape[0], q.shape[1], q.shape[2], k.shape[2], k.shape[1])
         stream = ctypes.c_void_p(torch.cuda.current_stream(q.device).cuda_stream)
         if self.lib.flashc_kernel_launch(kernel, ctypes.byref(shape),
                                          q.data_ptr(), k.data_ptr(),
@@ -400,7 +401,7 @@ class _Runtime:
 
     def _arguments(self, q, k, captures):
         import torch
-        shape = _Shape(q.shape[0], q.shape[1], q.shape[2], k.shape[2])
+        shape = _Shape(q.shape[0], q.shape[1], q.shape[2], k.shape[2], k.shape[1])
         array = (_Capture * max(1, len(captures)))()
         for slot, value in zip(array, captures):
             if isinstance(value, torch.Tensor):
@@ -544,7 +545,10 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
     """softmax(mod(scale · q·kᵀ) [masked]) · v on CUDA tensors [batch, heads, seq, head_dim].
 
     q, k, v: contiguous torch.float16 or torch.bfloat16 CUDA tensors on one
-    device; k and v share their shape; q may have another seq. Returns a new
+    device; k and v share their shape; q may have another seq, and more
+    heads than k and v, a multiple of theirs (grouped-query attention, as
+    FlashAttention takes it: query head h reads k/v head
+    h // (heads // kv_heads); score_mod and mask_mod see the query head). Returns a new
     tensor shaped like q, and with return_lse=True also the rows'
     log-sum-exp (float32 [batch, heads, seq_q]). Runs on the current CUDA
     stream.
@@ -584,9 +588,13 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
     if k.shape != v.shape:
         raise ValueError(f"k and v must have one shape, got {tuple(k.shape)} "
                          f"and {tuple(v.shape)}")
-    if q.shape[0] != k.shape[0] or q.shape[1] != k.shape[1] or q.shape[3] != k.shape[3]:
+    if q.shape[0] != k.shape[0] or q.shape[3] != k.shape[3]:
         raise ValueError(f"q {tuple(q.shape)} and k {tuple(k.shape)} must agree "
-                         "on batch, heads and head_dim")
+                         "on batch and head_dim")
+    if k.shape[1] < 1 or q.shape[1] % k.shape[1] != 0:
+        raise ValueError(f"k's heads ({k.shape[1]}) must divide q's "
+                         f"({q.shape[1]}): grouped-query attention, query "
+                         "head h reads k/v head h // (heads // kv_heads)")
     head_dim = q.shape[3]
     if head_dim not in SUPPORTED_HEAD_DIMS:
         raise ValueError("head_dim must be a multiple of 16 from 32 to 256, "

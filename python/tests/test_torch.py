@@ -81,6 +81,37 @@ out = flashc.attention(q, q, q, scale=0.3)
 ref = F.scaled_dot_product_attention(q.double(), q.double(), q.double(), scale=0.3)
 check("explicit scale", rel_l2(out, ref) < 2e-3)
 
+# Grouped-query attention: k and v with a divisor of q's heads (ratios 1,
+# 4, 8 and 32), against float64 SDPA on k and v repeated per group; and a
+# grid whose batch * heads passes 65535.
+for dtype, bound in ((torch.float16, 2e-3), (torch.bfloat16, 1e-2)):
+    for d in (64, 128):
+        for causal in (False, True):
+            for (b, h, kvh, s) in ((2, 8, 8, 300), (1, 8, 2, 513), (2, 32, 4, 129),
+                                   (1, 32, 1, 1000)):
+                q = torch.randn(b, h, s, d, device="cuda", dtype=dtype)
+                k = torch.randn(b, kvh, s, d, device="cuda", dtype=dtype)
+                v = torch.randn(b, kvh, s, d, device="cuda", dtype=dtype)
+                out = flashc.attention(q, k, v, causal=causal)
+                g = h // kvh
+                ref = F.scaled_dot_product_attention(
+                    q.double(), k.double().repeat_interleave(g, dim=1),
+                    v.double().repeat_interleave(g, dim=1), is_causal=causal)
+                err = rel_l2(out, ref)
+                check(f"GQA {dtype} d={d} causal={causal} heads {h}/{kvh} seq {s}",
+                      not torch.isnan(out).any().item() and err < bound,
+                      f"rel_l2={err:.2e}")
+big_q = torch.randn(2100, 32, 16, 64, device="cuda", dtype=torch.float16)
+big_k = torch.randn(2100, 8, 16, 64, device="cuda", dtype=torch.float16)
+out = flashc.attention(big_q, big_k, big_k)
+repeated = big_k[-3:].double().repeat_interleave(4, dim=1)
+ref = F.scaled_dot_product_attention(big_q[-3:].double(), repeated, repeated)
+check("batch * heads = 67200 (last 3 sequences)",
+      not torch.isnan(out).any().item() and rel_l2(out[-3:], ref) < 2e-3)
+del big_q, big_k, out
+
+q = torch.randn(1, 2, 64, 64, device="cuda", dtype=torch.float16)
+
 
 def raises(name, exc, fn):
     try:
@@ -99,7 +130,12 @@ raises("float32", TypeError, lambda: flashc.attention(q.float(), q.float(), q.fl
 raises("non-contiguous", ValueError,
        lambda: flashc.attention(q.transpose(2, 3), q, q))
 raises("mismatched shapes", ValueError,
-       lambda: flashc.attention(q, q[:, :1], q[:, :1].clone()))
+       lambda: flashc.attention(q, torch.cat([q, q]), torch.cat([q, q])))
+raises("k heads not dividing q's", ValueError,
+       lambda: flashc.attention(torch.randn(1, 6, 8, 64, device="cuda",
+                                            dtype=torch.float16),
+                                *(torch.randn(1, 4, 8, 64, device="cuda",
+                                              dtype=torch.float16),) * 2))
 raises("head_dim 40", ValueError,
        lambda: flashc.attention(*(torch.randn(1, 1, 8, 40, device="cuda",
                                               dtype=torch.float16),) * 3))

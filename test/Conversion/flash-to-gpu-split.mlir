@@ -1,6 +1,6 @@
 // RUN: flashc-opt %s --flash-expand-attention --flash-to-gpu | FileCheck %s -enable-var-scope
 
-// kv_splits = 2: the grid gets z = 2 and the kernel two workspace
+// kv_splits = 2: the grid gets z = 2 · batch and the kernel two workspace
 // arguments; each program runs its share of the K/V loop, publishes its
 // partial (acc, row max, row sum) with a GPU-scope fence, lane 0 counts the
 // warp's arrival atomically, and the warp that arrives last merges every
@@ -9,12 +9,16 @@
 // CHECK: %[[PARTIALS:.*]] = gpu.alloc  ({{.*}}) : memref<?xf32>
 // CHECK: %[[COUNTERS:.*]] = gpu.alloc  ({{.*}}) : memref<?xi32>
 // CHECK: gpu.memset  %[[COUNTERS]], %c0_i32{{.*}}
-// CHECK: gpu.launch_func  @split_kernels::@split_kernel blocks in (%{{.*}}, %{{.*}}, %c2{{.*}}) {{.*}} args({{.*}}, %[[PARTIALS]] : memref<?xf32>, %[[COUNTERS]] : memref<?xi32>)
+// CHECK: %[[GZ:.*]] = arith.muli %{{.*}}, %c2{{.*}} : index
+// CHECK: gpu.launch_func  @split_kernels::@split_kernel blocks in (%{{.*}}, %{{.*}}, %[[GZ]]) {{.*}} args({{.*}}, %[[PARTIALS]] : memref<?xf32>, %[[COUNTERS]] : memref<?xi32>)
 // CHECK: gpu.dealloc  %[[PARTIALS]]
 // CHECK: gpu.dealloc  %[[COUNTERS]]
 // CHECK-LABEL: gpu.func @split_kernel
 // CHECK-SAME: %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xi32>
-// CHECK: gpu.block_id  z
+// Grid z is batch · 2 + split.
+// CHECK: %[[Z:.*]] = gpu.block_id  z
+// CHECK: arith.remui %[[Z]], %c2
+// CHECK: arith.divui %[[Z]], %c2
 // CHECK: arith.ceildivui
 // CHECK: scf.for
 // CHECK: vector.store {{.*}} : memref<?xf32>, vector<2xf32>

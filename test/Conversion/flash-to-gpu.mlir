@@ -5,9 +5,12 @@
 // one wait_group and one barrier per block.
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK: func.func @causal
+// The grid: (query blocks, heads, batch · kv_splits).
 // CHECK:   %[[GX:.*]] = arith.ceildivui
-// CHECK:   %[[GY:.*]] = arith.muli
-// CHECK:   gpu.launch_func @causal_kernels::@causal_kernel blocks in (%[[GX]], %[[GY]], %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}}) dynamic_shared_memory_size %{{.*}} args(
+// CHECK:   %[[B:.*]] = memref.dim %arg0, %c0
+// CHECK:   %[[GZ:.*]] = arith.muli %[[B]], %c1
+// CHECK:   %[[H:.*]] = memref.dim %arg0, %c1
+// CHECK:   gpu.launch_func @causal_kernels::@causal_kernel blocks in (%[[GX]], %[[H]], %[[GZ]]) threads in (%{{.*}}, %{{.*}}, %{{.*}}) dynamic_shared_memory_size %{{.*}} args(
 // CHECK: gpu.module @causal_kernels
 // CHECK: gpu.func @causal_kernel(%{{.*}}: memref<?x?x?x64xf16>, %{{.*}}: memref<?x?x?x64xf16>, %{{.*}}: memref<?x?x?x64xf16>, %{{.*}}: memref<?x?x?x64xf16>) kernel attributes {known_block_size = array<i32: 128, 1, 1>, nvvm.minctasm = 1 : i32}
 // CHECK-DAG: memref.view {{.*}} to memref<64x72xf16, #gpu.address_space<workgroup>>

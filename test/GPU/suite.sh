@@ -16,8 +16,8 @@ cmake -S "$ROOT" -B "$BUILD" -DFLASHC_RUNTIME_ONLY=ON \
 RUN="$BUILD/bin/flashc-run"
 nvidia-smi -L
 : > "$LOG"
-# One line per run: bundle batch heads seq seed. Runs go 6 at a time (the
-# GPU has room; the float64 references keep the CPU cores busy).
+# One line per run: bundle batch heads seq seed [kv_heads]. Runs go 6 at a
+# time (the GPU has room; the float64 references keep the CPU cores busy).
 jobs=/tmp/gpu-suite.jobs; : > "$jobs"; seed=1
 for bundle in "$BUNDLES"/*.bundle; do
   # Head dims other than 64 and 128 (in the name: _d32_ ...) on fewer
@@ -30,12 +30,25 @@ for bundle in "$BUNDLES"/*.bundle; do
     done
   done; done
 done
+# Grouped-query attention (a 6th field: K/V heads; ratios 1, 4, 8, 32, on
+# tails and causal), and grids whose batch · heads pass 65535 (heads go
+# along y, batches along z).
+for bundle in "$BUNDLES"/*_d64_*.bundle "$BUNDLES"/*_d128_*.bundle \
+    "$BUNDLES"/*_d96_*.bundle; do
+  for args in "2 8 513 8" "3 8 127 2" "1 32 1000 8" "2 32 77 1" \
+      "1 4 4096 1" "2100 32 16 8" "1000 80 33 80"; do
+    set -- $args; seed=$((seed + 1))
+    echo "$bundle $1 $2 $3 $seed $4" >> "$jobs"
+  done
+done
 mkdir -p /tmp/gpu-suite.out; rm -f /tmp/gpu-suite.out/*
 run_one() {
   local name; name=$(basename "$1" .bundle)
-  local out="/tmp/gpu-suite.out/$name.b$2.h$3.s$4"
+  local out="/tmp/gpu-suite.out/$name.b$2.h$3.s$4${6:+.kv$6}"
   if "$RUN" "$1" --batch "$2" --heads "$3" --seq "$4" --seed "$5" \
-      --iters 0 > "$out" 2>&1; then echo ok >> "$out"; fi
+      ${6:+--kv-heads "$6"} --iters 0 > "$out" 2>&1; then
+    echo ok >> "$out"
+  fi
 }
 export -f run_one; export RUN
 xargs -P 6 -L 1 bash -c 'run_one "$@"' _ < "$jobs"
@@ -103,6 +116,8 @@ $ex/causal.mlir --run --batch 1 --heads 1 --seq 1 --iters 0
 $ex/causal.mlir --arch sm_90 --run --batch 1 --heads 8 --seq 1000 --iters 20
 $ex/attention_d128.mlir --run --iters 20
 $ex/attention_d128.mlir --arch sm_90 --run --iters 20
+$ex/gqa.mlir --arch sm_90 --run --batch 2 --seq 1000 --iters 20
+$ex/causal.mlir --run --batch 2 --heads 32 --kv-heads 4 --seq 777 --iters 0
 RUNS
   echo "flashc --run: $run_pass passed, $run_fail failed"
 else

@@ -45,3 +45,44 @@ func.func @causal(%q: memref<?x?x?x128xbf16>) {
   flash.attention %q, %q, %q -> %q causal scale(0.346573591) : memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16> -> memref<?x?x?x128xbf16>
   return
 }
+
+// -----
+
+// Grouped-query attention (32 query heads, 8 K/V heads): the K/V loop reads
+// head b·8 + h / 4 of K and V for the program of Q's b·32 + h; Q, O and
+// their batch·head index are unchanged.
+// CHECK-LABEL: func.func @gqa
+// CHECK: ^bb0(%[[QB:.*]]: index, %[[BH:.*]]: index):
+// CHECK:   flash.load_tile %{{.*}}[%[[BH]], %{{.*}}] : memref<1x32x256x128xf16>
+// CHECK:   %[[GROUP:.*]] = arith.divui %c32{{.*}}, %c8{{.*}} : index
+// CHECK:   %[[B:.*]] = arith.divui %[[BH]], %c32{{.*}} : index
+// CHECK:   %[[H:.*]] = arith.remui %[[BH]], %c32{{.*}} : index
+// CHECK:   %[[BASE:.*]] = arith.muli %[[B]], %c8{{.*}} : index
+// CHECK:   %[[KVH:.*]] = arith.divui %[[H]], %[[GROUP]] : index
+// CHECK:   %[[KVBH:.*]] = arith.addi %[[BASE]], %[[KVH]] : index
+// CHECK:   flash.kv_loop %{{.*}}, %{{.*}}[%[[KVBH]]] upper
+// CHECK:   flash.store_tile %{{.*}}, %{{.*}}[%[[BH]], %{{.*}}] : tensor<{{.*}}> -> memref<1x32x256x128xf16>
+func.func @gqa(%q: memref<1x32x256x128xf16>, %k: memref<1x8x256x128xf16>,
+               %v: memref<1x8x256x128xf16>, %o: memref<1x32x256x128xf16>) {
+  flash.attention %q, %k, %v -> %o causal
+      : memref<1x32x256x128xf16>, memref<1x8x256x128xf16>,
+        memref<1x8x256x128xf16> -> memref<1x32x256x128xf16>
+  return
+}
+
+// -----
+
+// Dynamic heads: the same from memref.dim of Q and K.
+// CHECK-LABEL: func.func @gqa_dynamic
+// CHECK: ^bb0(%[[QB:.*]]: index, %[[BH:.*]]: index):
+// CHECK:   %[[HQ:.*]] = memref.dim %{{.*}}, %c1{{.*}} : memref<?x?x?x64xbf16>
+// CHECK:   %[[HK:.*]] = memref.dim %{{.*}}, %c1{{.*}} : memref<?x?x?x64xbf16>
+// CHECK:   arith.divui %[[HQ]], %[[HK]] : index
+// CHECK:   flash.kv_loop
+func.func @gqa_dynamic(%q: memref<?x?x?x64xbf16>, %k: memref<?x?x?x64xbf16>,
+                       %v: memref<?x?x?x64xbf16>, %o: memref<?x?x?x64xbf16>) {
+  flash.attention %q, %k, %v -> %o
+      : memref<?x?x?x64xbf16>, memref<?x?x?x64xbf16>,
+        memref<?x?x?x64xbf16> -> memref<?x?x?x64xbf16>
+  return
+}

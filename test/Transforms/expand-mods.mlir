@@ -62,7 +62,7 @@ func.func @scored(%q: memref<1x2x256x64xf16>, %k: memref<1x2x256x64xf16>,
 // CHECK:   %[[SHIFTED:.*]] = arith.addi %[[END]], %[[DIAG]] : index
 // CHECK:   %[[MIN:.*]] = arith.minsi %[[SEQK]], %[[SHIFTED]] : index
 // CHECK:   %[[UPPER:.*]] = arith.maxsi %[[MIN]], %{{.*}} : index
-// CHECK:   %[[R:.*]]:3 = flash.kv_loop %{{.*}}, %{{.*}}[%[[BH]]] upper %[[UPPER]]
+// CHECK:   %[[R:.*]]:3 = flash.kv_loop %{{.*}}, %{{.*}}[%{{.*}}] upper %[[UPPER]]
 // CHECK:     flash.mask %{{.*}} row %[[ROW]] col %{{.*}} limit %[[SEQK]] causal diagonal %[[DIAG]] :
 // CHECK:   flash.store_lse %[[R]]#0, %[[R]]#1, %[[LSE]][%[[BH]], %[[ROW]]] : tensor<{{.*}}xf32> -> memref<?x?x?xf32>
 // CHECK:   flash.normalize %[[R]]#2, %[[R]]#1

@@ -1,6 +1,7 @@
 //===- flashc-check-cpu.cpp - check the tiled algorithm on the CPU --------===//
 //
-// flashc-check-cpu FILE.mlir [--batch N --heads N --seq N --seq-k N --seed N]
+// flashc-check-cpu FILE.mlir [--batch N --heads N --kv-heads N --seq N
+//                             --seq-k N --seed N]
 //
 // Compiles FILE to the tile level, runs the tiled program on the CPU with
 // seeded random inputs (the interpreter follows the GPU schedule: tiles, K/V
@@ -37,6 +38,9 @@ static cl::opt<int64_t> batch("batch", cl::desc("batch (if dynamic)"),
                               cl::init(-1));
 static cl::opt<int64_t> heads("heads", cl::desc("heads (if dynamic)"),
                               cl::init(-1));
+static cl::opt<int64_t>
+    kvHeads("kv-heads", cl::desc("K/V heads (if dynamic; default: heads)"),
+            cl::init(-1));
 static cl::opt<int64_t> seqQ("seq", cl::desc("query length (if dynamic)"),
                              cl::init(-1));
 static cl::opt<int64_t>
@@ -74,30 +78,33 @@ int main(int argc, char **argv) {
   flashc::RunOptions requested;
   requested.batch = batch;
   requested.heads = heads;
+  requested.kvHeads = kvHeads;
   requested.seqQ = seqQ;
   requested.seqK = seqK;
   flashc::RunShape shape;
-  if (!flashc::chooseRunShape(requested, info.batch, info.heads, info.seqQ,
-                              info.seqK, shape, error)) {
+  if (!flashc::chooseRunShape(
+          requested,
+          {info.batch, info.heads, info.seqQ, info.seqK, info.kvHeads}, shape,
+          error)) {
     errs() << "flashc-check-cpu: error: " << error << "\n";
     return 3;
   }
   flashc::AttentionProblem problem = flashc::attentionProblem(info, shape);
 
   std::mt19937_64 rng(seed);
-  auto makeTensor = [&](int64_t s, bool random) {
+  auto makeTensor = [&](int64_t h, int64_t s, bool random) {
     flash::HostTensor t;
-    int64_t shape[4] = {problem.batch, problem.heads, s, problem.headDim};
+    int64_t shape[4] = {problem.batch, h, s, problem.headDim};
     std::copy(shape, shape + 4, t.shape);
-    size_t count = size_t(problem.batch * problem.heads * s * problem.headDim);
+    size_t count = size_t(problem.batch * h * s * problem.headDim);
     t.bits = random ? flashc::randomInput(count, rng, problem.bf16)
                     : std::vector<uint16_t>(count, 0xffff); // NaN poison
     return t;
   };
-  flash::HostTensor q = makeTensor(problem.seqQ, true);
-  flash::HostTensor k = makeTensor(problem.seqK, true);
-  flash::HostTensor v = makeTensor(problem.seqK, true);
-  flash::HostTensor o = makeTensor(problem.seqQ, false);
+  flash::HostTensor q = makeTensor(problem.heads, problem.seqQ, true);
+  flash::HostTensor k = makeTensor(problem.keyHeads(), problem.seqK, true);
+  flash::HostTensor v = makeTensor(problem.keyHeads(), problem.seqK, true);
+  flash::HostTensor o = makeTensor(problem.heads, problem.seqQ, false);
   auto captures = std::make_shared<std::vector<flashc::HostCapture>>();
   if (!flashc::makeHostCaptures(info, seed + 2, *captures, error)) {
     errs() << "flashc-check-cpu: error: " << error << "\n";
@@ -121,8 +128,10 @@ int main(int argc, char **argv) {
   double bound = problem.bf16 ? 1e-2 : 1e-3;
   bool passed = !stats.nan && stats.relL2 < bound && !stats.lseBad &&
                 stats.lseMaxRel <= flashc::kLseBound;
-  outs() << "shape batch=" << problem.batch << " heads=" << problem.heads
-         << " seq_q=" << problem.seqQ << " seq_k=" << problem.seqK
+  outs() << "shape batch=" << problem.batch << " heads=" << problem.heads;
+  if (problem.keyHeads() != problem.heads)
+    outs() << " kv_heads=" << problem.keyHeads();
+  outs() << " seq_q=" << problem.seqQ << " seq_k=" << problem.seqK
          << " head_dim=" << problem.headDim << " "
          << (problem.bf16 ? "bf16" : "f16") << (problem.causal ? " causal" : "")
          << (problem.bottomRight ? " bottom-right" : "")

@@ -70,8 +70,10 @@ tuneKeyOf(const std::string &source, MLIRContext &context,
   };
   flashc::RunShape shape;
   std::string error;
-  if (!flashc::chooseRunShape(runOptions, size(qType, 0), size(qType, 1),
-                              size(qType, 2), size(kType, 2), shape, error)) {
+  if (!flashc::chooseRunShape(runOptions,
+                              {size(qType, 0), size(qType, 1), size(qType, 2),
+                               size(kType, 2), size(kType, 1)},
+                              shape, error)) {
     errs() << "flashc tune: error: " << error << "\n";
     return std::nullopt;
   }

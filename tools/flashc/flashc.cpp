@@ -94,6 +94,11 @@ static cl::opt<int64_t> runHeads(
     "heads",
     cl::desc("--run: heads (if dynamic; else must be the static size)"),
     cl::init(-1), cl::cat(flashcCategory));
+static cl::opt<int64_t> runKvHeads(
+    "kv-heads",
+    cl::desc("--run: K/V heads, a divisor of heads (default: the static size, "
+             "else --heads)"),
+    cl::init(-1), cl::cat(flashcCategory));
 static cl::opt<int64_t>
     runSeq("seq",
            cl::desc("--run: query length (if dynamic; else must be the static "
@@ -183,6 +188,7 @@ static flashc::RunOptions runOptionsFromFlags() {
   flashc::RunOptions options;
   options.batch = runBatch;
   options.heads = runHeads;
+  options.kvHeads = runKvHeads;
   options.seqQ = runSeq;
   options.seqK = runSeqK;
   options.seed = runSeed;

@@ -56,7 +56,7 @@ int main(void) {
   printf("%s", flashc_compile_result_diagnostics(result));
   size_t size = 0;
   const char *bundle = flashc_compile_result_bundle(result, &size);
-  expect(bundle && size > 1000 && strncmp(bundle, "flashc-bundle 1\n", 16) == 0,
+  expect(bundle && size > 1000 && strncmp(bundle, "flashc-bundle 2\n", 16) == 0,
          "bundle header");
   expect(bundle && strstr(bundle, "\nelement bf16\n") &&
              strstr(bundle, "\ncausal 1\n") &&
@@ -209,6 +209,20 @@ int main(void) {
              strstr(flashc_compile_result_diagnostics(result),
                     "head_dim 72 is not supported"),
          "params: head_dim 72");
+  flashc_compile_result_destroy(result);
+
+  /* Grouped-query attention: K/V heads dividing Q's. */
+  flashc_attention_params_init(&params);
+  params.heads = 32;
+  params.kv_heads = 8;
+  expect(compiledHas(flashc_compile_attention(&params, &result), &result,
+                     "\nshape -1 32 -1 -1\nkv_heads 8\n"),
+         "params: kv_heads 8 of 32");
+  params.kv_heads = 5;
+  expect(flashc_compile_attention(&params, &result) != 0 &&
+             strstr(flashc_compile_result_diagnostics(result),
+                    "Q heads 32 is not a multiple of K's 5"),
+         "params: kv_heads 5 of 32");
   flashc_compile_result_destroy(result);
 
   flashc_attention_params_init(&params);

@@ -104,7 +104,7 @@ int main() {
          "round trip with a cubin, into a used bundle " + error);
 
   refuses("", "not a flashc bundle");
-  refuses(edit(text, "flashc-bundle 1", "flashc-bundle 2"),
+  refuses(edit(text, "flashc-bundle 2", "flashc-bundle 1"),
           "unsupported bundle version");
   refuses(edit(text, "arch sm_89\n", "arch sm_89\nnonsense 1\n"),
           "unknown key 'nonsense'");

@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
   flashc_runtime_destroy(missing);
 
   flashc_kernel *kernel = NULL;
-  const char *garbage = "flashc-bundle 1\nkernel k\nnonsense 3\n";
+  const char *garbage = "flashc-bundle 2\nkernel k\nnonsense 3\n";
   expect(flashc_kernel_load(rt, garbage, strlen(garbage), &kernel) ==
              FLASHC_ERROR_BUNDLE,
          "a malformed bundle", rt);
@@ -117,10 +117,14 @@ int main(int argc, char **argv) {
   expect(flashc_kernel_launch(kernel, &zero, 16, 16, 16, 16, NULL) ==
              FLASHC_ERROR_ARGUMENT,
          "seq_q = 0", rt);
-  flashc_shape huge = {1024, 1024, 64, 64};
+  flashc_shape huge = {1, 70000, 64, 64};
   expect(flashc_kernel_launch(kernel, &huge, 16, 16, 16, 16, NULL) ==
              FLASHC_ERROR_ARGUMENT,
-         "batch * heads over the grid limit", rt);
+         "heads over the grid limit", rt);
+  flashc_shape ungrouped = {1, 2, 64, 64, 3};
+  expect(flashc_kernel_launch(kernel, &ungrouped, 16, 16, 16, 16, NULL) ==
+             FLASHC_ERROR_ARGUMENT,
+         "kv_heads that does not divide heads", rt);
   expect(flashc_kernel_launch(kernel, NULL, 16, 16, 16, 16, NULL) ==
              FLASHC_ERROR_ARGUMENT,
          "a null shape", rt);

@@ -26,15 +26,16 @@ struct CaptureInfo {
 
 /// Everything needed to launch a compiled attention kernel.
 ///
-/// Launch: grid = (ceil(seq_q / block_m), batch * heads, kv_splits), block =
+/// Launch: grid = (ceil(seq_q / block_m), heads, batch * kv_splits), block =
 /// (threads, 1, 1), dynamic shared memory = shared_bytes. Parameters, in
-/// order, for each of Q, K, V, O (memrefs [batch, heads, seq, head_dim]):
+/// order, for each of Q, K, V, O (memrefs [batch, heads, seq, head_dim]; K
+/// and V have kv_heads heads):
 /// allocated pointer, aligned pointer, offset (i64), 4 sizes (i64), 4
 /// strides (i64), i.e. 11 parameters each; then the LSE output ([batch,
 /// heads, seq_q] f32, 9 parameters) if `lse`, then each capture (a memref
 /// descriptor of its rank, or the scalar), then the split workspace.
 struct KernelBundle {
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;
   std::string kernelName;
   std::string arch;        // "sm_89"
   std::string elementType; // "f16" or "bf16"
@@ -74,6 +75,8 @@ struct KernelBundle {
   int64_t sharedBytes = 0;
   /// Static shape of Q and K as compiled; -1 where dynamic.
   int64_t batch = -1, heads = -1, seqQ = -1, seqK = -1;
+  /// K and V's heads as compiled (-1: dynamic, any divisor of heads).
+  int64_t kvHeads = -1;
   std::string ptx;
   /// Optional ahead-of-time binary (ptxas) for `cubinArch`; the runtime
   /// loads it on a device of exactly that architecture, else the PTX.
@@ -86,8 +89,8 @@ struct KernelBundle {
   /// any, then with kv_splits > 1 the f32 partials and i32 arrival counters
   /// (rank-1 memrefs: allocated, aligned, offset, size, stride).
   std::string params() const;
-  /// Split workspace for a grid of `tiles` = grid x · grid y programs
-  /// per split: block_m · (head_dim + 8) floats per (split, tile), and one
+  /// Split workspace for a grid of `tiles` = grid x · batch · heads
+  /// programs per split: block_m · (head_dim + 8) floats per (split, tile), and one
   /// counter per (tile, warp) that must be zero before the first launch
   /// (each launch leaves them zero again).
   int64_t partialFloats(int64_t tiles) const {

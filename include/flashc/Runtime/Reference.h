@@ -37,6 +37,15 @@ struct HostCapture {
 
 struct AttentionProblem {
   int64_t batch = 1, heads = 1, seqQ = 1, seqK = 1, headDim = 64;
+  /// K and V heads, a divisor of `heads` (grouped-query attention: query
+  /// head h reads K/V head h / (heads / kvHeads)); 0: `heads`.
+  int64_t kvHeads = 0;
+  int64_t keyHeads() const { return kvHeads > 0 ? kvHeads : heads; }
+  /// K/V's batch·head index for Q's `bh` = b·heads + h.
+  int64_t keyBatchHead(int64_t bh) const {
+    int64_t group = heads / keyHeads();
+    return bh / heads * keyHeads() + bh % heads / group;
+  }
   bool causal = false;
   /// Causal aligned bottom-right: key j is seen by query i if j <= i + seqK
   /// - seqQ (else top-left: j <= i).
@@ -65,8 +74,9 @@ struct ErrorStats {
 std::vector<uint16_t> randomInput(size_t count, std::mt19937_64 &rng,
                                   bool bf16);
 
-/// Compares `out` ([batch, heads, seqQ, headDim] bits) with softmax(mod(scale
-/// · Q·Kᵀ) [masked]) · V in float64 (rows that see no key: 0), and `lse` if
+/// Compares `out` ([batch, heads, seqQ, headDim] bits; K and V [batch,
+/// kvHeads, seqK, headDim]) with softmax(mod(scale · Q·Kᵀ) [masked]) · V in
+/// float64 (rows that see no key: 0), and `lse` if
 /// given ([batch, heads, seqQ]) with each row's log-sum-exp (-inf for rows
 /// that see no key). Every (batch, head) pair when the reference costs at
 /// most `maxWork` multiply-adds, else four of them (the first, the last and

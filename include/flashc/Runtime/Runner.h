@@ -22,6 +22,8 @@ namespace flashc {
 struct RunOptions {
   /// Shape; -1 takes the bundle's static size (an error if it is dynamic).
   int64_t batch = -1, heads = -1, seqQ = -1, seqK = -1;
+  /// K/V heads; -1 takes the static size, else Q's heads.
+  int64_t kvHeads = -1;
   uint64_t seed = 1;
   int warmup = 20;
   int iters = 100; ///< timed launches; 0 skips timing
@@ -51,16 +53,16 @@ struct RunReport {
 
 /// The shape of a run.
 struct RunShape {
-  int64_t batch = 0, heads = 0, seqQ = 0, seqK = 0;
+  int64_t batch = 0, heads = 0, seqQ = 0, seqK = 0, kvHeads = 0;
 };
 
-/// The shape to run `compiled` (static sizes, -1 where dynamic) at: each
-/// requested size (-1: none), else the static one; seq_k defaults to seq_q.
-/// A size below 1, a dynamic size not given, or a given size that
-/// contradicts a static one is an error that names the flag.
-bool chooseRunShape(const RunOptions &requested, int64_t compiledBatch,
-                    int64_t compiledHeads, int64_t compiledSeqQ,
-                    int64_t compiledSeqK, RunShape &shape, std::string &error);
+/// The shape to run `compiled` (static sizes, -1 where dynamic; kvHeads of
+/// K and V) at: each requested size (-1: none), else the static one; seq_k
+/// defaults to seq_q and kv_heads to heads. A size below 1, a dynamic size
+/// not given, a given size that contradicts a static one, or kv_heads that
+/// does not divide heads is an error that names the flag.
+bool chooseRunShape(const RunOptions &requested, const RunShape &compiled,
+                    RunShape &shape, std::string &error);
 
 /// The attention `bundle` computes at `shape`, for the float64 reference.
 AttentionProblem attentionProblem(const KernelBundle &bundle,

@@ -60,7 +60,7 @@ static FailureOr<gpu::GPUFuncOp> buildKernel(TiledOp tiled, ModuleOp module,
 }
 
 /// Replaces `tiled` by the launch of `kernel`: one program per (query
-/// block, batch·head, split).
+/// block, head, batch · split).
 static void buildLaunch(TiledOp tiled, gpu::GPUFuncOp kernel,
                         const LaunchPlan &plan) {
   Location loc = tiled.getLoc();
@@ -73,7 +73,7 @@ static void buildLaunch(TiledOp tiled, gpu::GPUFuncOp kernel,
     return memref::DimOp::create(b, loc, q, d);
   };
   Value gridX = arith::CeilDivUIOp::create(b, loc, dim(2), idx(plan.blockM));
-  Value gridY = arith::MulIOp::create(b, loc, dim(0), dim(1));
+  auto batchHeads = [&] { return arith::MulIOp::create(b, loc, dim(0), dim(1)); };
   Value smemValue = arith::ConstantIntOp::create(b, loc, plan.sharedBytes, 32);
   SmallVector<Value> args(tiled->getOperands());
   SmallVector<Value> workspace;
@@ -88,7 +88,7 @@ static void buildLaunch(TiledOp tiled, gpu::GPUFuncOp kernel,
     Value keyBlocks = arith::CeilDivUIOp::create(
         b, loc, memref::DimOp::create(b, loc, tiled.getK(), 2),
         idx(plan.blockN));
-    Value mapRows = plan.blockMapRows == 2   ? gridY
+    Value mapRows = plan.blockMapRows == 2   ? batchHeads()
                     : plan.blockMapRows == 1 ? dim(0)
                                              : idx(1);
     Value entries = arith::MulIOp::create(
@@ -109,7 +109,7 @@ static void buildLaunch(TiledOp tiled, gpu::GPUFuncOp kernel,
   if (plan.kvSplits > 1) {
     // The split workspace; the counters are zeroed once (the kernel resets
     // the ones it uses).
-    Value tiles = arith::MulIOp::create(b, loc, gridX, gridY);
+    Value tiles = arith::MulIOp::create(b, loc, gridX, batchHeads());
     Value floats =
         arith::MulIOp::create(b, loc, tiles, idx(plan.partialFloatsPerTile()));
     Value counterCount =
@@ -121,8 +121,11 @@ static void buildLaunch(TiledOp tiled, gpu::GPUFuncOp kernel,
     workspace.append({partials, counters});
     args.append({partials, counters});
   }
+  // Heads along y and batches (times splits) along z: each stays within
+  // 65535 where batch · heads may not.
+  Value gridZ = arith::MulIOp::create(b, loc, dim(0), idx(plan.kvSplits));
   gpu::LaunchFuncOp::create(
-      b, loc, kernel, gpu::KernelDim3{gridX, gridY, idx(plan.kvSplits)},
+      b, loc, kernel, gpu::KernelDim3{gridX, dim(1), gridZ},
       gpu::KernelDim3{idx(plan.threads), idx(1), idx(1)}, smemValue, args);
   for (Value buffer : workspace)
     gpu::DeallocOp::create(b, loc, Type(), ValueRange{}, buffer);

@@ -31,12 +31,17 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
   unsigned next = tiled->getNumOperands();
   if (!dataDependentMasks(tiled).empty())
     blockMap = kernelArgs[next++];
+  k.emitPreamble();
+  // Grid (query blocks, heads, batch · kv_splits): batch · heads may pass
+  // the y and z limits of 65535 where neither alone does.
+  heads = memref::DimOp::create(b, loc, kernelArgs[0], 1);
+  Value batch = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
   if (k.kvSplits > 1) {
     workspace.partials = kernelArgs[next];
     workspace.counters = kernelArgs[next + 1];
-    workspace.split = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+    workspace.split = arith::RemUIOp::create(b, loc, batch, k.idx(k.kvSplits));
+    batch = arith::DivUIOp::create(b, loc, batch, k.idx(k.kvSplits));
   }
-  k.emitPreamble();
   Value queryBlock = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   if (tiled.isCausal()) {
     // Causal query block i has about i + 1 key blocks of work. The hardware
@@ -48,10 +53,10 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
     queryBlock = arith::SubIOp::create(b, loc, last, queryBlock);
   }
   workspace.queryBlock = queryBlock;
-  workspace.batchHead = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+  workspace.batchHead = k.add(
+      k.mul(batch, heads), gpu::BlockIdOp::create(b, loc, gpu::Dimension::y));
   mapping.map(tiled.getQueryBlock(), queryBlock);
   mapping.map(tiled.getBatchHead(), workspace.batchHead);
-  heads = memref::DimOp::create(b, loc, kernelArgs[0], 1);
 }
 
 void TileLowering::allocateSharedMemory(int64_t &offset) {

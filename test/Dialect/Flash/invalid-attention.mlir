@@ -179,19 +179,29 @@ func.func @k_batch(%k: memref<2x1x64x64xf16>, %m: memref<1x1x64x64xf16>) {
 
 // -----
 
-// K's heads differ from Q's.
-func.func @k_heads(%k: memref<1x4x64x64xf16>, %m: memref<1x1x64x64xf16>) {
-  // expected-error @+1 {{'flash.attention' op K heads 4 differs from Q's 1}}
+// Q's heads are not a multiple of K's (grouped-query attention needs a
+// divisor).
+func.func @k_heads(%k: memref<1x4x64x64xf16>, %m: memref<1x6x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op Q heads 6 is not a multiple of K's 4 (grouped-query attention: each K/V head serves as many query heads)}}
+  flash.attention %m, %k, %k -> %m : memref<1x6x64x64xf16>, memref<1x4x64x64xf16>, memref<1x4x64x64xf16> -> memref<1x6x64x64xf16>
+  return
+}
+
+// -----
+
+// More K/V heads than Q heads.
+func.func @k_heads_more(%k: memref<1x4x64x64xf16>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op Q heads 1 is not a multiple of K's 4}}
   flash.attention %m, %k, %k -> %m : memref<1x1x64x64xf16>, memref<1x4x64x64xf16>, memref<1x4x64x64xf16> -> memref<1x1x64x64xf16>
   return
 }
 
 // -----
 
-// V's heads differ from Q's (K's are dynamic, so only V is checked).
-func.func @v_heads(%k: memref<1x?x64x64xf16>, %v: memref<1x2x64x64xf16>, %m: memref<1x1x64x64xf16>) {
-  // expected-error @+1 {{'flash.attention' op V heads 2 differs from Q's 1}}
-  flash.attention %m, %k, %v -> %m : memref<1x1x64x64xf16>, memref<1x?x64x64xf16>, memref<1x2x64x64xf16> -> memref<1x1x64x64xf16>
+// V's heads differ from K's.
+func.func @v_heads(%k: memref<1x2x64x64xf16>, %v: memref<1x4x64x64xf16>, %m: memref<1x8x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op V heads 4 differs from K's 2 (keys and values come in pairs)}}
+  flash.attention %m, %k, %v -> %m : memref<1x8x64x64xf16>, memref<1x2x64x64xf16>, memref<1x4x64x64xf16> -> memref<1x8x64x64xf16>
   return
 }
 
@@ -477,10 +487,11 @@ func.func @zero_heads(%m: memref<1x0x64x64xf16>) {
 
 // -----
 
-// ... and batch * heads programs fit the grid's y dimension.
-func.func @grid_y(%m: memref<4096x32x128x64xf16>) {
-  // expected-error @+1 {{batch * heads = 131072 exceeds the grid's y limit of 65535 (one program row per (batch, head))}}
-  flash.attention %m, %m, %m -> %m : memref<4096x32x128x64xf16>, memref<4096x32x128x64xf16>, memref<4096x32x128x64xf16> -> memref<4096x32x128x64xf16>
+// ... and heads (grid y) and batches (grid z) fit the grid; batch * heads
+// may pass 65535 (an embedding model's 4096 sequences of 32 heads).
+func.func @grid_z(%m: memref<65536x1x16x64xf16>) {
+  // expected-error @+1 {{Q batch 65536 exceeds the grid's limit of 65535 (one grid z index per batch)}}
+  flash.attention %m, %m, %m -> %m : memref<65536x1x16x64xf16>, memref<65536x1x16x64xf16>, memref<65536x1x16x64xf16> -> memref<65536x1x16x64xf16>
   return
 }
 

@@ -64,6 +64,11 @@ static FailureOr<int64_t> verifyAttentionOperands(Operation *op, Value q,
            << "head_dim " << headDim << " is not supported (supported: "
            << "multiples of 16 from " << kMinHeadDim << " to " << kMaxHeadDim
            << ")";
+  for (auto [name, type] : operands)
+    for (unsigned dim = 0; dim < 3; ++dim)
+      if (type.getDimSize(dim) == 0)
+        return op->emitOpError() << name << " " << dimName(dim)
+                                 << " is 0; sizes must be at least 1";
   auto staticMismatch = [](int64_t a, int64_t b) {
     return !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b;
   };
@@ -72,31 +77,36 @@ static FailureOr<int64_t> verifyAttentionOperands(Operation *op, Value q,
     return op->emitOpError()
            << "V seq " << vType.getDimSize(2) << " differs from K's "
            << kType.getDimSize(2) << " (keys and values come in pairs)";
-  for (unsigned dim : {0u, 1u}) {
-    for (auto [name, type] :
-         {std::pair<StringRef, MemRefType>{"K", kType}, {"V", vType}})
-      if (staticMismatch(type.getDimSize(dim), qType.getDimSize(dim)))
-        return op->emitOpError()
-               << name << " " << dimName(dim) << " " << type.getDimSize(dim)
-               << " differs from Q's " << qType.getDimSize(dim);
-  }
+  for (auto [name, type] :
+       {std::pair<StringRef, MemRefType>{"K", kType}, {"V", vType}})
+    if (staticMismatch(type.getDimSize(0), qType.getDimSize(0)))
+      return op->emitOpError() << name << " batch " << type.getDimSize(0)
+                               << " differs from Q's " << qType.getDimSize(0);
+  // Grouped-query attention: each K/V head serves heads / kv_heads query
+  // heads (query head h reads K/V head h / (heads / kv_heads)).
+  if (staticMismatch(vType.getDimSize(1), kType.getDimSize(1)))
+    return op->emitOpError()
+           << "V heads " << vType.getDimSize(1) << " differs from K's "
+           << kType.getDimSize(1) << " (keys and values come in pairs)";
+  if (!qType.isDynamicDim(1) && !kType.isDynamicDim(1) &&
+      qType.getDimSize(1) % kType.getDimSize(1) != 0)
+    return op->emitOpError()
+           << "Q heads " << qType.getDimSize(1)
+           << " is not a multiple of K's " << kType.getDimSize(1)
+           << " (grouped-query attention: each K/V head serves as many query "
+              "heads)";
   MemRefType oType = operands[3].second;
   if (oType.getShape() != qType.getShape())
     return op->emitOpError()
            << "O shape must equal Q's: got " << oType << " for Q " << qType;
-  // Static sizes must be launchable: a program per (query block, batch·head),
-  // batch·heads along the grid's y dimension.
-  for (auto [name, type] : operands)
-    for (unsigned dim = 0; dim < 3; ++dim)
-      if (type.getDimSize(dim) == 0)
-        return op->emitOpError() << name << " " << dimName(dim)
-                                 << " is 0; sizes must be at least 1";
-  if (!qType.isDynamicDim(0) && !qType.isDynamicDim(1) &&
-      qType.getDimSize(0) * qType.getDimSize(1) > kMaxGridY)
-    return op->emitOpError()
-           << "batch * heads = " << qType.getDimSize(0) * qType.getDimSize(1)
-           << " exceeds the grid's y limit of " << kMaxGridY
-           << " (one program row per (batch, head))";
+  // Static sizes must be launchable: a program per (query block, head,
+  // batch), heads along the grid's y dimension and batches along z.
+  for (unsigned dim : {0u, 1u})
+    if (qType.getDimSize(dim) > kMaxGridYZ)
+      return op->emitOpError()
+             << "Q " << dimName(dim) << " " << qType.getDimSize(dim)
+             << " exceeds the grid's limit of " << kMaxGridYZ << " (one grid "
+             << (dim == 0 ? "z index per batch" : "y index per head") << ")";
   return headDim;
 }
 

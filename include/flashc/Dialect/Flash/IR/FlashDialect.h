@@ -45,9 +45,9 @@ bool mmaSyncSwizzlesRows(int64_t headDim);
 /// of the supported architectures (99 KiB, sm_86/sm_89).
 constexpr int64_t kMaxSharedMemoryBytes =
     portableMinimum(&ArchInfo::sharedBytesPerBlock);
-/// The grid's y limit: batch·heads programs (a CUDA launch limit on every
-/// supported architecture).
-constexpr int64_t kMaxGridY = 65535;
+/// The grid's y and z limit (a CUDA launch limit on every supported
+/// architecture): heads go along y, batches (times K/V splits) along z.
+constexpr int64_t kMaxGridYZ = 65535;
 /// The most programs one query block's K/V loop may be split across.
 constexpr int64_t kMaxKVSplits = 16;
 /// Registers the flash dialect in `registry`, for a tool or toolchain of

@@ -27,7 +27,9 @@ def Flash_AttentionOp : Flash_Op<"attention", [AttrSizedOperandSegments,
     Kᵀ) [masked]) · V`, the softmax taken along the key axis.
 
     Operands are memrefs `[batch, heads, seq, head_dim]` of one element type,
-    f16 or bf16. Batch, heads and seq may be dynamic (`?`); head_dim must be
+    f16 or bf16. K and V may have fewer heads than Q, a divisor of Q's
+    (grouped-query attention, multi-query with one): query head `h` reads
+    K/V head `h / (heads / kv_heads)`. Batch, heads and seq may be dynamic (`?`); head_dim must be
     static, a multiple of 16 from 32 to 256. K and V have the same seq (the key length),
     which may differ from Q's; O has Q's shape. Accumulation is in f32.
 
@@ -117,7 +119,8 @@ def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator,
     Runs its region once for every program of the grid
     `(ceildiv(seq_q, block_m), batch·heads)`. The region's two `index`
     arguments are the program's query block and its batch·head index
-    (`b·heads + h`). Inside, tile ops read and write `q`, `k`, `v` and `o`
+    (`b·heads + h`, of Q). K and V may have fewer heads than Q, a divisor
+    of them (grouped-query attention). Inside, tile ops read and write `q`, `k`, `v` and `o`
     (captured from above). One program is one GPU thread block of
     `32·warps` threads. `lse` (optional) is the log-sum-exp output that
     `flash.store_lse` writes, and `captures` the operands that modifier ops
@@ -215,8 +218,9 @@ def Flash_KVLoopOp : Flash_Op<"kv_loop", [
     `floor(lower / block_n)·block_n`, so that blocks no query of the
     program sees are never loaded. Each iteration's
     region receives `start`, the K and V tiles of rows `[start, start +
-    block_n)` of head `bh` (rows past the key length read as zero), and the
-    loop-carried values; `flash.yield` gives the next ones. The results are
+    block_n)` of head `bh` of K and V (`b·kv_heads + h`, their own heads:
+    with grouped-query attention the program computes it from its own;
+    rows past the key length read as zero), and the loop-carried values; `flash.yield` gives the next ones. The results are
     the values after the last iteration (the initial values when there is
     none).
 
