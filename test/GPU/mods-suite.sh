@@ -30,6 +30,8 @@ for f in softcap alibi sliding_window_256 document_mask prefix_lm relative_bias;
     run "$f" "$tmp/$f.mlir" --mma=$mma --batch 2 --heads 1 --seq 1000 --seq-k 129
     run "$f" "$tmp/$f.mlir" --mma=$mma --batch 2 --heads 16 --seq 1 --seq-k 1
   done
+  # With grouped-query attention (the regions see the query head).
+  run "$f" "$tmp/$f.mlir" --batch 2 --heads 8 --kv-heads 2 --seq 300 --seq-k 555
 done
 for mma in mma_sync wmma; do
   for shape in "1 4 1 3000" "2 4 16 5000" "1 2 7 7" "1 2 40 17" "2 8 333 4096"; do
@@ -39,6 +41,8 @@ for mma in mma_sync wmma; do
   done
   run softcap_tiled "$ROOT/examples/tile/softcap_tiled.mlir" --batch 2 --heads 3 --seq 555 --seq-k 901
 done
+run decode_bottom_right "$ROOT/examples/mods/decode_bottom_right.mlir" \
+  --batch 2 --heads 32 --kv-heads 8 --seq 4 --seq-k 3000
 # The static examples as written (2 x 16 x 1024, captures of fixed size).
 for f in "$ROOT"/examples/mods/*.mlir; do
   case $f in *decode*|*4096*) continue ;; esac

@@ -75,8 +75,10 @@ if [ -x "$SAN" ]; then
   for bundle in "$BUNDLES"/*.sm_90.bundle; do
     name=$(basename "$bundle" .bundle)
     # Of the other head dims, 80 (padded rows, idle copy threads), 192
-    # (swizzled, idle copy threads) and 256 (the largest).
+    # (swizzled, idle copy threads) and 256 (the largest), in f16 (bf16
+    # copies and lays out the same).
     case "$name" in *_d32_*|*_d96_*|*_d160_*) continue ;; esac
+    case "$name" in bf16_d80_*|bf16_d192_*|bf16_d256_*) continue ;; esac
     for tool in memcheck racecheck; do
       if "$SAN" --tool $tool --error-exitcode 9 "$RUN" "$bundle" --batch 1 \
           --heads 2 --seq 130 --iters 0 > /tmp/san.out 2>&1; then
