@@ -29,13 +29,15 @@ TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
     return TileConfigAttr::get(context, blockM, blockN, /*stages=*/2,
                                /*warps=*/4, Strategy::mma_sync);
   };
-  if (headDim <= 64)
+  // Up to 80, 128x64 with or without a mask (at 96 it spills on sm_80-89);
+  // past 128, 32 keys a step (two stages of 64 pass 99 KiB), with two
+  // strips a warp up to 160 without a mask and one otherwise (two spill: O
+  // alone takes head_dim / 2 registers a lane per strip).
+  if (headDim <= 80)
     return config(128, 64);
   if (headDim <= 128)
     return causal ? config(64, 64) : config(128, 32);
-  // Past 128, one strip a warp (O alone takes head_dim / 2 registers a
-  // lane) and 32 keys a step (two stages of 64 would pass 99 KiB at 256).
-  return config(64, 32);
+  return headDim <= 160 && !causal ? config(128, 32) : config(64, 32);
 }
 
 TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,

@@ -13,10 +13,10 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
     element type, head_dim, causal, seq bucket), if it verifies; else the
     configuration measured fastest on an H100 (bench/RESULTS.md) without
     spills, strategy `mma_sync` for f16 and bf16 with 2 stages and 4 warps:
-    128x64 up to head_dim 64 (two 16-row strips per warp), 128x32 up to
-    head_dim 128 without a mask and 64x64 causal, 64x32 past 128 (one
-    strip per warp: O alone takes head_dim / 2 registers a lane). With
-    static shapes:
+    128x64 up to head_dim 80 (two 16-row strips per warp), 128x32 up to
+    head_dim 128 without a mask and 64x64 causal, and past 128 128x32 up
+    to 160 without a mask, else 64x32 (one strip per warp: O alone takes
+    head_dim / 2 registers a lane per strip). With static shapes:
     causal head_dim 128 takes 128x32 from 16384 tokens on; 128x32 without
     a mask gets a third stage where two such programs still share an SM
     (sm_80, sm_90); a grid that does not fill the `arch`'s SMs takes 64x64
@@ -28,9 +28,9 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
     head_dim 128: 64x64, or 64x32 past head_dim 64.
 
     Then, unless the op has one, the `policy` for its configuration
-    (`getDefaultPolicy`): Q in registers unless its fragments pass 32
-    registers a lane (strips per warp times head_dim above 128), which
-    spills; the stale row max (2^8) at block_n 32 with
+    (`getDefaultPolicy`): Q in registers unless its fragments would spill
+    (strips per warp times head_dim above 128 with two strips, head_dim
+    above 192 with one); the stale row max (2^8) at block_n 32 with
     `mma_sync`; the prefetch after the first product with 3+ stages; and
     the blocks per SM that the shared memory allows on the smallest SM of
     the supported architectures (at most what 200 registers a thread

@@ -158,9 +158,13 @@ PolicyAttr mlir::flash::getDefaultPolicy(TileConfigAttr config, int64_t headDim,
   int64_t strips = config.getBlockM() / config.getWarps() / 16;
   // Q's A fragments take 4 registers per 16x16 piece: 32 per lane with one
   // strip at head_dim 128 or two strips at 64. Two strips at head_dim 128
-  // would take 64 beside O's 128 and S's 64 and spill.
-  QPlacement q = !mmaSync || strips * headDim <= 128 ? QPlacement::registers
-                                                     : QPlacement::shared;
+  // would take 64 beside O's 128 and S's 64 and spill; one strip keeps Q in
+  // registers up to head_dim 192 (48 beside O's 96), not at 256 (where a
+  // causal kernel spills).
+  int64_t qRegisterElements = strips == 1 ? 192 : 128;
+  QPlacement q = !mmaSync || strips * headDim <= qRegisterElements
+                     ? QPlacement::registers
+                     : QPlacement::shared;
   // With 32 keys a step the O rescale costs as much as a quarter of the
   // step's products, and skipping it pays for the vote; at block_n 64 it
   // does not (bench/RESULTS.md).
