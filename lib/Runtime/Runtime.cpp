@@ -93,8 +93,7 @@ static flashc_status checkShape(flashc_runtime *rt, const KernelBundle &b,
   if (kvHeads < 1 || shape->heads % kvHeads != 0)
     return rt->fail(FLASHC_ERROR_ARGUMENT,
                     "shape: kv_heads = " + std::to_string(shape->kv_heads) +
-                        " must divide heads = " +
-                        std::to_string(shape->heads) +
+                        " must divide heads = " + std::to_string(shape->heads) +
                         " (grouped-query attention; 0 means heads)");
   if (b.kvHeads >= 0 && kvHeads != b.kvHeads)
     return rt->fail(FLASHC_ERROR_ARGUMENT,
@@ -545,15 +544,15 @@ flashc_status flashc_kernel_launch_with_map(
     params.addMemref(base, {b.partialFloats(tiles)});
     params.addMemref(base + kernel->countersOffset, {b.counterCount(tiles)});
   }
-  if (!rt->check(
-          rt->driver->cuLaunchKernel(
-              kernel->function, static_cast<unsigned>(gridX),
-              static_cast<unsigned>(shape->heads),
-              static_cast<unsigned>(shape->batch * b.kvSplits),
-              static_cast<unsigned>(b.threads), 1, 1,
-              static_cast<unsigned>(b.sharedBytes),
-              static_cast<CUstream>(stream), params.pointers.data(), nullptr),
-          "cuLaunchKernel"))
+  if (!rt->check(rt->driver->cuLaunchKernel(
+                     kernel->function, static_cast<unsigned>(gridX),
+                     static_cast<unsigned>(shape->heads),
+                     static_cast<unsigned>(shape->batch * b.kvSplits),
+                     static_cast<unsigned>(b.threads), 1, 1,
+                     static_cast<unsigned>(b.sharedBytes),
+                     static_cast<CUstream>(stream), params.pointers.data(),
+                     nullptr),
+                 "cuLaunchKernel"))
     return FLASHC_ERROR_CUDA;
   return FLASHC_OK;
 }

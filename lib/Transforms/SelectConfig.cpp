@@ -246,7 +246,15 @@ struct SelectConfigPass
         return signalPassFailure();
       }
     }
-    getOperation()->walk([&](AttentionOp op) {
+    WalkResult result = getOperation()->walk([&](AttentionOp op) {
+      if (!op.getConfigAttr() && forced == Strategy::wmma &&
+          op.getHeadDim() > kMaxWmmaHeadDim) {
+        op.emitOpError() << "flash-select-config: strategy wmma supports "
+                            "head_dim up to "
+                         << kMaxWmmaHeadDim << ", got " << op.getHeadDim()
+                         << "; use mma_sync";
+        return WalkResult::interrupt();
+      }
       if (!op.getConfigAttr())
         op.setConfigAttr(chooseConfig(op, forced));
       if (!op.getPolicyAttr()) {
@@ -254,7 +262,10 @@ struct SelectConfigPass
         op.setPolicyAttr(getDefaultPolicy(op.getConfigAttr(), op.getHeadDim(),
                                           qType.getElementTypeBitWidth() / 8));
       }
+      return WalkResult::advance();
     });
+    if (result.wasInterrupted())
+      signalPassFailure();
   }
 
   /// The tuned configuration of `op`, else the heuristic's.

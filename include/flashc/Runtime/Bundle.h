@@ -90,8 +90,8 @@ struct KernelBundle {
   /// (rank-1 memrefs: allocated, aligned, offset, size, stride).
   std::string params() const;
   /// Split workspace for a grid of `tiles` = grid x · batch · heads
-  /// programs per split: block_m · (head_dim + 8) floats per (split, tile), and one
-  /// counter per (tile, warp) that must be zero before the first launch
+  /// programs per split: block_m · (head_dim + 8) floats per (split, tile), and
+  /// one counter per (tile, warp) that must be zero before the first launch
   /// (each launch leaves them zero again).
   int64_t partialFloats(int64_t tiles) const {
     return kvSplits * tiles * blockM * (headDim + 8);

@@ -73,7 +73,9 @@ static void buildLaunch(TiledOp tiled, gpu::GPUFuncOp kernel,
     return memref::DimOp::create(b, loc, q, d);
   };
   Value gridX = arith::CeilDivUIOp::create(b, loc, dim(2), idx(plan.blockM));
-  auto batchHeads = [&] { return arith::MulIOp::create(b, loc, dim(0), dim(1)); };
+  auto batchHeads = [&] {
+    return arith::MulIOp::create(b, loc, dim(0), dim(1));
+  };
   Value smemValue = arith::ConstantIntOp::create(b, loc, plan.sharedBytes, 32);
   SmallVector<Value> args(tiled->getOperands());
   SmallVector<Value> workspace;

@@ -177,11 +177,11 @@ MergedSplits flash::emitSplitMerge(KernelContext &k, TensorCoreStrategy &tc,
          "slot layout drifted");
   slots.queryBlocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
   // Grid (query blocks, heads, batch · kv_splits).
-  slots.batchHeads = k.mul(
-      gpu::GridDimOp::create(b, loc, gpu::Dimension::y),
-      arith::DivUIOp::create(b, loc,
-                             gpu::GridDimOp::create(b, loc, gpu::Dimension::z),
-                             k.idx(k.kvSplits)));
+  slots.batchHeads =
+      k.mul(gpu::GridDimOp::create(b, loc, gpu::Dimension::y),
+            arith::DivUIOp::create(
+                b, loc, gpu::GridDimOp::create(b, loc, gpu::Dimension::z),
+                k.idx(k.kvSplits)));
   slots.tile = k.add(k.mul(ws.batchHead, slots.queryBlocks), ws.queryBlock);
 
   Arrival arrival = publish(k, slots, ws, acc, maxRows, sums);

@@ -91,8 +91,8 @@ static FailureOr<int64_t> verifyAttentionOperands(Operation *op, Value q,
   if (!qType.isDynamicDim(1) && !kType.isDynamicDim(1) &&
       qType.getDimSize(1) % kType.getDimSize(1) != 0)
     return op->emitOpError()
-           << "Q heads " << qType.getDimSize(1)
-           << " is not a multiple of K's " << kType.getDimSize(1)
+           << "Q heads " << qType.getDimSize(1) << " is not a multiple of K's "
+           << kType.getDimSize(1)
            << " (grouped-query attention: each K/V head serves as many query "
               "heads)";
   MemRefType oType = operands[3].second;
