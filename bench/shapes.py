@@ -70,6 +70,8 @@ def main():
     ap.add_argument("--dtype", default="bf16")
     ap.add_argument("--triton", default=None)
     ap.add_argument("--json", default="shapes.json")
+    ap.add_argument("--only", choices=("head_dim", "gqa"), default=None,
+                    help="only the head-dim rows or only the GQA rows")
     args = ap.parse_args()
     torch._dynamo.config.cache_size_limit = 64
     rt = flashc_runtime(args.runtime)
@@ -78,6 +80,7 @@ def main():
     bound = 2e-3 if args.dtype == "f16" else 1e-2
     cases = [("head_dim", 2, 16, 16, 4096, d) for d in HEAD_DIMS]
     cases += [("gqa", 1, 32, 8, s, 128) for s in (4096, 16384)]
+    cases = [c for c in cases if args.only in (None, c[0])]
     rows = []
     torch.manual_seed(0)
     for kind, b, h, kvh, s, d in cases:
