@@ -128,6 +128,25 @@ FLASHC_RUNTIME_API flashc_status flashc_kernel_launch_with_map(
     uint64_t v, uint64_t o, uint64_t lse, const flashc_capture *captures,
     size_t num_captures, const flashc_block_map *map, void *stream);
 
+/* Element strides of Q, K, V and O, in [batch, heads, seq, head_dim] order,
+ * for a kernel compiled with strided layouts (memrefs
+ * `strided<[?, ?, ?, 1]>`, docs/Runtime.md): a [batch, seq, heads,
+ * head_dim] tensor read as [batch, heads, seq, head_dim] has {seq·heads·D,
+ * D, heads·D, 1}. The head_dim stride must be 1, the others positive
+ * multiples of 8. Added in version 3. */
+typedef struct flashc_strides {
+  int64_t q[4], k[4], v[4], o[4];
+} flashc_strides;
+
+/* flashc_kernel_launch_with_map with Q, K, V and O's strides (`strides`;
+ * NULL: row-major, as every other launch). A kernel compiled for row-major
+ * operands refuses strides. Added in version 3. */
+FLASHC_RUNTIME_API flashc_status flashc_kernel_launch_strided(
+    flashc_kernel *kernel, const flashc_shape *shape,
+    const flashc_strides *strides, uint64_t q, uint64_t k, uint64_t v,
+    uint64_t o, uint64_t lse, const flashc_capture *captures,
+    size_t num_captures, const flashc_block_map *map, void *stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -57,6 +57,8 @@ std::string flashc::serializeBundle(const KernelBundle &b) {
   os << "strategy " << b.strategy << "\n";
   if (b.bottomRight)
     os << "bottom_right 1\n";
+  if (b.strided)
+    os << "strided 1\n";
   if (b.lse)
     os << "lse 1\n";
   if (b.modified)
@@ -215,7 +217,7 @@ static bool parseHeaderLine(const std::string &key, const std::string &value,
     }
     b.elementType = value;
   } else if (key == "causal" || key == "bottom_right" || key == "lse" ||
-             key == "modified") {
+             key == "modified" || key == "strided") {
     int64_t flag = 0;
     if (!parseInt(value, flag)) {
       error = "bundle: '" + key + "' needs an integer, got '" + value + "'";
@@ -224,6 +226,7 @@ static bool parseHeaderLine(const std::string &key, const std::string &value,
     bool &field = key == "causal"         ? b.causal
                   : key == "bottom_right" ? b.bottomRight
                   : key == "lse"          ? b.lse
+                  : key == "strided"      ? b.strided
                                           : b.modified;
     field = flag != 0;
   } else if (key == "capture") {

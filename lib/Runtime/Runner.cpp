@@ -205,12 +205,56 @@ private:
     return false;
   }
   bool launch() {
-    if (flashc_kernel_launch_with(kernel, &shape, dq.ptr, dk.ptr, dv.ptr,
-                                  dout.ptr, dlse.ptr, captures.data(),
-                                  captures.size(), nullptr) == FLASHC_OK)
+    // A strided kernel runs on [batch, seq, heads, head_dim] storage, read
+    // through the strides of its [batch, heads, seq, head_dim] view.
+    flashc_strides strides = {};
+    if (bundle.strided) {
+      int64_t d = bundle.headDim;
+      auto bshd = [d](int64_t *out, int64_t heads, int64_t seq) {
+        out[0] = seq * heads * d;
+        out[1] = d;
+        out[2] = heads * d;
+        out[3] = 1;
+      };
+      bshd(strides.q, shape.heads, shape.seq_q);
+      bshd(strides.k, shape.kv_heads, shape.seq_k);
+      bshd(strides.v, shape.kv_heads, shape.seq_k);
+      bshd(strides.o, shape.heads, shape.seq_q);
+    }
+    if (flashc_kernel_launch_strided(
+            kernel, &shape, bundle.strided ? &strides : nullptr, dq.ptr, dk.ptr,
+            dv.ptr, dout.ptr, dlse.ptr, captures.data(), captures.size(),
+            nullptr, nullptr) == FLASHC_OK)
       return true;
     err << "flashc: error: " << flashc_runtime_last_error(rt) << "\n";
     return false;
+  }
+
+  /// [batch, heads, seq, D] host data in the device's layout, and back:
+  /// [batch, seq, heads, D] for a strided kernel, else unchanged.
+  std::vector<uint16_t> permuted(const std::vector<uint16_t> &x, int64_t heads,
+                                 int64_t seq, bool toSeqMajor) const {
+    if (!bundle.strided)
+      return x;
+    int64_t d = bundle.headDim;
+    std::vector<uint16_t> out(x.size());
+    for (int64_t b = 0; b < shape.batch; ++b)
+      for (int64_t h = 0; h < heads; ++h)
+        for (int64_t s = 0; s < seq; ++s) {
+          size_t headMajor = size_t(((b * heads + h) * seq + s) * d);
+          size_t seqMajor = size_t(((b * seq + s) * heads + h) * d);
+          std::copy_n(&x[toSeqMajor ? headMajor : seqMajor], d,
+                      &out[toSeqMajor ? seqMajor : headMajor]);
+        }
+    return out;
+  }
+  std::vector<uint16_t> toDevice(const std::vector<uint16_t> &x, int64_t heads,
+                                 int64_t seq) const {
+    return permuted(x, heads, seq, true);
+  }
+  std::vector<uint16_t> fromDevice(const std::vector<uint16_t> &x,
+                                   int64_t heads, int64_t seq) const {
+    return permuted(x, heads, seq, false);
   }
 
   const KernelBundle &bundle;
@@ -261,15 +305,20 @@ bool BundleRun::upload(uint64_t seed) {
   hq = randomInput(qElems, rng, bf16);
   hk = randomInput(kElems, rng, bf16);
   hv = randomInput(kElems, rng, bf16);
+  // The device holds a strided kernel's operands as [batch, seq, heads,
+  // head_dim]; the reference reads [batch, heads, seq, head_dim].
+  std::vector<uint16_t> q = toDevice(hq, shape.heads, shape.seq_q);
+  std::vector<uint16_t> k = toDevice(hk, shape.kv_heads, shape.seq_k);
+  std::vector<uint16_t> v = toDevice(hv, shape.kv_heads, shape.seq_k);
   return checkCuda(driver->cuMemAlloc(&dq.ptr, qElems * 2), "cuMemAlloc") &&
          checkCuda(driver->cuMemAlloc(&dk.ptr, kElems * 2), "cuMemAlloc") &&
          checkCuda(driver->cuMemAlloc(&dv.ptr, kElems * 2), "cuMemAlloc") &&
          checkCuda(driver->cuMemAlloc(&dout.ptr, qElems * 2), "cuMemAlloc") &&
-         checkCuda(driver->cuMemcpyHtoD(dq.ptr, hq.data(), qElems * 2),
+         checkCuda(driver->cuMemcpyHtoD(dq.ptr, q.data(), qElems * 2),
                    "cuMemcpyHtoD") &&
-         checkCuda(driver->cuMemcpyHtoD(dk.ptr, hk.data(), kElems * 2),
+         checkCuda(driver->cuMemcpyHtoD(dk.ptr, k.data(), kElems * 2),
                    "cuMemcpyHtoD") &&
-         checkCuda(driver->cuMemcpyHtoD(dv.ptr, hv.data(), kElems * 2),
+         checkCuda(driver->cuMemcpyHtoD(dv.ptr, v.data(), kElems * 2),
                    "cuMemcpyHtoD");
 }
 
@@ -327,8 +376,8 @@ bool BundleRun::launchThrice(std::vector<uint16_t> &first,
                    "cuMemcpyDtoH"))
       return false;
     if (run == 0)
-      first = ho;
-    else if (ho != first)
+      first = fromDevice(ho, shape.heads, shape.seq_q);
+    else if (fromDevice(ho, shape.heads, shape.seq_q) != first)
       deterministic = false;
   }
   return true;
@@ -381,7 +430,11 @@ static void printReport(std::ostream &out, const char *device,
       << (bundle.causal ? ", causal" : "")
       << (bundle.bottomRight ? " bottom-right" : "")
       << (bundle.modified ? ", modified scores" : "")
-      << (bundle.lse ? ", LSE" : "") << ")\n";
+      << (bundle.lse ? ", LSE" : "")
+      << (bundle.strided ? ", strided: run on [batch, seq, heads, head_dim]"
+                           " storage"
+                         : "")
+      << ")\n";
   out << "shape batch=" << shape.batch << " heads=" << shape.heads;
   if (shape.kv_heads != shape.heads)
     out << " kv_heads=" << shape.kv_heads;

@@ -186,19 +186,21 @@ struct LaunchParams {
     pointers.push_back(&slots.back());
   }
   /// A contiguous row-major memref of `sizes` at `data`.
-  void addMemref(uint64_t data, const std::vector<int64_t> &sizes) {
+  /// A memref descriptor of `sizes` and `strides` (none: row-major).
+  void addMemref(uint64_t data, const std::vector<int64_t> &sizes,
+                 const int64_t *strides = nullptr) {
     push(static_cast<int64_t>(data));
     push(static_cast<int64_t>(data));
     push(0);
     for (int64_t size : sizes)
       push(size);
+    std::vector<int64_t> values(sizes.size());
     int64_t stride = 1;
-    std::vector<int64_t> strides(sizes.size());
     for (size_t i = sizes.size(); i-- > 0;) {
-      strides[i] = stride;
+      values[i] = strides ? strides[i] : stride;
       stride *= sizes[i];
     }
-    for (int64_t value : strides)
+    for (int64_t value : values)
       push(value);
   }
   /// A scalar of `type` (bundle's names: i32, i64, index, f32, f64).
@@ -447,9 +449,43 @@ flashc_status flashc_kernel_launch(flashc_kernel *kernel,
                                    stream);
 }
 
+/// Q, K, V and O's strides: none (row-major) for a kernel compiled for
+/// row-major operands, whose addressing assumes it; for a strided kernel a
+/// unit head_dim stride and the others multiples of 8 elements (16-byte
+/// copies), at least 1.
+static flashc_status checkStrides(flashc_runtime *rt, const KernelBundle &b,
+                                  const flashc_strides *strides) {
+  if (!strides)
+    return FLASHC_OK;
+  if (!b.strided)
+    return rt->fail(FLASHC_ERROR_ARGUMENT,
+                    "strides: the kernel was compiled for row-major Q, K, V "
+                    "and O (give NULL, or compile it with strided<[?, ?, ?, "
+                    "1]> memrefs)");
+  const int64_t *all[] = {strides->q, strides->k, strides->v, strides->o};
+  const char *names[] = {"q", "k", "v", "o"};
+  for (int i = 0; i < 4; ++i) {
+    if (all[i][3] != 1)
+      return rt->fail(FLASHC_ERROR_ARGUMENT,
+                      std::string("strides: ") + names[i] +
+                          "'s head_dim stride must be 1, got " +
+                          std::to_string(all[i][3]));
+    for (int d = 0; d < 3; ++d)
+      if (all[i][d] < 1 || all[i][d] % 8 != 0)
+        return rt->fail(FLASHC_ERROR_ARGUMENT,
+                        std::string("strides: ") + names[i] + "[" +
+                            std::to_string(d) +
+                            "] = " + std::to_string(all[i][d]) +
+                            " must be a positive multiple of 8 elements "
+                            "(rows are copied in 16-byte chunks)");
+  }
+  return FLASHC_OK;
+}
+
 /// The checks of a launch and its parameters up to the captures.
 static flashc_status prepareLaunch(flashc_kernel *kernel,
                                    const flashc_shape *shape,
+                                   const flashc_strides *strides,
                                    const uint64_t (&pointers)[4], uint64_t lse,
                                    const flashc_capture *captures,
                                    size_t numCaptures, LaunchParams &params) {
@@ -458,16 +494,22 @@ static flashc_status prepareLaunch(flashc_kernel *kernel,
   const KernelBundle &b = kernel->bundle;
   if (flashc_status status = checkShape(rt, b, shape); status != FLASHC_OK)
     return status;
+  if (flashc_status status = checkStrides(rt, b, strides); status != FLASHC_OK)
+    return status;
   if (flashc_status status = checkPointers(rt, pointers); status != FLASHC_OK)
     return status;
   if (flashc_status status = checkExtras(rt, b, lse, captures, numCaptures);
       status != FLASHC_OK)
     return status;
+  const int64_t *operandStrides[] = {
+      strides ? strides->q : nullptr, strides ? strides->k : nullptr,
+      strides ? strides->v : nullptr, strides ? strides->o : nullptr};
   for (int i = 0; i < 4; ++i) {
     bool keys = i == 1 || i == 2;
     params.addMemref(pointers[i],
                      {shape->batch, keys ? keyHeads(*shape) : shape->heads,
-                      keys ? shape->seq_k : shape->seq_q, b.headDim});
+                      keys ? shape->seq_k : shape->seq_q, b.headDim},
+                     operandStrides[i]);
   }
   if (b.lse)
     params.addMemref(lse, {shape->batch, shape->heads, shape->seq_q});
@@ -507,14 +549,24 @@ flashc_status flashc_kernel_launch_with_map(
     flashc_kernel *kernel, const flashc_shape *shape, uint64_t q, uint64_t k,
     uint64_t v, uint64_t o, uint64_t lse, const flashc_capture *captures,
     size_t numCaptures, const flashc_block_map *map, void *stream) {
+  return flashc_kernel_launch_strided(kernel, shape, nullptr, q, k, v, o, lse,
+                                      captures, numCaptures, map, stream);
+}
+
+flashc_status
+flashc_kernel_launch_strided(flashc_kernel *kernel, const flashc_shape *shape,
+                             const flashc_strides *strides, uint64_t q,
+                             uint64_t k, uint64_t v, uint64_t o, uint64_t lse,
+                             const flashc_capture *captures, size_t numCaptures,
+                             const flashc_block_map *map, void *stream) {
   if (!kernel)
     return FLASHC_ERROR_ARGUMENT;
   flashc_runtime *rt = kernel->runtime;
   const KernelBundle &b = kernel->bundle;
   uint64_t pointers[] = {q, k, v, o};
   LaunchParams params;
-  if (flashc_status status = prepareLaunch(kernel, shape, pointers, lse,
-                                           captures, numCaptures, params);
+  if (flashc_status status = prepareLaunch(kernel, shape, strides, pointers,
+                                           lse, captures, numCaptures, params);
       status != FLASHC_OK)
     return status;
   int64_t gridX = b.gridX(shape->seq_q);
@@ -568,8 +620,10 @@ flashc_status flashc_block_map_build(
   const KernelBundle &b = kernel->bundle;
   uint64_t pointers[] = {q, k, v, o};
   LaunchParams params;
-  if (flashc_status status = prepareLaunch(kernel, shape, pointers, lse,
-                                           captures, numCaptures, params);
+  // The map kernel reads only Q's and K's sizes, not their data: row-major
+  // descriptors serve strided kernels too.
+  if (flashc_status status = prepareLaunch(kernel, shape, nullptr, pointers,
+                                           lse, captures, numCaptures, params);
       status != FLASHC_OK)
     return status;
   if (!kernel->blockMapFunction)

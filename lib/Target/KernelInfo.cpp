@@ -142,6 +142,11 @@ flash::describeKernel(ModuleOp module, const TargetOptions &options) {
   bundle.seqQ = staticOr(qType, 2);
   bundle.seqK = staticOr(kType, 2);
   bundle.kvHeads = staticOr(kType, 1);
+  bundle.strided = llvm::any_of(
+      ValueRange{tiled.getQ(), tiled.getK(), tiled.getV(), tiled.getO()},
+      [](Value operand) {
+        return !cast<MemRefType>(operand.getType()).getLayout().isIdentity();
+      });
   // What the program computes, for the reference check of a run: causal if
   // any mask is, and the scale from the softmax step.
   bundle.scale = 1.0f / std::sqrt(static_cast<float>(bundle.headDim));

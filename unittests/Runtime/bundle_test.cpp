@@ -56,8 +56,8 @@ static bool same(const KernelBundle &a, const KernelBundle &b) {
          a.batch == b.batch && a.heads == b.heads && a.seqQ == b.seqQ &&
          a.seqK == b.seqK && a.ptx == b.ptx && a.cubin == b.cubin &&
          a.cubinArch == b.cubinArch && a.bottomRight == b.bottomRight &&
-         a.lse == b.lse && a.modified == b.modified &&
-         a.captures.size() == b.captures.size() &&
+         a.lse == b.lse && a.modified == b.modified && a.strided == b.strided &&
+         a.kvHeads == b.kvHeads && a.captures.size() == b.captures.size() &&
          std::equal(a.captures.begin(), a.captures.end(), b.captures.begin(),
                     [](const CaptureInfo &x, const CaptureInfo &y) {
                       return x.memref == y.memref && x.type == y.type &&
@@ -134,6 +134,8 @@ int main() {
   // list in order.
   KernelBundle mods = sample();
   mods.bottomRight = true;
+  mods.strided = true;
+  mods.kvHeads = 2;
   mods.lse = true;
   mods.modified = true;
   mods.captures = {
@@ -147,6 +149,16 @@ int main() {
                           "memref1:capture0 memref2:capture1 index:capture2 "
                           "memref1:block_map memref1:partials memref1:counters",
          "parameter list with an LSE and captures: " + mods.params());
+  refuses(edit(modsText, "kv_heads 2", "kv_heads 3"),
+          "kv_heads must be -1 (dynamic) or a divisor of heads");
+  {
+    // Without `kv_heads`, K and V have Q's heads.
+    KernelBundle noKv;
+    std::string text = modsText;
+    text.erase(text.find("kv_heads 2\n"), 11);
+    expect(parseBundle(text, noKv, error) && noKv.kvHeads == noKv.heads,
+           "kv_heads defaults to heads " + error);
+  }
   refuses(edit(modsText, "capture scalar index", "capture scalar f16"),
           "malformed capture 'scalar f16'");
   refuses(edit(modsText, "capture memref f32 1 16", "capture memref f32 2 16"),

@@ -125,6 +125,11 @@ int main(int argc, char **argv) {
   expect(flashc_kernel_launch(kernel, &ungrouped, 16, 16, 16, 16, NULL) ==
              FLASHC_ERROR_ARGUMENT,
          "kv_heads that does not divide heads", rt);
+  flashc_strides strides = {{0}};
+  expect(flashc_kernel_launch_strided(kernel, &shape, &strides, 16, 16, 16, 16,
+                                      0, NULL, 0, NULL,
+                                      NULL) == FLASHC_ERROR_ARGUMENT,
+         "strides for a row-major kernel", rt);
   expect(flashc_kernel_launch(kernel, NULL, 16, 16, 16, 16, NULL) ==
              FLASHC_ERROR_ARGUMENT,
          "a null shape", rt);

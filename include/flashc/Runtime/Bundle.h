@@ -46,6 +46,9 @@ struct KernelBundle {
   std::string strategy; // "wmma"
   /// Causal with the bottom-right alignment (j <= i + seq_k - seq_q).
   bool bottomRight = false;
+  /// Q, K, V and O are strided memrefs: the kernel reads their strides
+  /// from the descriptors (flashc_kernel_launch_strided); else row-major.
+  bool strided = false;
   /// The kernel writes each row's log-sum-exp to an f32 [batch, heads,
   /// seq_q] parameter after O.
   bool lse = false;

@@ -23,6 +23,16 @@ using namespace mlir::flash;
 
 namespace {
 
+/// A source (Q, K or V) read through a flat 1-D view. A row-major source is
+/// its collapsed view, row `r` of head `bh` at (bh·seq + r)·head_dim. A
+/// strided one (its strides given at launch) is its base buffer, the row
+/// at b·stride_b + h·stride_h + r·stride_s; the strides are null for a
+/// row-major source.
+struct FlatSource {
+  Value flat;
+  Value strideBatch, strideHead, strideRow;
+};
+
 class CpAsync : public CopyPipeline {
 public:
   CpAsync(KernelContext &k, TensorCoreStrategy &tc, const QKVBuffers &buffers)
@@ -37,13 +47,15 @@ public:
 
 private:
   /// Issues copies of rows [row0, row0 + rows) of head `bh` of `source`
-  /// (read through its flat view `flatSource`) to the flat buffer `dstFlat`
+  /// (read through its flat view `flat`) to the flat buffer `dstFlat`
   /// from element `dstBase` (a whole number of 8-row groups). With
   /// `bounded`, rows past seq are zero-filled; without, the caller knows
   /// that they all exist. Returns the copies' tokens.
-  SmallVector<Value> issueRowCopies(Value source, Value flatSource, Value bh,
-                                    Value row0, int64_t rows, Value dstFlat,
-                                    Value dstBase, bool bounded);
+  SmallVector<Value> issueRowCopies(Value source, const FlatSource &flat,
+                                    Value bh, Value row0, int64_t rows,
+                                    Value dstFlat, Value dstBase, bool bounded);
+  /// The flat view of `source` (and its strides where not row-major).
+  FlatSource flatten(Value source);
   /// Commits the copies of `tokens` (an empty group if none) as one group.
   void commitGroup(ArrayRef<Value> tokens);
   /// Copies K/V block `blockIndex` of head `bh` into buffer slot `stage`.
@@ -57,7 +69,8 @@ private:
   TensorCoreStrategy &tc;
   const QKVBuffers &buffers; // filled in before the first copy
   int64_t ldQKV;
-  Value q, kSrc, v, qSource, kSource, vSource;
+  Value q, kSrc, v;
+  FlatSource qSource, kSource, vSource;
   /// Whether loadQ has run (the K/V prologue needs the Q group first).
   bool qLoaded = false;
   Value bh, end; // of the K/V loop (prologue)
@@ -70,14 +83,38 @@ void CpAsync::emitSourceViews(Value qArg, Value kArg, Value vArg) {
   kSrc = kArg;
   v = vArg;
   // Flat sources: a copy's address is then a per-thread part plus
-  // constants.
-  for (auto [arg, flat] :
-       {std::pair<Value, Value &>{q, qSource}, {kSrc, kSource}, {v, vSource}})
-    flat = memref::CollapseShapeOp::create(
-        k.b, k.loc, arg, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}});
+  // constants (plus the row stride per round, for a strided source).
+  qSource = flatten(q);
+  kSource = flatten(kSrc);
+  vSource = flatten(v);
 }
 
-SmallVector<Value> CpAsync::issueRowCopies(Value source, Value flatSource,
+FlatSource CpAsync::flatten(Value source) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  auto type = cast<MemRefType>(source.getType());
+  if (type.getLayout().isIdentity())
+    return {memref::CollapseShapeOp::create(
+        b, loc, source, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}})};
+  // The verifier leaves offset 0 and a unit head_dim stride: the view spans
+  // 1 + sum((size_i - 1) · stride_i) elements of the base buffer.
+  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, source);
+  Value extent = k.idx(1);
+  for (unsigned dim = 0; dim < 4; ++dim)
+    extent = k.add(extent, k.mul(arith::SubIOp::create(
+                                     b, loc, meta.getSizes()[dim], k.idx(1)),
+                                 meta.getStrides()[dim]));
+  auto flatType =
+      MemRefType::get({ShapedType::kDynamic}, type.getElementType());
+  Value flat = memref::ReinterpretCastOp::create(
+      b, loc, flatType, meta.getBaseBuffer(), OpFoldResult(b.getIndexAttr(0)),
+      ArrayRef<OpFoldResult>{extent},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  return {flat, meta.getStrides()[0], meta.getStrides()[1],
+          meta.getStrides()[2]};
+}
+
+SmallVector<Value> CpAsync::issueRowCopies(Value source, const FlatSource &flat,
                                            Value bh, Value row0, int64_t rows,
                                            Value dstFlat, Value dstBase,
                                            bool bounded) {
@@ -108,16 +145,30 @@ SmallVector<Value> CpAsync::issueRowCopies(Value source, Value flatSource,
                     k.idx(kChunkElements));
   Value dstLane = k.add(dstBase, k.add(k.mul(laneRow, k.idx(ldQKV)),
                                        tc.qkvColumn(laneRow, col, 0)));
-  // Row 0 of this (batch, head) among the B·H·S rows of the flat source.
-  Value headRow0 = k.mul(bh, seq);
-  Value srcLane =
-      k.add(k.mul(k.add(headRow0, k.add(row0, laneRow)), k.idx(headDim)), col);
+  // Where row `row` of this (batch, head) starts in the flat source: among
+  // the B·H·S rows of a row-major one, or by the strides.
+  Value headRow0, headBase;
+  if (flat.strideRow) {
+    Value heads = memref::DimOp::create(b, loc, source, 1);
+    headBase = k.add(
+        k.mul(arith::DivUIOp::create(b, loc, bh, heads), flat.strideBatch),
+        k.mul(arith::RemUIOp::create(b, loc, bh, heads), flat.strideHead));
+  } else {
+    headRow0 = k.mul(bh, seq);
+  }
+  auto rowStart = [&](Value row) {
+    return flat.strideRow ? k.add(headBase, k.mul(row, flat.strideRow))
+                          : k.mul(k.add(headRow0, row), k.idx(headDim));
+  };
+  Value srcLane = k.add(rowStart(k.add(row0, laneRow)), col);
   Value lastRow = arith::SubIOp::create(b, loc, seq, k.idx(1));
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   SmallVector<Value> tokens;
   for (int64_t firstRow = 0; firstRow < rows; firstRow += rowsPerRound) {
     auto emitCopy = [&]() {
-      Value srcIndex = k.add(srcLane, k.idx(firstRow * headDim));
+      Value srcIndex =
+          k.add(srcLane, flat.strideRow ? k.mul(k.idx(firstRow), flat.strideRow)
+                                        : k.idx(firstRow * headDim));
       Value srcElements;
       if (bounded) {
         // Rows past seq copy 0 bytes (zero-fill) from a clamped, valid
@@ -126,7 +177,7 @@ SmallVector<Value> CpAsync::issueRowCopies(Value source, Value flatSource,
         Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                              srcRow, seq);
         Value clamped = arith::MinUIOp::create(b, loc, srcRow, lastRow);
-        srcIndex = k.add(k.mul(k.add(headRow0, clamped), k.idx(headDim)), col);
+        srcIndex = k.add(rowStart(clamped), col);
         srcElements = arith::SelectOp::create(b, loc, inside,
                                               k.idx(kChunkElements), k.idx(0));
       }
@@ -137,7 +188,7 @@ SmallVector<Value> CpAsync::issueRowCopies(Value source, Value flatSource,
                                         tc.qkvColumn(row, col, 0)));
       }
       return nvgpu::DeviceAsyncCopyOp::create(
-                 b, loc, tokenType, dstFlat, ValueRange{dstIndex}, flatSource,
+                 b, loc, tokenType, dstFlat, ValueRange{dstIndex}, flat.flat,
                  ValueRange{srcIndex}, b.getIndexAttr(kChunkElements),
                  srcElements, b.getUnitAttr())
           .getResult();

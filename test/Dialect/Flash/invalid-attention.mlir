@@ -89,10 +89,28 @@ func.func @o_bf16(%o: memref<1x1x64x64xbf16>, %m: memref<1x1x64x64xf16>) {
 
 // -----
 
-// A strided (non-identity) layout.
+// A strided layout with an offset (strided views start at their pointer).
 func.func @k_strided(%k: memref<1x1x64x64xf16, strided<[4096, 4096, 64, 1], offset: 8>>, %m: memref<1x1x64x64xf16>) {
-  // expected-error @+1 {{'flash.attention' op K must have the identity (row-major) layout, got 'memref<1x1x64x64xf16, strided<[4096, 4096, 64, 1], offset: 8>>'}}
+  // expected-error @+1 {{'flash.attention' op K must be row-major or strided<[..., 1]> (a unit stride on head_dim, offset 0), got 'memref<1x1x64x64xf16, strided<[4096, 4096, 64, 1], offset: 8>>'}}
   flash.attention %m, %k, %m -> %m : memref<1x1x64x64xf16>, memref<1x1x64x64xf16, strided<[4096, 4096, 64, 1], offset: 8>>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// A strided layout without a unit stride on head_dim.
+func.func @v_head_dim_stride(%v: memref<1x1x64x64xf16, strided<[8192, 8192, 128, 2]>>, %m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op V must be row-major or strided<[..., 1]> (a unit stride on head_dim, offset 0)}}
+  flash.attention %m, %m, %v -> %m : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16, strided<[8192, 8192, 128, 2]>> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// A static stride that breaks the 16-byte copies.
+func.func @o_row_stride(%o: memref<1x2x64x64xf16, strided<[8264, 4130, 64, 1]>>, %m: memref<1x2x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op O heads stride 4130 is not a multiple of 8 elements (rows are copied in 16-byte chunks)}}
+  flash.attention %m, %m, %m -> %o : memref<1x2x64x64xf16>, memref<1x2x64x64xf16>, memref<1x2x64x64xf16> -> memref<1x2x64x64xf16, strided<[8264, 4130, 64, 1]>>
   return
 }
 
@@ -100,7 +118,7 @@ func.func @k_strided(%k: memref<1x1x64x64xf16, strided<[4096, 4096, 64, 1], offs
 
 // A permuted affine-map layout.
 func.func @q_permuted(%q: memref<1x1x64x64xf16, affine_map<(b, h, s, d) -> (b, h, d, s)>>, %m: memref<1x1x64x64xf16>) {
-  // expected-error @+1 {{'flash.attention' op Q must have the identity (row-major) layout}}
+  // expected-error @+1 {{'flash.attention' op Q must be row-major or strided<[..., 1]>}}
   flash.attention %q, %m, %m -> %m : memref<1x1x64x64xf16, affine_map<(b, h, s, d) -> (b, h, d, s)>>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
   return
 }

@@ -20,6 +20,32 @@ static StringRef dimName(unsigned dim) {
   return names[dim];
 }
 
+/// Q, K, V and O are row-major, or strided (any strides, static or given at
+/// launch, so that [batch, seq, heads, head_dim] storage is read through a
+/// permuted view) with a unit stride on head_dim and no offset. Rows are
+/// copied in 16-byte chunks: static strides are multiples of 8 elements.
+static LogicalResult verifyRowLayout(Operation *op, StringRef name,
+                                     MemRefType type) {
+  if (type.getLayout().isIdentity())
+    return success();
+  auto strided = dyn_cast<StridedLayoutAttr>(type.getLayout());
+  if (!strided || strided.getOffset() != 0 || strided.getStrides().back() != 1)
+    return op->emitOpError()
+           << name
+           << " must be row-major or strided<[..., 1]> (a unit stride on "
+              "head_dim, offset 0), got "
+           << type;
+  for (unsigned dim = 0; dim < 3; ++dim) {
+    int64_t stride = strided.getStrides()[dim];
+    if (!ShapedType::isDynamic(stride) && stride % 8 != 0)
+      return op->emitOpError()
+             << name << " " << dimName(dim) << " stride " << stride
+             << " is not a multiple of 8 elements (rows are copied in "
+                "16-byte chunks)";
+  }
+  return success();
+}
+
 /// Checks what Q, K, V and O of an attention (user or tile level) must
 /// satisfy; returns the head dim on success.
 static FailureOr<int64_t> verifyAttentionOperands(Operation *op, Value q,
@@ -41,10 +67,8 @@ static FailureOr<int64_t> verifyAttentionOperands(Operation *op, Value q,
     if (type.getMemorySpace())
       return op->emitOpError()
              << name << " must be in global (default) memory, got " << type;
-    if (!type.getLayout().isIdentity())
-      return op->emitOpError()
-             << name << " must have the identity (row-major) layout, got "
-             << type;
+    if (failed(verifyRowLayout(op, name, type)))
+      return failure();
     if (type.isDynamicDim(3))
       return op->emitOpError() << name << " head_dim must be static";
   }
