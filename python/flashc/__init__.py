@@ -84,6 +84,17 @@ class _Params(ctypes.Structure):
                 ("lse", ctypes.c_int), ("kv_heads", ctypes.c_int64)]
 
 
+class _Strides(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_int64 * 4) for name in ("q", "k", "v", "o")]
+
+    @classmethod
+    def of(cls, q, k, v, o):
+        strides = cls()
+        for name, t in zip("qkvo", (q, k, v, o)):
+            getattr(strides, name)[:] = t.stride()
+        return strides
+
+
 class _Shape(ctypes.Structure):
     _fields_ = [("batch", ctypes.c_int64), ("heads", ctypes.c_int64),
                 ("seq_q", ctypes.c_int64), ("seq_k", ctypes.c_int64),
@@ -356,6 +367,10 @@ class _Runtime:
         lib.flashc_kernel_launch_with_map.argtypes = \
             [vp, ctypes.POINTER(_Shape)] + [ctypes.c_uint64] * 5 + \
             [ctypes.POINTER(_Capture), ctypes.c_size_t, vp, vp]
+        lib.flashc_kernel_launch_strided.argtypes = \
+            [vp, ctypes.POINTER(_Shape), ctypes.POINTER(_Strides)] + \
+            [ctypes.c_uint64] * 5 + [ctypes.POINTER(_Capture), ctypes.c_size_t,
+                                     vp, vp]
         lib.flashc_block_map_build.argtypes = \
             [vp, ctypes.POINTER(_Shape)] + [ctypes.c_uint64] * 5 + \
             [ctypes.POINTER(_Capture), ctypes.c_size_t, vp, ctypes.POINTER(vp)]
@@ -416,15 +431,18 @@ class _Runtime:
         return shape, array, stream
 
     def launch_with(self, kernel, q, k, v, out, lse=None, captures=(),
-                    block_map=None):
+                    block_map=None, strided=False):
         """launch, with the LSE output (a float32 [batch, heads, seq_q]
         tensor, or None), the captures: contiguous tensors (passed with
-        their sizes) or Python numbers (int or float scalars), and a block
-        map built by build_block_map (None: built by the launch)."""
+        their sizes) or Python numbers (int or float scalars), a block map
+        built by build_block_map (None: built by the launch), and with
+        `strided` (a kernel compiled for strided q, k, v, o) the tensors'
+        strides."""
         shape, array, stream = self._arguments(q, k, captures)
-        if self.lib.flashc_kernel_launch_with_map(
-                kernel, ctypes.byref(shape), q.data_ptr(), k.data_ptr(),
-                v.data_ptr(), out.data_ptr(),
+        strides = ctypes.byref(_Strides.of(q, k, v, out)) if strided else None
+        if self.lib.flashc_kernel_launch_strided(
+                kernel, ctypes.byref(shape), strides, q.data_ptr(),
+                k.data_ptr(), v.data_ptr(), out.data_ptr(),
                 lse.data_ptr() if lse is not None else 0, array,
                 len(captures), block_map.handle if block_map else None,
                 stream) != 0:
@@ -473,10 +491,11 @@ def _device_arch(torch, device):
 
 def attention_mlir(head_dim=64, dtype="f16", causal=False, scale=None,
                    score_mod=None, mask_mod=None, bottom_right=False,
-                   lse=False, capture_types=()):
+                   lse=False, capture_types=(), strided=False):
     """The MLIR module `attention` compiles for these arguments, with
-    dynamic batch, heads and sequence lengths, and the captured tensors the
-    modifiers index: (text, [tensor, ...]).
+    dynamic batch, heads and sequence lengths (and with `strided`, strides
+    given at launch), and the captured tensors the modifiers index:
+    (text, [tensor, ...]).
 
     score_mod / mask_mod: Python functions (traced by flashc.mods), or MLIR
     text of the whole region (`score_mod { ... }`) whose captures' memref
@@ -501,7 +520,8 @@ def attention_mlir(head_dim=64, dtype="f16", causal=False, scale=None,
     if texts:
         regions = "\n".join(texts)
         types = list(capture_types)
-    t = f"memref<?x?x?x{head_dim}x{dtype}>"
+    t = f"memref<?x?x?x{head_dim}x{dtype}" + \
+        (", strided<[?, ?, ?, 1]>>" if strided else ">")
     lse_type = "memref<?x?x?xf32>"
     # Names a region's own (isolated) names are unlikely to take: MLIR
     # refuses a region argument that shadows one of the function's.
@@ -548,8 +568,10 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
     device; k and v share their shape; q may have another seq, and more
     heads than k and v, a multiple of theirs (grouped-query attention, as
     FlashAttention takes it: query head h reads k/v head
-    h // (heads // kv_heads); score_mod and mask_mod see the query head). Returns a new
-    tensor shaped like q, and with return_lse=True also the rows'
+    h // (heads // kv_heads); score_mod and mask_mod see the query head).
+    q, k, v may be views with a unit head_dim stride, read in place (a
+    [batch, seq, heads, head_dim] tensor's .transpose(1, 2)). Returns a new
+    tensor shaped (and strided) like q, and with return_lse=True also the rows'
     log-sum-exp (float32 [batch, heads, seq_q]). Runs on the current CUDA
     stream.
 
@@ -579,8 +601,15 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
         if t.dim() != 4:
             raise ValueError(f"{name} must have 4 dims [batch, heads, seq, "
                              f"head_dim], got shape {tuple(t.shape)}")
-        if not t.is_contiguous():
-            raise ValueError(f"{name} must be contiguous (call .contiguous())")
+        # Views with a unit head_dim stride are read in place (a
+        # [batch, seq, heads, head_dim] tensor's .transpose(1, 2)); rows are
+        # copied in 16-byte chunks.
+        if t.stride(-1) != 1 or any(s % 8 for s in t.stride()[:3]) or \
+                t.data_ptr() % 16:
+            raise ValueError(f"{name} needs a unit stride on head_dim, the "
+                             "other strides multiples of 8 and 16-byte "
+                             f"alignment, got strides {tuple(t.stride())} "
+                             "(call .contiguous())")
     if not (q.dtype == k.dtype == v.dtype):
         raise TypeError(f"q, k, v must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
     if not (q.device == k.device == v.device):
@@ -613,10 +642,15 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
             with torch.cuda.device(device):
                 torch.zeros(1, device=q.device)  # torch's context first
                 runtime = _runtimes[device] = _Runtime(device)
+    # Views (strides other than row-major) take a kernel compiled for
+    # strides given at launch; the output gets q's layout.
+    strided = not all(t.is_contiguous() for t in (q, k, v))
     plain = score_mod is None and mask_mod is None and not bottom_right and \
         not return_lse and not captures and block_map is None and \
-        not _build_map
+        not _build_map and not strided
     out = torch.empty_like(q)
+    if strided and (out.stride(-1) != 1 or any(s % 8 for s in out.stride()[:3])):
+        out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
     if plain:
         key = (dtype, head_dim, bool(causal), scale, arch)
         kernel = runtime.kernels.get(key)
@@ -628,7 +662,7 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
     capture_types = [_capture_type(torch, c, i) for i, c in enumerate(captures)]
     text, traced = attention_mlir(head_dim, dtype, causal, scale, score_mod,
                                   mask_mod, bottom_right, return_lse,
-                                  capture_types)
+                                  capture_types, strided)
     values = list(traced) if traced else list(captures)
     for i, value in enumerate(values):
         if isinstance(value, torch.Tensor) and (
@@ -644,7 +678,7 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
         if return_lse else None
     if _build_map:
         return runtime.build_block_map(kernel, q, k, v, out, lse, values)
-    runtime.launch_with(kernel, q, k, v, out, lse, values, block_map)
+    runtime.launch_with(kernel, q, k, v, out, lse, values, block_map, strided)
     return (out, lse) if return_lse else out
 
 

@@ -76,6 +76,27 @@ for dtype, bound in ((torch.float16, 2e-3), (torch.bfloat16, 1e-2)):
                       not torch.isnan(out).any().item() and err < bound,
                       f"rel_l2={err:.2e}")
 
+# Views read in place: [batch, seq, heads, head_dim] tensors transposed to
+# [batch, heads, seq, head_dim] (GQA too); the output takes q's layout.
+for dtype, bound in ((torch.float16, 2e-3), (torch.bfloat16, 1e-2)):
+    for d in (64, 80, 128):
+        for causal in (False, True):
+            for (b, h, kvh, s, sk) in ((2, 8, 8, 300, 300), (1, 8, 2, 513, 513),
+                                       (2, 4, 1, 77, 77 if causal else 1000)):
+                q = torch.randn(b, s, h, d, device="cuda", dtype=dtype).transpose(1, 2)
+                k = torch.randn(b, sk, kvh, d, device="cuda", dtype=dtype).transpose(1, 2)
+                v = torch.randn(b, sk, kvh, d, device="cuda", dtype=dtype).transpose(1, 2)
+                out = flashc.attention(q, k, v, causal=causal)
+                g = h // kvh
+                ref = F.scaled_dot_product_attention(
+                    q.double(), k.double().repeat_interleave(g, dim=1),
+                    v.double().repeat_interleave(g, dim=1), is_causal=causal)
+                err = rel_l2(out, ref)
+                check(f"strided {dtype} d={d} causal={causal} heads {h}/{kvh} "
+                      f"seq {s}/{sk}",
+                      not torch.isnan(out).any().item() and err < bound and
+                      out.stride() == q.stride(), f"rel_l2={err:.2e}")
+
 q = torch.randn(1, 2, 64, 64, device="cuda", dtype=torch.float16)
 out = flashc.attention(q, q, q, scale=0.3)
 ref = F.scaled_dot_product_attention(q.double(), q.double(), q.double(), scale=0.3)
@@ -127,7 +148,7 @@ def raises(name, exc, fn):
 
 raises("CPU tensor", ValueError, lambda: flashc.attention(q.cpu(), q, q))
 raises("float32", TypeError, lambda: flashc.attention(q.float(), q.float(), q.float()))
-raises("non-contiguous", ValueError,
+raises("head_dim stride not 1", ValueError,
        lambda: flashc.attention(q.transpose(2, 3), q, q))
 raises("mismatched shapes", ValueError,
        lambda: flashc.attention(q, torch.cat([q, q]), torch.cat([q, q])))

@@ -13,3 +13,9 @@ for dtype in ("f16", "bf16"):
         for causal in (False, True):
             print(flashc.warm_cache(dtype, d, causal, arch=args.arch))
 print(flashc.warm_cache("f16", 64, False, scale=0.3, arch=args.arch))
+# Strided views (test_torch's [batch, seq, heads, head_dim] tensors).
+for dtype in ("f16", "bf16"):
+    for d in (64, 80, 128):
+        for causal in (False, True):
+            text, _ = flashc.attention_mlir(d, dtype, causal, strided=True)
+            flashc._modified_bundle(text, args.arch)
