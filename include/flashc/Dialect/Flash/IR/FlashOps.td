@@ -27,7 +27,9 @@ def Flash_AttentionOp : Flash_Op<"attention", [AttrSizedOperandSegments,
     Kᵀ) [masked]) · V`, the softmax taken along the key axis.
 
     Operands are memrefs `[batch, heads, seq, head_dim]` of one element type,
-    f16 or bf16. K and V may have fewer heads than Q, a divisor of Q's
+    f16 or bf16, row-major or strided (`strided<[?, ?, ?, 1]>`: a unit
+    head_dim stride, offset 0, static strides multiples of 8; a view of
+    `[batch, seq, heads, head_dim]` storage, strides given at launch). K and V may have fewer heads than Q, a divisor of Q's
     (grouped-query attention, multi-query with one): query head `h` reads
     K/V head `h / (heads / kv_heads)`. Batch, heads and seq may be dynamic (`?`); head_dim must be
     static, a multiple of 16 from 32 to 256. K and V have the same seq (the key length),
