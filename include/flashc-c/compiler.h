@@ -61,6 +61,10 @@ typedef struct flashc_attention_params {
    * head h reads K/V head h / (heads / kv_heads)); 0: as heads (static or
    * dynamic; dynamic heads take any divisor at launch). Added in 0.5. */
   int64_t kv_heads;
+  /* Non-zero: Q, K, V and O are strided<[?, ?, ?, 1]> memrefs, their
+   * strides given at launch (flashc_kernel_launch_strided), e.g. views of
+   * [batch, seq, heads, head_dim] storage. Added in 0.5. */
+  int strided;
 } flashc_attention_params;
 
 typedef struct flashc_compile_result flashc_compile_result;

@@ -175,6 +175,8 @@ int flashc_compile_attention(const flashc_attention_params *params,
     return size ? std::to_string(size) : std::string("?");
   };
   std::string element = params->dtype == FLASHC_BF16 ? "bf16" : "f16";
+  if (params->strided)
+    element += ", strided<[?, ?, ?, 1]>";
   std::string qType = "memref<" + dim(params->batch) + "x" +
                       dim(params->heads) + "x" + dim(params->seq_q) + "x" +
                       std::to_string(params->head_dim) + "x" + element + ">";

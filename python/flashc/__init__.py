@@ -81,7 +81,8 @@ class _Params(ctypes.Structure):
                 ("stages", ctypes.c_int64), ("warps", ctypes.c_int64),
                 ("tune_cache", ctypes.c_char_p), ("strategy", ctypes.c_char_p),
                 ("kv_splits", ctypes.c_int64), ("bottom_right", ctypes.c_int),
-                ("lse", ctypes.c_int), ("kv_heads", ctypes.c_int64)]
+                ("lse", ctypes.c_int), ("kv_heads", ctypes.c_int64),
+                ("strided", ctypes.c_int)]
 
 
 class _Strides(ctypes.Structure):

@@ -218,6 +218,12 @@ int main(void) {
   expect(compiledHas(flashc_compile_attention(&params, &result), &result,
                      "\nshape -1 32 -1 -1\nkv_heads 8\n"),
          "params: kv_heads 8 of 32");
+  params.kv_heads = 8;
+  params.strided = 1;
+  expect(compiledHas(flashc_compile_attention(&params, &result), &result,
+                     "\nstrided 1\n"),
+         "params: strided");
+  params.strided = 0;
   params.kv_heads = 5;
   expect(flashc_compile_attention(&params, &result) != 0 &&
              strstr(flashc_compile_result_diagnostics(result),
