@@ -32,23 +32,30 @@
 using namespace mlir;
 using namespace llvm;
 
-static cl::opt<std::string>
-    inputFilename(cl::Positional, cl::desc("<input .mlir>"), cl::init("-"));
+static cl::OptionCategory checkCategory("flashc-check-cpu options");
+static cl::opt<std::string> inputFilename(cl::Positional,
+                                          cl::desc("<input .mlir>"),
+                                          cl::init("-"),
+                                          cl::cat(checkCategory));
 static cl::opt<int64_t> batch("batch", cl::desc("batch (if dynamic)"),
-                              cl::init(-1));
+                              cl::init(-1), cl::cat(checkCategory));
 static cl::opt<int64_t> heads("heads", cl::desc("heads (if dynamic)"),
-                              cl::init(-1));
+                              cl::init(-1), cl::cat(checkCategory));
 static cl::opt<int64_t>
     kvHeads("kv-heads", cl::desc("K/V heads (if dynamic; default: heads)"),
-            cl::init(-1));
+            cl::init(-1), cl::cat(checkCategory));
 static cl::opt<int64_t> seqQ("seq", cl::desc("query length (if dynamic)"),
-                             cl::init(-1));
-static cl::opt<int64_t>
-    seqK("seq-k", cl::desc("key length (default: the query's)"), cl::init(-1));
-static cl::opt<uint64_t> seed("seed", cl::desc("random seed"), cl::init(1));
+                             cl::init(-1), cl::cat(checkCategory));
+static cl::opt<int64_t> seqK("seq-k",
+                             cl::desc("key length (default: the query's)"),
+                             cl::init(-1), cl::cat(checkCategory));
+static cl::opt<uint64_t> seed("seed", cl::desc("random seed"), cl::init(1),
+                              cl::cat(checkCategory));
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // --help lists this tool's options, not every LLVM library's.
+  cl::HideUnrelatedOptions(checkCategory);
   cl::ParseCommandLineOptions(argc, argv,
                               "check a flash program's tiled algorithm on "
                               "the CPU against a float64 reference\n");
