@@ -211,12 +211,14 @@ def _apply_config(params, config):
 
 def compile(head_dim=64, dtype="f16", causal=False, scale=None, arch="sm_89",
             batch=None, heads=None, seq_q=None, seq_k=None, config=None,
-            mlir=None, tune_cache=None):
+            mlir=None, tune_cache=None, kv_heads=None, strided=False):
     """Compiles one attention to a Kernel. Needs neither torch nor a GPU.
 
-    Either describe it (head_dim 64/128, dtype "f16"/"bf16", causal, scale
-    (a positive number; None: 1/sqrt(head_dim)), static sizes (integers
-    >= 1) or None for dynamic, config a dict with block_m, block_n, stages,
+    Either describe it (head_dim a multiple of 16 from 32 to 256, dtype
+    "f16"/"bf16", causal, scale (a positive number; None:
+    1/sqrt(head_dim)), static sizes (integers >= 1) or None for dynamic,
+    kv_heads (K/V heads dividing heads; None: as heads), strided (q, k, v,
+    o strided<[?, ?, ?, 1]>, strides given at launch), config a dict with block_m, block_n, stages,
     warps and optionally strategy, "mma_sync" (default) or "wmma", and
     kv_splits), or pass `mlir` text. A wrong argument raises TypeError or
     ValueError naming it; nothing is rounded or guessed.
@@ -245,9 +247,13 @@ def compile(head_dim=64, dtype="f16", causal=False, scale=None, arch="sm_89",
         params.arch = arch.encode()
         params.tune_cache = cache
         for field, value in (("batch", batch), ("heads", heads),
-                             ("seq_q", seq_q), ("seq_k", seq_k)):
+                             ("seq_q", seq_q), ("seq_k", seq_k),
+                             ("kv_heads", kv_heads)):
             value = _check_int(field, value, allow_none=True)
             setattr(params, field, 0 if value is None else value)
+        if not isinstance(strided, bool):
+            raise TypeError(f"strided must be True or False, got {strided!r}")
+        params.strided = 1 if strided else 0
         if config is not None:
             _apply_config(params, config)
         status = lib.flashc_compile_attention(ctypes.byref(params),

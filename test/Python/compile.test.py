@@ -17,6 +17,8 @@ print("static", k.metadata["shape"], k.metadata["strategy"])
 k = flashc.compile(config=dict(block_m=64, block_n=64, stages=2, warps=4,
                                strategy="wmma"))
 print("explicit", k.metadata["strategy"])
+k = flashc.compile(head_dim=96, heads=32, kv_heads=8, strided=True)
+print("gqa", k.metadata["kv_heads"], "strided", k.metadata.get("strided"))
 for kwargs in (dict(head_dim=72), dict(dtype="f32"), dict(arch="sm_75")):
     try:
         flashc.compile(**kwargs)
@@ -29,7 +31,7 @@ for kwargs in (dict(head_dim=72), dict(dtype="f32"), dict(arch="sm_75")):
 for kwargs in (dict(head_dim=64.9), dict(head_dim=None), dict(batch=2.5),
                dict(batch=0), dict(heads=True), dict(scale=0),
                dict(scale=float("nan")), dict(scale=-1.0), dict(scale="0.1"),
-               dict(causal=1),
+               dict(causal=1), dict(kv_heads=0), dict(strided=1),
                dict(config=dict(block_m=64, block_n=64, stages=2, warps=4,
                                 block_k=16)),
                dict(config=dict(block_m=64, block_n=64, stages=2)),
