@@ -111,12 +111,12 @@ static flashc_status checkShape(flashc_runtime *rt, const KernelBundle &b,
                     "shape: batch * kv_splits = " +
                         std::to_string(shape->batch * b.kvSplits) +
                         " exceeds the grid limit of 65535");
-  if (!b.blockMapKernel.empty() &&
-      b.blockMapRowCount(shape->batch, shape->heads) > kMaxGridYZ)
+  int64_t mapRows = b.blockMapRowCount(shape->batch, shape->heads);
+  if (!b.blockMapKernel.empty() && mapRows > kMaxGridYZ)
     return rt->fail(FLASHC_ERROR_ARGUMENT,
-                    "shape: the block map's rows (batch * heads = " +
-                        std::to_string(shape->batch * shape->heads) +
-                        ") exceed the grid limit of 65535");
+                    "shape: the block map's " + std::to_string(mapRows) +
+                        " rows (one per batch and head) exceed the grid "
+                        "limit of 65535");
   if (b.gridX(shape->seq_q) > 0x7fffffff)
     return rt->fail(FLASHC_ERROR_ARGUMENT, "shape: seq_q too large");
   return FLASHC_OK;
@@ -185,8 +185,8 @@ struct LaunchParams {
     slots.push_back(value);
     pointers.push_back(&slots.back());
   }
-  /// A contiguous row-major memref of `sizes` at `data`.
-  /// A memref descriptor of `sizes` and `strides` (none: row-major).
+  /// A memref descriptor at `data` of `sizes` and `strides` (none:
+  /// row-major, contiguous).
   void addMemref(uint64_t data, const std::vector<int64_t> &sizes,
                  const int64_t *strides = nullptr) {
     push(static_cast<int64_t>(data));

@@ -35,12 +35,13 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
   // Grid (query blocks, heads, batch · kv_splits): batch · heads may pass
   // the y and z limits of 65535 where neither alone does.
   heads = memref::DimOp::create(b, loc, kernelArgs[0], 1);
-  Value batch = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+  Value z = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+  Value batch = z;
   if (k.kvSplits > 1) {
     workspace.partials = kernelArgs[next];
     workspace.counters = kernelArgs[next + 1];
-    workspace.split = arith::RemUIOp::create(b, loc, batch, k.idx(k.kvSplits));
-    batch = arith::DivUIOp::create(b, loc, batch, k.idx(k.kvSplits));
+    workspace.split = arith::RemUIOp::create(b, loc, z, k.idx(k.kvSplits));
+    batch = arith::DivUIOp::create(b, loc, z, k.idx(k.kvSplits));
   }
   Value queryBlock = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   if (tiled.isCausal()) {
