@@ -132,9 +132,9 @@ bool flashc::chooseRunShape(const RunOptions &requested,
                  shape.kvHeads))
     return false;
   if (shape.heads % shape.kvHeads != 0) {
-    error = "--kv-heads " + std::to_string(shape.kvHeads) +
-            " must divide the heads, " + std::to_string(shape.heads) +
-            " (grouped-query attention)";
+    error = "kv_heads " + std::to_string(shape.kvHeads) +
+            " must divide heads " + std::to_string(shape.heads) +
+            " (grouped-query attention; --kv-heads, --heads)";
     return false;
   }
   return true;

@@ -141,7 +141,11 @@ flash::describeKernel(ModuleOp module, const TargetOptions &options) {
   bundle.heads = staticOr(qType, 1);
   bundle.seqQ = staticOr(qType, 2);
   bundle.seqK = staticOr(kType, 2);
-  bundle.kvHeads = staticOr(kType, 1);
+  // K's heads, or V's where only they are static (the verifier keeps the
+  // two equal).
+  auto vType = cast<MemRefType>(tiled.getV().getType());
+  bundle.kvHeads =
+      kType.isDynamicDim(1) ? staticOr(vType, 1) : staticOr(kType, 1);
   bundle.strided = llvm::any_of(
       ValueRange{tiled.getQ(), tiled.getK(), tiled.getV(), tiled.getO()},
       [](Value operand) {

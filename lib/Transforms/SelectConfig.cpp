@@ -152,9 +152,16 @@ static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
   MLIRContext *context = config.getContext();
   if (programsOf(config) >= multiprocessors(arch))
     return config;
-  if (config.getBlockM() == 128)
-    config = TileConfigAttr::get(context, 64, 64, /*stages=*/2,
-                                 config.getWarps(), config.getStrategy());
+  if (config.getBlockM() == 128) {
+    // 64-key steps where they fit (past head_dim 128 they may not).
+    auto half = TileConfigAttr::get(context, 64, 64, /*stages=*/2,
+                                    config.getWarps(), config.getStrategy());
+    config = fits(half, headDim)
+                 ? half
+                 : TileConfigAttr::get(context, 64, config.getBlockN(),
+                                       config.getStages(), config.getWarps(),
+                                       config.getStrategy());
+  }
   // One program per SM at most: the extra stage costs no occupancy.
   if (programsOf(config) <= multiprocessors(arch) &&
       fits(withStages(config, 3), headDim))

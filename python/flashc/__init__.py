@@ -611,12 +611,12 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
         # Views with a unit head_dim stride are read in place (a
         # [batch, seq, heads, head_dim] tensor's .transpose(1, 2)); rows are
         # copied in 16-byte chunks.
-        if t.stride(-1) != 1 or any(s % 8 for s in t.stride()[:3]) or \
+        if t.stride(-1) != 1 or any(s < 1 or s % 8 for s in t.stride()[:3]) or \
                 t.data_ptr() % 16:
             raise ValueError(f"{name} needs a unit stride on head_dim, the "
-                             "other strides multiples of 8 and 16-byte "
-                             f"alignment, got strides {tuple(t.stride())} "
-                             "(call .contiguous())")
+                             "other strides positive multiples of 8 and "
+                             "16-byte alignment, got strides "
+                             f"{tuple(t.stride())} (call .contiguous())")
     if not (q.dtype == k.dtype == v.dtype):
         raise TypeError(f"q, k, v must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
     if not (q.device == k.device == v.device):
@@ -656,7 +656,8 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
         not return_lse and not captures and block_map is None and \
         not _build_map and not strided
     out = torch.empty_like(q)
-    if strided and (out.stride(-1) != 1 or any(s % 8 for s in out.stride()[:3])):
+    if strided and (out.stride(-1) != 1 or
+                    any(s < 1 or s % 8 for s in out.stride()[:3])):
         out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
     if plain:
         key = (dtype, head_dim, bool(causal), scale, arch)

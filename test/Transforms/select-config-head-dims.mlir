@@ -43,6 +43,15 @@ func.func @d256_causal(%q: memref<?x?x?x256xbf16>) {
   return
 }
 
+// A static grid too small for the SMs takes 64-row blocks, keeping 32-key
+// steps where 64 would not fit (head_dim 160: 107520 bytes).
+// CHECK-LABEL: func.func @d160_small_grid
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 64, block_n = 32,
+func.func @d160_small_grid(%q: memref<1x8x512x160xf16>) {
+  flash.attention %q, %q, %q -> %q : memref<1x8x512x160xf16>, memref<1x8x512x160xf16>, memref<1x8x512x160xf16> -> memref<1x8x512x160xf16>
+  return
+}
+
 // WMMA stops at head_dim 128: asked for it past 128, the pass names the op
 // and the rule.
 // WMMA: error: 'flash.attention' op flash-select-config: strategy wmma supports head_dim up to 128, got 160; use mma_sync

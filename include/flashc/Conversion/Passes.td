@@ -10,8 +10,8 @@ def FlashToGPU : Pass<"flash-to-gpu", "::mlir::ModuleOp"> {
   let description = [{
     Turns every `flash.tiled` into a `gpu.func` kernel in a `gpu.module`
     (named after the enclosing function) and replaces it with a
-    `gpu.launch_func` on the grid `(ceildiv(seq_q, block_m), batch·heads,
-    kv_splits)` with `32·warps` threads and the configuration's dynamic
+    `gpu.launch_func` on the grid `(ceildiv(seq_q, block_m), heads,
+    batch·kv_splits)` with `32·warps` threads and the configuration's dynamic
     shared memory (causal grids take query blocks in reverse, longest
     first).
 

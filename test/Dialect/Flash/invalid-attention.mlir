@@ -539,3 +539,30 @@ func.func @config_missing(%m: memref<1x1x64x64xf16>) {
   flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
   return
 }
+
+// -----
+
+// Strided and row-major operands do not mix.
+func.func @mixed_layouts(%q: memref<1x2x64x64xf16, strided<[?, ?, ?, 1]>>, %m: memref<1x2x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op Q, K, V and O must all be row-major or all strided; K is row-major and Q is not}}
+  flash.attention %q, %m, %m -> %q : memref<1x2x64x64xf16, strided<[?, ?, ?, 1]>>, memref<1x2x64x64xf16>, memref<1x2x64x64xf16> -> memref<1x2x64x64xf16, strided<[?, ?, ?, 1]>>
+  return
+}
+
+// -----
+
+// With K's heads dynamic, V's static heads must divide Q's.
+func.func @v_heads_dynamic_k(%q: memref<1x8x64x64xf16>, %k: memref<1x?x64x64xf16>, %v: memref<1x3x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op Q heads 8 is not a multiple of V's 3}}
+  flash.attention %q, %k, %v -> %q : memref<1x8x64x64xf16>, memref<1x?x64x64xf16>, memref<1x3x64x64xf16> -> memref<1x8x64x64xf16>
+  return
+}
+
+// -----
+
+// A static batch times kv_splits must fit grid z.
+func.func @batch_splits(%m: memref<5000x1x64x64xf16>) {
+  // expected-error @+1 {{'flash.attention' op batch 5000 * kv_splits 16 exceeds the grid's limit of 65535 (grid z)}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 16>) : memref<5000x1x64x64xf16>, memref<5000x1x64x64xf16>, memref<5000x1x64x64xf16> -> memref<5000x1x64x64xf16>
+  return
+}

@@ -73,6 +73,15 @@ static FailureOr<int64_t> verifyAttentionOperands(Operation *op, Value q,
       return op->emitOpError() << name << " head_dim must be static";
   }
   MemRefType qType = operands[0].second;
+  // The bundle and the runtime describe the four layouts as one: all
+  // row-major, or all strided (their strides given at launch).
+  for (auto [name, type] : ArrayRef(operands).drop_front())
+    if (type.getLayout().isIdentity() != qType.getLayout().isIdentity())
+      return op->emitOpError()
+             << "Q, K, V and O must all be row-major or all strided; " << name
+             << " is "
+             << (type.getLayout().isIdentity() ? "row-major" : "strided")
+             << " and Q is not";
   for (auto [name, type] : ArrayRef(operands).drop_front()) {
     if (type.getElementType() != qType.getElementType())
       return op->emitOpError()
@@ -112,13 +121,15 @@ static FailureOr<int64_t> verifyAttentionOperands(Operation *op, Value q,
     return op->emitOpError()
            << "V heads " << vType.getDimSize(1) << " differs from K's "
            << kType.getDimSize(1) << " (keys and values come in pairs)";
-  if (!qType.isDynamicDim(1) && !kType.isDynamicDim(1) &&
-      qType.getDimSize(1) % kType.getDimSize(1) != 0)
-    return op->emitOpError()
-           << "Q heads " << qType.getDimSize(1) << " is not a multiple of K's "
-           << kType.getDimSize(1)
-           << " (grouped-query attention: each K/V head serves as many query "
-              "heads)";
+  for (auto [name, type] :
+       {std::pair<StringRef, MemRefType>{"K", kType}, {"V", vType}})
+    if (!qType.isDynamicDim(1) && !type.isDynamicDim(1) &&
+        qType.getDimSize(1) % type.getDimSize(1) != 0)
+      return op->emitOpError()
+             << "Q heads " << qType.getDimSize(1) << " is not a multiple of "
+             << name << "'s " << type.getDimSize(1)
+             << " (grouped-query attention: each K/V head serves as many "
+                "query heads)";
   MemRefType oType = operands[3].second;
   if (oType.getShape() != qType.getShape())
     return op->emitOpError()
@@ -199,6 +210,13 @@ LogicalResult AttentionOp::verify() {
   if (failed(config.verifyFor([&] { return emitOpError(); }, *headDim,
                               elementBytes(getQ()))))
     return failure();
+  auto qType = cast<MemRefType>(getQ().getType());
+  if (!qType.isDynamicDim(0) &&
+      qType.getDimSize(0) * config.getKvSplits() > kMaxGridYZ)
+    return emitOpError() << "batch " << qType.getDimSize(0) << " * kv_splits "
+                         << config.getKvSplits()
+                         << " exceeds the grid's limit of " << kMaxGridYZ
+                         << " (grid z)";
   if (PolicyAttr policy = getPolicyAttr())
     return policy.verifyFor([&] { return emitOpError(); }, config);
   return success();
