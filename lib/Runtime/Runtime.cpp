@@ -4,6 +4,8 @@
 #include "flashc/Runtime/Bundle.h"
 #include "flashc/Runtime/CudaDriver.h"
 
+#include "LaunchChecks.h"
+
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -56,71 +58,6 @@ struct flashc_kernel {
   CUdeviceptr workspace = 0;
   size_t workspaceBytes = 0, countersOffset = 0;
 };
-
-/// The grid's y and z limit.
-constexpr int64_t kMaxGridYZ = 65535;
-
-/// K and V's heads: `kv_heads`, 0 meaning Q's.
-static int64_t keyHeads(const flashc_shape &shape) {
-  return shape.kv_heads == 0 ? shape.heads : shape.kv_heads;
-}
-
-/// The shape checks of a launch: sizes at least 1, equal to the compiled
-/// static ones, and within the grid's limits.
-static flashc_status checkShape(flashc_runtime *rt, const KernelBundle &b,
-                                const flashc_shape *shape) {
-  if (!shape)
-    return rt->fail(FLASHC_ERROR_ARGUMENT, "shape: null");
-  struct Dim {
-    const char *name;
-    int64_t value, compiled;
-  } dims[] = {{"batch", shape->batch, b.batch},
-              {"heads", shape->heads, b.heads},
-              {"seq_q", shape->seq_q, b.seqQ},
-              {"seq_k", shape->seq_k, b.seqK}};
-  for (const Dim &d : dims) {
-    if (d.value < 1)
-      return rt->fail(FLASHC_ERROR_ARGUMENT,
-                      std::string("shape: ") + d.name + " = " +
-                          std::to_string(d.value) + " must be at least 1");
-    if (d.compiled >= 0 && d.value != d.compiled)
-      return rt->fail(
-          FLASHC_ERROR_ARGUMENT,
-          std::string("shape: ") + d.name + " = " + std::to_string(d.value) +
-              " differs from the compiled " + std::to_string(d.compiled));
-  }
-  int64_t kvHeads = keyHeads(*shape);
-  if (kvHeads < 1 || shape->heads % kvHeads != 0)
-    return rt->fail(FLASHC_ERROR_ARGUMENT,
-                    "shape: kv_heads = " + std::to_string(shape->kv_heads) +
-                        " must divide heads = " + std::to_string(shape->heads) +
-                        " (grouped-query attention; 0 means heads)");
-  if (b.kvHeads >= 0 && kvHeads != b.kvHeads)
-    return rt->fail(FLASHC_ERROR_ARGUMENT,
-                    "shape: kv_heads = " + std::to_string(kvHeads) +
-                        " differs from the compiled " +
-                        std::to_string(b.kvHeads));
-  // Grid (query blocks, heads, batch · kv_splits); the block map's grid z
-  // is its rows.
-  if (shape->heads > kMaxGridYZ)
-    return rt->fail(FLASHC_ERROR_ARGUMENT,
-                    "shape: heads = " + std::to_string(shape->heads) +
-                        " exceeds the grid limit of 65535");
-  if (shape->batch * b.kvSplits > kMaxGridYZ)
-    return rt->fail(FLASHC_ERROR_ARGUMENT,
-                    "shape: batch * kv_splits = " +
-                        std::to_string(shape->batch * b.kvSplits) +
-                        " exceeds the grid limit of 65535");
-  int64_t mapRows = b.blockMapRowCount(shape->batch, shape->heads);
-  if (!b.blockMapKernel.empty() && mapRows > kMaxGridYZ)
-    return rt->fail(FLASHC_ERROR_ARGUMENT,
-                    "shape: the block map's " + std::to_string(mapRows) +
-                        " rows (one per batch and head) exceed the grid "
-                        "limit of 65535");
-  if (b.gridX(shape->seq_q) > 0x7fffffff)
-    return rt->fail(FLASHC_ERROR_ARGUMENT, "shape: seq_q too large");
-  return FLASHC_OK;
-}
 
 /// q, k, v, o: device pointers of this context, 16-byte aligned.
 static flashc_status checkPointers(flashc_runtime *rt,
@@ -356,44 +293,6 @@ void flashc_kernel_destroy(flashc_kernel *kernel) {
   delete kernel;
 }
 
-/// The LSE and the captures of a launch against the bundle.
-static flashc_status checkExtras(flashc_runtime *rt, const KernelBundle &b,
-                                 uint64_t lse, const flashc_capture *captures,
-                                 size_t numCaptures) {
-  if (b.lse && !lse)
-    return rt->fail(FLASHC_ERROR_ARGUMENT,
-                    "lse: null pointer (the kernel writes a log-sum-exp)");
-  if (!b.lse && lse)
-    return rt->fail(FLASHC_ERROR_ARGUMENT,
-                    "lse: given, but the kernel writes no log-sum-exp");
-  if (numCaptures != b.captures.size())
-    return rt->fail(FLASHC_ERROR_ARGUMENT,
-                    "captures: " + std::to_string(numCaptures) +
-                        " given, the kernel takes " +
-                        std::to_string(b.captures.size()));
-  if (numCaptures && !captures)
-    return rt->fail(FLASHC_ERROR_ARGUMENT, "captures: null array");
-  for (size_t i = 0; i < numCaptures; ++i) {
-    const CaptureInfo &info = b.captures[i];
-    if (!info.memref)
-      continue;
-    std::string name = "capture " + std::to_string(i);
-    if (!captures[i].data)
-      return rt->fail(FLASHC_ERROR_ARGUMENT, name + ": null pointer");
-    for (size_t d = 0; d < info.sizes.size(); ++d) {
-      int64_t size = captures[i].sizes[d];
-      if (size < 1 || (info.sizes[d] >= 0 && size != info.sizes[d]))
-        return rt->fail(FLASHC_ERROR_ARGUMENT,
-                        name + ": size " + std::to_string(d) + " = " +
-                            std::to_string(size) +
-                            (size < 1 ? " must be at least 1"
-                                      : " differs from the compiled " +
-                                            std::to_string(info.sizes[d])));
-    }
-  }
-  return FLASHC_OK;
-}
-
 /// The kernel's own block map, grown when smaller than `entries`.
 static bool ensureBlockMap(flashc_kernel *kernel, int64_t entries) {
   flashc_runtime *rt = kernel->runtime;
@@ -449,39 +348,6 @@ flashc_status flashc_kernel_launch(flashc_kernel *kernel,
                                    stream);
 }
 
-/// Q, K, V and O's strides: none (row-major) for a kernel compiled for
-/// row-major operands, whose addressing assumes it; for a strided kernel a
-/// unit head_dim stride and the others multiples of 8 elements (16-byte
-/// copies), at least 1.
-static flashc_status checkStrides(flashc_runtime *rt, const KernelBundle &b,
-                                  const flashc_strides *strides) {
-  if (!strides)
-    return FLASHC_OK;
-  if (!b.strided)
-    return rt->fail(FLASHC_ERROR_ARGUMENT,
-                    "strides: the kernel was compiled for row-major Q, K, V "
-                    "and O (give NULL, or compile it with strided<[?, ?, ?, "
-                    "1]> memrefs)");
-  const int64_t *all[] = {strides->q, strides->k, strides->v, strides->o};
-  const char *names[] = {"q", "k", "v", "o"};
-  for (int i = 0; i < 4; ++i) {
-    if (all[i][3] != 1)
-      return rt->fail(FLASHC_ERROR_ARGUMENT,
-                      std::string("strides: ") + names[i] +
-                          "'s head_dim stride must be 1, got " +
-                          std::to_string(all[i][3]));
-    for (int d = 0; d < 3; ++d)
-      if (all[i][d] < 1 || all[i][d] % 8 != 0)
-        return rt->fail(FLASHC_ERROR_ARGUMENT,
-                        std::string("strides: ") + names[i] + "[" +
-                            std::to_string(d) +
-                            "] = " + std::to_string(all[i][d]) +
-                            " must be a positive multiple of 8 elements "
-                            "(rows are copied in 16-byte chunks)");
-  }
-  return FLASHC_OK;
-}
-
 /// The checks of a launch and its parameters up to the captures.
 static flashc_status prepareLaunch(flashc_kernel *kernel,
                                    const flashc_shape *shape,
@@ -492,15 +358,16 @@ static flashc_status prepareLaunch(flashc_kernel *kernel,
   flashc_runtime *rt = kernel->runtime;
   rt->error.clear();
   const KernelBundle &b = kernel->bundle;
-  if (flashc_status status = checkShape(rt, b, shape); status != FLASHC_OK)
-    return status;
-  if (flashc_status status = checkStrides(rt, b, strides); status != FLASHC_OK)
-    return status;
+  // In this order: the shape, the strides, the pointers, the extras.
+  if (std::string message = checkShape(b, shape); !message.empty())
+    return rt->fail(FLASHC_ERROR_ARGUMENT, message);
+  if (std::string message = checkStrides(b, strides); !message.empty())
+    return rt->fail(FLASHC_ERROR_ARGUMENT, message);
   if (flashc_status status = checkPointers(rt, pointers); status != FLASHC_OK)
     return status;
-  if (flashc_status status = checkExtras(rt, b, lse, captures, numCaptures);
-      status != FLASHC_OK)
-    return status;
+  if (std::string message = checkExtras(b, lse, captures, numCaptures);
+      !message.empty())
+    return rt->fail(FLASHC_ERROR_ARGUMENT, message);
   const int64_t *operandStrides[] = {
       strides ? strides->q : nullptr, strides ? strides->k : nullptr,
       strides ? strides->v : nullptr, strides ? strides->o : nullptr};

@@ -1,0 +1,122 @@
+//===- LaunchChecks.cpp - a launch's arguments against its bundle ---------===//
+//
+// The checks of flashc_kernel_launch* that need no driver: each returns
+// the message of the first rule broken, "" when every one holds. The
+// runtime turns a message into FLASHC_ERROR_ARGUMENT.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LaunchChecks.h"
+
+#include <string>
+
+using namespace flashc;
+
+/// The grid's y and z limit.
+constexpr int64_t kMaxGridYZ = 65535;
+
+int64_t flashc::keyHeads(const flashc_shape &shape) {
+  return shape.kv_heads == 0 ? shape.heads : shape.kv_heads;
+}
+
+std::string flashc::checkShape(const KernelBundle &b,
+                               const flashc_shape *shape) {
+  if (!shape)
+    return "shape: null";
+  struct Dim {
+    const char *name;
+    int64_t value, compiled;
+  } dims[] = {{"batch", shape->batch, b.batch},
+              {"heads", shape->heads, b.heads},
+              {"seq_q", shape->seq_q, b.seqQ},
+              {"seq_k", shape->seq_k, b.seqK}};
+  for (const Dim &d : dims) {
+    if (d.value < 1)
+      return std::string("shape: ") + d.name + " = " + std::to_string(d.value) +
+             " must be at least 1";
+    if (d.compiled >= 0 && d.value != d.compiled)
+      return std::string("shape: ") + d.name + " = " + std::to_string(d.value) +
+             " differs from the compiled " + std::to_string(d.compiled);
+  }
+  int64_t kvHeads = keyHeads(*shape);
+  if (kvHeads < 1 || shape->heads % kvHeads != 0)
+    return "shape: kv_heads = " + std::to_string(shape->kv_heads) +
+           " must divide heads = " + std::to_string(shape->heads) +
+           " (grouped-query attention; 0 means heads)";
+  if (b.kvHeads >= 0 && kvHeads != b.kvHeads)
+    return "shape: kv_heads = " + std::to_string(kvHeads) +
+           " differs from the compiled " + std::to_string(b.kvHeads);
+  // Grid (query blocks, heads, batch · kv_splits); the block map's grid z
+  // is its rows.
+  if (shape->heads > kMaxGridYZ)
+    return "shape: heads = " + std::to_string(shape->heads) +
+           " exceeds the grid limit of 65535";
+  if (shape->batch * b.kvSplits > kMaxGridYZ)
+    return "shape: batch * kv_splits = " +
+           std::to_string(shape->batch * b.kvSplits) +
+           " exceeds the grid limit of 65535";
+  int64_t mapRows = b.blockMapRowCount(shape->batch, shape->heads);
+  if (!b.blockMapKernel.empty() && mapRows > kMaxGridYZ)
+    return "shape: the block map's " + std::to_string(mapRows) +
+           " rows (one per batch and head) exceed the grid "
+           "limit of 65535";
+  if (b.gridX(shape->seq_q) > 0x7fffffff)
+    return "shape: seq_q too large";
+  return {};
+}
+
+std::string flashc::checkStrides(const KernelBundle &b,
+                                 const flashc_strides *strides) {
+  if (!strides)
+    return {};
+  if (!b.strided)
+    return "strides: the kernel was compiled for row-major Q, K, V "
+           "and O (give NULL, or compile it with strided<[?, ?, ?, "
+           "1]> memrefs)";
+  const int64_t *all[] = {strides->q, strides->k, strides->v, strides->o};
+  const char *names[] = {"q", "k", "v", "o"};
+  for (int i = 0; i < 4; ++i) {
+    if (all[i][3] != 1)
+      return std::string("strides: ") + names[i] +
+             "'s head_dim stride must be 1, got " + std::to_string(all[i][3]);
+    for (int d = 0; d < 3; ++d)
+      if (all[i][d] < 1 || all[i][d] % 8 != 0)
+        return std::string("strides: ") + names[i] + "[" + std::to_string(d) +
+               "] = " + std::to_string(all[i][d]) +
+               " must be a positive multiple of 8 elements "
+               "(rows are copied in 16-byte chunks)";
+  }
+  return {};
+}
+
+std::string flashc::checkExtras(const KernelBundle &b, uint64_t lse,
+                                const flashc_capture *captures,
+                                size_t numCaptures) {
+  if (b.lse && !lse)
+    return "lse: null pointer (the kernel writes a log-sum-exp)";
+  if (!b.lse && lse)
+    return "lse: given, but the kernel writes no log-sum-exp";
+  if (numCaptures != b.captures.size())
+    return "captures: " + std::to_string(numCaptures) +
+           " given, the kernel takes " + std::to_string(b.captures.size());
+  if (numCaptures && !captures)
+    return "captures: null array";
+  for (size_t i = 0; i < numCaptures; ++i) {
+    const CaptureInfo &info = b.captures[i];
+    if (!info.memref)
+      continue;
+    std::string name = "capture " + std::to_string(i);
+    if (!captures[i].data)
+      return name + ": null pointer";
+    for (size_t d = 0; d < info.sizes.size(); ++d) {
+      int64_t size = captures[i].sizes[d];
+      if (size < 1 || (info.sizes[d] >= 0 && size != info.sizes[d]))
+        return name + ": size " + std::to_string(d) + " = " +
+               std::to_string(size) +
+               (size < 1 ? " must be at least 1"
+                         : " differs from the compiled " +
+                               std::to_string(info.sizes[d]));
+    }
+  }
+  return {};
+}

@@ -1,0 +1,30 @@
+//===- LaunchChecks.h - a launch's arguments against its bundle -*- C++ -*-===//
+//
+// Private to the runtime (Runtime.cpp). No MLIR, no driver.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef FLASHC_LIB_RUNTIME_LAUNCHCHECKS_H
+#define FLASHC_LIB_RUNTIME_LAUNCHCHECKS_H
+
+#include "flashc-c/runtime.h"
+#include "flashc/Runtime/Bundle.h"
+
+#include <string>
+
+namespace flashc {
+/// K and V's heads: `kv_heads`, 0 meaning Q's.
+int64_t keyHeads(const flashc_shape &shape);
+/// Sizes at least 1, equal to the compiled static ones, K/V heads dividing
+/// Q's, and within the grid's limits. "" when they hold, else the message.
+std::string checkShape(const KernelBundle &b, const flashc_shape *shape);
+/// Q, K, V and O's strides: none (row-major) for a kernel compiled for
+/// row-major operands; for a strided kernel a unit head_dim stride and the
+/// others positive multiples of 8 elements.
+std::string checkStrides(const KernelBundle &b, const flashc_strides *strides);
+/// The LSE output and the captures against the bundle.
+std::string checkExtras(const KernelBundle &b, uint64_t lse,
+                        const flashc_capture *captures, size_t numCaptures);
+} // namespace flashc
+
+#endif // FLASHC_LIB_RUNTIME_LAUNCHCHECKS_H
