@@ -28,6 +28,15 @@ def rel_l2(out, ref):
     return ((out.double() - ref).norm() / ref.norm()).item()
 
 
+def grouped_reference(q, k, v, causal=False):
+    """float64 SDPA with k and v repeated for each query head of a group
+    (grouped-query attention; k's heads divide q's)."""
+    g = q.shape[1] // k.shape[1]
+    return F.scaled_dot_product_attention(
+        q.double(), k.double().repeat_interleave(g, dim=1),
+        v.double().repeat_interleave(g, dim=1), is_causal=causal)
+
+
 torch.manual_seed(0)
 HEAD_DIMS = (32, 64, 80, 96, 128, 160, 192, 256)
 for dtype, bound in ((torch.float16, 2e-3), (torch.bfloat16, 1e-2)):
@@ -87,10 +96,7 @@ for dtype, bound in ((torch.float16, 2e-3), (torch.bfloat16, 1e-2)):
                 k = torch.randn(b, sk, kvh, d, device="cuda", dtype=dtype).transpose(1, 2)
                 v = torch.randn(b, sk, kvh, d, device="cuda", dtype=dtype).transpose(1, 2)
                 out = flashc.attention(q, k, v, causal=causal)
-                g = h // kvh
-                ref = F.scaled_dot_product_attention(
-                    q.double(), k.double().repeat_interleave(g, dim=1),
-                    v.double().repeat_interleave(g, dim=1), is_causal=causal)
+                ref = grouped_reference(q, k, v, causal)
                 err = rel_l2(out, ref)
                 check(f"strided {dtype} d={d} causal={causal} heads {h}/{kvh} "
                       f"seq {s}/{sk}",
@@ -114,10 +120,7 @@ for dtype, bound in ((torch.float16, 2e-3), (torch.bfloat16, 1e-2)):
                 k = torch.randn(b, kvh, s, d, device="cuda", dtype=dtype)
                 v = torch.randn(b, kvh, s, d, device="cuda", dtype=dtype)
                 out = flashc.attention(q, k, v, causal=causal)
-                g = h // kvh
-                ref = F.scaled_dot_product_attention(
-                    q.double(), k.double().repeat_interleave(g, dim=1),
-                    v.double().repeat_interleave(g, dim=1), is_causal=causal)
+                ref = grouped_reference(q, k, v, causal)
                 err = rel_l2(out, ref)
                 check(f"GQA {dtype} d={d} causal={causal} heads {h}/{kvh} seq {s}",
                       not torch.isnan(out).any().item() and err < bound,
@@ -125,8 +128,7 @@ for dtype, bound in ((torch.float16, 2e-3), (torch.bfloat16, 1e-2)):
 big_q = torch.randn(2100, 32, 16, 64, device="cuda", dtype=torch.float16)
 big_k = torch.randn(2100, 8, 16, 64, device="cuda", dtype=torch.float16)
 out = flashc.attention(big_q, big_k, big_k)
-repeated = big_k[-3:].double().repeat_interleave(4, dim=1)
-ref = F.scaled_dot_product_attention(big_q[-3:].double(), repeated, repeated)
+ref = grouped_reference(big_q[-3:], big_k[-3:], big_k[-3:])
 check("batch * heads = 67200 (last 3 sequences)",
       not torch.isnan(out).any().item() and rel_l2(out[-3:], ref) < 2e-3)
 del big_q, big_k, out

@@ -13,10 +13,11 @@ CONFIG128=${CONFIG128:-}
 mkdir -p "$OUTDIR"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# bundle NAME DTYPE HEAD_DIM MASK CONFIG: NAME.sm_89.bundle and
-# NAME.sm_90.bundle, dynamic sizes, CONFIG a config(...) clause or empty.
+# bundle NAME DTYPE HEAD_DIM MASK CONFIG [LAYOUT]: NAME.sm_89.bundle and
+# NAME.sm_90.bundle, dynamic sizes, CONFIG a config(...) clause or empty,
+# LAYOUT a memref layout (default row-major).
 bundle() {
-  local t="memref<?x?x?x${3}x${2}>" causal=""
+  local t="memref<?x?x?x${3}x${2}${6:+, $6}>" causal=""
   [ "$4" = causal ] && causal="causal"
   cat > "$tmp/k.mlir" <<MLIR
 func.func @$1(%q: $t, %k: $t, %v: $t, %o: $t) {
@@ -50,21 +51,8 @@ bundle bf16_d128_full_w2 bf16 128 full "$(mma 32 32 2 2)"
 bundle f16_d64_causal_w1 f16 64 causal "$(mma 16 64 3 1)"
 # Strided Q, K, V, O (flashc-run runs them on [batch, seq, heads, head_dim]
 # storage through their strides).
-strided() {
-  local t="memref<?x?x?x${3}x${2}, strided<[?, ?, ?, 1]>>" causal=""
-  [ "$4" = causal ] && causal="causal"
-  cat > "$tmp/k.mlir" <<MLIR
-func.func @$1(%q: $t, %k: $t, %v: $t, %o: $t) {
-  flash.attention %q, %k, %v -> %o $causal : $t, $t, $t -> $t
-  return
-}
-MLIR
-  for arch in sm_89 sm_90; do
-    "$FLASHC" "$tmp/k.mlir" --arch "$arch" --emit=bundle \
-      -o "$OUTDIR/$1.$arch.bundle"
-  done
-}
-strided f16_d64_causal_strided f16 64 causal
-strided bf16_d128_full_strided bf16 128 full
-strided f16_d80_full_strided f16 80 full
+strided="strided<[?, ?, ?, 1]>"
+bundle f16_d64_causal_strided f16 64 causal "" "$strided"
+bundle bf16_d128_full_strided bf16 128 full "" "$strided"
+bundle f16_d80_full_strided f16 80 full "" "$strided"
 ls "$OUTDIR" | wc -l
