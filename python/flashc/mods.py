@@ -24,7 +24,7 @@ import numbers
 import struct
 
 __all__ = ["trace", "where", "tanh", "exp", "log", "abs", "sqrt", "maximum",
-           "minimum"]
+           "minimum", "TensorSpec"]
 
 _TORCH_ELEMENTS = {"torch.float32": "f32", "torch.float16": "f16",
                    "torch.bfloat16": "bf16", "torch.int32": "i32",
@@ -236,6 +236,22 @@ class _Value:
         if func in names and not kwargs:
             return names[func](*args)
         raise TypeError(f"a modifier cannot use {getattr(func, '__name__', func)}")
+
+
+class TensorSpec:
+    """A captured tensor's stand-in, for tracing without torch (to compile
+    a modifier, or warm the disk cache, on a machine without torch or a
+    GPU): what the trace reads of a tensor, its dtype as torch names it
+    ("torch.int32") and its rank."""
+
+    def __init__(self, dtype, rank):
+        self.dtype, self.rank = dtype, rank
+
+    def dim(self):
+        return self.rank
+
+    def __getitem__(self, index):
+        return _load(self, index)
 
 
 def _load(tensor, index):

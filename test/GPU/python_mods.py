@@ -36,25 +36,12 @@ def cases(slopes, docs, table):
     ]
 
 
-class Stand:
-    """A stand-in for a captured tensor while warming (no torch here)."""
-
-    def __init__(self, dtype, rank):
-        self.dtype, self.rank = dtype, rank
-
-    def dim(self):
-        return self.rank
-
-    def __getitem__(self, index):
-        return m._load(self, index)
-
-
 def warm():
     for d in (64, 128):
         for dtype in ("f16", "bf16"):
-            for name, kwargs in cases(Stand("torch.float32", 1),
-                                      Stand("torch.int32", 2),
-                                      Stand("torch.float32", 1)):
+            for name, kwargs in cases(m.TensorSpec("torch.float32", 1),
+                                      m.TensorSpec("torch.int32", 2),
+                                      m.TensorSpec("torch.float32", 1)):
                 kwargs = dict(kwargs)
                 lse = kwargs.pop("return_lse", False)
                 text, _ = flashc.attention_mlir(d, dtype, lse=lse, **kwargs)

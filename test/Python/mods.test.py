@@ -10,22 +10,9 @@ k = flashc.compile(mlir=text, arch="sm_90")
 print("compiled", k.kernel_name, k.metadata["modified"], k.metadata["causal"])
 
 
-class Stand:
-    """A captured tensor's stand-in: the trace needs its dtype and rank."""
-
-    def __init__(self, dtype, rank):
-        self.dtype, self.rank = dtype, rank
-
-    def dim(self):
-        return self.rank
-
-    def __getitem__(self, index):
-        return mods._load(self, index)
-
-
 # Captures: loads become memref.load from the region's capture arguments;
 # the same tensor twice is one capture; a where with mixed types.
-docs, slopes = Stand("torch.int32", 2), Stand("torch.float32", 1)
+docs, slopes = mods.TensorSpec("torch.int32", 2), mods.TensorSpec("torch.float32", 1)
 text, captured = flashc.attention_mlir(
     128, "bf16", True, bottom_right=True, lse=True,
     score_mod=lambda s, b, h, q, kv: mods.where(kv > q, s, s + slopes[h] * (kv - q)),
@@ -39,7 +26,7 @@ print("compiled", k.metadata["lse"], k.metadata["bottom_right"],
 # What cannot be traced is an error that says why.
 for kwargs in (dict(score_mod=lambda s, b, h, q, kv: s if s > 0 else -s),
                dict(mask_mod=lambda b, h, q, kv: q - kv),
-               dict(mask_mod=lambda b, h, q, kv: Stand("torch.bool", 1)[q] > 0),
+               dict(mask_mod=lambda b, h, q, kv: mods.TensorSpec("torch.bool", 1)[q] > 0),
                dict(score_mod=3),
                dict(bottom_right=True)):
     try:
