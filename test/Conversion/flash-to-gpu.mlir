@@ -23,7 +23,7 @@
 // Q: 16-byte copies from the flattened source, zero-filled past seq,
 // waited for once.
 // CHECK: nvgpu.device_async_copy {{.*}}, 8, %{{.*}} {bypassL1} : memref<?xf16> to memref<4608xf16, #gpu.address_space<workgroup>>
-// CHECK: nvgpu.device_async_create_group
+// CHECK: nvvm.cp.async.commit.group
 // CHECK: nvvm.cp.async.wait.group 0
 // CHECK: gpu.barrier
 // Q stays in registers as A fragments.

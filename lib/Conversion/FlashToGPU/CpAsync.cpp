@@ -50,14 +50,16 @@ private:
   /// (read through its flat view `flat`) to the flat buffer `dstFlat`
   /// from element `dstBase` (a whole number of 8-row groups). With
   /// `bounded`, rows past seq are zero-filled; without, the caller knows
-  /// that they all exist. Returns the copies' tokens.
-  SmallVector<Value> issueRowCopies(Value source, const FlatSource &flat,
-                                    Value bh, Value row0, int64_t rows,
-                                    Value dstFlat, Value dstBase, bool bounded);
+  /// that they all exist.
+  void issueRowCopies(Value source, const FlatSource &flat, Value bh,
+                      Value row0, int64_t rows, Value dstFlat, Value dstBase,
+                      bool bounded);
   /// The flat view of `source` (and its strides where not row-major).
   FlatSource flatten(Value source);
-  /// Commits the copies of `tokens` (an empty group if none) as one group.
-  void commitGroup(ArrayRef<Value> tokens);
+  /// Commits the copies issued since the last commit as one group (an
+  /// empty group if none). Groups are counted, not named: the copies'
+  /// tokens are not needed.
+  void commitGroup();
   /// Copies K/V block `blockIndex` of head `bh` into buffer slot `stage`.
   void issueBlock(Value blockIndex, Value stage);
   /// issueBlock if `blockIndex` < end, and a commit either way, so that
@@ -114,10 +116,9 @@ FlatSource CpAsync::flatten(Value source) {
           meta.getStrides()[2]};
 }
 
-SmallVector<Value> CpAsync::issueRowCopies(Value source, const FlatSource &flat,
-                                           Value bh, Value row0, int64_t rows,
-                                           Value dstFlat, Value dstBase,
-                                           bool bounded) {
+void CpAsync::issueRowCopies(Value source, const FlatSource &flat, Value bh,
+                             Value row0, int64_t rows, Value dstFlat,
+                             Value dstBase, bool bounded) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   int64_t headDim = k.headDim;
@@ -163,7 +164,6 @@ SmallVector<Value> CpAsync::issueRowCopies(Value source, const FlatSource &flat,
   Value srcLane = k.add(rowStart(k.add(row0, laneRow)), col);
   Value lastRow = arith::SubIOp::create(b, loc, seq, k.idx(1));
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
-  SmallVector<Value> tokens;
   for (int64_t firstRow = 0; firstRow < rows; firstRow += rowsPerRound) {
     auto emitCopy = [&]() {
       Value srcIndex =
@@ -187,15 +187,14 @@ SmallVector<Value> CpAsync::issueRowCopies(Value source, const FlatSource &flat,
         dstIndex = k.add(dstBase, k.add(k.mul(row, k.idx(ldQKV)),
                                         tc.qkvColumn(row, col, 0)));
       }
-      return nvgpu::DeviceAsyncCopyOp::create(
-                 b, loc, tokenType, dstFlat, ValueRange{dstIndex}, flat.flat,
-                 ValueRange{srcIndex}, b.getIndexAttr(kChunkElements),
-                 srcElements, b.getUnitAttr())
-          .getResult();
+      nvgpu::DeviceAsyncCopyOp::create(
+          b, loc, tokenType, dstFlat, ValueRange{dstIndex}, flat.flat,
+          ValueRange{srcIndex}, b.getIndexAttr(kChunkElements), srcElements,
+          b.getUnitAttr());
     };
     bool partial = firstRow + rowsPerRound > rows;
     if (!partial && !idleLanes) {
-      tokens.push_back(emitCopy());
+      emitCopy();
       continue;
     }
     // A partial last round, or a round with idle threads: only the threads
@@ -211,18 +210,13 @@ SmallVector<Value> CpAsync::issueRowCopies(Value source, const FlatSource &flat,
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
     emitCopy();
   }
-  return tokens;
 }
 
-void CpAsync::commitGroup(ArrayRef<Value> tokens) {
-  if (tokens.empty()) {
-    // nvgpu's device_async_create_group with no tokens prints in a form its
-    // parser rejects, so the empty commit is the NVVM op itself.
-    NVVM::CpAsyncCommitGroupOp::create(k.b, k.loc);
-    return;
-  }
-  auto tokenType = nvgpu::DeviceAsyncTokenType::get(k.b.getContext());
-  nvgpu::DeviceAsyncCreateGroupOp::create(k.b, k.loc, tokenType, tokens);
+void CpAsync::commitGroup() {
+  // The NVVM op itself: nvgpu's device_async_create_group names its copies'
+  // tokens, which guarded copies (inside scf.if) cannot give it, and with
+  // none it prints in a form its parser rejects.
+  NVVM::CpAsyncCommitGroupOp::create(k.b, k.loc);
 }
 
 void CpAsync::wait(int32_t pendingGroups) {
@@ -233,10 +227,9 @@ void CpAsync::wait(int32_t pendingGroups) {
 }
 
 void CpAsync::loadQ(Value bhValue, Value row0) {
-  SmallVector<Value> tokens =
-      issueRowCopies(q, qSource, bhValue, row0, k.blockM, buffers.qFlat,
-                     k.idx(0), /*bounded=*/true);
-  commitGroup(tokens);
+  issueRowCopies(q, qSource, bhValue, row0, k.blockM, buffers.qFlat, k.idx(0),
+                 /*bounded=*/true);
+  commitGroup();
   qLoaded = true;
   wait(0);
   gpu::BarrierOp::create(k.b, k.loc);
@@ -274,7 +267,7 @@ void CpAsync::issueIfInRange(Value blockIndex, Value stage) {
     k.b.setInsertionPointToStart(&ifOp.getThenRegion().front());
     issueBlock(blockIndex, stage);
   }
-  commitGroup({});
+  commitGroup();
 }
 
 LogicalResult CpAsync::prologue(Operation *loop, Value bhValue, Value first,
@@ -300,7 +293,7 @@ PipelineStep CpAsync::beginStep(Value t, Value block) {
     // then load this block and wait for it.
     gpu::BarrierOp::create(b, k.loc);
     issueBlock(block, step.stage);
-    commitGroup({});
+    commitGroup();
     wait(0);
     gpu::BarrierOp::create(b, k.loc);
     return step;
