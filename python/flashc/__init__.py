@@ -566,6 +566,16 @@ def _modified_bundle(text, arch):
     return bundle
 
 
+def _readable_in_place(t):
+    """Whether the kernel can read (or write) tensor `t` through its
+    strides: a unit head_dim stride (a [batch, seq, heads, head_dim]
+    tensor's .transpose(1, 2) qualifies), the other strides positive
+    multiples of 8 and 16-byte alignment (rows move in 16-byte chunks)."""
+    return t.stride(-1) == 1 and all(s >= 1 and s % 8 == 0
+                                     for s in t.stride()[:3]) and \
+        t.data_ptr() % 16 == 0
+
+
 def attention(q, k, v, causal=False, scale=None, score_mod=None,
               mask_mod=None, bottom_right=False, return_lse=False,
               captures=(), block_map=None, _build_map=False):
@@ -608,11 +618,7 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
         if t.dim() != 4:
             raise ValueError(f"{name} must have 4 dims [batch, heads, seq, "
                              f"head_dim], got shape {tuple(t.shape)}")
-        # Views with a unit head_dim stride are read in place (a
-        # [batch, seq, heads, head_dim] tensor's .transpose(1, 2)); rows are
-        # copied in 16-byte chunks.
-        if t.stride(-1) != 1 or any(s < 1 or s % 8 for s in t.stride()[:3]) or \
-                t.data_ptr() % 16:
+        if not _readable_in_place(t):
             raise ValueError(f"{name} needs a unit stride on head_dim, the "
                              "other strides positive multiples of 8 and "
                              "16-byte alignment, got strides "
@@ -656,8 +662,7 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
         not return_lse and not captures and block_map is None and \
         not _build_map and not strided
     out = torch.empty_like(q)
-    if strided and (out.stride(-1) != 1 or
-                    any(s < 1 or s % 8 for s in out.stride()[:3])):
+    if strided and not _readable_in_place(out):
         out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
     if plain:
         key = (dtype, head_dim, bool(causal), scale, arch)
