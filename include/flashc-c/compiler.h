@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 #define FLASHC_COMPILER_VERSION_MAJOR 0
-#define FLASHC_COMPILER_VERSION_MINOR 5
+#define FLASHC_COMPILER_VERSION_MINOR 6
 
 #if defined(FLASHC_COMPILER_BUILDING_SHARED)
 #define FLASHC_COMPILER_API __attribute__((visibility("default")))

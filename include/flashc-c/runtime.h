@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define FLASHC_RUNTIME_VERSION 3
+#define FLASHC_RUNTIME_VERSION 4
 
 #if defined(FLASHC_RUNTIME_BUILDING_SHARED)
 #define FLASHC_RUNTIME_API __attribute__((visibility("default")))
@@ -146,6 +146,21 @@ FLASHC_RUNTIME_API flashc_status flashc_kernel_launch_strided(
     const flashc_strides *strides, uint64_t q, uint64_t k, uint64_t v,
     uint64_t o, uint64_t lse, const flashc_capture *captures,
     size_t num_captures, const flashc_block_map *map, void *stream);
+
+/* Split K/V loops: a kernel compiled with kv_splits > 1 (docs/Runtime.md)
+ * may share each query block's K/V loop among up to that many programs,
+ * whose partial results are merged by their log-sum-exps. How many is
+ * chosen at every launch from the device's SM count and the shape, so that
+ * a small grid (a decode step) fills the GPU and a large one runs unsplit.
+ * flashc_kernel_set_kv_splits fixes the count for the kernel's later
+ * launches (`splits` from 1 to the compiled kv_splits; fewer where batch ·
+ * splits would pass the grid's limit of 65535), 0 goes back to choosing.
+ * flashc_kernel_kv_splits gives the count a launch of `shape` would use (1
+ * for a kernel compiled without splits). Added in version 4. */
+FLASHC_RUNTIME_API flashc_status
+flashc_kernel_set_kv_splits(flashc_kernel *kernel, int64_t splits);
+FLASHC_RUNTIME_API flashc_status flashc_kernel_kv_splits(
+    flashc_kernel *kernel, const flashc_shape *shape, int64_t *splits);
 
 #ifdef __cplusplus
 }

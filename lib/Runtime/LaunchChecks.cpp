@@ -8,6 +8,9 @@
 
 #include "LaunchChecks.h"
 
+#include "flashc/Runtime/KVSplits.h"
+
+#include <algorithm>
 #include <string>
 
 using namespace flashc;
@@ -17,6 +20,18 @@ constexpr int64_t kMaxGridYZ = 65535;
 
 int64_t flashc::keyHeads(const flashc_shape &shape) {
   return shape.kv_heads == 0 ? shape.heads : shape.kv_heads;
+}
+
+int64_t flashc::launchSplits(const KernelBundle &b, const flashc_shape &shape,
+                             int64_t forced, int64_t multiprocessors) {
+  if (b.kvSplits <= 1)
+    return 1;
+  int64_t most = std::min(b.kvSplits, kMaxGridYZ / shape.batch);
+  if (forced > 0)
+    return std::min(forced, most);
+  int64_t programs = b.gridX(shape.seq_q) * shape.heads * shape.batch;
+  int64_t keyBlocks = (shape.seq_k + b.blockN - 1) / b.blockN;
+  return chooseKVSplits(multiprocessors, programs, keyBlocks, b.causal, most);
 }
 
 std::string flashc::checkShape(const KernelBundle &b,
@@ -46,14 +61,14 @@ std::string flashc::checkShape(const KernelBundle &b,
   if (b.kvHeads >= 0 && kvHeads != b.kvHeads)
     return "shape: kv_heads = " + std::to_string(kvHeads) +
            " differs from the compiled " + std::to_string(b.kvHeads);
-  // Grid (query blocks, heads, batch · kv_splits); the block map's grid z
-  // is its rows.
+  // Grid (query blocks, heads, batch · splits), the split count at least
+  // 1 (launchSplits keeps batch · splits within the limit); the block
+  // map's grid z is its rows.
   if (shape->heads > kMaxGridYZ)
     return "shape: heads = " + std::to_string(shape->heads) +
            " exceeds the grid limit of 65535";
-  if (shape->batch * b.kvSplits > kMaxGridYZ)
-    return "shape: batch * kv_splits = " +
-           std::to_string(shape->batch * b.kvSplits) +
+  if (shape->batch > kMaxGridYZ)
+    return "shape: batch = " + std::to_string(shape->batch) +
            " exceeds the grid limit of 65535";
   int64_t mapRows = b.blockMapRowCount(shape->batch, shape->heads);
   if (!b.blockMapKernel.empty() && mapRows > kMaxGridYZ)

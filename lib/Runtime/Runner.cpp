@@ -181,7 +181,15 @@ public:
                                  bundle.headDim);
   }
 
-  RunStatus open(const std::string &bundleText, int device);
+  /// Loads the bundle and fixes its split count (`kvSplits`, 0: the
+  /// runtime's choice).
+  RunStatus open(const std::string &bundleText, int device, int64_t kvSplits);
+  /// The split count the launches use.
+  int64_t splits() {
+    int64_t count = 1;
+    flashc_kernel_kv_splits(kernel, &shape, &count);
+    return count;
+  }
   bool upload(uint64_t seed);
   /// The LSE output and the captures' data (`captures`, made by the
   /// caller), on the device.
@@ -276,7 +284,8 @@ private:
 };
 } // namespace
 
-RunStatus BundleRun::open(const std::string &bundleText, int device) {
+RunStatus BundleRun::open(const std::string &bundleText, int device,
+                          int64_t kvSplits) {
   flashc_status status = flashc_runtime_create(device, &rt);
   rtGuard.reset(rt);
   if (status != FLASHC_OK) {
@@ -291,6 +300,10 @@ RunStatus BundleRun::open(const std::string &bundleText, int device) {
     return kRunError;
   }
   kernelGuard.reset(kernel);
+  if (flashc_kernel_set_kv_splits(kernel, kvSplits) != FLASHC_OK) {
+    err << "flashc: error: " << flashc_runtime_last_error(rt) << "\n";
+    return kRunError;
+  }
   std::string error;
   driver = CudaDriver::open(error);
   for (DeviceBuffer *buffer : {&dq, &dk, &dv, &dout, &dlse})
@@ -420,6 +433,7 @@ bool BundleRun::time(int warmup, int iters, double &medianUs) {
 /// The report of a run, as `flashc --run` and flashc-run print it.
 static void printReport(std::ostream &out, const char *device,
                         const KernelBundle &bundle, const flashc_shape &shape,
+                        int64_t splits, bool forcedSplits,
                         const ErrorStats &stats, bool deterministic, int iters,
                         double medianUs, double tflops, bool passed) {
   double bound = errorBound(bundle.elementType == "bf16");
@@ -439,6 +453,10 @@ static void printReport(std::ostream &out, const char *device,
   if (shape.kv_heads != shape.heads)
     out << " kv_heads=" << shape.kv_heads;
   out << " seq_q=" << shape.seq_q << " seq_k=" << shape.seq_k << "\n";
+  if (bundle.kvSplits > 1)
+    out << "kv_splits " << splits << " (of at most " << bundle.kvSplits
+        << (forcedSplits ? ", fixed by --kv-splits" : ", chosen at launch")
+        << ")\n";
   out << "checked " << stats.pairsChecked << " of " << stats.pairsTotal
       << " (batch, head) pairs against a float64 reference\n";
   out << "max_abs_error " << std::scientific << stats.maxAbs << " rel_l2_error "
@@ -492,7 +510,7 @@ RunStatus flashc::runBundle(const std::string &bundleText,
   }
 
   BundleRun run(bundle, shape, err);
-  if (RunStatus status = run.open(bundleText, options.device);
+  if (RunStatus status = run.open(bundleText, options.device, options.kvSplits);
       status != kRunPassed)
     return status;
   std::vector<uint16_t> first;
@@ -522,8 +540,9 @@ RunStatus flashc::runBundle(const std::string &bundleText,
     flops /= 2;
   double tflops = medianUs > 0 ? flops / (medianUs * 1e-6) / 1e12 : 0;
   bool passed = accurate && deterministic;
-  printReport(out, run.deviceName(), bundle, shape, stats, deterministic,
-              options.iters, medianUs, tflops, passed);
+  printReport(out, run.deviceName(), bundle, shape, run.splits(),
+              options.kvSplits > 0, stats, deterministic, options.iters,
+              medianUs, tflops, passed);
   if (report) {
     report->relL2 = stats.relL2;
     report->maxAbs = stats.maxAbs;

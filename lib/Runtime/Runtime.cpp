@@ -6,8 +6,10 @@
 
 #include "LaunchChecks.h"
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +22,7 @@ struct flashc_runtime {
   CUcontext context = nullptr;
   bool retained = false;
   int major = 0, minor = 0;
+  int multiprocessors = 0;
   std::string deviceName;
   std::string error;
 
@@ -53,10 +56,17 @@ struct flashc_kernel {
   CUfunction blockMapFunction = nullptr;
   CUdeviceptr blockMap = 0;
   size_t blockMapBytes = 0;
-  /// kv_splits > 1: the split workspace (partials, then counters at
-  /// countersOffset), grown on demand and reused by every launch.
-  CUdeviceptr workspace = 0;
-  size_t workspaceBytes = 0, countersOffset = 0;
+  /// kv_splits > 1: the split count flashc_kernel_set_kv_splits fixed (0:
+  /// chosen per launch), and the split workspaces (partials, then counters
+  /// at countersOffset), one per stream so that launches on different
+  /// streams may overlap, each grown on demand and reused by the stream's
+  /// launches.
+  int64_t forcedSplits = 0;
+  struct Workspace {
+    CUdeviceptr data = 0;
+    size_t bytes = 0, countersOffset = 0;
+  };
+  std::map<void *, Workspace> workspaces;
 };
 
 /// q, k, v, o: device pointers of this context, 16-byte aligned.
@@ -83,29 +93,36 @@ static flashc_status checkPointers(flashc_runtime *rt,
   return FLASHC_OK;
 }
 
-/// The split workspace of `kernel` for a grid of `tiles` programs a split,
-/// grown (and zeroed: counters must start at zero, and each launch leaves
-/// them so) when it is too small.
-static bool ensureWorkspace(flashc_kernel *kernel, int64_t tiles) {
+/// The split workspace of `kernel` on `stream` for `splits` splits of a
+/// grid of `tiles` programs a split, grown (and zeroed: counters must start
+/// at zero, and each launch leaves them so) when it is too small; null when
+/// the driver fails.
+static flashc_kernel::Workspace *
+ensureWorkspace(flashc_kernel *kernel, void *stream, int64_t tiles,
+                int64_t splits) {
   flashc_runtime *rt = kernel->runtime;
   const KernelBundle &b = kernel->bundle;
-  size_t partialBytes = size_t(b.partialFloats(tiles)) * 4;
-  size_t countersOffset = (partialBytes + 255) / 256 * 256;
-  size_t bytes = countersOffset + size_t(b.counterCount(tiles)) * 4;
-  if (bytes <= kernel->workspaceBytes)
-    return true;
-  if (kernel->workspace)
-    rt->driver->cuMemFree(kernel->workspace);
-  kernel->workspace = 0;
-  kernel->workspaceBytes = 0;
-  if (!rt->check(rt->driver->cuMemAlloc(&kernel->workspace, bytes),
+  flashc_kernel::Workspace &ws = kernel->workspaces[stream];
+  size_t partialBytes = size_t(b.partialFloats(tiles, splits)) * 4;
+  size_t countersBytes = size_t(b.counterCount(tiles)) * 4;
+  if (partialBytes <= ws.countersOffset &&
+      ws.countersOffset + countersBytes <= ws.bytes)
+    return &ws;
+  size_t countersOffset = std::max(ws.countersOffset,
+                                   (partialBytes + 255) / 256 * 256);
+  size_t bytes =
+      countersOffset + std::max(countersBytes, ws.bytes - ws.countersOffset);
+  if (ws.data)
+    rt->driver->cuMemFree(ws.data);
+  ws = {};
+  if (!rt->check(rt->driver->cuMemAlloc(&ws.data, bytes),
                  "cuMemAlloc(split workspace)") ||
-      !rt->check(rt->driver->cuMemsetD8(kernel->workspace, 0, bytes),
+      !rt->check(rt->driver->cuMemsetD8(ws.data, 0, bytes),
                  "cuMemsetD8(split workspace)"))
-    return false;
-  kernel->workspaceBytes = bytes;
-  kernel->countersOffset = countersOffset;
-  return true;
+    return nullptr;
+  ws.bytes = bytes;
+  ws.countersOffset = countersOffset;
+  return &ws;
 }
 
 namespace {
@@ -185,6 +202,9 @@ flashc_status flashc_runtime_create(int device, flashc_runtime **out) {
       &rt->major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, rt->device);
   rt->driver->cuDeviceGetAttribute(
       &rt->minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, rt->device);
+  rt->driver->cuDeviceGetAttribute(&rt->multiprocessors,
+                                   CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
+                                   rt->device);
   rt->deviceName = std::string(name) + " (sm_" + std::to_string(rt->major) +
                    std::to_string(rt->minor) + ")";
   if (!rt->check(rt->driver->cuDevicePrimaryCtxRetain(&rt->context, rt->device),
@@ -284,8 +304,9 @@ flashc_status flashc_kernel_load(flashc_runtime *rt, const char *text,
 void flashc_kernel_destroy(flashc_kernel *kernel) {
   if (!kernel)
     return;
-  if (kernel->workspace)
-    kernel->runtime->driver->cuMemFree(kernel->workspace);
+  for (auto &[stream, ws] : kernel->workspaces)
+    if (ws.data)
+      kernel->runtime->driver->cuMemFree(ws.data);
   if (kernel->blockMap)
     kernel->runtime->driver->cuMemFree(kernel->blockMap);
   if (kernel->module)
@@ -455,24 +476,59 @@ flashc_kernel_launch_strided(flashc_kernel *kernel, const flashc_shape *shape,
                         mapRows, static_cast<CUstream>(stream)))
       return FLASHC_ERROR_CUDA;
   }
+  int64_t splits = launchSplits(b, *shape, kernel->forcedSplits,
+                                rt->multiprocessors);
   if (b.kvSplits > 1) {
     int64_t tiles = gridX * shape->batch * shape->heads;
-    if (!ensureWorkspace(kernel, tiles))
+    flashc_kernel::Workspace *ws =
+        ensureWorkspace(kernel, stream, tiles, splits);
+    if (!ws)
       return FLASHC_ERROR_CUDA;
-    uint64_t base = kernel->workspace;
-    params.addMemref(base, {b.partialFloats(tiles)});
-    params.addMemref(base + kernel->countersOffset, {b.counterCount(tiles)});
+    params.addMemref(ws->data, {b.partialFloats(tiles, splits)});
+    params.addMemref(ws->data + ws->countersOffset, {b.counterCount(tiles)});
   }
   if (!rt->check(rt->driver->cuLaunchKernel(
                      kernel->function, static_cast<unsigned>(gridX),
                      static_cast<unsigned>(shape->heads),
-                     static_cast<unsigned>(shape->batch * b.kvSplits),
+                     static_cast<unsigned>(shape->batch * splits),
                      static_cast<unsigned>(b.threads), 1, 1,
                      static_cast<unsigned>(b.sharedBytes),
                      static_cast<CUstream>(stream), params.pointers.data(),
                      nullptr),
                  "cuLaunchKernel"))
     return FLASHC_ERROR_CUDA;
+  return FLASHC_OK;
+}
+
+flashc_status flashc_kernel_set_kv_splits(flashc_kernel *kernel,
+                                         int64_t splits) {
+  if (!kernel)
+    return FLASHC_ERROR_ARGUMENT;
+  flashc_runtime *rt = kernel->runtime;
+  rt->error.clear();
+  int64_t most = kernel->bundle.kvSplits;
+  if (splits < 0 || splits > most)
+    return rt->fail(FLASHC_ERROR_ARGUMENT,
+                    "kv_splits: " + std::to_string(splits) +
+                        " must be 0 (chosen per launch) or between 1 and "
+                        "the compiled kv_splits = " +
+                        std::to_string(most));
+  kernel->forcedSplits = splits;
+  return FLASHC_OK;
+}
+
+flashc_status flashc_kernel_kv_splits(flashc_kernel *kernel,
+                                      const flashc_shape *shape,
+                                      int64_t *splits) {
+  if (!kernel || !splits)
+    return FLASHC_ERROR_ARGUMENT;
+  flashc_runtime *rt = kernel->runtime;
+  rt->error.clear();
+  if (std::string message = checkShape(kernel->bundle, shape);
+      !message.empty())
+    return rt->fail(FLASHC_ERROR_ARGUMENT, message);
+  *splits = launchSplits(kernel->bundle, *shape, kernel->forcedSplits,
+                         rt->multiprocessors);
   return FLASHC_OK;
 }
 

@@ -189,11 +189,13 @@ static void expand(AttentionOp op) {
     YieldOp::create(b, loc,
                     ValueRange{step.getMaxOut(), step.getSumOut(), acc1});
   }
+  // Normalize first: with split K/V loops it merges the splits' rows, which
+  // the log-sum-exp then writes.
+  Value out =
+      NormalizeOp::create(b, loc, qTile, loop.getResult(2), loop.getResult(1));
   if (Value lse = op.getLse())
     StoreLseOp::create(b, loc, loop.getResult(0), loop.getResult(1), lse, bh,
                        row0);
-  Value out =
-      NormalizeOp::create(b, loc, qTile, loop.getResult(2), loop.getResult(1));
   StoreTileOp::create(b, loc, out, op.getO(), bh, row0);
   op.erase();
 }

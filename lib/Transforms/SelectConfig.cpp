@@ -3,6 +3,7 @@
 #include "flashc/Transforms/Passes.h"
 
 #include "flashc/Analysis/AffineMask.h"
+#include "flashc/Runtime/KVSplits.h"
 #include "flashc/Transforms/TuneCache.h"
 
 #include "flashc/Target/TargetInfo.h"
@@ -68,19 +69,8 @@ static int64_t sharedBytesPerSM(StringRef arch) {
 
 int64_t mlir::flash::chooseKVSplits(StringRef arch, int64_t programs,
                                     int64_t keyBlocks, bool causal) {
-  // A grid smaller than the SM count leaves SMs idle (the origin shape,
-  // 1x8 heads x 512 tokens, is 64 programs on 132 SMs): split each query
-  // block's K/V loop so that the grid fills the SMs once, keeping at least
-  // two K/V blocks per split so the pipeline still overlaps. The merge
-  // costs about what a half-full grid gains when every query block does the
-  // same work, while causal grids (unequal blocks: splitting shortens the
-  // longest) gain (bench/RESULTS.md). So a full grid splits from a quarter
-  // of the SMs down, a causal one from half.
-  int64_t sms = multiprocessors(arch);
-  if (sms == 0 || programs <= 0 || programs * (causal ? 2 : 4) > sms)
-    return 1;
-  int64_t splits = std::min({sms / programs, keyBlocks / 2, kMaxKVSplits});
-  return std::max<int64_t>(splits, 1);
+  return flashc::chooseKVSplits(multiprocessors(arch), programs, keyBlocks,
+                                causal, kMaxKVSplits);
 }
 
 /// Whether `config` passes the tile-config rules for `headDim` (shared
@@ -140,7 +130,7 @@ static TileConfigAttr deepenPipeline(TileConfigAttr config, MemRefType qType,
 /// on memory latency), then split K/V loops (bench/RESULTS.md).
 static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
                                 MemRefType kType, int64_t headDim, bool causal,
-                                bool lse, StringRef arch) {
+                                StringRef arch) {
   if (config.getStrategy() != Strategy::mma_sync || !qType.hasStaticShape() ||
       !kType.hasStaticShape())
     return config;
@@ -168,10 +158,7 @@ static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
     config = withStages(config, 3);
   int64_t keyBlocks = static_cast<int64_t>(
       llvm::divideCeil(kType.getDimSize(2), config.getBlockN()));
-  // The split merge does not write a log-sum-exp yet (flash-to-gpu refuses
-  // the pair).
-  int64_t splits =
-      lse ? 1 : chooseKVSplits(arch, programsOf(config), keyBlocks, causal);
+  int64_t splits = chooseKVSplits(arch, programsOf(config), keyBlocks, causal);
   if (splits == 1)
     return config;
   return TileConfigAttr::get(context, config.getBlockM(), config.getBlockN(),
@@ -203,6 +190,46 @@ static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
                              config.getBlockN(), config.getStages(),
                              config.getWarps(), config.getStrategy(),
                              config.getKvSplits());
+}
+
+/// A grid whose size is known only at launch may leave SMs idle (a decode
+/// step: one query block per sequence and head, against a long cache): such
+/// mma_sync kernels take up to kMaxKVSplits splits, and the runtime chooses
+/// how many for each launch (KVSplits.h). With one split a kernel skips the
+/// merge (bench/RESULTS.md has the cost of being able to split). Only with
+/// one strip a warp: two use nearly every register already, and the split's
+/// values and merge make them spill (ptxas, sm_80 to sm_90: 4-36 bytes at
+/// head_dim 64 strided, 80, 128 strided and 160).
+static TileConfigAttr splitAtLaunch(TileConfigAttr config, MemRefType qType,
+                                    MemRefType kType) {
+  bool oneStrip = config.getBlockM() == 16 * config.getWarps();
+  if (config.getStrategy() != Strategy::mma_sync ||
+      config.getKvSplits() > 1 || !oneStrip ||
+      (qType.hasStaticShape() && kType.hasStaticShape()))
+    return config;
+  return TileConfigAttr::get(config.getContext(), config.getBlockM(),
+                             config.getBlockN(), config.getStages(),
+                             config.getWarps(), config.getStrategy(),
+                             kMaxKVSplits);
+}
+
+/// A static query length of at most 64 (decoding, short chunks) against
+/// keys of any length: one 64-row block per sequence and head, one strip a
+/// warp, where 128 rows would be mostly empty; such a kernel may then split
+/// (splitAtLaunch) where the grid is known only at launch.
+static TileConfigAttr fitToShortQueries(TileConfigAttr config,
+                                        MemRefType qType, int64_t headDim) {
+  if (config.getStrategy() != Strategy::mma_sync || qType.isDynamicDim(2) ||
+      qType.getDimSize(2) > 64 || config.getBlockM() != 128)
+    return config;
+  MLIRContext *context = config.getContext();
+  auto square = TileConfigAttr::get(context, 64, 64, config.getStages(),
+                                    config.getWarps(), config.getStrategy());
+  if (fits(square, headDim))
+    return square;
+  return TileConfigAttr::get(context, 64, config.getBlockN(),
+                             config.getStages(), config.getWarps(),
+                             config.getStrategy());
 }
 
 namespace {
@@ -288,11 +315,13 @@ struct SelectConfigPass
                                   qType.getElementType(), op.getCausal(),
                                   forced.value_or(Strategy::mma_sync));
     config = fitToSequence(config, qType, op.getHeadDim(), op.getCausal());
+    config = fitToShortQueries(config, qType, op.getHeadDim());
     config = deepenPipeline(config, qType, kType, op.getHeadDim(),
                             op.getCausal(), arch);
     config = fitToGrid(config, qType, kType, op.getHeadDim(), op.getCausal(),
-                       static_cast<bool>(op.getLse()), arch);
-    return fitToModifiers(config, op, qType);
+                       arch);
+    config = fitToModifiers(config, op, qType);
+    return splitAtLaunch(config, qType, kType);
   }
 };
 } // namespace

@@ -26,7 +26,7 @@ from . import mods
 __all__ = ["compile", "attention", "attention_mlir", "block_map", "BlockMap",
            "warm_cache", "Kernel", "CompileError", "FlashcError", "cache_dir",
            "mods"]
-__version__ = "0.5"
+__version__ = "0.6"
 
 SUPPORTED_ARCHS = ("sm_80", "sm_86", "sm_89", "sm_90")
 # Multiples of 16 from 32 to 256 (the dialect's rule).

@@ -43,6 +43,17 @@ for mma in mma_sync wmma; do
 done
 run decode_bottom_right "$ROOT/examples/mods/decode_bottom_right.mlir" \
   --batch 2 --heads 32 --kv-heads 8 --seq 4 --seq-k 3000
+# Split K/V loops fixed at 2 to 16 splits (dynamic mma_sync kernels may
+# split; the runtime otherwise chooses): the merged LSE, splits that see no
+# key, and modifiers on every split's share.
+for shape in "1 4 1 3000 16" "2 4 16 5000 3" "1 2 7 7 16" "2 8 333 4096 2"; do
+  set -- $shape
+  run decode_bottom_right "$ROOT/examples/mods/decode_bottom_right.mlir" \
+    --batch "$1" --heads "$2" --seq "$3" --seq-k "$4" --kv-splits "$5"
+done
+for f in softcap alibi sliding_window_256 document_mask; do
+  run "$f" "$tmp/$f.mlir" --batch 1 --heads 2 --seq 130 --seq-k 1000 --kv-splits 5
+done
 # The static examples as written (2 x 16 x 1024, captures of fixed size).
 for f in "$ROOT"/examples/mods/*.mlir; do
   case $f in *decode*|*4096*) continue ;; esac

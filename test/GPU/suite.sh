@@ -41,12 +41,23 @@ for bundle in "$BUNDLES"/*_d64_*.bundle "$BUNDLES"/*_d128_*.bundle \
     echo "$bundle $1 $2 $3 $seed $4" >> "$jobs"
   done
 done
+# Split K/V loops fixed at 1 to 16 splits (a 7th field; the runtime
+# otherwise chooses): tails, splits that see no key block (seq 1 with 16),
+# GQA, and a grid whose batch · splits would pass 65535 (fewer are used).
+for bundle in "$BUNDLES"/*_d64_*.bundle "$BUNDLES"/*_d128_*.bundle \
+    "$BUNDLES"/*_d192_*.bundle; do
+  for args in "1 2 1000 2 1" "1 2 1000 2 2" "2 3 4097 3 3" "1 1 1 1 16" \
+      "3 8 127 8 5" "1 32 4096 8 16" "2 8 64 2 16" "8000 2 40 2 16"; do
+    set -- $args; seed=$((seed + 1))
+    echo "$bundle $1 $2 $3 $seed $4 $5" >> "$jobs"
+  done
+done
 mkdir -p /tmp/gpu-suite.out; rm -f /tmp/gpu-suite.out/*
 run_one() {
   local name; name=$(basename "$1" .bundle)
-  local out="/tmp/gpu-suite.out/$name.b$2.h$3.s$4${6:+.kv$6}"
+  local out="/tmp/gpu-suite.out/$name.b$2.h$3.s$4${6:+.kv$6}${7:+.ks$7}"
   if "$RUN" "$1" --batch "$2" --heads "$3" --seq "$4" --seed "$5" \
-      ${6:+--kv-heads "$6"} --iters 0 > "$out" 2>&1; then
+      ${6:+--kv-heads "$6"} ${7:+--kv-splits "$7"} --iters 0 > "$out" 2>&1; then
     echo ok >> "$out"
   fi
 }
@@ -80,8 +91,12 @@ if [ -x "$SAN" ]; then
     case "$name" in *_d32_*|*_d96_*|*_d160_*) continue ;; esac
     case "$name" in bf16_d80_*|bf16_d192_*|bf16_d256_*) continue ;; esac
     for tool in memcheck racecheck; do
+      # Three splits where the kernel may split (the merge's global
+      # traffic); flashc-run refuses --kv-splits for one that cannot.
+      splits=""
+      grep -q '^kv_splits' "$bundle" && splits="--kv-splits 3"
       if "$SAN" --tool $tool --error-exitcode 9 "$RUN" "$bundle" --batch 1 \
-          --heads 2 --seq 130 --iters 0 > /tmp/san.out 2>&1; then
+          --heads 2 --seq 130 $splits --iters 0 > /tmp/san.out 2>&1; then
         san_pass=$((san_pass + 1))
       else
         san_fail=$((san_fail + 1))

@@ -50,7 +50,8 @@ func.func @scored(%q: memref<1x2x256x64xf16>, %k: memref<1x2x256x64xf16>,
 // Bottom-right causal: the diagonal is seq_k - seq_q, the loop bound is
 // clamped to [0, seq_k] with signed compares (a query block may see no
 // key), the mask carries the diagonal, and the log-sum-exp is stored from
-// the final max and sum before the output.
+// the final max and sum after the normalize (which merges split K/V loops'
+// rows) and before the output.
 // CHECK-LABEL: func.func @bottom_right
 // CHECK: flash.tiled %{{.*}}, %{{.*}}, %{{.*}} -> %{{.*}} lse(%[[LSE:.*]] : memref<?x?x?xf32>) config
 // CHECK: ^bb0(%[[QB:.*]]: index, %[[BH:.*]]: index):
@@ -64,8 +65,8 @@ func.func @scored(%q: memref<1x2x256x64xf16>, %k: memref<1x2x256x64xf16>,
 // CHECK:   %[[UPPER:.*]] = arith.maxsi %[[MIN]], %{{.*}} : index
 // CHECK:   %[[R:.*]]:3 = flash.kv_loop %{{.*}}, %{{.*}}[%{{.*}}] upper %[[UPPER]]
 // CHECK:     flash.mask %{{.*}} row %[[ROW]] col %{{.*}} limit %[[SEQK]] causal diagonal %[[DIAG]] :
-// CHECK:   flash.store_lse %[[R]]#0, %[[R]]#1, %[[LSE]][%[[BH]], %[[ROW]]] : tensor<{{.*}}xf32> -> memref<?x?x?xf32>
 // CHECK:   flash.normalize %[[R]]#2, %[[R]]#1
+// CHECK:   flash.store_lse %[[R]]#0, %[[R]]#1, %[[LSE]][%[[BH]], %[[ROW]]] : tensor<{{.*}}xf32> -> memref<?x?x?xf32>
 func.func @bottom_right(%q: memref<?x?x?x64xf16>, %k: memref<?x?x?x64xf16>,
                         %v: memref<?x?x?x64xf16>, %o: memref<?x?x?x64xf16>,
                         %lse: memref<?x?x?xf32>) {

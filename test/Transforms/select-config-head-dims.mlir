@@ -5,7 +5,8 @@
 // to 80, causal too (Q in shared memory: two strips of 80 columns); 128x32
 // at 96 without a mask as at 128; past 128, 128x32 up to 160 without a
 // mask, else one strip a warp (64x32) with Q in registers up to 192 and in
-// shared memory at 256.
+// shared memory at 256. Dynamic sizes with one strip a warp: split K/V
+// loops chosen at launch (up to 16).
 // CHECK-LABEL: func.func @d80_causal
 // CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) policy(#flash.policy<q = shared,
 // CHECK-LABEL: func.func @d96
@@ -13,11 +14,11 @@
 // CHECK-LABEL: func.func @d160
 // CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 32, stages = 2, warps = 4, strategy = mma_sync>) policy(#flash.policy<q = shared,
 // CHECK-LABEL: func.func @d160_causal
-// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = mma_sync>) policy(#flash.policy<q = registers,
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 16>) policy(#flash.policy<q = registers,
 // CHECK-LABEL: func.func @d192
-// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = mma_sync>) policy(#flash.policy<q = registers,
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 16>) policy(#flash.policy<q = registers,
 // CHECK-LABEL: func.func @d256_causal
-// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = mma_sync>) policy(#flash.policy<q = shared,
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 16>) policy(#flash.policy<q = shared,
 func.func @d80_causal(%q: memref<?x?x?x80xbf16>) {
   flash.attention %q, %q, %q -> %q causal : memref<?x?x?x80xbf16>, memref<?x?x?x80xbf16>, memref<?x?x?x80xbf16> -> memref<?x?x?x80xbf16>
   return
@@ -55,3 +56,14 @@ func.func @d160_small_grid(%q: memref<1x8x512x160xf16>) {
 // WMMA stops at head_dim 128: asked for it past 128, the pass names the op
 // and the rule.
 // WMMA: error: 'flash.attention' op flash-select-config: strategy wmma supports head_dim up to 128, got 160; use mma_sync
+
+// -----
+
+// A static query length of at most 64 past head_dim 128, where 64x64 does
+// not fit: 64 rows with the default's key step, split at launch.
+// CHECK-LABEL: func.func @decode_d256
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 16>)
+func.func @decode_d256(%q: memref<?x8x16x256xbf16>, %k: memref<?x8x?x256xbf16>) {
+  flash.attention %q, %k, %k -> %q : memref<?x8x16x256xbf16>, memref<?x8x?x256xbf16>, memref<?x8x?x256xbf16> -> memref<?x8x16x256xbf16>
+  return
+}

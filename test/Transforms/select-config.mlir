@@ -18,9 +18,13 @@ func.func @d64(%q: memref<1x8x512x64xf16>, %o: memref<1x8x512x64xf16>) {
 
 // -----
 
-// bf16, head_dim 128, causal: 64x64.
+// bf16, head_dim 128, causal: 64x64. Its sizes are dynamic, so its grid
+// may be small (a decode step): with one strip a warp, up to 16 programs
+// may share a query block's K/V loop, the runtime choosing how many at each
+// launch. (Two strips a warp, as in @d128_f16 and @d64_dynamic, do not
+// split: they would spill.)
 // CHECK-LABEL: func.func @d128
-// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
+// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 16>)
 func.func @d128(%q: memref<?x?x?x128xbf16>) {
   flash.attention %q, %q, %q -> %q causal : memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16> -> memref<?x?x?x128xbf16>
   return
@@ -87,9 +91,9 @@ func.func @d64_big_grid(%q: memref<8x16x512x64xf16>) {
 // RUN: flashc-opt %s --flash-select-config=arch=sm_90 --split-input-file | FileCheck %s -enable-var-scope --check-prefix=H100
 // H100-LABEL: func.func @d64
 // H100: config(#flash.config<block_m = 64, block_n = 64, stages = 3, warps = 4, strategy = mma_sync>)
-// Dynamic sizes: no grid to fit.
+// Dynamic sizes: no grid to fit; one strip a warp splits at launch.
 // H100-LABEL: func.func @d128
-// H100: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
+// H100: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 16>)
 // Dynamic sizes keep 2 stages (the 3-stage kernel spills).
 // H100-LABEL: func.func @d128_f16
 // H100: config(#flash.config<block_m = 128, block_n = 32, stages = 2, warps = 4, strategy = mma_sync>)
@@ -203,7 +207,7 @@ func.func @explicit_policy(%q: memref<?x?x?x64xf16>) {
 // a warp) where the default has two strips a warp: their per-element
 // coordinates and per-block mask test would spill.
 // CHECK-LABEL: func.func @modified_dynamic
-// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
+// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 16>)
 func.func @modified_dynamic(%q: memref<?x?x?x64xf16>) {
   flash.attention %q, %q, %q -> %q causal : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
   mask_mod {
@@ -230,3 +234,15 @@ func.func @small_with_lse(%q: memref<1x8x512x64xf16>, %lse: memref<1x8x512xf32>)
   return
 }
 
+
+// -----
+
+// A static query length of at most 64 against keys of any length (a decode
+// step): 64-row blocks, one strip a warp, where 128 rows would be mostly
+// empty; with the rest dynamic, split at launch.
+// CHECK-LABEL: func.func @decode
+// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 16>)
+func.func @decode(%q: memref<?x32x1x128xbf16>, %k: memref<?x32x?x128xbf16>) {
+  flash.attention %q, %k, %k -> %q : memref<?x32x1x128xbf16>, memref<?x32x?x128xbf16>, memref<?x32x?x128xbf16> -> memref<?x32x1x128xbf16>
+  return
+}

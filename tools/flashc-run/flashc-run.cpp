@@ -1,7 +1,7 @@
 //===- flashc-run.cpp - run a kernel bundle and check it ------------------===//
 //
 // flashc-run BUNDLE [--batch N --heads N --kv-heads N --seq N --seq-k N]
-//                   [--seed N]
+//                   [--kv-splits N] [--seed N]
 //                   [--iters N] [--warmup N] [--device N]
 //
 // The MLIR-free half of `flashc FILE --run`, for GPU machines without MLIR.
@@ -20,8 +20,8 @@
 static void usage(std::ostream &os) {
   os << "usage: flashc-run BUNDLE [--batch N] [--heads N] [--kv-heads N] "
         "[--seq N]\n"
-        "                  [--seq-k N] [--seed N] [--iters N] [--warmup N] "
-        "[--device N]\n"
+        "                  [--seq-k N] [--kv-splits N] [--seed N] [--iters N]\n"
+        "                  [--warmup N] [--device N]\n"
         "Runs a flashc kernel bundle on seeded random inputs, checks it "
         "against a\nfloat64 reference, and times it. Exit: 0 pass, 1 wrong, 2 "
         "no GPU, 3 error.\n";
@@ -61,6 +61,8 @@ int main(int argc, char **argv) {
       ok = value(options.kvHeads);
     else if (arg == "--seq")
       ok = value(options.seqQ);
+    else if (arg == "--kv-splits")
+      ok = value(options.kvSplits);
     else if (arg == "--seq-k")
       ok = value(options.seqK);
     else if (arg == "--seed" && (ok = value(number)))

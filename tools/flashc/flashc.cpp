@@ -99,6 +99,11 @@ static cl::opt<int64_t> runKvHeads(
     cl::desc("--run: K/V heads, a divisor of heads (default: the static size, "
              "else --heads)"),
     cl::init(-1), cl::cat(flashcCategory));
+static cl::opt<int64_t> runKvSplits(
+    "kv-splits",
+    cl::desc("--run: K/V splits of a kernel compiled with kv_splits > 1, from "
+             "1 to that (default 0: the runtime chooses per launch)"),
+    cl::init(0), cl::cat(flashcCategory));
 static cl::opt<int64_t>
     runSeq("seq",
            cl::desc("--run: query length (if dynamic; else must be the static "
@@ -189,6 +194,7 @@ static flashc::RunOptions runOptionsFromFlags() {
   options.batch = runBatch;
   options.heads = runHeads;
   options.kvHeads = runKvHeads;
+  options.kvSplits = runKvSplits;
   options.seqQ = runSeq;
   options.seqK = runSeqK;
   options.seed = runSeed;

@@ -133,6 +133,37 @@ int main(int argc, char **argv) {
   expect(flashc_kernel_launch(kernel, NULL, 16, 16, 16, 16, NULL) ==
              FLASHC_ERROR_ARGUMENT,
          "a null shape", rt);
+  flashc_shape batches = {70000, 2, 64, 64};
+  expect(flashc_kernel_launch(kernel, &batches, 16, 16, 16, 16, NULL) ==
+             FLASHC_ERROR_ARGUMENT,
+         "batch over the grid limit", rt);
+  /* The suite's bundle is dynamic, so it may split its K/V loops (up to 16
+   * programs per query block). */
+  int64_t splits = 0;
+  expect(flashc_kernel_set_kv_splits(kernel, -1) == FLASHC_ERROR_ARGUMENT,
+         "kv_splits = -1", rt);
+  expect(flashc_kernel_set_kv_splits(kernel, 17) == FLASHC_ERROR_ARGUMENT,
+         "kv_splits past the compiled 16", rt);
+  expect(flashc_kernel_set_kv_splits(kernel, 5) == FLASHC_OK &&
+             flashc_kernel_kv_splits(kernel, &shape, &splits) == FLASHC_OK &&
+             splits == 5,
+         "kv_splits fixed at 5", rt);
+  flashc_shape wide = {20000, 2, 64, 64};
+  expect(flashc_kernel_kv_splits(kernel, &wide, &splits) == FLASHC_OK &&
+             splits == 3,
+         "fixed kv_splits kept within the grid (65535 / 20000 = 3)", rt);
+  flashc_shape decode = {1, 2, 1, 65536};
+  expect(flashc_kernel_set_kv_splits(kernel, 0) == FLASHC_OK &&
+             flashc_kernel_kv_splits(kernel, &decode, &splits) == FLASHC_OK &&
+             splits > 1,
+         "a 2-program decode grid is split by the runtime's choice", rt);
+  flashc_shape prefill = {4, 32, 4096, 4096};
+  expect(flashc_kernel_kv_splits(kernel, &prefill, &splits) == FLASHC_OK &&
+             splits == 1,
+         "a full prefill grid is not split", rt);
+  expect(flashc_kernel_kv_splits(kernel, &zero, &splits) ==
+             FLASHC_ERROR_ARGUMENT,
+         "kv_splits of a bad shape", rt);
   (void)base;
   flashc_kernel_destroy(kernel);
   flashc_runtime_destroy(rt);

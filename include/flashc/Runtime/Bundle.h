@@ -26,7 +26,8 @@ struct CaptureInfo {
 
 /// Everything needed to launch a compiled attention kernel.
 ///
-/// Launch: grid = (ceil(seq_q / block_m), heads, batch * kv_splits), block =
+/// Launch: grid = (ceil(seq_q / block_m), heads, batch * splits) with splits
+/// from 1 to kv_splits (the runtime's choice, KVSplits.h), block =
 /// (threads, 1, 1), dynamic shared memory = shared_bytes. Parameters, in
 /// order, for each of Q, K, V, O (memrefs [batch, heads, seq, head_dim]; K
 /// and V have kv_heads heads):
@@ -71,8 +72,9 @@ struct KernelBundle {
   int64_t blockMapEntries(int64_t gridX, int64_t mapRows, int64_t seqK) const {
     return gridX * mapRows * ((seqK + blockN - 1) / blockN);
   }
-  /// Programs per query block along the K/V loop (grid z). Above 1 the
-  /// kernel takes two more parameters, the split workspace (see below).
+  /// The most programs that may share a query block's K/V loop (grid z =
+  /// batch · splits, splits chosen per launch). Above 1 the kernel takes two
+  /// more parameters, the split workspace (see below).
   int64_t kvSplits = 1;
   int64_t threads = 0;
   int64_t sharedBytes = 0;
@@ -92,12 +94,12 @@ struct KernelBundle {
   /// any, then with kv_splits > 1 the f32 partials and i32 arrival counters
   /// (rank-1 memrefs: allocated, aligned, offset, size, stride).
   std::string params() const;
-  /// Split workspace for a grid of `tiles` = grid x · batch · heads
-  /// programs per split: block_m · (head_dim + 8) floats per (split, tile), and
-  /// one counter per (tile, warp) that must be zero before the first launch
-  /// (each launch leaves them zero again).
-  int64_t partialFloats(int64_t tiles) const {
-    return kvSplits * tiles * blockM * (headDim + 8);
+  /// Split workspace of a launch with `splits` splits and `tiles` = grid x
+  /// · batch · heads programs per split: block_m · (head_dim + 8) floats
+  /// per (split, tile), and one counter per (tile, warp) that must be zero
+  /// before the first launch (each launch leaves them zero again).
+  int64_t partialFloats(int64_t tiles, int64_t splits) const {
+    return splits * tiles * blockM * (headDim + 8);
   }
   int64_t counterCount(int64_t tiles) const { return tiles * warps; }
 };

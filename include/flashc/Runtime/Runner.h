@@ -24,6 +24,9 @@ struct RunOptions {
   int64_t batch = -1, heads = -1, seqQ = -1, seqK = -1;
   /// K/V heads; -1 takes the static size, else Q's heads.
   int64_t kvHeads = -1;
+  /// K/V splits of a kernel compiled with kv_splits > 1: 0 lets the runtime
+  /// choose per launch, else 1..kv_splits (flashc_kernel_set_kv_splits).
+  int64_t kvSplits = 0;
   uint64_t seed = 1;
   int warmup = 20;
   int iters = 100; ///< timed launches; 0 skips timing

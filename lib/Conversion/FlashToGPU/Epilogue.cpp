@@ -78,6 +78,8 @@ LogicalResult TileLowering::lowerNormalize(NormalizeOp op) {
     acc = merged.acc;
     sums = merged.sums;
     storage.storeGuard = merged.storeGuard;
+    mergedRows = MergedRows{op.getSum(), merged.maxRows, merged.sums,
+                            merged.storeGuard};
   }
   storage.values = tc->scaleRows(acc, reciprocalsOrZero(k, sums));
   tiles[op.getResult()] = storage; // rounded to the element type when stored
@@ -119,13 +121,25 @@ LogicalResult TileLowering::lowerStoreLse(StoreLseOp op) {
   if (op.getDest() != tiled.getLse())
     return op.emitOpError("flash-to-gpu: the log-sum-exp goes to the "
                           "program's lse operand");
-  if (k.kvSplits > 1)
-    return op.emitOpError("flash-to-gpu: a log-sum-exp output with "
-                          "kv_splits > 1 is not supported yet");
   OpBuilder &b = k.b;
   Location loc = k.loc;
+  SmallVector<Value> maxRows = maxTile->values;
   SmallVector<Value> sums = tc->convertRows(sumTile->values, sumTile->partial,
                                             /*toPartial=*/false);
+  std::optional<OpBuilder::InsertionGuard> guarded;
+  if (k.kvSplits > 1) {
+    // The rows of every split, merged by flash.normalize, which therefore
+    // comes first.
+    if (!mergedRows || mergedRows->sum != op.getSum())
+      return op.emitOpError("flash-to-gpu: with kv_splits > 1, store_lse "
+                            "follows the flash.normalize of its row sums");
+    maxRows = mergedRows->maxRows;
+    sums = mergedRows->sums;
+    auto ifOp =
+        scf::IfOp::create(b, loc, mergedRows->storeGuard, /*withElse=*/false);
+    guarded.emplace(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  }
   Value lse = mapping.lookup(op.getDest());
   Value bh = scalar(op.getBatchHead());
   Value batch = arith::DivUIOp::create(b, loc, bh, heads);
@@ -138,7 +152,7 @@ LogicalResult TileLowering::lowerStoreLse(StoreLseOp op) {
     for (int64_t slot = 0; slot < slots; ++slot) {
       // ln(sum_j e^x_j) = ln 2 · (max + log2(sum)) with max in log2 units;
       // a row that saw nothing has max = -inf and sum = 0: -inf.
-      Value max = maxTile->values[slots * s + slot];
+      Value max = maxRows[slots * s + slot];
       Value sum = sums[slots * s + slot];
       Value value = arith::MulFOp::create(
           b, loc, arith::AddFOp::create(b, loc, max, k.log2(sum)),

@@ -114,7 +114,7 @@ static SmallVector<Value> mergeAll(KernelContext &k, TensorCoreStrategy &tc,
   inits.append(nRows, k.f32(-INFINITY)); // M
   inits.append(nRows, k.f32(0.0f));      // L
   auto merge =
-      scf::ForOp::create(b, loc, k.idx(0), k.idx(k.kvSplits), k.idx(1), inits);
+      scf::ForOp::create(b, loc, k.idx(0), ws.splits, k.idx(1), inits);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(merge.getBody());
   ValueRange carried = merge.getRegionIterArgs();
@@ -162,11 +162,14 @@ static SmallVector<Value> mergeAll(KernelContext &k, TensorCoreStrategy &tc,
   return SmallVector<Value>(merge.getResults());
 }
 
-MergedSplits flash::emitSplitMerge(KernelContext &k, TensorCoreStrategy &tc,
-                                   const SplitWorkspace &ws,
-                                   ArrayRef<Value> acc, ArrayRef<Value> maxRows,
-                                   ArrayRef<Value> sums) {
-  assert(tc.canMergeSplits() && "partials are register fragments");
+/// publishAndMerge's results: every split's merged acc, max and sum rows,
+/// then the store guard.
+static SmallVector<Value> publishAndMerge(KernelContext &k,
+                                          TensorCoreStrategy &tc,
+                                          const SplitWorkspace &ws,
+                                          ArrayRef<Value> acc,
+                                          ArrayRef<Value> maxRows,
+                                          ArrayRef<Value> sums) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   int64_t threads = kWarpThreads * k.warps;
@@ -176,30 +179,30 @@ MergedSplits flash::emitSplitMerge(KernelContext &k, TensorCoreStrategy &tc,
   assert(slots.slotFloats == k.blockM * (k.headDim + 8) &&
          "slot layout drifted");
   slots.queryBlocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
-  // Grid (query blocks, heads, batch · kv_splits).
-  slots.batchHeads =
-      k.mul(gpu::GridDimOp::create(b, loc, gpu::Dimension::y),
-            arith::DivUIOp::create(
-                b, loc, gpu::GridDimOp::create(b, loc, gpu::Dimension::z),
-                k.idx(k.kvSplits)));
+  // Grid (query blocks, heads, batch · splits).
+  slots.batchHeads = k.mul(
+      gpu::GridDimOp::create(b, loc, gpu::Dimension::y),
+      arith::DivUIOp::create(
+          b, loc, gpu::GridDimOp::create(b, loc, gpu::Dimension::z), ws.splits));
   slots.tile = k.add(k.mul(ws.batchHead, slots.queryBlocks), ws.queryBlock);
 
   Arrival arrival = publish(k, slots, ws, acc, maxRows, sums);
-  MergedSplits merged;
-  merged.storeGuard =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, arrival.arrivals,
-                            k.i32(k.kvSplits - 1));
+  Value lastSplit = arith::IndexCastUIOp::create(
+      b, loc, b.getI32Type(), arith::SubIOp::create(b, loc, ws.splits, k.idx(1)));
+  Value isLast = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                       arrival.arrivals, lastSplit);
 
   SmallVector<Type> types(acc.size(), acc.front().getType());
-  types.append(sums.size(), b.getF32Type());
-  auto last =
-      scf::IfOp::create(b, loc, types, merged.storeGuard, /*withElse=*/true);
+  types.append(2 * sums.size(), b.getF32Type());
+  auto last = scf::IfOp::create(b, loc, types, isLast, /*withElse=*/true);
   {
     OpBuilder::InsertionGuard guard(b);
+    // A warp that is not last stores nothing: it yields constants, so that
+    // its registers die once published and the merge has them to itself.
     b.setInsertionPointToStart(&last.getElseRegion().front());
-    SmallVector<Value> unchanged(acc);
-    llvm::append_range(unchanged, sums);
-    scf::YieldOp::create(b, loc, unchanged);
+    SmallVector<Value> unused(acc.size(), tc.zeroFragment());
+    unused.append(2 * sums.size(), k.f32(0.0f));
+    scf::YieldOp::create(b, loc, unused);
 
     b.setInsertionPointToStart(&last.getThenRegion().front());
     // Every arrival is in: reset the counter for the next launch, and
@@ -214,13 +217,47 @@ MergedSplits flash::emitSplitMerge(KernelContext &k, TensorCoreStrategy &tc,
     NVVM::MembarOp::create(
         b, loc,
         NVVM::MemScopeKindAttr::get(b.getContext(), NVVM::MemScopeKind::GPU));
-    SmallVector<Value> all =
-        mergeAll(k, tc, slots, ws, acc.size(), sums.size());
-    SmallVector<Value> combined(ArrayRef<Value>(all).take_front(acc.size()));
-    llvm::append_range(combined, ArrayRef<Value>(all).take_back(sums.size()));
-    scf::YieldOp::create(b, loc, combined);
+    scf::YieldOp::create(b, loc,
+                         mergeAll(k, tc, slots, ws, acc.size(), sums.size()));
   }
-  merged.acc = SmallVector<Value>(last.getResults().take_front(acc.size()));
-  merged.sums = SmallVector<Value>(last.getResults().take_back(sums.size()));
+  SmallVector<Value> results(last.getResults());
+  results.push_back(isLast);
+  return results;
+}
+
+MergedSplits flash::emitSplitMerge(KernelContext &k, TensorCoreStrategy &tc,
+                                   const SplitWorkspace &ws,
+                                   ArrayRef<Value> acc, ArrayRef<Value> maxRows,
+                                   ArrayRef<Value> sums) {
+  assert(tc.canMergeSplits() && "partials are register fragments");
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  // One split (the launch's choice for a grid that fills the GPU): the
+  // program's result is final and the workspace is never touched.
+  Value several = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                        ws.splits, k.idx(1));
+  SmallVector<Type> types(acc.size(), acc.front().getType());
+  types.append(2 * sums.size(), b.getF32Type());
+  types.push_back(b.getI1Type());
+  auto choice = scf::IfOp::create(b, loc, types, several, /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&choice.getThenRegion().front());
+    scf::YieldOp::create(b, loc,
+                         publishAndMerge(k, tc, ws, acc, maxRows, sums));
+    b.setInsertionPointToStart(&choice.getElseRegion().front());
+    SmallVector<Value> unchanged(acc);
+    llvm::append_range(unchanged, maxRows);
+    llvm::append_range(unchanged, sums);
+    unchanged.push_back(arith::ConstantIntOp::create(b, loc, 1, 1));
+    scf::YieldOp::create(b, loc, unchanged);
+  }
+  ValueRange results = choice.getResults();
+  size_t nAcc = acc.size(), nRows = sums.size();
+  MergedSplits merged;
+  merged.acc = SmallVector<Value>(results.take_front(nAcc));
+  merged.maxRows = SmallVector<Value>(results.slice(nAcc, nRows));
+  merged.sums = SmallVector<Value>(results.slice(nAcc + nRows, nRows));
+  merged.storeGuard = results.back();
   return merged;
 }

@@ -32,7 +32,7 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
   if (!dataDependentMasks(tiled).empty())
     blockMap = kernelArgs[next++];
   k.emitPreamble();
-  // Grid (query blocks, heads, batch · kv_splits): batch · heads may pass
+  // Grid (query blocks, heads, batch · splits): batch · heads may pass
   // the y and z limits of 65535 where neither alone does.
   heads = memref::DimOp::create(b, loc, kernelArgs[0], 1);
   Value z = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
@@ -40,8 +40,12 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
   if (k.kvSplits > 1) {
     workspace.partials = kernelArgs[next];
     workspace.counters = kernelArgs[next + 1];
-    workspace.split = arith::RemUIOp::create(b, loc, z, k.idx(k.kvSplits));
-    batch = arith::DivUIOp::create(b, loc, z, k.idx(k.kvSplits));
+    // The launch chooses 1..kv_splits splits; grid z tells which.
+    workspace.splits = arith::DivUIOp::create(
+        b, loc, gpu::GridDimOp::create(b, loc, gpu::Dimension::z),
+        memref::DimOp::create(b, loc, kernelArgs[0], 0));
+    workspace.split = arith::RemUIOp::create(b, loc, z, workspace.splits);
+    batch = arith::DivUIOp::create(b, loc, z, workspace.splits);
   }
   Value queryBlock = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   if (tiled.isCausal()) {
@@ -308,11 +312,11 @@ LogicalResult TileLowering::lowerKVLoop(KVLoopOp op) {
         b, loc, arith::DivUIOp::create(b, loc, lower, k.idx(k.blockN)),
         numBlocks);
   // This program's blocks [first, end): all of them, or with kv_splits > 1
-  // a contiguous share of ceil(blocks / kv_splits) (possibly empty).
+  // a contiguous share of ceil(blocks / splits) (possibly empty).
   Value first = begin, end = numBlocks;
   if (k.kvSplits > 1) {
     Value blocks = arith::SubIOp::create(b, loc, numBlocks, begin);
-    Value share = arith::CeilDivUIOp::create(b, loc, blocks, k.idx(k.kvSplits));
+    Value share = arith::CeilDivUIOp::create(b, loc, blocks, workspace.splits);
     first = arith::MinUIOp::create(
         b, loc, k.add(begin, k.mul(workspace.split, share)), numBlocks);
     end = arith::MinUIOp::create(b, loc, k.add(first, share), numBlocks);

@@ -100,6 +100,15 @@ private:
   std::unordered_map<Value, TileStorage, ValueHash> tiles;
   QKVBuffers buffers;
   SplitWorkspace workspace;
+  /// With kv_splits > 1, what flash.normalize's merge of the splits gave
+  /// (Epilogue.cpp) for the loop's row sums `sum`: flash.store_lse writes
+  /// the merged rows, under the same guard as O.
+  struct MergedRows {
+    Value sum;
+    SmallVector<Value> maxRows, sums;
+    Value storeGuard;
+  };
+  std::optional<MergedRows> mergedRows;
   Value o, heads;
   /// The block map (BlockMap.h), if the program has a data-dependent mask;
   /// the start of this program's row of it; the current K/V block's entry.
