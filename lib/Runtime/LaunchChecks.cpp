@@ -29,9 +29,11 @@ int64_t flashc::launchSplits(const KernelBundle &b, const flashc_shape &shape,
   int64_t most = std::min(b.kvSplits, kMaxGridYZ / shape.batch);
   if (forced > 0)
     return std::min(forced, most);
-  int64_t programs = b.gridX(shape.seq_q) * shape.heads * shape.batch;
+  int64_t gridX = b.gridX(shape.seq_q);
+  int64_t programs = gridX * shape.heads * shape.batch;
   int64_t keyBlocks = (shape.seq_k + b.blockN - 1) / b.blockN;
-  return chooseKVSplits(multiprocessors, programs, keyBlocks, b.causal, most);
+  return chooseKVSplits(multiprocessors, programs, keyBlocks, b.causal, most,
+                        gridX == 1);
 }
 
 std::string flashc::checkShape(const KernelBundle &b,

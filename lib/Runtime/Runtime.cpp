@@ -97,9 +97,9 @@ static flashc_status checkPointers(flashc_runtime *rt,
 /// grid of `tiles` programs a split, grown (and zeroed: counters must start
 /// at zero, and each launch leaves them so) when it is too small; null when
 /// the driver fails.
-static flashc_kernel::Workspace *
-ensureWorkspace(flashc_kernel *kernel, void *stream, int64_t tiles,
-                int64_t splits) {
+static flashc_kernel::Workspace *ensureWorkspace(flashc_kernel *kernel,
+                                                 void *stream, int64_t tiles,
+                                                 int64_t splits) {
   flashc_runtime *rt = kernel->runtime;
   const KernelBundle &b = kernel->bundle;
   flashc_kernel::Workspace &ws = kernel->workspaces[stream];
@@ -108,8 +108,8 @@ ensureWorkspace(flashc_kernel *kernel, void *stream, int64_t tiles,
   if (partialBytes <= ws.countersOffset &&
       ws.countersOffset + countersBytes <= ws.bytes)
     return &ws;
-  size_t countersOffset = std::max(ws.countersOffset,
-                                   (partialBytes + 255) / 256 * 256);
+  size_t countersOffset =
+      std::max(ws.countersOffset, (partialBytes + 255) / 256 * 256);
   size_t bytes =
       countersOffset + std::max(countersBytes, ws.bytes - ws.countersOffset);
   if (ws.data)
@@ -476,8 +476,8 @@ flashc_kernel_launch_strided(flashc_kernel *kernel, const flashc_shape *shape,
                         mapRows, static_cast<CUstream>(stream)))
       return FLASHC_ERROR_CUDA;
   }
-  int64_t splits = launchSplits(b, *shape, kernel->forcedSplits,
-                                rt->multiprocessors);
+  int64_t splits =
+      launchSplits(b, *shape, kernel->forcedSplits, rt->multiprocessors);
   if (b.kvSplits > 1) {
     int64_t tiles = gridX * shape->batch * shape->heads;
     flashc_kernel::Workspace *ws =
@@ -501,7 +501,7 @@ flashc_kernel_launch_strided(flashc_kernel *kernel, const flashc_shape *shape,
 }
 
 flashc_status flashc_kernel_set_kv_splits(flashc_kernel *kernel,
-                                         int64_t splits) {
+                                          int64_t splits) {
   if (!kernel)
     return FLASHC_ERROR_ARGUMENT;
   flashc_runtime *rt = kernel->runtime;
@@ -524,8 +524,7 @@ flashc_status flashc_kernel_kv_splits(flashc_kernel *kernel,
     return FLASHC_ERROR_ARGUMENT;
   flashc_runtime *rt = kernel->runtime;
   rt->error.clear();
-  if (std::string message = checkShape(kernel->bundle, shape);
-      !message.empty())
+  if (std::string message = checkShape(kernel->bundle, shape); !message.empty())
     return rt->fail(FLASHC_ERROR_ARGUMENT, message);
   *splits = launchSplits(kernel->bundle, *shape, kernel->forcedSplits,
                          rt->multiprocessors);

@@ -68,9 +68,10 @@ static int64_t sharedBytesPerSM(StringRef arch) {
 }
 
 int64_t mlir::flash::chooseKVSplits(StringRef arch, int64_t programs,
-                                    int64_t keyBlocks, bool causal) {
+                                    int64_t keyBlocks, bool causal,
+                                    bool oneQueryBlock) {
   return flashc::chooseKVSplits(multiprocessors(arch), programs, keyBlocks,
-                                causal, kMaxKVSplits);
+                                causal, kMaxKVSplits, oneQueryBlock);
 }
 
 /// Whether `config` passes the tile-config rules for `headDim` (shared
@@ -158,7 +159,8 @@ static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
     config = withStages(config, 3);
   int64_t keyBlocks = static_cast<int64_t>(
       llvm::divideCeil(kType.getDimSize(2), config.getBlockN()));
-  int64_t splits = chooseKVSplits(arch, programsOf(config), keyBlocks, causal);
+  int64_t splits = chooseKVSplits(arch, programsOf(config), keyBlocks, causal,
+                                  qType.getDimSize(2) <= config.getBlockM());
   if (splits == 1)
     return config;
   return TileConfigAttr::get(context, config.getBlockM(), config.getBlockN(),
@@ -203,9 +205,8 @@ static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
 static TileConfigAttr splitAtLaunch(TileConfigAttr config, MemRefType qType,
                                     MemRefType kType) {
   bool oneStrip = config.getBlockM() == 16 * config.getWarps();
-  if (config.getStrategy() != Strategy::mma_sync ||
-      config.getKvSplits() > 1 || !oneStrip ||
-      (qType.hasStaticShape() && kType.hasStaticShape()))
+  if (config.getStrategy() != Strategy::mma_sync || config.getKvSplits() > 1 ||
+      !oneStrip || (qType.hasStaticShape() && kType.hasStaticShape()))
     return config;
   return TileConfigAttr::get(config.getContext(), config.getBlockM(),
                              config.getBlockN(), config.getStages(),
@@ -217,8 +218,8 @@ static TileConfigAttr splitAtLaunch(TileConfigAttr config, MemRefType qType,
 /// keys of any length: one 64-row block per sequence and head, one strip a
 /// warp, where 128 rows would be mostly empty; such a kernel may then split
 /// (splitAtLaunch) where the grid is known only at launch.
-static TileConfigAttr fitToShortQueries(TileConfigAttr config,
-                                        MemRefType qType, int64_t headDim) {
+static TileConfigAttr fitToShortQueries(TileConfigAttr config, MemRefType qType,
+                                        int64_t headDim) {
   if (config.getStrategy() != Strategy::mma_sync || qType.isDynamicDim(2) ||
       qType.getDimSize(2) > 64 || config.getBlockM() != 128)
     return config;
@@ -318,8 +319,8 @@ struct SelectConfigPass
     config = fitToShortQueries(config, qType, op.getHeadDim());
     config = deepenPipeline(config, qType, kType, op.getHeadDim(),
                             op.getCausal(), arch);
-    config = fitToGrid(config, qType, kType, op.getHeadDim(), op.getCausal(),
-                       arch);
+    config =
+        fitToGrid(config, qType, kType, op.getHeadDim(), op.getCausal(), arch);
     config = fitToModifiers(config, op, qType);
     return splitAtLaunch(config, qType, kType);
   }

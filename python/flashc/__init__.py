@@ -294,20 +294,28 @@ def _tune_tag():
         return ""
 
 
-def _cache_path(dtype, head_dim, causal, scale, arch):
+def _cache_path(dtype, head_dim, causal, scale, arch, seq_q=None):
     scale_tag = "default" if scale is None else float(scale).hex()
+    queries = "" if seq_q is None else f"_q{seq_q}"
     name = (f"{dtype}_d{head_dim}_{'causal' if causal else 'full'}_"
-            f"s{scale_tag}_{arch}{_tune_tag()}_v{__version__}.bundle")
+            f"s{scale_tag}{queries}_{arch}{_tune_tag()}_v{__version__}.bundle")
     return os.path.join(cache_dir(), name)
 
 
-def _cached_bundle(dtype, head_dim, causal, scale, arch):
-    path = _cache_path(dtype, head_dim, causal, scale, arch)
+def _short_queries(seq_q):
+    """The static query length to compile for: a length of at most 64 (a
+    decode step, a short chunk) gets its own kernel, of 64-row blocks that
+    may split the K/V loop at launch; longer ones share a dynamic kernel."""
+    return seq_q if seq_q <= 64 else None
+
+
+def _cached_bundle(dtype, head_dim, causal, scale, arch, seq_q=None):
+    path = _cache_path(dtype, head_dim, causal, scale, arch, seq_q)
     if os.path.exists(path):
         with open(path, "rb") as f:
             return f.read()
     bundle = compile(head_dim=head_dim, dtype=dtype, causal=causal,
-                     scale=scale, arch=arch).bundle
+                     scale=scale, arch=arch, seq_q=seq_q).bundle
     _write_cache_file(path, bundle)
     return bundle
 
@@ -332,16 +340,21 @@ def _write_cache_file(path, bundle):
         raise
 
 
-def warm_cache(dtype="f16", head_dim=64, causal=False, scale=None, arch="sm_90"):
-    """Compiles into the disk cache ahead of time; returns the file's path."""
+def warm_cache(dtype="f16", head_dim=64, causal=False, scale=None, arch="sm_90",
+               seq_q=None):
+    """Compiles into the disk cache ahead of time; returns the file's path.
+    seq_q: the query length of the calls to serve (those of at most 64
+    take a kernel each); None for longer ones."""
     _check_choice("dtype", dtype, tuple(_DTYPES))
     _check_choice("arch", arch, SUPPORTED_ARCHS)
     _check_int("head_dim", head_dim)
     _check_scale(scale)
     if not isinstance(causal, bool):
         raise TypeError(f"causal must be True or False, got {causal!r}")
-    _cached_bundle(dtype, head_dim, causal, scale, arch)
-    return _cache_path(dtype, head_dim, causal, scale, arch)
+    seq_q = _check_int("seq_q", seq_q, allow_none=True)
+    short = None if seq_q is None else _short_queries(seq_q)
+    _cached_bundle(dtype, head_dim, causal, scale, arch, short)
+    return _cache_path(dtype, head_dim, causal, scale, arch, short)
 
 
 # --------------------------------------------------------------------------
@@ -382,6 +395,9 @@ class _Runtime:
             [vp, ctypes.POINTER(_Shape)] + [ctypes.c_uint64] * 5 + \
             [ctypes.POINTER(_Capture), ctypes.c_size_t, vp, ctypes.POINTER(vp)]
         lib.flashc_block_map_destroy.argtypes = [vp]
+        lib.flashc_kernel_set_kv_splits.argtypes = [vp, ctypes.c_int64]
+        lib.flashc_kernel_kv_splits.argtypes = [
+            vp, ctypes.POINTER(_Shape), ctypes.POINTER(ctypes.c_int64)]
         lib.flashc_kernel_has_lse.argtypes = [vp]
         lib.flashc_kernel_num_captures.argtypes = [vp]
         self.lib = lib
@@ -420,6 +436,21 @@ class _Runtime:
                                          stream) != 0:
             raise FlashcError("flashc launch: " + self.error())
 
+
+    def set_kv_splits(self, kernel, splits):
+        """Fixes the split count of `kernel`'s launches (0: chosen per
+        launch; flashc_kernel_set_kv_splits)."""
+        if self.lib.flashc_kernel_set_kv_splits(kernel, splits) != 0:
+            raise FlashcError(self.error())
+
+    def kv_splits(self, kernel, q, k):
+        """The split count a launch on q and k uses."""
+        shape = _Shape(q.shape[0], q.shape[1], q.shape[2], k.shape[2], k.shape[1])
+        count = ctypes.c_int64()
+        if self.lib.flashc_kernel_kv_splits(kernel, ctypes.byref(shape),
+                                            ctypes.byref(count)) != 0:
+            raise FlashcError(self.error())
+        return count.value
 
     def _arguments(self, q, k, captures):
         import torch
@@ -498,11 +529,11 @@ def _device_arch(torch, device):
 
 def attention_mlir(head_dim=64, dtype="f16", causal=False, scale=None,
                    score_mod=None, mask_mod=None, bottom_right=False,
-                   lse=False, capture_types=(), strided=False):
+                   lse=False, capture_types=(), strided=False, seq_q=None):
     """The MLIR module `attention` compiles for these arguments, with
-    dynamic batch, heads and sequence lengths (and with `strided`, strides
-    given at launch), and the captured tensors the modifiers index:
-    (text, [tensor, ...]).
+    dynamic batch, heads and sequence lengths (the query length static
+    where `seq_q` is given; and with `strided`, strides given at launch),
+    and the captured tensors the modifiers index: (text, [tensor, ...]).
 
     score_mod / mask_mod: Python functions (traced by flashc.mods), or MLIR
     text of the whole region (`score_mod { ... }`) whose captures' memref
@@ -527,12 +558,15 @@ def attention_mlir(head_dim=64, dtype="f16", causal=False, scale=None,
     if texts:
         regions = "\n".join(texts)
         types = list(capture_types)
-    t = f"memref<?x?x?x{head_dim}x{dtype}" + \
-        (", strided<[?, ?, ?, 1]>>" if strided else ">")
-    lse_type = "memref<?x?x?xf32>"
+    seq_q = _check_int("seq_q", seq_q, allow_none=True)
+    queries = "?" if seq_q is None else str(seq_q)
+    layout = ", strided<[?, ?, ?, 1]>>" if strided else ">"
+    t = f"memref<?x?x?x{head_dim}x{dtype}" + layout
+    tq = f"memref<?x?x{queries}x{head_dim}x{dtype}" + layout
+    lse_type = f"memref<?x?x{queries}xf32>"
     # Names a region's own (isolated) names are unlikely to take: MLIR
     # refuses a region argument that shadows one of the function's.
-    args = [f"%attn_q: {t}", f"%attn_k: {t}", f"%attn_v: {t}", f"%attn_o: {t}"]
+    args = [f"%attn_q: {tq}", f"%attn_k: {t}", f"%attn_v: {t}", f"%attn_o: {tq}"]
     clauses = []
     if lse:
         args.append(f"%attn_lse: {lse_type}")
@@ -548,7 +582,7 @@ def attention_mlir(head_dim=64, dtype="f16", causal=False, scale=None,
     text = (f"func.func @attention({', '.join(args)}) {{\n"
             f"  flash.attention %attn_q, %attn_k, %attn_v -> %attn_o "
             f"{' '.join(clauses)}\n"
-            f"      : {t}, {t}, {t} -> {t}\n{regions}\n  return\n}}\n")
+            f"      : {tq}, {t}, {t} -> {tq}\n{regions}\n  return\n}}\n")
     return text, captured
 
 
@@ -664,18 +698,29 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
     out = torch.empty_like(q)
     if strided and not _readable_in_place(out):
         out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
+    short = _short_queries(q.shape[2])
     if plain:
-        key = (dtype, head_dim, bool(causal), scale, arch)
+        # Decoding with grouped-query attention: the query heads that share
+        # a K/V head are contiguous rows of q, so without a mask they are
+        # one head of their rows together, which reads each K/V head once
+        # where each query head would read it again.
+        group = q.shape[1] // k.shape[1]
+        packed = group > 1 and not causal and q.shape[2] <= 64
+        if packed:
+            b, h, s, d = q.shape
+            q = q.view(b, h // group, group * s, d)
+        short = _short_queries(q.shape[2])
+        key = (dtype, head_dim, bool(causal), scale, arch, short)
         kernel = runtime.kernels.get(key)
         if kernel is None:
             with _lock:
                 kernel = runtime.kernel(key, _cached_bundle(*key))
-        runtime.launch(kernel, q, k, v, out)
+        runtime.launch(kernel, q, k, v, out.view(q.shape))
         return out
     capture_types = [_capture_type(torch, c, i) for i, c in enumerate(captures)]
     text, traced = attention_mlir(head_dim, dtype, causal, scale, score_mod,
                                   mask_mod, bottom_right, return_lse,
-                                  capture_types, strided)
+                                  capture_types, strided, short)
     values = list(traced) if traced else list(captures)
     for i, value in enumerate(values):
         if isinstance(value, torch.Tensor) and (

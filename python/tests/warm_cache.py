@@ -8,11 +8,23 @@ import flashc
 ap = argparse.ArgumentParser()
 ap.add_argument("--arch", default="sm_90")
 args = ap.parse_args()
+# Query lengths of at most 64 take a kernel each (test_torch's 1 and 17,
+# and 16 for its large grid, 64 with an explicit scale).
 for dtype in ("f16", "bf16"):
     for d in (32, 64, 80, 96, 128, 160, 192, 256):
         for causal in (False, True):
-            print(flashc.warm_cache(dtype, d, causal, arch=args.arch))
-print(flashc.warm_cache("f16", 64, False, scale=0.3, arch=args.arch))
+            for seq_q in (None, 1, 17):
+                print(flashc.warm_cache(dtype, d, causal, arch=args.arch,
+                                        seq_q=seq_q))
+print(flashc.warm_cache("f16", 64, False, scale=0.3, arch=args.arch, seq_q=64))
+# Its large grid: 32 query heads over 8 K/V heads, 16 rows each, packed into
+# 64 rows a K/V head.
+print(flashc.warm_cache("f16", 64, False, arch=args.arch, seq_q=64))
+# Its decode checks (head_dim 128, no mask; 4 query heads a K/V head, which
+# flashc.attention packs into one of 4 · seq_q rows).
+for dtype in ("f16", "bf16"):
+    for seq_q in (4, 16, 64):
+        print(flashc.warm_cache(dtype, 128, False, arch=args.arch, seq_q=seq_q))
 # Strided views (test_torch's [batch, seq, heads, head_dim] tensors).
 for dtype in ("f16", "bf16"):
     for d in (64, 80, 128):

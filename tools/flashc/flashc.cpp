@@ -376,7 +376,7 @@ static void printSummary(const flashc::KernelBundle &bundle, StringRef path) {
          << bundle.blockN << ", " << bundle.stages << " stages, "
          << bundle.warps << " warps, " << bundle.strategy << ", ";
   if (bundle.kvSplits > 1)
-    outs() << bundle.kvSplits << " K/V splits, ";
+    outs() << "up to " << bundle.kvSplits << " K/V splits, ";
   outs() << bundle.sharedBytes << " B shared memory); wrote " << path << "\n";
 }
 

@@ -137,8 +137,8 @@ int main(int argc, char **argv) {
   expect(flashc_kernel_launch(kernel, &batches, 16, 16, 16, 16, NULL) ==
              FLASHC_ERROR_ARGUMENT,
          "batch over the grid limit", rt);
-  /* The suite's bundle is dynamic, so it may split its K/V loops (up to 16
-   * programs per query block). */
+  /* The suite's bundle (bf16_d128_causal: dynamic, one strip a warp) may
+   * split its K/V loops, up to 16 programs per query block. */
   int64_t splits = 0;
   expect(flashc_kernel_set_kv_splits(kernel, -1) == FLASHC_ERROR_ARGUMENT,
          "kv_splits = -1", rt);

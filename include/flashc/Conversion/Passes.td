@@ -43,10 +43,14 @@ def FlashToGPU : Pass<"flash-to-gpu", "::mlir::ModuleOp"> {
     rescaled only when a row of the warp moved it), P is repacked into A
     fragments for P·V,
     and O is written straight from the accumulators. With `kv_splits > 1`
-    each program runs a share of the K/V loop, every warp writes its partial
-    (O, row max, row sum) to a global workspace (two more kernel arguments,
-    allocated on the host side with `gpu.alloc`), and the warp that arrives
-    last for its rows (an atomic counter) merges the partials and stores O.
+    a launch may use 1 to `kv_splits` programs per query block (grid z =
+    batch · splits; the kernel reads its split count as grid z / batch, and
+    the host launch here takes the maximum): each runs a share of the K/V
+    loop; with more than one, every warp writes its partial (O, row max,
+    row sum) to a global workspace (two more kernel arguments, allocated on
+    the host side with `gpu.alloc`), and the warp that arrives last for its
+    rows (an atomic counter) merges the partials and stores O and the
+    log-sum-exp. With one split the workspace is not touched.
 
     Strategy `wmma`: `wmma.m16n16k16` (f16 through `gpu.subgroup_mma_*`,
     bf16 through inline PTX, which the gpu dialect lacks). WMMA fragments

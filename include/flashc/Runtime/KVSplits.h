@@ -1,4 +1,5 @@
-//===- KVSplits.h - how many programs share a K/V loop ------------*- C++ -*-===//
+//===- KVSplits.h - how many programs share a K/V loop ------------*- C++
+//-*-===//
 //
 // The one rule for splitting a query block's K/V loop across programs.
 // flash-select-config applies it to static shapes at compile time, and the
@@ -17,10 +18,25 @@
 namespace flashc {
 
 /// Splits (1..maxSplits) for a grid of `programs` thread blocks with
-/// `keyBlocks` K/V blocks each, on `sms` SMs.
-inline int64_t chooseKVSplits(int64_t sms, int64_t programs,
-                              int64_t keyBlocks, bool causal,
-                              int64_t maxSplits) {
+/// `keyBlocks` K/V blocks each, on `sms` SMs; `oneQueryBlock`: each
+/// (sequence, head) has a single query block (a decode step).
+inline int64_t chooseKVSplits(int64_t sms, int64_t programs, int64_t keyBlocks,
+                              bool causal, int64_t maxSplits,
+                              bool oneQueryBlock) {
+  if (sms <= 0 || programs <= 0)
+    return 1;
+  int64_t perSplit = std::max<int64_t>(keyBlocks / 2, 1);
+  // One query block against its keys does little arithmetic per byte of
+  // K/V: it waits on memory, which wants about two programs per SM in
+  // flight. So a grid below one per SM splits into at most two per SM:
+  // more would start a second, mostly idle wave (bench/RESULTS.md,
+  // decode).
+  if (oneQueryBlock) {
+    if (programs >= sms)
+      return 1;
+    int64_t splits = 2 * sms / programs;
+    return std::max<int64_t>(std::min({splits, perSplit, maxSplits}), 1);
+  }
   // A grid smaller than the SM count leaves SMs idle (1x8 heads x 512
   // tokens is 64 programs on 132 SMs): split each query block's K/V loop so
   // that the grid fills the SMs once, keeping at least two K/V blocks per
@@ -29,9 +45,9 @@ inline int64_t chooseKVSplits(int64_t sms, int64_t programs,
   // causal grids (unequal blocks: splitting shortens the longest) gain
   // (bench/RESULTS.md). So a full grid splits from a quarter of the SMs
   // down, a causal one from half.
-  if (sms <= 0 || programs <= 0 || programs * (causal ? 2 : 4) > sms)
+  if (programs * (causal ? 2 : 4) > sms)
     return 1;
-  int64_t splits = std::min({sms / programs, keyBlocks / 2, maxSplits});
+  int64_t splits = std::min({sms / programs, perSplit, maxSplits});
   return std::max<int64_t>(splits, 1);
 }
 

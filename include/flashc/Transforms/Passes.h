@@ -22,10 +22,10 @@ TileConfigAttr getDefaultTileConfig(MLIRContext *context, int64_t headDim,
                                     Type elementType, bool causal,
                                     Strategy strategy);
 /// K/V splits for `programs` thread blocks with `keyBlocks` K/V blocks each
-/// on `arch`: above 1 only when the grid leaves over half the SMs idle
-/// (causal) or three quarters (no mask).
+/// on `arch` (flashc/Runtime/KVSplits.h, which the runtime applies at
+/// launch).
 int64_t chooseKVSplits(StringRef arch, int64_t programs, int64_t keyBlocks,
-                       bool causal);
+                       bool causal, bool oneQueryBlock);
 } // namespace mlir::flash
 
 #endif // FLASHC_TRANSFORMS_PASSES_H

@@ -22,8 +22,14 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
     (sm_80, sm_90); a grid that does not fill the `arch`'s SMs takes 64x64
     instead (with a third stage where it fits and each SM holds one program
     at most), and if the grid then fills at most half of them (causal) or a
-    quarter (no mask) it sets `kv_splits` (split K/V loops). `wmma` stays
-    selectable
+    quarter (no mask) it sets `kv_splits` (split K/V loops; with one query
+    block per head, up to two programs per SM). A static query length of
+    at most 64 takes 64-row blocks (64x64 where it fits). Where the grid is
+    known only at launch (a dynamic size), a configuration with one strip
+    per warp gets `kv_splits = 16`: the runtime chooses 1 to 16 splits at
+    each launch (flashc/Runtime/KVSplits.h, the same rule); two strips a
+    warp would spill with the split's registers, so they do not split.
+    `wmma` stays selectable
     (option `strategy`, flashc `--mma=wmma`, or an explicit config) up to
     head_dim 128: 64x64, or 64x32 past head_dim 64.
 

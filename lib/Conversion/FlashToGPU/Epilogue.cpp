@@ -78,8 +78,8 @@ LogicalResult TileLowering::lowerNormalize(NormalizeOp op) {
     acc = merged.acc;
     sums = merged.sums;
     storage.storeGuard = merged.storeGuard;
-    mergedRows = MergedRows{op.getSum(), merged.maxRows, merged.sums,
-                            merged.storeGuard};
+    mergedRows =
+        MergedRows{op.getSum(), merged.maxRows, merged.sums, merged.storeGuard};
   }
   storage.values = tc->scaleRows(acc, reciprocalsOrZero(k, sums));
   tiles[op.getResult()] = storage; // rounded to the element type when stored

@@ -113,8 +113,7 @@ static SmallVector<Value> mergeAll(KernelContext &k, TensorCoreStrategy &tc,
   SmallVector<Value> inits(nAcc, tc.zeroFragment());
   inits.append(nRows, k.f32(-INFINITY)); // M
   inits.append(nRows, k.f32(0.0f));      // L
-  auto merge =
-      scf::ForOp::create(b, loc, k.idx(0), ws.splits, k.idx(1), inits);
+  auto merge = scf::ForOp::create(b, loc, k.idx(0), ws.splits, k.idx(1), inits);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(merge.getBody());
   ValueRange carried = merge.getRegionIterArgs();
@@ -164,12 +163,10 @@ static SmallVector<Value> mergeAll(KernelContext &k, TensorCoreStrategy &tc,
 
 /// publishAndMerge's results: every split's merged acc, max and sum rows,
 /// then the store guard.
-static SmallVector<Value> publishAndMerge(KernelContext &k,
-                                          TensorCoreStrategy &tc,
-                                          const SplitWorkspace &ws,
-                                          ArrayRef<Value> acc,
-                                          ArrayRef<Value> maxRows,
-                                          ArrayRef<Value> sums) {
+static SmallVector<Value>
+publishAndMerge(KernelContext &k, TensorCoreStrategy &tc,
+                const SplitWorkspace &ws, ArrayRef<Value> acc,
+                ArrayRef<Value> maxRows, ArrayRef<Value> sums) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   int64_t threads = kWarpThreads * k.warps;
@@ -180,15 +177,17 @@ static SmallVector<Value> publishAndMerge(KernelContext &k,
          "slot layout drifted");
   slots.queryBlocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
   // Grid (query blocks, heads, batch · splits).
-  slots.batchHeads = k.mul(
-      gpu::GridDimOp::create(b, loc, gpu::Dimension::y),
-      arith::DivUIOp::create(
-          b, loc, gpu::GridDimOp::create(b, loc, gpu::Dimension::z), ws.splits));
+  slots.batchHeads =
+      k.mul(gpu::GridDimOp::create(b, loc, gpu::Dimension::y),
+            arith::DivUIOp::create(
+                b, loc, gpu::GridDimOp::create(b, loc, gpu::Dimension::z),
+                ws.splits));
   slots.tile = k.add(k.mul(ws.batchHead, slots.queryBlocks), ws.queryBlock);
 
   Arrival arrival = publish(k, slots, ws, acc, maxRows, sums);
   Value lastSplit = arith::IndexCastUIOp::create(
-      b, loc, b.getI32Type(), arith::SubIOp::create(b, loc, ws.splits, k.idx(1)));
+      b, loc, b.getI32Type(),
+      arith::SubIOp::create(b, loc, ws.splits, k.idx(1)));
   Value isLast = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                        arrival.arrivals, lastSplit);
 

@@ -43,12 +43,15 @@ def Flash_TileConfigAttr : AttrDef<Flash_Dialect, "TileConfig"> {
     rows per step of the K/V loop, `stages` K/V buffers in shared memory
     (2 = double-buffered: the next block is in flight while this one is
     computed), `warps` per program, the tensor-core `strategy`, and
-    `kv_splits` (optional, default 1): how many programs share one query
-    block's K/V loop, each taking a contiguous part of it, for grids too
-    small to fill the GPU. `strategy` may be left out: it defaults to
-    `mma_sync` (and is always printed). With more than one, each warp writes its partial
-    O, row max and row sum to a global workspace and the warp that finishes
-    last for those rows combines them and stores O (docs/Pipeline.md).
+    `kv_splits` (optional, default 1): the most programs that may share one
+    query block's K/V loop, each taking a contiguous part of it, for grids
+    too small to fill the GPU; each launch chooses how many, from 1 to
+    `kv_splits` (grid z = batch · splits; the runtime's rule is in
+    flashc/Runtime/KVSplits.h). `strategy` may be left out: it defaults to
+    `mma_sync` (and is always printed). With more than one split, each warp
+    writes its partial O, row max and row sum to a global workspace and the
+    warp that finishes last for those rows combines them and stores O and
+    the log-sum-exp (docs/TileLevel.md).
 
     ```mlir
     #flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>
