@@ -48,6 +48,8 @@ const CudaDriver *CudaDriver::open(std::string &error) {
     bind(driver.cuMemcpyHtoD, "cuMemcpyHtoD_v2");
     bind(driver.cuMemcpyDtoH, "cuMemcpyDtoH_v2");
     bind(driver.cuMemsetD8, "cuMemsetD8_v2");
+    bind(driver.cuMemsetD8Async, "cuMemsetD8Async");
+    bind(driver.cuStreamSynchronize, "cuStreamSynchronize");
     bind(driver.cuPointerGetAttribute, "cuPointerGetAttribute");
     bind(driver.cuEventCreate, "cuEventCreate");
     bind(driver.cuEventRecord, "cuEventRecord");

@@ -23,7 +23,8 @@ int64_t flashc::keyHeads(const flashc_shape &shape) {
 }
 
 int64_t flashc::launchSplits(const KernelBundle &b, const flashc_shape &shape,
-                             int64_t forced, int64_t multiprocessors) {
+                             int64_t forced, int64_t multiprocessors,
+                             int64_t sharedBytesPerSM) {
   if (b.kvSplits <= 1)
     return 1;
   int64_t most = std::min(b.kvSplits, kMaxGridYZ / shape.batch);
@@ -32,8 +33,9 @@ int64_t flashc::launchSplits(const KernelBundle &b, const flashc_shape &shape,
   int64_t gridX = b.gridX(shape.seq_q);
   int64_t programs = gridX * shape.heads * shape.batch;
   int64_t keyBlocks = (shape.seq_k + b.blockN - 1) / b.blockN;
-  return chooseKVSplits(multiprocessors, programs, keyBlocks, b.causal, most,
-                        gridX == 1);
+  return chooseKVSplits(multiprocessors,
+                        residentPrograms(sharedBytesPerSM, b.sharedBytes),
+                        programs, keyBlocks, b.causal, most, gridX == 1);
 }
 
 std::string flashc::checkShape(const KernelBundle &b,

@@ -17,10 +17,11 @@ namespace flashc {
 int64_t keyHeads(const flashc_shape &shape);
 /// The split count of a launch of `shape` (a checked one): 1 for a kernel
 /// compiled without splits; else `forced` if positive, or the choice of
-/// KVSplits.h for `multiprocessors` SMs, at most the compiled kv_splits
-/// and within the grid's z limit.
+/// KVSplits.h for `multiprocessors` SMs of `sharedBytesPerSM` each, at most
+/// the compiled kv_splits and within the grid's z limit.
 int64_t launchSplits(const KernelBundle &b, const flashc_shape &shape,
-                     int64_t forced, int64_t multiprocessors);
+                     int64_t forced, int64_t multiprocessors,
+                     int64_t sharedBytesPerSM);
 /// Sizes at least 1, equal to the compiled static ones, K/V heads dividing
 /// Q's, and within the grid's limits. "" when they hold, else the message.
 std::string checkShape(const KernelBundle &b, const flashc_shape *shape);

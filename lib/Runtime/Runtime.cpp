@@ -10,6 +10,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,7 +23,7 @@ struct flashc_runtime {
   CUcontext context = nullptr;
   bool retained = false;
   int major = 0, minor = 0;
-  int multiprocessors = 0;
+  int multiprocessors = 0, sharedBytesPerSM = 0;
   std::string deviceName;
   std::string error;
 
@@ -59,9 +60,11 @@ struct flashc_kernel {
   /// kv_splits > 1: the split count flashc_kernel_set_kv_splits fixed (0:
   /// chosen per launch), and the split workspaces (partials, then counters
   /// at countersOffset), one per stream so that launches on different
-  /// streams may overlap, each grown on demand and reused by the stream's
-  /// launches.
+  /// streams may overlap, each made by the stream's first split launch,
+  /// grown on demand and reused; the mutex guards the map and the growth
+  /// (launches may come from several host threads).
   int64_t forcedSplits = 0;
+  std::mutex workspaceMutex;
   struct Workspace {
     CUdeviceptr data = 0;
     size_t bytes = 0, countersOffset = 0;
@@ -94,9 +97,10 @@ static flashc_status checkPointers(flashc_runtime *rt,
 }
 
 /// The split workspace of `kernel` on `stream` for `splits` splits of a
-/// grid of `tiles` programs a split, grown (and zeroed: counters must start
-/// at zero, and each launch leaves them so) when it is too small; null when
-/// the driver fails.
+/// grid of `tiles` programs a split, grown (and zeroed on the stream:
+/// counters must start at zero, and each launch leaves them so) when it is
+/// too small; null when the driver fails. The caller holds the kernel's
+/// workspaceMutex.
 static flashc_kernel::Workspace *ensureWorkspace(flashc_kernel *kernel,
                                                  void *stream, int64_t tiles,
                                                  int64_t splits) {
@@ -112,13 +116,19 @@ static flashc_kernel::Workspace *ensureWorkspace(flashc_kernel *kernel,
       std::max(ws.countersOffset, (partialBytes + 255) / 256 * 256);
   size_t bytes =
       countersOffset + std::max(countersBytes, ws.bytes - ws.countersOffset);
+  // The stream's earlier launches may still read the old buffer.
+  if (ws.data &&
+      !rt->check(rt->driver->cuStreamSynchronize(static_cast<CUstream>(stream)),
+                 "cuStreamSynchronize(split workspace)"))
+    return nullptr;
   if (ws.data)
     rt->driver->cuMemFree(ws.data);
   ws = {};
   if (!rt->check(rt->driver->cuMemAlloc(&ws.data, bytes),
                  "cuMemAlloc(split workspace)") ||
-      !rt->check(rt->driver->cuMemsetD8(ws.data, 0, bytes),
-                 "cuMemsetD8(split workspace)"))
+      !rt->check(rt->driver->cuMemsetD8Async(ws.data, 0, bytes,
+                                             static_cast<CUstream>(stream)),
+                 "cuMemsetD8Async(split workspace)"))
     return nullptr;
   ws.bytes = bytes;
   ws.countersOffset = countersOffset;
@@ -205,6 +215,9 @@ flashc_status flashc_runtime_create(int device, flashc_runtime **out) {
   rt->driver->cuDeviceGetAttribute(&rt->multiprocessors,
                                    CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
                                    rt->device);
+  rt->driver->cuDeviceGetAttribute(
+      &rt->sharedBytesPerSM,
+      CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR, rt->device);
   rt->deviceName = std::string(name) + " (sm_" + std::to_string(rt->major) +
                    std::to_string(rt->minor) + ")";
   if (!rt->check(rt->driver->cuDevicePrimaryCtxRetain(&rt->context, rt->device),
@@ -476,10 +489,18 @@ flashc_kernel_launch_strided(flashc_kernel *kernel, const flashc_shape *shape,
                         mapRows, static_cast<CUstream>(stream)))
       return FLASHC_ERROR_CUDA;
   }
-  int64_t splits =
-      launchSplits(b, *shape, kernel->forcedSplits, rt->multiprocessors);
-  if (b.kvSplits > 1) {
+  int64_t splits = launchSplits(b, *shape, kernel->forcedSplits,
+                                rt->multiprocessors, rt->sharedBytesPerSM);
+  // Held through the launch: another thread's growth must not free the
+  // workspace before this launch is queued.
+  std::unique_lock<std::mutex> lock(kernel->workspaceMutex, std::defer_lock);
+  if (b.kvSplits > 1 && splits == 1) {
+    // One split never touches the workspace: none is made.
+    params.addMemref(0, {0});
+    params.addMemref(0, {0});
+  } else if (b.kvSplits > 1) {
     int64_t tiles = gridX * shape->batch * shape->heads;
+    lock.lock();
     flashc_kernel::Workspace *ws =
         ensureWorkspace(kernel, stream, tiles, splits);
     if (!ws)
@@ -527,7 +548,7 @@ flashc_status flashc_kernel_kv_splits(flashc_kernel *kernel,
   if (std::string message = checkShape(kernel->bundle, shape); !message.empty())
     return rt->fail(FLASHC_ERROR_ARGUMENT, message);
   *splits = launchSplits(kernel->bundle, *shape, kernel->forcedSplits,
-                         rt->multiprocessors);
+                         rt->multiprocessors, rt->sharedBytesPerSM);
   return FLASHC_OK;
 }
 

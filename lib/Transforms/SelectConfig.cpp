@@ -67,11 +67,13 @@ static int64_t sharedBytesPerSM(StringRef arch) {
   return info ? info->sharedBytesPerSM : 0;
 }
 
-int64_t mlir::flash::chooseKVSplits(StringRef arch, int64_t programs,
-                                    int64_t keyBlocks, bool causal,
-                                    bool oneQueryBlock) {
-  return flashc::chooseKVSplits(multiprocessors(arch), programs, keyBlocks,
-                                causal, kMaxKVSplits, oneQueryBlock);
+int64_t mlir::flash::chooseKVSplits(StringRef arch, int64_t programBytes,
+                                    int64_t programs, int64_t keyBlocks,
+                                    bool causal, bool oneQueryBlock) {
+  int64_t perSM =
+      flashc::residentPrograms(sharedBytesPerSM(arch), programBytes);
+  return flashc::chooseKVSplits(multiprocessors(arch), perSM, programs,
+                                keyBlocks, causal, kMaxKVSplits, oneQueryBlock);
 }
 
 /// Whether `config` passes the tile-config rules for `headDim` (shared
@@ -159,8 +161,10 @@ static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
     config = withStages(config, 3);
   int64_t keyBlocks = static_cast<int64_t>(
       llvm::divideCeil(kType.getDimSize(2), config.getBlockN()));
-  int64_t splits = chooseKVSplits(arch, programsOf(config), keyBlocks, causal,
-                                  qType.getDimSize(2) <= config.getBlockM());
+  int64_t splits =
+      chooseKVSplits(arch, config.getSharedMemoryBytes(headDim, 2),
+                     programsOf(config), keyBlocks, causal,
+                     qType.getDimSize(2) <= config.getBlockM());
   if (splits == 1)
     return config;
   return TileConfigAttr::get(context, config.getBlockM(), config.getBlockN(),
@@ -201,17 +205,26 @@ static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
 /// merge (bench/RESULTS.md has the cost of being able to split). Only with
 /// one strip a warp: two use nearly every register already, and the split's
 /// values and merge make them spill (ptxas, sm_80 to sm_90: 4-36 bytes at
-/// head_dim 64 strided, 80, 128 strided and 160).
+/// head_dim 64 strided, 80, 128 strided and 160). Strided operands past
+/// head_dim 128 spill too with one strip (2-14 bytes at 144 and 192), so
+/// they do not split either.
 static TileConfigAttr splitAtLaunch(TileConfigAttr config, MemRefType qType,
-                                    MemRefType kType) {
+                                    MemRefType kType, int64_t headDim) {
   bool oneStrip = config.getBlockM() == 16 * config.getWarps();
-  if (config.getStrategy() != Strategy::mma_sync || config.getKvSplits() > 1 ||
-      !oneStrip || (qType.hasStaticShape() && kType.hasStaticShape()))
+  bool strided = !qType.getLayout().isIdentity();
+  if (config.getStrategy() != Strategy::mma_sync ||
+      config.getKvSplits() > 1 || !oneStrip || (strided && headDim > 128) ||
+      (qType.hasStaticShape() && kType.hasStaticShape()))
+    return config;
+  // A static batch keeps batch · splits within the grid's z limit.
+  int64_t splits = kMaxKVSplits;
+  if (!qType.isDynamicDim(0))
+    splits = std::min(splits, kMaxGridYZ / qType.getDimSize(0));
+  if (splits < 2)
     return config;
   return TileConfigAttr::get(config.getContext(), config.getBlockM(),
                              config.getBlockN(), config.getStages(),
-                             config.getWarps(), config.getStrategy(),
-                             kMaxKVSplits);
+                             config.getWarps(), config.getStrategy(), splits);
 }
 
 /// A static query length of at most 64 (decoding, short chunks) against
@@ -322,7 +335,7 @@ struct SelectConfigPass
     config =
         fitToGrid(config, qType, kType, op.getHeadDim(), op.getCausal(), arch);
     config = fitToModifiers(config, op, qType);
-    return splitAtLaunch(config, qType, kType);
+    return splitAtLaunch(config, qType, kType, op.getHeadDim());
   }
 };
 } // namespace

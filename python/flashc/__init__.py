@@ -343,8 +343,9 @@ def _write_cache_file(path, bundle):
 def warm_cache(dtype="f16", head_dim=64, causal=False, scale=None, arch="sm_90",
                seq_q=None):
     """Compiles into the disk cache ahead of time; returns the file's path.
-    seq_q: the query length of the calls to serve (those of at most 64
-    take a kernel each); None for longer ones."""
+    seq_q: the query length of the kernel (one of at most 64 takes a
+    kernel of its own; with grouped-query attention and no mask,
+    `attention` runs group · seq_q rows a K/V head); None for longer ones."""
     _check_choice("dtype", dtype, tuple(_DTYPES))
     _check_choice("arch", arch, SUPPORTED_ARCHS)
     _check_int("head_dim", head_dim)
@@ -705,7 +706,7 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
         # one head of their rows together, which reads each K/V head once
         # where each query head would read it again.
         group = q.shape[1] // k.shape[1]
-        packed = group > 1 and not causal and q.shape[2] <= 64
+        packed = group > 1 and not causal and group * q.shape[2] <= 64
         if packed:
             b, h, s, d = q.shape
             q = q.view(b, h // group, group * s, d)

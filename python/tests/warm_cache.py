@@ -21,9 +21,10 @@ print(flashc.warm_cache("f16", 64, False, scale=0.3, arch=args.arch, seq_q=64))
 # 64 rows a K/V head.
 print(flashc.warm_cache("f16", 64, False, arch=args.arch, seq_q=64))
 # Its decode checks (head_dim 128, no mask; 4 query heads a K/V head, which
-# flashc.attention packs into one of 4 · seq_q rows).
+# flashc.attention packs into one of 4 · seq_q rows, and 8 at seq_q 9, 72
+# rows, which it does not).
 for dtype in ("f16", "bf16"):
-    for seq_q in (4, 16, 64):
+    for seq_q in (4, 9, 16, 64):
         print(flashc.warm_cache(dtype, 128, False, arch=args.arch, seq_q=seq_q))
 # Strided views (test_torch's [batch, seq, heads, head_dim] tensors).
 for dtype in ("f16", "bf16"):

@@ -1,8 +1,9 @@
 // RUN: flashc-opt %s --flash-expand-attention --flash-to-gpu | FileCheck %s -enable-var-scope
 
 // kv_splits = 2: up to two programs share a query block's K/V loop. The
-// host launch takes the maximum, grid z = 2 · batch (a runtime launch may
-// choose fewer), and the kernel gets two workspace arguments. The kernel
+// host launch takes the maximum, fewer where batch · splits would pass
+// 65535 (a runtime launch chooses per shape), grid z = splits · batch, and
+// the kernel gets two workspace arguments. The kernel
 // reads the launch's split count from grid z / batch; each program runs its
 // share of the K/V loop. With more than one split it publishes its partial
 // (acc, row max, row sum) with a GPU-scope fence, lane 0 counts the warp's
@@ -10,10 +11,13 @@
 // partial (online, rescaled by the row maxima) and alone stores O. With one
 // split the partial is the result and the store guard is true.
 // CHECK-LABEL: func.func @split
+// CHECK: %[[FIT:.*]] = arith.divui %c65535, %{{.*}} : index
+// CHECK: %[[FEWER:.*]] = arith.minui %c2{{.*}}, %[[FIT]] : index
+// CHECK: %[[SPLITS:.*]] = arith.maxui %c1{{.*}}, %[[FEWER]] : index
 // CHECK: %[[PARTIALS:.*]] = gpu.alloc  ({{.*}}) : memref<?xf32>
 // CHECK: %[[COUNTERS:.*]] = gpu.alloc  ({{.*}}) : memref<?xi32>
 // CHECK: gpu.memset  %[[COUNTERS]], %c0_i32{{.*}}
-// CHECK: %[[GZ:.*]] = arith.muli %{{.*}}, %c2{{.*}} : index
+// CHECK: %[[GZ:.*]] = arith.muli %{{.*}}, %[[SPLITS]] : index
 // CHECK: gpu.launch_func  @split_kernels::@split_kernel blocks in (%{{.*}}, %{{.*}}, %[[GZ]]) {{.*}} args({{.*}}, %[[PARTIALS]] : memref<?xf32>, %[[COUNTERS]] : memref<?xi32>)
 // CHECK: gpu.dealloc  %[[PARTIALS]]
 // CHECK: gpu.dealloc  %[[COUNTERS]]

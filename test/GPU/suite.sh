@@ -4,6 +4,8 @@
 # shape, runs compute-sanitizer (memcheck, racecheck) on one shape per
 # (head_dim, causal), and prints the counts. Exit 0 only if all passed.
 #   test/GPU/suite.sh [bundle-dir]        (default .carry/bundles)
+# ARCH=sm_90 (or sm_89) runs the shape jobs of that target's bundles only:
+# each half fits one 10-minute device call where the whole may not.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUNDLES=${1:-$ROOT/.carry/bundles}
@@ -19,7 +21,8 @@ nvidia-smi -L
 # One line per run: bundle batch heads seq seed [kv_heads]. Runs go 6 at a
 # time (the GPU has room; the float64 references keep the CPU cores busy).
 jobs=/tmp/gpu-suite.jobs; : > "$jobs"; seed=1
-for bundle in "$BUNDLES"/*.bundle; do
+ARCH=${ARCH:-}
+for bundle in "$BUNDLES"/*${ARCH:+.$ARCH}.bundle; do
   # Head dims other than 64 and 128 (in the name: _d32_ ...) on fewer
   # sequence lengths: the float64 reference grows with head_dim.
   seqs="1 17 64 127 128 513 1000 4096"
@@ -33,8 +36,9 @@ done
 # Grouped-query attention (a 6th field: K/V heads; ratios 1, 4, 8, 32, on
 # tails and causal), and grids whose batch · heads pass 65535 (heads go
 # along y, batches along z).
-for bundle in "$BUNDLES"/*_d64_*.bundle "$BUNDLES"/*_d128_*.bundle \
-    "$BUNDLES"/*_d96_*.bundle; do
+for bundle in "$BUNDLES"/*_d64_*${ARCH:+.$ARCH}.bundle \
+    "$BUNDLES"/*_d128_*${ARCH:+.$ARCH}.bundle \
+    "$BUNDLES"/*_d96_*${ARCH:+.$ARCH}.bundle; do
   for args in "2 8 513 8" "3 8 127 2" "1 32 1000 8" "2 32 77 1" \
       "1 4 4096 1" "2100 32 16 8" "1000 80 33 80"; do
     set -- $args; seed=$((seed + 1))
@@ -45,7 +49,7 @@ done
 # otherwise chooses) in every kernel that may split: tails, splits that see
 # no key block (seq 1 with 16), GQA, and a grid whose batch · splits would
 # pass 65535 (fewer are used).
-for bundle in "$BUNDLES"/*.bundle; do
+for bundle in "$BUNDLES"/*${ARCH:+.$ARCH}.bundle; do
   grep -q '^kv_splits' "$bundle" || continue # compiled unable to split
   for args in "1 2 1000 2 1" "1 2 1000 2 2" "2 3 4097 3 3" "1 1 1 1 16" \
       "3 8 127 8 5" "1 32 4096 8 16" "2 8 64 2 16" "8000 2 40 2 16"; do

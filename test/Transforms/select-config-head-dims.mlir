@@ -67,3 +67,18 @@ func.func @decode_d256(%q: memref<?x8x16x256xbf16>, %k: memref<?x8x?x256xbf16>) 
   flash.attention %q, %k, %k -> %q : memref<?x8x16x256xbf16>, memref<?x8x?x256xbf16>, memref<?x8x?x256xbf16> -> memref<?x8x16x256xbf16>
   return
 }
+
+// Strided operands past head_dim 128 do not split (with the split's values
+// and merge they spill, one strip a warp too); at 128 they do.
+// CHECK-LABEL: func.func @strided_d192
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = mma_sync>)
+func.func @strided_d192(%q: memref<?x?x?x192xbf16, strided<[?, ?, ?, 1]>>) {
+  flash.attention %q, %q, %q -> %q : memref<?x?x?x192xbf16, strided<[?, ?, ?, 1]>>, memref<?x?x?x192xbf16, strided<[?, ?, ?, 1]>>, memref<?x?x?x192xbf16, strided<[?, ?, ?, 1]>> -> memref<?x?x?x192xbf16, strided<[?, ?, ?, 1]>>
+  return
+}
+// CHECK-LABEL: func.func @strided_d128_causal
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 16>)
+func.func @strided_d128_causal(%q: memref<?x?x?x128xbf16, strided<[?, ?, ?, 1]>>) {
+  flash.attention %q, %q, %q -> %q causal : memref<?x?x?x128xbf16, strided<[?, ?, ?, 1]>>, memref<?x?x?x128xbf16, strided<[?, ?, ?, 1]>>, memref<?x?x?x128xbf16, strided<[?, ?, ?, 1]>> -> memref<?x?x?x128xbf16, strided<[?, ?, ?, 1]>>
+  return
+}

@@ -246,3 +246,20 @@ func.func @decode(%q: memref<?x32x1x128xbf16>, %k: memref<?x32x?x128xbf16>) {
   flash.attention %q, %k, %k -> %q : memref<?x32x1x128xbf16>, memref<?x32x?x128xbf16>, memref<?x32x?x128xbf16> -> memref<?x32x1x128xbf16>
   return
 }
+
+// -----
+
+// A static batch keeps batch · kv_splits within grid z's 65535: 5000
+// sequences may split 13 ways, 40000 not at all.
+// CHECK-LABEL: func.func @many_sequences
+// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 13>)
+func.func @many_sequences(%q: memref<5000x?x?x128xbf16>) {
+  flash.attention %q, %q, %q -> %q causal : memref<5000x?x?x128xbf16>, memref<5000x?x?x128xbf16>, memref<5000x?x?x128xbf16> -> memref<5000x?x?x128xbf16>
+  return
+}
+// CHECK-LABEL: func.func @too_many_to_split
+// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
+func.func @too_many_to_split(%q: memref<40000x?x?x128xbf16>) {
+  flash.attention %q, %q, %q -> %q causal : memref<40000x?x?x128xbf16>, memref<40000x?x?x128xbf16>, memref<40000x?x?x128xbf16> -> memref<40000x?x?x128xbf16>
+  return
+}

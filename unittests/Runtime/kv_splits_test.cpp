@@ -3,9 +3,9 @@
 // chooseKVSplits (flashc/Runtime/KVSplits.h), which select-config applies
 // at compile time and the runtime at every launch: a full grid never
 // splits; a grid of single query blocks (a decode step) splits into at most
-// two programs per SM; other small grids fill the SMs once; every choice
-// keeps two K/V blocks per split and stays within the kernel's maximum.
-// No GPU needed.
+// two programs per SM (one where only one fits); other small grids fill the SMs
+// once; every choice keeps two K/V blocks per split and stays within the
+// kernel's maximum. No GPU needed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,31 +27,39 @@ static void expect(int64_t got, int64_t want, const std::string &what) {
 }
 
 int main() {
-  const int64_t sms = 132; // an H100 or H200
+  const int64_t sms = 132; // an H100 or H200: 228 KiB of shared memory an SM
+  const int64_t perSM = residentPrograms(233472, 81920); // 64x64 at d128
+  expect(perSM, 2, "two 80 KiB programs fit an H200 SM");
+  expect(residentPrograms(102400, 81920), 1, "one fits an sm_89 SM");
+  expect(residentPrograms(0, 81920), 1, "unknown SM size: one");
   // Decode steps: one query block per (sequence, K/V head).
-  expect(chooseKVSplits(sms, 8, 64, false, 16, true), 16,
+  expect(chooseKVSplits(sms, perSM, 8, 64, false, 16, true), 16,
          "8 single blocks: up to 2 a SM, capped at the maximum");
-  expect(chooseKVSplits(sms, 64, 64, false, 16, true), 4,
+  expect(chooseKVSplits(sms, perSM, 64, 64, false, 16, true), 4,
          "64 single blocks: 4 splits (5 would start a second wave)");
-  expect(chooseKVSplits(sms, 256, 1024, false, 16, true), 1,
+  expect(chooseKVSplits(sms, 1, 64, 64, false, 16, true), 2,
+         "64 single blocks, one program an SM: 2 splits");
+  expect(chooseKVSplits(sms, 4, 64, 64, false, 16, true), 4,
+         "room for more than two an SM: still two");
+  expect(chooseKVSplits(sms, perSM, 256, 1024, false, 16, true), 1,
          "256 single blocks already fill the SMs");
-  expect(chooseKVSplits(sms, 8, 6, false, 16, true), 3,
+  expect(chooseKVSplits(sms, perSM, 8, 6, false, 16, true), 3,
          "6 key blocks: two per split at least");
-  expect(chooseKVSplits(sms, 8, 1, false, 16, true), 1,
+  expect(chooseKVSplits(sms, perSM, 8, 1, false, 16, true), 1,
          "one key block: nothing to split");
-  expect(chooseKVSplits(sms, 8, 64, false, 5, true), 5,
+  expect(chooseKVSplits(sms, perSM, 8, 64, false, 5, true), 5,
          "a kernel compiled for 5 splits at most");
   // Grids of several query blocks per head (compute-bound).
-  expect(chooseKVSplits(sms, 64, 8, true, 16, false), 2,
+  expect(chooseKVSplits(sms, perSM, 64, 8, true, 16, false), 2,
          "64 causal programs: fill the SMs once");
-  expect(chooseKVSplits(sms, 64, 8, false, 16, false), 1,
+  expect(chooseKVSplits(sms, perSM, 64, 8, false, 16, false), 1,
          "64 programs without a mask: over a quarter of the SMs");
-  expect(chooseKVSplits(sms, 32, 64, false, 16, false), 4,
+  expect(chooseKVSplits(sms, perSM, 32, 64, false, 16, false), 4,
          "32 programs without a mask");
-  expect(chooseKVSplits(sms, 4096, 64, false, 16, false), 1,
+  expect(chooseKVSplits(sms, perSM, 4096, 64, false, 16, false), 1,
          "a full grid");
   // Unknown SM count (an architecture flashc has no table for).
-  expect(chooseKVSplits(0, 8, 64, false, 16, true), 1, "no SM count");
+  expect(chooseKVSplits(0, perSM, 8, 64, false, 16, true), 1, "no SM count");
   std::printf("%d failed\n", failures);
   return failures ? 1 : 0;
 }

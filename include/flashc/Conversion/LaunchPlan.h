@@ -36,13 +36,11 @@ struct LaunchPlan {
   int blockMapRows = 0;
   int64_t blockN = 0;
 
-  /// The split workspace (kvSplits > 1), per tile (batch·head, query
-  /// block), all splits together: f32 partials (SplitKV.cpp lays out one
-  /// block_m · (head_dim + 8) slot per split), and i32 arrival counters
-  /// that are zero before the first launch (each launch leaves them zero).
-  int64_t partialFloatsPerTile() const {
-    return kvSplits * blockM * (headDim + 8);
-  }
+  /// The split workspace (kvSplits > 1): f32 partials, one block_m ·
+  /// (head_dim + 8) slot per (split, tile) (SplitKV.cpp lays it out), and
+  /// i32 arrival counters per tile (batch·head, query block) that are zero
+  /// before the first launch (each launch leaves them zero).
+  int64_t partialFloatsPerSlot() const { return blockM * (headDim + 8); }
   int64_t countersPerTile() const { return warps; }
 };
 

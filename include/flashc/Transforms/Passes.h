@@ -21,11 +21,11 @@ TileConfigAttr getDefaultTileConfig(MLIRContext *context, int64_t headDim,
 TileConfigAttr getDefaultTileConfig(MLIRContext *context, int64_t headDim,
                                     Type elementType, bool causal,
                                     Strategy strategy);
-/// K/V splits for `programs` thread blocks with `keyBlocks` K/V blocks each
-/// on `arch` (flashc/Runtime/KVSplits.h, which the runtime applies at
-/// launch).
-int64_t chooseKVSplits(StringRef arch, int64_t programs, int64_t keyBlocks,
-                       bool causal, bool oneQueryBlock);
+/// K/V splits for `programs` thread blocks of `programBytes` of shared
+/// memory with `keyBlocks` K/V blocks each on `arch`
+/// (flashc/Runtime/KVSplits.h, which the runtime applies at launch).
+int64_t chooseKVSplits(StringRef arch, int64_t programBytes, int64_t programs,
+                       int64_t keyBlocks, bool causal, bool oneQueryBlock);
 } // namespace mlir::flash
 
 #endif // FLASHC_TRANSFORMS_PASSES_H

@@ -28,7 +28,8 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
     known only at launch (a dynamic size), a configuration with one strip
     per warp gets `kv_splits = 16`: the runtime chooses 1 to 16 splits at
     each launch (flashc/Runtime/KVSplits.h, the same rule); two strips a
-    warp would spill with the split's registers, so they do not split.
+    warp, and strided operands past head_dim 128, would spill with the
+    split's registers, so they do not split.
     `wmma` stays selectable
     (option `strategy`, flashc `--mma=wmma`, or an explicit config) up to
     head_dim 128: 64x64, or 64x32 past head_dim 64.

@@ -68,7 +68,7 @@ LogicalResult TileLowering::lowerNormalize(NormalizeOp op) {
       return op.emitOpError("flash-to-gpu: kv_splits > 1 needs the row max "
                             "of a flash.softmax_step carried by the K/V loop");
     // The workspace the runtime allocates holds a block_m x head_dim
-    // accumulator (LaunchPlan::partialFloatsPerTile).
+    // accumulator (LaunchPlan::partialFloatsPerSlot).
     if (!tc->canMergeSplits() ||
         acc.size() != size_t(k.strips * (k.headDim / 8)))
       return op.emitOpError("flash-to-gpu: kv_splits > 1 needs a block_m x "

@@ -108,12 +108,22 @@ static void buildLaunch(TiledOp tiled, gpu::GPUFuncOp kernel,
     args.push_back(map);
     workspace.push_back(map);
   }
+  // Splits: the most the config allows, fewer where batch · splits would
+  // pass grid z's limit (the runtime's launch chooses per shape instead).
+  Value splits = idx(1);
+  if (plan.kvSplits > 1)
+    splits = arith::MaxUIOp::create(
+        b, loc, idx(1),
+        arith::MinUIOp::create(
+            b, loc, idx(plan.kvSplits),
+            arith::DivUIOp::create(b, loc, idx(kMaxGridYZ), dim(0))));
   if (plan.kvSplits > 1) {
     // The split workspace; the counters are zeroed once (the kernel resets
     // the ones it uses).
     Value tiles = arith::MulIOp::create(b, loc, gridX, batchHeads());
-    Value floats =
-        arith::MulIOp::create(b, loc, tiles, idx(plan.partialFloatsPerTile()));
+    Value floats = arith::MulIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, tiles, splits),
+        idx(plan.partialFloatsPerSlot()));
     Value counterCount =
         arith::MulIOp::create(b, loc, tiles, idx(plan.countersPerTile()));
     Value partials = alloc(b.getF32Type(), floats);
@@ -125,7 +135,7 @@ static void buildLaunch(TiledOp tiled, gpu::GPUFuncOp kernel,
   }
   // Heads along y and batches (times splits) along z: each stays within
   // 65535 where batch · heads may not.
-  Value gridZ = arith::MulIOp::create(b, loc, dim(0), idx(plan.kvSplits));
+  Value gridZ = arith::MulIOp::create(b, loc, dim(0), splits);
   gpu::LaunchFuncOp::create(
       b, loc, kernel, gpu::KernelDim3{gridX, dim(1), gridZ},
       gpu::KernelDim3{idx(plan.threads), idx(1), idx(1)}, smemValue, args);

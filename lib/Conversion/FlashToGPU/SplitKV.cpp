@@ -176,12 +176,7 @@ publishAndMerge(KernelContext &k, TensorCoreStrategy &tc,
   assert(slots.slotFloats == k.blockM * (k.headDim + 8) &&
          "slot layout drifted");
   slots.queryBlocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
-  // Grid (query blocks, heads, batch · splits).
-  slots.batchHeads =
-      k.mul(gpu::GridDimOp::create(b, loc, gpu::Dimension::y),
-            arith::DivUIOp::create(
-                b, loc, gpu::GridDimOp::create(b, loc, gpu::Dimension::z),
-                ws.splits));
+  slots.batchHeads = ws.batchHeads;
   slots.tile = k.add(k.mul(ws.batchHead, slots.queryBlocks), ws.queryBlock);
 
   Arrival arrival = publish(k, slots, ws, acc, maxRows, sums);

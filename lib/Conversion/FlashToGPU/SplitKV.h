@@ -25,6 +25,7 @@ struct SplitWorkspace {
   Value split;      // this program's split (grid z mod splits)
   Value queryBlock; // this program's query block and batch·head
   Value batchHead;
+  Value batchHeads; // the launch's batch · heads
 };
 
 struct MergedSplits {

@@ -41,9 +41,10 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
     workspace.partials = kernelArgs[next];
     workspace.counters = kernelArgs[next + 1];
     // The launch chooses 1..kv_splits splits; grid z tells which.
+    Value batches = memref::DimOp::create(b, loc, kernelArgs[0], 0);
+    workspace.batchHeads = k.mul(batches, heads);
     workspace.splits = arith::DivUIOp::create(
-        b, loc, gpu::GridDimOp::create(b, loc, gpu::Dimension::z),
-        memref::DimOp::create(b, loc, kernelArgs[0], 0));
+        b, loc, gpu::GridDimOp::create(b, loc, gpu::Dimension::z), batches);
     workspace.split = arith::RemUIOp::create(b, loc, z, workspace.splits);
     batch = arith::DivUIOp::create(b, loc, z, workspace.splits);
   }

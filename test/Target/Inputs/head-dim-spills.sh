@@ -2,7 +2,10 @@
 # head-dim-spills.sh FLASHC PTXAS OUTDIR: compiles attention at every head
 # dim the dialect names in docs (and two in between), f16 without a mask and
 # bf16 causal, dynamic sizes, for sm_80/86/89/90 with the default (mma_sync)
-# heuristic, and prints one line per kernel with ptxas's spill figures.
+# heuristic, and prints one line per kernel with ptxas's spill figures. Then
+# the kernels nearest the register limit among those that may split K/V
+# loops at launch: strided bf16 causal at 128 and 144, and decoding steps
+# (static seq_q 1, the rest dynamic) at 144 and 192, strided at 128.
 set -euo pipefail
 flashc=$1 ptxas=$2 out=$3
 mkdir -p "$out"
@@ -21,3 +24,24 @@ for d in 32 48 80 96 160 192 224 256; do
     done
   done
 done
+# name QTYPE KTYPE MASK: one kernel for each arch.
+extra() {
+  local src="$out/$1.mlir"
+  printf 'func.func @%s(%%q: %s, %%k: %s, %%v: %s, %%o: %s) {\n  flash.attention %%q, %%k, %%v -> %%o %s : %s, %s, %s -> %s\n  return\n}\n' \
+    "$1" "$2" "$3" "$3" "$2" "$4" "$2" "$3" "$3" "$2" > "$src"
+  for arch in sm_80 sm_86 sm_89 sm_90; do
+    "$flashc" "$src" --arch "$arch" --allow-spills --emit=ptx -o "$src.$arch.ptx"
+    spills=$("$ptxas" -v -arch="$arch" "$src.$arch.ptx" -o /dev/null 2>&1 |
+      grep -o '[0-9]* bytes stack frame, [0-9]* bytes spill stores, [0-9]* bytes spill loads')
+    echo "$1 $arch: $spills"
+  done
+}
+s="strided<[?, ?, ?, 1]>"
+for d in 128 144; do
+  t="memref<?x?x?x${d}xbf16, $s>"
+  extra "strided_d$d" "$t" "$t" causal
+done
+for d in 144 192; do
+  extra "decode_d$d" "memref<?x?x1x${d}xbf16>" "memref<?x?x?x${d}xbf16>" ""
+done
+extra decode_strided_d128 "memref<?x?x1x128xbf16, $s>" "memref<?x?x?x128xbf16, $s>" ""
