@@ -161,10 +161,9 @@ static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
     config = withStages(config, 3);
   int64_t keyBlocks = static_cast<int64_t>(
       llvm::divideCeil(kType.getDimSize(2), config.getBlockN()));
-  int64_t splits =
-      chooseKVSplits(arch, config.getSharedMemoryBytes(headDim, 2),
-                     programsOf(config), keyBlocks, causal,
-                     qType.getDimSize(2) <= config.getBlockM());
+  int64_t splits = chooseKVSplits(arch, config.getSharedMemoryBytes(headDim, 2),
+                                  programsOf(config), keyBlocks, causal,
+                                  qType.getDimSize(2) <= config.getBlockM());
   if (splits == 1)
     return config;
   return TileConfigAttr::get(context, config.getBlockM(), config.getBlockN(),
@@ -212,8 +211,8 @@ static TileConfigAttr splitAtLaunch(TileConfigAttr config, MemRefType qType,
                                     MemRefType kType, int64_t headDim) {
   bool oneStrip = config.getBlockM() == 16 * config.getWarps();
   bool strided = !qType.getLayout().isIdentity();
-  if (config.getStrategy() != Strategy::mma_sync ||
-      config.getKvSplits() > 1 || !oneStrip || (strided && headDim > 128) ||
+  if (config.getStrategy() != Strategy::mma_sync || config.getKvSplits() > 1 ||
+      !oneStrip || (strided && headDim > 128) ||
       (qType.hasStaticShape() && kType.hasStaticShape()))
     return config;
   // A static batch keeps batch · splits within the grid's z limit.
