@@ -29,8 +29,8 @@ inline int64_t residentPrograms(int64_t sharedBytesPerSM,
 /// once; `oneQueryBlock`: each (sequence, head) has a single query block (a
 /// decode step).
 inline int64_t chooseKVSplits(int64_t sms, int64_t perSM, int64_t programs,
-                              int64_t keyBlocks, bool causal,
-                              int64_t maxSplits, bool oneQueryBlock) {
+                              int64_t keyBlocks, bool causal, int64_t maxSplits,
+                              bool oneQueryBlock) {
   if (sms <= 0 || programs <= 0)
     return 1;
   int64_t perSplit = std::max<int64_t>(keyBlocks / 2, 1);
