@@ -1,14 +1,16 @@
 //===- kv_splits_test.cpp - the split rule, on the CPU --------------------===//
 //
 // chooseKVSplits (flashc/Runtime/KVSplits.h), which select-config applies
-// at compile time and the runtime at every launch: a full grid never
-// splits; a grid of single query blocks (a decode step) splits into at most
-// two programs per SM (one where only one fits); other small grids fill the SMs
-// once; every choice keeps two K/V blocks per split and stays within the
-// kernel's maximum. No GPU needed.
+// at compile time and the runtime at every launch (launchSplits, also
+// tested: the compiled maximum, a fixed count, the grid's z limit): a full
+// grid never splits; a grid of single query blocks (a decode step) splits into
+// at most two programs per SM (one where only one fits); other small grids fill
+// the SMs once; every choice keeps two K/V blocks per split and stays within
+// the kernel's maximum. No GPU needed.
 //
 //===----------------------------------------------------------------------===//
 
+#include "LaunchChecks.h"
 #include "flashc/Runtime/KVSplits.h"
 
 #include <cstdio>
@@ -60,6 +62,31 @@ int main() {
          "a full grid");
   // Unknown SM count (an architecture flashc has no table for).
   expect(chooseKVSplits(0, perSM, 8, 64, false, 16, true), 1, "no SM count");
+
+  // launchSplits: a decode kernel (64x64, up to 16 splits) on an H200.
+  KernelBundle b;
+  b.blockM = 64;
+  b.blockN = 64;
+  b.sharedBytes = 81920;
+  b.kvSplits = 16;
+  const int64_t h200Shared = 233472;
+  flashc_shape decode = {8, 8, 4, 16384, 8}; // 8 x 8 K/V heads, 4 rows
+  expect(launchSplits(b, decode, 0, sms, h200Shared), 4,
+         "launch: 64 single blocks on an H200");
+  expect(launchSplits(b, decode, 0, 58, 102400), 1,
+         "launch: 64 single blocks on an L4 (58 SMs) fill it");
+  expect(launchSplits(b, decode, 3, sms, h200Shared), 3, "launch: fixed 3");
+  expect(launchSplits(b, decode, 40, sms, h200Shared), 16,
+         "launch: fixed past the compiled maximum");
+  flashc_shape many = {8000, 2, 40, 4096, 2};
+  expect(launchSplits(b, many, 16, sms, h200Shared), 8,
+         "launch: 8000 sequences keep batch * splits within 65535");
+  flashc_shape tooMany = {40000, 1, 1, 4096, 1};
+  expect(launchSplits(b, tooMany, 16, sms, h200Shared), 1,
+         "launch: 40000 sequences cannot split");
+  b.kvSplits = 1;
+  expect(launchSplits(b, decode, 0, sms, h200Shared), 1,
+         "launch: a kernel compiled without splits");
   std::printf("%d failed\n", failures);
   return failures ? 1 : 0;
 }
