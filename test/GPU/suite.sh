@@ -58,16 +58,25 @@ for bundle in "$BUNDLES"/*${ARCH:+.$ARCH}.bundle; do
   done
 done
 mkdir -p /tmp/gpu-suite.out; rm -f /tmp/gpu-suite.out/*
+# Each run has 3 minutes (a hung kernel fails its run, not the suite); a
+# failure is printed as it happens, and a line every 100 runs shows the
+# progress (a device call that ends early still says how far it got).
 run_one() {
   local name; name=$(basename "$1" .bundle)
   local out="/tmp/gpu-suite.out/$name.b$2.h$3.s$4${6:+.kv$6}${7:+.ks$7}"
-  if "$RUN" "$1" --batch "$2" --heads "$3" --seq "$4" --seed "$5" \
-      ${6:+--kv-heads "$6"} ${7:+--kv-splits "$7"} --iters 0 > "$out" 2>&1; then
+  if timeout 180 "$RUN" "$1" --batch "$2" --heads "$3" --seq "$4" \
+      --seed "$5" ${6:+--kv-heads "$6"} ${7:+--kv-splits "$7"} --iters 0 \
+      > "$out" 2>&1; then
     echo ok >> "$out"
+  else
+    echo "FAIL $(basename "$out")"
   fi
+  echo done
 }
 export -f run_one; export RUN
-xargs -P 6 -L 1 bash -c 'run_one "$@"' _ < "$jobs"
+total=$(wc -l < "$jobs")
+xargs -P 6 -L 1 bash -c 'run_one "$@"' _ < "$jobs" |
+  awk -v total="$total" '/^done$/ { if (++n % 100 == 0) printf "%d of %d runs\n", n, total; fflush(); next } { print; fflush() }'
 pass=0; fail=0
 for out in /tmp/gpu-suite.out/*; do
   if [ "$(tail -1 "$out")" = ok ]; then pass=$((pass + 1)); else
