@@ -22,6 +22,20 @@ int64_t flashc::keyHeads(const flashc_shape &shape) {
   return shape.kv_heads == 0 ? shape.heads : shape.kv_heads;
 }
 
+flashc_shape flashc::packedShape(const KernelBundle &b,
+                                 const flashc_shape &shape) {
+  int64_t kvHeads = keyHeads(shape);
+  int64_t group = shape.heads / kvHeads;
+  if (group == 1 || b.causal || b.modified || b.strided || b.heads >= 0 ||
+      b.seqQ >= 0 || group * shape.seq_q > b.blockM)
+    return shape;
+  flashc_shape packed = shape;
+  packed.heads = kvHeads;
+  packed.seq_q = group * shape.seq_q;
+  packed.kv_heads = kvHeads;
+  return packed;
+}
+
 int64_t flashc::launchSplits(const KernelBundle &b, const flashc_shape &shape,
                              int64_t forced, int64_t multiprocessors,
                              int64_t sharedBytesPerSM) {

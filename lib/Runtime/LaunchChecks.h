@@ -15,6 +15,13 @@
 namespace flashc {
 /// K and V's heads: `kv_heads`, 0 meaning Q's.
 int64_t keyHeads(const flashc_shape &shape);
+/// The shape a checked launch of `shape` runs as. Grouped-query decoding
+/// (the group's query rows fit one query block) without a mask, with
+/// row-major operands and dynamic heads and seq_q: a K/V head's query heads
+/// are contiguous rows of Q (and O, and the LSE), so they run as one head
+/// of group · seq_q rows, which reads each K/V head once instead of once
+/// per query head. Any other launch runs as given.
+flashc_shape packedShape(const KernelBundle &b, const flashc_shape &shape);
 /// The split count of a launch of `shape` (a checked one): 1 for a kernel
 /// compiled without splits; else `forced` if positive, or the choice of
 /// KVSplits.h for `multiprocessors` SMs of `sharedBytesPerSM` each, at most

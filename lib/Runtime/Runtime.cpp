@@ -466,6 +466,12 @@ flashc_kernel_launch_strided(flashc_kernel *kernel, const flashc_shape *shape,
   const KernelBundle &b = kernel->bundle;
   uint64_t pointers[] = {q, k, v, o};
   LaunchParams params;
+  // Checked as given, launched as packed (grouped-query decoding).
+  flashc_shape packed;
+  if (shape && checkShape(b, shape).empty()) {
+    packed = packedShape(b, *shape);
+    shape = &packed;
+  }
   if (flashc_status status = prepareLaunch(kernel, shape, strides, pointers,
                                            lse, captures, numCaptures, params);
       status != FLASHC_OK)
@@ -547,8 +553,9 @@ flashc_status flashc_kernel_kv_splits(flashc_kernel *kernel,
   rt->error.clear();
   if (std::string message = checkShape(kernel->bundle, shape); !message.empty())
     return rt->fail(FLASHC_ERROR_ARGUMENT, message);
-  *splits = launchSplits(kernel->bundle, *shape, kernel->forcedSplits,
-                         rt->multiprocessors, rt->sharedBytesPerSM);
+  *splits = launchSplits(kernel->bundle, packedShape(kernel->bundle, *shape),
+                         kernel->forcedSplits, rt->multiprocessors,
+                         rt->sharedBytesPerSM);
   return FLASHC_OK;
 }
 

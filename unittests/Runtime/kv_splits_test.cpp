@@ -2,7 +2,8 @@
 //
 // chooseKVSplits (flashc/Runtime/KVSplits.h), which select-config applies
 // at compile time and the runtime at every launch (launchSplits, also
-// tested: the compiled maximum, a fixed count, the grid's z limit): a full
+// tested: the compiled maximum, a fixed count, the grid's z limit; and
+// packedShape, the grouped-query decoding launch): a full
 // grid never splits; a grid of single query blocks (a decode step) splits into
 // at most two programs per SM (one where only one fits); other small grids fill
 // the SMs once; every choice keeps two K/V blocks per split and stays within
@@ -87,6 +88,38 @@ int main() {
   b.kvSplits = 1;
   expect(launchSplits(b, decode, 0, sms, h200Shared), 1,
          "launch: a kernel compiled without splits");
+
+  // packedShape: grouped-query decoding runs a K/V head's query heads as
+  // one head of their rows.
+  KernelBundle dyn;
+  dyn.blockM = 64;
+  flashc_shape step = {2, 32, 1, 5000, 8};
+  flashc_shape packed = packedShape(dyn, step);
+  expect(packed.heads, 8, "packed: heads become the K/V heads");
+  expect(packed.seq_q, 4, "packed: seq_q becomes group * seq_q");
+  expect(packed.kv_heads, 8, "packed: kv_heads unchanged");
+  expect(packed.batch * 100 + packed.seq_k, 2 * 100 + 5000,
+         "packed: batch and seq_k unchanged");
+  flashc_shape wide = {2, 32, 17, 5000, 8};
+  expect(packedShape(dyn, wide).heads, 32,
+         "not packed: 4 x 17 rows pass one 64-row block");
+  flashc_shape plain = {2, 8, 1, 5000, 0};
+  expect(packedShape(dyn, plain).heads, 8, "not packed: no groups");
+  KernelBundle rule = dyn;
+  rule.causal = true;
+  expect(packedShape(rule, step).heads, 32, "not packed: causal");
+  rule = dyn;
+  rule.modified = true;
+  expect(packedShape(rule, step).heads, 32, "not packed: modified scores");
+  rule = dyn;
+  rule.strided = true;
+  expect(packedShape(rule, step).heads, 32, "not packed: strided operands");
+  rule = dyn;
+  rule.heads = 32;
+  expect(packedShape(rule, step).heads, 32, "not packed: static heads");
+  rule = dyn;
+  rule.seqQ = 1;
+  expect(packedShape(rule, step).heads, 32, "not packed: static seq_q");
   std::printf("%d failed\n", failures);
   return failures ? 1 : 0;
 }
