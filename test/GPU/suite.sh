@@ -18,8 +18,9 @@ cmake -S "$ROOT" -B "$BUILD" -DFLASHC_RUNTIME_ONLY=ON \
 RUN="$BUILD/bin/flashc-run"
 nvidia-smi -L
 : > "$LOG"
-# One line per run: bundle batch heads seq seed [kv_heads]. Runs go 6 at a
-# time (the GPU has room; the float64 references keep the CPU cores busy).
+# One line per run: bundle batch heads seq seed [kv_heads [kv_splits
+# [seq_k]]]. Runs go 6 at a time (the GPU has room; the float64 references
+# keep the CPU cores busy).
 jobs=/tmp/gpu-suite.jobs; : > "$jobs"; seed=1
 ARCH=${ARCH:-}
 for bundle in "$BUNDLES"/*${ARCH:+.$ARCH}.bundle; do
@@ -57,16 +58,28 @@ for bundle in "$BUNDLES"/*${ARCH:+.$ARCH}.bundle; do
     echo "$bundle $1 $2 $3 $seed $4 $5" >> "$jobs"
   done
 done
+# Decoding: seq_q 1 to 16 against longer keys (an 8th field: seq_k; the
+# 7th, 0, leaves the split count to the runtime), GQA 32/8 and 8/2, where
+# the runtime packs a K/V head's query heads into one head of their rows
+# (non-causal kernels with dynamic heads and seq_q) and splits the loop.
+for bundle in "$BUNDLES"/*_d64_*${ARCH:+.$ARCH}.bundle \
+    "$BUNDLES"/*_d128_*${ARCH:+.$ARCH}.bundle \
+    "$BUNDLES"/*_d80_*${ARCH:+.$ARCH}.bundle; do
+  for args in "4 32 1 8 3000" "2 32 7 8 5000" "1 8 16 2 4097" "3 8 1 8 129"; do
+    set -- $args; seed=$((seed + 1))
+    echo "$bundle $1 $2 $3 $seed $4 0 $5" >> "$jobs"
+  done
+done
 mkdir -p /tmp/gpu-suite.out; rm -f /tmp/gpu-suite.out/*
 # Each run has 3 minutes (a hung kernel fails its run, not the suite); a
 # failure is printed as it happens, and a line every 100 runs shows the
 # progress (a device call that ends early still says how far it got).
 run_one() {
   local name; name=$(basename "$1" .bundle)
-  local out="/tmp/gpu-suite.out/$name.b$2.h$3.s$4${6:+.kv$6}${7:+.ks$7}"
+  local out="/tmp/gpu-suite.out/$name.b$2.h$3.s$4${6:+.kv$6}${7:+.ks$7}${8:+.sk$8}"
   if timeout 180 "$RUN" "$1" --batch "$2" --heads "$3" --seq "$4" \
-      --seed "$5" ${6:+--kv-heads "$6"} ${7:+--kv-splits "$7"} --iters 0 \
-      > "$out" 2>&1; then
+      --seed "$5" ${6:+--kv-heads "$6"} ${7:+--kv-splits "$7"} \
+      ${8:+--seq-k "$8"} --iters 0 > "$out" 2>&1; then
     echo ok >> "$out"
   else
     echo "FAIL $(basename "$out")"
