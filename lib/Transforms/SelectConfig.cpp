@@ -210,6 +210,7 @@ static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
 static TileConfigAttr splitAtLaunch(TileConfigAttr config, MemRefType qType,
                                     MemRefType kType, int64_t headDim) {
   bool oneStrip = config.getBlockM() == 16 * config.getWarps();
+  // Q, K, V and O are all row-major or all strided (a verifier rule).
   bool strided = !qType.getLayout().isIdentity();
   if (config.getStrategy() != Strategy::mma_sync || config.getKvSplits() > 1 ||
       !oneStrip || (strided && headDim > 128) ||

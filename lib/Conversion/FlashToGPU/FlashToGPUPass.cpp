@@ -116,7 +116,9 @@ static void buildLaunch(TiledOp tiled, gpu::GPUFuncOp kernel,
         b, loc, idx(1),
         arith::MinUIOp::create(
             b, loc, idx(plan.kvSplits),
-            arith::DivUIOp::create(b, loc, idx(kMaxGridYZ), dim(0))));
+            arith::DivUIOp::create(
+                b, loc, idx(kMaxGridYZ),
+                arith::MaxUIOp::create(b, loc, dim(0), idx(1)))));
   if (plan.kvSplits > 1) {
     // The split workspace; the counters are zeroed once (the kernel resets
     // the ones it uses).
