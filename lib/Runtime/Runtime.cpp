@@ -61,8 +61,9 @@ struct flashc_kernel {
   /// chosen per launch), and the split workspaces (partials, then counters
   /// at countersOffset), one per stream so that launches on different
   /// streams may overlap, each made by the stream's first split launch,
-  /// grown on demand and reused; the mutex guards the map and the growth
-  /// (launches may come from several host threads).
+  /// grown on demand and reused. The mutex guards the map and the growth,
+  /// so that a workspace is never freed under another thread's launch;
+  /// the runtime as a whole is still single-threaded (docs/Runtime.md).
   int64_t forcedSplits = 0;
   std::mutex workspaceMutex;
   struct Workspace {
