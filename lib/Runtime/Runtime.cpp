@@ -5,11 +5,11 @@
 #include "flashc/Runtime/CudaDriver.h"
 
 #include "LaunchChecks.h"
+#include "SplitWorkspaces.h"
 
 #include <algorithm>
 #include <cstring>
 #include <deque>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -58,19 +58,9 @@ struct flashc_kernel {
   CUdeviceptr blockMap = 0;
   size_t blockMapBytes = 0;
   /// kv_splits > 1: the split count flashc_kernel_set_kv_splits fixed (0:
-  /// chosen per launch), and the split workspaces (partials, then counters
-  /// at countersOffset), one per stream so that launches on different
-  /// streams may overlap, each made by the stream's first split launch,
-  /// grown on demand and reused. The mutex guards the map and the growth,
-  /// so that a workspace is never freed under another thread's launch;
-  /// the runtime as a whole is still single-threaded (docs/Runtime.md).
+  /// chosen per launch), and the split workspaces, one per stream.
   int64_t forcedSplits = 0;
-  std::mutex workspaceMutex;
-  struct Workspace {
-    CUdeviceptr data = 0;
-    size_t bytes = 0, countersOffset = 0;
-  };
-  std::map<void *, Workspace> workspaces;
+  SplitWorkspaces workspaces;
 };
 
 /// q, k, v, o: device pointers of this context, 16-byte aligned.
@@ -95,45 +85,6 @@ static flashc_status checkPointers(flashc_runtime *rt,
                           ": not a device pointer of this context");
   }
   return FLASHC_OK;
-}
-
-/// The split workspace of `kernel` on `stream` for `splits` splits of a
-/// grid of `tiles` programs a split, grown (and zeroed on the stream:
-/// counters must start at zero, and each launch leaves them so) when it is
-/// too small; null when the driver fails. The caller holds the kernel's
-/// workspaceMutex.
-static flashc_kernel::Workspace *ensureWorkspace(flashc_kernel *kernel,
-                                                 void *stream, int64_t tiles,
-                                                 int64_t splits) {
-  flashc_runtime *rt = kernel->runtime;
-  const KernelBundle &b = kernel->bundle;
-  flashc_kernel::Workspace &ws = kernel->workspaces[stream];
-  size_t partialBytes = size_t(b.partialFloats(tiles, splits)) * 4;
-  size_t countersBytes = size_t(b.counterCount(tiles)) * 4;
-  if (partialBytes <= ws.countersOffset &&
-      ws.countersOffset + countersBytes <= ws.bytes)
-    return &ws;
-  size_t countersOffset =
-      std::max(ws.countersOffset, (partialBytes + 255) / 256 * 256);
-  size_t bytes =
-      countersOffset + std::max(countersBytes, ws.bytes - ws.countersOffset);
-  // The stream's earlier launches may still read the old buffer.
-  if (ws.data &&
-      !rt->check(rt->driver->cuStreamSynchronize(static_cast<CUstream>(stream)),
-                 "cuStreamSynchronize(split workspace)"))
-    return nullptr;
-  if (ws.data)
-    rt->driver->cuMemFree(ws.data);
-  ws = {};
-  if (!rt->check(rt->driver->cuMemAlloc(&ws.data, bytes),
-                 "cuMemAlloc(split workspace)") ||
-      !rt->check(rt->driver->cuMemsetD8Async(ws.data, 0, bytes,
-                                             static_cast<CUstream>(stream)),
-                 "cuMemsetD8Async(split workspace)"))
-    return nullptr;
-  ws.bytes = bytes;
-  ws.countersOffset = countersOffset;
-  return &ws;
 }
 
 namespace {
@@ -259,6 +210,7 @@ flashc_status flashc_kernel_load(flashc_runtime *rt, const char *text,
     return rt->fail(FLASHC_ERROR_ARGUMENT, "bundle: null text");
   auto kernel = std::make_unique<flashc_kernel>();
   kernel->runtime = rt;
+  kernel->workspaces.driver = rt->driver;
   std::string error;
   if (!parseBundle(std::string_view(text, size), kernel->bundle, error))
     return rt->fail(FLASHC_ERROR_BUNDLE, error);
@@ -318,9 +270,6 @@ flashc_status flashc_kernel_load(flashc_runtime *rt, const char *text,
 void flashc_kernel_destroy(flashc_kernel *kernel) {
   if (!kernel)
     return;
-  for (auto &[stream, ws] : kernel->workspaces)
-    if (ws.data)
-      kernel->runtime->driver->cuMemFree(ws.data);
   if (kernel->blockMap)
     kernel->runtime->driver->cuMemFree(kernel->blockMap);
   if (kernel->module)
@@ -500,7 +449,8 @@ flashc_kernel_launch_strided(flashc_kernel *kernel, const flashc_shape *shape,
                                 rt->multiprocessors, rt->sharedBytesPerSM);
   // Held through the launch: another thread's growth must not free the
   // workspace before this launch is queued.
-  std::unique_lock<std::mutex> lock(kernel->workspaceMutex, std::defer_lock);
+  std::unique_lock<std::mutex> lock(kernel->workspaces.mutex(),
+                                    std::defer_lock);
   if (b.kvSplits > 1 && splits == 1) {
     // One split never touches the workspace: none is made.
     params.addMemref(0, {0});
@@ -508,12 +458,15 @@ flashc_kernel_launch_strided(flashc_kernel *kernel, const flashc_shape *shape,
   } else if (b.kvSplits > 1) {
     int64_t tiles = gridX * shape->batch * shape->heads;
     lock.lock();
-    flashc_kernel::Workspace *ws =
-        ensureWorkspace(kernel, stream, tiles, splits);
-    if (!ws)
+    SplitWorkspaces::Region region;
+    const char *failedCall = nullptr;
+    if (!rt->check(kernel->workspaces.ensure(
+                       stream, size_t(b.partialFloats(tiles, splits)) * 4,
+                       size_t(b.counterCount(tiles)) * 4, region, failedCall),
+                   failedCall))
       return FLASHC_ERROR_CUDA;
-    params.addMemref(ws->data, {b.partialFloats(tiles, splits)});
-    params.addMemref(ws->data + ws->countersOffset, {b.counterCount(tiles)});
+    params.addMemref(region.partials, {b.partialFloats(tiles, splits)});
+    params.addMemref(region.counters, {b.counterCount(tiles)});
   }
   if (!rt->check(rt->driver->cuLaunchKernel(
                      kernel->function, static_cast<unsigned>(gridX),
