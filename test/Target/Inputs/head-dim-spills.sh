@@ -9,23 +9,9 @@
 set -euo pipefail
 flashc=$1 ptxas=$2 out=$3
 mkdir -p "$out"
-for d in 32 48 80 96 160 192 224 256; do
-  for variant in f16:full bf16:causal; do
-    t="memref<?x?x?x${d}x${variant%%:*}>" mask=""
-    [ "${variant##*:}" = causal ] && mask=causal
-    src="$out/d$d.${variant%%:*}.mlir"
-    printf 'func.func @d%s(%%q: %s, %%k: %s, %%v: %s, %%o: %s) {\n  flash.attention %%q, %%k, %%v -> %%o %s : %s, %s, %s -> %s\n  return\n}\n' \
-      "$d" "$t" "$t" "$t" "$t" "$mask" "$t" "$t" "$t" "$t" > "$src"
-    for arch in sm_80 sm_86 sm_89 sm_90; do
-      "$flashc" "$src" --arch "$arch" --allow-spills --emit=ptx -o "$src.$arch.ptx"
-      spills=$("$ptxas" -v -arch="$arch" "$src.$arch.ptx" -o /dev/null 2>&1 |
-        grep -o '[0-9]* bytes stack frame, [0-9]* bytes spill stores, [0-9]* bytes spill loads')
-      echo "d$d ${variant} $arch: $spills"
-    done
-  done
-done
-# name QTYPE KTYPE MASK: one kernel for each arch.
-extra() {
+# kernel NAME QTYPE KTYPE MASK: writes the attention of Q and O of QTYPE, K
+# and V of KTYPE, and prints its spill figures for each arch.
+kernel() {
   local src="$out/$1.mlir"
   printf 'func.func @%s(%%q: %s, %%k: %s, %%v: %s, %%o: %s) {\n  flash.attention %%q, %%k, %%v -> %%o %s : %s, %s, %s -> %s\n  return\n}\n' \
     "$1" "$2" "$3" "$3" "$2" "$4" "$2" "$3" "$3" "$2" > "$src"
@@ -36,12 +22,19 @@ extra() {
     echo "$1 $arch: $spills"
   done
 }
+for d in 32 48 80 96 160 192 224 256; do
+  for variant in f16:full bf16:causal; do
+    t="memref<?x?x?x${d}x${variant%%:*}>" mask=""
+    [ "${variant##*:}" = causal ] && mask=causal
+    kernel "d${d}_${variant%%:*}_${variant##*:}" "$t" "$t" "$mask"
+  done
+done
 s="strided<[?, ?, ?, 1]>"
 for d in 128 144; do
   t="memref<?x?x?x${d}xbf16, $s>"
-  extra "strided_d$d" "$t" "$t" causal
+  kernel "strided_d$d" "$t" "$t" causal
 done
 for d in 144 192; do
-  extra "decode_d$d" "memref<?x?x1x${d}xbf16>" "memref<?x?x?x${d}xbf16>" ""
+  kernel "decode_d$d" "memref<?x?x1x${d}xbf16>" "memref<?x?x?x${d}xbf16>" ""
 done
-extra decode_strided_d128 "memref<?x?x1x128xbf16, $s>" "memref<?x?x?x128xbf16, $s>" ""
+kernel decode_strided_d128 "memref<?x?x1x128xbf16, $s>" "memref<?x?x?x128xbf16, $s>" ""
