@@ -19,22 +19,17 @@ import sys
 
 import torch
 import torch.nn.functional as F
-from torch.nn.attention import SDPBackend, sdpa_kernel
-from triton.testing import do_bench
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "python"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "python"))
 import flashc  # noqa: E402
+from shapes import median_us, time_flex, time_sdpa  # noqa: E402
 
 HEADS, KV_HEADS, D = 32, 8, 128
 BATCHES = (1, 8, 32, 64)
 SEQ_KS = (1024, 8192, 32768, 131072)
 FIXED_SPLITS = (1, 4, 16)
-
-
-def median_us(fn):
-    fn()
-    return 1000 * do_bench(fn, return_mode="median")
 
 
 def copy_gbs():
@@ -43,15 +38,6 @@ def copy_gbs():
     dst = torch.empty_like(src)
     us = median_us(lambda: dst.copy_(src))
     return 2 * src.numel() / (us * 1e-6) / 1e9
-
-
-def time_flex(q, k, v):
-    from torch.nn.attention.flex_attention import flex_attention
-    flex = torch.compile(flex_attention, dynamic=False)
-    try:
-        return median_us(lambda: flex(q, k, v, enable_gqa=True))
-    except Exception:  # inductor refusing a shape is a missing row, not a stop
-        return None
 
 
 def main():
@@ -95,16 +81,10 @@ def main():
                 runtime.set_kv_splits(kernel, s)
                 fixed.append(median_us(lambda: flashc.attention(q, k, v)))
             runtime.set_kv_splits(kernel, 0)
-            times = []
-            for backend in (SDPBackend.FLASH_ATTENTION, SDPBackend.CUDNN_ATTENTION):
-                try:
-                    with sdpa_kernel(backend):
-                        times.append(median_us(lambda: F.scaled_dot_product_attention(
-                            q, k, v, enable_gqa=True)))
-                except RuntimeError:
-                    times.append(None)
+            sdpa = time_sdpa(q, k, v, causal=False, gqa=True)
+            times = [sdpa["flash"], sdpa["cudnn"]]
             if args.flex:
-                times.append(time_flex(q, k, v))
+                times.append(time_flex(q, k, v, causal=False))
             gbs = 2 * batch * KV_HEADS * seq_k * D * 2 / (auto * 1e-6) / 1e9
             known = [t for t in times if t]
             ratio = f"{min(known) / auto:.2f}" if known else "-"

@@ -16,10 +16,10 @@ import sys
 
 import torch
 import torch.nn.functional as F
-from triton.testing import do_bench
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import flashc_runtime  # noqa: E402
+from shapes import median_us  # noqa: E402
 
 KERNELS = (("bf16_d128_causal", torch.bfloat16, 128, True),
            ("bf16_d192_full", torch.bfloat16, 192, False),
@@ -57,9 +57,8 @@ def main():
                 if not err < 1e-2 or torch.isnan(out).any():
                     times.append(None)
                     continue
-                times.append(1000 * do_bench(
-                    lambda: runtime.launch(kernel, q, k, v, out),
-                    return_mode="median"))
+                times.append(
+                    median_us(lambda: runtime.launch(kernel, q, k, v, out)))
             splits = runtime.kv_splits(kernels[0], q, k)
             if None in times:
                 print(f"| {name} | {b}x{h}x{s} | WRONG | WRONG | - |")
