@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define FLASHC_RUNTIME_VERSION 4
+#define FLASHC_RUNTIME_VERSION 5
 
 #if defined(FLASHC_RUNTIME_BUILDING_SHARED)
 #define FLASHC_RUNTIME_API __attribute__((visibility("default")))
@@ -161,6 +161,41 @@ FLASHC_RUNTIME_API flashc_status
 flashc_kernel_set_kv_splits(flashc_kernel *kernel, int64_t splits);
 FLASHC_RUNTIME_API flashc_status flashc_kernel_kv_splits(
     flashc_kernel *kernel, const flashc_shape *shape, int64_t *splits);
+
+/* Varlen attention: `sequences` sequences of different lengths packed
+ * along seq, for a kernel compiled with `varlen` (docs/Runtime.md). Q and O
+ * hold total_q rows, K and V total_k, each row [heads (or kv_heads),
+ * head_dim] (strides as for flashc_kernel_launch_strided, in [1, heads,
+ * total, head_dim] order: a contiguous [total, heads, head_dim] buffer has
+ * {total·heads·D, D, heads·D, 1}). Sequence i owns Q rows
+ * [cu_seqlens_q[i], cu_seqlens_q[i + 1]) and K/V rows [cu_seqlens_k[i],
+ * cu_seqlens_k[i + 1]): cu_seqlens_q/k are device pointers to i32
+ * [sequences + 1], non-decreasing from 0 to at most total_q/k; the runtime
+ * cannot check their contents (they live on the device). max_seqlen_q is
+ * the longest query sequence (grid x covers it: a longer one is cut
+ * short), max_seqlen_k the longest key sequence. kv_heads 0 means heads.
+ * Added in version 5. */
+typedef struct flashc_varlen {
+  int64_t sequences, heads, kv_heads;
+  int64_t total_q, total_k;
+  int64_t max_seqlen_q, max_seqlen_k;
+  uint64_t cu_seqlens_q, cu_seqlens_k;
+} flashc_varlen;
+
+/* Launches a varlen kernel (grid: ceil(max_seqlen_q / block_m), heads,
+ * sequences). `lse` (f32 [heads, total_q]; 0 if the kernel has none),
+ * the captures and the strides (NULL: Q, K, V, O row-major as [1, heads,
+ * total, head_dim]) as for flashc_kernel_launch_strided. A kernel compiled
+ * without varlen refuses this launch, and a varlen kernel every other.
+ * Added in version 5. */
+FLASHC_RUNTIME_API flashc_status flashc_kernel_launch_varlen(
+    flashc_kernel *kernel, const flashc_varlen *varlen,
+    const flashc_strides *strides, uint64_t q, uint64_t k, uint64_t v,
+    uint64_t o, uint64_t lse, const flashc_capture *captures,
+    size_t num_captures, void *stream);
+
+/* Whether the kernel was compiled with `varlen`. Added in version 5. */
+FLASHC_RUNTIME_API int flashc_kernel_is_varlen(const flashc_kernel *kernel);
 
 #ifdef __cplusplus
 }

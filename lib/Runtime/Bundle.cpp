@@ -14,6 +14,8 @@ std::string KernelBundle::params() const {
   std::string list = "memref4:q memref4:k memref4:v memref4:o";
   if (lse)
     list += " memref3:lse";
+  if (varlen)
+    list += " memref1:cu_seqlens_q memref1:cu_seqlens_k";
   for (size_t i = 0; i < captures.size(); ++i) {
     const CaptureInfo &capture = captures[i];
     list += capture.memref ? " memref" + std::to_string(capture.sizes.size())
@@ -61,6 +63,8 @@ std::string flashc::serializeBundle(const KernelBundle &b) {
     os << "strided 1\n";
   if (b.lse)
     os << "lse 1\n";
+  if (b.varlen)
+    os << "varlen 1\n";
   if (b.modified)
     os << "modified 1\n";
   for (const CaptureInfo &capture : b.captures)
@@ -217,7 +221,7 @@ static bool parseHeaderLine(const std::string &key, const std::string &value,
     }
     b.elementType = value;
   } else if (key == "causal" || key == "bottom_right" || key == "lse" ||
-             key == "modified" || key == "strided") {
+             key == "modified" || key == "strided" || key == "varlen") {
     int64_t flag = 0;
     if (!parseInt(value, flag)) {
       error = "bundle: '" + key + "' needs an integer, got '" + value + "'";
@@ -227,6 +231,7 @@ static bool parseHeaderLine(const std::string &key, const std::string &value,
                   : key == "bottom_right" ? b.bottomRight
                   : key == "lse"          ? b.lse
                   : key == "strided"      ? b.strided
+                  : key == "varlen"       ? b.varlen
                                           : b.modified;
     field = flag != 0;
   } else if (key == "capture") {

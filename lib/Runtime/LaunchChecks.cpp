@@ -26,7 +26,8 @@ flashc_shape flashc::packedShape(const KernelBundle &b,
                                  const flashc_shape &shape) {
   int64_t kvHeads = keyHeads(shape);
   int64_t group = shape.heads / kvHeads;
-  if (group == 1 || b.causal || b.modified || b.strided || b.heads >= 0 ||
+  if (group == 1 || b.causal || b.modified || b.strided || b.varlen ||
+      b.heads >= 0 ||
       b.seqQ >= 0 || group * shape.seq_q > b.blockM)
     return shape;
   flashc_shape packed = shape;
@@ -95,6 +96,47 @@ std::string flashc::checkShape(const KernelBundle &b,
            "limit of 65535";
   if (b.gridX(shape->seq_q) > 0x7fffffff)
     return "shape: seq_q too large";
+  return {};
+}
+
+flashc_shape flashc::varlenShape(const flashc_varlen &varlen) {
+  return {1, varlen.heads, varlen.total_q, varlen.total_k, varlen.kv_heads};
+}
+
+std::string flashc::checkVarlen(const KernelBundle &b,
+                                const flashc_varlen *varlen) {
+  if (!b.varlen)
+    return "varlen: the kernel was compiled without varlen (launch it with "
+           "flashc_kernel_launch_strided, or compile it with "
+           "varlen(...))";
+  if (!varlen)
+    return "varlen: null";
+  if (b.kvSplits > 1)
+    return "varlen: a varlen kernel with kv_splits > 1 is not supported";
+  if (varlen->sequences < 1 || varlen->sequences > kMaxGridYZ)
+    return "varlen: sequences = " + std::to_string(varlen->sequences) +
+           " must be from 1 to 65535 (one grid z index each)";
+  struct Longest {
+    const char *name, *total;
+    int64_t value, limit;
+  } longest[] = {
+      {"max_seqlen_q", "total_q", varlen->max_seqlen_q, varlen->total_q},
+      {"max_seqlen_k", "total_k", varlen->max_seqlen_k, varlen->total_k}};
+  for (const Longest &l : longest)
+    if (l.value < 1 || l.value > l.limit)
+      return std::string("varlen: ") + l.name + " = " +
+             std::to_string(l.value) + " must be from 1 to " + l.total +
+             " = " + std::to_string(l.limit);
+  const std::pair<const char *, uint64_t> bounds[] = {
+      {"cu_seqlens_q", varlen->cu_seqlens_q},
+      {"cu_seqlens_k", varlen->cu_seqlens_k}};
+  for (auto [name, pointer] : bounds) {
+    if (!pointer)
+      return std::string("varlen: ") + name + ": null pointer";
+    if (pointer % 4)
+      return std::string("varlen: ") + name +
+             ": not 4-byte aligned (i32 entries)";
+  }
   return {};
 }
 

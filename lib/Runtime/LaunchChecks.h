@@ -32,6 +32,12 @@ int64_t launchSplits(const KernelBundle &b, const flashc_shape &shape,
 /// Sizes at least 1, equal to the compiled static ones, K/V heads dividing
 /// Q's, and within the grid's limits. "" when they hold, else the message.
 std::string checkShape(const KernelBundle &b, const flashc_shape *shape);
+/// The shape a varlen launch is checked as: batch 1, seq the totals.
+flashc_shape varlenShape(const flashc_varlen &varlen);
+/// A varlen launch's own arguments (the kernel compiled with varlen, the
+/// sequence count within grid z, the longest lengths within the totals,
+/// the bounds' pointers). "" when they hold, else the message.
+std::string checkVarlen(const KernelBundle &b, const flashc_varlen *varlen);
 /// Q, K, V and O's strides: none (row-major) for a kernel compiled for
 /// row-major operands; for a strided kernel a unit head_dim stride and the
 /// others positive multiples of 8 elements.

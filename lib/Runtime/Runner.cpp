@@ -482,8 +482,18 @@ RunStatus flashc::runBundle(const std::string &bundleText,
   KernelBundle bundle;
   std::string error;
   RunShape chosen;
-  if (!parseBundle(bundleText, bundle, error) ||
-      !chooseRunShape(options,
+  if (!parseBundle(bundleText, bundle, error)) {
+    err << "flashc: error: " << error << "\n";
+    return kRunError;
+  }
+  if (bundle.varlen) {
+    err << "flashc: error: the kernel is varlen (packed sequences bounded "
+           "by cu_seqlens): runs do not make packed batches yet; launch it "
+           "with flashc_kernel_launch_varlen (Python: "
+           "flashc.varlen_attention)\n";
+    return kRunError;
+  }
+  if (!chooseRunShape(options,
                       {bundle.batch, bundle.heads, bundle.seqQ, bundle.seqK,
                        bundle.kvHeads},
                       chosen, error)) {

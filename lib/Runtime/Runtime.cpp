@@ -338,10 +338,15 @@ static flashc_status prepareLaunch(flashc_kernel *kernel,
                                    const flashc_strides *strides,
                                    const uint64_t (&pointers)[4], uint64_t lse,
                                    const flashc_capture *captures,
-                                   size_t numCaptures, LaunchParams &params) {
+                                   size_t numCaptures, LaunchParams &params,
+                                   const flashc_varlen *varlen = nullptr) {
   flashc_runtime *rt = kernel->runtime;
   rt->error.clear();
   const KernelBundle &b = kernel->bundle;
+  if (b.varlen && !varlen)
+    return rt->fail(FLASHC_ERROR_ARGUMENT,
+                    "varlen: the kernel was compiled with varlen: launch it "
+                    "with flashc_kernel_launch_varlen");
   // In this order: the shape, the strides, the pointers, the extras.
   if (std::string message = checkShape(b, shape); !message.empty())
     return rt->fail(FLASHC_ERROR_ARGUMENT, message);
@@ -364,6 +369,21 @@ static flashc_status prepareLaunch(flashc_kernel *kernel,
   }
   if (b.lse)
     params.addMemref(lse, {shape->batch, shape->heads, shape->seq_q});
+  if (varlen) {
+    for (auto [name, pointer] :
+         {std::pair<const char *, uint64_t>{"cu_seqlens_q",
+                                            varlen->cu_seqlens_q},
+          {"cu_seqlens_k", varlen->cu_seqlens_k}}) {
+      unsigned memoryType = 0;
+      CUresult result = rt->driver->cuPointerGetAttribute(
+          &memoryType, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, pointer);
+      if (result != CUDA_SUCCESS || memoryType != CU_MEMORYTYPE_DEVICE)
+        return rt->fail(FLASHC_ERROR_ARGUMENT,
+                        std::string("varlen: ") + name +
+                            ": not a device pointer of this context");
+      params.addMemref(pointer, {varlen->sequences + 1});
+    }
+  }
   for (size_t i = 0; i < numCaptures; ++i) {
     const CaptureInfo &info = b.captures[i];
     if (info.memref)
@@ -479,6 +499,47 @@ flashc_kernel_launch_strided(flashc_kernel *kernel, const flashc_shape *shape,
                  "cuLaunchKernel"))
     return FLASHC_ERROR_CUDA;
   return FLASHC_OK;
+}
+
+flashc_status
+flashc_kernel_launch_varlen(flashc_kernel *kernel, const flashc_varlen *varlen,
+                            const flashc_strides *strides, uint64_t q,
+                            uint64_t k, uint64_t v, uint64_t o, uint64_t lse,
+                            const flashc_capture *captures, size_t numCaptures,
+                            void *stream) {
+  if (!kernel)
+    return FLASHC_ERROR_ARGUMENT;
+  flashc_runtime *rt = kernel->runtime;
+  rt->error.clear();
+  const KernelBundle &b = kernel->bundle;
+  if (std::string message = checkVarlen(b, varlen); !message.empty())
+    return rt->fail(FLASHC_ERROR_ARGUMENT, message);
+  flashc_shape shape = varlenShape(*varlen);
+  uint64_t pointers[] = {q, k, v, o};
+  LaunchParams params;
+  if (flashc_status status =
+          prepareLaunch(kernel, &shape, strides, pointers, lse, captures,
+                        numCaptures, params, varlen);
+      status != FLASHC_OK)
+    return status;
+  // One program per (query block of the longest sequence, head, sequence);
+  // those past their own sequence's end return at once.
+  if (!rt->check(rt->driver->cuLaunchKernel(
+                     kernel->function,
+                     static_cast<unsigned>(b.gridX(varlen->max_seqlen_q)),
+                     static_cast<unsigned>(varlen->heads),
+                     static_cast<unsigned>(varlen->sequences),
+                     static_cast<unsigned>(b.threads), 1, 1,
+                     static_cast<unsigned>(b.sharedBytes),
+                     static_cast<CUstream>(stream), params.pointers.data(),
+                     nullptr),
+                 "cuLaunchKernel"))
+    return FLASHC_ERROR_CUDA;
+  return FLASHC_OK;
+}
+
+int flashc_kernel_is_varlen(const flashc_kernel *kernel) {
+  return kernel && kernel->bundle.varlen ? 1 : 0;
 }
 
 flashc_status flashc_kernel_set_kv_splits(flashc_kernel *kernel,

@@ -159,6 +159,7 @@ flash::describeKernel(ModuleOp module, const TargetOptions &options) {
     bundle.bottomRight |= mask.getCausal() && mask.getDiagonal();
   });
   bundle.lse = static_cast<bool>(tiled.getLse());
+  bundle.varlen = tiled.isVarlen();
   bundle.modified = modifiesScores(tiled);
   if (failed(describeCaptures(tiled, bundle)))
     return failure();

@@ -125,7 +125,8 @@ static void expand(AttentionOp op) {
   float scaleLog2e = op.hasScoreMod() ? log2e : op.getEffectiveScale() * log2e;
 
   auto tiled = TiledOp::create(b, loc, op.getQ(), op.getK(), op.getV(),
-                               op.getO(), op.getLse(), op.getCaptures(), config,
+                               op.getO(), op.getLse(), op.getCuSeqlensQ(),
+                               op.getCuSeqlensK(), op.getCaptures(), config,
                                op.getPolicyAttr());
   Block *body = new Block();
   tiled.getBody().push_back(body);

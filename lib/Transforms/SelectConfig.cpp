@@ -328,6 +328,11 @@ struct SelectConfigPass
     config = getDefaultTileConfig(op.getContext(), op.getHeadDim(),
                                   qType.getElementType(), op.getCausal(),
                                   forced.value_or(Strategy::mma_sync));
+    // Varlen: seq is the total of the packed sequences, not any one
+    // sequence's length, so the fits to the sequence and the grid (and the
+    // split, not supported with varlen yet) do not apply.
+    if (op.isVarlen())
+      return fitToModifiers(config, op, qType);
     config = fitToSequence(config, qType, op.getHeadDim(), op.getCausal());
     config = fitToShortQueries(config, qType, op.getHeadDim());
     config = deepenPipeline(config, qType, kType, op.getHeadDim(),

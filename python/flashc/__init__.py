@@ -23,7 +23,8 @@ import threading
 
 from . import mods
 
-__all__ = ["compile", "attention", "attention_mlir", "block_map", "BlockMap",
+__all__ = ["compile", "attention", "varlen_attention", "attention_mlir",
+           "block_map", "BlockMap",
            "warm_cache", "Kernel", "CompileError", "FlashcError", "cache_dir",
            "mods"]
 __version__ = "0.6"
@@ -100,6 +101,13 @@ class _Shape(ctypes.Structure):
     _fields_ = [("batch", ctypes.c_int64), ("heads", ctypes.c_int64),
                 ("seq_q", ctypes.c_int64), ("seq_k", ctypes.c_int64),
                 ("kv_heads", ctypes.c_int64)]
+
+
+class _Varlen(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_int64) for name in (
+        "sequences", "heads", "kv_heads", "total_q", "total_k",
+        "max_seqlen_q", "max_seqlen_k")] + \
+        [("cu_seqlens_q", ctypes.c_uint64), ("cu_seqlens_k", ctypes.c_uint64)]
 
 
 _lock = threading.RLock()  # attention() compiles while holding it
@@ -399,6 +407,10 @@ class _Runtime:
         lib.flashc_kernel_set_kv_splits.argtypes = [vp, ctypes.c_int64]
         lib.flashc_kernel_kv_splits.argtypes = [
             vp, ctypes.POINTER(_Shape), ctypes.POINTER(ctypes.c_int64)]
+        lib.flashc_kernel_launch_varlen.argtypes = \
+            [vp, ctypes.POINTER(_Varlen), ctypes.POINTER(_Strides)] + \
+            [ctypes.c_uint64] * 5 + [ctypes.POINTER(_Capture),
+                                     ctypes.c_size_t, vp]
         lib.flashc_kernel_has_lse.argtypes = [vp]
         lib.flashc_kernel_num_captures.argtypes = [vp]
         self.lib = lib
@@ -487,6 +499,22 @@ class _Runtime:
                 stream) != 0:
             raise FlashcError("flashc launch: " + self.error())
 
+    def launch_varlen(self, kernel, q, k, v, out, cu_seqlens_q, cu_seqlens_k,
+                      max_seqlen_q, max_seqlen_k, lse=None, captures=()):
+        """Launches a varlen kernel on the [1, heads, total, head_dim]
+        views q, k, v, out (flashc_kernel_launch_varlen)."""
+        _, array, stream = self._arguments(q, k, captures)
+        varlen = _Varlen(cu_seqlens_q.shape[0] - 1, q.shape[1], k.shape[1],
+                         q.shape[2], k.shape[2], max_seqlen_q, max_seqlen_k,
+                         cu_seqlens_q.data_ptr(), cu_seqlens_k.data_ptr())
+        if self.lib.flashc_kernel_launch_varlen(
+                kernel, ctypes.byref(varlen),
+                ctypes.byref(_Strides.of(q, k, v, out)), q.data_ptr(),
+                k.data_ptr(), v.data_ptr(), out.data_ptr(),
+                lse.data_ptr() if lse is not None else 0, array,
+                len(captures), stream) != 0:
+            raise FlashcError("flashc launch: " + self.error())
+
     def build_block_map(self, kernel, q, k, v, out, lse=None, captures=()):
         """The block map of a launch with these arguments (BlockMap)."""
         shape, array, stream = self._arguments(q, k, captures)
@@ -530,11 +558,14 @@ def _device_arch(torch, device):
 
 def attention_mlir(head_dim=64, dtype="f16", causal=False, scale=None,
                    score_mod=None, mask_mod=None, bottom_right=False,
-                   lse=False, capture_types=(), strided=False, seq_q=None):
+                   lse=False, capture_types=(), strided=False, seq_q=None,
+                   varlen=False):
     """The MLIR module `attention` compiles for these arguments, with
     dynamic batch, heads and sequence lengths (the query length static
     where `seq_q` is given; and with `strided`, strides given at launch),
     and the captured tensors the modifiers index: (text, [tensor, ...]).
+    With `varlen`, the module `varlen_attention` compiles: packed
+    sequences (batch 1, strided) bounded by two i32 cu_seqlens operands.
 
     score_mod / mask_mod: Python functions (traced by flashc.mods), or MLIR
     text of the whole region (`score_mod { ... }`) whose captures' memref
@@ -544,7 +575,8 @@ def attention_mlir(head_dim=64, dtype="f16", causal=False, scale=None,
     _check_int("head_dim", head_dim)
     _check_scale(scale)
     for name, flag in (("causal", causal), ("bottom_right", bottom_right),
-                       ("lse", lse)):
+                       ("lse", lse), ("strided", strided),
+                       ("varlen", varlen)):
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be True or False, got {flag!r}")
     if bottom_right and not causal:
@@ -560,11 +592,17 @@ def attention_mlir(head_dim=64, dtype="f16", causal=False, scale=None,
         regions = "\n".join(texts)
         types = list(capture_types)
     seq_q = _check_int("seq_q", seq_q, allow_none=True)
+    if varlen and seq_q is not None:
+        raise ValueError("varlen kernels take the query lengths at launch: "
+                         "give no seq_q")
     queries = "?" if seq_q is None else str(seq_q)
-    layout = ", strided<[?, ?, ?, 1]>>" if strided else ">"
-    t = f"memref<?x?x?x{head_dim}x{dtype}" + layout
-    tq = f"memref<?x?x{queries}x{head_dim}x{dtype}" + layout
-    lse_type = f"memref<?x?x{queries}xf32>"
+    # Varlen: the packed [total, heads, head_dim] tensors as [1, heads,
+    # total, head_dim] views, whose strides come at launch.
+    batch = "1" if varlen else "?"
+    layout = ", strided<[?, ?, ?, 1]>>" if strided or varlen else ">"
+    t = f"memref<{batch}x?x?x{head_dim}x{dtype}" + layout
+    tq = f"memref<{batch}x?x{queries}x{head_dim}x{dtype}" + layout
+    lse_type = f"memref<{batch}x?x{queries}xf32>"
     # Names a region's own (isolated) names are unlikely to take: MLIR
     # refuses a region argument that shadows one of the function's.
     args = [f"%attn_q: {tq}", f"%attn_k: {t}", f"%attn_v: {t}", f"%attn_o: {tq}"]
@@ -572,6 +610,10 @@ def attention_mlir(head_dim=64, dtype="f16", causal=False, scale=None,
     if lse:
         args.append(f"%attn_lse: {lse_type}")
         clauses.append(f"lse(%attn_lse : {lse_type})")
+    if varlen:
+        args += ["%attn_cu_q: memref<?xi32>", "%attn_cu_k: memref<?xi32>"]
+        clauses.append("varlen(%attn_cu_q, %attn_cu_k : memref<?xi32>, "
+                       "memref<?xi32>)")
     if causal:
         clauses.append("causal bottom_right" if bottom_right else "causal")
     if scale is not None:
@@ -682,14 +724,7 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
     if not isinstance(causal, bool):
         raise TypeError(f"causal must be True or False, got {causal!r}")
     dtype = "f16" if q.dtype == torch.float16 else "bf16"
-    device = q.device.index if q.device.index is not None else torch.cuda.current_device()
-    arch = _device_arch(torch, device)
-    with _lock:
-        runtime = _runtimes.get(device)
-        if runtime is None:
-            with torch.cuda.device(device):
-                torch.zeros(1, device=q.device)  # torch's context first
-                runtime = _runtimes[device] = _Runtime(device)
+    runtime, arch = _runtime_of(torch, q)
     # Views (strides other than row-major) take a kernel compiled for
     # strides given at launch; the output gets q's layout.
     strided = not all(t.is_contiguous() for t in (q, k, v))
@@ -722,6 +757,31 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
     text, traced = attention_mlir(head_dim, dtype, causal, scale, score_mod,
                                   mask_mod, bottom_right, return_lse,
                                   capture_types, strided, short)
+    kernel, values = _traced_kernel(runtime, torch, q, text, traced, captures,
+                                    arch)
+    lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device) \
+        if return_lse else None
+    if _build_map:
+        return runtime.build_block_map(kernel, q, k, v, out, lse, values)
+    runtime.launch_with(kernel, q, k, v, out, lse, values, block_map, strided)
+    return (out, lse) if return_lse else out
+
+
+def _runtime_of(torch, q):
+    """The runtime of q's device (made on first use) and its arch."""
+    device = q.device.index if q.device.index is not None else torch.cuda.current_device()
+    arch = _device_arch(torch, device)
+    with _lock:
+        runtime = _runtimes.get(device)
+        if runtime is None:
+            with torch.cuda.device(device):
+                torch.zeros(1, device=q.device)  # torch's context first
+                runtime = _runtimes[device] = _Runtime(device)
+    return runtime, arch
+
+
+def _traced_kernel(runtime, torch, q, text, traced, captures, arch):
+    """The kernel of a module's text (cached) and its capture values."""
     values = list(traced) if traced else list(captures)
     for i, value in enumerate(values):
         if isinstance(value, torch.Tensor) and (
@@ -733,11 +793,105 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
     if kernel is None:
         with _lock:
             kernel = runtime.kernel(key, _modified_bundle(text, arch))
-    lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device) \
-        if return_lse else None
-    if _build_map:
-        return runtime.build_block_map(kernel, q, k, v, out, lse, values)
-    runtime.launch_with(kernel, q, k, v, out, lse, values, block_map, strided)
+    return kernel, values
+
+
+def varlen_attention(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
+                     max_seqlen_k, causal=False, scale=None, score_mod=None,
+                     mask_mod=None, bottom_right=False, return_lse=False,
+                     captures=()):
+    """Attention over sequences of different lengths packed in one batch,
+    as FlashAttention's flash_attn_varlen_func takes them.
+
+    q: [total_q, heads, head_dim]; k, v: [total_k, kv_heads, head_dim]
+    (float16 or bfloat16 CUDA tensors, a unit head_dim stride, the other
+    strides multiples of 8: slices of a packed QKV tensor are read in
+    place). Sequence i owns rows cu_seqlens_q[i]:cu_seqlens_q[i + 1] of q
+    and cu_seqlens_k[i]:cu_seqlens_k[i + 1] of k and v; cu_seqlens_q/k are
+    int32 CUDA tensors [sequences + 1], non-decreasing from 0 (their
+    contents are not checked: that would wait for the GPU). max_seqlen_q
+    and max_seqlen_k are the longest lengths (a longer query sequence is
+    cut short). causal, scale, bottom_right (FlashAttention's causal is
+    bottom_right=True), score_mod, mask_mod and captures are as for
+    `attention`, per sequence: the modifiers' b is the sequence, q_idx and
+    kv_idx count from its start. Returns out [total_q, heads, head_dim],
+    and with return_lse=True also the log-sum-exp, float32 [heads,
+    total_q]. Runs on the current CUDA stream.
+    """
+    try:
+        import torch
+    except ImportError as e:
+        raise ImportError("flashc.varlen_attention needs PyTorch") from e
+    for name, t in zip(("q", "k", "v"), (q, k, v)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+        if not t.is_cuda:
+            raise ValueError(f"{name} must be a CUDA tensor, got device {t.device}")
+        if t.dtype not in (torch.float16, torch.bfloat16):
+            raise TypeError(f"{name} must be float16 or bfloat16, got {t.dtype}")
+        if t.dim() != 3:
+            raise ValueError(f"{name} must have 3 dims [total, heads, "
+                             f"head_dim], got shape {tuple(t.shape)}")
+        if min(t.shape) < 1:
+            raise ValueError(f"{name} has an empty dimension: {tuple(t.shape)}")
+    if not (q.dtype == k.dtype == v.dtype):
+        raise TypeError(f"q, k, v must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
+    if not (q.device == k.device == v.device):
+        raise ValueError("q, k, v must be on one device")
+    if k.shape != v.shape:
+        raise ValueError(f"k and v must have one shape, got {tuple(k.shape)} "
+                         f"and {tuple(v.shape)}")
+    if q.shape[2] != k.shape[2]:
+        raise ValueError(f"q {tuple(q.shape)} and k {tuple(k.shape)} must agree "
+                         "on head_dim")
+    if q.shape[1] % k.shape[1] != 0:
+        raise ValueError(f"k's heads ({k.shape[1]}) must divide q's "
+                         f"({q.shape[1]}): grouped-query attention")
+    if q.shape[2] not in SUPPORTED_HEAD_DIMS:
+        raise ValueError("head_dim must be a multiple of 16 from 32 to 256, "
+                         f"got {q.shape[2]}")
+    for name, cu in (("cu_seqlens_q", cu_seqlens_q),
+                     ("cu_seqlens_k", cu_seqlens_k)):
+        if not isinstance(cu, torch.Tensor) or cu.dtype != torch.int32 or \
+                cu.dim() != 1 or cu.shape[0] < 2:
+            raise TypeError(f"{name} must be an int32 tensor [sequences + 1], "
+                            f"got {getattr(cu, 'dtype', type(cu).__name__)} "
+                            f"of shape {tuple(getattr(cu, 'shape', ()))}")
+        if cu.device != q.device or not cu.is_contiguous():
+            raise ValueError(f"{name} must be contiguous and on {q.device}")
+    if cu_seqlens_q.shape != cu_seqlens_k.shape:
+        raise ValueError("cu_seqlens_q and cu_seqlens_k must have one length "
+                         f"(sequences + 1), got {cu_seqlens_q.shape[0]} and "
+                         f"{cu_seqlens_k.shape[0]}")
+    for name, value, total in (("max_seqlen_q", max_seqlen_q, q.shape[0]),
+                               ("max_seqlen_k", max_seqlen_k, k.shape[0])):
+        if isinstance(value, bool) or not isinstance(value, int) or \
+                not 1 <= value <= total:
+            raise ValueError(f"{name} must be an int from 1 to {total} (the "
+                             f"packed length), got {value!r}")
+    if not isinstance(causal, bool):
+        raise TypeError(f"causal must be True or False, got {causal!r}")
+    views = [t.unsqueeze(0).transpose(1, 2) for t in (q, k, v)]
+    for name, t in zip(("q", "k", "v"), views):
+        if not _readable_in_place(t):
+            raise ValueError(f"{name} needs a unit stride on head_dim, the "
+                             "other strides multiples of 8 and 16-byte "
+                             f"alignment, got strides {tuple(t.stride())[1:]}"
+                             " (call .contiguous())")
+    dtype = "f16" if q.dtype == torch.float16 else "bf16"
+    runtime, arch = _runtime_of(torch, q)
+    capture_types = [_capture_type(torch, c, i) for i, c in enumerate(captures)]
+    text, traced = attention_mlir(q.shape[2], dtype, causal, scale, score_mod,
+                                  mask_mod, bottom_right, return_lse,
+                                  capture_types, varlen=True)
+    kernel, values = _traced_kernel(runtime, torch, q, text, traced, captures,
+                                    arch)
+    out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
+    lse = torch.empty((q.shape[1], q.shape[0]), dtype=torch.float32,
+                      device=q.device) if return_lse else None
+    runtime.launch_varlen(kernel, *views, out.unsqueeze(0).transpose(1, 2),
+                          cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
+                          max_seqlen_k, lse, values)
     return (out, lse) if return_lse else out
 
 

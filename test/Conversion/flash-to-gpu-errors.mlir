@@ -327,3 +327,4 @@ func.func @wmma_acc_cols(%q: memref<1x1x64x64xf16>) {
   }
   return
 }
+

@@ -372,7 +372,8 @@ static void printSummary(const flashc::KernelBundle &bundle, StringRef path) {
          << (bundle.causal ? ", causal" : "")
          << (bundle.bottomRight ? " bottom-right" : "")
          << (bundle.modified ? ", modified scores" : "")
-         << (bundle.lse ? ", LSE" : "") << ", tiles " << bundle.blockM << "x"
+         << (bundle.lse ? ", LSE" : "") << (bundle.varlen ? ", varlen" : "")
+         << ", tiles " << bundle.blockM << "x"
          << bundle.blockN << ", " << bundle.stages << " stages, "
          << bundle.warps << " warps, " << bundle.strategy << ", ";
   if (bundle.kvSplits > 1)

@@ -3,7 +3,8 @@
 // chooseKVSplits (flashc/Runtime/KVSplits.h), which select-config applies
 // at compile time and the runtime at every launch (launchSplits, also
 // tested: the compiled maximum, a fixed count, the grid's z limit; and
-// packedShape, the grouped-query decoding launch): a full
+// packedShape, the grouped-query decoding launch; and checkVarlen, a
+// varlen launch's arguments): a full
 // grid never splits; a grid of single query blocks (a decode step) splits into
 // at most two programs per SM (one where only one fits); other small grids fill
 // the SMs once; every choice keeps two K/V blocks per split and stays within
@@ -25,6 +26,15 @@ static void expect(int64_t got, int64_t want, const std::string &what) {
   bool ok = got == want;
   std::printf("%s %s: %lld (want %lld)\n", ok ? "ok  " : "FAIL", what.c_str(),
               static_cast<long long>(got), static_cast<long long>(want));
+  if (!ok)
+    ++failures;
+}
+
+static void expectText(const std::string &got, const std::string &want,
+                       const std::string &what) {
+  bool ok = got == want;
+  std::printf("%s %s: \"%s\"%s\n", ok ? "ok  " : "FAIL", what.c_str(),
+              got.c_str(), ok ? "" : (" (want \"" + want + "\")").c_str());
   if (!ok)
     ++failures;
 }
@@ -120,6 +130,50 @@ int main() {
   rule = dyn;
   rule.seqQ = 1;
   expect(packedShape(rule, step).heads, 32, "not packed: static seq_q");
+  rule = dyn;
+  rule.varlen = true;
+  expect(packedShape(rule, step).heads, 32, "not packed: varlen");
+
+  // checkVarlen: a varlen launch's own arguments, each named.
+  KernelBundle varlenKernel = dyn;
+  varlenKernel.varlen = true;
+  flashc_varlen good = {3, 32, 8, 1000, 1200, 500, 600, 256, 512};
+  auto message = [&](const KernelBundle &b, flashc_varlen v) {
+    return checkVarlen(b, &v);
+  };
+  expectText(message(varlenKernel, good), "", "varlen: valid");
+  expectText(message(dyn, good),
+             "varlen: the kernel was compiled without varlen (launch it with "
+             "flashc_kernel_launch_strided, or compile it with varlen(...))",
+             "varlen: not a varlen kernel");
+  flashc_varlen bad = good;
+  bad.sequences = 0;
+  expectText(message(varlenKernel, bad),
+             "varlen: sequences = 0 must be from 1 to 65535 (one grid z "
+             "index each)",
+             "varlen: no sequence");
+  bad = good;
+  bad.max_seqlen_q = 1001;
+  expectText(message(varlenKernel, bad),
+             "varlen: max_seqlen_q = 1001 must be from 1 to total_q = 1000",
+             "varlen: max_seqlen_q past the total");
+  bad = good;
+  bad.max_seqlen_k = 0;
+  expectText(message(varlenKernel, bad),
+             "varlen: max_seqlen_k = 0 must be from 1 to total_k = 1200",
+             "varlen: max_seqlen_k 0");
+  bad = good;
+  bad.cu_seqlens_k = 0;
+  expectText(message(varlenKernel, bad), "varlen: cu_seqlens_k: null pointer",
+             "varlen: null bounds");
+  bad = good;
+  bad.cu_seqlens_q = 258;
+  expectText(message(varlenKernel, bad),
+             "varlen: cu_seqlens_q: not 4-byte aligned (i32 entries)",
+             "varlen: misaligned bounds");
+  flashc_shape checked = varlenShape(good);
+  expect(checked.batch * 1000000 + checked.seq_q * 10 + checked.heads / 32,
+         1 * 1000000 + 1000 * 10 + 1, "varlen: checked as batch 1, total_q");
   std::printf("%d failed\n", failures);
   return failures ? 1 : 0;
 }

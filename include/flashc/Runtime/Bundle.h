@@ -33,7 +33,8 @@ struct CaptureInfo {
 /// and V have kv_heads heads):
 /// allocated pointer, aligned pointer, offset (i64), 4 sizes (i64), 4
 /// strides (i64), i.e. 11 parameters each; then the LSE output ([batch,
-/// heads, seq_q] f32, 9 parameters) if `lse`, then each capture (a memref
+/// heads, seq_q] f32, 9 parameters) if `lse`, then with `varlen` the two
+/// sequence-bound memrefs (i32, 5 parameters each), then each capture (a memref
 /// descriptor of its rank, or the scalar), then the split workspace.
 struct KernelBundle {
   static constexpr int kVersion = 2;
@@ -53,6 +54,12 @@ struct KernelBundle {
   /// The kernel writes each row's log-sum-exp to an f32 [batch, heads,
   /// seq_q] parameter after O.
   bool lse = false;
+  /// Varlen: sequences packed along seq (Q, K, V, O of batch 1, the LSE
+  /// [1, heads, total_q]), bounded by two i32 [sequences + 1] memrefs
+  /// after the LSE; grid z is the number of sequences (times splits) and
+  /// grid x covers the longest query sequence
+  /// (flashc_kernel_launch_varlen).
+  bool varlen = false;
   /// The scores are modified (score_mod, mask_mod): the float64 reference
   /// needs the source's regions, which a bundle does not carry.
   bool modified = false;

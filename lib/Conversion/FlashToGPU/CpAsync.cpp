@@ -98,18 +98,27 @@ FlatSource CpAsync::flatten(Value source) {
   if (type.getLayout().isIdentity())
     return {memref::CollapseShapeOp::create(
         b, loc, source, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}})};
-  // The verifier leaves offset 0 and a unit head_dim stride: the view spans
-  // 1 + sum((size_i - 1) · stride_i) elements of the base buffer.
+  // The verifier leaves a unit head_dim stride: the view spans
+  // 1 + sum((size_i - 1) · stride_i) elements of the base buffer from its
+  // offset, 0 but for a varlen sequence's view.
   auto meta = memref::ExtractStridedMetadataOp::create(b, loc, source);
   Value extent = k.idx(1);
   for (unsigned dim = 0; dim < 4; ++dim)
     extent = k.add(extent, k.mul(arith::SubIOp::create(
                                      b, loc, meta.getSizes()[dim], k.idx(1)),
                                  meta.getStrides()[dim]));
+  int64_t offset = cast<StridedLayoutAttr>(type.getLayout()).getOffset();
   auto flatType =
-      MemRefType::get({ShapedType::kDynamic}, type.getElementType());
+      offset == 0
+          ? MemRefType::get({ShapedType::kDynamic}, type.getElementType())
+          : MemRefType::get({ShapedType::kDynamic}, type.getElementType(),
+                            StridedLayoutAttr::get(b.getContext(), offset,
+                                                   {1}));
+  OpFoldResult flatOffset = b.getIndexAttr(0);
+  if (offset != 0)
+    flatOffset = meta.getOffset();
   Value flat = memref::ReinterpretCastOp::create(
-      b, loc, flatType, meta.getBaseBuffer(), OpFoldResult(b.getIndexAttr(0)),
+      b, loc, flatType, meta.getBaseBuffer(), flatOffset,
       ArrayRef<OpFoldResult>{extent},
       ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
   return {flat, meta.getStrides()[0], meta.getStrides()[1],

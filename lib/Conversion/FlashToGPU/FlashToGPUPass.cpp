@@ -136,8 +136,14 @@ static void buildLaunch(TiledOp tiled, gpu::GPUFuncOp kernel,
     args.append({partials, counters});
   }
   // Heads along y and batches (times splits) along z: each stays within
-  // 65535 where batch · heads may not.
-  Value gridZ = arith::MulIOp::create(b, loc, dim(0), splits);
+  // 65535 where batch · heads may not. Varlen: a batch per sequence, and
+  // query blocks enough for the total (the host does not read the
+  // lengths; the runtime's launch takes the longest instead).
+  Value batches = dim(0);
+  if (Value cuQ = tiled.getCuSeqlensQ())
+    batches = arith::SubIOp::create(
+        b, loc, memref::DimOp::create(b, loc, cuQ, 0), idx(1));
+  Value gridZ = arith::MulIOp::create(b, loc, batches, splits);
   gpu::LaunchFuncOp::create(
       b, loc, kernel, gpu::KernelDim3{gridX, dim(1), gridZ},
       gpu::KernelDim3{idx(plan.threads), idx(1), idx(1)}, smemValue, args);
@@ -167,6 +173,12 @@ struct FlashToGPUPass
                     UnitAttr::get(&getContext()));
     SymbolTable symbols(module);
     for (TiledOp tiled : programs) {
+      if (tiled.isVarlen() && !dataDependentMasks(tiled).empty()) {
+        dataDependentMasks(tiled).front().emitOpError(
+            "flash-to-gpu: a mask_mod that reads data (which needs a block "
+            "map) is not supported with varlen yet");
+        return signalPassFailure();
+      }
       auto func = tiled->getParentOfType<func::FuncOp>();
       std::string base = func ? func.getSymName().str() : "flash";
       LaunchPlan plan = planLaunch(tiled);

@@ -22,10 +22,8 @@ TileLowering::TileLowering(TiledOp tiled, OpBuilder &b)
 void TileLowering::emitPreamble(ValueRange kernelArgs) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
-  o = kernelArgs[3];
-  copies->emitSourceViews(kernelArgs[0], kernelArgs[1], kernelArgs[2]);
-  // The program's operands come first: q, k, v, o, then lse and the
-  // captures if any; the split workspace follows them.
+  // The program's operands come first: q, k, v, o, then lse, the varlen
+  // bounds and the captures if any; the split workspace follows them.
   for (auto [operand, arg] : llvm::zip(tiled->getOperands(), kernelArgs))
     mapping.map(operand, arg);
   unsigned next = tiled->getNumOperands();
@@ -33,10 +31,18 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
     blockMap = kernelArgs[next++];
   k.emitPreamble();
   // Grid (query blocks, heads, batch · splits): batch · heads may pass
-  // the y and z limits of 65535 where neither alone does.
+  // the y and z limits of 65535 where neither alone does. With varlen the
+  // batch is the number of sequences.
   heads = memref::DimOp::create(b, loc, kernelArgs[0], 1);
   Value z = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
   Value batch = z;
+  Value varlenBatches;
+  if (tiled.isVarlen())
+    varlenBatches = arith::SubIOp::create(
+        b, loc,
+        memref::DimOp::create(b, loc, mapping.lookup(tiled.getCuSeqlensQ()),
+                              0),
+        k.idx(1));
   if (k.kvSplits > 1) {
     workspace.partials = kernelArgs[next];
     workspace.counters = kernelArgs[next + 1];
@@ -48,6 +54,12 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
     workspace.split = arith::RemUIOp::create(b, loc, z, workspace.splits);
     batch = arith::DivUIOp::create(b, loc, z, workspace.splits);
   }
+  if (tiled.isVarlen())
+    emitSequenceViews(batch, varlenBatches);
+  o = mapping.lookup(tiled.getO());
+  copies->emitSourceViews(mapping.lookup(tiled.getQ()),
+                          mapping.lookup(tiled.getK()),
+                          mapping.lookup(tiled.getV()));
   Value queryBlock = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   if (tiled.isCausal()) {
     // Causal query block i has about i + 1 key blocks of work. The hardware
@@ -63,6 +75,65 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
       k.mul(batch, heads), gpu::BlockIdOp::create(b, loc, gpu::Dimension::y));
   mapping.map(tiled.getQueryBlock(), queryBlock);
   mapping.map(tiled.getBatchHead(), workspace.batchHead);
+}
+
+void TileLowering::emitSequenceViews(Value batch, Value batches) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  // Sequence b's rows are [cu[b], cu[b + 1]) of the packed seq axis.
+  auto bounds = [&](Value cu) {
+    Value cuArg = mapping.lookup(cu);
+    auto load = [&](Value i) -> Value {
+      return arith::IndexCastUIOp::create(
+          b, loc, b.getIndexType(),
+          memref::LoadOp::create(b, loc, cuArg, ValueRange{i}));
+    };
+    Value start = load(batch);
+    Value end = load(k.add(batch, k.idx(1)));
+    return std::pair{start, arith::SubIOp::create(b, loc, end, start)};
+  };
+  auto [startQ, lengthQ] = bounds(tiled.getCuSeqlensQ());
+  auto [startK, lengthK] = bounds(tiled.getCuSeqlensK());
+  sequenceLengthQ = lengthQ;
+  // A view of `batches` x the operand's heads x `length` rows from row
+  // `start`, with batch stride 0: every batch index reads this sequence's
+  // rows, so that the program's batch·head (b·heads + h, b the sequence)
+  // addresses them as it would a batch of its own, and the modifiers and
+  // the affine mask bounds see b.
+  auto view = [&](Value operand, Value start, Value length) {
+    Value source = mapping.lookup(operand);
+    auto type = cast<MemRefType>(source.getType());
+    int64_t rank = type.getRank();
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, source);
+    SmallVector<OpFoldResult> sizes{batches, meta.getSizes()[1], length};
+    SmallVector<OpFoldResult> strides{b.getIndexAttr(0), meta.getStrides()[1],
+                                      meta.getStrides()[2]};
+    if (rank == 4) {
+      sizes.push_back(b.getIndexAttr(type.getDimSize(3)));
+      strides.push_back(b.getIndexAttr(1));
+    }
+    Value offset =
+        k.add(meta.getOffset(), k.mul(start, meta.getStrides()[2]));
+    SmallVector<int64_t> shape(rank, ShapedType::kDynamic),
+        layout(rank, ShapedType::kDynamic);
+    if (rank == 4) {
+      shape[3] = type.getDimSize(3);
+      layout[3] = 1;
+    }
+    auto viewType = MemRefType::get(
+        shape, type.getElementType(),
+        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, layout));
+    mapping.map(operand, memref::ReinterpretCastOp::create(
+                             b, loc, viewType, meta.getBaseBuffer(),
+                             OpFoldResult(offset), sizes, strides)
+                             .getResult());
+  };
+  view(tiled.getQ(), startQ, lengthQ);
+  view(tiled.getO(), startQ, lengthQ);
+  view(tiled.getK(), startK, lengthK);
+  view(tiled.getV(), startK, lengthK);
+  if (Value lse = tiled.getLse())
+    view(lse, startQ, lengthQ);
 }
 
 void TileLowering::allocateSharedMemory(int64_t &offset) {
@@ -86,6 +157,20 @@ void TileLowering::allocateSharedMemory(int64_t &offset) {
 LogicalResult TileLowering::emit(ValueRange kernelArgs) {
   entryBlock = k.b.getInsertionBlock();
   emitPreamble(kernelArgs);
+  // Varlen: the grid's query blocks cover the longest sequence; a program
+  // past its own sequence's end has nothing to do (uniformly, so before
+  // any barrier).
+  std::optional<OpBuilder::InsertionGuard> inSequence;
+  if (sequenceLengthQ) {
+    Value firstRow = k.mul(workspace.queryBlock, k.idx(k.blockM));
+    auto ifOp = scf::IfOp::create(
+        k.b, k.loc,
+        arith::CmpIOp::create(k.b, k.loc, arith::CmpIPredicate::ult, firstRow,
+                              sequenceLengthQ),
+        /*withElse=*/false);
+    inSequence.emplace(k.b);
+    k.b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  }
   int64_t offset = 0;
   allocateSharedMemory(offset);
   int64_t expected = k.config.getSharedMemoryBytes(k.headDim, kElementBytes);

@@ -32,6 +32,10 @@ public:
 
 private:
   void emitPreamble(ValueRange kernelArgs);
+  /// Varlen: maps q, k, v, o and lse to views of sequence `batch`'s rows
+  /// ([batches, heads, its length, head_dim], batch stride 0), bounded by
+  /// the cu_seqlens operands.
+  void emitSequenceViews(Value batch, Value batches);
   void allocateSharedMemory(int64_t &offset);
   /// Lowers `block`'s ops in order; `afterFirstDot`, if given, is emitted
   /// after its first flash.dot (or at its end if it has none).
@@ -110,6 +114,8 @@ private:
   };
   std::optional<MergedRows> mergedRows;
   Value o, heads;
+  /// Varlen: the query length of the program's sequence (null otherwise).
+  Value sequenceLengthQ;
   /// The block map (BlockMap.h), if the program has a data-dependent mask;
   /// the start of this program's row of it; the current K/V block's entry.
   Value blockMap, mapRowBase, currentMapBits;

@@ -566,3 +566,68 @@ func.func @batch_splits(%m: memref<5000x1x64x64xf16>) {
   flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 16>) : memref<5000x1x64x64xf16>, memref<5000x1x64x64xf16>, memref<5000x1x64x64xf16> -> memref<5000x1x64x64xf16>
   return
 }
+
+//===----------------------------------------------------------------------===//
+// flash.attention: varlen (sequences packed along seq, bounded by cu_seqlens)
+//===----------------------------------------------------------------------===//
+
+// One bound without the other (only the generic form can say it).
+func.func @varlen_one_bound(%m: memref<1x1x64x64xf16>, %cu: memref<3xi32>) {
+  // expected-error @+1 {{'flash.attention' op varlen needs both cu_seqlens_q and cu_seqlens_k}}
+  "flash.attention"(%m, %m, %m, %m, %cu) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 0, 0>}> ({}, {}) : (memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<3xi32>) -> ()
+  return
+}
+
+// -----
+
+// The bounds are i32.
+func.func @varlen_i64(%m: memref<1x1x64x64xf16>, %cu: memref<3xi64>) {
+  // expected-error @+1 {{'flash.attention' op cu_seqlens_q must be a row-major i32 memref [sequences + 1] in global (default) memory, got 'memref<3xi64>'}}
+  flash.attention %m, %m, %m -> %m varlen(%cu, %cu : memref<3xi64>, memref<3xi64>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// At least one sequence: a start and an end.
+func.func @varlen_no_sequence(%m: memref<1x1x64x64xf16>, %cu: memref<1xi32>) {
+  // expected-error @+1 {{'flash.attention' op cu_seqlens_q has 1 entries; it needs sequences + 1, at least 2}}
+  flash.attention %m, %m, %m -> %m varlen(%cu, %cu : memref<1xi32>, memref<1xi32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// Both bounds count the same sequences.
+func.func @varlen_counts(%m: memref<1x1x64x64xf16>, %cq: memref<3xi32>, %ck: memref<4xi32>) {
+  // expected-error @+1 {{'flash.attention' op cu_seqlens_k has 4 entries and cu_seqlens_q 3 (one start per sequence, and the end)}}
+  flash.attention %m, %m, %m -> %m varlen(%cq, %ck : memref<3xi32>, memref<4xi32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// The packed operands have batch 1.
+func.func @varlen_batch(%m: memref<2x1x64x64xf16>, %cu: memref<?xi32>) {
+  // expected-error @+1 {{'flash.attention' op with varlen, Q must have batch 1 (the sequences are packed along seq), got 'memref<2x1x64x64xf16>'}}
+  flash.attention %m, %m, %m -> %m varlen(%cu, %cu : memref<?xi32>, memref<?xi32>) : memref<2x1x64x64xf16>, memref<2x1x64x64xf16>, memref<2x1x64x64xf16> -> memref<2x1x64x64xf16>
+  return
+}
+
+// -----
+
+// So does the LSE.
+func.func @varlen_lse(%m: memref<1x1x64x64xf16>, %lse: memref<?x1x64xf32>, %cu: memref<?xi32>) {
+  // expected-error @+1 {{'flash.attention' op with varlen, lse must have batch 1 (the sequences are packed along seq), got 'memref<?x1x64xf32>'}}
+  flash.attention %m, %m, %m -> %m lse(%lse : memref<?x1x64xf32>) varlen(%cu, %cu : memref<?xi32>, memref<?xi32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// Split K/V loops are not supported with varlen yet.
+func.func @varlen_splits(%m: memref<1x1x64x64xf16>, %cu: memref<?xi32>) {
+  // expected-error @+1 {{'flash.attention' op kv_splits 2 is not supported with varlen yet (use 1)}}
+  flash.attention %m, %m, %m -> %m varlen(%cu, %cu : memref<?xi32>, memref<?xi32>) config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 2>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}

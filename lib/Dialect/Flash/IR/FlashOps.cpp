@@ -167,6 +167,50 @@ static LogicalResult verifyLse(Operation *op, Value lse, Value q) {
   return success();
 }
 
+/// The sequence bounds of varlen attention, if any: both i32 [sequences +
+/// 1] in global memory, with every packed operand of batch 1.
+static LogicalResult verifyVarlen(Operation *op, Value cuQ, Value cuK,
+                                  ArrayRef<std::pair<StringRef, Value>> packed,
+                                  TileConfigAttr config) {
+  if (!cuQ && !cuK)
+    return success();
+  if (!cuQ || !cuK)
+    return op->emitOpError("varlen needs both cu_seqlens_q and cu_seqlens_k");
+  for (auto [name, value] : {std::pair<StringRef, Value>{"cu_seqlens_q", cuQ},
+                             {"cu_seqlens_k", cuK}}) {
+    auto type = cast<MemRefType>(value.getType());
+    if (type.getRank() != 1 || !type.getElementType().isInteger(32) ||
+        !type.getLayout().isIdentity() || type.getMemorySpace())
+      return op->emitOpError()
+             << name << " must be a row-major i32 memref [sequences + 1] "
+             << "in global (default) memory, got " << type;
+    if (!type.isDynamicDim(0) && type.getDimSize(0) < 2)
+      return op->emitOpError()
+             << name << " has " << type.getDimSize(0)
+             << " entries; it needs sequences + 1, at least 2";
+  }
+  auto qCount = cast<MemRefType>(cuQ.getType()).getDimSize(0);
+  auto kCount = cast<MemRefType>(cuK.getType()).getDimSize(0);
+  if (!ShapedType::isDynamic(qCount) && !ShapedType::isDynamic(kCount) &&
+      qCount != kCount)
+    return op->emitOpError()
+           << "cu_seqlens_k has " << kCount << " entries and cu_seqlens_q "
+           << qCount << " (one start per sequence, and the end)";
+  for (auto [name, value] : packed) {
+    if (!value)
+      continue;
+    auto type = cast<MemRefType>(value.getType());
+    if (type.getDimSize(0) != 1)
+      return op->emitOpError()
+             << "with varlen, " << name << " must have batch 1 (the "
+             << "sequences are packed along seq), got " << type;
+  }
+  if (config && config.getKvSplits() > 1)
+    return op->emitOpError() << "kv_splits " << config.getKvSplits()
+                             << " is not supported with varlen yet (use 1)";
+  return success();
+}
+
 static int64_t elementBytes(Value memref) {
   return cast<MemRefType>(memref.getType()).getElementTypeBitWidth() / 8;
 }
@@ -189,7 +233,14 @@ LogicalResult AttentionOp::verify() {
   FailureOr<int64_t> headDim =
       verifyAttentionOperands(*this, getQ(), getK(), getV(), getO());
   if (failed(headDim) || failed(verifyLse(*this, getLse(), getQ())) ||
-      failed(verifyCaptures(*this, getCaptures())))
+      failed(verifyCaptures(*this, getCaptures())) ||
+      failed(verifyVarlen(*this, getCuSeqlensQ(), getCuSeqlensK(),
+                          {{"Q", getQ()},
+                           {"K", getK()},
+                           {"V", getV()},
+                           {"O", getO()},
+                           {"lse", getLse()}},
+                          getConfigAttr())))
     return failure();
   if (getBottomRight() && !getCausal())
     return emitOpError("bottom_right is the alignment of a causal mask: it "
@@ -250,7 +301,14 @@ LogicalResult TiledOp::verify() {
   FailureOr<int64_t> headDim =
       verifyAttentionOperands(*this, getQ(), getK(), getV(), getO());
   if (failed(headDim) || failed(verifyLse(*this, getLse(), getQ())) ||
-      failed(verifyCaptures(*this, getCaptures())))
+      failed(verifyCaptures(*this, getCaptures())) ||
+      failed(verifyVarlen(*this, getCuSeqlensQ(), getCuSeqlensK(),
+                          {{"Q", getQ()},
+                           {"K", getK()},
+                           {"V", getV()},
+                           {"O", getO()},
+                           {"lse", getLse()}},
+                          getConfig())))
     return failure();
   if (failed(getConfig().verifyFor([&] { return emitOpError(); }, *headDim,
                                    elementBytes(getQ()))))

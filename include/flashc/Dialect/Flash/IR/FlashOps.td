@@ -39,6 +39,17 @@ def Flash_AttentionOp : Flash_Op<"attention", [AttrSizedOperandSegments,
       receives each row's log-sum-exp, `log(sum_j exp(mod(scale·s[i, j])))`
       over the keys the row sees (natural log); `-inf` for a row that sees
       none (whose output row is 0).
+    - `varlen`: sequences of different lengths packed along seq
+      (FlashAttention's varlen form): `cu_seqlens_q` and `cu_seqlens_k`,
+      i32 memrefs `[sequences + 1]` in device memory, hold where each
+      sequence starts in Q's (and O's) and in K/V's seq axis, and where the
+      last one ends. Q, K, V and O then have batch 1 and seq the total
+      length: a packed `[total, heads, head_dim]` buffer is read as
+      `[1, heads, total, head_dim]` (`strided<[?, ?, ?, 1]>`), and `lse`
+      is `[1, heads, total_q]`. Every sequence attends only to its own
+      keys; `causal`, `bottom_right`, the key length and the modifiers'
+      `batch`, `q_idx`, `kv_idx`, `seq_q` and `seq_k` are those of the
+      sequence. Sequences of length 0 are allowed.
     - `causal`: query row i attends to key columns j <= i (top-left aligned,
       as PyTorch's `is_causal`). With `bottom_right`, j <= i + seq_k - seq_q
       (FlashAttention's alignment: the last query sees every key).
@@ -82,6 +93,8 @@ def Flash_AttentionOp : Flash_Op<"attention", [AttrSizedOperandSegments,
                        Arg<AnyMemRef, "values", [MemRead]>:$v,
                        Arg<AnyMemRef, "output", [MemWrite]>:$o,
                        Arg<Optional<AnyMemRef>, "log-sum-exp", [MemWrite]>:$lse,
+                       Arg<Optional<AnyMemRef>, "sequence starts of Q", [MemRead]>:$cu_seqlens_q,
+                       Arg<Optional<AnyMemRef>, "sequence starts of K/V", [MemRead]>:$cu_seqlens_k,
                        Arg<Variadic<AnyType>, "modifier operands", [MemRead]>:$captures,
                        UnitAttr:$causal,
                        UnitAttr:$bottom_right,
@@ -92,6 +105,8 @@ def Flash_AttentionOp : Flash_Op<"attention", [AttrSizedOperandSegments,
                         MaxSizedRegion<1>:$mask_mod);
   let assemblyFormat = [{
     $q `,` $k `,` $v `->` $o (`lse` `(` $lse^ `:` type($lse) `)`)?
+    (`varlen` `(` $cu_seqlens_q^ `,` $cu_seqlens_k `:` type($cu_seqlens_q) `,`
+      type($cu_seqlens_k) `)`)?
     (`causal` $causal^)? (`bottom_right` $bottom_right^)?
     (`scale` `(` $scale^ `)`)?
     (`config` `(` qualified($config)^ `)`)? (`policy` `(` qualified($policy)^ `)`)?
@@ -106,6 +121,7 @@ def Flash_AttentionOp : Flash_Op<"attention", [AttrSizedOperandSegments,
     float getEffectiveScale();
     int64_t getHeadDim();
     bool hasScoreMod() { return !getScoreMod().empty(); }
+    bool isVarlen() { return static_cast<bool>(getCuSeqlensQ()); }
     bool hasMaskMod() { return !getMaskMod().empty(); }
   }];
 }
@@ -127,7 +143,10 @@ def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator,
     `32·warps` threads. `lse` (optional) is the log-sum-exp output that
     `flash.store_lse` writes, and `captures` the operands that modifier ops
     (`flash.score_mod`, `flash.mask_mod`) read: the kernel takes all of
-    them. `policy` (optional) says what the lowering does for
+    them. With `varlen` (as on `flash.attention`), the grid's batch is
+    the number of sequences, and inside the region `q`, `k`, `v`, `o` and
+    `lse` stand for the program's sequence `b`: batch `b` of them holds its
+    rows, and seq is its length. `policy` (optional) says what the lowering does for
     speed (`#flash.policy`); without it the lowering follows
     `getDefaultPolicy` of the configuration, as `flash-select-config` would.
 
@@ -142,12 +161,16 @@ def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator,
   }];
   let arguments = (ins AnyMemRef:$q, AnyMemRef:$k, AnyMemRef:$v,
                        AnyMemRef:$o, Optional<AnyMemRef>:$lse,
+                       Optional<AnyMemRef>:$cu_seqlens_q,
+                       Optional<AnyMemRef>:$cu_seqlens_k,
                        Variadic<AnyType>:$captures,
                        Flash_TileConfigAttr:$config,
                        OptionalAttr<Flash_PolicyAttr>:$policy);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
     $q `,` $k `,` $v `->` $o (`lse` `(` $lse^ `:` type($lse) `)`)?
+    (`varlen` `(` $cu_seqlens_q^ `,` $cu_seqlens_k `:` type($cu_seqlens_q) `,`
+      type($cu_seqlens_k) `)`)?
     `config` `(` qualified($config) `)`
     (`policy` `(` qualified($policy)^ `)`)?
     (`captures` `(` $captures^ `:` type($captures) `)`)?
@@ -162,6 +185,7 @@ def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator,
     PolicyAttr getEffectivePolicy();
     /// True if any flash.mask of the program is causal.
     bool isCausal();
+    bool isVarlen() { return static_cast<bool>(getCuSeqlensQ()); }
     ::mlir::Value getQueryBlock() { return getBody().getArgument(0); }
     ::mlir::Value getBatchHead() { return getBody().getArgument(1); }
   }];
