@@ -27,8 +27,7 @@ flashc_shape flashc::packedShape(const KernelBundle &b,
   int64_t kvHeads = keyHeads(shape);
   int64_t group = shape.heads / kvHeads;
   if (group == 1 || b.causal || b.modified || b.strided || b.varlen ||
-      b.heads >= 0 ||
-      b.seqQ >= 0 || group * shape.seq_q > b.blockM)
+      b.heads >= 0 || b.seqQ >= 0 || group * shape.seq_q > b.blockM)
     return shape;
   flashc_shape packed = shape;
   packed.heads = kvHeads;
@@ -125,8 +124,8 @@ std::string flashc::checkVarlen(const KernelBundle &b,
   for (const Longest &l : longest)
     if (l.value < 1 || l.value > l.limit)
       return std::string("varlen: ") + l.name + " = " +
-             std::to_string(l.value) + " must be from 1 to " + l.total +
-             " = " + std::to_string(l.limit);
+             std::to_string(l.value) + " must be from 1 to " + l.total + " = " +
+             std::to_string(l.limit);
   const std::pair<const char *, uint64_t> bounds[] = {
       {"cu_seqlens_q", varlen->cu_seqlens_q},
       {"cu_seqlens_k", varlen->cu_seqlens_k}};

@@ -333,13 +333,11 @@ flashc_status flashc_kernel_launch(flashc_kernel *kernel,
 }
 
 /// The checks of a launch and its parameters up to the captures.
-static flashc_status prepareLaunch(flashc_kernel *kernel,
-                                   const flashc_shape *shape,
-                                   const flashc_strides *strides,
-                                   const uint64_t (&pointers)[4], uint64_t lse,
-                                   const flashc_capture *captures,
-                                   size_t numCaptures, LaunchParams &params,
-                                   const flashc_varlen *varlen = nullptr) {
+static flashc_status
+prepareLaunch(flashc_kernel *kernel, const flashc_shape *shape,
+              const flashc_strides *strides, const uint64_t (&pointers)[4],
+              uint64_t lse, const flashc_capture *captures, size_t numCaptures,
+              LaunchParams &params, const flashc_varlen *varlen = nullptr) {
   flashc_runtime *rt = kernel->runtime;
   rt->error.clear();
   const KernelBundle &b = kernel->bundle;
@@ -370,10 +368,9 @@ static flashc_status prepareLaunch(flashc_kernel *kernel,
   if (b.lse)
     params.addMemref(lse, {shape->batch, shape->heads, shape->seq_q});
   if (varlen) {
-    for (auto [name, pointer] :
-         {std::pair<const char *, uint64_t>{"cu_seqlens_q",
-                                            varlen->cu_seqlens_q},
-          {"cu_seqlens_k", varlen->cu_seqlens_k}}) {
+    for (auto [name, pointer] : {std::pair<const char *, uint64_t>{
+                                     "cu_seqlens_q", varlen->cu_seqlens_q},
+                                 {"cu_seqlens_k", varlen->cu_seqlens_k}}) {
       unsigned memoryType = 0;
       CUresult result = rt->driver->cuPointerGetAttribute(
           &memoryType, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, pointer);
@@ -501,12 +498,13 @@ flashc_kernel_launch_strided(flashc_kernel *kernel, const flashc_shape *shape,
   return FLASHC_OK;
 }
 
-flashc_status
-flashc_kernel_launch_varlen(flashc_kernel *kernel, const flashc_varlen *varlen,
-                            const flashc_strides *strides, uint64_t q,
-                            uint64_t k, uint64_t v, uint64_t o, uint64_t lse,
-                            const flashc_capture *captures, size_t numCaptures,
-                            void *stream) {
+flashc_status flashc_kernel_launch_varlen(flashc_kernel *kernel,
+                                          const flashc_varlen *varlen,
+                                          const flashc_strides *strides,
+                                          uint64_t q, uint64_t k, uint64_t v,
+                                          uint64_t o, uint64_t lse,
+                                          const flashc_capture *captures,
+                                          size_t numCaptures, void *stream) {
   if (!kernel)
     return FLASHC_ERROR_ARGUMENT;
   flashc_runtime *rt = kernel->runtime;

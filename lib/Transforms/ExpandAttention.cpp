@@ -124,10 +124,10 @@ static void expand(AttentionOp op) {
   float log2e = static_cast<float>(M_LOG2E);
   float scaleLog2e = op.hasScoreMod() ? log2e : op.getEffectiveScale() * log2e;
 
-  auto tiled = TiledOp::create(b, loc, op.getQ(), op.getK(), op.getV(),
-                               op.getO(), op.getLse(), op.getCuSeqlensQ(),
-                               op.getCuSeqlensK(), op.getCaptures(), config,
-                               op.getPolicyAttr());
+  auto tiled =
+      TiledOp::create(b, loc, op.getQ(), op.getK(), op.getV(), op.getO(),
+                      op.getLse(), op.getCuSeqlensQ(), op.getCuSeqlensK(),
+                      op.getCaptures(), config, op.getPolicyAttr());
   Block *body = new Block();
   tiled.getBody().push_back(body);
   Value qBlock = body->addArgument(b.getIndexType(), loc);

@@ -111,9 +111,9 @@ FlatSource CpAsync::flatten(Value source) {
   auto flatType =
       offset == 0
           ? MemRefType::get({ShapedType::kDynamic}, type.getElementType())
-          : MemRefType::get({ShapedType::kDynamic}, type.getElementType(),
-                            StridedLayoutAttr::get(b.getContext(), offset,
-                                                   {1}));
+          : MemRefType::get(
+                {ShapedType::kDynamic}, type.getElementType(),
+                StridedLayoutAttr::get(b.getContext(), offset, {1}));
   OpFoldResult flatOffset = b.getIndexAttr(0);
   if (offset != 0)
     flatOffset = meta.getOffset();

@@ -40,8 +40,7 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
   if (tiled.isVarlen())
     varlenBatches = arith::SubIOp::create(
         b, loc,
-        memref::DimOp::create(b, loc, mapping.lookup(tiled.getCuSeqlensQ()),
-                              0),
+        memref::DimOp::create(b, loc, mapping.lookup(tiled.getCuSeqlensQ()), 0),
         k.idx(1));
   if (k.kvSplits > 1) {
     workspace.partials = kernelArgs[next];
@@ -112,8 +111,7 @@ void TileLowering::emitSequenceViews(Value batch, Value batches) {
       sizes.push_back(b.getIndexAttr(type.getDimSize(3)));
       strides.push_back(b.getIndexAttr(1));
     }
-    Value offset =
-        k.add(meta.getOffset(), k.mul(start, meta.getStrides()[2]));
+    Value offset = k.add(meta.getOffset(), k.mul(start, meta.getStrides()[2]));
     SmallVector<int64_t> shape(rank, ShapedType::kDynamic),
         layout(rank, ShapedType::kDynamic);
     if (rank == 4) {
