@@ -53,6 +53,11 @@ int main(int argc, char **argv) {
     expect(flashc_kernel_load(rt, "x", 1, &kernel) == FLASHC_ERROR_NO_DRIVER &&
                kernel == NULL,
            "no driver: loading a kernel fails cleanly", rt);
+    flashc_varlen varlen = {0};
+    expect(flashc_kernel_launch_varlen(NULL, &varlen, NULL, 0, 0, 0, 0, 0, NULL,
+                                       0, NULL) == FLASHC_ERROR_ARGUMENT &&
+               !flashc_kernel_is_varlen(NULL),
+           "varlen: a null kernel", NULL);
     flashc_runtime_destroy(rt);
     printf("%d failed (no GPU: driver-independent checks only)\n", failures);
     return failures ? 1 : 0;
@@ -105,6 +110,12 @@ int main(int argc, char **argv) {
   expect(flashc_kernel_launch(kernel, &shape, 0, 0, 0, 0, NULL) ==
              FLASHC_ERROR_ARGUMENT,
          "null pointers", rt);
+  flashc_varlen varlen = {2, shape.heads, 0, 100, 100, 60, 60, 256, 512};
+  expect(flashc_kernel_launch_varlen(kernel, &varlen, NULL, 0, 0, 0, 0, 0, NULL,
+                                     0, NULL) == FLASHC_ERROR_ARGUMENT &&
+             strstr(flashc_runtime_last_error(rt), "without varlen") &&
+             !flashc_kernel_is_varlen(kernel),
+         "varlen launch of a kernel compiled without varlen", rt);
   expect(flashc_kernel_launch(kernel, &shape, hostPtr + 8, hostPtr, hostPtr,
                               hostPtr, NULL) == FLASHC_ERROR_ARGUMENT,
          "a misaligned pointer", rt);
