@@ -194,6 +194,35 @@ FLASHC_RUNTIME_API flashc_status flashc_kernel_launch_varlen(
     uint64_t o, uint64_t lse, const flashc_capture *captures,
     size_t num_captures, void *stream);
 
+/* A paged K/V cache (a kernel compiled with `paged`, docs/Runtime.md): K
+ * and V are caches of num_pages pages of page_size rows (a positive
+ * multiple of 16), each row [kv_heads, head_dim]; strides in [pages,
+ * kv_heads, page_size, head_dim] order (a contiguous [pages, page_size,
+ * kv_heads, head_dim] cache has {page_size·kv_heads·D, D, kv_heads·D, 1}).
+ * Sequence b's keys are rows of pages block_table[b, 0], block_table[b,
+ * 1], ... (device i32 [batch, max_pages]), seqlens_k[b] of them (device
+ * i32 [batch]); their contents are not checked. Q and O are [batch, heads,
+ * seq_q, head_dim]. kv_heads 0 means heads. Added in version 5. */
+typedef struct flashc_paged {
+  int64_t batch, heads, kv_heads, seq_q;
+  int64_t num_pages, page_size, max_pages;
+  uint64_t block_table, seqlens_k;
+} flashc_paged;
+
+/* Launches a paged kernel (grid: ceil(seq_q / block_m), heads, batch ·
+ * splits; the split count chosen for max_pages · page_size keys). `lse`
+ * (f32 [batch, heads, seq_q]), the captures and the strides as for
+ * flashc_kernel_launch_strided. A kernel compiled without `paged` refuses
+ * this launch, and a paged kernel every other. Added in version 5. */
+FLASHC_RUNTIME_API flashc_status flashc_kernel_launch_paged(
+    flashc_kernel *kernel, const flashc_paged *paged,
+    const flashc_strides *strides, uint64_t q, uint64_t k_cache,
+    uint64_t v_cache, uint64_t o, uint64_t lse, const flashc_capture *captures,
+    size_t num_captures, void *stream);
+
+/* Whether the kernel was compiled with `paged`. Added in version 5. */
+FLASHC_RUNTIME_API int flashc_kernel_is_paged(const flashc_kernel *kernel);
+
 /* Whether the kernel was compiled with `varlen`. Added in version 5. */
 FLASHC_RUNTIME_API int flashc_kernel_is_varlen(const flashc_kernel *kernel);
 

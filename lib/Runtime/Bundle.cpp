@@ -16,6 +16,8 @@ std::string KernelBundle::params() const {
     list += " memref3:lse";
   if (varlen)
     list += " memref1:cu_seqlens_q memref1:cu_seqlens_k";
+  if (paged)
+    list += " memref2:block_table memref1:seqlens_k";
   for (size_t i = 0; i < captures.size(); ++i) {
     const CaptureInfo &capture = captures[i];
     list += capture.memref ? " memref" + std::to_string(capture.sizes.size())
@@ -65,6 +67,8 @@ std::string flashc::serializeBundle(const KernelBundle &b) {
     os << "lse 1\n";
   if (b.varlen)
     os << "varlen 1\n";
+  if (b.paged)
+    os << "paged 1\n";
   if (b.modified)
     os << "modified 1\n";
   for (const CaptureInfo &capture : b.captures)
@@ -221,7 +225,8 @@ static bool parseHeaderLine(const std::string &key, const std::string &value,
     }
     b.elementType = value;
   } else if (key == "causal" || key == "bottom_right" || key == "lse" ||
-             key == "modified" || key == "strided" || key == "varlen") {
+             key == "modified" || key == "strided" || key == "varlen" ||
+             key == "paged") {
     int64_t flag = 0;
     if (!parseInt(value, flag)) {
       error = "bundle: '" + key + "' needs an integer, got '" + value + "'";
@@ -232,6 +237,7 @@ static bool parseHeaderLine(const std::string &key, const std::string &value,
                   : key == "lse"          ? b.lse
                   : key == "strided"      ? b.strided
                   : key == "varlen"       ? b.varlen
+                  : key == "paged"        ? b.paged
                                           : b.modified;
     field = flag != 0;
   } else if (key == "capture") {

@@ -27,7 +27,7 @@ flashc_shape flashc::packedShape(const KernelBundle &b,
   int64_t kvHeads = keyHeads(shape);
   int64_t group = shape.heads / kvHeads;
   if (group == 1 || b.causal || b.modified || b.strided || b.varlen ||
-      b.heads >= 0 || b.seqQ >= 0 || group * shape.seq_q > b.blockM)
+      b.paged || b.heads >= 0 || b.seqQ >= 0 || group * shape.seq_q > b.blockM)
     return shape;
   flashc_shape packed = shape;
   packed.heads = kvHeads;
@@ -134,6 +134,39 @@ std::string flashc::checkVarlen(const KernelBundle &b,
       return std::string("varlen: ") + name + ": null pointer";
     if (pointer % 4)
       return std::string("varlen: ") + name +
+             ": not 4-byte aligned (i32 entries)";
+  }
+  return {};
+}
+
+flashc_shape flashc::pagedShape(const flashc_paged &paged) {
+  return {paged.batch, paged.heads, paged.seq_q, paged.page_size,
+          paged.kv_heads};
+}
+
+std::string flashc::checkPaged(const KernelBundle &b,
+                               const flashc_paged *paged) {
+  if (!b.paged)
+    return "paged: the kernel was compiled without paged (launch it with "
+           "flashc_kernel_launch_strided, or compile it with paged(...))";
+  if (!paged)
+    return "paged: null";
+  if (paged->num_pages < 1)
+    return "paged: num_pages = " + std::to_string(paged->num_pages) +
+           " must be at least 1";
+  if (paged->page_size < 16 || paged->page_size % 16 != 0)
+    return "paged: page_size = " + std::to_string(paged->page_size) +
+           " must be a positive multiple of 16";
+  if (paged->max_pages < 1)
+    return "paged: max_pages = " + std::to_string(paged->max_pages) +
+           " must be at least 1 (the block table's columns)";
+  const std::pair<const char *, uint64_t> tables[] = {
+      {"block_table", paged->block_table}, {"seqlens_k", paged->seqlens_k}};
+  for (auto [name, pointer] : tables) {
+    if (!pointer)
+      return std::string("paged: ") + name + ": null pointer";
+    if (pointer % 4)
+      return std::string("paged: ") + name +
              ": not 4-byte aligned (i32 entries)";
   }
   return {};

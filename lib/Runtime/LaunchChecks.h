@@ -38,6 +38,12 @@ flashc_shape varlenShape(const flashc_varlen &varlen);
 /// sequence count within grid z, the longest lengths within the totals,
 /// the bounds' pointers). "" when they hold, else the message.
 std::string checkVarlen(const KernelBundle &b, const flashc_varlen *varlen);
+/// The shape a paged launch is checked as: K/V's seq the page size.
+flashc_shape pagedShape(const flashc_paged &paged);
+/// A paged launch's own arguments (the kernel compiled with paged, the
+/// pages, the page size a multiple of 16, the tables' pointers). "" when
+/// they hold, else the message.
+std::string checkPaged(const KernelBundle &b, const flashc_paged *paged);
 /// Q, K, V and O's strides: none (row-major) for a kernel compiled for
 /// row-major operands; for a strided kernel a unit head_dim stride and the
 /// others positive multiples of 8 elements.

@@ -486,6 +486,12 @@ RunStatus flashc::runBundle(const std::string &bundleText,
     err << "flashc: error: " << error << "\n";
     return kRunError;
   }
+  if (bundle.paged) {
+    err << "flashc: error: the kernel reads a paged K/V cache: runs do not "
+           "make caches yet; launch it with flashc_kernel_launch_paged "
+           "(Python: flashc.paged_attention)\n";
+    return kRunError;
+  }
   if (bundle.varlen) {
     err << "flashc: error: the kernel is varlen (packed sequences bounded "
            "by cu_seqlens): runs do not make packed batches yet; launch it "

@@ -337,7 +337,8 @@ static flashc_status
 prepareLaunch(flashc_kernel *kernel, const flashc_shape *shape,
               const flashc_strides *strides, const uint64_t (&pointers)[4],
               uint64_t lse, const flashc_capture *captures, size_t numCaptures,
-              LaunchParams &params, const flashc_varlen *varlen = nullptr) {
+              LaunchParams &params, const flashc_varlen *varlen = nullptr,
+              const flashc_paged *paged = nullptr) {
   flashc_runtime *rt = kernel->runtime;
   rt->error.clear();
   const KernelBundle &b = kernel->bundle;
@@ -345,6 +346,10 @@ prepareLaunch(flashc_kernel *kernel, const flashc_shape *shape,
     return rt->fail(FLASHC_ERROR_ARGUMENT,
                     "varlen: the kernel was compiled with varlen: launch it "
                     "with flashc_kernel_launch_varlen");
+  if (b.paged && !paged)
+    return rt->fail(FLASHC_ERROR_ARGUMENT,
+                    "paged: the kernel reads a paged K/V cache: launch it "
+                    "with flashc_kernel_launch_paged");
   // In this order: the shape, the strides, the pointers, the extras.
   if (std::string message = checkShape(b, shape); !message.empty())
     return rt->fail(FLASHC_ERROR_ARGUMENT, message);
@@ -360,8 +365,10 @@ prepareLaunch(flashc_kernel *kernel, const flashc_shape *shape,
       strides ? strides->v : nullptr, strides ? strides->o : nullptr};
   for (int i = 0; i < 4; ++i) {
     bool keys = i == 1 || i == 2;
+    // A paged cache's batch is its pages.
+    int64_t batch = keys && paged ? paged->num_pages : shape->batch;
     params.addMemref(pointers[i],
-                     {shape->batch, keys ? keyHeads(*shape) : shape->heads,
+                     {batch, keys ? keyHeads(*shape) : shape->heads,
                       keys ? shape->seq_k : shape->seq_q, b.headDim},
                      operandStrides[i]);
   }
@@ -380,6 +387,21 @@ prepareLaunch(flashc_kernel *kernel, const flashc_shape *shape,
                             ": not a device pointer of this context");
       params.addMemref(pointer, {varlen->sequences + 1});
     }
+  }
+  if (paged) {
+    const std::pair<const char *, uint64_t> tables[] = {
+        {"block_table", paged->block_table}, {"seqlens_k", paged->seqlens_k}};
+    for (auto [name, pointer] : tables) {
+      unsigned memoryType = 0;
+      CUresult result = rt->driver->cuPointerGetAttribute(
+          &memoryType, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, pointer);
+      if (result != CUDA_SUCCESS || memoryType != CU_MEMORYTYPE_DEVICE)
+        return rt->fail(FLASHC_ERROR_ARGUMENT,
+                        std::string("paged: ") + name +
+                            ": not a device pointer of this context");
+    }
+    params.addMemref(paged->block_table, {paged->batch, paged->max_pages});
+    params.addMemref(paged->seqlens_k, {paged->batch});
   }
   for (size_t i = 0; i < numCaptures; ++i) {
     const CaptureInfo &info = b.captures[i];
@@ -420,6 +442,11 @@ flashc_status flashc_kernel_launch_with_map(
   return flashc_kernel_launch_strided(kernel, shape, nullptr, q, k, v, o, lse,
                                       captures, numCaptures, map, stream);
 }
+
+static flashc_status launchSplit(flashc_kernel *kernel,
+                                 const flashc_shape &shape,
+                                 const flashc_shape &keys, LaunchParams &params,
+                                 void *stream);
 
 flashc_status
 flashc_kernel_launch_strided(flashc_kernel *kernel, const flashc_shape *shape,
@@ -462,7 +489,20 @@ flashc_kernel_launch_strided(flashc_kernel *kernel, const flashc_shape *shape,
                         mapRows, static_cast<CUstream>(stream)))
       return FLASHC_ERROR_CUDA;
   }
-  int64_t splits = launchSplits(b, *shape, kernel->forcedSplits,
+  return launchSplit(kernel, *shape, *shape, params, stream);
+}
+
+/// The launch of a prepared kernel on grid (query blocks, heads, batch ·
+/// splits) of `shape`, the split count chosen for `keys` (the shape with
+/// the longest key length), with the split workspace when split.
+static flashc_status launchSplit(flashc_kernel *kernel,
+                                 const flashc_shape &shape,
+                                 const flashc_shape &keys, LaunchParams &params,
+                                 void *stream) {
+  flashc_runtime *rt = kernel->runtime;
+  const KernelBundle &b = kernel->bundle;
+  int64_t gridX = b.gridX(shape.seq_q);
+  int64_t splits = launchSplits(b, keys, kernel->forcedSplits,
                                 rt->multiprocessors, rt->sharedBytesPerSM);
   // Held through the launch: another thread's growth must not free the
   // workspace before this launch is queued.
@@ -473,7 +513,7 @@ flashc_kernel_launch_strided(flashc_kernel *kernel, const flashc_shape *shape,
     params.addMemref(0, {0});
     params.addMemref(0, {0});
   } else if (b.kvSplits > 1) {
-    int64_t tiles = gridX * shape->batch * shape->heads;
+    int64_t tiles = gridX * shape.batch * shape.heads;
     lock.lock();
     SplitWorkspaces::Region region;
     const char *failedCall = nullptr;
@@ -487,8 +527,8 @@ flashc_kernel_launch_strided(flashc_kernel *kernel, const flashc_shape *shape,
   }
   if (!rt->check(rt->driver->cuLaunchKernel(
                      kernel->function, static_cast<unsigned>(gridX),
-                     static_cast<unsigned>(shape->heads),
-                     static_cast<unsigned>(shape->batch * splits),
+                     static_cast<unsigned>(shape.heads),
+                     static_cast<unsigned>(shape.batch * splits),
                      static_cast<unsigned>(b.threads), 1, 1,
                      static_cast<unsigned>(b.sharedBytes),
                      static_cast<CUstream>(stream), params.pointers.data(),
@@ -534,6 +574,36 @@ flashc_status flashc_kernel_launch_varlen(flashc_kernel *kernel,
                  "cuLaunchKernel"))
     return FLASHC_ERROR_CUDA;
   return FLASHC_OK;
+}
+
+flashc_status
+flashc_kernel_launch_paged(flashc_kernel *kernel, const flashc_paged *paged,
+                           const flashc_strides *strides, uint64_t q,
+                           uint64_t kCache, uint64_t vCache, uint64_t o,
+                           uint64_t lse, const flashc_capture *captures,
+                           size_t numCaptures, void *stream) {
+  if (!kernel)
+    return FLASHC_ERROR_ARGUMENT;
+  flashc_runtime *rt = kernel->runtime;
+  rt->error.clear();
+  if (std::string message = checkPaged(kernel->bundle, paged); !message.empty())
+    return rt->fail(FLASHC_ERROR_ARGUMENT, message);
+  flashc_shape shape = pagedShape(*paged);
+  uint64_t pointers[] = {q, kCache, vCache, o};
+  LaunchParams params;
+  if (flashc_status status =
+          prepareLaunch(kernel, &shape, strides, pointers, lse, captures,
+                        numCaptures, params, nullptr, paged);
+      status != FLASHC_OK)
+    return status;
+  // The split count for the longest key length the table allows.
+  flashc_shape keys = shape;
+  keys.seq_k = paged->max_pages * paged->page_size;
+  return launchSplit(kernel, shape, keys, params, stream);
+}
+
+int flashc_kernel_is_paged(const flashc_kernel *kernel) {
+  return kernel && kernel->bundle.paged ? 1 : 0;
 }
 
 int flashc_kernel_is_varlen(const flashc_kernel *kernel) {

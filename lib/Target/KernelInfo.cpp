@@ -160,6 +160,7 @@ flash::describeKernel(ModuleOp module, const TargetOptions &options) {
   });
   bundle.lse = static_cast<bool>(tiled.getLse());
   bundle.varlen = tiled.isVarlen();
+  bundle.paged = tiled.isPaged();
   bundle.modified = modifiesScores(tiled);
   if (failed(describeCaptures(tiled, bundle)))
     return failure();

@@ -124,10 +124,10 @@ static void expand(AttentionOp op) {
   float log2e = static_cast<float>(M_LOG2E);
   float scaleLog2e = op.hasScoreMod() ? log2e : op.getEffectiveScale() * log2e;
 
-  auto tiled =
-      TiledOp::create(b, loc, op.getQ(), op.getK(), op.getV(), op.getO(),
-                      op.getLse(), op.getCuSeqlensQ(), op.getCuSeqlensK(),
-                      op.getCaptures(), config, op.getPolicyAttr());
+  auto tiled = TiledOp::create(
+      b, loc, op.getQ(), op.getK(), op.getV(), op.getO(), op.getLse(),
+      op.getCuSeqlensQ(), op.getCuSeqlensK(), op.getBlockTable(),
+      op.getSeqlensK(), op.getCaptures(), config, op.getPolicyAttr());
   Block *body = new Block();
   tiled.getBody().push_back(body);
   Value qBlock = body->addArgument(b.getIndexType(), loc);
@@ -136,7 +136,17 @@ static void expand(AttentionOp op) {
 
   Value row0 = arith::MulIOp::create(
       b, loc, qBlock, arith::ConstantIndexOp::create(b, loc, bm));
-  Value seqK = dimValue(b, loc, op.getK(), 2);
+  // A paged cache's seq is its page size; the sequence's key length is
+  // its seqlens_k entry.
+  Value seqK = op.isPaged()
+                   ? arith::IndexCastUIOp::create(
+                         b, loc, b.getIndexType(),
+                         memref::LoadOp::create(
+                             b, loc, op.getSeqlensK(),
+                             ValueRange{arith::DivUIOp::create(
+                                 b, loc, bh, dimValue(b, loc, op.getQ(), 1))}))
+                         .getResult()
+                   : dimValue(b, loc, op.getK(), 2);
   bool hasMods = op.hasScoreMod() || op.hasMaskMod();
   Value seqQ;
   if (hasMods || op.getBottomRight())

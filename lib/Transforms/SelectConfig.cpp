@@ -208,13 +208,14 @@ static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
 /// head_dim 128 spill too with one strip (2-14 bytes at 144 and 192), so
 /// they do not split either.
 static TileConfigAttr splitAtLaunch(TileConfigAttr config, MemRefType qType,
-                                    MemRefType kType, int64_t headDim) {
+                                    MemRefType kType, int64_t headDim,
+                                    bool keysKnown = true) {
   bool oneStrip = config.getBlockM() == 16 * config.getWarps();
   // Q, K, V and O are all row-major or all strided (a verifier rule).
   bool strided = !qType.getLayout().isIdentity();
   if (config.getStrategy() != Strategy::mma_sync || config.getKvSplits() > 1 ||
       !oneStrip || (strided && headDim > 128) ||
-      (qType.hasStaticShape() && kType.hasStaticShape()))
+      (keysKnown && qType.hasStaticShape() && kType.hasStaticShape()))
     return config;
   // A static batch keeps batch · splits within the grid's z limit.
   int64_t splits = kMaxKVSplits;
@@ -333,6 +334,14 @@ struct SelectConfigPass
     // split, not supported with varlen yet) do not apply.
     if (op.isVarlen())
       return fitToModifiers(config, op, qType);
+    // Paged K/V: K's seq is the page size, and the key lengths are known
+    // only at launch; the query side fits as for any cache.
+    if (op.isPaged()) {
+      config = fitToShortQueries(config, qType, op.getHeadDim());
+      config = fitToModifiers(config, op, qType);
+      return splitAtLaunch(config, qType, kType, op.getHeadDim(),
+                           /*keysKnown=*/false);
+    }
     config = fitToSequence(config, qType, op.getHeadDim(), op.getCausal());
     config = fitToShortQueries(config, qType, op.getHeadDim());
     config = deepenPipeline(config, qType, kType, op.getHeadDim(),

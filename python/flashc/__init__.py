@@ -23,7 +23,8 @@ import threading
 
 from . import mods
 
-__all__ = ["compile", "attention", "varlen_attention", "attention_mlir",
+__all__ = ["compile", "attention", "varlen_attention", "paged_attention",
+           "attention_mlir",
            "block_map", "BlockMap",
            "warm_cache", "Kernel", "CompileError", "FlashcError", "cache_dir",
            "mods"]
@@ -108,6 +109,13 @@ class _Varlen(ctypes.Structure):
         "sequences", "heads", "kv_heads", "total_q", "total_k",
         "max_seqlen_q", "max_seqlen_k")] + \
         [("cu_seqlens_q", ctypes.c_uint64), ("cu_seqlens_k", ctypes.c_uint64)]
+
+
+class _Paged(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_int64) for name in (
+        "batch", "heads", "kv_heads", "seq_q", "num_pages", "page_size",
+        "max_pages")] + \
+        [("block_table", ctypes.c_uint64), ("seqlens_k", ctypes.c_uint64)]
 
 
 _lock = threading.RLock()  # attention() compiles while holding it
@@ -411,6 +419,10 @@ class _Runtime:
             [vp, ctypes.POINTER(_Varlen), ctypes.POINTER(_Strides)] + \
             [ctypes.c_uint64] * 5 + [ctypes.POINTER(_Capture),
                                      ctypes.c_size_t, vp]
+        lib.flashc_kernel_launch_paged.argtypes = \
+            [vp, ctypes.POINTER(_Paged), ctypes.POINTER(_Strides)] + \
+            [ctypes.c_uint64] * 5 + [ctypes.POINTER(_Capture),
+                                     ctypes.c_size_t, vp]
         lib.flashc_kernel_has_lse.argtypes = [vp]
         lib.flashc_kernel_num_captures.argtypes = [vp]
         self.lib = lib
@@ -515,6 +527,23 @@ class _Runtime:
                 len(captures), stream) != 0:
             raise FlashcError("flashc launch: " + self.error())
 
+    def launch_paged(self, kernel, q, k_cache, v_cache, out, block_table,
+                     seqlens_k, lse=None, captures=()):
+        """Launches a paged kernel on q, out [batch, heads, seq_q,
+        head_dim] and the caches as [pages, kv_heads, page_size, head_dim]
+        views (flashc_kernel_launch_paged)."""
+        _, array, stream = self._arguments(q, k_cache, captures)
+        paged = _Paged(q.shape[0], q.shape[1], k_cache.shape[1], q.shape[2],
+                       k_cache.shape[0], k_cache.shape[2], block_table.shape[1],
+                       block_table.data_ptr(), seqlens_k.data_ptr())
+        if self.lib.flashc_kernel_launch_paged(
+                kernel, ctypes.byref(paged),
+                ctypes.byref(_Strides.of(q, k_cache, v_cache, out)),
+                q.data_ptr(), k_cache.data_ptr(), v_cache.data_ptr(),
+                out.data_ptr(), lse.data_ptr() if lse is not None else 0,
+                array, len(captures), stream) != 0:
+            raise FlashcError("flashc launch: " + self.error())
+
     def build_block_map(self, kernel, q, k, v, out, lse=None, captures=()):
         """The block map of a launch with these arguments (BlockMap)."""
         shape, array, stream = self._arguments(q, k, captures)
@@ -559,13 +588,15 @@ def _device_arch(torch, device):
 def attention_mlir(head_dim=64, dtype="f16", causal=False, scale=None,
                    score_mod=None, mask_mod=None, bottom_right=False,
                    lse=False, capture_types=(), strided=False, seq_q=None,
-                   varlen=False):
+                   varlen=False, paged=False):
     """The MLIR module `attention` compiles for these arguments, with
     dynamic batch, heads and sequence lengths (the query length static
     where `seq_q` is given; and with `strided`, strides given at launch),
     and the captured tensors the modifiers index: (text, [tensor, ...]).
     With `varlen`, the module `varlen_attention` compiles: packed
     sequences (batch 1, strided) bounded by two i32 cu_seqlens operands.
+    With `paged`, the module `paged_attention` compiles: K and V a paged
+    cache (strided), read through an i32 block table and key lengths.
 
     score_mod / mask_mod: Python functions (traced by flashc.mods), or MLIR
     text of the whole region (`score_mod { ... }`) whose captures' memref
@@ -576,7 +607,7 @@ def attention_mlir(head_dim=64, dtype="f16", causal=False, scale=None,
     _check_scale(scale)
     for name, flag in (("causal", causal), ("bottom_right", bottom_right),
                        ("lse", lse), ("strided", strided),
-                       ("varlen", varlen)):
+                       ("varlen", varlen), ("paged", paged)):
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be True or False, got {flag!r}")
     if bottom_right and not causal:
@@ -599,7 +630,9 @@ def attention_mlir(head_dim=64, dtype="f16", causal=False, scale=None,
     # Varlen: the packed [total, heads, head_dim] tensors as [1, heads,
     # total, head_dim] views, whose strides come at launch.
     batch = "1" if varlen else "?"
-    layout = ", strided<[?, ?, ?, 1]>>" if strided or varlen else ">"
+    if varlen and paged:
+        raise ValueError("varlen and paged together are not supported yet")
+    layout = ", strided<[?, ?, ?, 1]>>" if strided or varlen or paged else ">"
     t = f"memref<{batch}x?x?x{head_dim}x{dtype}" + layout
     tq = f"memref<{batch}x?x{queries}x{head_dim}x{dtype}" + layout
     lse_type = f"memref<{batch}x?x{queries}xf32>"
@@ -613,6 +646,10 @@ def attention_mlir(head_dim=64, dtype="f16", causal=False, scale=None,
     if varlen:
         args += ["%attn_cu_q: memref<?xi32>", "%attn_cu_k: memref<?xi32>"]
         clauses.append("varlen(%attn_cu_q, %attn_cu_k : memref<?xi32>, "
+                       "memref<?xi32>)")
+    if paged:
+        args += ["%attn_table: memref<?x?xi32>", "%attn_seqlens_k: memref<?xi32>"]
+        clauses.append("paged(%attn_table, %attn_seqlens_k : memref<?x?xi32>, "
                        "memref<?xi32>)")
     if causal:
         clauses.append("causal bottom_right" if bottom_right else "causal")
@@ -892,6 +929,114 @@ def varlen_attention(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
     runtime.launch_varlen(kernel, *views, out.unsqueeze(0).transpose(1, 2),
                           cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
                           max_seqlen_k, lse, values)
+    return (out, lse) if return_lse else out
+
+
+def paged_attention(q, k_cache, v_cache, block_table, seqlens_k, causal=False,
+                    scale=None, score_mod=None, mask_mod=None,
+                    bottom_right=False, return_lse=False, captures=()):
+    """Attention against a paged K/V cache, as FlashAttention's
+    flash_attn_with_kvcache takes it (decoding and chunked prefill).
+
+    q: [batch, seq_q, heads, head_dim] (FlashAttention's layout); k_cache,
+    v_cache: [num_pages, page_size, kv_heads, head_dim], page_size a
+    multiple of 16 (float16 or bfloat16 CUDA tensors; views with a unit
+    head_dim stride and the other strides multiples of 8 are read in
+    place); block_table: int32 [batch, max_pages], sequence b's pages in
+    order; seqlens_k: int32 [batch], its key length (keys j < seqlens_k[b]
+    are row j % page_size of page block_table[b, j // page_size]; the
+    tables' contents are not checked: that would wait for the GPU).
+    causal, scale, bottom_right (FlashAttention's causal is
+    bottom_right=True), score_mod, mask_mod and captures as for
+    `attention`. Returns out [batch, seq_q, heads, head_dim], and with
+    return_lse=True also the log-sum-exp, float32 [batch, heads, seq_q].
+    Runs on the current CUDA stream.
+    """
+    try:
+        import torch
+    except ImportError as e:
+        raise ImportError("flashc.paged_attention needs PyTorch") from e
+    for name, t, dims in (("q", q, "[batch, seq_q, heads, head_dim]"),
+                          ("k_cache", k_cache,
+                           "[pages, page_size, kv_heads, head_dim]"),
+                          ("v_cache", v_cache,
+                           "[pages, page_size, kv_heads, head_dim]")):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+        if not t.is_cuda:
+            raise ValueError(f"{name} must be a CUDA tensor, got device {t.device}")
+        if t.dtype not in (torch.float16, torch.bfloat16):
+            raise TypeError(f"{name} must be float16 or bfloat16, got {t.dtype}")
+        if t.dim() != 4:
+            raise ValueError(f"{name} must have 4 dims {dims}, got shape "
+                             f"{tuple(t.shape)}")
+        if min(t.shape) < 1:
+            raise ValueError(f"{name} has an empty dimension: {tuple(t.shape)}")
+    if not (q.dtype == k_cache.dtype == v_cache.dtype):
+        raise TypeError("q, k_cache, v_cache must share a dtype, got "
+                        f"{q.dtype}, {k_cache.dtype}, {v_cache.dtype}")
+    if not (q.device == k_cache.device == v_cache.device):
+        raise ValueError("q, k_cache, v_cache must be on one device")
+    if k_cache.shape != v_cache.shape:
+        raise ValueError(f"k_cache and v_cache must have one shape, got "
+                         f"{tuple(k_cache.shape)} and {tuple(v_cache.shape)}")
+    batch, seq_q, heads, head_dim = q.shape
+    pages, page_size, kv_heads, _ = k_cache.shape
+    if k_cache.shape[3] != head_dim:
+        raise ValueError(f"q {tuple(q.shape)} and k_cache "
+                         f"{tuple(k_cache.shape)} must agree on head_dim")
+    if heads % kv_heads != 0:
+        raise ValueError(f"the cache's heads ({kv_heads}) must divide q's "
+                         f"({heads}): grouped-query attention")
+    if head_dim not in SUPPORTED_HEAD_DIMS:
+        raise ValueError("head_dim must be a multiple of 16 from 32 to 256, "
+                         f"got {head_dim}")
+    if page_size % 16 != 0:
+        raise ValueError(f"page_size must be a multiple of 16, got {page_size}")
+    for name, t, shape in (("block_table", block_table, "[batch, max_pages]"),
+                           ("seqlens_k", seqlens_k, "[batch]")):
+        rank = 2 if name == "block_table" else 1
+        if not isinstance(t, torch.Tensor) or t.dtype != torch.int32 or \
+                t.dim() != rank or t.shape[0] != batch or min(t.shape) < 1:
+            raise TypeError(f"{name} must be an int32 tensor {shape} with "
+                            f"batch {batch}, got "
+                            f"{getattr(t, 'dtype', type(t).__name__)} of shape "
+                            f"{tuple(getattr(t, 'shape', ()))}")
+        if t.device != q.device or not t.is_contiguous():
+            raise ValueError(f"{name} must be contiguous and on {q.device}")
+    if not isinstance(causal, bool):
+        raise TypeError(f"causal must be True or False, got {causal!r}")
+    dtype = "f16" if q.dtype == torch.float16 else "bf16"
+    runtime, arch = _runtime_of(torch, q)
+    out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
+    qv, ov = q.transpose(1, 2), out.transpose(1, 2)
+    plain = score_mod is None and mask_mod is None and not bottom_right and \
+        not return_lse and not captures and not causal
+    group = heads // kv_heads
+    if plain and group > 1 and seq_q == 1 and q.is_contiguous():
+        # Decoding with grouped-query attention: a K/V head's query heads
+        # are contiguous rows, one head of `group` rows for the kernel.
+        qv = q.view(batch, kv_heads, group, head_dim)
+        ov = out.view(batch, kv_heads, group, head_dim)
+    for name, t in (("q", qv), ("k_cache", k_cache), ("v_cache", v_cache)):
+        if not _readable_in_place(t):
+            raise ValueError(f"{name} needs a unit stride on head_dim, the "
+                             "other strides multiples of 8 and 16-byte "
+                             f"alignment, got strides {tuple(t.stride())}"
+                             " (call .contiguous())")
+    capture_types = [_capture_type(torch, c, i) for i, c in enumerate(captures)]
+    text, traced = attention_mlir(head_dim, dtype, causal, scale, score_mod,
+                                  mask_mod, bottom_right, return_lse,
+                                  capture_types,
+                                  seq_q=_short_queries(qv.shape[2]),
+                                  paged=True)
+    kernel, values = _traced_kernel(runtime, torch, q, text, traced, captures,
+                                    arch)
+    lse = torch.empty((batch, heads, seq_q), dtype=torch.float32,
+                      device=q.device) if return_lse else None
+    runtime.launch_paged(kernel, qv, k_cache.transpose(1, 2),
+                         v_cache.transpose(1, 2), ov, block_table, seqlens_k,
+                         lse, values)
     return (out, lse) if return_lse else out
 
 

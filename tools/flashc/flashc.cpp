@@ -373,9 +373,9 @@ static void printSummary(const flashc::KernelBundle &bundle, StringRef path) {
          << (bundle.bottomRight ? " bottom-right" : "")
          << (bundle.modified ? ", modified scores" : "")
          << (bundle.lse ? ", LSE" : "") << (bundle.varlen ? ", varlen" : "")
-         << ", tiles " << bundle.blockM << "x" << bundle.blockN << ", "
-         << bundle.stages << " stages, " << bundle.warps << " warps, "
-         << bundle.strategy << ", ";
+         << (bundle.paged ? ", paged K/V" : "") << ", tiles " << bundle.blockM
+         << "x" << bundle.blockN << ", " << bundle.stages << " stages, "
+         << bundle.warps << " warps, " << bundle.strategy << ", ";
   if (bundle.kvSplits > 1)
     outs() << "up to " << bundle.kvSplits << " K/V splits, ";
   outs() << bundle.sharedBytes << " B shared memory); wrote " << path << "\n";

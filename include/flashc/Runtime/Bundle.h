@@ -60,6 +60,11 @@ struct KernelBundle {
   /// grid x covers the longest query sequence
   /// (flashc_kernel_launch_varlen).
   bool varlen = false;
+  /// Paged K/V: K and V are caches [pages, kv_heads, page_size, head_dim]
+  /// (`seqK` is the page size), read through an i32 block table [batch,
+  /// max_pages] and i32 key lengths [batch], parameters after the varlen
+  /// bounds' place (flashc_kernel_launch_paged).
+  bool paged = false;
   /// The scores are modified (score_mod, mask_mod): the float64 reference
   /// needs the source's regions, which a bundle does not carry.
   bool modified = false;

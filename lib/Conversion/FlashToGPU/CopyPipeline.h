@@ -40,6 +40,11 @@ public:
   virtual ~CopyPipeline() = default;
   /// Emitted once at the top of the kernel (views of the sources).
   virtual void emitSourceViews(Value q, Value k, Value v) = 0;
+  /// K and V are a paged cache (after emitSourceViews): key r of batch b is
+  /// row r mod `pageSize` of page `table[b, r / pageSize]`, the pages of K
+  /// and V `kStridePage` and `vStridePage` elements apart.
+  virtual void pageKeys(Value table, Value pageSize, Value kStridePage,
+                        Value vStridePage) = 0;
   /// Loads rows [row0, row0 + block_m) of head `bh` of Q and waits until
   /// every thread of the block sees them.
   virtual void loadQ(Value bh, Value row0) = 0;

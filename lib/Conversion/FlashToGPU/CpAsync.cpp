@@ -31,6 +31,9 @@ namespace {
 struct FlatSource {
   Value flat;
   Value strideBatch, strideHead, strideRow;
+  /// A paged K/V cache (null otherwise): key r of batch b is row
+  /// r mod pageSize of page table[b, r / pageSize], pages stridePage apart.
+  Value table, pageSize, stridePage;
 };
 
 class CpAsync : public CopyPipeline {
@@ -39,6 +42,8 @@ public:
       : k(k), tc(tc), buffers(buffers), ldQKV(tc.qkvRowStride()) {}
 
   void emitSourceViews(Value q, Value kArg, Value v) override;
+  void pageKeys(Value table, Value pageSize, Value kStridePage,
+                Value vStridePage) override;
   void loadQ(Value bh, Value row0) override;
   LogicalResult prologue(Operation *loop, Value bh, Value first,
                          Value end) override;
@@ -89,6 +94,18 @@ void CpAsync::emitSourceViews(Value qArg, Value kArg, Value vArg) {
   qSource = flatten(q);
   kSource = flatten(kSrc);
   vSource = flatten(v);
+}
+
+void CpAsync::pageKeys(Value table, Value pageSize, Value kStridePage,
+                       Value vStridePage) {
+  for (auto [source, stridePage] :
+       {std::pair<FlatSource &, Value>{kSource, kStridePage},
+        {vSource, vStridePage}}) {
+    assert(source.strideRow && "paged K/V are read through strided views");
+    source.table = table;
+    source.pageSize = pageSize;
+    source.stridePage = stridePage;
+  }
 }
 
 FlatSource CpAsync::flatten(Value source) {
@@ -157,8 +174,13 @@ void CpAsync::issueRowCopies(Value source, const FlatSource &flat, Value bh,
                                        tc.qkvColumn(laneRow, col, 0)));
   // Where row `row` of this (batch, head) starts in the flat source: among
   // the B·H·S rows of a row-major one, or by the strides.
-  Value headRow0, headBase;
-  if (flat.strideRow) {
+  Value headRow0, headBase, batch;
+  if (flat.table) {
+    Value heads = memref::DimOp::create(b, loc, source, 1);
+    batch = arith::DivUIOp::create(b, loc, bh, heads);
+    headBase =
+        k.mul(arith::RemUIOp::create(b, loc, bh, heads), flat.strideHead);
+  } else if (flat.strideRow) {
     Value heads = memref::DimOp::create(b, loc, source, 1);
     headBase = k.add(
         k.mul(arith::DivUIOp::create(b, loc, bh, heads), flat.strideBatch),
@@ -167,17 +189,33 @@ void CpAsync::issueRowCopies(Value source, const FlatSource &flat, Value bh,
     headRow0 = k.mul(bh, seq);
   }
   auto rowStart = [&](Value row) {
+    if (flat.table) {
+      // The row's page from the block table: one (cached) load a row.
+      Value slot = arith::DivUIOp::create(b, loc, row, flat.pageSize);
+      Value page = arith::IndexCastUIOp::create(
+          b, loc, b.getIndexType(),
+          memref::LoadOp::create(b, loc, flat.table, ValueRange{batch, slot}));
+      Value inPage = arith::RemUIOp::create(b, loc, row, flat.pageSize);
+      return k.add(headBase, k.add(k.mul(page, flat.stridePage),
+                                   k.mul(inPage, flat.strideRow)));
+    }
     return flat.strideRow ? k.add(headBase, k.mul(row, flat.strideRow))
                           : k.mul(k.add(headRow0, row), k.idx(headDim));
   };
-  Value srcLane = k.add(rowStart(k.add(row0, laneRow)), col);
+  // Paged rows are not evenly spaced: each round finds its own.
+  Value srcLane =
+      flat.table ? Value() : k.add(rowStart(k.add(row0, laneRow)), col);
   Value lastRow = arith::SubIOp::create(b, loc, seq, k.idx(1));
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
   for (int64_t firstRow = 0; firstRow < rows; firstRow += rowsPerRound) {
     auto emitCopy = [&]() {
       Value srcIndex =
-          k.add(srcLane, flat.strideRow ? k.mul(k.idx(firstRow), flat.strideRow)
-                                        : k.idx(firstRow * headDim));
+          flat.table
+              ? k.add(rowStart(k.add(row0, k.add(laneRow, k.idx(firstRow)))),
+                      col)
+              : k.add(srcLane, flat.strideRow
+                                   ? k.mul(k.idx(firstRow), flat.strideRow)
+                                   : k.idx(firstRow * headDim));
       Value srcElements;
       if (bounded) {
         // Rows past seq copy 0 bytes (zero-fill) from a clamped, valid

@@ -173,10 +173,12 @@ struct FlashToGPUPass
                     UnitAttr::get(&getContext()));
     SymbolTable symbols(module);
     for (TiledOp tiled : programs) {
-      if (tiled.isVarlen() && !dataDependentMasks(tiled).empty()) {
-        dataDependentMasks(tiled).front().emitOpError(
-            "flash-to-gpu: a mask_mod that reads data (which needs a block "
-            "map) is not supported with varlen yet");
+      if ((tiled.isVarlen() || tiled.isPaged()) &&
+          !dataDependentMasks(tiled).empty()) {
+        dataDependentMasks(tiled).front().emitOpError()
+            << "flash-to-gpu: a mask_mod that reads data (which needs a "
+               "block map) is not supported with "
+            << (tiled.isVarlen() ? "varlen" : "a paged cache") << " yet";
         return signalPassFailure();
       }
       auto func = tiled->getParentOfType<func::FuncOp>();

@@ -56,9 +56,16 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
   if (tiled.isVarlen())
     emitSequenceViews(batch, varlenBatches);
   o = mapping.lookup(tiled.getO());
+  SmallVector<Value> pages;
+  if (tiled.isPaged())
+    pages = emitPagedKeyViews(batch,
+                              memref::DimOp::create(b, loc, kernelArgs[0], 0));
   copies->emitSourceViews(mapping.lookup(tiled.getQ()),
                           mapping.lookup(tiled.getK()),
                           mapping.lookup(tiled.getV()));
+  if (tiled.isPaged())
+    copies->pageKeys(mapping.lookup(tiled.getBlockTable()), pages[0], pages[1],
+                     pages[2]);
   Value queryBlock = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   if (tiled.isCausal()) {
     // Causal query block i has about i + 1 key blocks of work. The hardware
@@ -132,6 +139,46 @@ void TileLowering::emitSequenceViews(Value batch, Value batches) {
   view(tiled.getV(), startK, lengthK);
   if (Value lse = tiled.getLse())
     view(lse, startQ, lengthQ);
+}
+
+SmallVector<Value> TileLowering::emitPagedKeyViews(Value batch, Value batches) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  Value length = arith::IndexCastUIOp::create(
+      b, loc, b.getIndexType(),
+      memref::LoadOp::create(b, loc, mapping.lookup(tiled.getSeqlensK()),
+                             ValueRange{batch}));
+  // The page size, then each cache's page stride.
+  SmallVector<Value> pages;
+  for (Value operand : {tiled.getK(), tiled.getV()}) {
+    Value cache = mapping.lookup(operand);
+    auto type = cast<MemRefType>(cache.getType());
+    auto meta = memref::ExtractStridedMetadataOp::create(b, loc, cache);
+    if (pages.empty())
+      pages.push_back(meta.getSizes()[2]);
+    pages.push_back(meta.getStrides()[0]);
+    // The sequence's keys as the tile program sees them: seq its length.
+    // Only their sizes and the head and row strides are read; the copies
+    // find each row's page in the block table.
+    auto viewType = MemRefType::get(
+        {ShapedType::kDynamic, ShapedType::kDynamic, ShapedType::kDynamic,
+         type.getDimSize(3)},
+        type.getElementType(),
+        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
+                               {ShapedType::kDynamic, ShapedType::kDynamic,
+                                ShapedType::kDynamic, 1}));
+    mapping.map(
+        operand,
+        memref::ReinterpretCastOp::create(
+            b, loc, viewType, meta.getBaseBuffer(),
+            OpFoldResult(meta.getOffset()),
+            ArrayRef<OpFoldResult>{batches, meta.getSizes()[1], length,
+                                   b.getIndexAttr(type.getDimSize(3))},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(0), meta.getStrides()[1],
+                                   meta.getStrides()[2], b.getIndexAttr(1)})
+            .getResult());
+  }
+  return pages;
 }
 
 void TileLowering::allocateSharedMemory(int64_t &offset) {

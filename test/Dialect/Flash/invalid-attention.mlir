@@ -574,7 +574,7 @@ func.func @batch_splits(%m: memref<5000x1x64x64xf16>) {
 // One bound without the other (only the generic form can say it).
 func.func @varlen_one_bound(%m: memref<1x1x64x64xf16>, %cu: memref<3xi32>) {
   // expected-error @+1 {{'flash.attention' op varlen needs both cu_seqlens_q and cu_seqlens_k}}
-  "flash.attention"(%m, %m, %m, %m, %cu) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 0, 0>}> ({}, {}) : (memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<3xi32>) -> ()
+  "flash.attention"(%m, %m, %m, %m, %cu) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 0, 0, 0, 0>}> ({}, {}) : (memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<3xi32>) -> ()
   return
 }
 

@@ -63,7 +63,7 @@ func.func @tiled_no_block(%m: memref<1x1x64x64xf16>) {
 // In generic form an empty region has no block (SizedRegion<1>).
 func.func @tiled_generic_no_block(%m: memref<1x1x64x64xf16>) {
   // expected-error @+1 {{'flash.tiled' op region #0 ('body') failed to verify constraint: region with 1 blocks}}
-  "flash.tiled"(%m, %m, %m, %m) <{config = #flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0, 0>}> ({
+  "flash.tiled"(%m, %m, %m, %m) <{config = #flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0, 0, 0, 0>}> ({
   }) : (memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>) -> ()
   return
 }
@@ -73,7 +73,7 @@ func.func @tiled_generic_no_block(%m: memref<1x1x64x64xf16>) {
 // The config is required on flash.tiled.
 func.func @tiled_no_config(%m: memref<1x1x64x64xf16>) {
   // expected-error @+1 {{'flash.tiled' op requires attribute 'config'}}
-  "flash.tiled"(%m, %m, %m, %m) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0, 0>}> ({
+  "flash.tiled"(%m, %m, %m, %m) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0, 0, 0, 0>}> ({
   ^bb0(%qb: index, %bh: index):
   }) : (memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>) -> ()
   return

@@ -49,7 +49,8 @@ static LogicalResult verifyRowLayout(Operation *op, StringRef name,
 /// Checks what Q, K, V and O of an attention (user or tile level) must
 /// satisfy; returns the head dim on success.
 static FailureOr<int64_t> verifyAttentionOperands(Operation *op, Value q,
-                                                  Value k, Value v, Value o) {
+                                                  Value k, Value v, Value o,
+                                                  bool paged) {
   std::pair<StringRef, MemRefType> operands[] = {
       {"Q", cast<MemRefType>(q.getType())},
       {"K", cast<MemRefType>(k.getType())},
@@ -110,9 +111,10 @@ static FailureOr<int64_t> verifyAttentionOperands(Operation *op, Value q,
     return op->emitOpError()
            << "V seq " << vType.getDimSize(2) << " differs from K's "
            << kType.getDimSize(2) << " (keys and values come in pairs)";
+  // A paged cache's batch is its pages.
   for (auto [name, type] :
        {std::pair<StringRef, MemRefType>{"K", kType}, {"V", vType}})
-    if (staticMismatch(type.getDimSize(0), qType.getDimSize(0)))
+    if (!paged && staticMismatch(type.getDimSize(0), qType.getDimSize(0)))
       return op->emitOpError() << name << " batch " << type.getDimSize(0)
                                << " differs from Q's " << qType.getDimSize(0);
   // Grouped-query attention: each K/V head serves heads / kv_heads query
@@ -211,6 +213,38 @@ static LogicalResult verifyVarlen(Operation *op, Value cuQ, Value cuK,
   return success();
 }
 
+/// A paged K/V cache's block table (i32 [batch, max_pages]) and key
+/// lengths (i32 [batch]), of Q's batch; pages of a multiple of 16 rows.
+static LogicalResult verifyPaged(Operation *op, Value table, Value lengths,
+                                 Value q, Value k, Value cuQ) {
+  if (!table && !lengths)
+    return success();
+  if (!table || !lengths)
+    return op->emitOpError("paged needs both block_table and seqlens_k");
+  if (cuQ)
+    return op->emitOpError("paged and varlen together are not supported yet");
+  auto qType = cast<MemRefType>(q.getType());
+  for (auto [name, value, rank] :
+       {std::tuple<StringRef, Value, int64_t>{"block_table", table, 2},
+        {"seqlens_k", lengths, 1}}) {
+    auto type = cast<MemRefType>(value.getType());
+    if (type.getRank() != rank || !type.getElementType().isInteger(32) ||
+        !type.getLayout().isIdentity() || type.getMemorySpace())
+      return op->emitOpError() << name << " must be a row-major i32 memref "
+                               << (rank == 2 ? "[batch, max_pages]" : "[batch]")
+                               << " in global (default) memory, got " << type;
+    if (!type.isDynamicDim(0) && !qType.isDynamicDim(0) &&
+        type.getDimSize(0) != qType.getDimSize(0))
+      return op->emitOpError() << name << " batch " << type.getDimSize(0)
+                               << " differs from Q's " << qType.getDimSize(0);
+  }
+  int64_t pageSize = cast<MemRefType>(k.getType()).getDimSize(2);
+  if (!ShapedType::isDynamic(pageSize) && pageSize % 16 != 0)
+    return op->emitOpError()
+           << "page size (K's seq) " << pageSize << " is not a multiple of 16";
+  return success();
+}
+
 static int64_t elementBytes(Value memref) {
   return cast<MemRefType>(memref.getType()).getElementTypeBitWidth() / 8;
 }
@@ -231,7 +265,7 @@ float AttentionOp::getEffectiveScale() {
 
 LogicalResult AttentionOp::verify() {
   FailureOr<int64_t> headDim =
-      verifyAttentionOperands(*this, getQ(), getK(), getV(), getO());
+      verifyAttentionOperands(*this, getQ(), getK(), getV(), getO(), isPaged());
   if (failed(headDim) || failed(verifyLse(*this, getLse(), getQ())) ||
       failed(verifyCaptures(*this, getCaptures())) ||
       failed(verifyVarlen(*this, getCuSeqlensQ(), getCuSeqlensK(),
@@ -240,7 +274,9 @@ LogicalResult AttentionOp::verify() {
                            {"V", getV()},
                            {"O", getO()},
                            {"lse", getLse()}},
-                          getConfigAttr())))
+                          getConfigAttr())) ||
+      failed(verifyPaged(*this, getBlockTable(), getSeqlensK(), getQ(), getK(),
+                         getCuSeqlensQ())))
     return failure();
   if (getBottomRight() && !getCausal())
     return emitOpError("bottom_right is the alignment of a causal mask: it "
@@ -299,7 +335,7 @@ bool TiledOp::isCausal() {
 
 LogicalResult TiledOp::verify() {
   FailureOr<int64_t> headDim =
-      verifyAttentionOperands(*this, getQ(), getK(), getV(), getO());
+      verifyAttentionOperands(*this, getQ(), getK(), getV(), getO(), isPaged());
   if (failed(headDim) || failed(verifyLse(*this, getLse(), getQ())) ||
       failed(verifyCaptures(*this, getCaptures())) ||
       failed(verifyVarlen(*this, getCuSeqlensQ(), getCuSeqlensK(),
@@ -308,7 +344,9 @@ LogicalResult TiledOp::verify() {
                            {"V", getV()},
                            {"O", getO()},
                            {"lse", getLse()}},
-                          getConfig())))
+                          getConfig())) ||
+      failed(verifyPaged(*this, getBlockTable(), getSeqlensK(), getQ(), getK(),
+                         getCuSeqlensQ())))
     return failure();
   if (failed(getConfig().verifyFor([&] { return emitOpError(); }, *headDim,
                                    elementBytes(getQ()))))

@@ -50,6 +50,14 @@ def Flash_AttentionOp : Flash_Op<"attention", [AttrSizedOperandSegments,
       keys; `causal`, `bottom_right`, the key length and the modifiers'
       `batch`, `q_idx`, `kv_idx`, `seq_q` and `seq_k` are those of the
       sequence. Sequences of length 0 are allowed.
+    - `paged`: K and V are a paged cache (FlashAttention's
+      `block_table` form): `[pages, kv_heads, page_size, head_dim]` (a
+      `[pages, page_size, kv_heads, head_dim]` cache read through a
+      strided view), a page size that is a multiple of 16. `block_table`,
+      i32 `[batch, max_pages]`, lists each sequence's pages in order, and
+      `seqlens_k`, i32 `[batch]`, its key length: key j of sequence b is
+      row `j mod page_size` of page `block_table[b, j / page_size]`. The
+      modifiers' and the mask's `seq_k` is the sequence's length.
     - `causal`: query row i attends to key columns j <= i (top-left aligned,
       as PyTorch's `is_causal`). With `bottom_right`, j <= i + seq_k - seq_q
       (FlashAttention's alignment: the last query sees every key).
@@ -95,6 +103,8 @@ def Flash_AttentionOp : Flash_Op<"attention", [AttrSizedOperandSegments,
                        Arg<Optional<AnyMemRef>, "log-sum-exp", [MemWrite]>:$lse,
                        Arg<Optional<AnyMemRef>, "sequence starts of Q", [MemRead]>:$cu_seqlens_q,
                        Arg<Optional<AnyMemRef>, "sequence starts of K/V", [MemRead]>:$cu_seqlens_k,
+                       Arg<Optional<AnyMemRef>, "pages of each sequence", [MemRead]>:$block_table,
+                       Arg<Optional<AnyMemRef>, "K/V length of each sequence", [MemRead]>:$seqlens_k,
                        Arg<Variadic<AnyType>, "modifier operands", [MemRead]>:$captures,
                        UnitAttr:$causal,
                        UnitAttr:$bottom_right,
@@ -107,6 +117,8 @@ def Flash_AttentionOp : Flash_Op<"attention", [AttrSizedOperandSegments,
     $q `,` $k `,` $v `->` $o (`lse` `(` $lse^ `:` type($lse) `)`)?
     (`varlen` `(` $cu_seqlens_q^ `,` $cu_seqlens_k `:` type($cu_seqlens_q) `,`
       type($cu_seqlens_k) `)`)?
+    (`paged` `(` $block_table^ `,` $seqlens_k `:` type($block_table) `,`
+      type($seqlens_k) `)`)?
     (`causal` $causal^)? (`bottom_right` $bottom_right^)?
     (`scale` `(` $scale^ `)`)?
     (`config` `(` qualified($config)^ `)`)? (`policy` `(` qualified($policy)^ `)`)?
@@ -122,6 +134,7 @@ def Flash_AttentionOp : Flash_Op<"attention", [AttrSizedOperandSegments,
     int64_t getHeadDim();
     bool hasScoreMod() { return !getScoreMod().empty(); }
     bool isVarlen() { return static_cast<bool>(getCuSeqlensQ()); }
+    bool isPaged() { return static_cast<bool>(getBlockTable()); }
     bool hasMaskMod() { return !getMaskMod().empty(); }
   }];
 }
@@ -146,7 +159,9 @@ def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator,
     them. With `varlen` (as on `flash.attention`), the grid's batch is
     the number of sequences, and inside the region `q`, `k`, `v`, `o` and
     `lse` stand for the program's sequence `b`: batch `b` of them holds its
-    rows, and seq is its length. `policy` (optional) says what the lowering does for
+    rows, and seq is its length. With `paged`, `k` and `v` stand for the
+    program's sequence's keys (seq its `seqlens_k` entry), which the copies
+    find through the block table. `policy` (optional) says what the lowering does for
     speed (`#flash.policy`); without it the lowering follows
     `getDefaultPolicy` of the configuration, as `flash-select-config` would.
 
@@ -163,6 +178,8 @@ def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator,
                        AnyMemRef:$o, Optional<AnyMemRef>:$lse,
                        Optional<AnyMemRef>:$cu_seqlens_q,
                        Optional<AnyMemRef>:$cu_seqlens_k,
+                       Optional<AnyMemRef>:$block_table,
+                       Optional<AnyMemRef>:$seqlens_k,
                        Variadic<AnyType>:$captures,
                        Flash_TileConfigAttr:$config,
                        OptionalAttr<Flash_PolicyAttr>:$policy);
@@ -171,6 +188,8 @@ def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator,
     $q `,` $k `,` $v `->` $o (`lse` `(` $lse^ `:` type($lse) `)`)?
     (`varlen` `(` $cu_seqlens_q^ `,` $cu_seqlens_k `:` type($cu_seqlens_q) `,`
       type($cu_seqlens_k) `)`)?
+    (`paged` `(` $block_table^ `,` $seqlens_k `:` type($block_table) `,`
+      type($seqlens_k) `)`)?
     `config` `(` qualified($config) `)`
     (`policy` `(` qualified($policy)^ `)`)?
     (`captures` `(` $captures^ `:` type($captures) `)`)?
@@ -186,6 +205,7 @@ def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator,
     /// True if any flash.mask of the program is causal.
     bool isCausal();
     bool isVarlen() { return static_cast<bool>(getCuSeqlensQ()); }
+    bool isPaged() { return static_cast<bool>(getBlockTable()); }
     ::mlir::Value getQueryBlock() { return getBody().getArgument(0); }
     ::mlir::Value getBatchHead() { return getBody().getArgument(1); }
   }];
