@@ -188,7 +188,13 @@ void CpAsync::issueRowCopies(Value source, const FlatSource &flat, Value bh,
   } else {
     headRow0 = k.mul(bh, seq);
   }
+  // With a paged source whose pages hold these rows whole, `blockBase` is
+  // where row 0 would start if the page continued backwards; null: every
+  // row finds its own page.
+  Value blockBase;
   auto rowStart = [&](Value row) {
+    if (flat.table && blockBase)
+      return k.add(blockBase, k.mul(row, flat.strideRow));
     if (flat.table) {
       // The row's page from the block table: one (cached) load a row.
       Value slot = arith::DivUIOp::create(b, loc, row, flat.pageSize);
@@ -202,61 +208,91 @@ void CpAsync::issueRowCopies(Value source, const FlatSource &flat, Value bh,
     return flat.strideRow ? k.add(headBase, k.mul(row, flat.strideRow))
                           : k.mul(k.add(headRow0, row), k.idx(headDim));
   };
-  // Paged rows are not evenly spaced: each round finds its own.
-  Value srcLane =
-      flat.table ? Value() : k.add(rowStart(k.add(row0, laneRow)), col);
-  Value lastRow = arith::SubIOp::create(b, loc, seq, k.idx(1));
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
-  for (int64_t firstRow = 0; firstRow < rows; firstRow += rowsPerRound) {
-    auto emitCopy = [&]() {
-      Value srcIndex =
-          flat.table
-              ? k.add(rowStart(k.add(row0, k.add(laneRow, k.idx(firstRow)))),
-                      col)
-              : k.add(srcLane, flat.strideRow
-                                   ? k.mul(k.idx(firstRow), flat.strideRow)
-                                   : k.idx(firstRow * headDim));
-      Value srcElements;
-      if (bounded) {
-        // Rows past seq copy 0 bytes (zero-fill) from a clamped, valid
-        // address.
-        Value srcRow = k.add(row0, k.add(laneRow, k.idx(firstRow)));
-        Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                             srcRow, seq);
-        Value clamped = arith::MinUIOp::create(b, loc, srcRow, lastRow);
-        srcIndex = k.add(rowStart(clamped), col);
-        srcElements = arith::SelectOp::create(b, loc, inside,
-                                              k.idx(kChunkElements), k.idx(0));
+  Value lastRow = arith::SubIOp::create(b, loc, seq, k.idx(1));
+  auto emitRounds = [&]() {
+    // Rows evenly spaced: a per-thread part plus a constant a round; paged
+    // rows on pages of their own: each round finds its own.
+    bool evenlySpaced = !flat.table || blockBase;
+    Value srcLane =
+        evenlySpaced ? k.add(rowStart(k.add(row0, laneRow)), col) : Value();
+    for (int64_t firstRow = 0; firstRow < rows; firstRow += rowsPerRound) {
+      auto emitCopy = [&]() {
+        Value srcIndex =
+            !evenlySpaced
+                ? k.add(rowStart(k.add(row0, k.add(laneRow, k.idx(firstRow)))),
+                        col)
+                : k.add(srcLane, flat.strideRow
+                                     ? k.mul(k.idx(firstRow), flat.strideRow)
+                                     : k.idx(firstRow * headDim));
+        Value srcElements;
+        if (bounded) {
+          // Rows past seq copy 0 bytes (zero-fill) from a clamped, valid
+          // address.
+          Value srcRow = k.add(row0, k.add(laneRow, k.idx(firstRow)));
+          Value inside = arith::CmpIOp::create(
+              b, loc, arith::CmpIPredicate::ult, srcRow, seq);
+          Value clamped = arith::MinUIOp::create(b, loc, srcRow, lastRow);
+          srcIndex = k.add(rowStart(clamped), col);
+          srcElements = arith::SelectOp::create(
+              b, loc, inside, k.idx(kChunkElements), k.idx(0));
+        }
+        Value dstIndex = k.add(dstLane, k.idx(firstRow * ldQKV));
+        if (rowsPerRound % 8 != 0) {
+          Value row = k.add(laneRow, k.idx(firstRow));
+          dstIndex = k.add(dstBase, k.add(k.mul(row, k.idx(ldQKV)),
+                                          tc.qkvColumn(row, col, 0)));
+        }
+        nvgpu::DeviceAsyncCopyOp::create(
+            b, loc, tokenType, dstFlat, ValueRange{dstIndex}, flat.flat,
+            ValueRange{srcIndex}, b.getIndexAttr(kChunkElements), srcElements,
+            b.getUnitAttr());
+      };
+      bool partial = firstRow + rowsPerRound > rows;
+      if (!partial && !idleLanes) {
+        emitCopy();
+        continue;
       }
-      Value dstIndex = k.add(dstLane, k.idx(firstRow * ldQKV));
-      if (rowsPerRound % 8 != 0) {
-        Value row = k.add(laneRow, k.idx(firstRow));
-        dstIndex = k.add(dstBase, k.add(k.mul(row, k.idx(ldQKV)),
-                                        tc.qkvColumn(row, col, 0)));
-      }
-      nvgpu::DeviceAsyncCopyOp::create(
-          b, loc, tokenType, dstFlat, ValueRange{dstIndex}, flat.flat,
-          ValueRange{srcIndex}, b.getIndexAttr(kChunkElements), srcElements,
-          b.getUnitAttr());
-    };
-    bool partial = firstRow + rowsPerRound > rows;
-    if (!partial && !idleLanes) {
+      // A partial last round, or a round with idle threads: only the threads
+      // with a row copy. (Idle threads have laneRow == rowsPerRound.)
+      Value has = partial
+                      ? arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                              k.add(laneRow, k.idx(firstRow)),
+                                              k.idx(rows))
+                      : arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                              laneRow, k.idx(rowsPerRound));
+      auto ifOp = scf::IfOp::create(b, loc, has, /*withElse=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
       emitCopy();
-      continue;
     }
-    // A partial last round, or a round with idle threads: only the threads
-    // with a row copy. (Idle threads have laneRow == rowsPerRound.)
-    Value has = partial
-                    ? arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                            k.add(laneRow, k.idx(firstRow)),
-                                            k.idx(rows))
-                    : arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                            laneRow, k.idx(rowsPerRound));
-    auto ifOp = scf::IfOp::create(b, loc, has, /*withElse=*/false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    emitCopy();
+  };
+  if (!flat.table) {
+    emitRounds();
+    return;
   }
+  // K/V blocks start at multiples of their rows: where the page size is a
+  // multiple of them too, each block lies in one page, found once.
+  Value onePage = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::eq,
+      arith::RemUIOp::create(b, loc, flat.pageSize, k.idx(rows)), k.idx(0));
+  auto ifOp = scf::IfOp::create(b, loc, onePage, /*withElse=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  Value page = arith::IndexCastUIOp::create(
+      b, loc, b.getIndexType(),
+      memref::LoadOp::create(
+          b, loc, flat.table,
+          ValueRange{batch,
+                     arith::DivUIOp::create(b, loc, row0, flat.pageSize)}));
+  Value pageRow0 = arith::SubIOp::create(
+      b, loc, arith::RemUIOp::create(b, loc, row0, flat.pageSize), row0);
+  blockBase = k.add(headBase, k.add(k.mul(page, flat.stridePage),
+                                    k.mul(pageRow0, flat.strideRow)));
+  emitRounds();
+  b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+  blockBase = Value();
+  emitRounds();
 }
 
 void CpAsync::commitGroup() {

@@ -631,3 +631,50 @@ func.func @varlen_splits(%m: memref<1x1x64x64xf16>, %cu: memref<?xi32>) {
   flash.attention %m, %m, %m -> %m varlen(%cu, %cu : memref<?xi32>, memref<?xi32>) config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 2>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
   return
 }
+
+//===----------------------------------------------------------------------===//
+// flash.attention: paged (K and V a paged cache read through a block table)
+//===----------------------------------------------------------------------===//
+
+// The block table without the key lengths (only the generic form can say it).
+func.func @paged_one_table(%m: memref<1x1x64x64xf16>, %t: memref<1x4xi32>) {
+  // expected-error @+1 {{'flash.attention' op paged needs both block_table and seqlens_k}}
+  "flash.attention"(%m, %m, %m, %m, %t) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0, 1, 0, 0>}> ({}, {}) : (memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x4xi32>) -> ()
+  return
+}
+
+// -----
+
+// The block table is i32 [batch, max_pages].
+func.func @paged_table_rank(%m: memref<1x1x64x64xf16>, %t: memref<4xi32>, %l: memref<1xi32>) {
+  // expected-error @+1 {{'flash.attention' op block_table must be a row-major i32 memref [batch, max_pages] in global (default) memory, got 'memref<4xi32>'}}
+  flash.attention %m, %m, %m -> %m paged(%t, %l : memref<4xi32>, memref<1xi32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// One key length per sequence of Q.
+func.func @paged_lengths_batch(%q: memref<2x1x1x64xf16>, %c: memref<9x1x64x64xf16>, %t: memref<2x4xi32>, %l: memref<3xi32>) {
+  // expected-error @+1 {{'flash.attention' op seqlens_k batch 3 differs from Q's 2}}
+  flash.attention %q, %c, %c -> %q paged(%t, %l : memref<2x4xi32>, memref<3xi32>) : memref<2x1x1x64xf16>, memref<9x1x64x64xf16>, memref<9x1x64x64xf16> -> memref<2x1x1x64xf16>
+  return
+}
+
+// -----
+
+// Pages of a multiple of 16 rows.
+func.func @paged_page_size(%q: memref<2x1x1x64xf16>, %c: memref<9x1x24x64xf16>, %t: memref<2x4xi32>, %l: memref<2xi32>) {
+  // expected-error @+1 {{'flash.attention' op page size (K's seq) 24 is not a multiple of 16}}
+  flash.attention %q, %c, %c -> %q paged(%t, %l : memref<2x4xi32>, memref<2xi32>) : memref<2x1x1x64xf16>, memref<9x1x24x64xf16>, memref<9x1x24x64xf16> -> memref<2x1x1x64xf16>
+  return
+}
+
+// -----
+
+// Not together with varlen yet.
+func.func @paged_varlen(%m: memref<1x1x64x64xf16>, %cu: memref<?xi32>, %t: memref<1x4xi32>, %l: memref<1xi32>) {
+  // expected-error @+1 {{'flash.attention' op paged and varlen together are not supported yet}}
+  flash.attention %m, %m, %m -> %m varlen(%cu, %cu : memref<?xi32>, memref<?xi32>) paged(%t, %l : memref<1x4xi32>, memref<1xi32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
