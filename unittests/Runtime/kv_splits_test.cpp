@@ -3,8 +3,8 @@
 // chooseKVSplits (flashc/Runtime/KVSplits.h), which select-config applies
 // at compile time and the runtime at every launch (launchSplits, also
 // tested: the compiled maximum, a fixed count, the grid's z limit; and
-// packedShape, the grouped-query decoding launch; and checkVarlen, a
-// varlen launch's arguments): a full
+// packedShape, the grouped-query decoding launch; and checkVarlen and
+// checkPaged, a varlen or paged launch's arguments): a full
 // grid never splits; a grid of single query blocks (a decode step) splits into
 // at most two programs per SM (one where only one fits); other small grids fill
 // the SMs once; every choice keeps two K/V blocks per split and stays within
@@ -174,6 +174,48 @@ int main() {
   flashc_shape checked = varlenShape(good);
   expect(checked.batch * 1000000 + checked.seq_q * 10 + checked.heads / 32,
          1 * 1000000 + 1000 * 10 + 1, "varlen: checked as batch 1, total_q");
+  rule = dyn;
+  rule.paged = true;
+  expect(packedShape(rule, step).heads, 32, "not packed: paged");
+
+  // checkPaged: a paged launch's own arguments, each named.
+  KernelBundle pagedKernel = dyn;
+  pagedKernel.paged = true;
+  flashc_paged cache = {8, 32, 8, 1, 4096, 64, 512, 256, 512};
+  auto pagedMessage = [&](const KernelBundle &b, flashc_paged p) {
+    return checkPaged(b, &p);
+  };
+  expectText(pagedMessage(pagedKernel, cache), "", "paged: valid");
+  expectText(pagedMessage(dyn, cache),
+             "paged: the kernel was compiled without paged (launch it with "
+             "flashc_kernel_launch_strided, or compile it with paged(...))",
+             "paged: not a paged kernel");
+  flashc_paged badCache = cache;
+  badCache.page_size = 24;
+  expectText(pagedMessage(pagedKernel, badCache),
+             "paged: page_size = 24 must be a positive multiple of 16",
+             "paged: page size 24");
+  badCache = cache;
+  badCache.num_pages = 0;
+  expectText(pagedMessage(pagedKernel, badCache),
+             "paged: num_pages = 0 must be at least 1", "paged: no pages");
+  badCache = cache;
+  badCache.max_pages = 0;
+  expectText(pagedMessage(pagedKernel, badCache),
+             "paged: max_pages = 0 must be at least 1 (the block table's "
+             "columns)",
+             "paged: an empty table");
+  badCache = cache;
+  badCache.seqlens_k = 0;
+  expectText(pagedMessage(pagedKernel, badCache),
+             "paged: seqlens_k: null pointer", "paged: null lengths");
+  badCache = cache;
+  badCache.block_table = 6;
+  expectText(pagedMessage(pagedKernel, badCache),
+             "paged: block_table: not 4-byte aligned (i32 entries)",
+             "paged: misaligned table");
+  flashc_shape pagedChecked = pagedShape(cache);
+  expect(pagedChecked.seq_k, 64, "paged: K/V checked with seq the page size");
   std::printf("%d failed\n", failures);
   return failures ? 1 : 0;
 }

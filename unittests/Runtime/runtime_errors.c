@@ -58,6 +58,11 @@ int main(int argc, char **argv) {
                                        0, NULL) == FLASHC_ERROR_ARGUMENT &&
                !flashc_kernel_is_varlen(NULL),
            "varlen: a null kernel", NULL);
+    flashc_paged paged = {0};
+    expect(flashc_kernel_launch_paged(NULL, &paged, NULL, 0, 0, 0, 0, 0, NULL,
+                                      0, NULL) == FLASHC_ERROR_ARGUMENT &&
+               !flashc_kernel_is_paged(NULL),
+           "paged: a null kernel", NULL);
     flashc_runtime_destroy(rt);
     printf("%d failed (no GPU: driver-independent checks only)\n", failures);
     return failures ? 1 : 0;
@@ -116,6 +121,12 @@ int main(int argc, char **argv) {
              strstr(flashc_runtime_last_error(rt), "without varlen") &&
              !flashc_kernel_is_varlen(kernel),
          "varlen launch of a kernel compiled without varlen", rt);
+  flashc_paged paged = {1, shape.heads, 0, 1, 4, 64, 4, 256, 512};
+  expect(flashc_kernel_launch_paged(kernel, &paged, NULL, 0, 0, 0, 0, 0, NULL,
+                                    0, NULL) == FLASHC_ERROR_ARGUMENT &&
+             strstr(flashc_runtime_last_error(rt), "without paged") &&
+             !flashc_kernel_is_paged(kernel),
+         "paged launch of a kernel compiled without paged", rt);
   expect(flashc_kernel_launch(kernel, &shape, hostPtr + 8, hostPtr, hostPtr,
                               hostPtr, NULL) == FLASHC_ERROR_ARGUMENT,
          "a misaligned pointer", rt);
