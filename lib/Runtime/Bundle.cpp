@@ -69,6 +69,13 @@ std::string flashc::serializeBundle(const KernelBundle &b) {
     os << "varlen 1\n";
   if (b.paged)
     os << "paged 1\n";
+  // Static sizes of the tables, where compiled so (the launch must match).
+  if (b.sequences >= 0)
+    os << "sequences " << b.sequences << "\n";
+  if (b.pages >= 0)
+    os << "pages " << b.pages << "\n";
+  if (b.maxPages >= 0)
+    os << "max_pages " << b.maxPages << "\n";
   if (b.modified)
     os << "modified 1\n";
   for (const CaptureInfo &capture : b.captures)
@@ -117,6 +124,9 @@ const IntegerKey kIntegerKeys[] = {
     {"kv_heads", &KernelBundle::kvHeads},
     {"threads", &KernelBundle::threads},
     {"shared_bytes", &KernelBundle::sharedBytes},
+    {"sequences", &KernelBundle::sequences},
+    {"pages", &KernelBundle::pages},
+    {"max_pages", &KernelBundle::maxPages},
 };
 
 /// Reads a bundle's text line by line, and the bytes after a line.

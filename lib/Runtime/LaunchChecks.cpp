@@ -8,6 +8,8 @@
 
 #include "LaunchChecks.h"
 
+#include <climits>
+
 #include "flashc/Runtime/KVSplits.h"
 
 #include <algorithm>
@@ -102,12 +104,19 @@ flashc_shape flashc::varlenShape(const flashc_varlen &varlen) {
   return {1, varlen.heads, varlen.total_q, varlen.total_k, varlen.kv_heads};
 }
 
+/// The launch a kernel takes, for messages that send the caller there.
+static const char *launchOf(const KernelBundle &b) {
+  return b.varlen  ? "flashc_kernel_launch_varlen"
+         : b.paged ? "flashc_kernel_launch_paged"
+                   : "flashc_kernel_launch_strided";
+}
+
 std::string flashc::checkVarlen(const KernelBundle &b,
                                 const flashc_varlen *varlen) {
   if (!b.varlen)
-    return "varlen: the kernel was compiled without varlen (launch it with "
-           "flashc_kernel_launch_strided, or compile it with "
-           "varlen(...))";
+    return std::string("varlen: the kernel was compiled without varlen "
+                       "(launch it with ") +
+           launchOf(b) + ", or compile it with varlen(...))";
   if (!varlen)
     return "varlen: null";
   if (b.kvSplits > 1)
@@ -115,6 +124,9 @@ std::string flashc::checkVarlen(const KernelBundle &b,
   if (varlen->sequences < 1 || varlen->sequences > kMaxGridYZ)
     return "varlen: sequences = " + std::to_string(varlen->sequences) +
            " must be from 1 to 65535 (one grid z index each)";
+  if (b.sequences >= 0 && varlen->sequences != b.sequences)
+    return "varlen: sequences = " + std::to_string(varlen->sequences) +
+           " differs from the compiled " + std::to_string(b.sequences);
   struct Longest {
     const char *name, *total;
     int64_t value, limit;
@@ -147,8 +159,9 @@ flashc_shape flashc::pagedShape(const flashc_paged &paged) {
 std::string flashc::checkPaged(const KernelBundle &b,
                                const flashc_paged *paged) {
   if (!b.paged)
-    return "paged: the kernel was compiled without paged (launch it with "
-           "flashc_kernel_launch_strided, or compile it with paged(...))";
+    return std::string("paged: the kernel was compiled without paged "
+                       "(launch it with ") +
+           launchOf(b) + ", or compile it with paged(...))";
   if (!paged)
     return "paged: null";
   if (paged->num_pages < 1)
@@ -160,6 +173,18 @@ std::string flashc::checkPaged(const KernelBundle &b,
   if (paged->max_pages < 1)
     return "paged: max_pages = " + std::to_string(paged->max_pages) +
            " must be at least 1 (the block table's columns)";
+  if (b.pages >= 0 && paged->num_pages != b.pages)
+    return "paged: num_pages = " + std::to_string(paged->num_pages) +
+           " differs from the compiled " + std::to_string(b.pages);
+  if (b.maxPages >= 0 && paged->max_pages != b.maxPages)
+    return "paged: max_pages = " + std::to_string(paged->max_pages) +
+           " differs from the compiled " + std::to_string(b.maxPages);
+  // A sequence's keys are counted in i32 (seqlens_k).
+  if (paged->page_size > INT32_MAX / paged->max_pages)
+    return "paged: max_pages · page_size = " +
+           std::to_string(paged->max_pages) + " · " +
+           std::to_string(paged->page_size) +
+           " keys a sequence may hold exceed 2^31 - 1";
   const std::pair<const char *, uint64_t> tables[] = {
       {"block_table", paged->block_table}, {"seqlens_k", paged->seqlens_k}};
   for (auto [name, pointer] : tables) {

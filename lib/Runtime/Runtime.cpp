@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using namespace flashc;
@@ -63,6 +64,15 @@ struct flashc_kernel {
   SplitWorkspaces workspaces;
 };
 
+/// Whether `pointer` is device memory of the runtime's context.
+static bool isDevicePointer(flashc_runtime *rt, uint64_t pointer) {
+  unsigned memoryType = 0;
+  return rt->driver->cuPointerGetAttribute(&memoryType,
+                                           CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
+                                           pointer) == CUDA_SUCCESS &&
+         memoryType == CU_MEMORYTYPE_DEVICE;
+}
+
 /// q, k, v, o: device pointers of this context, 16-byte aligned.
 static flashc_status checkPointers(flashc_runtime *rt,
                                    const uint64_t (&pointers)[4]) {
@@ -76,10 +86,7 @@ static flashc_status checkPointers(flashc_runtime *rt,
       return rt->fail(FLASHC_ERROR_ARGUMENT,
                       std::string(names[i]) +
                           ": not 16-byte aligned (cp.async needs it)");
-    unsigned memoryType = 0;
-    CUresult result = rt->driver->cuPointerGetAttribute(
-        &memoryType, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, pointers[i]);
-    if (result != CUDA_SUCCESS || memoryType != CU_MEMORYTYPE_DEVICE)
+    if (!isDevicePointer(rt, pointers[i]))
       return rt->fail(FLASHC_ERROR_ARGUMENT,
                       std::string(names[i]) +
                           ": not a device pointer of this context");
@@ -374,34 +381,26 @@ prepareLaunch(flashc_kernel *kernel, const flashc_shape *shape,
   }
   if (b.lse)
     params.addMemref(lse, {shape->batch, shape->heads, shape->seq_q});
-  if (varlen) {
-    for (auto [name, pointer] : {std::pair<const char *, uint64_t>{
-                                     "cu_seqlens_q", varlen->cu_seqlens_q},
-                                 {"cu_seqlens_k", varlen->cu_seqlens_k}}) {
-      unsigned memoryType = 0;
-      CUresult result = rt->driver->cuPointerGetAttribute(
-          &memoryType, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, pointer);
-      if (result != CUDA_SUCCESS || memoryType != CU_MEMORYTYPE_DEVICE)
-        return rt->fail(FLASHC_ERROR_ARGUMENT,
-                        std::string("varlen: ") + name +
-                            ": not a device pointer of this context");
-      params.addMemref(pointer, {varlen->sequences + 1});
-    }
-  }
-  if (paged) {
-    const std::pair<const char *, uint64_t> tables[] = {
-        {"block_table", paged->block_table}, {"seqlens_k", paged->seqlens_k}};
-    for (auto [name, pointer] : tables) {
-      unsigned memoryType = 0;
-      CUresult result = rt->driver->cuPointerGetAttribute(
-          &memoryType, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, pointer);
-      if (result != CUDA_SUCCESS || memoryType != CU_MEMORYTYPE_DEVICE)
-        return rt->fail(FLASHC_ERROR_ARGUMENT,
-                        std::string("paged: ") + name +
-                            ": not a device pointer of this context");
-    }
-    params.addMemref(paged->block_table, {paged->batch, paged->max_pages});
-    params.addMemref(paged->seqlens_k, {paged->batch});
+  // The tables after the LSE: varlen's bounds or a paged cache's block
+  // table and key lengths (their null and alignment checks came first).
+  std::vector<std::tuple<const char *, uint64_t, std::vector<int64_t>>> tables;
+  if (varlen)
+    tables = {
+        {"varlen: cu_seqlens_q", varlen->cu_seqlens_q, {varlen->sequences + 1}},
+        {"varlen: cu_seqlens_k",
+         varlen->cu_seqlens_k,
+         {varlen->sequences + 1}}};
+  if (paged)
+    tables = {{"paged: block_table",
+               paged->block_table,
+               {paged->batch, paged->max_pages}},
+              {"paged: seqlens_k", paged->seqlens_k, {paged->batch}}};
+  for (const auto &[name, pointer, sizes] : tables) {
+    if (!isDevicePointer(rt, pointer))
+      return rt->fail(FLASHC_ERROR_ARGUMENT,
+                      std::string(name) +
+                          ": not a device pointer of this context");
+    params.addMemref(pointer, sizes);
   }
   for (size_t i = 0; i < numCaptures; ++i) {
     const CaptureInfo &info = b.captures[i];

@@ -161,6 +161,26 @@ flash::describeKernel(ModuleOp module, const TargetOptions &options) {
   bundle.lse = static_cast<bool>(tiled.getLse());
   bundle.varlen = tiled.isVarlen();
   bundle.paged = tiled.isPaged();
+  if (bundle.varlen) {
+    int64_t entries =
+        staticOr(cast<MemRefType>(tiled.getCuSeqlensQ().getType()), 0);
+    if (entries < 0)
+      entries = staticOr(cast<MemRefType>(tiled.getCuSeqlensK().getType()), 0);
+    bundle.sequences = entries < 0 ? -1 : entries - 1;
+  }
+  if (bundle.paged) {
+    auto tableType = cast<MemRefType>(tiled.getBlockTable().getType());
+    bundle.pages = staticOr(kType, 0);
+    if (bundle.pages < 0)
+      bundle.pages = staticOr(vType, 0);
+    bundle.maxPages = staticOr(tableType, 1);
+    // Q's batch, else the tables' (the verifier keeps them equal).
+    if (bundle.batch < 0)
+      bundle.batch = staticOr(tableType, 0);
+    if (bundle.batch < 0)
+      bundle.batch =
+          staticOr(cast<MemRefType>(tiled.getSeqlensK().getType()), 0);
+  }
   bundle.modified = modifiesScores(tiled);
   if (failed(describeCaptures(tiled, bundle)))
     return failure();

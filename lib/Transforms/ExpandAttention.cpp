@@ -137,16 +137,14 @@ static void expand(AttentionOp op) {
   Value row0 = arith::MulIOp::create(
       b, loc, qBlock, arith::ConstantIndexOp::create(b, loc, bm));
   // A paged cache's seq is its page size; the sequence's key length is
-  // its seqlens_k entry.
-  Value seqK = op.isPaged()
-                   ? arith::IndexCastUIOp::create(
-                         b, loc, b.getIndexType(),
-                         memref::LoadOp::create(
-                             b, loc, op.getSeqlensK(),
-                             ValueRange{arith::DivUIOp::create(
-                                 b, loc, bh, dimValue(b, loc, op.getQ(), 1))}))
-                         .getResult()
-                   : dimValue(b, loc, op.getK(), 2);
+  // its seqlens_k entry (pagedKeyLength).
+  Value seqK =
+      op.isPaged()
+          ? pagedKeyLength(b, loc, op.getSeqlensK(), op.getBlockTable(),
+                           op.getK(),
+                           arith::DivUIOp::create(
+                               b, loc, bh, dimValue(b, loc, op.getQ(), 1)))
+          : dimValue(b, loc, op.getK(), 2);
   bool hasMods = op.hasScoreMod() || op.hasMaskMod();
   Value seqQ;
   if (hasMods || op.getBottomRight())

@@ -5,13 +5,19 @@
 // at launch); sequence b's keys are found through the block table.
 
 // The key length is the sequence's seqlens_k entry, not K's seq (the page
-// size): it bounds the K/V loop and the mask.
+// size), clamped to what its table row holds: it bounds the K/V loop and
+// the mask.
 // TILE-LABEL: func.func @paged
 // TILE:         flash.tiled {{.*}} paged(%[[TABLE:.*]], %[[LENS:.*]] : memref<?x?xi32>, memref<?xi32>)
 // TILE:         ^bb0(%{{.*}}: index, %[[BH:.*]]: index):
 // TILE:           %[[B:.*]] = arith.divui %[[BH]], %{{.*}} : index
 // TILE:           %[[LEN:.*]] = memref.load %[[LENS]][%[[B]]] : memref<?xi32>
-// TILE:           %[[SEQK:.*]] = arith.index_castui %[[LEN]] : i32 to index
+// TILE:           %[[ENTRY:.*]] = arith.index_castui %[[LEN]] : i32 to index
+// At most the keys the block table's row holds.
+// TILE:           %[[PAGE:.*]] = memref.dim %{{.*}}, %{{.*}} : memref<?x2x?x128xf16, strided<[?, ?, ?, 1]>>
+// TILE:           %[[COLUMNS:.*]] = memref.dim %[[TABLE]], %{{.*}} : memref<?x?xi32>
+// TILE:           %[[HELD:.*]] = arith.muli %[[COLUMNS]], %[[PAGE]] : index
+// TILE:           %[[SEQK:.*]] = arith.minui %[[ENTRY]], %[[HELD]] : index
 // TILE:           flash.kv_loop {{.*}} upper %[[SEQK]]
 
 // The kernel views the sequence's keys with seq its length; a K/V block's

@@ -49,7 +49,7 @@ func.func @varlen(%q: memref<1x8x?x64xf16, strided<[?, 64, 512, 1]>>,
 func.func @varlen_lse(%q: memref<1x4x?x64xf16>, %o: memref<1x4x?x64xf16>,
                       %lse: memref<1x4x?xf32>,
                       %cu_q: memref<?xi32>, %cu_k: memref<?xi32>) {
-  flash.attention %q, %q, %q -> %o lse(%lse : memref<1x4x?xf32>) varlen(%cu_q, %cu_k : memref<?xi32>, memref<?xi32>)
+  flash.attention %q, %q, %q -> %o lse(%lse : memref<1x4x?xf32>) varlen(%cu_q, %cu_q : memref<?xi32>, memref<?xi32>)
       : memref<1x4x?x64xf16>, memref<1x4x?x64xf16>, memref<1x4x?x64xf16> -> memref<1x4x?x64xf16>
   return
 }

@@ -214,6 +214,31 @@ int main() {
   expectText(pagedMessage(pagedKernel, badCache),
              "paged: block_table: not 4-byte aligned (i32 entries)",
              "paged: misaligned table");
+  KernelBundle fixedCache = pagedKernel;
+  fixedCache.pages = 100;
+  expectText(pagedMessage(fixedCache, cache),
+             "paged: num_pages = 4096 differs from the compiled 100",
+             "paged: the compiled page count");
+  fixedCache = pagedKernel;
+  fixedCache.maxPages = 8;
+  expectText(pagedMessage(fixedCache, cache),
+             "paged: max_pages = 512 differs from the compiled 8",
+             "paged: the compiled table width");
+  badCache = cache;
+  badCache.max_pages = int64_t(1) << 30;
+  expectText(pagedMessage(pagedKernel, badCache),
+             "paged: max_pages · page_size = 1073741824 · 64 keys a sequence "
+             "may hold exceed 2^31 - 1",
+             "paged: a table too wide for i32 lengths");
+  expectText(checkVarlen(pagedKernel, &good),
+             "varlen: the kernel was compiled without varlen (launch it with "
+             "flashc_kernel_launch_paged, or compile it with varlen(...))",
+             "varlen: a paged kernel names its own launch");
+  KernelBundle fixedSequences = varlenKernel;
+  fixedSequences.sequences = 5;
+  expectText(message(fixedSequences, good),
+             "varlen: sequences = 3 differs from the compiled 5",
+             "varlen: the compiled sequence count");
   flashc_shape pagedChecked = pagedShape(cache);
   expect(pagedChecked.seq_k, 64, "paged: K/V checked with seq the page size");
   std::printf("%d failed\n", failures);

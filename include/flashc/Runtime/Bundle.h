@@ -34,7 +34,9 @@ struct CaptureInfo {
 /// allocated pointer, aligned pointer, offset (i64), 4 sizes (i64), 4
 /// strides (i64), i.e. 11 parameters each; then the LSE output ([batch,
 /// heads, seq_q] f32, 9 parameters) if `lse`, then with `varlen` the two
-/// sequence-bound memrefs (i32, 5 parameters each), then each capture (a memref
+/// sequence-bound memrefs (i32, 5 parameters each), with `paged` the block
+/// table (i32 [batch, max_pages], 7 parameters) and the key lengths (i32
+/// [batch], 5 parameters), then each capture (a memref
 /// descriptor of its rank, or the scalar), then the split workspace.
 struct KernelBundle {
   static constexpr int kVersion = 2;
@@ -65,6 +67,10 @@ struct KernelBundle {
   /// max_pages] and i32 key lengths [batch], parameters after the varlen
   /// bounds' place (flashc_kernel_launch_paged).
   bool paged = false;
+  /// Static sizes of the tables as compiled, -1 where dynamic: varlen's
+  /// sequences (cu_seqlens' entries - 1), a paged cache's pages (K's dim 0)
+  /// and block-table columns. A launch must give the same.
+  int64_t sequences = -1, pages = -1, maxPages = -1;
   /// The scores are modified (score_mod, mask_mod): the float64 reference
   /// needs the source's regions, which a bundle does not carry.
   bool modified = false;

@@ -117,7 +117,9 @@ FlatSource CpAsync::flatten(Value source) {
         b, loc, source, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}})};
   // The verifier leaves a unit head_dim stride: the view spans
   // 1 + sum((size_i - 1) · stride_i) elements of the base buffer from its
-  // offset, 0 but for a varlen sequence's view.
+  // offset, 0 but for a varlen sequence's view. (A paged cache's view
+  // spans more, through its pages; only the flat view's base and the
+  // strides are used, never its size.)
   auto meta = memref::ExtractStridedMetadataOp::create(b, loc, source);
   Value extent = k.idx(1);
   for (unsigned dim = 0; dim < 4; ++dim)
@@ -218,13 +220,16 @@ void CpAsync::issueRowCopies(Value source, const FlatSource &flat, Value bh,
         evenlySpaced ? k.add(rowStart(k.add(row0, laneRow)), col) : Value();
     for (int64_t firstRow = 0; firstRow < rows; firstRow += rowsPerRound) {
       auto emitCopy = [&]() {
-        Value srcIndex =
-            !evenlySpaced
-                ? k.add(rowStart(k.add(row0, k.add(laneRow, k.idx(firstRow)))),
-                        col)
-                : k.add(srcLane, flat.strideRow
-                                     ? k.mul(k.idx(firstRow), flat.strideRow)
-                                     : k.idx(firstRow * headDim));
+        // (A paged row past seq has no page to look up: bounded copies
+        // take the clamped row's address below instead.)
+        Value srcIndex;
+        if (evenlySpaced)
+          srcIndex = k.add(srcLane, flat.strideRow
+                                        ? k.mul(k.idx(firstRow), flat.strideRow)
+                                        : k.idx(firstRow * headDim));
+        else if (!bounded)
+          srcIndex = k.add(
+              rowStart(k.add(row0, k.add(laneRow, k.idx(firstRow)))), col);
         Value srcElements;
         if (bounded) {
           // Rows past seq copy 0 bytes (zero-fill) from a clamped, valid

@@ -54,12 +54,12 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
     batch = arith::DivUIOp::create(b, loc, z, workspace.splits);
   }
   if (tiled.isVarlen())
-    emitSequenceViews(batch, varlenBatches);
+    emitSequenceViews(batch, varlenBatches, kernelArgs);
   o = mapping.lookup(tiled.getO());
   SmallVector<Value> pages;
   if (tiled.isPaged())
-    pages = emitPagedKeyViews(batch,
-                              memref::DimOp::create(b, loc, kernelArgs[0], 0));
+    pages = emitPagedKeyViews(
+        batch, memref::DimOp::create(b, loc, kernelArgs[0], 0), kernelArgs);
   copies->emitSourceViews(mapping.lookup(tiled.getQ()),
                           mapping.lookup(tiled.getK()),
                           mapping.lookup(tiled.getV()));
@@ -83,7 +83,8 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
   mapping.map(tiled.getBatchHead(), workspace.batchHead);
 }
 
-void TileLowering::emitSequenceViews(Value batch, Value batches) {
+void TileLowering::emitSequenceViews(Value batch, Value batches,
+                                     ValueRange kernelArgs) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   // Sequence b's rows are [cu[b], cu[b + 1]) of the packed seq axis.
@@ -95,7 +96,9 @@ void TileLowering::emitSequenceViews(Value batch, Value batches) {
           memref::LoadOp::create(b, loc, cuArg, ValueRange{i}));
     };
     Value start = load(batch);
-    Value end = load(k.add(batch, k.idx(1)));
+    // Bounds that fall give an empty sequence, not a huge one.
+    Value end =
+        arith::MaxUIOp::create(b, loc, load(k.add(batch, k.idx(1))), start);
     return std::pair{start, arith::SubIOp::create(b, loc, end, start)};
   };
   auto [startQ, lengthQ] = bounds(tiled.getCuSeqlensQ());
@@ -105,9 +108,10 @@ void TileLowering::emitSequenceViews(Value batch, Value batches) {
   // `start`, with batch stride 0: every batch index reads this sequence's
   // rows, so that the program's batch·head (b·heads + h, b the sequence)
   // addresses them as it would a batch of its own, and the modifiers and
-  // the affine mask bounds see b.
-  auto view = [&](Value operand, Value start, Value length) {
-    Value source = mapping.lookup(operand);
+  // the affine mask bounds see b. Each view is made from its role's own
+  // kernel argument (the verifier keeps one value from taking two roles
+  // with different bounds).
+  auto view = [&](Value operand, Value source, Value start, Value length) {
     auto type = cast<MemRefType>(source.getType());
     int64_t rank = type.getRank();
     auto meta = memref::ExtractStridedMetadataOp::create(b, loc, source);
@@ -133,25 +137,28 @@ void TileLowering::emitSequenceViews(Value batch, Value batches) {
                              OpFoldResult(offset), sizes, strides)
                              .getResult());
   };
-  view(tiled.getQ(), startQ, lengthQ);
-  view(tiled.getO(), startQ, lengthQ);
-  view(tiled.getK(), startK, lengthK);
-  view(tiled.getV(), startK, lengthK);
+  view(tiled.getQ(), kernelArgs[0], startQ, lengthQ);
+  view(tiled.getO(), kernelArgs[3], startQ, lengthQ);
+  view(tiled.getK(), kernelArgs[1], startK, lengthK);
+  view(tiled.getV(), kernelArgs[2], startK, lengthK);
   if (Value lse = tiled.getLse())
-    view(lse, startQ, lengthQ);
+    view(lse, kernelArgs[4], startQ, lengthQ);
 }
 
-SmallVector<Value> TileLowering::emitPagedKeyViews(Value batch, Value batches) {
+SmallVector<Value> TileLowering::emitPagedKeyViews(Value batch, Value batches,
+                                                   ValueRange kernelArgs) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
-  Value length = arith::IndexCastUIOp::create(
-      b, loc, b.getIndexType(),
-      memref::LoadOp::create(b, loc, mapping.lookup(tiled.getSeqlensK()),
-                             ValueRange{batch}));
-  // The page size, then each cache's page stride.
+  // As the tile program reads it (pagedKeyLength, the same clamp).
+  Value length = pagedKeyLength(b, loc, mapping.lookup(tiled.getSeqlensK()),
+                                mapping.lookup(tiled.getBlockTable()),
+                                kernelArgs[1], batch);
+  // The page size, then each cache's page stride, from the caches' own
+  // kernel arguments.
   SmallVector<Value> pages;
-  for (Value operand : {tiled.getK(), tiled.getV()}) {
-    Value cache = mapping.lookup(operand);
+  for (auto [operand, cache] :
+       {std::pair<Value, Value>{tiled.getK(), kernelArgs[1]},
+        {tiled.getV(), kernelArgs[2]}}) {
     auto type = cast<MemRefType>(cache.getType());
     auto meta = memref::ExtractStridedMetadataOp::create(b, loc, cache);
     if (pages.empty())

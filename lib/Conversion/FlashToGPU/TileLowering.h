@@ -35,10 +35,11 @@ private:
   /// Varlen: maps q, k, v, o and lse to views of sequence `batch`'s rows
   /// ([batches, heads, its length, head_dim], batch stride 0), bounded by
   /// the cu_seqlens operands.
-  void emitSequenceViews(Value batch, Value batches);
+  void emitSequenceViews(Value batch, Value batches, ValueRange kernelArgs);
   /// Paged K/V: maps k and v to views of sequence `batch`'s keys (seq its
   /// seqlens_k entry); returns the page size and K's and V's page strides.
-  SmallVector<Value> emitPagedKeyViews(Value batch, Value batches);
+  SmallVector<Value> emitPagedKeyViews(Value batch, Value batches,
+                                       ValueRange kernelArgs);
   void allocateSharedMemory(int64_t &offset);
   /// Lowers `block`'s ops in order; `afterFirstDot`, if given, is emitted
   /// after its first flash.dot (or at its end if it has none).

@@ -678,3 +678,21 @@ func.func @paged_varlen(%m: memref<1x1x64x64xf16>, %cu: memref<?xi32>, %t: memre
   flash.attention %m, %m, %m -> %m varlen(%cu, %cu : memref<?xi32>, memref<?xi32>) paged(%t, %l : memref<1x4xi32>, memref<1xi32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
   return
 }
+
+// -----
+
+// One value as Q and K needs one set of sequence bounds.
+func.func @varlen_shared(%m: memref<1x1x64x64xf16>, %o: memref<1x1x64x64xf16>, %cq: memref<?xi32>, %ck: memref<?xi32>) {
+  // expected-error @+1 {{'flash.attention' op with varlen, Q and K are one value: give cu_seqlens_q and cu_seqlens_k as one value too}}
+  flash.attention %m, %m, %m -> %o varlen(%cq, %ck : memref<?xi32>, memref<?xi32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// A paged cache is not also Q or O.
+func.func @paged_shared(%m: memref<2x1x64x64xf16>, %t: memref<2x4xi32>, %l: memref<2xi32>) {
+  // expected-error @+1 {{'flash.attention' op with paged, K and V are the cache: Q and O must be other values}}
+  flash.attention %m, %m, %m -> %m paged(%t, %l : memref<2x4xi32>, memref<2xi32>) : memref<2x1x64x64xf16>, memref<2x1x64x64xf16>, memref<2x1x64x64xf16> -> memref<2x1x64x64xf16>
+  return
+}

@@ -7,6 +7,8 @@
 
 #include "flashc/Dialect/Flash/IR/FlashDialect.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
@@ -207,6 +209,17 @@ static LogicalResult verifyVarlen(Operation *op, Value cuQ, Value cuK,
              << "with varlen, " << name << " must have batch 1 (the "
              << "sequences are packed along seq), got " << type;
   }
+  // Each program views Q and O by cu_seqlens_q and K and V by
+  // cu_seqlens_k: one value in both roles needs one set of bounds.
+  if (cuQ != cuK)
+    for (auto [queryName, query] : packed.take_front(4))
+      for (auto [keyName, key] : packed.take_front(4))
+        if ((queryName == "Q" || queryName == "O") &&
+            (keyName == "K" || keyName == "V") && query == key)
+          return op->emitOpError()
+                 << "with varlen, " << queryName << " and " << keyName
+                 << " are one value: give cu_seqlens_q and cu_seqlens_k as "
+                    "one value too";
   if (config && config.getKvSplits() > 1)
     return op->emitOpError() << "kv_splits " << config.getKvSplits()
                              << " is not supported with varlen yet (use 1)";
@@ -216,7 +229,8 @@ static LogicalResult verifyVarlen(Operation *op, Value cuQ, Value cuK,
 /// A paged K/V cache's block table (i32 [batch, max_pages]) and key
 /// lengths (i32 [batch]), of Q's batch; pages of a multiple of 16 rows.
 static LogicalResult verifyPaged(Operation *op, Value table, Value lengths,
-                                 Value q, Value k, Value cuQ) {
+                                 Value q, Value k, Value v, Value o,
+                                 Value cuQ) {
   if (!table && !lengths)
     return success();
   if (!table || !lengths)
@@ -238,11 +252,27 @@ static LogicalResult verifyPaged(Operation *op, Value table, Value lengths,
       return op->emitOpError() << name << " batch " << type.getDimSize(0)
                                << " differs from Q's " << qType.getDimSize(0);
   }
+  if (q == k || o == k || q == v || o == v)
+    return op->emitOpError("with paged, K and V are the cache: Q and O must "
+                           "be other values");
   int64_t pageSize = cast<MemRefType>(k.getType()).getDimSize(2);
   if (!ShapedType::isDynamic(pageSize) && pageSize % 16 != 0)
     return op->emitOpError()
            << "page size (K's seq) " << pageSize << " is not a multiple of 16";
   return success();
+}
+
+Value flash::pagedKeyLength(OpBuilder &b, Location loc, Value seqlensK,
+                            Value blockTable, Value kCache, Value batch) {
+  Value entry = arith::IndexCastUIOp::create(
+      b, loc, b.getIndexType(),
+      memref::LoadOp::create(b, loc, seqlensK, ValueRange{batch}));
+  auto dim = [&](Value memref, int64_t d) {
+    return memref::DimOp::create(b, loc, memref, d).getResult();
+  };
+  Value held =
+      arith::MulIOp::create(b, loc, dim(blockTable, 1), dim(kCache, 2));
+  return arith::MinUIOp::create(b, loc, entry, held);
 }
 
 static int64_t elementBytes(Value memref) {
@@ -276,7 +306,7 @@ LogicalResult AttentionOp::verify() {
                            {"lse", getLse()}},
                           getConfigAttr())) ||
       failed(verifyPaged(*this, getBlockTable(), getSeqlensK(), getQ(), getK(),
-                         getCuSeqlensQ())))
+                         getV(), getO(), getCuSeqlensQ())))
     return failure();
   if (getBottomRight() && !getCausal())
     return emitOpError("bottom_right is the alignment of a causal mask: it "
@@ -346,7 +376,7 @@ LogicalResult TiledOp::verify() {
                            {"lse", getLse()}},
                           getConfig())) ||
       failed(verifyPaged(*this, getBlockTable(), getSeqlensK(), getQ(), getK(),
-                         getCuSeqlensQ())))
+                         getV(), getO(), getCuSeqlensQ())))
     return failure();
   if (failed(getConfig().verifyFor([&] { return emitOpError(); }, *headDim,
                                    elementBytes(getQ()))))

@@ -31,6 +31,12 @@
 #include "flashc/Dialect/Flash/IR/FlashOps.h.inc"
 
 namespace mlir::flash {
+/// The key length of batch `batch` of a paged cache: its `seqlensK` entry,
+/// at most the keys its block table row holds (columns of `blockTable` ·
+/// the page size, K's dim 2), so that a bad entry cannot send the copies
+/// past the row. flash-expand-attention and flash-to-gpu both use it.
+Value pagedKeyLength(OpBuilder &b, Location loc, Value seqlensK,
+                     Value blockTable, Value kCache, Value batch);
 /// Head dims the dialect accepts (and the lowering supports): multiples of
 /// 16 (the tensor-core k step) from 32 to 256.
 bool isSupportedHeadDim(int64_t headDim);
