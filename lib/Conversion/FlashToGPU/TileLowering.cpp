@@ -56,16 +56,20 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
   if (tiled.isVarlen())
     emitSequenceViews(batch, varlenBatches, kernelArgs);
   o = mapping.lookup(tiled.getO());
+  Value keys = mapping.lookup(tiled.getK()),
+        values = mapping.lookup(tiled.getV());
   SmallVector<Value> pages;
-  if (tiled.isPaged())
+  if (tiled.isPaged()) {
+    // {page size, K's page stride, K's view, V's page stride, V's view}.
     pages = emitPagedKeyViews(
         batch, memref::DimOp::create(b, loc, kernelArgs[0], 0), kernelArgs);
-  copies->emitSourceViews(mapping.lookup(tiled.getQ()),
-                          mapping.lookup(tiled.getK()),
-                          mapping.lookup(tiled.getV()));
+    keys = pages[2];
+    values = pages[4];
+  }
+  copies->emitSourceViews(mapping.lookup(tiled.getQ()), keys, values);
   if (tiled.isPaged())
     copies->pageKeys(mapping.lookup(tiled.getBlockTable()), pages[0], pages[1],
-                     pages[2]);
+                     pages[3]);
   Value queryBlock = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   if (tiled.isCausal()) {
     // Causal query block i has about i + 1 key blocks of work. The hardware
@@ -153,20 +157,19 @@ SmallVector<Value> TileLowering::emitPagedKeyViews(Value batch, Value batches,
   Value length = pagedKeyLength(b, loc, mapping.lookup(tiled.getSeqlensK()),
                                 mapping.lookup(tiled.getBlockTable()),
                                 kernelArgs[1], batch);
-  // The page size, then each cache's page stride, from the caches' own
-  // kernel arguments.
+  // The page size, each cache's page stride and its view, from the caches'
+  // own kernel arguments. The tile program keeps reading the caches
+  // themselves (its key length comes from pagedKeyLength).
   SmallVector<Value> pages;
-  for (auto [operand, cache] :
-       {std::pair<Value, Value>{tiled.getK(), kernelArgs[1]},
-        {tiled.getV(), kernelArgs[2]}}) {
+  for (Value cache : {kernelArgs[1], kernelArgs[2]}) {
     auto type = cast<MemRefType>(cache.getType());
     auto meta = memref::ExtractStridedMetadataOp::create(b, loc, cache);
     if (pages.empty())
       pages.push_back(meta.getSizes()[2]);
     pages.push_back(meta.getStrides()[0]);
-    // The sequence's keys as the tile program sees them: seq its length.
-    // Only their sizes and the head and row strides are read; the copies
-    // find each row's page in the block table.
+    // The sequence's keys as the copies see them: seq its length. Only
+    // their sizes and the head and row strides are read; each row's page
+    // comes from the block table.
     auto viewType = MemRefType::get(
         {ShapedType::kDynamic, ShapedType::kDynamic, ShapedType::kDynamic,
          type.getDimSize(3)},
@@ -174,8 +177,7 @@ SmallVector<Value> TileLowering::emitPagedKeyViews(Value batch, Value batches,
         StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
                                {ShapedType::kDynamic, ShapedType::kDynamic,
                                 ShapedType::kDynamic, 1}));
-    mapping.map(
-        operand,
+    pages.push_back(
         memref::ReinterpretCastOp::create(
             b, loc, viewType, meta.getBaseBuffer(),
             OpFoldResult(meta.getOffset()),

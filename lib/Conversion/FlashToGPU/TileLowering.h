@@ -36,8 +36,9 @@ private:
   /// ([batches, heads, its length, head_dim], batch stride 0), bounded by
   /// the cu_seqlens operands.
   void emitSequenceViews(Value batch, Value batches, ValueRange kernelArgs);
-  /// Paged K/V: maps k and v to views of sequence `batch`'s keys (seq its
-  /// seqlens_k entry); returns the page size and K's and V's page strides.
+  /// Paged K/V: views of sequence `batch`'s keys (seq its key length) for
+  /// the copies; returns {page size, K's page stride, K's view, V's page
+  /// stride, V's view}.
   SmallVector<Value> emitPagedKeyViews(Value batch, Value batches,
                                        ValueRange kernelArgs);
   void allocateSharedMemory(int64_t &offset);

@@ -159,9 +159,10 @@ def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator,
     them. With `varlen` (as on `flash.attention`), the grid's batch is
     the number of sequences, and inside the region `q`, `k`, `v`, `o` and
     `lse` stand for the program's sequence `b`: batch `b` of them holds its
-    rows, and seq is its length. With `paged`, `k` and `v` stand for the
-    program's sequence's keys (seq its `seqlens_k` entry), which the copies
-    find through the block table. `policy` (optional) says what the lowering does for
+    rows, and seq is its length. With `paged`, `k` and `v` are the caches
+    (seq the page size): the program reads its key length from `seqlens_k`
+    (`pagedKeyLength`), and the lowering's copies find each key row
+    through the block table. `policy` (optional) says what the lowering does for
     speed (`#flash.policy`); without it the lowering follows
     `getDefaultPolicy` of the configuration, as `flash-select-config` would.
 
