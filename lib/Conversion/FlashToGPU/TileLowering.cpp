@@ -23,7 +23,8 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   // The program's operands come first: q, k, v, o, then lse, the varlen
-  // bounds and the captures if any; the split workspace follows them.
+  // bounds, the paged tables and the captures if any; the block map and
+  // the split workspace follow them.
   for (auto [operand, arg] : llvm::zip(tiled->getOperands(), kernelArgs))
     mapping.map(operand, arg);
   unsigned next = tiled->getNumOperands();
@@ -56,20 +57,18 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
   if (tiled.isVarlen())
     emitSequenceViews(batch, varlenBatches, kernelArgs);
   o = mapping.lookup(tiled.getO());
-  Value keys = mapping.lookup(tiled.getK()),
-        values = mapping.lookup(tiled.getV());
-  SmallVector<Value> pages;
   if (tiled.isPaged()) {
-    // {page size, K's page stride, K's view, V's page stride, V's view}.
-    pages = emitPagedKeyViews(
+    PagedKeys paged = emitPagedKeyViews(
         batch, memref::DimOp::create(b, loc, kernelArgs[0], 0), kernelArgs);
-    keys = pages[2];
-    values = pages[4];
+    copies->emitSourceViews(mapping.lookup(tiled.getQ()), paged.keys,
+                            paged.values);
+    copies->pageKeys(mapping.lookup(tiled.getBlockTable()), paged.pageSize,
+                     paged.keyPageStride, paged.valuePageStride);
+  } else {
+    copies->emitSourceViews(mapping.lookup(tiled.getQ()),
+                            mapping.lookup(tiled.getK()),
+                            mapping.lookup(tiled.getV()));
   }
-  copies->emitSourceViews(mapping.lookup(tiled.getQ()), keys, values);
-  if (tiled.isPaged())
-    copies->pageKeys(mapping.lookup(tiled.getBlockTable()), pages[0], pages[1],
-                     pages[3]);
   Value queryBlock = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
   if (tiled.isCausal()) {
     // Causal query block i has about i + 1 key blocks of work. The hardware
@@ -149,8 +148,9 @@ void TileLowering::emitSequenceViews(Value batch, Value batches,
     view(lse, kernelArgs[4], startQ, lengthQ);
 }
 
-SmallVector<Value> TileLowering::emitPagedKeyViews(Value batch, Value batches,
-                                                   ValueRange kernelArgs) {
+TileLowering::PagedKeys TileLowering::emitPagedKeyViews(Value batch,
+                                                        Value batches,
+                                                        ValueRange kernelArgs) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   // As the tile program reads it (pagedKeyLength, the same clamp).
@@ -160,13 +160,16 @@ SmallVector<Value> TileLowering::emitPagedKeyViews(Value batch, Value batches,
   // The page size, each cache's page stride and its view, from the caches'
   // own kernel arguments. The tile program keeps reading the caches
   // themselves (its key length comes from pagedKeyLength).
-  SmallVector<Value> pages;
-  for (Value cache : {kernelArgs[1], kernelArgs[2]}) {
+  PagedKeys paged;
+  for (auto [cache, pageStride, view] :
+       {std::tuple<Value, Value &, Value &>{kernelArgs[1], paged.keyPageStride,
+                                            paged.keys},
+        {kernelArgs[2], paged.valuePageStride, paged.values}}) {
     auto type = cast<MemRefType>(cache.getType());
     auto meta = memref::ExtractStridedMetadataOp::create(b, loc, cache);
-    if (pages.empty())
-      pages.push_back(meta.getSizes()[2]);
-    pages.push_back(meta.getStrides()[0]);
+    if (!paged.pageSize) // K's: the launch gives one page size for both
+      paged.pageSize = meta.getSizes()[2];
+    pageStride = meta.getStrides()[0];
     // The sequence's keys as the copies see them: seq its length. Only
     // their sizes and the head and row strides are read; each row's page
     // comes from the block table.
@@ -177,17 +180,16 @@ SmallVector<Value> TileLowering::emitPagedKeyViews(Value batch, Value batches,
         StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
                                {ShapedType::kDynamic, ShapedType::kDynamic,
                                 ShapedType::kDynamic, 1}));
-    pages.push_back(
-        memref::ReinterpretCastOp::create(
-            b, loc, viewType, meta.getBaseBuffer(),
-            OpFoldResult(meta.getOffset()),
-            ArrayRef<OpFoldResult>{batches, meta.getSizes()[1], length,
-                                   b.getIndexAttr(type.getDimSize(3))},
-            ArrayRef<OpFoldResult>{b.getIndexAttr(0), meta.getStrides()[1],
-                                   meta.getStrides()[2], b.getIndexAttr(1)})
-            .getResult());
+    view = memref::ReinterpretCastOp::create(
+               b, loc, viewType, meta.getBaseBuffer(),
+               OpFoldResult(meta.getOffset()),
+               ArrayRef<OpFoldResult>{batches, meta.getSizes()[1], length,
+                                      b.getIndexAttr(type.getDimSize(3))},
+               ArrayRef<OpFoldResult>{b.getIndexAttr(0), meta.getStrides()[1],
+                                      meta.getStrides()[2], b.getIndexAttr(1)})
+               .getResult();
   }
-  return pages;
+  return paged;
 }
 
 void TileLowering::allocateSharedMemory(int64_t &offset) {

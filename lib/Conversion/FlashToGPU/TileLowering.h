@@ -36,11 +36,14 @@ private:
   /// ([batches, heads, its length, head_dim], batch stride 0), bounded by
   /// the cu_seqlens operands.
   void emitSequenceViews(Value batch, Value batches, ValueRange kernelArgs);
-  /// Paged K/V: views of sequence `batch`'s keys (seq its key length) for
-  /// the copies; returns {page size, K's page stride, K's view, V's page
-  /// stride, V's view}.
-  SmallVector<Value> emitPagedKeyViews(Value batch, Value batches,
-                                       ValueRange kernelArgs);
+  /// Paged K/V: what the copies read, views of the program's sequence's
+  /// keys (seq its key length) and the caches' page geometry.
+  struct PagedKeys {
+    Value keys, values;
+    Value pageSize, keyPageStride, valuePageStride;
+  };
+  PagedKeys emitPagedKeyViews(Value batch, Value batches,
+                              ValueRange kernelArgs);
   void allocateSharedMemory(int64_t &offset);
   /// Lowers `block`'s ops in order; `afterFirstDot`, if given, is emitted
   /// after its first flash.dot (or at its end if it has none).
