@@ -127,6 +127,13 @@ std::string flashc::checkVarlen(const KernelBundle &b,
   if (b.sequences >= 0 && varlen->sequences != b.sequences)
     return "varlen: sequences = " + std::to_string(varlen->sequences) +
            " differs from the compiled " + std::to_string(b.sequences);
+  // Named here as the caller gave them (checkShape would say seq_q, seq_k).
+  if (b.seqQ >= 0 && varlen->total_q != b.seqQ)
+    return "varlen: total_q = " + std::to_string(varlen->total_q) +
+           " differs from the compiled " + std::to_string(b.seqQ);
+  if (b.seqK >= 0 && varlen->total_k != b.seqK)
+    return "varlen: total_k = " + std::to_string(varlen->total_k) +
+           " differs from the compiled " + std::to_string(b.seqK);
   struct Longest {
     const char *name, *total;
     int64_t value, limit;
@@ -170,6 +177,10 @@ std::string flashc::checkPaged(const KernelBundle &b,
   if (paged->page_size < 16 || paged->page_size % 16 != 0)
     return "paged: page_size = " + std::to_string(paged->page_size) +
            " must be a positive multiple of 16";
+  // Named here as the caller gave it (checkShape would say seq_k).
+  if (b.seqK >= 0 && paged->page_size != b.seqK)
+    return "paged: page_size = " + std::to_string(paged->page_size) +
+           " differs from the compiled " + std::to_string(b.seqK);
   if (paged->max_pages < 1)
     return "paged: max_pages = " + std::to_string(paged->max_pages) +
            " must be at least 1 (the block table's columns)";

@@ -239,6 +239,16 @@ int main() {
   expectText(message(fixedSequences, good),
              "varlen: sequences = 3 differs from the compiled 5",
              "varlen: the compiled sequence count");
+  fixedCache = pagedKernel;
+  fixedCache.seqK = 16;
+  expectText(pagedMessage(fixedCache, cache),
+             "paged: page_size = 64 differs from the compiled 16",
+             "paged: the compiled page size, named as given");
+  fixedSequences = varlenKernel;
+  fixedSequences.seqQ = 999;
+  expectText(message(fixedSequences, good),
+             "varlen: total_q = 1000 differs from the compiled 999",
+             "varlen: the compiled total, named as given");
   flashc_shape pagedChecked = pagedShape(cache);
   expect(pagedChecked.seq_k, 64, "paged: K/V checked with seq the page size");
   std::printf("%d failed\n", failures);
