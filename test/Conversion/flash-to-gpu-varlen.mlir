@@ -42,8 +42,15 @@ func.func @varlen(%q: memref<1x8x?x64xf16, strided<[?, 64, 512, 1]>>,
 // -----
 
 // Row-major operands ([heads, total, head_dim] storage) and the LSE
-// ([heads, total_q]): views of the same kind.
+// ([heads, total_q]): views of the same kind. One value as Q, K and V
+// (one set of bounds): each role's view is made from its own kernel
+// argument, not from another view.
 // CHECK-LABEL: gpu.func @varlen_lse_kernel
+// CHECK:         memref.extract_strided_metadata %arg0 :
+// CHECK:         memref.extract_strided_metadata %arg3 :
+// CHECK:         memref.extract_strided_metadata %arg1 :
+// CHECK:         memref.extract_strided_metadata %arg2 :
+// CHECK:         memref.extract_strided_metadata %arg4 :
 // CHECK:         memref.reinterpret_cast {{.*}} sizes: [%{{.*}}, %{{.*}}, %{{.*}}], strides: [0, %{{.*}}, %{{.*}}] : memref<f32> to memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
 // CHECK:         memref.store {{.*}} : memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>
 func.func @varlen_lse(%q: memref<1x4x?x64xf16>, %o: memref<1x4x?x64xf16>,
