@@ -176,6 +176,42 @@ int main(void) {
          "default arch sm_89");
   flashc_compile_result_destroy(result);
 
+  /* Varlen and paged kernels come from MLIR text (the struct does not
+   * describe them): their bundles say so, for flashc_kernel_launch_varlen
+   * and flashc_kernel_launch_paged. */
+  const char *varlen =
+      "func.func @packed(%q: memref<1x8x?x64xf16, strided<[?, 64, 512, 1]>>,"
+      " %cu: memref<?xi32>) {\n"
+      "  flash.attention %q, %q, %q -> %q varlen(%cu, %cu : memref<?xi32>, "
+      "memref<?xi32>) causal : memref<1x8x?x64xf16, strided<[?, 64, 512, 1]>>,"
+      " memref<1x8x?x64xf16, strided<[?, 64, 512, 1]>>, memref<1x8x?x64xf16, "
+      "strided<[?, 64, 512, 1]>> -> memref<1x8x?x64xf16, strided<[?, 64, 512, "
+      "1]>>\n  return\n}\n";
+  expect(
+      flashc_compile_mlir(varlen, strlen(varlen), "sm_90", &result) == 0 &&
+          strstr(flashc_compile_result_bundle(result, &size), "\nvarlen 1\n") &&
+          strstr(flashc_compile_result_bundle(result, &size),
+                 "memref1:cu_seqlens_q memref1:cu_seqlens_k"),
+      "varlen from MLIR text");
+  flashc_compile_result_destroy(result);
+  const char *paged =
+      "func.func @decode(%q: memref<?x8x1x64xf16, strided<[?, ?, ?, 1]>>, "
+      "%o: memref<?x8x1x64xf16, strided<[?, ?, ?, 1]>>, %kc: "
+      "memref<?x2x16x64xf16, "
+      "strided<[?, ?, ?, 1]>>, %t: memref<?x?xi32>, %l: memref<?xi32>) {\n"
+      "  flash.attention %q, %kc, %kc -> %o paged(%t, %l : memref<?x?xi32>, "
+      "memref<?xi32>) : memref<?x8x1x64xf16, strided<[?, ?, ?, 1]>>, "
+      "memref<?x2x16x64xf16, strided<[?, ?, ?, 1]>>, memref<?x2x16x64xf16, "
+      "strided<[?, ?, ?, 1]>> -> memref<?x8x1x64xf16, strided<[?, ?, ?, 1]>>\n"
+      "  return\n}\n";
+  expect(
+      flashc_compile_mlir(paged, strlen(paged), "sm_90", &result) == 0 &&
+          strstr(flashc_compile_result_bundle(result, &size), "\npaged 1\n") &&
+          strstr(flashc_compile_result_bundle(result, &size),
+                 "memref2:block_table memref1:seqlens_k"),
+      "paged from MLIR text");
+  flashc_compile_result_destroy(result);
+
   /* Bad inputs: diagnostics as text with locations, non-zero status. */
   const char *bad =
       "func.func @f(%q: memref<1x2x64x72xf16>) {\n"
