@@ -52,6 +52,20 @@ def FlashToGPU : Pass<"flash-to-gpu", "::mlir::ModuleOp"> {
     rows (an atomic counter) merges the partials and stores O and the
     log-sum-exp. With one split the workspace is not touched.
 
+    Varlen and paged programs (`varlen(...)`, `paged(...)` on `flash.tiled`):
+    - varlen: grid z is the number of sequences (the host launch here
+      covers the total query length along x; the runtime's takes the
+      longest). Each program loads its sequence's bounds and views Q, K, V,
+      O and the LSE as `[sequences, heads, length, head_dim]` with batch
+      stride 0 from the sequence's first row (`memref.reinterpret_cast`),
+      so that the tile program's batch·head addresses them; a program whose
+      query block starts past its sequence's end does nothing.
+    - paged: the copies find each K/V row's page in the block table, once
+      per K/V block where the page size is a multiple of `block_n`, else
+      once per row; the key length comes from the tile program
+      (`pagedKeyLength`).
+    - A `mask_mod` that reads data (a block map) is refused with either.
+
     Strategy `wmma`: `wmma.m16n16k16` (f16 through `gpu.subgroup_mma_*`,
     bf16 through inline PTX, which the gpu dialect lacks). WMMA fragments
     have no documented element-to-lane map, so S goes through the warp's

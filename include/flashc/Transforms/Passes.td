@@ -29,7 +29,10 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
     per warp gets `kv_splits = 16`: the runtime chooses 1 to 16 splits at
     each launch (flashc/Runtime/KVSplits.h, the same rule); two strips a
     warp, and strided operands past head_dim 128, would spill with the
-    split's registers, so they do not split.
+    split's registers, so they do not split. Varlen takes the head dim's
+    default tiles (seq is the packed total, and it does not split yet); a
+    paged cache takes the query-side fits and may split at launch (its
+    key length is known only then).
     `wmma` stays selectable
     (option `strategy`, flashc `--mma=wmma`, or an explicit config) up to
     head_dim 128: 64x64, or 64x32 past head_dim 64.
@@ -74,6 +77,11 @@ def FlashExpandAttention : Pass<"flash-expand-attention"> {
     only the blocks that cross the diagonal or the key length. Query rows and
     key rows past the sequence end are read as zero and masked (key side) or
     not stored (query side), so any seq >= 1 works.
+
+    `varlen(...)` and `paged(...)` pass through to `flash.tiled`. With
+    `paged`, the key length is not K's seq (the page size) but the
+    sequence's `seqlens_k` entry, at most what its block-table row holds
+    (`pagedKeyLength`).
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect"];
