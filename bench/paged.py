@@ -5,12 +5,14 @@ on a cache of 64-row pages scattered in a pool (a random permutation) and
 flashc.attention on the same keys held contiguously, against SDPA (flash and
 cuDNN, enable_gqa) on the contiguous keys. Reports microseconds (median of
 triton's do_bench), and the K/V bandwidth each implies (K and V bytes /
-time) as a share of a device-to-device copy measured in the same run. Each
-paged output is first compared with the contiguous one. Prints a table;
-never asserts a time.
+time) as a share of a device-to-device copy measured in the same run. With
+--flex, FlexAttention (torch.compile, enable_gqa) on the contiguous keys
+too. Each paged output is first compared with the contiguous one. Prints a
+table; never asserts a time.
 
-  FLASHC_LIBRARY_DIR=rt/lib FLASHC_CACHE_DIR=.carry/fcache bench/paged.py
+  FLASHC_LIBRARY_DIR=rt/lib FLASHC_CACHE_DIR=.carry/fcache bench/paged.py [--flex]
 """
+import argparse
 import os
 import sys
 
@@ -20,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 import flashc  # noqa: E402
-from shapes import median_us, time_sdpa  # noqa: E402
+from shapes import median_us, time_flex, time_sdpa  # noqa: E402
 
 HEADS, KV_HEADS, D, PAGE = 32, 8, 128, 64
 
@@ -33,11 +35,16 @@ def copy_bandwidth():
 
 
 def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--flex", action="store_true",
+                    help="also time FlexAttention on the contiguous keys")
+    args = ap.parse_args()
     copy = copy_bandwidth()
     print(f"# {torch.cuda.get_device_name()}, copy {copy:.2f} TB/s, "
           f"{HEADS}/{KV_HEADS} heads, head_dim {D}, bf16, pages of {PAGE}")
     print(f"{'batch':>5} {'seq_k':>6} {'paged us':>9} {'TB/s':>5} {'copy%':>5} "
-          f"{'dense us':>9} {'sdpa best us':>12} {'paged x best':>12}")
+          f"{'dense us':>9} {'sdpa best us':>12} {'paged x best':>12}" +
+          (f" {'flex us':>8}" if args.flex else ""))
     torch.manual_seed(0)
     for batch in (1, 8, 32, 64):
         for seq_k in (1024, 8192, 32768, 131072):
@@ -78,9 +85,13 @@ def main():
             sdpa = time_sdpa(q_bhsd, k, v, False, True)
             best = min(t for t in sdpa.values() if t is not None)
             tbs = 2 * k.numel() * 2 / us_p / 1e6
+            flex = ""
+            if args.flex:
+                us_f = time_flex(q_bhsd, k, v, causal=False)
+                flex = f" {us_f:>8.1f}" if us_f is not None else f" {'-':>8}"
             print(f"{batch:>5} {seq_k:>6} {us_p:>9.1f} {tbs:>5.2f} "
                   f"{100 * tbs / copy:>5.0f} {us_d:>9.1f} {best:>12.1f} "
-                  f"{best / us_p:>12.2f}")
+                  f"{best / us_p:>12.2f}{flex}")
     return 0
 
 
