@@ -32,6 +32,7 @@ public:
 
 private:
   void emitPreamble(ValueRange kernelArgs);
+  // Varlen and paged views (SequenceViews.cpp).
   /// Varlen: maps q, k, v, o and lse to views of sequence `batch`'s rows
   /// ([batches, heads, its length, head_dim], batch stride 0), bounded by
   /// the cu_seqlens operands.
