@@ -69,6 +69,19 @@ enum class ModKind { Score, Mask };
 /// The region's leading arguments: (score: f32,) batch, head, q_idx,
 /// kv_idx, seq_q, seq_k (index).
 unsigned modLeadingArguments(ModKind kind);
+/// The operands of an attention, flash.attention or flash.tiled (null
+/// where absent).
+struct AttentionOperands {
+  Value q, k, v, o, lse;
+  Value cuSeqlensQ, cuSeqlensK; // varlen
+  Value blockTable, seqlensK;   // paged
+  ValueRange captures;
+};
+/// The rules those operands follow, `config` (if any) as far as it bears
+/// on them (AttentionOperands.cpp); returns the head dim.
+FailureOr<int64_t> verifyAttentionOperands(Operation *op,
+                                           const AttentionOperands &operands,
+                                           TileConfigAttr config);
 /// Captures are memrefs (row-major, global memory, scalar elements) or
 /// index, integer or float scalars.
 LogicalResult verifyCaptures(Operation *op, ValueRange captures);
