@@ -5,7 +5,7 @@
 #include "flashc/Runtime/CudaDriver.h"
 
 #include "LaunchChecks.h"
-#include "SplitWorkspaces.h"
+#include "RuntimeObjects.h"
 
 #include <algorithm>
 #include <cstring>
@@ -17,52 +17,6 @@
 #include <vector>
 
 using namespace flashc;
-
-struct flashc_runtime {
-  const CudaDriver *driver = nullptr;
-  CUdevice device = 0;
-  CUcontext context = nullptr;
-  bool retained = false;
-  int major = 0, minor = 0;
-  int multiprocessors = 0, sharedBytesPerSM = 0;
-  std::string deviceName;
-  std::string error;
-
-  flashc_status fail(flashc_status status, std::string message) {
-    error = std::move(message);
-    return status;
-  }
-  /// Checks a driver call; on failure records `what` and the CUresult.
-  bool check(CUresult result, const char *what) {
-    if (result == CUDA_SUCCESS)
-      return true;
-    error = std::string(what) + " failed: " + driver->describe(result);
-    return false;
-  }
-};
-
-struct flashc_block_map {
-  flashc_runtime *runtime = nullptr;
-  CUdeviceptr data = 0;
-  int64_t entries = 0;
-  /// What a launch must match to use it (mapKey).
-  std::vector<int64_t> key;
-};
-
-struct flashc_kernel {
-  flashc_runtime *runtime = nullptr;
-  KernelBundle bundle;
-  CUmodule module = nullptr;
-  CUfunction function = nullptr;
-  /// The block-map kernel, if any, and its map (grown on demand).
-  CUfunction blockMapFunction = nullptr;
-  CUdeviceptr blockMap = 0;
-  size_t blockMapBytes = 0;
-  /// kv_splits > 1: the split count flashc_kernel_set_kv_splits fixed (0:
-  /// chosen per launch), and the split workspaces, one per stream.
-  int64_t forcedSplits = 0;
-  SplitWorkspaces workspaces;
-};
 
 /// Whether `pointer` is device memory of the runtime's context.
 static bool isDevicePointer(flashc_runtime *rt, uint64_t pointer) {
@@ -93,57 +47,6 @@ static flashc_status checkPointers(flashc_runtime *rt,
   }
   return FLASHC_OK;
 }
-
-namespace {
-/// The kernel's parameters (docs/Bundle.md): memref descriptors expanded
-/// to allocated, aligned, offset, sizes[rank], strides[rank], and scalars.
-/// Every value gets an 8-byte slot (a 4-byte scalar in its first bytes:
-/// the driver reads as many bytes as the parameter has); the slots live
-/// here, in a deque, so that the pointers stay valid.
-struct LaunchParams {
-  std::deque<int64_t> slots;
-  std::vector<void *> pointers;
-
-  void push(int64_t value) {
-    slots.push_back(value);
-    pointers.push_back(&slots.back());
-  }
-  /// A memref descriptor at `data` of `sizes` and `strides` (none:
-  /// row-major, contiguous).
-  void addMemref(uint64_t data, const std::vector<int64_t> &sizes,
-                 const int64_t *strides = nullptr) {
-    push(static_cast<int64_t>(data));
-    push(static_cast<int64_t>(data));
-    push(0);
-    for (int64_t size : sizes)
-      push(size);
-    std::vector<int64_t> values(sizes.size());
-    int64_t stride = 1;
-    for (size_t i = sizes.size(); i-- > 0;) {
-      values[i] = strides ? strides[i] : stride;
-      stride *= sizes[i];
-    }
-    for (int64_t value : values)
-      push(value);
-  }
-  /// A scalar of `type` (bundle's names: i32, i64, index, f32, f64).
-  void addScalar(const std::string &type, const flashc_capture &capture) {
-    int64_t slot = 0;
-    if (type == "f32") {
-      float value = static_cast<float>(capture.float_value);
-      std::memcpy(&slot, &value, sizeof(value));
-    } else if (type == "f64") {
-      std::memcpy(&slot, &capture.float_value, sizeof(double));
-    } else if (type == "i32") {
-      int32_t value = static_cast<int32_t>(capture.int_value);
-      std::memcpy(&slot, &value, sizeof(value));
-    } else {
-      slot = capture.int_value;
-    }
-    push(slot);
-  }
-};
-} // namespace
 
 extern "C" {
 
@@ -339,13 +242,13 @@ flashc_status flashc_kernel_launch(flashc_kernel *kernel,
                                    stream);
 }
 
-/// The checks of a launch and its parameters up to the captures.
-static flashc_status
-prepareLaunch(flashc_kernel *kernel, const flashc_shape *shape,
-              const flashc_strides *strides, const uint64_t (&pointers)[4],
-              uint64_t lse, const flashc_capture *captures, size_t numCaptures,
-              LaunchParams &params, const flashc_varlen *varlen = nullptr,
-              const flashc_paged *paged = nullptr) {
+} // extern "C"
+
+flashc_status flashc::prepareLaunch(
+    flashc_kernel *kernel, const flashc_shape *shape,
+    const flashc_strides *strides, const uint64_t (&pointers)[4], uint64_t lse,
+    const flashc_capture *captures, size_t numCaptures, LaunchParams &params,
+    const flashc_varlen *varlen, const flashc_paged *paged) {
   flashc_runtime *rt = kernel->runtime;
   rt->error.clear();
   const KernelBundle &b = kernel->bundle;
@@ -415,6 +318,8 @@ prepareLaunch(flashc_kernel *kernel, const flashc_shape *shape,
   return FLASHC_OK;
 }
 
+extern "C" {
+
 /// The block map's shape for a launch of `b` at `shape`: what a built map
 /// must match to be used by it.
 static std::vector<int64_t> mapKey(const KernelBundle &b,
@@ -441,11 +346,6 @@ flashc_status flashc_kernel_launch_with_map(
   return flashc_kernel_launch_strided(kernel, shape, nullptr, q, k, v, o, lse,
                                       captures, numCaptures, map, stream);
 }
-
-static flashc_status launchSplit(flashc_kernel *kernel,
-                                 const flashc_shape &shape,
-                                 const flashc_shape &keys, LaunchParams &params,
-                                 void *stream);
 
 flashc_status
 flashc_kernel_launch_strided(flashc_kernel *kernel, const flashc_shape *shape,
@@ -491,13 +391,12 @@ flashc_kernel_launch_strided(flashc_kernel *kernel, const flashc_shape *shape,
   return launchSplit(kernel, *shape, *shape, params, stream);
 }
 
-/// The launch of a prepared kernel on grid (query blocks, heads, batch ·
-/// splits) of `shape`, the split count chosen for `keys` (the shape with
-/// the longest key length), with the split workspace when split.
-static flashc_status launchSplit(flashc_kernel *kernel,
-                                 const flashc_shape &shape,
-                                 const flashc_shape &keys, LaunchParams &params,
-                                 void *stream) {
+} // extern "C"
+
+flashc_status flashc::launchSplit(flashc_kernel *kernel,
+                                  const flashc_shape &shape,
+                                  const flashc_shape &keys,
+                                  LaunchParams &params, void *stream) {
   flashc_runtime *rt = kernel->runtime;
   const KernelBundle &b = kernel->bundle;
   int64_t gridX = b.gridX(shape.seq_q);
@@ -537,77 +436,7 @@ static flashc_status launchSplit(flashc_kernel *kernel,
   return FLASHC_OK;
 }
 
-flashc_status flashc_kernel_launch_varlen(flashc_kernel *kernel,
-                                          const flashc_varlen *varlen,
-                                          const flashc_strides *strides,
-                                          uint64_t q, uint64_t k, uint64_t v,
-                                          uint64_t o, uint64_t lse,
-                                          const flashc_capture *captures,
-                                          size_t numCaptures, void *stream) {
-  if (!kernel)
-    return FLASHC_ERROR_ARGUMENT;
-  flashc_runtime *rt = kernel->runtime;
-  rt->error.clear();
-  const KernelBundle &b = kernel->bundle;
-  if (std::string message = checkVarlen(b, varlen); !message.empty())
-    return rt->fail(FLASHC_ERROR_ARGUMENT, message);
-  flashc_shape shape = varlenShape(*varlen);
-  uint64_t pointers[] = {q, k, v, o};
-  LaunchParams params;
-  if (flashc_status status =
-          prepareLaunch(kernel, &shape, strides, pointers, lse, captures,
-                        numCaptures, params, varlen);
-      status != FLASHC_OK)
-    return status;
-  // One program per (query block of the longest sequence, head, sequence);
-  // those past their own sequence's end return at once.
-  if (!rt->check(rt->driver->cuLaunchKernel(
-                     kernel->function,
-                     static_cast<unsigned>(b.gridX(varlen->max_seqlen_q)),
-                     static_cast<unsigned>(varlen->heads),
-                     static_cast<unsigned>(varlen->sequences),
-                     static_cast<unsigned>(b.threads), 1, 1,
-                     static_cast<unsigned>(b.sharedBytes),
-                     static_cast<CUstream>(stream), params.pointers.data(),
-                     nullptr),
-                 "cuLaunchKernel"))
-    return FLASHC_ERROR_CUDA;
-  return FLASHC_OK;
-}
-
-flashc_status
-flashc_kernel_launch_paged(flashc_kernel *kernel, const flashc_paged *paged,
-                           const flashc_strides *strides, uint64_t q,
-                           uint64_t kCache, uint64_t vCache, uint64_t o,
-                           uint64_t lse, const flashc_capture *captures,
-                           size_t numCaptures, void *stream) {
-  if (!kernel)
-    return FLASHC_ERROR_ARGUMENT;
-  flashc_runtime *rt = kernel->runtime;
-  rt->error.clear();
-  if (std::string message = checkPaged(kernel->bundle, paged); !message.empty())
-    return rt->fail(FLASHC_ERROR_ARGUMENT, message);
-  flashc_shape shape = pagedShape(*paged);
-  uint64_t pointers[] = {q, kCache, vCache, o};
-  LaunchParams params;
-  if (flashc_status status =
-          prepareLaunch(kernel, &shape, strides, pointers, lse, captures,
-                        numCaptures, params, nullptr, paged);
-      status != FLASHC_OK)
-    return status;
-  // The split count for the longest key length the table allows.
-  flashc_shape keys = shape;
-  keys.seq_k = paged->max_pages * paged->page_size;
-  return launchSplit(kernel, shape, keys, params, stream);
-}
-
-int flashc_kernel_is_paged(const flashc_kernel *kernel) {
-  return kernel && kernel->bundle.paged ? 1 : 0;
-}
-
-int flashc_kernel_is_varlen(const flashc_kernel *kernel) {
-  return kernel && kernel->bundle.varlen ? 1 : 0;
-}
+extern "C" {
 
 flashc_status flashc_kernel_set_kv_splits(flashc_kernel *kernel,
                                           int64_t splits) {
