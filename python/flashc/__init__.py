@@ -690,6 +690,42 @@ def _readable_in_place(t):
         t.data_ptr() % 16 == 0
 
 
+def _not_empty(name, t):
+    if min(t.shape) < 1:
+        raise ValueError(f"{name} has an empty dimension: {tuple(t.shape)}")
+
+
+def _check_operands(torch, operands, each=None):
+    """The checks every attention call makes of its three tensors
+    ((name, tensor, layout) each: a CUDA float16 or bfloat16 tensor of the
+    layout's rank, then `each(name, tensor)`), and of them together: one
+    dtype, one device, the last two of one shape."""
+    for name, t, layout in operands:
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+        if not t.is_cuda:
+            raise ValueError(f"{name} must be a CUDA tensor, got device {t.device}")
+        if t.dtype not in (torch.float16, torch.bfloat16):
+            raise TypeError(f"{name} must be float16 or bfloat16, got {t.dtype}")
+        rank = layout.count(",") + 1
+        if t.dim() != rank:
+            raise ValueError(f"{name} must have {rank} dims {layout}, got "
+                             f"shape {tuple(t.shape)}")
+        if each:
+            each(name, t)
+    names = ", ".join(name for name, _, _ in operands)
+    tensors = [t for _, t, _ in operands]
+    if len({t.dtype for t in tensors}) > 1:
+        raise TypeError(f"{names} must share a dtype, got "
+                        + ", ".join(str(t.dtype) for t in tensors))
+    if len({t.device for t in tensors}) > 1:
+        raise ValueError(f"{names} must be on one device")
+    (first, a, _), (second, b, _) = operands[1], operands[2]
+    if a.shape != b.shape:
+        raise ValueError(f"{first} and {second} must have one shape, got "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+
+
 def attention(q, k, v, causal=False, scale=None, score_mod=None,
               mask_mod=None, bottom_right=False, return_lse=False,
               captures=(), block_map=None, _build_map=False):
@@ -721,29 +757,15 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
     except ImportError as e:
         raise ImportError("flashc.attention needs PyTorch; flashc.compile "
                           "works without it") from e
-    names = ("q", "k", "v")
-    for name, t in zip(names, (q, k, v)):
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-        if not t.is_cuda:
-            raise ValueError(f"{name} must be a CUDA tensor, got device {t.device}")
-        if t.dtype not in (torch.float16, torch.bfloat16):
-            raise TypeError(f"{name} must be float16 or bfloat16, got {t.dtype}")
-        if t.dim() != 4:
-            raise ValueError(f"{name} must have 4 dims [batch, heads, seq, "
-                             f"head_dim], got shape {tuple(t.shape)}")
+    def readable(name, t):
         if not _readable_in_place(t):
             raise ValueError(f"{name} needs a unit stride on head_dim, the "
                              "other strides positive multiples of 8 and "
                              "16-byte alignment, got strides "
                              f"{tuple(t.stride())} (call .contiguous())")
-    if not (q.dtype == k.dtype == v.dtype):
-        raise TypeError(f"q, k, v must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
-    if not (q.device == k.device == v.device):
-        raise ValueError("q, k, v must be on one device")
-    if k.shape != v.shape:
-        raise ValueError(f"k and v must have one shape, got {tuple(k.shape)} "
-                         f"and {tuple(v.shape)}")
+    layout = "[batch, heads, seq, head_dim]"
+    _check_operands(torch, (("q", q, layout), ("k", k, layout),
+                            ("v", v, layout)), each=readable)
     if q.shape[0] != k.shape[0] or q.shape[3] != k.shape[3]:
         raise ValueError(f"q {tuple(q.shape)} and k {tuple(k.shape)} must agree "
                          "on batch and head_dim")
@@ -859,25 +881,9 @@ def varlen_attention(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
         import torch
     except ImportError as e:
         raise ImportError("flashc.varlen_attention needs PyTorch") from e
-    for name, t in zip(("q", "k", "v"), (q, k, v)):
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-        if not t.is_cuda:
-            raise ValueError(f"{name} must be a CUDA tensor, got device {t.device}")
-        if t.dtype not in (torch.float16, torch.bfloat16):
-            raise TypeError(f"{name} must be float16 or bfloat16, got {t.dtype}")
-        if t.dim() != 3:
-            raise ValueError(f"{name} must have 3 dims [total, heads, "
-                             f"head_dim], got shape {tuple(t.shape)}")
-        if min(t.shape) < 1:
-            raise ValueError(f"{name} has an empty dimension: {tuple(t.shape)}")
-    if not (q.dtype == k.dtype == v.dtype):
-        raise TypeError(f"q, k, v must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
-    if not (q.device == k.device == v.device):
-        raise ValueError("q, k, v must be on one device")
-    if k.shape != v.shape:
-        raise ValueError(f"k and v must have one shape, got {tuple(k.shape)} "
-                         f"and {tuple(v.shape)}")
+    layout = "[total, heads, head_dim]"
+    _check_operands(torch, (("q", q, layout), ("k", k, layout),
+                            ("v", v, layout)), each=_not_empty)
     if q.shape[2] != k.shape[2]:
         raise ValueError(f"q {tuple(q.shape)} and k {tuple(k.shape)} must agree "
                          "on head_dim")
@@ -956,30 +962,10 @@ def paged_attention(q, k_cache, v_cache, block_table, seqlens_k, causal=False,
         import torch
     except ImportError as e:
         raise ImportError("flashc.paged_attention needs PyTorch") from e
-    for name, t, dims in (("q", q, "[batch, seq_q, heads, head_dim]"),
-                          ("k_cache", k_cache,
-                           "[pages, page_size, kv_heads, head_dim]"),
-                          ("v_cache", v_cache,
-                           "[pages, page_size, kv_heads, head_dim]")):
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-        if not t.is_cuda:
-            raise ValueError(f"{name} must be a CUDA tensor, got device {t.device}")
-        if t.dtype not in (torch.float16, torch.bfloat16):
-            raise TypeError(f"{name} must be float16 or bfloat16, got {t.dtype}")
-        if t.dim() != 4:
-            raise ValueError(f"{name} must have 4 dims {dims}, got shape "
-                             f"{tuple(t.shape)}")
-        if min(t.shape) < 1:
-            raise ValueError(f"{name} has an empty dimension: {tuple(t.shape)}")
-    if not (q.dtype == k_cache.dtype == v_cache.dtype):
-        raise TypeError("q, k_cache, v_cache must share a dtype, got "
-                        f"{q.dtype}, {k_cache.dtype}, {v_cache.dtype}")
-    if not (q.device == k_cache.device == v_cache.device):
-        raise ValueError("q, k_cache, v_cache must be on one device")
-    if k_cache.shape != v_cache.shape:
-        raise ValueError(f"k_cache and v_cache must have one shape, got "
-                         f"{tuple(k_cache.shape)} and {tuple(v_cache.shape)}")
+    cache = "[pages, page_size, kv_heads, head_dim]"
+    _check_operands(torch, (("q", q, "[batch, seq_q, heads, head_dim]"),
+                            ("k_cache", k_cache, cache),
+                            ("v_cache", v_cache, cache)), each=_not_empty)
     batch, seq_q, heads, head_dim = q.shape
     pages, page_size, kv_heads, _ = k_cache.shape
     if k_cache.shape[3] != head_dim:
