@@ -69,29 +69,7 @@ if "--warm" in sys.argv:
 
 import torch  # noqa: E402
 
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    print(("ok   " if ok else "FAIL ") + name + (f"  {detail}" if detail else ""))
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-
-
-def raises(name, exc, fn):
-    try:
-        fn()
-    except exc as e:
-        check(name, True, f"{type(e).__name__}: {e}")
-        return
-    except Exception as e:  # the wrong kind of error
-        check(name, False, f"{type(e).__name__}: {e}")
-        return
-    check(name, False, "no error")
-
+from report import check, finish, raises  # noqa: E402
 
 def paged_cache(lengths, kv_heads, d, dtype, page):
     """K and V caches whose pages are scattered (a random permutation, and
@@ -192,5 +170,4 @@ raises("k and v differ", ValueError, lambda: flashc.paged_attention(
 raises("q 3-d", ValueError, lambda: flashc.paged_attention(
     q[0], k, v, table, lens))
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -5,23 +5,11 @@ Run on a GPU machine with torch (the kernels may come from a warmed cache:
 FLASHC_CACHE_DIR, see python/tests/warm_cache.py). Prints one line per check
 and 'N passed, M failed'; exit 0 only if all passed.
 """
-import sys
-
 import torch
 import torch.nn.functional as F
 
 import flashc
-
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    print(("ok   " if ok else "FAIL ") + name + (f"  {detail}" if detail else ""))
-    if ok:
-        passed += 1
-    else:
-        failed += 1
+from report import check, finish, raises
 
 
 def rel_l2(out, ref):
@@ -152,20 +140,6 @@ for dtype, bound in ((torch.float16, 2e-3), (torch.bfloat16, 1e-2)):
               f"rel_l2={err:.2e}")
 
 q = torch.randn(1, 2, 64, 64, device="cuda", dtype=torch.float16)
-
-
-def raises(name, exc, fn):
-    try:
-        fn()
-    except exc as e:
-        check(name, True, f"{type(e).__name__}: {e}")
-        return
-    except Exception as e:  # the wrong kind of error
-        check(name, False, f"{type(e).__name__}: {e}")
-        return
-    check(name, False, "no error")
-
-
 raises("CPU tensor", ValueError, lambda: flashc.attention(q.cpu(), q, q))
 raises("float32", TypeError, lambda: flashc.attention(q.float(), q.float(), q.float()))
 raises("head_dim stride not 1", ValueError,
@@ -183,5 +157,4 @@ raises("head_dim 40", ValueError,
 raises("3-d tensor", ValueError, lambda: flashc.attention(q[0], q[0], q[0]))
 raises("mixed dtypes", TypeError, lambda: flashc.attention(q, q.bfloat16(), q))
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -14,30 +14,6 @@ import flashc
 
 ARCH = "sm_90"
 
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    print(("ok   " if ok else "FAIL ") + name + (f"  {detail}" if detail else ""))
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-
-
-def raises(name, exc, fn):
-    try:
-        fn()
-    except exc as e:
-        check(name, True, f"{type(e).__name__}: {e}")
-        return
-    except Exception as e:  # the wrong kind of error
-        check(name, False, f"{type(e).__name__}: {e}")
-        return
-    check(name, False, "no error")
-
-
 def cases():
     """(name, query lengths, key lengths, heads, kv_heads, head_dim, dtype,
     keyword arguments): every launch of the suite."""
@@ -103,6 +79,8 @@ if "--warm" in sys.argv:
     sys.exit(0)
 
 import torch  # noqa: E402
+
+from report import check, finish, raises  # noqa: E402
 
 
 def packed(lengths, heads, d, dtype):
@@ -217,5 +195,4 @@ raises("4-d q", ValueError, lambda: flashc.varlen_attention(
 raises("cu_seqlens on the CPU", ValueError, lambda: flashc.varlen_attention(
     q, q, q, cu.cpu(), cu, 20, 20))
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()
