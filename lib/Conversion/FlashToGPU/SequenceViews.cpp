@@ -15,6 +15,37 @@
 using namespace mlir;
 using namespace mlir::flash;
 
+/// A view of `batches` x `source`'s heads x `length` rows from row `start`
+/// of `source` (described by `meta`), with batch stride 0: every batch
+/// index reads these rows, so that a program's batch·head (b·heads + h, b
+/// its sequence) addresses them as it would a batch of its own.
+static Value sequenceView(KernelContext &k, Value source,
+                          memref::ExtractStridedMetadataOp meta, Value batches,
+                          Value start, Value length) {
+  OpBuilder &b = k.b;
+  auto type = cast<MemRefType>(source.getType());
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> sizes{batches, meta.getSizes()[1], length};
+  SmallVector<OpFoldResult> strides{b.getIndexAttr(0), meta.getStrides()[1],
+                                    meta.getStrides()[2]};
+  SmallVector<int64_t> shape(rank, ShapedType::kDynamic),
+      layout(rank, ShapedType::kDynamic);
+  if (rank == 4) {
+    sizes.push_back(b.getIndexAttr(type.getDimSize(3)));
+    strides.push_back(b.getIndexAttr(1));
+    shape[3] = type.getDimSize(3);
+    layout[3] = 1;
+  }
+  Value offset = k.add(meta.getOffset(), k.mul(start, meta.getStrides()[2]));
+  auto viewType = MemRefType::get(
+      shape, type.getElementType(),
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, layout));
+  return memref::ReinterpretCastOp::create(b, k.loc, viewType,
+                                           meta.getBaseBuffer(),
+                                           OpFoldResult(offset), sizes, strides)
+      .getResult();
+}
+
 void TileLowering::emitSequenceViews(Value batch, Value batches,
                                      ValueRange kernelArgs) {
   OpBuilder &b = k.b;
@@ -36,38 +67,12 @@ void TileLowering::emitSequenceViews(Value batch, Value batches,
   auto [startQ, lengthQ] = bounds(tiled.getCuSeqlensQ());
   auto [startK, lengthK] = bounds(tiled.getCuSeqlensK());
   sequenceLengthQ = lengthQ;
-  // A view of `batches` x the operand's heads x `length` rows from row
-  // `start`, with batch stride 0: every batch index reads this sequence's
-  // rows, so that the program's batch·head (b·heads + h, b the sequence)
-  // addresses them as it would a batch of its own, and the modifiers and
-  // the affine mask bounds see b. Each view is made from its role's own
-  // kernel argument (the verifier keeps one value from taking two roles
-  // with different bounds).
+  // The modifiers and the affine mask bounds then see b too. Each view is
+  // made from its role's own kernel argument (the verifier keeps one value
+  // from taking two roles with different bounds).
   auto view = [&](Value operand, Value source, Value start, Value length) {
-    auto type = cast<MemRefType>(source.getType());
-    int64_t rank = type.getRank();
     auto meta = memref::ExtractStridedMetadataOp::create(b, loc, source);
-    SmallVector<OpFoldResult> sizes{batches, meta.getSizes()[1], length};
-    SmallVector<OpFoldResult> strides{b.getIndexAttr(0), meta.getStrides()[1],
-                                      meta.getStrides()[2]};
-    if (rank == 4) {
-      sizes.push_back(b.getIndexAttr(type.getDimSize(3)));
-      strides.push_back(b.getIndexAttr(1));
-    }
-    Value offset = k.add(meta.getOffset(), k.mul(start, meta.getStrides()[2]));
-    SmallVector<int64_t> shape(rank, ShapedType::kDynamic),
-        layout(rank, ShapedType::kDynamic);
-    if (rank == 4) {
-      shape[3] = type.getDimSize(3);
-      layout[3] = 1;
-    }
-    auto viewType = MemRefType::get(
-        shape, type.getElementType(),
-        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, layout));
-    mapping.map(operand, memref::ReinterpretCastOp::create(
-                             b, loc, viewType, meta.getBaseBuffer(),
-                             OpFoldResult(offset), sizes, strides)
-                             .getResult());
+    mapping.map(operand, sequenceView(k, source, meta, batches, start, length));
   };
   view(tiled.getQ(), kernelArgs[0], startQ, lengthQ);
   view(tiled.getO(), kernelArgs[3], startQ, lengthQ);
@@ -94,29 +99,14 @@ TileLowering::PagedKeys TileLowering::emitPagedKeyViews(Value batch,
        {std::tuple<Value, Value &, Value &>{kernelArgs[1], paged.keyPageStride,
                                             paged.keys},
         {kernelArgs[2], paged.valuePageStride, paged.values}}) {
-    auto type = cast<MemRefType>(cache.getType());
     auto meta = memref::ExtractStridedMetadataOp::create(b, loc, cache);
     if (!paged.pageSize) // K's: the launch gives one page size for both
       paged.pageSize = meta.getSizes()[2];
     pageStride = meta.getStrides()[0];
-    // The sequence's keys as the copies see them: seq its length. Only
-    // their sizes and the head and row strides are read; each row's page
-    // comes from the block table.
-    auto viewType = MemRefType::get(
-        {ShapedType::kDynamic, ShapedType::kDynamic, ShapedType::kDynamic,
-         type.getDimSize(3)},
-        type.getElementType(),
-        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
-                               {ShapedType::kDynamic, ShapedType::kDynamic,
-                                ShapedType::kDynamic, 1}));
-    view = memref::ReinterpretCastOp::create(
-               b, loc, viewType, meta.getBaseBuffer(),
-               OpFoldResult(meta.getOffset()),
-               ArrayRef<OpFoldResult>{batches, meta.getSizes()[1], length,
-                                      b.getIndexAttr(type.getDimSize(3))},
-               ArrayRef<OpFoldResult>{b.getIndexAttr(0), meta.getStrides()[1],
-                                      meta.getStrides()[2], b.getIndexAttr(1)})
-               .getResult();
+    // The sequence's keys as the copies see them: seq its length, from row
+    // 0 of page 0. Only their sizes and the head and row strides are read;
+    // each row's page comes from the block table.
+    view = sequenceView(k, cache, meta, batches, k.idx(0), length);
   }
   return paged;
 }
