@@ -176,16 +176,14 @@ void CpAsync::issueRowCopies(Value source, const FlatSource &flat, Value bh,
                                        tc.qkvColumn(laneRow, col, 0)));
   // Where row `row` of this (batch, head) starts in the flat source: among
   // the B·H·S rows of a row-major one, or by the strides.
+  // (A paged cache's view has batch stride 0: its head base is the head's;
+  // the batch picks the block table's row.)
   Value headRow0, headBase, batch;
-  if (flat.table) {
+  if (flat.strideRow) {
     Value heads = memref::DimOp::create(b, loc, source, 1);
     batch = arith::DivUIOp::create(b, loc, bh, heads);
-    headBase =
-        k.mul(arith::RemUIOp::create(b, loc, bh, heads), flat.strideHead);
-  } else if (flat.strideRow) {
-    Value heads = memref::DimOp::create(b, loc, source, 1);
     headBase = k.add(
-        k.mul(arith::DivUIOp::create(b, loc, bh, heads), flat.strideBatch),
+        k.mul(batch, flat.strideBatch),
         k.mul(arith::RemUIOp::create(b, loc, bh, heads), flat.strideHead));
   } else {
     headRow0 = k.mul(bh, seq);

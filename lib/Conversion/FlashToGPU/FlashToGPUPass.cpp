@@ -173,9 +173,9 @@ struct FlashToGPUPass
                     UnitAttr::get(&getContext()));
     SymbolTable symbols(module);
     for (TiledOp tiled : programs) {
-      if ((tiled.isVarlen() || tiled.isPaged()) &&
-          !dataDependentMasks(tiled).empty()) {
-        dataDependentMasks(tiled).front().emitOpError()
+      SmallVector<MaskModOp> mapped = dataDependentMasks(tiled);
+      if ((tiled.isVarlen() || tiled.isPaged()) && !mapped.empty()) {
+        mapped.front().emitOpError()
             << "flash-to-gpu: a mask_mod that reads data (which needs a "
                "block map) is not supported with "
             << (tiled.isVarlen() ? "varlen" : "a paged cache") << " yet";
