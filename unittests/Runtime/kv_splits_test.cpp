@@ -134,121 +134,114 @@ int main() {
   rule.varlen = true;
   expect(packedShape(rule, step).heads, 32, "not packed: varlen");
 
-  // checkVarlen: a varlen launch's own arguments, each named.
-  KernelBundle varlenKernel = dyn;
-  varlenKernel.varlen = true;
-  flashc_varlen good = {3, 32, 8, 1000, 1200, 500, 600, 256, 512};
-  auto message = [&](const KernelBundle &b, flashc_varlen v) {
-    return checkVarlen(b, &v);
-  };
-  expectText(message(varlenKernel, good), "", "varlen: valid");
-  expectText(message(dyn, good),
-             "varlen: the kernel was compiled without varlen (launch it with "
-             "flashc_kernel_launch_strided, or compile it with varlen(...))",
-             "varlen: not a varlen kernel");
-  flashc_varlen bad = good;
-  bad.sequences = 0;
-  expectText(message(varlenKernel, bad),
-             "varlen: sequences = 0 must be from 1 to 65535 (one grid z "
-             "index each)",
-             "varlen: no sequence");
-  bad = good;
-  bad.max_seqlen_q = 1001;
-  expectText(message(varlenKernel, bad),
-             "varlen: max_seqlen_q = 1001 must be from 1 to total_q = 1000",
-             "varlen: max_seqlen_q past the total");
-  bad = good;
-  bad.max_seqlen_k = 0;
-  expectText(message(varlenKernel, bad),
-             "varlen: max_seqlen_k = 0 must be from 1 to total_k = 1200",
-             "varlen: max_seqlen_k 0");
-  bad = good;
-  bad.cu_seqlens_k = 0;
-  expectText(message(varlenKernel, bad), "varlen: cu_seqlens_k: null pointer",
-             "varlen: null bounds");
-  bad = good;
-  bad.cu_seqlens_q = 258;
-  expectText(message(varlenKernel, bad),
-             "varlen: cu_seqlens_q: not 4-byte aligned (i32 entries)",
-             "varlen: misaligned bounds");
-  flashc_shape checked = varlenShape(good);
-  expect(checked.batch * 1000000 + checked.seq_q * 10 + checked.heads / 32,
-         1 * 1000000 + 1000 * 10 + 1, "varlen: checked as batch 1, total_q");
   rule = dyn;
   rule.paged = true;
   expect(packedShape(rule, step).heads, 32, "not packed: paged");
 
-  // checkPaged: a paged launch's own arguments, each named.
-  KernelBundle pagedKernel = dyn;
+  // checkVarlen and checkPaged: a varlen or paged launch's own arguments,
+  // each named. Each case changes the kernel or the arguments of a valid
+  // launch and names the message it must give.
+  KernelBundle varlenKernel = dyn, pagedKernel = dyn;
+  varlenKernel.varlen = true;
   pagedKernel.paged = true;
-  flashc_paged cache = {8, 32, 8, 1, 4096, 64, 512, 256, 512};
-  auto pagedMessage = [&](const KernelBundle &b, flashc_paged p) {
-    return checkPaged(b, &p);
+  const flashc_varlen good = {3, 32, 8, 1000, 1200, 500, 600, 256, 512};
+  const flashc_paged cache = {8, 32, 8, 1, 4096, 64, 512, 256, 512};
+  struct VarlenCase {
+    const char *what;
+    KernelBundle kernel;
+    void (*change)(flashc_varlen &);
+    const char *message;
   };
-  expectText(pagedMessage(pagedKernel, cache), "", "paged: valid");
-  expectText(pagedMessage(dyn, cache),
-             "paged: the kernel was compiled without paged (launch it with "
-             "flashc_kernel_launch_strided, or compile it with paged(...))",
-             "paged: not a paged kernel");
-  flashc_paged badCache = cache;
-  badCache.page_size = 24;
-  expectText(pagedMessage(pagedKernel, badCache),
-             "paged: page_size = 24 must be a positive multiple of 16",
-             "paged: page size 24");
-  badCache = cache;
-  badCache.num_pages = 0;
-  expectText(pagedMessage(pagedKernel, badCache),
-             "paged: num_pages = 0 must be at least 1", "paged: no pages");
-  badCache = cache;
-  badCache.max_pages = 0;
-  expectText(pagedMessage(pagedKernel, badCache),
-             "paged: max_pages = 0 must be at least 1 (the block table's "
-             "columns)",
-             "paged: an empty table");
-  badCache = cache;
-  badCache.seqlens_k = 0;
-  expectText(pagedMessage(pagedKernel, badCache),
-             "paged: seqlens_k: null pointer", "paged: null lengths");
-  badCache = cache;
-  badCache.block_table = 6;
-  expectText(pagedMessage(pagedKernel, badCache),
-             "paged: block_table: not 4-byte aligned (i32 entries)",
-             "paged: misaligned table");
-  KernelBundle fixedCache = pagedKernel;
-  fixedCache.pages = 100;
-  expectText(pagedMessage(fixedCache, cache),
-             "paged: num_pages = 4096 differs from the compiled 100",
-             "paged: the compiled page count");
-  fixedCache = pagedKernel;
-  fixedCache.maxPages = 8;
-  expectText(pagedMessage(fixedCache, cache),
-             "paged: max_pages = 512 differs from the compiled 8",
-             "paged: the compiled table width");
-  badCache = cache;
-  badCache.max_pages = int64_t(1) << 30;
-  expectText(pagedMessage(pagedKernel, badCache),
-             "paged: max_pages · page_size = 1073741824 · 64 keys a sequence "
-             "may hold exceed 2^31 - 1",
-             "paged: a table too wide for i32 lengths");
-  expectText(checkVarlen(pagedKernel, &good),
-             "varlen: the kernel was compiled without varlen (launch it with "
-             "flashc_kernel_launch_paged, or compile it with varlen(...))",
-             "varlen: a paged kernel names its own launch");
-  KernelBundle fixedSequences = varlenKernel;
-  fixedSequences.sequences = 5;
-  expectText(message(fixedSequences, good),
-             "varlen: sequences = 3 differs from the compiled 5",
-             "varlen: the compiled sequence count");
-  fixedCache = pagedKernel;
-  fixedCache.seqK = 16;
-  expectText(pagedMessage(fixedCache, cache),
-             "paged: page_size = 64 differs from the compiled 16",
-             "paged: the compiled page size, named as given");
-  fixedSequences = varlenKernel;
-  fixedSequences.seqQ = 999;
-  expectText(message(fixedSequences, good),
-             "varlen: total_q = 1000 differs from the compiled 999",
-             "varlen: the compiled total, named as given");
+  auto none = [](flashc_varlen &) {};
+  KernelBundle fewer = varlenKernel, shorter = varlenKernel;
+  fewer.sequences = 5;
+  shorter.seqQ = 999;
+  const VarlenCase varlenCases[] = {
+      {"varlen: valid", varlenKernel, none, ""},
+      {"varlen: not a varlen kernel", dyn, none,
+       "varlen: the kernel was compiled without varlen (launch it with "
+       "flashc_kernel_launch_strided, or compile it with varlen(...))"},
+      {"varlen: a paged kernel names its own launch", pagedKernel, none,
+       "varlen: the kernel was compiled without varlen (launch it with "
+       "flashc_kernel_launch_paged, or compile it with varlen(...))"},
+      {"varlen: no sequence", varlenKernel,
+       [](flashc_varlen &v) { v.sequences = 0; },
+       "varlen: sequences = 0 must be from 1 to 65535 (one grid z index "
+       "each)"},
+      {"varlen: the compiled sequence count", fewer, none,
+       "varlen: sequences = 3 differs from the compiled 5"},
+      {"varlen: the compiled total, named as given", shorter, none,
+       "varlen: total_q = 1000 differs from the compiled 999"},
+      {"varlen: max_seqlen_q past the total", varlenKernel,
+       [](flashc_varlen &v) { v.max_seqlen_q = 1001; },
+       "varlen: max_seqlen_q = 1001 must be from 1 to total_q = 1000"},
+      {"varlen: max_seqlen_k 0", varlenKernel,
+       [](flashc_varlen &v) { v.max_seqlen_k = 0; },
+       "varlen: max_seqlen_k = 0 must be from 1 to total_k = 1200"},
+      {"varlen: null bounds", varlenKernel,
+       [](flashc_varlen &v) { v.cu_seqlens_k = 0; },
+       "varlen: cu_seqlens_k: null pointer"},
+      {"varlen: misaligned bounds", varlenKernel,
+       [](flashc_varlen &v) { v.cu_seqlens_q = 258; },
+       "varlen: cu_seqlens_q: not 4-byte aligned (i32 entries)"},
+  };
+  for (const VarlenCase &c : varlenCases) {
+    flashc_varlen v = good;
+    c.change(v);
+    expectText(checkVarlen(c.kernel, &v), c.message, c.what);
+  }
+  flashc_shape checked = varlenShape(good);
+  expect(checked.batch * 1000000 + checked.seq_q * 10 + checked.heads / 32,
+         1 * 1000000 + 1000 * 10 + 1, "varlen: checked as batch 1, total_q");
+
+  struct PagedCase {
+    const char *what;
+    KernelBundle kernel;
+    void (*change)(flashc_paged &);
+    const char *message;
+  };
+  auto same = [](flashc_paged &) {};
+  KernelBundle fixedPages = pagedKernel, fixedWidth = pagedKernel,
+               fixedPageSize = pagedKernel;
+  fixedPages.pages = 100;
+  fixedWidth.maxPages = 8;
+  fixedPageSize.seqK = 16;
+  const PagedCase pagedCases[] = {
+      {"paged: valid", pagedKernel, same, ""},
+      {"paged: not a paged kernel", dyn, same,
+       "paged: the kernel was compiled without paged (launch it with "
+       "flashc_kernel_launch_strided, or compile it with paged(...))"},
+      {"paged: page size 24", pagedKernel,
+       [](flashc_paged &p) { p.page_size = 24; },
+       "paged: page_size = 24 must be a positive multiple of 16"},
+      {"paged: no pages", pagedKernel, [](flashc_paged &p) { p.num_pages = 0; },
+       "paged: num_pages = 0 must be at least 1"},
+      {"paged: an empty table", pagedKernel,
+       [](flashc_paged &p) { p.max_pages = 0; },
+       "paged: max_pages = 0 must be at least 1 (the block table's "
+       "columns)"},
+      {"paged: null lengths", pagedKernel,
+       [](flashc_paged &p) { p.seqlens_k = 0; },
+       "paged: seqlens_k: null pointer"},
+      {"paged: misaligned table", pagedKernel,
+       [](flashc_paged &p) { p.block_table = 6; },
+       "paged: block_table: not 4-byte aligned (i32 entries)"},
+      {"paged: the compiled page count", fixedPages, same,
+       "paged: num_pages = 4096 differs from the compiled 100"},
+      {"paged: the compiled table width", fixedWidth, same,
+       "paged: max_pages = 512 differs from the compiled 8"},
+      {"paged: the compiled page size, named as given", fixedPageSize, same,
+       "paged: page_size = 64 differs from the compiled 16"},
+      {"paged: a table too wide for i32 lengths", pagedKernel,
+       [](flashc_paged &p) { p.max_pages = int64_t(1) << 30; },
+       "paged: max_pages · page_size = 1073741824 · 64 keys a sequence may "
+       "hold exceed 2^31 - 1"},
+  };
+  for (const PagedCase &c : pagedCases) {
+    flashc_paged p = cache;
+    c.change(p);
+    expectText(checkPaged(c.kernel, &p), c.message, c.what);
+  }
   flashc_shape pagedChecked = pagedShape(cache);
   expect(pagedChecked.seq_k, 64, "paged: K/V checked with seq the page size");
   std::printf("%d failed\n", failures);
