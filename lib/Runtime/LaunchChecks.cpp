@@ -104,6 +104,21 @@ flashc_shape flashc::varlenShape(const flashc_varlen &varlen) {
   return {1, varlen.heads, varlen.total_q, varlen.total_k, varlen.kv_heads};
 }
 
+/// The i32 tables of a varlen or paged launch: non-null, 4-byte aligned
+/// device pointers (whether they are device memory, the launch asks the
+/// driver later).
+static std::string
+checkTables(const char *prefix,
+            std::initializer_list<std::pair<const char *, uint64_t>> tables) {
+  for (auto [name, pointer] : tables) {
+    if (!pointer)
+      return std::string(prefix) + name + ": null pointer";
+    if (pointer % 4)
+      return std::string(prefix) + name + ": not 4-byte aligned (i32 entries)";
+  }
+  return {};
+}
+
 /// The launch a kernel takes, for messages that send the caller there.
 static const char *launchOf(const KernelBundle &b) {
   return b.varlen  ? "flashc_kernel_launch_varlen"
@@ -145,17 +160,8 @@ std::string flashc::checkVarlen(const KernelBundle &b,
       return std::string("varlen: ") + l.name + " = " +
              std::to_string(l.value) + " must be from 1 to " + l.total + " = " +
              std::to_string(l.limit);
-  const std::pair<const char *, uint64_t> bounds[] = {
-      {"cu_seqlens_q", varlen->cu_seqlens_q},
-      {"cu_seqlens_k", varlen->cu_seqlens_k}};
-  for (auto [name, pointer] : bounds) {
-    if (!pointer)
-      return std::string("varlen: ") + name + ": null pointer";
-    if (pointer % 4)
-      return std::string("varlen: ") + name +
-             ": not 4-byte aligned (i32 entries)";
-  }
-  return {};
+  return checkTables("varlen: ", {{"cu_seqlens_q", varlen->cu_seqlens_q},
+                                  {"cu_seqlens_k", varlen->cu_seqlens_k}});
 }
 
 flashc_shape flashc::pagedShape(const flashc_paged &paged) {
@@ -196,16 +202,8 @@ std::string flashc::checkPaged(const KernelBundle &b,
            std::to_string(paged->max_pages) + " · " +
            std::to_string(paged->page_size) +
            " keys a sequence may hold exceed 2^31 - 1";
-  const std::pair<const char *, uint64_t> tables[] = {
-      {"block_table", paged->block_table}, {"seqlens_k", paged->seqlens_k}};
-  for (auto [name, pointer] : tables) {
-    if (!pointer)
-      return std::string("paged: ") + name + ": null pointer";
-    if (pointer % 4)
-      return std::string("paged: ") + name +
-             ": not 4-byte aligned (i32 entries)";
-  }
-  return {};
+  return checkTables("paged: ", {{"block_table", paged->block_table},
+                                 {"seqlens_k", paged->seqlens_k}});
 }
 
 std::string flashc::checkStrides(const KernelBundle &b,
