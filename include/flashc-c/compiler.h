@@ -43,8 +43,9 @@ typedef struct flashc_attention_params {
    * ($FLASHC_TUNE_CACHE, else ~/.cache/flashc/tune.txt), "" for none. A
    * file that does not exist is no cache. */
   const char *tune_cache;
-  /* The tensor-core strategy, "mma_sync" (NULL, the default) or "wmma": of
-   * the given tile config, or without one the heuristic's (flashc --mma). */
+  /* The tensor-core strategy, "mma_sync" (NULL, the default), "wmma" or
+   * "wgmma" (arch "sm_90a" only): of the given tile config, or without one
+   * the heuristic's (flashc --mma). */
   const char *strategy;
   /* Programs that share one query block's K/V loop (0 or 1: one; at most
    * 16, strategy mma_sync, with a tile config only). Added in 0.3. */

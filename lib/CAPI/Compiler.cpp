@@ -166,9 +166,9 @@ int flashc_compile_attention(const flashc_attention_params *params,
     return fail("kv_splits needs a tile config (block_m, block_n, stages "
                 "and warps)");
   std::string strategy = params->strategy ? params->strategy : "mma_sync";
-  if (strategy != "mma_sync" && strategy != "wmma")
-    return fail("strategy must be \"mma_sync\" or \"wmma\", got \"" + strategy +
-                "\"");
+  if (strategy != "mma_sync" && strategy != "wmma" && strategy != "wgmma")
+    return fail("strategy must be \"mma_sync\", \"wmma\" or \"wgmma\", got \"" +
+                strategy + "\"");
   // Build the user-level MLIR; the verifier checks everything else and
   // its diagnostics come back as for MLIR text.
   auto dim = [](int64_t size) {

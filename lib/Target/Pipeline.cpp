@@ -84,6 +84,7 @@ void flash::registerFlashcPasses() {
   memref::registerExpandStridedMetadataPass();
   registerLowerAffinePass();
   registerConvertGpuOpsToNVVMOps();
+  registerConvertNVVMToLLVMPass();
   registerReconcileUnrealizedCastsPass();
   registerGpuNVVMAttachTarget();
   registerGpuModuleToBinaryPass();
@@ -122,7 +123,8 @@ LogicalResult flash::buildGPUToLLVMPipeline(OpPassManager &pm,
       " O=" + std::to_string(options.optLevel) +
       "},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,"
       "expand-strided-metadata,lower-affine,"
-      "convert-gpu-to-nvvm,canonicalize,cse,reconcile-unrealized-casts)";
+      "convert-gpu-to-nvvm,convert-nvvm-to-llvm,canonicalize,cse,"
+      "reconcile-unrealized-casts)";
   return parsePassPipeline(pipeline, pm);
 }
 

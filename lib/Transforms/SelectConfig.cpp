@@ -41,12 +41,27 @@ TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
   return headDim <= 160 && !causal ? config(128, 32) : config(64, 32);
 }
 
+static bool fits(TileConfigAttr config, int64_t headDim);
+
 TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
                                                  int64_t headDim,
                                                  Type elementType, bool causal,
                                                  Strategy strategy) {
   if (strategy == Strategy::mma_sync)
     return getDefaultTileConfig(context, headDim, elementType, causal);
+  if (strategy == Strategy::wgmma) {
+    // Two warpgroups (128 rows) and the most keys a step that fit, else
+    // one warpgroup (head_dim 256).
+    for (int64_t warps : {8, 4})
+      for (int64_t blockN : {128, 64, 32}) {
+        auto config = TileConfigAttr::get(context, 16 * warps, blockN,
+                                          /*stages=*/2, warps, strategy);
+        if (fits(config, headDim))
+          return config;
+      }
+    return TileConfigAttr::get(context, 64, 16, /*stages=*/2, /*warps=*/4,
+                               strategy);
+  }
   // WMMA stages S, P and a broadcast tile in shared memory: at head_dim 128
   // block_n halves to stay within 99 KiB.
   int64_t blockN = headDim <= 64 ? 64 : 32;
@@ -291,11 +306,28 @@ struct SelectConfigPass
       if (!forced) {
         getOperation()->emitError()
             << "flash-select-config: unknown strategy '" << strategy
-            << "' (expected wmma or mma_sync)";
+            << "' (expected wmma, mma_sync or wgmma)";
         return signalPassFailure();
       }
     }
+    const ArchInfo *target = lookupArch(arch);
+    bool hasWgmma = target && target->hasWgmma;
     WalkResult result = getOperation()->walk([&](AttentionOp op) {
+      Strategy wanted = op.getConfigAttr() ? op.getConfigAttr().getStrategy()
+                                           : forced.value_or(Strategy::wmma);
+      if (wanted == Strategy::wgmma && !hasWgmma) {
+        op.emitOpError() << "flash-select-config: strategy wgmma needs "
+                            "--arch sm_90a (Hopper's warpgroup MMA), got '"
+                         << arch << "'";
+        return WalkResult::interrupt();
+      }
+      if (!op.getConfigAttr() && forced == Strategy::wgmma &&
+          op.getHeadDim() % 64 != 0) {
+        op.emitOpError() << "flash-select-config: strategy wgmma needs a "
+                            "head_dim that is a multiple of 64, got "
+                         << op.getHeadDim() << "; use mma_sync";
+        return WalkResult::interrupt();
+      }
       if (!op.getConfigAttr() && forced == Strategy::wmma &&
           op.getHeadDim() > kMaxWmmaHeadDim) {
         op.emitOpError() << "flash-select-config: strategy wmma supports "

@@ -30,7 +30,7 @@ __all__ = ["compile", "attention", "varlen_attention", "paged_attention",
            "mods"]
 __version__ = "0.6"
 
-SUPPORTED_ARCHS = ("sm_80", "sm_86", "sm_89", "sm_90")
+SUPPORTED_ARCHS = ("sm_80", "sm_86", "sm_89", "sm_90", "sm_90a")
 # Multiples of 16 from 32 to 256 (the dialect's rule).
 SUPPORTED_HEAD_DIMS = tuple(range(32, 257, 16))
 _DTYPES = {"f16": 0, "bf16": 1}
@@ -219,7 +219,7 @@ def _apply_config(params, config):
             raise ValueError(f"config needs {field}")
         setattr(params, field, _check_int(f"config {field}", config[field]))
     strategy = config.get("strategy", "mma_sync")
-    _check_choice("config strategy", strategy, ("mma_sync", "wmma"))
+    _check_choice("config strategy", strategy, ("mma_sync", "wmma", "wgmma"))
     params.strategy = strategy.encode()
     params.kv_splits = _check_int("config kv_splits",
                                   config.get("kv_splits", 1))
@@ -235,7 +235,8 @@ def compile(head_dim=64, dtype="f16", causal=False, scale=None, arch="sm_89",
     1/sqrt(head_dim)), static sizes (integers >= 1) or None for dynamic,
     kv_heads (K/V heads dividing heads; None: as heads), strided (q, k, v,
     o strided<[?, ?, ?, 1]>, strides given at launch), config a dict with block_m, block_n, stages,
-    warps and optionally strategy, "mma_sync" (default) or "wmma", and
+    warps and optionally strategy, "mma_sync" (default), "wmma" or
+    "wgmma" (arch "sm_90a"), and
     kv_splits), or pass `mlir` text. A wrong argument raises TypeError or
     ValueError naming it; nothing is rounded or guessed.
     Without a config, tiles come from the tune cache `flashc tune` writes

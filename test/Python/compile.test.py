@@ -17,6 +17,10 @@ print("static", k.metadata["shape"], k.metadata["strategy"])
 k = flashc.compile(config=dict(block_m=64, block_n=64, stages=2, warps=4,
                                strategy="wmma"))
 print("explicit", k.metadata["strategy"])
+k = flashc.compile(head_dim=128, arch="sm_90a",
+                   config=dict(block_m=128, block_n=64, stages=2, warps=8,
+                               strategy="wgmma"))
+print("hopper", k.metadata["arch"], k.metadata["strategy"])
 k = flashc.compile(head_dim=96, heads=32, kv_heads=8, strided=True)
 print("gqa", k.metadata["kv_heads"], "strided", k.metadata.get("strided"))
 for kwargs in (dict(head_dim=72), dict(dtype="f32"), dict(arch="sm_75")):

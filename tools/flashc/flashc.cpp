@@ -60,7 +60,8 @@ static cl::opt<std::string>
 
 static cl::opt<std::string>
     arch("arch",
-         cl::desc("GPU architecture: sm_80, sm_86, sm_89 (default) or sm_90"),
+         cl::desc("GPU architecture: sm_80, sm_86, sm_89 (default), sm_90 or "
+                  "sm_90a (Hopper only, for --mma wgmma)"),
          cl::init("sm_89"), cl::cat(flashcCategory));
 
 static cl::opt<Emit> emit(
@@ -150,8 +151,10 @@ static cl::opt<std::string> tuneCachePath(
 static cl::opt<std::string> mmaStrategy(
     "mma",
     cl::desc("Tensor-core strategy when the input gives no config: mma_sync "
-             "(default, the fastest measured) or wmma"),
-    cl::value_desc("wmma|mma_sync"), cl::init(""), cl::cat(flashcCategory));
+             "(default, the fastest measured), wmma, or wgmma (--arch sm_90a "
+             "only)"),
+    cl::value_desc("wmma|mma_sync|wgmma"), cl::init(""),
+    cl::cat(flashcCategory));
 static cl::opt<bool> noTuneCache(
     "no-tune-cache",
     cl::desc("Ignore the tune cache: use the explicit config or the built-in "
@@ -295,8 +298,8 @@ static LogicalResult checkFlags() {
     return failure();
   }
   if (!mmaStrategy.empty() && mmaStrategy != "wmma" &&
-      mmaStrategy != "mma_sync") {
-    errs() << "flashc: error: --mma must be wmma or mma_sync, got '"
+      mmaStrategy != "mma_sync" && mmaStrategy != "wgmma") {
+    errs() << "flashc: error: --mma must be wmma, mma_sync or wgmma, got '"
            << mmaStrategy << "'\n";
     return failure();
   }

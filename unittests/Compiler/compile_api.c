@@ -101,9 +101,23 @@ int main(void) {
   params.strategy = "tensor";
   expect(flashc_compile_attention(&params, &result) != 0 &&
              strstr(flashc_compile_result_diagnostics(result),
-                    "strategy must be \"mma_sync\" or \"wmma\", got "
-                    "\"tensor\""),
+                    "strategy must be \"mma_sync\", \"wmma\" or \"wgmma\", "
+                    "got \"tensor\""),
          "params: an unknown strategy");
+  flashc_compile_result_destroy(result);
+  /* wgmma is Hopper's (sm_90a); sm_90 refuses it, naming the arch. */
+  params.strategy = "wgmma";
+  params.arch = "sm_90";
+  expect(flashc_compile_attention(&params, &result) != 0 &&
+             strstr(flashc_compile_result_diagnostics(result),
+                    "strategy wgmma needs --arch sm_90a"),
+         "params: wgmma on sm_90");
+  flashc_compile_result_destroy(result);
+  params.arch = "sm_90a";
+  expect(compiledHas(flashc_compile_attention(&params, &result), &result,
+                     "\nstrategy wgmma\n"),
+         "params: wgmma on sm_90a");
+  params.arch = NULL;
   flashc_compile_result_destroy(result);
 
   /* Arguments that would be coerced are refused, naming them. */

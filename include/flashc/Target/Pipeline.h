@@ -26,7 +26,7 @@ void registerFlashcPasses();
 
 /// GPU architectures flashc compiles for.
 bool isSupportedArch(llvm::StringRef chip);
-/// Supported architectures, for messages: "sm_80, sm_86, sm_89, sm_90".
+/// Supported architectures, for messages: "sm_80, sm_86, sm_89, sm_90, sm_90a".
 std::string supportedArchList();
 
 struct TargetOptions {

@@ -44,6 +44,9 @@ inline constexpr ArchInfo kArchTable[] = {
     {"sm_86", 72, 100 * kKiB, 99 * kKiB, 65536, false, false},
     {"sm_89", 58, 100 * kKiB, 99 * kKiB, 65536, false, false},
     {"sm_90", 132, 228 * kKiB, 227 * kKiB, 65536, false, false},
+    // The same chip with its architecture-specific instructions: PTX for
+    // sm_90a runs on Hopper only.
+    {"sm_90a", 132, 228 * kKiB, 227 * kKiB, 65536, true, true},
 };
 
 /// The row of `name`, or null for an architecture flashc does not support.
@@ -54,7 +57,7 @@ constexpr const ArchInfo *lookupArch(llvm::StringRef name) {
   return nullptr;
 }
 
-/// "sm_80, sm_86, sm_89, sm_90": the supported names, for messages.
+/// "sm_80, sm_86, sm_89, sm_90, sm_90a": the supported names, for messages.
 inline std::string supportedArchNames() {
   std::string names;
   for (const ArchInfo &arch : kArchTable)

@@ -173,7 +173,7 @@ void CpAsync::issueRowCopies(Value source, const FlatSource &flat, Value bh,
   Value col = k.mul(arith::RemUIOp::create(b, loc, k.tid, k.idx(chunksPerRow)),
                     k.idx(kChunkElements));
   Value dstLane = k.add(dstBase, k.add(k.mul(laneRow, k.idx(ldQKV)),
-                                       tc.qkvColumn(laneRow, col, 0)));
+                                       tc.qkvColumn(laneRow, col, 0, rows)));
   // Where row `row` of this (batch, head) starts in the flat source: among
   // the B·H·S rows of a row-major one, or by the strides.
   // (A paged cache's view has batch stride 0: its head base is the head's;
@@ -244,7 +244,7 @@ void CpAsync::issueRowCopies(Value source, const FlatSource &flat, Value bh,
         if (rowsPerRound % 8 != 0) {
           Value row = k.add(laneRow, k.idx(firstRow));
           dstIndex = k.add(dstBase, k.add(k.mul(row, k.idx(ldQKV)),
-                                          tc.qkvColumn(row, col, 0)));
+                                          tc.qkvColumn(row, col, 0, rows)));
         }
         nvgpu::DeviceAsyncCopyOp::create(
             b, loc, tokenType, dstFlat, ValueRange{dstIndex}, flat.flat,
@@ -310,6 +310,7 @@ void CpAsync::wait(int32_t pendingGroups) {
   // its lowering ignores (wait_group counts groups), and a group whose
   // copies are all guarded (idle threads, partial rounds) has none.
   NVVM::CpAsyncWaitGroupOp::create(k.b, k.loc, pendingGroups);
+  tc.afterCopiesLanded();
 }
 
 void CpAsync::loadQ(Value bhValue, Value row0) {
@@ -328,7 +329,7 @@ void CpAsync::issueBlock(Value blockIndex, Value stage) {
   // tracked by commit/wait groups, not by their tokens.
   OpBuilder &b = k.b;
   Value start = k.mul(blockIndex, k.idx(k.blockN));
-  Value dstBase = k.mul(stage, k.idx(k.blockN * ldQKV));
+  Value dstBase = k.mul(stage, k.idx(tc.qkvBufferElements(k.blockN)));
   Value whole = arith::CmpIOp::create(b, k.loc, arith::CmpIPredicate::ule,
                                       k.add(start, k.idx(k.blockN)),
                                       memref::DimOp::create(b, k.loc, kSrc, 2));

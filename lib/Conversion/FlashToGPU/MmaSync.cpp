@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "TensorCoreStrategy.h"
+#include "MmaSync.h"
 
 #include "ScoreMods.h"
 
@@ -23,70 +23,7 @@
 using namespace mlir;
 using namespace mlir::flash;
 
-namespace {
-
-/// Columns of one mma.sync accumulator tile, and of one k slice.
-constexpr int64_t kTileCols = 8;
-constexpr int64_t kSliceK = 16;
-
-class MmaSync : public TensorCoreStrategy {
-public:
-  using TensorCoreStrategy::TensorCoreStrategy;
-
-  int64_t qkvRowStride() const override {
-    return mmaSyncSwizzlesRows(k.headDim) ? k.headDim
-                                          : k.headDim + kChunkElements;
-  }
-  Value qkvColumn(Value row, Value laneCol, int64_t constCol) override;
-  int64_t rowsPerLane() const override { return 2; }
-  SmallVector<Value> loadQ(Value qBuffer) override;
-  FailureOr<SmallVector<Value>> splatAccumulator(float value,
-                                                 RankedTensorType type,
-                                                 Operation *user) override;
-  FailureOr<TileStorage> dot(DotOp op, const TileStorage &lhs,
-                             const TileStorage &rhs,
-                             const TileStorage *acc) override;
-  void beginScores() override;
-  std::unique_ptr<ScoreStrip> scoreStrip(const TileStorage &scores,
-                                         int64_t strip, bool masked) override;
-  SmallVector<Type> probabilityTypes(int64_t cols) override;
-  TileStorage finishScores(int64_t cols, ArrayRef<Value> probs) override;
-  Value reduceRowMax(Value laneMax) override;
-  Value reduceRowSum(Value laneSum) override { return laneSum; }
-  bool rowSumsArePartial() const override { return true; }
-  SmallVector<Value> convertRows(ArrayRef<Value> rows, bool fromPartial,
-                                 bool toPartial) override;
-  SmallVector<Value> scaleRows(ArrayRef<Value> acc,
-                               ArrayRef<Value> rows) override;
-  Value rowOfSlot(int64_t strip, int64_t slot) override {
-    // Lanes 4r..4r+3 (a quad) hold rows r and r + 8 of the strip.
-    Value quadRow = arith::DivUIOp::create(k.b, k.loc, k.lane, k.idx(4));
-    return k.add(k.add(k.warpRow, k.idx(16 * strip + 8 * slot)), quadRow);
-  }
-  Value writesRow() override {
-    return arith::CmpIOp::create(
-        k.b, k.loc, arith::CmpIPredicate::eq,
-        arith::RemUIOp::create(k.b, k.loc, k.lane, k.idx(4)), k.idx(0));
-  }
-  bool canMergeSplits() const override { return true; }
-  Value zeroFragment() override;
-  void storeOutput(ArrayRef<Value> acc, Value o, Value batch, Value head,
-                   Value row0, Value seq) override;
-
-private:
-  friend class MmaScoreStrip;
-  Value ldmatrix(Value memref, Value row, Value laneCol, int64_t constCol,
-                 bool transpose);
-  /// The A fragment (ldmatrix.x4) of rows 16·strip.. of this warp and
-  /// columns 16·kk.. of the Q buffer.
-  Value loadQFragment(Value qBuffer, int64_t strip, int64_t kk);
-  Value mma(Value a, Value bFrag, Value acc);
-  /// B fragment `which` (0 or 1) of an ldmatrix.x4 result.
-  Value sliceB(Value x4, int64_t which);
-
-  // Lane coordinates of the score fragments (beginScores).
-  Value quad, pairCol;
-};
+namespace mlir::flash {
 
 /// The scores of a strip as the fragments hold them: x[half][j][e] for n8
 /// tile j, element e, extracted (and masked) once, up front.
@@ -138,9 +75,9 @@ private:
   SmallVector<Value> x[2], probs[2];
 };
 
-} // namespace
+} // namespace mlir::flash
 
-Value MmaSync::qkvColumn(Value row, Value laneCol, int64_t constCol) {
+Value MmaSync::qkvColumn(Value row, Value laneCol, int64_t constCol, int64_t) {
   OpBuilder &b = k.b;
   // Padded rows (an odd number of 16-byte chunks apart) spread ldmatrix's
   // eight rows over the banks without a swizzle.
@@ -173,7 +110,7 @@ Value MmaSync::ldmatrix(Value memref, Value row, Value laneCol,
   auto type = VectorType::get({4, 2}, k.element);
   return nvgpu::LdMatrixOp::create(
       k.b, k.loc, type, memref,
-      ValueRange{row, qkvColumn(row, laneCol, constCol)},
+      ValueRange{row, qkvColumn(row, laneCol, constCol, 0)},
       k.b.getBoolAttr(transpose), k.b.getI32IntegerAttr(4));
 }
 

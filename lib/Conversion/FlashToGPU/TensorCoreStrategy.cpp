@@ -12,6 +12,8 @@ flash::createTensorCoreStrategy(KernelContext &k) {
     return createMmaSyncStrategy(k);
   case Strategy::wmma:
     return createWmmaStrategy(k);
+  case Strategy::wgmma:
+    return createWgmmaStrategy(k);
   }
   llvm_unreachable("unknown strategy");
 }

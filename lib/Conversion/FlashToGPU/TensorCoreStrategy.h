@@ -6,8 +6,9 @@
 // each lane holds), how operands are loaded and multiplied, how rows are
 // reduced and scaled, and how O is written. The walk, the online softmax,
 // the masks and the split-K/V merge are written once against it; mma.sync
-// (MmaSync.cpp) and WMMA (Wmma.cpp) implement it. A new tensor-core path is
-// a new implementation and one case in createTensorCoreStrategy().
+// (MmaSync.cpp), WMMA (Wmma.cpp) and wgmma (Wgmma.cpp) implement it. A new
+// tensor-core path is a new implementation and one case in
+// createTensorCoreStrategy().
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,9 +50,18 @@ public:
   //===--- Shared memory ---------------------------------------------===//
   /// Elements from one Q/K/V row to the next in shared memory.
   virtual int64_t qkvRowStride() const = 0;
-  /// The physical column of element (`row`, `laneCol` + `constCol`) of a
-  /// Q/K/V buffer (`constCol` in whole 16-byte chunks).
-  virtual Value qkvColumn(Value row, Value laneCol, int64_t constCol) = 0;
+  /// Where element (`row`, `laneCol` + `constCol`) of a Q/K/V buffer of
+  /// `bufferRows` rows lies, in elements from the start of its row
+  /// (`constCol` in whole 16-byte chunks).
+  virtual Value qkvColumn(Value row, Value laneCol, int64_t constCol,
+                          int64_t bufferRows) = 0;
+  /// Elements of a Q/K/V buffer of `rows` rows.
+  virtual int64_t qkvBufferElements(int64_t rows) const {
+    return rows * qkvRowStride();
+  }
+  /// Emitted by every thread once its copies into shared memory have
+  /// landed, before the barrier that publishes them.
+  virtual void afterCopiesLanded() {}
   /// Carves the strategy's own buffers from the shared memory at `offset`.
   virtual void allocateScratch(int64_t &offset) {}
 
@@ -121,6 +131,7 @@ protected:
 
 std::unique_ptr<TensorCoreStrategy> createMmaSyncStrategy(KernelContext &k);
 std::unique_ptr<TensorCoreStrategy> createWmmaStrategy(KernelContext &k);
+std::unique_ptr<TensorCoreStrategy> createWgmmaStrategy(KernelContext &k);
 /// The strategy of `k`'s tile configuration.
 std::unique_ptr<TensorCoreStrategy> createTensorCoreStrategy(KernelContext &k);
 

@@ -98,8 +98,9 @@ void TileLowering::allocateSharedMemory(int64_t &offset) {
         {buffers.k, buffers.kFlat, k.stages * k.blockN},
         {buffers.v, buffers.vFlat, k.stages * k.blockN}}) {
     int64_t start = offset;
-    flat = k.sharedView(start, {rows * ld}, k.element);
-    buf = k.sharedView(offset, {rows, ld}, k.element);
+    int64_t elements = tc->qkvBufferElements(rows);
+    flat = k.sharedView(start, {elements}, k.element);
+    buf = k.sharedView(offset, {elements / ld, ld}, k.element);
   }
   tc->allocateScratch(offset);
 }

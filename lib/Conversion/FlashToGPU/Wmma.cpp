@@ -36,7 +36,8 @@ public:
   using TensorCoreStrategy::TensorCoreStrategy;
 
   int64_t qkvRowStride() const override { return k.headDim + kChunkElements; }
-  Value qkvColumn(Value row, Value laneCol, int64_t constCol) override {
+  Value qkvColumn(Value row, Value laneCol, int64_t constCol,
+                  int64_t) override {
     return k.add(laneCol, k.idx(constCol));
   }
   void allocateScratch(int64_t &offset) override;

@@ -397,8 +397,8 @@ func.func @rows_per_warp(%m: memref<1x1x64x64xf16>) {
 
 // An unknown strategy.
 func.func @strategy_unknown(%m: memref<1x1x64x64xf16>) {
-  // expected-error @+1 {{tile config: unknown strategy 'wgmma' (expected mma_sync or wmma)}}
-  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  // expected-error @+1 {{tile config: unknown strategy 'tcgen05' (expected mma_sync, wmma or wgmma)}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = tcgen05>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
   return
 }
 
@@ -694,5 +694,48 @@ func.func @varlen_shared(%m: memref<1x1x64x64xf16>, %o: memref<1x1x64x64xf16>, %
 func.func @paged_shared(%m: memref<2x1x64x64xf16>, %t: memref<2x4xi32>, %l: memref<2xi32>) {
   // expected-error @+1 {{'flash.attention' op with paged, K and V are the cache: Q and O must be other values}}
   flash.attention %m, %m, %m -> %m paged(%t, %l : memref<2x4xi32>, memref<2xi32>) : memref<2x1x64x64xf16>, memref<2x1x64x64xf16>, memref<2x1x64x64xf16> -> memref<2x1x64x64xf16>
+  return
+}
+
+// -----
+
+// wgmma: each warpgroup of 4 warps computes 64 rows, one strip a warp.
+func.func @wgmma_strips(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: strategy wgmma needs whole warpgroups (warps = 4 or 8) with one 16-row strip a warp (block_m = 16 · warps), got block_m = 128, warps = 4}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 4, strategy = wgmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+func.func @wgmma_two_warps(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: strategy wgmma needs whole warpgroups (warps = 4 or 8) with one 16-row strip a warp (block_m = 16 · warps), got block_m = 32, warps = 2}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 32, block_n = 64, stages = 2, warps = 2, strategy = wgmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// wgmma's operands are 128-byte swizzled rows of 64 elements.
+func.func @wgmma_head_dim_96(%m: memref<1x1x64x96xf16>) {
+  // expected-error @+1 {{'flash.attention' op tile config: strategy wgmma needs a head_dim that is a multiple of 64, got 96 (its operands are 128-byte swizzled rows of 64 elements; use mma_sync)}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>) : memref<1x1x64x96xf16>, memref<1x1x64x96xf16>, memref<1x1x64x96xf16> -> memref<1x1x64x96xf16>
+  return
+}
+
+// -----
+
+// wgmma reads Q from shared memory.
+func.func @wgmma_q_registers(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{policy: strategy wgmma needs q = shared (its products read Q from shared memory)}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>) policy(#flash.policy<q = registers, stale_max_log2 = 0, prefetch = after_barrier, min_blocks_per_sm = 1>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+func.func @wgmma_kv_splits(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{tile config: kv_splits = 2 needs strategy mma_sync}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma, kv_splits = 2>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
   return
 }

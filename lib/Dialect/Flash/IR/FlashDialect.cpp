@@ -45,14 +45,16 @@ int64_t TileConfigAttr::getSharedMemoryBytes(int64_t headDim,
   int64_t bm = getBlockM(), bn = getBlockN();
   // WMMA pads Q, K and V rows by 8 elements against bank conflicts;
   // mma_sync swizzles unpadded rows where it can.
-  int64_t rowElements =
-      getStrategy() == Strategy::mma_sync && mmaSyncSwizzlesRows(headDim)
-          ? headDim
-          : headDim + 8;
+  // wgmma reads unpadded rows in swizzled 64-column blocks (whole 1 KiB
+  // swizzle atoms, so every buffer stays 1 KiB aligned).
+  bool unpadded =
+      getStrategy() == Strategy::wgmma ||
+      (getStrategy() == Strategy::mma_sync && mmaSyncSwizzlesRows(headDim));
+  int64_t rowElements = unpadded ? headDim : headDim + 8;
   int64_t q = alignTo128(bm * rowElements * elementBytes);
   int64_t kv = 2 * alignTo128(getStages() * bn * rowElements * elementBytes);
-  // mma.sync keeps S, P and the row statistics in registers.
-  if (getStrategy() == Strategy::mma_sync)
+  // mma.sync and wgmma keep S, P and the row statistics in registers.
+  if (getStrategy() != Strategy::wmma)
     return q + kv;
   int64_t scores = alignTo128(bm * (std::max(bn, headDim) + 4) * 4);
   int64_t probs = alignTo128(bm * (bn + 8) * elementBytes);
@@ -90,6 +92,12 @@ TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "tile config: kv_splits = " << kvSplits
                        << " needs strategy mma_sync (partial results are "
                           "written from mma.sync accumulator registers)";
+  if (strategy == Strategy::wgmma &&
+      ((warps != 4 && warps != 8) || blockM != 16 * warps))
+    return emitError() << "tile config: strategy wgmma needs whole "
+                          "warpgroups (warps = 4 or 8) with one 16-row strip "
+                          "a warp (block_m = 16 · warps), got block_m = "
+                       << blockM << ", warps = " << warps;
   if (blockM % (16 * warps) != 0)
     return emitError() << "tile config: block_m / warps = " << blockM << " / "
                        << warps
@@ -106,6 +114,12 @@ TileConfigAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
                        << kMaxWmmaHeadDim << ", got " << headDim
                        << " (it keeps Q's and O's fragments in registers, "
                           "which spill past that; use mma_sync)";
+  if (getStrategy() == Strategy::wgmma && headDim % 64 != 0)
+    return emitError() << "tile config: strategy wgmma needs a head_dim that "
+                          "is a multiple of 64, got "
+                       << headDim
+                       << " (its operands are 128-byte swizzled rows of 64 "
+                          "elements; use mma_sync)";
   int64_t bytes = getSharedMemoryBytes(headDim, elementBytes);
   // The kernel also declares a little static shared memory (the dynamic
   // buffer's symbol): keep 128 bytes of the per-block limit for it.
@@ -137,7 +151,10 @@ LogicalResult PolicyAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult
 PolicyAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
                       TileConfigAttr config) const {
-  if (config.getStrategy() == Strategy::mma_sync)
+  if (config.getStrategy() == Strategy::wgmma && getQ() != QPlacement::shared)
+    return emitError() << "policy: strategy wgmma needs q = shared (its "
+                          "products read Q from shared memory)";
+  if (config.getStrategy() != Strategy::wmma)
     return success();
   if (getQ() == QPlacement::shared)
     return emitError() << "policy: q = shared needs strategy mma_sync (WMMA "
@@ -162,7 +179,8 @@ PolicyAttr mlir::flash::getDefaultPolicy(TileConfigAttr config, int64_t headDim,
   // registers up to head_dim 192 (48 beside O's 96), not at 256 (where a
   // causal kernel spills).
   int64_t qRegisterElements = strips == 1 ? 192 : 128;
-  QPlacement q = !mmaSync || strips * headDim <= qRegisterElements
+  QPlacement q = config.getStrategy() == Strategy::wgmma ? QPlacement::shared
+                 : !mmaSync || strips * headDim <= qRegisterElements
                      ? QPlacement::registers
                      : QPlacement::shared;
   // With 32 keys a step the O rescale costs as much as a quarter of the
@@ -229,7 +247,7 @@ Attribute TileConfigAttr::parse(AsmParser &parser, Type) {
       if (!strategy)
         return parser.emitError(nameLoc)
                << "tile config: unknown strategy '" << name
-               << "' (expected mma_sync or wmma)";
+               << "' (expected mma_sync, wmma or wgmma)";
       return success();
     }
     return parser.emitError(keyLoc)

@@ -9,9 +9,10 @@ include "mlir/IR/EnumAttr.td"
 
 def Flash_StrategyWmma : I32EnumAttrCase<"wmma", 0>;
 def Flash_StrategyMmaSync : I32EnumAttrCase<"mma_sync", 1>;
+def Flash_StrategyWgmma : I32EnumAttrCase<"wgmma", 2>;
 def Flash_Strategy : I32EnumAttr<"Strategy",
     "tensor-core strategy of a tile configuration",
-    [Flash_StrategyWmma, Flash_StrategyMmaSync]> {
+    [Flash_StrategyWmma, Flash_StrategyMmaSync, Flash_StrategyWgmma]> {
   let cppNamespace = "::mlir::flash";
   let genSpecializedAttr = 0;
 }
@@ -62,9 +63,13 @@ def Flash_TileConfigAttr : AttrDef<Flash_Dialect, "TileConfig"> {
     tensor-core tile) and at most 128; `block_m / warps` is a multiple of 16
     (each warp owns whole 16-row strips); 1 <= stages <= 4; 1 <= kv_splits
     <= 16, and more than 1 only with strategy `mma_sync` (WMMA fragments
-    are opaque, so no partial O can be written); and the shared
-    memory the configuration needs (see docs/TileLevel.md) is at most 99 KiB
-    less 128 bytes (101248) kept for the kernel's static shared memory.
+    are opaque, so no partial O can be written); strategy `wgmma` (Hopper's
+    warpgroup MMA, `--arch sm_90a` only) takes whole warpgroups of 4 warps
+    with one strip a warp (`block_m = 16 · warps`, warps 4 or 8) and a
+    head_dim that is a multiple of 64 (Q, K and V rows in 128-byte swizzled
+    column blocks); and the shared memory the configuration needs (see
+    docs/TileLevel.md) is at most 99 KiB less 128 bytes (101248) kept for
+    the kernel's static shared memory.
   }];
   let parameters = (ins "int64_t":$block_m, "int64_t":$block_n,
                         "int64_t":$stages, "int64_t":$warps,

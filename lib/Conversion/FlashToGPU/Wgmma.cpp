@@ -1,0 +1,337 @@
+//===- Wgmma.cpp - the Hopper warpgroup MMA strategy (sm_90a) -------------===//
+//
+// Each warpgroup (4 warps) computes 64 query rows with wgmma m64nNk16:
+// S = Q·Kᵀ reads Q and K from shared memory through matrix descriptors, and
+// O += P·V takes P from registers and V from shared memory. A wgmma
+// accumulator holds, in each warp, the same rows and columns as mma.sync's
+// m16n8 fragments (lane l: rows l/4 and l/4+8, columns 2(l%4)+{0,1} of each
+// 8-column tile), and its A registers the same as mma.sync's A fragment. So
+// everything but the products and the shared-memory layout is MmaSync's:
+// scores, softmax, rescales, the split merge and the stores.
+//
+// Shared memory: Q, K and V rows in blocks of 64 columns (128 bytes), each
+// block [rows][64] contiguous, with each 16-byte chunk's index XORed with
+// row % 8: the 128-byte swizzle that the descriptors name. Buffers start at
+// multiples of 1 KiB (whole 8-row swizzle atoms).
+//
+//===----------------------------------------------------------------------===//
+
+#include "MmaSync.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::flash;
+
+namespace {
+
+/// Elements of a 128-byte swizzled row, and bytes of one 8-row atom.
+constexpr int64_t kAtomColumns = 64;
+constexpr int64_t kAtomRowBytes = 128;
+constexpr int64_t kAtomBytes = 8 * kAtomRowBytes;
+/// Query rows of one warpgroup's products.
+constexpr int64_t kWarpgroupRows = 64;
+
+class Wgmma : public MmaSync {
+public:
+  using MmaSync::MmaSync;
+
+  int64_t qkvRowStride() const override { return kAtomColumns; }
+  Value qkvColumn(Value row, Value laneCol, int64_t constCol,
+                  int64_t bufferRows) override;
+  int64_t qkvBufferElements(int64_t rows) const override {
+    return rows * k.headDim;
+  }
+  void afterCopiesLanded() override;
+  SmallVector<Value> loadQ(Value) override { return {}; }
+  FailureOr<TileStorage> dot(DotOp op, const TileStorage &lhs,
+                             const TileStorage &rhs,
+                             const TileStorage *acc) override;
+
+private:
+  /// The byte address in the shared window of `memref` (a view of the
+  /// dynamic buffer) plus `bytes`, as i64.
+  Value sharedAddress(Value memref, Value bytes);
+  /// A 128-byte-swizzle matrix descriptor of the operand at `address`:
+  /// `leadingBytes` between 64-column blocks along N (MN-major operands
+  /// only), 1 KiB between 8-row groups.
+  Value descriptor(Value address, int64_t leadingBytes);
+  /// `desc` moved on by `bytes` (a multiple of 16).
+  Value advance(Value desc, int64_t bytes);
+  /// The values passed through an empty asm with side effects: the wgmma
+  /// fences order register accesses, and LLVM would otherwise move the
+  /// arithmetic that produces or reads the accumulators across them.
+  SmallVector<Value> pin(ArrayRef<Value> values, StringRef constraint);
+  /// Accumulator fragments (vector<2x2xf32>) to and from wgmma's registers
+  /// (4 per 8-column tile: row r, r, r+8, r+8).
+  SmallVector<Value> flatten(ArrayRef<Value> fragments);
+  SmallVector<Value> fragments(ArrayRef<Value> registers);
+  /// P's A fragment (vector<4x2x{f16,bf16}>) as the four 32-bit registers.
+  SmallVector<Value> packedA(Value fragment);
+  LLVM::LLVMStructType accumulatorType(int64_t n);
+  Value toStruct(ArrayRef<Value> registers);
+  SmallVector<Value> fromStruct(Value s, int64_t n);
+  /// S = Q·Kᵀ for this warpgroup, both from shared memory (nvvm.wgmma).
+  SmallVector<Value> productQK(const TileStorage &q, const TileStorage &kTile,
+                               int64_t n);
+  /// acc += P·V with P from registers: inline PTX, since MLIR 22's
+  /// nvvm.wgmma.mma_async takes A only as a shared-memory descriptor.
+  SmallVector<Value> productPV(const TileStorage &p, const TileStorage &v,
+                               SmallVector<Value> acc);
+};
+
+} // namespace
+
+Value Wgmma::qkvColumn(Value row, Value laneCol, int64_t constCol,
+                       int64_t bufferRows) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  Value col = constCol ? k.add(laneCol, k.idx(constCol)) : laneCol;
+  Value block = arith::DivUIOp::create(b, loc, col, k.idx(kAtomColumns));
+  Value chunk = arith::DivUIOp::create(
+      b, loc, arith::RemUIOp::create(b, loc, col, k.idx(kAtomColumns)),
+      k.idx(kChunkElements));
+  Value swizzled = arith::XOrIOp::create(
+      b, loc, chunk, arith::RemUIOp::create(b, loc, row, k.idx(8)));
+  return k.add(k.mul(block, k.idx(bufferRows * kAtomColumns)),
+               k.mul(swizzled, k.idx(kChunkElements)));
+}
+
+void Wgmma::afterCopiesLanded() {
+  // cp.async writes through the generic proxy and wgmma reads through the
+  // async proxy: each writing thread fences before the barrier.
+  NVVM::FenceProxyOp::create(
+      k.b, k.loc, NVVM::ProxyKind::async_shared,
+      NVVM::SharedSpaceAttr::get(k.b.getContext(),
+                                 NVVM::SharedSpace::shared_cta));
+}
+
+Value Wgmma::sharedAddress(Value memref, Value bytes) {
+  Value base =
+      memref::ExtractAlignedPointerAsIndexOp::create(k.b, k.loc, memref);
+  return arith::IndexCastOp::create(k.b, k.loc, k.b.getI64Type(),
+                                    k.add(base, bytes));
+}
+
+Value Wgmma::descriptor(Value address, int64_t leadingBytes) {
+  // PTX's matrix descriptor: start address, leading and stride byte
+  // offsets (each >> 4, 14 bits), and the swizzle mode (1: 128 bytes) in
+  // bits 62-63. The nvgpu op that builds one wants a TMA descriptor's type,
+  // which these cp.async-filled tiles do not have.
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  Type i64 = b.getI64Type();
+  auto constant = [&](int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, i64, v).getResult();
+  };
+  Value start = arith::ShRUIOp::create(
+      b, loc, arith::AndIOp::create(b, loc, address, constant(0x3ffff)),
+      constant(4));
+  int64_t fields = ((leadingBytes >> 4) << 16) | ((kAtomBytes >> 4) << 32) |
+                   (int64_t(1) << 62);
+  return arith::OrIOp::create(b, loc, start, constant(fields));
+}
+
+Value Wgmma::advance(Value desc, int64_t bytes) {
+  if (bytes == 0)
+    return desc;
+  return arith::AddIOp::create(
+      k.b, k.loc, desc,
+      arith::ConstantIntOp::create(k.b, k.loc, k.b.getI64Type(), bytes >> 4));
+}
+
+SmallVector<Value> Wgmma::pin(ArrayRef<Value> values, StringRef constraint) {
+  if (values.empty())
+    return {};
+  std::string constraints;
+  SmallVector<Type> types;
+  for (size_t i = 0; i < values.size(); ++i) {
+    constraints += (i ? ",=" : "=") + constraint.str();
+    types.push_back(values[i].getType());
+  }
+  for (size_t i = 0; i < values.size(); ++i)
+    constraints += "," + std::to_string(i);
+  auto type = LLVM::LLVMStructType::getLiteral(k.b.getContext(), types);
+  auto asmOp = LLVM::InlineAsmOp::create(
+      k.b, k.loc, type, values, "", constraints, /*has_side_effects=*/true,
+      /*is_align_stack=*/false, LLVM::tailcallkind::TailCallKind::None,
+      LLVM::AsmDialectAttr(), ArrayAttr());
+  SmallVector<Value> out;
+  for (size_t i = 0; i < values.size(); ++i)
+    out.push_back(LLVM::ExtractValueOp::create(k.b, k.loc, types[i],
+                                               asmOp.getResult(0), i));
+  return out;
+}
+
+SmallVector<Value> Wgmma::flatten(ArrayRef<Value> fragments) {
+  SmallVector<Value> registers;
+  for (Value fragment : fragments)
+    for (int64_t half = 0; half < 2; ++half)
+      for (int64_t e = 0; e < 2; ++e)
+        registers.push_back(vector::ExtractOp::create(
+            k.b, k.loc, fragment, ArrayRef<int64_t>{half, e}));
+  return registers;
+}
+
+SmallVector<Value> Wgmma::fragments(ArrayRef<Value> registers) {
+  auto type = VectorType::get({2, 2}, k.b.getF32Type());
+  SmallVector<Value> out;
+  for (size_t i = 0; i < registers.size(); i += 4)
+    out.push_back(k.buildVector(type, registers.slice(i, 4)));
+  return out;
+}
+
+SmallVector<Value> Wgmma::packedA(Value fragment) {
+  Type i32 = k.b.getI32Type();
+  SmallVector<Value> regs;
+  for (int64_t r = 0; r < 4; ++r) {
+    Value pair =
+        vector::ExtractOp::create(k.b, k.loc, fragment, ArrayRef<int64_t>{r});
+    Value asInt =
+        vector::BitCastOp::create(k.b, k.loc, VectorType::get({1}, i32), pair);
+    regs.push_back(
+        vector::ExtractOp::create(k.b, k.loc, asInt, ArrayRef<int64_t>{0}));
+  }
+  return regs;
+}
+
+LLVM::LLVMStructType Wgmma::accumulatorType(int64_t n) {
+  return LLVM::LLVMStructType::getLiteral(
+      k.b.getContext(), SmallVector<Type>(n / 2, k.b.getF32Type()));
+}
+
+Value Wgmma::toStruct(ArrayRef<Value> registers) {
+  Value s =
+      LLVM::UndefOp::create(k.b, k.loc, accumulatorType(2 * registers.size()));
+  for (auto [i, value] : llvm::enumerate(registers))
+    s = LLVM::InsertValueOp::create(k.b, k.loc, s, value, i);
+  return s;
+}
+
+SmallVector<Value> Wgmma::fromStruct(Value s, int64_t n) {
+  SmallVector<Value> registers;
+  for (int64_t i = 0; i < n / 2; ++i)
+    registers.push_back(
+        LLVM::ExtractValueOp::create(k.b, k.loc, k.b.getF32Type(), s, i));
+  return registers;
+}
+
+SmallVector<Value> Wgmma::productQK(const TileStorage &q,
+                                    const TileStorage &kTile, int64_t n) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  int64_t rowBytes = k.headDim * kElementBytes;
+  // This warpgroup's 64 rows of Q, and the stage of K.
+  Value groupRow =
+      k.mul(arith::DivUIOp::create(b, loc, k.warpRow, k.idx(kWarpgroupRows)),
+            k.idx(kWarpgroupRows));
+  Value qDesc = descriptor(
+      sharedAddress(q.memref, k.mul(groupRow, k.idx(kAtomRowBytes))), 0);
+  Value kDesc = descriptor(
+      sharedAddress(kTile.memref, k.mul(kTile.rowBase, k.idx(rowBytes))), 0);
+  auto elementType =
+      k.element.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
+  auto shape = NVVM::MMAShapeAttr::get(b.getContext(), 64, n, 16);
+  Value acc = LLVM::UndefOp::create(b, loc, accumulatorType(n));
+  NVVM::WgmmaFenceAlignedOp::create(b, loc);
+  for (int64_t kk = 0; kk < k.headDim / kSliceK; ++kk) {
+    // k slice kk: 32 bytes into a row of 64-column block kk / 4.
+    auto offset = [&](int64_t rows) {
+      return (kk / 4) * rows * kAtomRowBytes + (kk % 4) * 32;
+    };
+    acc = NVVM::WgmmaMmaAsyncOp::create(
+        b, loc, acc.getType(), acc, advance(qDesc, offset(k.blockM)),
+        advance(kDesc, offset(k.blockN)), shape, elementType, elementType,
+        NVVM::WGMMATypes::f32,
+        kk == 0 ? NVVM::WGMMAScaleOut::zero : NVVM::WGMMAScaleOut::one,
+        NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+        NVVM::MMALayout::col,
+        /*satfinite=*/NVVM::MMAIntOverflowAttr());
+  }
+  NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+  return pin(fromStruct(acc, n), "f");
+}
+
+SmallVector<Value> Wgmma::productPV(const TileStorage &p, const TileStorage &v,
+                                    SmallVector<Value> acc) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  int64_t n = k.headDim, regs = n / 2;
+  int64_t rowBytes = k.headDim * kElementBytes;
+  // V is MN-major (N = head_dim contiguous): 64-column blocks blockN rows
+  // apart, and k slice kk starts 16 rows down.
+  Value vDesc =
+      descriptor(sharedAddress(v.memref, k.mul(v.rowBase, k.idx(rowBytes))),
+                 k.blockN * kAtomRowBytes);
+  std::string type = k.element.isBF16() ? "bf16" : "f16";
+  std::string asmText = "wgmma.mma_async.sync.aligned.m64n" +
+                        std::to_string(n) + "k16.f32." + type + "." + type +
+                        " {";
+  std::string constraints;
+  for (int64_t i = 0; i < regs; ++i) {
+    asmText += (i ? ", $" : "$") + std::to_string(i);
+    constraints += (i ? ",=f" : "=f");
+  }
+  // A's four registers, B's descriptor; scale-d 1 (accumulate), scales 1,
+  // B transposed (MN-major).
+  asmText += "}, {$" + std::to_string(regs) + ", $" + std::to_string(regs + 1) +
+             ", $" + std::to_string(regs + 2) + ", $" +
+             std::to_string(regs + 3) + "}, $" + std::to_string(regs + 4) +
+             ", 1, 1, 1, 1;";
+  constraints += ",r,r,r,r,l";
+  for (int64_t i = 0; i < regs; ++i)
+    constraints += "," + std::to_string(i);
+  SmallVector<SmallVector<Value>> aRegs;
+  SmallVector<Value> allA;
+  for (int64_t kk = 0; kk < k.blockN / kSliceK; ++kk) {
+    aRegs.push_back(packedA(p.values[kk]));
+    allA.append(aRegs.back());
+  }
+  allA = pin(allA, "r");
+  acc = pin(acc, "f");
+  NVVM::WgmmaFenceAlignedOp::create(b, loc);
+  for (int64_t kk = 0; kk < k.blockN / kSliceK; ++kk) {
+    SmallVector<Value> operands(allA.begin() + 4 * kk,
+                                allA.begin() + 4 * kk + 4);
+    operands.push_back(advance(vDesc, kk * kSliceK * kAtomRowBytes));
+    operands.append(acc);
+    auto asmOp = LLVM::InlineAsmOp::create(
+        b, loc, accumulatorType(n), operands, asmText, constraints,
+        /*has_side_effects=*/true, /*is_align_stack=*/false,
+        LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
+        ArrayAttr());
+    acc = fromStruct(asmOp.getResult(0), n);
+  }
+  NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+  return pin(acc, "f");
+}
+
+FailureOr<TileStorage> Wgmma::dot(DotOp op, const TileStorage &lhs,
+                                  const TileStorage &rhs,
+                                  const TileStorage *accIn) {
+  int64_t n = op.getType().getDimSize(1);
+  TileStorage storage{accIn ? TileStorage::Kind::Acc
+                            : TileStorage::Kind::Scores};
+  storage.cols = n;
+  if (lhs.isQ) {
+    if (accIn)
+      return op.emitOpError("flash-to-gpu: wgmma computes Q·Kᵀ into new "
+                            "scores only");
+    storage.values = fragments(productQK(lhs, rhs, n));
+    return storage;
+  }
+  if (!accIn || n != k.headDim)
+    return op.emitOpError("flash-to-gpu: wgmma accumulates P·V into O only");
+  storage.values = fragments(productPV(lhs, rhs, flatten(accIn->values)));
+  return storage;
+}
+
+std::unique_ptr<TensorCoreStrategy>
+flash::createWgmmaStrategy(KernelContext &k) {
+  return std::make_unique<Wgmma>(k);
+}

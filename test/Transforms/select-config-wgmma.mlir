@@ -1,0 +1,58 @@
+// RUN: not flashc-opt %s --flash-select-config="arch=sm_90a strategy=wgmma" --split-input-file 2>/dev/null | FileCheck %s -enable-var-scope
+// RUN: not flashc-opt %s --flash-select-config="arch=sm_90a strategy=wgmma" --split-input-file 2>&1 >/dev/null | FileCheck %s -enable-var-scope --check-prefix=D96
+// RUN: not flashc-opt %s --flash-select-config="arch=sm_90 strategy=wgmma" --split-input-file 2>&1 >/dev/null | FileCheck %s -enable-var-scope --check-prefix=SM90
+// RUN: not flashc-opt %s --flash-select-config="arch=sm_89" --split-input-file 2>&1 >/dev/null | FileCheck %s -enable-var-scope --check-prefix=EXPLICIT
+
+// Strategy wgmma (sm_90a): two warpgroups (128 rows, 8 warps) with the most
+// keys a step that fit in 99 KiB (two stages), else one warpgroup; Q stays
+// in shared memory, where the products read it.
+// CHECK-LABEL: func.func @d64
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 128, stages = 2, warps = 8, strategy = wgmma>) policy(#flash.policy<q = shared,
+func.func @d64(%q: memref<?x?x?x64xf16>) {
+  flash.attention %q, %q, %q -> %q : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
+  return
+}
+// CHECK-LABEL: func.func @d128_causal
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma>)
+func.func @d128_causal(%q: memref<?x?x?x128xbf16>) {
+  flash.attention %q, %q, %q -> %q causal : memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16> -> memref<?x?x?x128xbf16>
+  return
+}
+// CHECK-LABEL: func.func @d192
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 32, stages = 2, warps = 8, strategy = wgmma>)
+func.func @d192(%q: memref<?x?x?x192xf16>) {
+  flash.attention %q, %q, %q -> %q : memref<?x?x?x192xf16>, memref<?x?x?x192xf16>, memref<?x?x?x192xf16> -> memref<?x?x?x192xf16>
+  return
+}
+// CHECK-LABEL: func.func @d256
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = wgmma>)
+func.func @d256(%q: memref<?x?x?x256xf16>) {
+  flash.attention %q, %q, %q -> %q : memref<?x?x?x256xf16>, memref<?x?x?x256xf16>, memref<?x?x?x256xf16> -> memref<?x?x?x256xf16>
+  return
+}
+
+// wgmma needs Hopper's sm_90a target: plain sm_90 keeps the portable path.
+// SM90: error: 'flash.attention' op flash-select-config: strategy wgmma needs --arch sm_90a (Hopper's warpgroup MMA), got 'sm_90'
+
+// -----
+
+// A head_dim that is not a multiple of 64 cannot take wgmma.
+// D96: error: 'flash.attention' op flash-select-config: strategy wgmma needs a head_dim that is a multiple of 64, got 96; use mma_sync
+// D96-NOT: error
+func.func @d96(%q: memref<?x?x?x96xf16>) {
+  flash.attention %q, %q, %q -> %q : memref<?x?x?x96xf16>, memref<?x?x?x96xf16>, memref<?x?x?x96xf16> -> memref<?x?x?x96xf16>
+  return
+}
+
+// -----
+
+// An explicit wgmma config is checked against the arch as well; with
+// sm_90a it is kept.
+// CHECK-LABEL: func.func @explicit
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>)
+// EXPLICIT: error: 'flash.attention' op flash-select-config: strategy wgmma needs --arch sm_90a (Hopper's warpgroup MMA), got 'sm_89'
+// EXPLICIT-NOT: error
+func.func @explicit(%q: memref<?x?x?x64xf16>) {
+  flash.attention %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>) : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
+  return
+}
