@@ -50,16 +50,21 @@ TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
   if (strategy == Strategy::mma_sync)
     return getDefaultTileConfig(context, headDim, elementType, causal);
   if (strategy == Strategy::wgmma) {
-    // Two warpgroups (128 rows) and the most keys a step that fit, else
-    // one warpgroup (head_dim 256).
-    for (int64_t warps : {8, 4})
-      for (int64_t blockN : {128, 64, 32}) {
-        auto config = TileConfigAttr::get(context, 16 * warps, blockN,
-                                          /*stages=*/2, warps, strategy);
-        if (fits(config, headDim))
-          return config;
-      }
-    return TileConfigAttr::get(context, 64, 16, /*stages=*/2, /*warps=*/4,
+    // Measured on the H200 (bench/RESULTS.md, entry 22): at head_dim 64 one
+    // warpgroup of 64 rows with 128 keys a step, several programs an SM
+    // whose softmax and products interleave; from 128 on two warpgroups
+    // (128 rows) with the most keys a step that fit in two stages (128 at
+    // 128, 64 at 192 and 256). Three stages were slower everywhere.
+    if (headDim <= 64)
+      return TileConfigAttr::get(context, 64, 128, /*stages=*/2, /*warps=*/4,
+                                 strategy);
+    for (int64_t blockN : {128, 64, 32}) {
+      auto config = TileConfigAttr::get(context, 128, blockN, /*stages=*/2,
+                                        /*warps=*/8, strategy);
+      if (fits(config, headDim))
+        return config;
+    }
+    return TileConfigAttr::get(context, 64, 32, /*stages=*/2, /*warps=*/4,
                                strategy);
   }
   // WMMA stages S, P and a broadcast tile in shared memory: at head_dim 128
@@ -313,8 +318,9 @@ struct SelectConfigPass
     const ArchInfo *target = lookupArch(arch);
     bool hasWgmma = target && target->hasWgmma;
     WalkResult result = getOperation()->walk([&](AttentionOp op) {
-      Strategy wanted = op.getConfigAttr() ? op.getConfigAttr().getStrategy()
-                                           : forced.value_or(Strategy::wmma);
+      Strategy heuristic = forced.value_or(defaultStrategy(op, hasWgmma));
+      Strategy wanted =
+          op.getConfigAttr() ? op.getConfigAttr().getStrategy() : heuristic;
       if (wanted == Strategy::wgmma && !hasWgmma) {
         op.emitOpError() << "flash-select-config: strategy wgmma needs "
                             "--arch sm_90a (Hopper's warpgroup MMA), got '"
@@ -337,7 +343,7 @@ struct SelectConfigPass
         return WalkResult::interrupt();
       }
       if (!op.getConfigAttr())
-        op.setConfigAttr(chooseConfig(op, forced));
+        op.setConfigAttr(chooseConfig(op, forced, heuristic));
       if (!op.getPolicyAttr()) {
         auto qType = cast<MemRefType>(op.getQ().getType());
         op.setPolicyAttr(getDefaultPolicy(op.getConfigAttr(), op.getHeadDim(),
@@ -349,8 +355,24 @@ struct SelectConfigPass
       signalPassFailure();
   }
 
-  /// The tuned configuration of `op`, else the heuristic's.
-  TileConfigAttr chooseConfig(AttentionOp op, std::optional<Strategy> forced) {
+  /// The strategy of the heuristic for `op` when none is forced: wgmma
+  /// where the target has it and the head dim allows, except where the
+  /// mma_sync kernels do what wgmma's do not yet: split K/V loops (a static
+  /// query length of at most 64, a paged cache), varlen batches, and score
+  /// or mask modifiers (not yet run with wgmma on the GPU).
+  static Strategy defaultStrategy(AttentionOp op, bool hasWgmma) {
+    auto qType = cast<MemRefType>(op.getQ().getType());
+    bool shortQueries = !qType.isDynamicDim(2) && qType.getDimSize(2) <= 64;
+    if (!hasWgmma || op.getHeadDim() % 64 != 0 || shortQueries ||
+        op.isPaged() || op.isVarlen() || op.hasScoreMod() || op.hasMaskMod())
+      return Strategy::mma_sync;
+    return Strategy::wgmma;
+  }
+
+  /// The tuned configuration of `op`, else the heuristic's (`heuristic`
+  /// its strategy).
+  TileConfigAttr chooseConfig(AttentionOp op, std::optional<Strategy> forced,
+                              Strategy heuristic) {
     TileConfigAttr config = tuned(op);
     if (config && forced && config.getStrategy() != *forced)
       config = {};
@@ -358,9 +380,9 @@ struct SelectConfigPass
       return config;
     auto qType = cast<MemRefType>(op.getQ().getType());
     auto kType = cast<MemRefType>(op.getK().getType());
-    config = getDefaultTileConfig(op.getContext(), op.getHeadDim(),
-                                  qType.getElementType(), op.getCausal(),
-                                  forced.value_or(Strategy::mma_sync));
+    config =
+        getDefaultTileConfig(op.getContext(), op.getHeadDim(),
+                             qType.getElementType(), op.getCausal(), heuristic);
     // Varlen: seq is the total of the packed sequences, not any one
     // sequence's length, so the fits to the sequence and the grid (and the
     // split, not supported with varlen yet) do not apply.

@@ -75,6 +75,16 @@ template <typename Field> constexpr int64_t portableMinimum(Field field) {
   return least;
 }
 
+/// The least of a field over the architectures with wgmma: what a kernel of
+/// strategy wgmma, which runs on those only, may rely on.
+template <typename Field> constexpr int64_t wgmmaMinimum(Field field) {
+  int64_t least = 0;
+  for (const ArchInfo &arch : kArchTable)
+    if (arch.hasWgmma)
+      least = least ? std::min<int64_t>(least, arch.*field) : arch.*field;
+  return least;
+}
+
 } // namespace mlir::flash
 
 #endif // FLASHC_TARGET_TARGETINFO_H

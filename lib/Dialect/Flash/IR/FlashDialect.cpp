@@ -123,12 +123,16 @@ TileConfigAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
   int64_t bytes = getSharedMemoryBytes(headDim, elementBytes);
   // The kernel also declares a little static shared memory (the dynamic
   // buffer's symbol): keep 128 bytes of the per-block limit for it.
-  int64_t limit = kMaxSharedMemoryBytes - 128;
+  // wgmma kernels run on sm_90a only, and may take what it allows.
+  int64_t perBlock = getStrategy() == Strategy::wgmma
+                         ? kMaxWgmmaSharedMemoryBytes
+                         : kMaxSharedMemoryBytes;
+  int64_t limit = perBlock - 128;
   if (bytes > limit)
     return emitError() << "tile config needs " << bytes
                        << " bytes of shared memory with head_dim " << headDim
                        << ", more than the limit of " << limit << " ("
-                       << kMaxSharedMemoryBytes / kKiB
+                       << perBlock / kKiB
                        << " KiB, less 128 B of static shared memory)";
   return success();
 }
@@ -195,8 +199,11 @@ PolicyAttr mlir::flash::getDefaultPolicy(TileConfigAttr config, int64_t headDim,
   // SM of the supported archs): without it ptxas aims at an occupancy the
   // shared memory never allows and caps registers at 128, spilling.
   int64_t threads = 32 * config.getWarps();
+  int64_t smemPerSM = config.getStrategy() == Strategy::wgmma
+                          ? wgmmaMinimum(&ArchInfo::sharedBytesPerSM)
+                          : portableMinimum(&ArchInfo::sharedBytesPerSM);
   int64_t blocksBySmem =
-      portableMinimum(&ArchInfo::sharedBytesPerSM) /
+      smemPerSM /
       std::max<int64_t>(config.getSharedMemoryBytes(headDim, elementBytes), 1);
   int64_t blocksByRegisters = portableMinimum(&ArchInfo::registersPerSM) /
                               (threads * kRegistersPerThread);

@@ -51,6 +51,9 @@ bool mmaSyncSwizzlesRows(int64_t headDim);
 /// of the supported architectures (99 KiB, sm_86/sm_89).
 constexpr int64_t kMaxSharedMemoryBytes =
     portableMinimum(&ArchInfo::sharedBytesPerBlock);
+/// The same for strategy wgmma, whose kernels run on sm_90a only (227 KiB).
+constexpr int64_t kMaxWgmmaSharedMemoryBytes =
+    wgmmaMinimum(&ArchInfo::sharedBytesPerBlock);
 /// The grid's y and z limit (a CUDA launch limit on every supported
 /// architecture): heads go along y, batches (times K/V splits) along z.
 constexpr int64_t kMaxGridYZ = 65535;
