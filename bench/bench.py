@@ -13,7 +13,7 @@ ANCHORS.md). Prints a table (µs, TFLOP/s, ratio flashc/backend as speed-up:
 (bench/chart.py; --chart). Timings are never asserted.
 
   bench/bench.py --runtime rt/lib/libflashc_runtime.so --bundles .carry/bundles \
-      [--arch sm_90] [--json out.json] [--chart out.png] [--dtypes f16,bf16]
+      [--arch sm_90a] [--json out.json] [--chart out.png] [--dtypes f16,bf16]
       [--quick] [--triton path/to/triton_attention.py]
 """
 import argparse
@@ -113,7 +113,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runtime", required=True)
     ap.add_argument("--bundles", default=None)
-    ap.add_argument("--arch", default="sm_90")
+    ap.add_argument("--arch", default="sm_90a",
+                    help="the PTX target (default sm_90a: the H100/H200 the "
+                    "device machines have)")
     ap.add_argument("--json", default="bench.json")
     ap.add_argument("--dtypes", default="f16,bf16")
     ap.add_argument("--quick", action="store_true", help="first 3 shapes only")

@@ -357,14 +357,12 @@ struct SelectConfigPass
 
   /// The strategy of the heuristic for `op` when none is forced: wgmma
   /// where the target has it and the head dim allows, except where the
-  /// mma_sync kernels do what wgmma's do not yet: split K/V loops (a static
-  /// query length of at most 64, a paged cache), varlen batches, and score
-  /// or mask modifiers (not yet run with wgmma on the GPU).
+  /// mma_sync kernels split K/V loops and wgmma's do not yet (a static
+  /// query length of at most 64, a paged cache: decoding).
   static Strategy defaultStrategy(AttentionOp op, bool hasWgmma) {
     auto qType = cast<MemRefType>(op.getQ().getType());
     bool shortQueries = !qType.isDynamicDim(2) && qType.getDimSize(2) <= 64;
-    if (!hasWgmma || op.getHeadDim() % 64 != 0 || shortQueries ||
-        op.isPaged() || op.isVarlen() || op.hasScoreMod() || op.hasMaskMod())
+    if (!hasWgmma || op.getHeadDim() % 64 != 0 || shortQueries || op.isPaged())
       return Strategy::mma_sync;
     return Strategy::wgmma;
   }

@@ -578,9 +578,13 @@ _runtimes = {}
 def _device_arch(torch, device):
     major, minor = torch.cuda.get_device_capability(device)
     arch = f"sm_{major}{minor}"
-    # PTX for the newest supported arch not above the device's runs there
-    # (the driver JIT-compiles it).
-    candidates = [a for a in SUPPORTED_ARCHS if int(a[3:]) <= major * 10 + minor]
+    # Hopper (9.0) takes its own PTX, sm_90a, with wgmma.
+    if (major, minor) == (9, 0):
+        return "sm_90a"
+    # Otherwise PTX for the newest portable arch not above the device's runs
+    # there (the driver JIT-compiles it; sm_90a PTX runs on 9.0 only).
+    candidates = [a for a in SUPPORTED_ARCHS if not a.endswith("a")
+                  and int(a[3:]) <= major * 10 + minor]
     if not candidates:
         raise ValueError(f"flashc needs sm_80 or newer, the device is {arch}")
     return arch if arch in SUPPORTED_ARCHS else candidates[-1]

@@ -12,7 +12,7 @@ import sys
 
 import flashc
 
-ARCH = "sm_90"
+ARCH = "sm_90a"  # the H200 the GPU tests run on (flashc._device_arch)
 
 
 def cases():

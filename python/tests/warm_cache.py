@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Fills FLASHC_CACHE_DIR with the kernels tests/test_torch.py needs, for a
-GPU machine without MLIR: python/tests/warm_cache.py --arch sm_90"""
+GPU machine without MLIR: python/tests/warm_cache.py --arch sm_90a"""
 import argparse
 
 import flashc
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--arch", default="sm_90")
+ap.add_argument("--arch", default="sm_90a")
 args = ap.parse_args()
 # Query lengths of at most 64 take a kernel each (test_torch's 1 and 17,
 # and 16 for its large grid, 64 with an explicit scale).

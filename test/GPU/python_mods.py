@@ -15,7 +15,7 @@ import sys
 import flashc
 from flashc import mods as m
 
-ARCH = "sm_90"
+ARCH = "sm_90a"  # the H200 the GPU tests run on (flashc._device_arch)
 
 
 def cases(slopes, docs, table):

@@ -37,8 +37,7 @@ func.func @d256(%q: memref<?x?x?x256xf16>) {
 
 // The portable mma_sync kernels where wgmma does not apply or does not do
 // what they do yet: a head_dim that is not a multiple of 64, a static query
-// length of at most 64 (decoding: split K/V loops), score or mask
-// modifiers.
+// length of at most 64 (decoding: split K/V loops). Modifiers take wgmma.
 // CHECK-LABEL: func.func @d96
 // CHECK-NEXT: flash.attention {{.*}} strategy = mma_sync
 func.func @d96(%q: memref<?x?x?x96xf16>) {
@@ -51,8 +50,18 @@ func.func @decode(%q: memref<?x8x1x128xf16>, %k: memref<?x8x?x128xf16>) {
   flash.attention %q, %k, %k -> %q : memref<?x8x1x128xf16>, memref<?x8x?x128xf16>, memref<?x8x?x128xf16> -> memref<?x8x1x128xf16>
   return
 }
+// CHECK-LABEL: func.func @paged
+// CHECK: strategy = mma_sync>)
+func.func @paged(%q: memref<?x32x?x128xbf16>, %kc: memref<?x8x64x128xbf16>,
+                 %table: memref<?x?xi32>, %lens: memref<?xi32>) {
+  flash.attention %q, %kc, %kc -> %q
+      paged(%table, %lens : memref<?x?xi32>, memref<?xi32>)
+      : memref<?x32x?x128xbf16>, memref<?x8x64x128xbf16>,
+        memref<?x8x64x128xbf16> -> memref<?x32x?x128xbf16>
+  return
+}
 // CHECK-LABEL: func.func @softcap
-// CHECK: strategy = mma_sync
+// CHECK: strategy = wgmma
 func.func @softcap(%q: memref<?x?x?x64xf16>) {
   flash.attention %q, %q, %q -> %q : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
   score_mod {

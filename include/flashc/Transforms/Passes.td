@@ -36,6 +36,15 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
     `wmma` stays selectable
     (option `strategy`, flashc `--mma=wmma`, or an explicit config) up to
     head_dim 128: 64x64, or 64x32 past head_dim 64.
+    With `arch = sm_90a` the heuristic's strategy is `wgmma` (measured on
+    the H200, bench/RESULTS.md entry 22) where the head_dim is a multiple
+    of 64, except for a static query length of at most 64 and a paged
+    cache, which keep `mma_sync` (its K/V loops split; wgmma's do not yet):
+    64x128 with 4 warps at head_dim 64; from 128 on 128 rows with 8 warps
+    and the most keys a step (128, 64, 32) that fit in two stages of
+    sm_90a's 227 KiB. Strategy `wgmma` forced or in an explicit config on
+    another arch, or forced at a head_dim that is not a multiple of 64, is
+    an error.
 
     Then, unless the op has one, the `policy` for its configuration
     (`getDefaultPolicy`): Q in registers unless its fragments would spill
@@ -53,8 +62,9 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
     Option<"arch", "arch", "std::string", /*default=*/"\"sm_89\"",
            "Target architecture, the cache key's first field">,
     Option<"strategy", "strategy", "std::string", /*default=*/"\"\"",
-           "Force a tensor-core strategy for the heuristic: wmma or mma_sync "
-           "(empty: the fastest measured, mma_sync)">,
+           "Force a tensor-core strategy for the heuristic: wmma, mma_sync "
+           "or wgmma (empty: the fastest measured: wgmma on sm_90a where it "
+           "applies, else mma_sync)">,
   ];
 }
 
