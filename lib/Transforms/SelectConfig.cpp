@@ -154,7 +154,7 @@ static TileConfigAttr deepenPipeline(TileConfigAttr config, MemRefType qType,
 static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
                                 MemRefType kType, int64_t headDim, bool causal,
                                 StringRef arch) {
-  if (config.getStrategy() != Strategy::mma_sync || !qType.hasStaticShape() ||
+  if (config.getStrategy() == Strategy::wmma || !qType.hasStaticShape() ||
       !kType.hasStaticShape())
     return config;
   auto programsOf = [&](TileConfigAttr c) {
@@ -165,7 +165,17 @@ static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
   MLIRContext *context = config.getContext();
   if (programsOf(config) >= multiprocessors(arch))
     return config;
-  if (config.getBlockM() == 128) {
+  if (config.getStrategy() == Strategy::wgmma) {
+    // One warpgroup a program (64 rows) with the same keys a step where
+    // they fit, then split K/V loops; no third stage (slower with wgmma).
+    if (config.getBlockM() == 128) {
+      auto half = TileConfigAttr::get(context, 64, config.getBlockN(),
+                                      config.getStages(), /*warps=*/4,
+                                      config.getStrategy());
+      if (fits(half, headDim))
+        config = half;
+    }
+  } else if (config.getBlockM() == 128) {
     // 64-key steps where they fit (past head_dim 128 they may not).
     auto half = TileConfigAttr::get(context, 64, 64, /*stages=*/2,
                                     config.getWarps(), config.getStrategy());
@@ -176,7 +186,8 @@ static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
                                        config.getStrategy());
   }
   // One program per SM at most: the extra stage costs no occupancy.
-  if (programsOf(config) <= multiprocessors(arch) &&
+  if (config.getStrategy() == Strategy::mma_sync &&
+      programsOf(config) <= multiprocessors(arch) &&
       fits(withStages(config, 3), headDim))
     config = withStages(config, 3);
   int64_t keyBlocks = static_cast<int64_t>(
@@ -233,8 +244,11 @@ static TileConfigAttr splitAtLaunch(TileConfigAttr config, MemRefType qType,
   bool oneStrip = config.getBlockM() == 16 * config.getWarps();
   // Q, K, V and O are all row-major or all strided (a verifier rule).
   bool strided = !qType.getLayout().isIdentity();
-  if (config.getStrategy() != Strategy::mma_sync || config.getKvSplits() > 1 ||
-      !oneStrip || (strided && headDim > 128) ||
+  // wgmma at head_dim 64 stays unable to split: able to, its unsplit
+  // launches were 7.6 % slower (bench/RESULTS.md, entry 23).
+  bool wgmma64 = config.getStrategy() == Strategy::wgmma && headDim <= 64;
+  if (config.getStrategy() == Strategy::wmma || config.getKvSplits() > 1 ||
+      !oneStrip || wgmma64 || (strided && headDim > 128) ||
       (keysKnown && qType.hasStaticShape() && kType.hasStaticShape()))
     return config;
   // A static batch keeps batch · splits within the grid's z limit.

@@ -39,12 +39,14 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
     With `arch = sm_90a` the heuristic's strategy is `wgmma` (measured on
     the H200, bench/RESULTS.md entry 22) where the head_dim is a multiple
     of 64, except for a static query length of at most 64 and a paged
-    cache, which keep `mma_sync` (its K/V loops split; wgmma's do not yet):
+    cache (decoding), which keep `mma_sync`:
     64x128 with 4 warps at head_dim 64; from 128 on 128 rows with 8 warps
     and the most keys a step (128, 64, 32) that fit in two stages of
-    sm_90a's 227 KiB. Strategy `wgmma` forced or in an explicit config on
-    another arch, or forced at a head_dim that is not a multiple of 64, is
-    an error.
+    sm_90a's 227 KiB; with dynamic sizes `kv_splits = 16` (split at
+    launch) from head_dim 128 on, and a static grid below the SMs takes 64 rows (4 warps) and
+    the split rule of mma_sync's small grids. Strategy `wgmma` forced or
+    in an explicit config on another arch, or forced at a head_dim that is
+    not a multiple of 64, is an error.
 
     Then, unless the op has one, the `policy` for its configuration
     (`getDefaultPolicy`): Q in registers unless its fragments would spill

@@ -88,10 +88,11 @@ TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (kvSplits < 1 || kvSplits > kMaxKVSplits)
     return emitError() << "tile config: kv_splits = " << kvSplits
                        << " must be between 1 and " << kMaxKVSplits;
-  if (kvSplits > 1 && strategy != Strategy::mma_sync)
+  if (kvSplits > 1 && strategy == Strategy::wmma)
     return emitError() << "tile config: kv_splits = " << kvSplits
-                       << " needs strategy mma_sync (partial results are "
-                          "written from mma.sync accumulator registers)";
+                       << " needs strategy mma_sync or wgmma (partial results "
+                          "are written from accumulator registers, which WMMA "
+                          "keeps opaque)";
   if (strategy == Strategy::wgmma &&
       ((warps != 4 && warps != 8) || blockM != 16 * warps))
     return emitError() << "tile config: strategy wgmma needs whole "

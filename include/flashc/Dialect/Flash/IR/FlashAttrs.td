@@ -62,8 +62,8 @@ def Flash_TileConfigAttr : AttrDef<Flash_Dialect, "TileConfig"> {
     the head dim and element type): block sizes are multiples of 16 (the
     tensor-core tile) and at most 128; `block_m / warps` is a multiple of 16
     (each warp owns whole 16-row strips); 1 <= stages <= 4; 1 <= kv_splits
-    <= 16, and more than 1 only with strategy `mma_sync` (WMMA fragments
-    are opaque, so no partial O can be written); strategy `wgmma` (Hopper's
+    <= 16, and more than 1 only with strategy `mma_sync` or `wgmma` (WMMA
+    fragments are opaque, so no partial O can be written); strategy `wgmma` (Hopper's
     warpgroup MMA, `--arch sm_90a` only) takes whole warpgroups of 4 warps
     with one strip a warp (`block_m = 16 · warps`, warps 4 or 8) and a
     head_dim that is a multiple of 64 (Q, K and V rows in 128-byte swizzled
