@@ -51,6 +51,11 @@ def time_sdpa(q, k, v, causal, gqa):
 def time_flex(q, k, v, causal):
     from torch.nn.attention.flex_attention import (create_block_mask,
                                                    flex_attention)
+    # One compiled kernel per shape: past dynamo's default of 8 recompiles
+    # flex_attention would fall back to its unfused eager form and time
+    # that instead (seen in bench/paged.py --flex's long tables).
+    torch._dynamo.config.recompile_limit = max(
+        torch._dynamo.config.recompile_limit, 256)
     flex = torch.compile(flex_attention, dynamic=False)
     mask = None
     if causal:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compiles the kernels the GPU suite runs: f16 and bf16, head_dim 64 and 128
 # (and 32, 80, 96, 160, 192, 256 without CONFIG64/CONFIG128), causal and not, with dynamic batch/heads/seq, as PTX for sm_89 (JIT-compiled
-# by the driver on the device) and sm_90. Run where flashc is built:
+# by the driver on the device), sm_90 and sm_90a (wgmma where it applies,
+# docs/Hopper.md). Run where flashc is built:
 #   test/GPU/make-bundles.sh [build/bin/flashc] [out-dir]
 set -euo pipefail
 # CONFIG64 / CONFIG128: optional config(...) clauses per head_dim, to build
@@ -13,8 +14,8 @@ CONFIG128=${CONFIG128:-}
 mkdir -p "$OUTDIR"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# bundle NAME DTYPE HEAD_DIM MASK CONFIG [LAYOUT]: NAME.sm_89.bundle and
-# NAME.sm_90.bundle, dynamic sizes, CONFIG a config(...) clause or empty,
+# bundle NAME DTYPE HEAD_DIM MASK CONFIG [LAYOUT]: NAME.sm_89.bundle,
+# NAME.sm_90.bundle and NAME.sm_90a.bundle, dynamic sizes, CONFIG a config(...) clause or empty,
 # LAYOUT a memref layout (default row-major).
 bundle() {
   local t="memref<?x?x?x${3}x${2}${6:+, $6}>" causal=""
@@ -25,7 +26,7 @@ func.func @$1(%q: $t, %k: $t, %v: $t, %o: $t) {
   return
 }
 MLIR
-  for arch in sm_89 sm_90; do
+  for arch in sm_89 sm_90 sm_90a; do
     "$FLASHC" "$tmp/k.mlir" --arch "$arch" --emit=bundle \
       -o "$OUTDIR/$1.$arch.bundle"
   done

@@ -4,7 +4,8 @@
 # shape, runs compute-sanitizer (memcheck, racecheck) on one shape per
 # (head_dim, causal), and prints the counts. Exit 0 only if all passed.
 #   test/GPU/suite.sh [bundle-dir]        (default .carry/bundles)
-# ARCH=sm_90 (or sm_89) runs the shape jobs of that target's bundles only,
+# ARCH=sm_90 (or sm_89, sm_90a) runs the shape jobs and compute-sanitizer
+# on that target's bundles only,
 # and PART=shapes (or rest) only the shape jobs (or only what follows them:
 # the runtime's error paths, compute-sanitizer, flashc --run), so that each
 # part fits one 10-minute device call where the whole may not.
@@ -93,7 +94,8 @@ export -f run_one; export RUN
 PART=${PART:-all}
 [ "$PART" = rest ] && : > "$jobs"
 total=$(wc -l < "$jobs")
-xargs -P 6 -L 1 bash -c 'run_one "$@"' _ < "$jobs" |
+# -r: no jobs (PART=rest) runs nothing, not one empty run.
+xargs -r -P 6 -L 1 bash -c 'run_one "$@"' _ < "$jobs" |
   awk -v total="$total" '/^done$/ { if (++n % 100 == 0) printf "%d of %d runs\n", n, total; fflush(); next } { print; fflush() }'
 pass=0; fail=0
 for out in /tmp/gpu-suite.out/*; do
@@ -119,7 +121,7 @@ fi
 SAN=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 san_pass=0; san_fail=0
 if [ -x "$SAN" ]; then
-  for bundle in "$BUNDLES"/*.sm_90.bundle; do
+  for bundle in "$BUNDLES"/*.${ARCH:-sm_90}.bundle; do
     name=$(basename "$bundle" .bundle)
     # Of the other head dims, 80 (padded rows, idle copy threads), 192
     # (swizzled, idle copy threads) and 256 (the largest), in f16 (bf16
@@ -170,6 +172,12 @@ $ex/causal.mlir --arch sm_90 --run --batch 1 --heads 8 --seq 1000 --iters 20
 $ex/attention_d128.mlir --run --iters 20
 $ex/attention_d128.mlir --arch sm_90 --run --iters 20
 $ex/gqa.mlir --arch sm_90 --run --batch 2 --seq 1000 --iters 20
+$ex/attention.mlir --arch sm_90a --run --iters 100
+$ex/causal.mlir --arch sm_90a --run --batch 3 --heads 8 --seq 513 --iters 20
+$ex/attention_d128.mlir --arch sm_90a --run --iters 20
+$ex/gqa.mlir --arch sm_90a --run --batch 2 --seq 1000 --iters 20
+$ex/bshd.mlir --arch sm_90a --run --batch 2 --heads 8 --seq 1000 --iters 20
+$ex/mods/decode_bottom_right.mlir --arch sm_90a --run --batch 2 --heads 4 --seq 16 --seq-k 3000 --iters 20
 $ex/causal.mlir --run --batch 2 --heads 32 --kv-heads 4 --seq 777 --iters 0
 RUNS
   echo "flashc --run: $run_pass passed, $run_fail failed"

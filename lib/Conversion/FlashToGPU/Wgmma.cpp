@@ -74,9 +74,10 @@ private:
   LLVM::LLVMStructType accumulatorType(int64_t n);
   Value toStruct(ArrayRef<Value> registers);
   SmallVector<Value> fromStruct(Value s, int64_t n);
-  /// S = Q·Kᵀ for this warpgroup, both from shared memory (nvvm.wgmma).
+  /// Q·Kᵀ (+ `acc`'s registers, else into new scores) for this warpgroup,
+  /// both operands from shared memory (nvvm.wgmma).
   SmallVector<Value> productQK(const TileStorage &q, const TileStorage &kTile,
-                               int64_t n);
+                               int64_t n, ArrayRef<Value> acc);
   /// acc += P·V with P from registers: inline PTX, since MLIR 22's
   /// nvvm.wgmma.mma_async takes A only as a shared-memory descriptor.
   SmallVector<Value> productPV(const TileStorage &p, const TileStorage &v,
@@ -220,7 +221,8 @@ SmallVector<Value> Wgmma::fromStruct(Value s, int64_t n) {
 }
 
 SmallVector<Value> Wgmma::productQK(const TileStorage &q,
-                                    const TileStorage &kTile, int64_t n) {
+                                    const TileStorage &kTile, int64_t n,
+                                    ArrayRef<Value> accIn) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   int64_t rowBytes = k.headDim * kElementBytes;
@@ -235,7 +237,11 @@ SmallVector<Value> Wgmma::productQK(const TileStorage &q,
   auto elementType =
       k.element.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
   auto shape = NVVM::MMAShapeAttr::get(b.getContext(), 64, n, 16);
-  Value acc = LLVM::UndefOp::create(b, loc, accumulatorType(n));
+  // New scores: the first k slice scales D by 0, so D need not be set.
+  Value acc =
+      accIn.empty()
+          ? LLVM::UndefOp::create(b, loc, accumulatorType(n)).getResult()
+          : toStruct(pin(accIn, "f"));
   NVVM::WgmmaFenceAlignedOp::create(b, loc);
   for (int64_t kk = 0; kk < k.headDim / kSliceK; ++kk) {
     // k slice kk: 32 bytes into a row of 64-column block kk / 4.
@@ -246,7 +252,8 @@ SmallVector<Value> Wgmma::productQK(const TileStorage &q,
         b, loc, acc.getType(), acc, advance(qDesc, offset(k.blockM)),
         advance(kDesc, offset(k.blockN)), shape, elementType, elementType,
         NVVM::WGMMATypes::f32,
-        kk == 0 ? NVVM::WGMMAScaleOut::zero : NVVM::WGMMAScaleOut::one,
+        kk == 0 && accIn.empty() ? NVVM::WGMMAScaleOut::zero
+                                 : NVVM::WGMMAScaleOut::one,
         NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
         NVVM::MMALayout::col,
         /*satfinite=*/NVVM::MMAIntOverflowAttr());
@@ -315,19 +322,20 @@ FailureOr<TileStorage> Wgmma::dot(DotOp op, const TileStorage &lhs,
                                   const TileStorage &rhs,
                                   const TileStorage *accIn) {
   int64_t n = op.getType().getDimSize(1);
+  SmallVector<Value> acc;
+  if (accIn)
+    acc = flatten(accIn->values);
   TileStorage storage{accIn ? TileStorage::Kind::Acc
                             : TileStorage::Kind::Scores};
   storage.cols = n;
   if (lhs.isQ) {
-    if (accIn)
-      return op.emitOpError("flash-to-gpu: wgmma computes Q·Kᵀ into new "
-                            "scores only");
-    storage.values = fragments(productQK(lhs, rhs, n));
+    storage.values = fragments(productQK(lhs, rhs, n, acc));
     return storage;
   }
-  if (!accIn || n != k.headDim)
-    return op.emitOpError("flash-to-gpu: wgmma accumulates P·V into O only");
-  storage.values = fragments(productPV(lhs, rhs, flatten(accIn->values)));
+  // P·V: the verifiers make n V's columns, head_dim.
+  if (!accIn)
+    acc = flatten(SmallVector<Value>(n / kTileCols, zeroFragment()));
+  storage.values = fragments(productPV(lhs, rhs, acc));
   return storage;
 }
 
