@@ -292,12 +292,10 @@ SmallVector<Value> Wgmma::productPV(const TileStorage &p, const TileStorage &v,
   constraints += ",r,r,r,r,l";
   for (int64_t i = 0; i < regs; ++i)
     constraints += "," + std::to_string(i);
-  SmallVector<SmallVector<Value>> aRegs;
+  // One strip a warp (a verifier rule): P holds blockN / 16 A fragments.
   SmallVector<Value> allA;
-  for (int64_t kk = 0; kk < k.blockN / kSliceK; ++kk) {
-    aRegs.push_back(packedA(p.values[kk]));
-    allA.append(aRegs.back());
-  }
+  for (int64_t kk = 0; kk < k.blockN / kSliceK; ++kk)
+    allA.append(packedA(p.values[kk]));
   allA = pin(allA, "r");
   acc = pin(acc, "f");
   NVVM::WgmmaFenceAlignedOp::create(b, loc);
