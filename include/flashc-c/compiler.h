@@ -43,12 +43,14 @@ typedef struct flashc_attention_params {
    * ($FLASHC_TUNE_CACHE, else ~/.cache/flashc/tune.txt), "" for none. A
    * file that does not exist is no cache. */
   const char *tune_cache;
-  /* The tensor-core strategy, "mma_sync" (NULL, the default), "wmma" or
-   * "wgmma" (arch "sm_90a" only): of the given tile config, or without one
-   * the heuristic's (flashc --mma). */
+  /* The tensor-core strategy, "mma_sync", "wmma" or "wgmma" (arch "sm_90a"
+   * only): of the given tile config (NULL: mma_sync), or without one the
+   * heuristic's (flashc --mma; NULL: its own choice, wgmma on sm_90a where
+   * it applies, else mma_sync). */
   const char *strategy;
   /* Programs that share one query block's K/V loop (0 or 1: one; at most
-   * 16, strategy mma_sync, with a tile config only). Added in 0.3. */
+   * 16, strategy mma_sync or wgmma, with a tile config only). Added in
+   * 0.3. */
   int64_t kv_splits;
   /* Non-zero, with causal: the bottom-right alignment, key j seen by query
    * i if j <= i + seq_k - seq_q (FlashAttention's, for decoding). Added in

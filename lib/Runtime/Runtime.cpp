@@ -128,8 +128,8 @@ flashc_status flashc_kernel_load(flashc_runtime *rt, const char *text,
   // the PTX, NUL-terminated as the driver wants (docs/Runtime.md).
   std::string deviceArch =
       "sm_" + std::to_string(rt->major) + std::to_string(rt->minor);
-  bool useCubin =
-      !kernel->bundle.cubin.empty() && kernel->bundle.cubinArch == deviceArch;
+  bool useCubin = !kernel->bundle.cubin.empty() &&
+                  cubinRunsOn(kernel->bundle.cubinArch, deviceArch);
   const std::string &image =
       useCubin ? kernel->bundle.cubin : kernel->bundle.ptx;
   std::string ptx = image;

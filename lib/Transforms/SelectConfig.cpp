@@ -64,8 +64,7 @@ TileConfigAttr mlir::flash::getDefaultTileConfig(MLIRContext *context,
       if (fits(config, headDim))
         return config;
     }
-    return TileConfigAttr::get(context, 64, 32, /*stages=*/2, /*warps=*/4,
-                               strategy);
+    llvm_unreachable("128x32 fits sm_90a's shared memory at every head dim");
   }
   // WMMA stages S, P and a broadcast tile in shared memory: at head_dim 128
   // block_n halves to stay within 99 KiB.
@@ -230,9 +229,9 @@ static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
 
 /// A grid whose size is known only at launch may leave SMs idle (a decode
 /// step: one query block per sequence and head, against a long cache): such
-/// mma_sync kernels take up to kMaxKVSplits splits, and the runtime chooses
-/// how many for each launch (KVSplits.h). With one split a kernel skips the
-/// merge (bench/RESULTS.md has the cost of being able to split). Only with
+/// mma_sync and wgmma kernels take up to kMaxKVSplits splits, and the runtime
+/// chooses how many for each launch (KVSplits.h). With one split a kernel skips
+/// the merge (bench/RESULTS.md has the cost of being able to split). Only with
 /// one strip a warp: two use nearly every register already, and the split's
 /// values and merge make them spill (ptxas, sm_80 to sm_90: 4-36 bytes at
 /// head_dim 64 strided, 80, 128 strided and 160). Strided operands past
@@ -365,14 +364,23 @@ struct SelectConfigPass
       }
       return WalkResult::advance();
     });
-    if (result.wasInterrupted())
+    // A hand-written tile program names its strategy too.
+    WalkResult tiles = getOperation()->walk([&](TiledOp op) {
+      if (op.getConfig().getStrategy() != Strategy::wgmma || hasWgmma)
+        return WalkResult::advance();
+      op.emitOpError() << "flash-select-config: strategy wgmma needs --arch "
+                          "sm_90a (Hopper's warpgroup MMA), got '"
+                       << arch << "'";
+      return WalkResult::interrupt();
+    });
+    if (result.wasInterrupted() || tiles.wasInterrupted())
       signalPassFailure();
   }
 
   /// The strategy of the heuristic for `op` when none is forced: wgmma
-  /// where the target has it and the head dim allows, except where the
-  /// mma_sync kernels split K/V loops and wgmma's do not yet (a static
-  /// query length of at most 64, a paged cache: decoding).
+  /// where the target has it and the head dim allows, except for decoding
+  /// (a static query length of at most 64, a paged cache), where wgmma's
+  /// 64-row warpgroup tiles are not yet measured against mma_sync's.
   static Strategy defaultStrategy(AttentionOp op, bool hasWgmma) {
     auto qType = cast<MemRefType>(op.getQ().getType());
     bool shortQueries = !qType.isDynamicDim(2) && qType.getDimSize(2) <= 64;

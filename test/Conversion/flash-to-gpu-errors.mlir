@@ -328,3 +328,51 @@ func.func @wmma_acc_cols(%q: memref<1x1x64x64xf16>) {
   return
 }
 
+
+// -----
+
+// wgmma's descriptors name K-major K for Q·Kᵀ: Q times an untransposed
+// tile (which the dialect allows, and mma_sync lowers) is refused.
+func.func @wgmma_q_untransposed(%q: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    flash.kv_loop %q, %q[%bh] upper %c64 init() : memref<1x1x64x64xf16>, memref<1x1x64x64xf16> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>):
+      // expected-error @+1 {{flash-to-gpu: wgmma multiplies Q by a transposed K/V tile (Q·Kᵀ) or probabilities by an untransposed one (P·V), not Q by an untransposed one}}
+      %d = flash.dot %t, %vt : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+    }
+  }
+  return
+}
+
+// -----
+
+// ... and probabilities times a transposed tile: its descriptors name
+// MN-major V for P·V.
+func.func @wgmma_p_transposed(%arg0: memref<1x1x64x64xf16>) {
+  %cst = arith.constant dense<0.000000e+00> : tensor<64x64xf32>
+  %cst_0 = arith.constant dense<0.000000e+00> : tensor<64xf32>
+  %cst_1 = arith.constant dense<0xFF800000> : tensor<64xf32>
+  %c64 = arith.constant 64 : index
+  flash.tiled %arg0, %arg0, %arg0 -> %arg0 config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%arg1: index, %arg2: index):
+    %0 = arith.muli %arg1, %c64 : index
+    %1 = flash.load_tile %arg0[%arg2, %0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    %2:3 = flash.kv_loop %arg0, %arg0[%arg2] upper %c64 init(%cst_1, %cst_0, %cst) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32> -> tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32> {
+    ^bb0(%arg3: index, %arg4: tensor<64x64xf16>, %arg5: tensor<64x64xf16>, %arg6: tensor<64xf32>, %arg7: tensor<64xf32>, %arg8: tensor<64x64xf32>):
+      %4 = flash.dot %1, %arg4 transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      %5 = flash.mask %4 row %0 col %arg3 limit %c64 : tensor<64x64xf32>
+      %probs, %max_out, %sum_out, %alpha = flash.softmax_step %5, %arg6, %arg7 scale_log2e(0.180336878) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+      %6 = flash.rescale %arg8, %alpha : tensor<64x64xf32>, tensor<64xf32>
+      // expected-error @+1 {{flash-to-gpu: wgmma multiplies Q by a transposed K/V tile (Q·Kᵀ) or probabilities by an untransposed one (P·V), not probabilities by a transposed one}}
+      %7 = flash.dot %probs, %arg5 transpose_rhs acc %6 : tensor<64x64xf16>, tensor<64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+      flash.yield %max_out, %sum_out, %7 : tensor<64xf32>, tensor<64xf32>, tensor<64x64xf32>
+    }
+    %3 = flash.normalize %2#2, %2#1 : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+    flash.store_tile %3, %arg0[%arg2, %0] : tensor<64x64xf16> -> memref<1x1x64x64xf16>
+  }
+  return
+}

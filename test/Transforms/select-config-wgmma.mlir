@@ -2,6 +2,9 @@
 // RUN: not flashc-opt %s --flash-select-config="arch=sm_90a strategy=wgmma" --split-input-file 2>&1 >/dev/null | FileCheck %s -enable-var-scope --check-prefix=D96
 // RUN: not flashc-opt %s --flash-select-config="arch=sm_90 strategy=wgmma" --split-input-file 2>&1 >/dev/null | FileCheck %s -enable-var-scope --check-prefix=SM90
 // RUN: not flashc-opt %s --flash-select-config="arch=sm_89" --split-input-file 2>&1 >/dev/null | FileCheck %s -enable-var-scope --check-prefix=EXPLICIT
+// RUN: not flashc-opt %s --flash-select-config="strategy=tcgen05" 2>&1 | FileCheck %s -enable-var-scope --check-prefix=UNKNOWN
+
+// UNKNOWN: error: flash-select-config: unknown strategy 'tcgen05' (expected wmma, mma_sync or wgmma)
 
 // On sm_90a the heuristic takes strategy wgmma (bench/RESULTS.md, entry
 // 22): at head_dim 64 one warpgroup (64 rows, 4 warps) with 128 keys a
@@ -59,9 +62,10 @@ func.func @static_tiny_grid(%q: memref<1x2x1024x128xf16>) {
   return
 }
 
-// The portable mma_sync kernels where wgmma does not apply or does not do
-// what they do yet: a head_dim that is not a multiple of 64, a static query
-// length of at most 64 (decoding: split K/V loops). Modifiers take wgmma.
+// The portable mma_sync kernels where wgmma does not apply or is not yet
+// measured: a head_dim that is not a multiple of 64, a static query
+// length of at most 64 and paged caches (decoding: wgmma not yet measured
+// there). Modifiers take wgmma.
 // CHECK-LABEL: func.func @d96
 // CHECK-NEXT: flash.attention {{.*}} strategy = mma_sync
 func.func @d96(%q: memref<?x?x?x96xf16>) {
@@ -117,5 +121,20 @@ func.func @softcap(%q: memref<?x?x?x64xf16>) {
 // EXPLICIT-NOT: error
 func.func @explicit(%q: memref<?x?x?x64xf16>) {
   flash.attention %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>) : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
+  return
+}
+
+// -----
+
+// So is a hand-written tile program's.
+// EXPLICIT: error: 'flash.tiled' op flash-select-config: strategy wgmma needs --arch sm_90a (Hopper's warpgroup MMA), got 'sm_89'
+// CHECK-LABEL: func.func @tiled
+// CHECK: flash.tiled {{.*}} strategy = wgmma
+func.func @tiled(%q: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+  }
   return
 }

@@ -6,6 +6,7 @@
 #include "flashc/Runtime/Runner.h"
 #include "flashc/Target/Pipeline.h"
 #include "flashc/Target/Ptxas.h"
+#include "flashc/Target/TargetInfo.h"
 #include "flashc/Transforms/TuneCache.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -106,7 +107,20 @@ static const Candidate kTuneCandidates[] = {
     {64, 64, 3, 4, flash::Strategy::mma_sync, 2},
     {64, 64, 2, 4, flash::Strategy::mma_sync, 4},
     {64, 128, 2, 4, flash::Strategy::mma_sync, 2},
+    // Hopper's warpgroup MMA (sm_90a only): the tiles of its heuristic
+    // (docs/Hopper.md), and split.
+    {64, 128, 2, 4, flash::Strategy::wgmma},
+    {128, 128, 2, 8, flash::Strategy::wgmma},
+    {128, 64, 2, 8, flash::Strategy::wgmma},
+    {64, 128, 2, 4, flash::Strategy::wgmma, 2},
+    {128, 128, 2, 8, flash::Strategy::wgmma, 2},
 };
+
+/// Whether `c` can run on `chip` (wgmma needs sm_90a).
+static bool runsOn(const Candidate &c, StringRef chip) {
+  const flash::ArchInfo *arch = flash::lookupArch(chip);
+  return c.strategy != flash::Strategy::wgmma || (arch && arch->hasWgmma);
+}
 
 /// Compiles `source` with candidate `c`, or says why not (progress line);
 /// a spilling candidate is never kept: a compile that read it from the cache
@@ -165,8 +179,13 @@ int flashc::runTune(const std::string &source, MLIRContext &context,
     return 3;
   std::string ptxas = flash::findPtxas();
   std::optional<flash::TuneEntry> best;
-  size_t index = 0, total = std::size(kTuneCandidates);
+  size_t index = 0,
+         total = llvm::count_if(kTuneCandidates, [&](const Candidate &c) {
+           return runsOn(c, baseOptions.chip);
+         });
   for (const Candidate &c : kTuneCandidates) {
+    if (!runsOn(c, baseOptions.chip))
+      continue;
     diagnosticsText.clear();
     outs() << "[" << ++index << "/" << total << "] "
            << describeConfig(flash::stringifyStrategy(c.strategy), c.blockM,

@@ -61,7 +61,7 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     arch("arch",
          cl::desc("GPU architecture: sm_80, sm_86, sm_89 (default), sm_90 or "
-                  "sm_90a (Hopper only, for --mma wgmma)"),
+                  "sm_90a (Hopper only, with wgmma)"),
          cl::init("sm_89"), cl::cat(flashcCategory));
 
 static cl::opt<Emit> emit(
@@ -150,9 +150,9 @@ static cl::opt<std::string> tuneCachePath(
     cl::value_desc("file"), cl::init(""), cl::cat(flashcCategory));
 static cl::opt<std::string> mmaStrategy(
     "mma",
-    cl::desc("Tensor-core strategy when the input gives no config: mma_sync "
-             "(default, the fastest measured), wmma, or wgmma (--arch sm_90a "
-             "only)"),
+    cl::desc("Tensor-core strategy when the input gives no config: mma_sync, "
+             "wmma, or wgmma (--arch sm_90a only); default: the fastest "
+             "measured, wgmma on sm_90a where it applies, else mma_sync"),
     cl::value_desc("wmma|mma_sync|wgmma"), cl::init(""),
     cl::cat(flashcCategory));
 static cl::opt<bool> noTuneCache(

@@ -172,6 +172,11 @@ int main() {
                "block_map attention_kernel_block_map per_row"),
           "'block_map' needs a kernel name and shared, per_batch or "
           "per_batch_head");
+  // Which devices load a bundle's cubin (else the PTX is JIT-compiled).
+  expect(cubinRunsOn("sm_90", "sm_90"), "an sm_90 cubin on a 9.0 device");
+  expect(cubinRunsOn("sm_90a", "sm_90"), "an sm_90a cubin on a 9.0 device");
+  expect(!cubinRunsOn("sm_90a", "sm_100"), "no sm_90a cubin on a 10.0 one");
+  expect(!cubinRunsOn("sm_89", "sm_90"), "no sm_89 cubin on a 9.0 one");
   std::printf("%d failed\n", failures);
   return failures == 0 ? 0 : 1;
 }

@@ -102,7 +102,7 @@ struct KernelBundle {
   int64_t kvHeads = -1;
   std::string ptx;
   /// Optional ahead-of-time binary (ptxas) for `cubinArch`; the runtime
-  /// loads it on a device of exactly that architecture, else the PTX.
+  /// loads it on a device of that architecture (cubinRunsOn), else the PTX.
   std::string cubin;
   std::string cubinArch;
 
@@ -121,6 +121,14 @@ struct KernelBundle {
   }
   int64_t counterCount(int64_t tiles) const { return tiles * warps; }
 };
+
+/// Whether a cubin for `cubinArch` ("sm_90", "sm_90a") runs on a device of
+/// compute capability `deviceArch` ("sm_90"): the same architecture, or its
+/// architecture-specific variant (sm_90a runs on 9.0 only).
+inline bool cubinRunsOn(const std::string &cubinArch,
+                        const std::string &deviceArch) {
+  return cubinArch == deviceArch || cubinArch == deviceArch + "a";
+}
 
 /// Text form: a header line, `key value` lines, `ptx <bytes>`, the PTX, and
 /// optionally `\ncubin <arch> <bytes>\n` and the binary.

@@ -110,7 +110,8 @@ Value MmaSync::ldmatrix(Value memref, Value row, Value laneCol,
   auto type = VectorType::get({4, 2}, k.element);
   return nvgpu::LdMatrixOp::create(
       k.b, k.loc, type, memref,
-      ValueRange{row, qkvColumn(row, laneCol, constCol, 0)},
+      // mma_sync's rows are whole: the buffer's rows do not matter.
+      ValueRange{row, qkvColumn(row, laneCol, constCol, /*bufferRows=*/0)},
       k.b.getBoolAttr(transpose), k.b.getI32IntegerAttr(4));
 }
 

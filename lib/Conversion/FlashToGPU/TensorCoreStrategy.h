@@ -51,8 +51,9 @@ public:
   /// Elements from one Q/K/V row to the next in shared memory.
   virtual int64_t qkvRowStride() const = 0;
   /// Where element (`row`, `laneCol` + `constCol`) of a Q/K/V buffer of
-  /// `bufferRows` rows lies, in elements from the start of its row
-  /// (`constCol` in whole 16-byte chunks).
+  /// `bufferRows` rows lies, in elements past `row · qkvRowStride()`
+  /// (`constCol` in whole 16-byte chunks); a layout in column blocks
+  /// (wgmma) puts later blocks past the row.
   virtual Value qkvColumn(Value row, Value laneCol, int64_t constCol,
                           int64_t bufferRows) = 0;
   /// Elements of a Q/K/V buffer of `rows` rows.

@@ -128,8 +128,12 @@ Value Wgmma::descriptor(Value address, int64_t leadingBytes) {
   auto constant = [&](int64_t v) {
     return arith::ConstantIntOp::create(b, loc, i64, v).getResult();
   };
+  // Shared-window addresses fit 18 bits (228 KiB); the field keeps 14
+  // bits of address >> 4.
+  constexpr int64_t kSharedAddressMask = (1 << 18) - 1;
   Value start = arith::ShRUIOp::create(
-      b, loc, arith::AndIOp::create(b, loc, address, constant(0x3ffff)),
+      b, loc,
+      arith::AndIOp::create(b, loc, address, constant(kSharedAddressMask)),
       constant(4));
   int64_t fields = ((leadingBytes >> 4) << 16) | ((kAtomBytes >> 4) << 32) |
                    (int64_t(1) << 62);
@@ -137,6 +141,7 @@ Value Wgmma::descriptor(Value address, int64_t leadingBytes) {
 }
 
 Value Wgmma::advance(Value desc, int64_t bytes) {
+  assert(bytes % 16 == 0 && "descriptor addresses are in 16-byte units");
   if (bytes == 0)
     return desc;
   return arith::AddIOp::create(
@@ -319,6 +324,14 @@ SmallVector<Value> Wgmma::productPV(const TileStorage &p, const TileStorage &v,
 FailureOr<TileStorage> Wgmma::dot(DotOp op, const TileStorage &lhs,
                                   const TileStorage &rhs,
                                   const TileStorage *accIn) {
+  // The descriptors name K-major K for Q·Kᵀ and MN-major V for P·V; the
+  // other forms the dialect allows (Q·V, P·Kᵀ) would need the other majors.
+  if (lhs.isQ != op.getTransposeRhs())
+    return op.emitOpError()
+           << "flash-to-gpu: wgmma multiplies Q by a transposed K/V tile "
+              "(Q·Kᵀ) or probabilities by an untransposed one (P·V), not "
+           << (lhs.isQ ? "Q by an untransposed one"
+                       : "probabilities by a transposed one");
   int64_t n = op.getType().getDimSize(1);
   SmallVector<Value> acc;
   if (accIn)
@@ -330,7 +343,7 @@ FailureOr<TileStorage> Wgmma::dot(DotOp op, const TileStorage &lhs,
     storage.values = fragments(productQK(lhs, rhs, n, acc));
     return storage;
   }
-  // P·V: the verifiers make n V's columns, head_dim.
+  // P·V (n = head_dim, the K/V tile's columns), from zero without acc.
   if (!accIn)
     acc = flatten(SmallVector<Value>(n / kTileCols, zeroFragment()));
   storage.values = fragments(productPV(lhs, rhs, acc));

@@ -69,7 +69,8 @@ def Flash_TileConfigAttr : AttrDef<Flash_Dialect, "TileConfig"> {
     head_dim that is a multiple of 64 (Q, K and V rows in 128-byte swizzled
     column blocks); and the shared memory the configuration needs (see
     docs/TileLevel.md) is at most 99 KiB less 128 bytes (101248) kept for
-    the kernel's static shared memory.
+    the kernel's static shared memory, or with `wgmma`, whose kernels run
+    on sm_90a only, 227 KiB less 128 bytes (232320).
   }];
   let parameters = (ins "int64_t":$block_m, "int64_t":$block_n,
                         "int64_t":$stages, "int64_t":$warps,
@@ -112,12 +113,14 @@ def Flash_PolicyAttr : AttrDef<Flash_Dialect, "Policy"> {
     - `q`: `registers` keeps Q's tensor-core fragments in registers for the
       whole K/V loop; `shared` reads them from shared memory on every step
       (fewer registers: two 16-row strips per warp at head_dim 128 spill
-      otherwise). `shared` needs strategy `mma_sync`.
+      otherwise). `shared` needs strategy `mma_sync` or `wgmma`, and
+      `wgmma` needs `shared` (its products read Q from shared memory).
     - `stale_max_log2` (0 = off, at most 15): a row's softmax max is kept
       until a block's scores exceed it by more than 2^stale_max_log2, so
       that the rescale factor is exactly 1 and the O rescale is skipped when
       no row of a warp moved its max. Probabilities then reach
-      2^stale_max_log2 at most, inside f16/bf16 range. Needs `mma_sync`.
+      2^stale_max_log2 at most, inside f16/bf16 range. Needs `mma_sync` or
+      `wgmma`.
     - `prefetch`: `after_barrier` issues a step's copies of a later K/V
       block as soon as the step's barrier has passed; `after_first_dot`
       waits for the step's first product (with 3+ stages, so that the
