@@ -4,6 +4,16 @@
 // warps, each computing 64 query rows.
 // CHECK-LABEL: gpu.func @wgmma_d128_kernel
 
+// The copies swizzle by row and the hardware by address: a dynamic buffer
+// that does not start on a 1 KiB boundary traps instead of computing wrong
+// results.
+// CHECK: %[[SHMEM:.*]] = gpu.dynamic_shared_memory
+// CHECK: %[[BASE:.*]] = memref.extract_aligned_pointer_as_index %[[SHMEM]]
+// CHECK: %[[LOW:.*]] = arith.andi %[[BASE]], %c1023
+// CHECK: %[[BAD:.*]] = arith.cmpi ne, %[[LOW]], %c0
+// CHECK: scf.if %[[BAD]] {
+// CHECK-NEXT: llvm.intr.trap
+
 // Copies land, then each thread fences the async proxy (which wgmma reads
 // through) before the barrier that publishes them: for Q ...
 // CHECK: nvvm.cp.async.wait.group 0

@@ -87,19 +87,26 @@ Value KernelContext::buildVector(VectorType type, ArrayRef<Value> elements) {
   return v;
 }
 
-Value KernelContext::sharedView(int64_t &offset, ArrayRef<int64_t> shape,
-                                Type type) {
-  auto workgroup =
-      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+Value KernelContext::sharedBuffer() {
   if (!sharedBytes) {
+    auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                                gpu::AddressSpace::Workgroup);
     auto bytesType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                                      MemRefLayoutAttrInterface(), workgroup);
     sharedBytes = gpu::DynamicSharedMemoryOp::create(b, loc, bytesType);
   }
+  return sharedBytes;
+}
+
+Value KernelContext::sharedView(int64_t &offset, ArrayRef<int64_t> shape,
+                                Type type) {
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  Value buffer = sharedBuffer();
   auto viewType =
       MemRefType::get(shape, type, MemRefLayoutAttrInterface(), workgroup);
-  Value view = memref::ViewOp::create(b, loc, viewType, sharedBytes,
-                                      idx(offset), ValueRange{});
+  Value view = memref::ViewOp::create(b, loc, viewType, buffer, idx(offset),
+                                      ValueRange{});
   int64_t bytes = type.getIntOrFloatBitWidth() / 8;
   for (int64_t s : shape)
     bytes *= s;

@@ -56,6 +56,8 @@ public:
   /// A view of `shape` x `type` at byte `offset` of the kernel's one dynamic
   /// shared-memory buffer; advances `offset` past it, 128-byte aligned.
   Value sharedView(int64_t &offset, ArrayRef<int64_t> shape, Type type);
+  /// The kernel's one dynamic shared-memory buffer (memref<?xi8>).
+  Value sharedBuffer();
 
   OpBuilder &b;
   Location loc;
