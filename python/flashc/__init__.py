@@ -357,7 +357,7 @@ def _write_cache_file(path, bundle):
         raise
 
 
-def warm_cache(dtype="f16", head_dim=64, causal=False, scale=None, arch="sm_90",
+def warm_cache(dtype="f16", head_dim=64, causal=False, scale=None, arch="sm_90a",
                seq_q=None):
     """Compiles into the disk cache ahead of time; returns the file's path.
     seq_q: the query length of the kernel (one of at most 64 takes a

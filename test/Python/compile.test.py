@@ -78,6 +78,8 @@ print("tagged", os.path.basename(tagged))
 os.environ["FLASHC_TUNE_CACHE"] = ""  # set but empty: no cache, no tag
 print("untagged", os.path.basename(flashc._cache_path("f16", 64, False, None,
                                                       "sm_90")))
+# warm_cache's arch defaults to what attention picks on an H100/H200.
+print("warm default", os.path.basename(flashc.warm_cache("f16", 64, False)))
 os.unlink(f.name)
 try:
     flashc.attention(1, 2, 3)
