@@ -330,16 +330,18 @@ struct SelectConfigPass
     }
     const ArchInfo *target = lookupArch(arch);
     bool hasWgmma = target && target->hasWgmma;
+    auto refuseWgmma = [&](Operation *op) {
+      op->emitOpError() << "flash-select-config: strategy wgmma needs --arch "
+                           "sm_90a (Hopper's warpgroup MMA), got '"
+                        << arch << "'";
+      return WalkResult::interrupt();
+    };
     WalkResult result = getOperation()->walk([&](AttentionOp op) {
       Strategy heuristic = forced.value_or(defaultStrategy(op, hasWgmma));
       Strategy wanted =
           op.getConfigAttr() ? op.getConfigAttr().getStrategy() : heuristic;
-      if (wanted == Strategy::wgmma && !hasWgmma) {
-        op.emitOpError() << "flash-select-config: strategy wgmma needs "
-                            "--arch sm_90a (Hopper's warpgroup MMA), got '"
-                         << arch << "'";
-        return WalkResult::interrupt();
-      }
+      if (wanted == Strategy::wgmma && !hasWgmma)
+        return refuseWgmma(op);
       if (!op.getConfigAttr() && forced == Strategy::wgmma &&
           op.getHeadDim() % 64 != 0) {
         op.emitOpError() << "flash-select-config: strategy wgmma needs a "
@@ -368,10 +370,7 @@ struct SelectConfigPass
     WalkResult tiles = getOperation()->walk([&](TiledOp op) {
       if (op.getConfig().getStrategy() != Strategy::wgmma || hasWgmma)
         return WalkResult::advance();
-      op.emitOpError() << "flash-select-config: strategy wgmma needs --arch "
-                          "sm_90a (Hopper's warpgroup MMA), got '"
-                       << arch << "'";
-      return WalkResult::interrupt();
+      return refuseWgmma(op);
     });
     if (result.wasInterrupted() || tiles.wasInterrupted())
       signalPassFailure();

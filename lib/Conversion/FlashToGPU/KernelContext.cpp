@@ -100,11 +100,10 @@ Value KernelContext::sharedBuffer() {
 
 Value KernelContext::sharedView(int64_t &offset, ArrayRef<int64_t> shape,
                                 Type type) {
-  auto workgroup =
-      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   Value buffer = sharedBuffer();
   auto viewType =
-      MemRefType::get(shape, type, MemRefLayoutAttrInterface(), workgroup);
+      MemRefType::get(shape, type, MemRefLayoutAttrInterface(),
+                      cast<MemRefType>(buffer.getType()).getMemorySpace());
   Value view = memref::ViewOp::create(b, loc, viewType, buffer, idx(offset),
                                       ValueRange{});
   int64_t bytes = type.getIntOrFloatBitWidth() / 8;

@@ -142,25 +142,10 @@ Value MmaSync::mma(Value a, Value bFrag, Value acc) {
   // types, so the NVVM op it would produce is built directly: the same
   // instruction over the fragments' 32-bit registers (bf16 pairs, as
   // nvgpu.ldmatrix lays them out).
-  Type i32 = b.getI32Type(), f32Type = b.getF32Type();
-  auto packedRows = [&](Value frag, int64_t rows) {
-    SmallVector<Value> regs;
-    for (int64_t r = 0; r < rows; ++r) {
-      Value row = vector::ExtractOp::create(b, loc, frag, ArrayRef<int64_t>{r});
-      Value asInt =
-          vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), row);
-      regs.push_back(
-          vector::ExtractOp::create(b, loc, asInt, ArrayRef<int64_t>{0}));
-    }
-    return regs;
-  };
-  SmallVector<Value> aRegs = packedRows(a, 4);
-  SmallVector<Value> bRegs = packedRows(bFrag, 2);
-  SmallVector<Value> cRegs;
-  for (int64_t h = 0; h < 2; ++h)
-    for (int64_t e = 0; e < 2; ++e)
-      cRegs.push_back(
-          vector::ExtractOp::create(b, loc, acc, ArrayRef<int64_t>{h, e}));
+  Type f32Type = b.getF32Type();
+  SmallVector<Value> aRegs = packedRegisters(a, 4);
+  SmallVector<Value> bRegs = packedRegisters(bFrag, 2);
+  SmallVector<Value> cRegs = accumulatorRegisters(acc);
   auto resultType = LLVM::LLVMStructType::getLiteral(
       b.getContext(), SmallVector<Type>(4, f32Type));
   auto mmaOp = NVVM::MmaOp::create(
@@ -173,7 +158,33 @@ Value MmaSync::mma(Value a, Value bFrag, Value acc) {
   for (int64_t i = 0; i < 4; ++i)
     out.push_back(
         LLVM::ExtractValueOp::create(b, loc, f32Type, mmaOp.getResult(), i));
-  return k.buildVector(VectorType::get({2, 2}, f32Type), out);
+  return accumulatorFragment(out);
+}
+
+SmallVector<Value> MmaSync::packedRegisters(Value fragment, int64_t rows) {
+  auto i32x1 = VectorType::get({1}, k.b.getI32Type());
+  SmallVector<Value> regs;
+  for (int64_t r = 0; r < rows; ++r) {
+    Value row =
+        vector::ExtractOp::create(k.b, k.loc, fragment, ArrayRef<int64_t>{r});
+    Value asInt = vector::BitCastOp::create(k.b, k.loc, i32x1, row);
+    regs.push_back(
+        vector::ExtractOp::create(k.b, k.loc, asInt, ArrayRef<int64_t>{0}));
+  }
+  return regs;
+}
+
+SmallVector<Value> MmaSync::accumulatorRegisters(Value fragment) {
+  SmallVector<Value> regs;
+  for (int64_t half = 0; half < 2; ++half)
+    for (int64_t e = 0; e < 2; ++e)
+      regs.push_back(vector::ExtractOp::create(k.b, k.loc, fragment,
+                                               ArrayRef<int64_t>{half, e}));
+  return regs;
+}
+
+Value MmaSync::accumulatorFragment(ArrayRef<Value> registers) {
+  return k.buildVector(VectorType::get({2, 2}, k.b.getF32Type()), registers);
 }
 
 Value MmaSync::sliceB(Value x4, int64_t which) {

@@ -76,6 +76,14 @@ protected:
   Value mma(Value a, Value bFrag, Value acc);
   /// B fragment `which` (0 or 1) of an ldmatrix.x4 result.
   Value sliceB(Value x4, int64_t which);
+  /// The 32-bit registers of an operand fragment, one per row of two
+  /// 16-bit elements (vector<rows x 2 x T>), as the PTX instructions take
+  /// A and B.
+  SmallVector<Value> packedRegisters(Value fragment, int64_t rows);
+  /// An accumulator fragment's four f32 registers (row r: two, row r+8:
+  /// two), and the fragment of four registers.
+  SmallVector<Value> accumulatorRegisters(Value fragment);
+  Value accumulatorFragment(ArrayRef<Value> registers);
 
   // Lane coordinates of the score fragments (beginScores).
   Value quad, pairCol;

@@ -72,8 +72,6 @@ private:
   /// (4 per 8-column tile: row r, r, r+8, r+8).
   SmallVector<Value> flatten(ArrayRef<Value> fragments);
   SmallVector<Value> fragments(ArrayRef<Value> registers);
-  /// P's A fragment (vector<4x2x{f16,bf16}>) as the four 32-bit registers.
-  SmallVector<Value> packedA(Value fragment);
   LLVM::LLVMStructType accumulatorType(int64_t n);
   Value toStruct(ArrayRef<Value> registers);
   SmallVector<Value> fromStruct(Value s, int64_t n);
@@ -171,17 +169,27 @@ Value Wgmma::advance(Value desc, int64_t bytes) {
       arith::ConstantIntOp::create(k.b, k.loc, k.b.getI64Type(), bytes >> 4));
 }
 
+/// Inline-asm constraints: `count` outputs "=`constraint`", then (after
+/// the caller's other inputs) inputs tied to them ("0", "1", ...).
+static std::string outputConstraints(size_t count, StringRef constraint) {
+  std::string text;
+  for (size_t i = 0; i < count; ++i)
+    text += (i ? ",=" : "=") + constraint.str();
+  return text;
+}
+static std::string tiedConstraints(size_t count) {
+  std::string text;
+  for (size_t i = 0; i < count; ++i)
+    text += "," + std::to_string(i);
+  return text;
+}
+
 SmallVector<Value> Wgmma::pin(ArrayRef<Value> values, StringRef constraint) {
   if (values.empty())
     return {};
-  std::string constraints;
-  SmallVector<Type> types;
-  for (size_t i = 0; i < values.size(); ++i) {
-    constraints += (i ? ",=" : "=") + constraint.str();
-    types.push_back(values[i].getType());
-  }
-  for (size_t i = 0; i < values.size(); ++i)
-    constraints += "," + std::to_string(i);
+  std::string constraints = outputConstraints(values.size(), constraint) +
+                            tiedConstraints(values.size());
+  SmallVector<Type> types(ValueRange(values).getTypes());
   auto type = LLVM::LLVMStructType::getLiteral(k.b.getContext(), types);
   auto asmOp = LLVM::InlineAsmOp::create(
       k.b, k.loc, type, values, "", constraints, /*has_side_effects=*/true,
@@ -197,33 +205,15 @@ SmallVector<Value> Wgmma::pin(ArrayRef<Value> values, StringRef constraint) {
 SmallVector<Value> Wgmma::flatten(ArrayRef<Value> fragments) {
   SmallVector<Value> registers;
   for (Value fragment : fragments)
-    for (int64_t half = 0; half < 2; ++half)
-      for (int64_t e = 0; e < 2; ++e)
-        registers.push_back(vector::ExtractOp::create(
-            k.b, k.loc, fragment, ArrayRef<int64_t>{half, e}));
+    registers.append(accumulatorRegisters(fragment));
   return registers;
 }
 
 SmallVector<Value> Wgmma::fragments(ArrayRef<Value> registers) {
-  auto type = VectorType::get({2, 2}, k.b.getF32Type());
   SmallVector<Value> out;
   for (size_t i = 0; i < registers.size(); i += 4)
-    out.push_back(k.buildVector(type, registers.slice(i, 4)));
+    out.push_back(accumulatorFragment(registers.slice(i, 4)));
   return out;
-}
-
-SmallVector<Value> Wgmma::packedA(Value fragment) {
-  Type i32 = k.b.getI32Type();
-  SmallVector<Value> regs;
-  for (int64_t r = 0; r < 4; ++r) {
-    Value pair =
-        vector::ExtractOp::create(k.b, k.loc, fragment, ArrayRef<int64_t>{r});
-    Value asInt =
-        vector::BitCastOp::create(k.b, k.loc, VectorType::get({1}, i32), pair);
-    regs.push_back(
-        vector::ExtractOp::create(k.b, k.loc, asInt, ArrayRef<int64_t>{0}));
-  }
-  return regs;
 }
 
 LLVM::LLVMStructType Wgmma::accumulatorType(int64_t n) {
@@ -305,24 +295,20 @@ SmallVector<Value> Wgmma::productPV(const TileStorage &p, const TileStorage &v,
   std::string asmText = "wgmma.mma_async.sync.aligned.m64n" +
                         std::to_string(n) + "k16.f32." + type + "." + type +
                         " {";
-  std::string constraints;
-  for (int64_t i = 0; i < regs; ++i) {
+  for (int64_t i = 0; i < regs; ++i)
     asmText += (i ? ", $" : "$") + std::to_string(i);
-    constraints += (i ? ",=f" : "=f");
-  }
   // A's four registers, B's descriptor; scale-d 1 (accumulate), scales 1,
   // B transposed (MN-major).
   asmText += "}, {$" + std::to_string(regs) + ", $" + std::to_string(regs + 1) +
              ", $" + std::to_string(regs + 2) + ", $" +
              std::to_string(regs + 3) + "}, $" + std::to_string(regs + 4) +
              ", 1, 1, 1, 1;";
-  constraints += ",r,r,r,r,l";
-  for (int64_t i = 0; i < regs; ++i)
-    constraints += "," + std::to_string(i);
+  std::string constraints =
+      outputConstraints(regs, "f") + ",r,r,r,r,l" + tiedConstraints(regs);
   // One strip a warp (a verifier rule): P holds blockN / 16 A fragments.
   SmallVector<Value> allA;
   for (int64_t kk = 0; kk < k.blockN / kSliceK; ++kk)
-    allA.append(packedA(p.values[kk]));
+    allA.append(packedRegisters(p.values[kk], 4));
   allA = pin(allA, "r");
   acc = pin(acc, "f");
   NVVM::WgmmaFenceAlignedOp::create(b, loc);
@@ -367,7 +353,7 @@ FailureOr<TileStorage> Wgmma::dot(DotOp op, const TileStorage &lhs,
   }
   // P·V (n = head_dim, the K/V tile's columns), from zero without acc.
   if (!accIn)
-    acc = flatten(SmallVector<Value>(n / kTileCols, zeroFragment()));
+    acc.assign(n / 2, k.f32(0.0f));
   storage.values = fragments(productPV(lhs, rhs, acc));
   return storage;
 }
