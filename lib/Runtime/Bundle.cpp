@@ -330,8 +330,11 @@ static bool validate(const KernelBundle &b, const std::string &params,
             "' disagrees with the header, which needs '" + b.params() + "'";
     return false;
   }
-  if (b.threads != 32 * b.warps) {
-    error = "bundle: threads must be 32 * warps";
+  // A producer warpgroup (policy prefetch = producer) adds 128 threads to
+  // the warps that compute.
+  if (b.threads != 32 * b.warps && b.threads != 32 * b.warps + 128) {
+    error = "bundle: threads must be 32 * warps, or 32 * warps + 128 with a "
+            "producer warpgroup";
     return false;
   }
   if (b.kvHeads == 0 || b.kvHeads < -1 ||

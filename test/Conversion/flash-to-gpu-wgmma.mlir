@@ -1,7 +1,8 @@
 // RUN: flashc-opt %s --flash-expand-attention --flash-to-gpu | FileCheck %s -enable-var-scope
 
 // Strategy wgmma (sm_90a), head_dim 128, 128x64 tiles: two warpgroups of 4
-// warps, each computing 64 query rows.
+// warps, each computing 64 query rows, every thread copying (policy
+// after_barrier; flash-to-gpu-wgmma-producer.mlir has the producer ring).
 // CHECK-LABEL: gpu.func @wgmma_d128_kernel
 
 // The copies swizzle by row and the hardware by address: a dynamic buffer
@@ -54,6 +55,6 @@
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK: gpu.return
 func.func @wgmma_d128(%q: memref<?x?x?x128xf16>) {
-  flash.attention %q, %q, %q -> %q config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma>) : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, memref<?x?x?x128xf16> -> memref<?x?x?x128xf16>
+  flash.attention %q, %q, %q -> %q config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = after_barrier, min_blocks_per_sm = 1>) : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, memref<?x?x?x128xf16> -> memref<?x?x?x128xf16>
   return
 }

@@ -12,9 +12,12 @@
 // step that fit in two stages of sm_90a's 227 KiB. Q stays in shared
 // memory, where the products read it. With dynamic sizes the K/V loop may
 // split at launch (one strip a warp, as mma_sync's), except at head_dim 64,
-// where being able to cost more than it gave.
+// where being able to cost more than it gave. Two warpgroups get a producer
+// warpgroup filling an mbarrier ring (prefetch = producer) where its copy
+// rounds are whole rows (head_dim 128 and 256); one warpgroup a program and
+// head_dim 192 copy with every thread.
 // CHECK-LABEL: func.func @d64
-// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 64, block_n = 128, stages = 2, warps = 4, strategy = wgmma>) policy(#flash.policy<q = shared,
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 64, block_n = 128, stages = 2, warps = 4, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = after_barrier,
 func.func @d64(%q: memref<?x?x?x64xf16>) {
   flash.attention %q, %q, %q -> %q : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
   return
@@ -22,19 +25,19 @@ func.func @d64(%q: memref<?x?x?x64xf16>) {
 // 163840 bytes of shared memory: more than the 99 KiB of the portable
 // strategies, within sm_90a's.
 // CHECK-LABEL: func.func @d128_causal
-// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 128, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>)
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 128, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = producer, min_blocks_per_sm = 1>)
 func.func @d128_causal(%q: memref<?x?x?x128xbf16>) {
   flash.attention %q, %q, %q -> %q causal : memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16> -> memref<?x?x?x128xbf16>
   return
 }
 // CHECK-LABEL: func.func @d192
-// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>)
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = after_barrier,
 func.func @d192(%q: memref<?x?x?x192xf16>) {
   flash.attention %q, %q, %q -> %q : memref<?x?x?x192xf16>, memref<?x?x?x192xf16>, memref<?x?x?x192xf16> -> memref<?x?x?x192xf16>
   return
 }
 // CHECK-LABEL: func.func @d256
-// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>)
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = producer,
 func.func @d256(%q: memref<?x?x?x256xf16>) {
   flash.attention %q, %q, %q -> %q : memref<?x?x?x256xf16>, memref<?x?x?x256xf16>, memref<?x?x?x256xf16> -> memref<?x?x?x256xf16>
   return

@@ -116,7 +116,14 @@ int main() {
   refuses(edit(text, "shape 1 8 512 1000", "shape 1 8"),
           "'shape' needs four integers");
   refuses(edit(text, "threads 128", "threads 96"),
+          "threads must be 32 * warps, or 32 * warps + 128 with a producer "
+          "warpgroup");
+  refuses(edit(text, "threads 128", "threads 192"),
           "threads must be 32 * warps");
+  // A producer warpgroup (policy prefetch = producer) adds 128 threads.
+  ok = parseBundle(edit(text, "threads 128", "threads 256"), parsed, error);
+  expect(ok && parsed.threads == 256 && parsed.warps == 4,
+         "a producer warpgroup's 128 threads: " + error);
   refuses(edit(text, "kv_splits 2", "kv_splits 17"),
           "kv_splits must be between 1 and 16");
   refuses(edit(text, "kv_splits 2\n", ""),

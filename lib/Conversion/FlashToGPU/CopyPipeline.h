@@ -2,8 +2,10 @@
 //
 // The interface between the walk over tile ops and a copy engine: the Q
 // tile's load, and the K/V loop's schedule (prologue, the wait at the top of
-// each step, the prefetch of a later block, the drain). cp.async
-// (CpAsync.cpp) implements it; a TMA pipeline would be another.
+// each step, the prefetch of a later block, the drain). cp.async with
+// every thread copying (CpAsync.cpp) implements it, and so does a producer
+// warpgroup filling an mbarrier ring (ProducerRing.cpp); a TMA pipeline
+// would be another.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +26,8 @@ class TensorCoreStrategy;
 struct QKVBuffers {
   Value q, k, v;
   Value qFlat, kFlat, vFlat;
+  /// wgmma only: room for a ring's mbarriers (kRingBarrierBytes, i64s).
+  Value barriers;
 };
 
 /// One step of the K/V loop as the pipeline schedules it.
@@ -40,6 +44,8 @@ public:
   virtual ~CopyPipeline() = default;
   /// Emitted once at the top of the kernel (views of the sources).
   virtual void emitSourceViews(Value q, Value k, Value v) = 0;
+  /// Emitted once the shared buffers exist, before the first barrier.
+  virtual void initialize() {}
   /// K and V are a paged cache (after emitSourceViews): key r of batch b is
   /// row r mod `pageSize` of page `table[b, r / pageSize]`, the pages of K
   /// and V `kStridePage` and `vStridePage` elements apart.
@@ -55,15 +61,19 @@ public:
   /// At the top of step `t` (block `block`), inside the loop: waits for the
   /// block and schedules the next copies.
   virtual PipelineStep beginStep(Value t, Value block) = 0;
+  /// Before a product reads this step's keys (or `values`).
+  virtual void awaitTile(bool values) {}
+  /// At the end of a step: this thread has read the step's K/V block.
+  virtual void endStep() {}
   /// After the loop: no copy may still be writing shared memory.
   virtual void drain() = 0;
 };
 
-/// A cp.async pipeline into `buffers` (read at each copy, so they may be
-/// allocated after emitSourceViews).
-std::unique_ptr<CopyPipeline> createCpAsyncPipeline(KernelContext &k,
-                                                    TensorCoreStrategy &tc,
-                                                    const QKVBuffers &buffers);
+/// The pipeline `k`'s policy asks for, copying into `buffers` (read at
+/// each copy, so they may be allocated after emitSourceViews).
+std::unique_ptr<CopyPipeline> createCopyPipeline(KernelContext &k,
+                                                 TensorCoreStrategy &tc,
+                                                 const QKVBuffers &buffers);
 
 } // namespace mlir::flash
 

@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "CopyPipeline.h"
+#include "CpAsync.h"
 
 #include "TensorCoreStrategy.h"
 
@@ -21,69 +21,13 @@
 using namespace mlir;
 using namespace mlir::flash;
 
-namespace {
+CpAsync::CpAsync(KernelContext &k, TensorCoreStrategy &tc,
+                 const QKVBuffers &buffers)
+    : k(k), tc(tc), buffers(buffers), ldQKV(tc.qkvRowStride()) {}
 
-/// A source (Q, K or V) read through a flat 1-D view. A row-major source is
-/// its collapsed view, row `r` of head `bh` at (bh·seq + r)·head_dim. A
-/// strided one (its strides given at launch) is its base buffer, the row
-/// at b·stride_b + h·stride_h + r·stride_s; the strides are null for a
-/// row-major source.
-struct FlatSource {
-  Value flat;
-  Value strideBatch, strideHead, strideRow;
-  /// A paged K/V cache (null otherwise): key r of batch b is row
-  /// r mod pageSize of page table[b, r / pageSize], pages stridePage apart.
-  Value table, pageSize, stridePage;
-};
-
-class CpAsync : public CopyPipeline {
-public:
-  CpAsync(KernelContext &k, TensorCoreStrategy &tc, const QKVBuffers &buffers)
-      : k(k), tc(tc), buffers(buffers), ldQKV(tc.qkvRowStride()) {}
-
-  void emitSourceViews(Value q, Value kArg, Value v) override;
-  void pageKeys(Value table, Value pageSize, Value kStridePage,
-                Value vStridePage) override;
-  void loadQ(Value bh, Value row0) override;
-  LogicalResult prologue(Operation *loop, Value bh, Value first,
-                         Value end) override;
-  PipelineStep beginStep(Value t, Value block) override;
-  void drain() override;
-
-private:
-  /// Issues copies of rows [row0, row0 + rows) of head `bh` of `source`
-  /// (read through its flat view `flat`) to the flat buffer `dstFlat`
-  /// from element `dstBase` (a whole number of 8-row groups). With
-  /// `bounded`, rows past seq are zero-filled; without, the caller knows
-  /// that they all exist.
-  void issueRowCopies(Value source, const FlatSource &flat, Value bh,
-                      Value row0, int64_t rows, Value dstFlat, Value dstBase,
-                      bool bounded);
-  /// The flat view of `source` (and its strides where not row-major).
-  FlatSource flatten(Value source);
-  /// Commits the copies issued since the last commit as one group (an
-  /// empty group if none). Groups are counted, not named: the copies'
-  /// tokens are not needed.
-  void commitGroup();
-  /// Copies K/V block `blockIndex` of head `bh` into buffer slot `stage`.
-  void issueBlock(Value blockIndex, Value stage);
-  /// issueBlock if `blockIndex` < end, and a commit either way, so that
-  /// every step adds one group and wait_group counts stay uniform.
-  void issueIfInRange(Value blockIndex, Value stage);
-  void wait(int32_t pendingGroups);
-
-  KernelContext &k;
-  TensorCoreStrategy &tc;
-  const QKVBuffers &buffers; // filled in before the first copy
-  int64_t ldQKV;
-  Value q, kSrc, v;
-  FlatSource qSource, kSource, vSource;
-  /// Whether loadQ has run (the K/V prologue needs the Q group first).
-  bool qLoaded = false;
-  Value bh, end; // of the K/V loop (prologue)
-};
-
-} // namespace
+Copiers CpAsync::computeThreads() const {
+  return {k.tid, kWarpThreads * k.warps};
+}
 
 void CpAsync::emitSourceViews(Value qArg, Value kArg, Value vArg) {
   q = qArg;
@@ -146,7 +90,7 @@ FlatSource CpAsync::flatten(Value source) {
 
 void CpAsync::issueRowCopies(Value source, const FlatSource &flat, Value bh,
                              Value row0, int64_t rows, Value dstFlat,
-                             Value dstBase, bool bounded) {
+                             Value dstBase, bool bounded, const Copiers &by) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   int64_t headDim = k.headDim;
@@ -157,7 +101,7 @@ void CpAsync::issueRowCopies(Value source, const FlatSource &flat, Value bh,
   // threads % chunksPerRow threads sit out, so that every round still
   // starts a row and differs from the first by constants.
   int64_t chunksPerRow = headDim / kChunkElements;
-  int64_t threads = kWarpThreads * k.warps;
+  int64_t threads = by.threads;
   int64_t rowsPerRound = threads / chunksPerRow;
   bool idleLanes = threads % chunksPerRow != 0;
   assert(rowsPerRound >= 1 && "a round copies at least one row");
@@ -169,8 +113,8 @@ void CpAsync::issueRowCopies(Value source, const FlatSource &flat, Value bh,
   // is a whole number of 8-row groups; otherwise each round swizzles its
   // own row.
   Value seq = memref::DimOp::create(b, loc, source, 2);
-  Value laneRow = arith::DivUIOp::create(b, loc, k.tid, k.idx(chunksPerRow));
-  Value col = k.mul(arith::RemUIOp::create(b, loc, k.tid, k.idx(chunksPerRow)),
+  Value laneRow = arith::DivUIOp::create(b, loc, by.tid, k.idx(chunksPerRow));
+  Value col = k.mul(arith::RemUIOp::create(b, loc, by.tid, k.idx(chunksPerRow)),
                     k.idx(kChunkElements));
   Value dstLane = k.add(dstBase, k.add(k.mul(laneRow, k.idx(ldQKV)),
                                        tc.qkvColumn(laneRow, col, 0, rows)));
@@ -315,14 +259,15 @@ void CpAsync::wait(int32_t pendingGroups) {
 
 void CpAsync::loadQ(Value bhValue, Value row0) {
   issueRowCopies(q, qSource, bhValue, row0, k.blockM, buffers.qFlat, k.idx(0),
-                 /*bounded=*/true);
+                 /*bounded=*/true, computeThreads());
   commitGroup();
   qLoaded = true;
   wait(0);
   gpu::BarrierOp::create(k.b, k.loc);
 }
 
-void CpAsync::issueBlock(Value blockIndex, Value stage) {
+void CpAsync::issueBlock(Value blockIndex, Value stage, const Copiers &by,
+                         bool keys, bool values) {
   // Every block but a sequence's last is whole: its copies need no clamp,
   // which leaves their addresses affine in the loop counter, so that LLVM
   // strength-reduces them to pointer increments. The copies' completion is
@@ -338,10 +283,12 @@ void CpAsync::issueBlock(Value blockIndex, Value stage) {
   for (bool bounded : {false, true}) {
     b.setInsertionPointToStart(bounded ? &ifOp.getElseRegion().front()
                                        : &ifOp.getThenRegion().front());
-    issueRowCopies(kSrc, kSource, bh, start, k.blockN, buffers.kFlat, dstBase,
-                   bounded);
-    issueRowCopies(v, vSource, bh, start, k.blockN, buffers.vFlat, dstBase,
-                   bounded);
+    if (keys)
+      issueRowCopies(kSrc, kSource, bh, start, k.blockN, buffers.kFlat, dstBase,
+                     bounded, by);
+    if (values)
+      issueRowCopies(v, vSource, bh, start, k.blockN, buffers.vFlat, dstBase,
+                     bounded, by);
   }
 }
 
@@ -352,7 +299,7 @@ void CpAsync::issueIfInRange(Value blockIndex, Value stage) {
   {
     OpBuilder::InsertionGuard guard(k.b);
     k.b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    issueBlock(blockIndex, stage);
+    issueBlock(blockIndex, stage, computeThreads());
   }
   commitGroup();
 }
@@ -379,7 +326,7 @@ PipelineStep CpAsync::beginStep(Value t, Value block) {
     // No prefetch: wait until every warp is done with the single buffer,
     // then load this block and wait for it.
     gpu::BarrierOp::create(b, k.loc);
-    issueBlock(block, step.stage);
+    issueBlock(block, step.stage, computeThreads());
     commitGroup();
     wait(0);
     gpu::BarrierOp::create(b, k.loc);
@@ -409,7 +356,9 @@ void CpAsync::drain() {
 }
 
 std::unique_ptr<CopyPipeline>
-flash::createCpAsyncPipeline(KernelContext &k, TensorCoreStrategy &tc,
-                             const QKVBuffers &buffers) {
+flash::createCopyPipeline(KernelContext &k, TensorCoreStrategy &tc,
+                          const QKVBuffers &buffers) {
+  if (k.producer)
+    return createProducerRing(k, tc, buffers);
   return std::make_unique<CpAsync>(k, tc, buffers);
 }

@@ -25,6 +25,7 @@ KernelContext::KernelContext(OpBuilder &builder, Location loc, TiledOp tiled)
   rowsPerWarp = blockM / warps;
   strips = rowsPerWarp / kStripRows;
   kvSplits = config.getKvSplits();
+  producer = policy.getPrefetch() == Prefetch::producer;
 }
 
 void KernelContext::emitPreamble() {

@@ -67,6 +67,9 @@ public:
   Type element;
   int64_t headDim, blockM, blockN, stages, warps, rowsPerWarp, strips;
   int64_t kvSplits;
+  /// Whether a producer warpgroup, after the `warps` that compute, issues
+  /// the K/V copies (policy prefetch = producer).
+  bool producer;
   /// Thread, lane and the first tile row of this thread's warp.
   Value tid, lane, warpRow;
 

@@ -15,6 +15,8 @@ LaunchPlan flash::planLaunch(TiledOp tiled) {
   plan.blockM = config.getBlockM();
   plan.warps = config.getWarps();
   plan.threads = kWarpThreads * plan.warps;
+  if (tiled.getEffectivePolicy().getPrefetch() == Prefetch::producer)
+    plan.threads += kProducerThreads;
   plan.headDim = qType.getDimSize(3);
   plan.kvSplits = config.getKvSplits();
   plan.sharedBytes = config.getSharedMemoryBytes(

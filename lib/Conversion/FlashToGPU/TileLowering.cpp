@@ -17,7 +17,7 @@ using namespace mlir::flash;
 TileLowering::TileLowering(TiledOp tiled, OpBuilder &b)
     : tiled(tiled), k(b, tiled.getLoc(), tiled),
       tc(createTensorCoreStrategy(k)),
-      copies(createCpAsyncPipeline(k, *tc, buffers)) {}
+      copies(createCopyPipeline(k, *tc, buffers)) {}
 
 void TileLowering::emitPreamble(ValueRange kernelArgs) {
   OpBuilder &b = k.b;
@@ -103,6 +103,9 @@ void TileLowering::allocateSharedMemory(int64_t &offset) {
     buf = k.sharedView(offset, {elements / ld, ld}, k.element);
   }
   tc->allocateScratch(offset);
+  if (k.config.getStrategy() == Strategy::wgmma)
+    buffers.barriers =
+        k.sharedView(offset, {kRingBarrierBytes / 8}, k.b.getI64Type());
 }
 
 LogicalResult TileLowering::emit(ValueRange kernelArgs) {
@@ -129,6 +132,7 @@ LogicalResult TileLowering::emit(ValueRange kernelArgs) {
     return tiled.emitOpError() << "internal error: shared memory layout ("
                                << offset << " bytes) disagrees with the tile "
                                << "config (" << expected << " bytes)";
+  copies->initialize();
   return lowerBlock(tiled.getBody().front());
 }
 
@@ -398,6 +402,7 @@ LogicalResult TileLowering::lowerKVStep(KVLoopOp op, scf::ForOp loop,
               slots);
   if (failed(lowerBlock(body, step.deferredPrefetch)))
     return failure();
+  copies->endStep();
   auto yieldOp = cast<YieldOp>(body.getTerminator());
   FailureOr<SmallVector<Value>> flatYield =
       flattenCarried(yieldOp.getValues(), yieldOp, slots);
@@ -426,6 +431,7 @@ LogicalResult TileLowering::lowerDot(DotOp op) {
       return op.emitOpError("flash-to-gpu: acc must be an accumulator "
                             "(loop-carried or rescaled)");
   }
+  copies->awaitTile(/*values=*/rhs->memref == buffers.v);
   FailureOr<TileStorage> result = tc->dot(op, *lhs, *rhs, acc);
   if (failed(result))
     return failure();

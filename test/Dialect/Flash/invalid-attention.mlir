@@ -734,9 +734,28 @@ func.func @wgmma_q_registers(%m: memref<1x1x64x64xf16>) {
 
 // -----
 
+// A producer warpgroup fills wgmma's mbarrier ring: other strategies have
+// none.
+func.func @producer_mma_sync(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{policy: prefetch = producer needs strategy wgmma and 2 or more stages (its mbarrier ring; stages = 2)}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = producer, min_blocks_per_sm = 1>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// A ring of one buffer would leave the producer nothing to fill ahead.
+func.func @producer_one_stage(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{policy: prefetch = producer needs strategy wgmma and 2 or more stages (its mbarrier ring; stages = 1)}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 1, warps = 4, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = producer, min_blocks_per_sm = 1>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
 // A wgmma config may use sm_90a's 227 KiB of shared memory, not more.
 func.func @wgmma_shared_memory(%m: memref<1x1x64x256xf16>) {
-  // expected-error @+1 {{'flash.attention' op tile config needs 327680 bytes of shared memory with head_dim 256, more than the limit of 232320 (227 KiB, less 128 B of static shared memory)}}
+  // expected-error @+1 {{'flash.attention' op tile config needs 327808 bytes of shared memory with head_dim 256, more than the limit of 232320 (227 KiB, less 128 B of static shared memory)}}
   flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 128, block_n = 128, stages = 2, warps = 8, strategy = wgmma>) : memref<1x1x64x256xf16>, memref<1x1x64x256xf16>, memref<1x1x64x256xf16> -> memref<1x1x64x256xf16>
   return
 }

@@ -53,7 +53,12 @@ int64_t TileConfigAttr::getSharedMemoryBytes(int64_t headDim,
   int64_t rowElements = unpadded ? headDim : headDim + 8;
   int64_t q = alignTo128(bm * rowElements * elementBytes);
   int64_t kv = 2 * alignTo128(getStages() * bn * rowElements * elementBytes);
-  // mma.sync and wgmma keep S, P and the row statistics in registers.
+  // wgmma keeps room for the mbarriers of a producer's K/V ring
+  // (kRingBarrierBytes: whole 128-byte lines, so that every buffer before
+  // it stays 1 KiB aligned).
+  if (getStrategy() == Strategy::wgmma)
+    return q + kv + kRingBarrierBytes;
+  // mma.sync keeps S, P and the row statistics in registers.
   if (getStrategy() != Strategy::wmma)
     return q + kv;
   int64_t scores = alignTo128(bm * (std::max(bn, headDim) + 4) * 4);
@@ -159,6 +164,11 @@ PolicyAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
   if (config.getStrategy() == Strategy::wgmma && getQ() != QPlacement::shared)
     return emitError() << "policy: strategy wgmma needs q = shared (its "
                           "products read Q from shared memory)";
+  if (getPrefetch() == Prefetch::producer &&
+      (config.getStrategy() != Strategy::wgmma || config.getStages() < 2))
+    return emitError() << "policy: prefetch = producer needs strategy wgmma "
+                          "and 2 or more stages (its mbarrier ring; stages = "
+                       << config.getStages() << ")";
   if (config.getStrategy() != Strategy::wmma)
     return success();
   if (getQ() == QPlacement::shared)
@@ -196,10 +206,22 @@ PolicyAttr mlir::flash::getDefaultPolicy(TileConfigAttr config, int64_t headDim,
   // is not needed before the step after next.
   Prefetch prefetch = config.getStages() >= 3 ? Prefetch::after_first_dot
                                               : Prefetch::after_barrier;
+  // Two wgmma warpgroups gain from a producer warpgroup (no barrier of the
+  // whole program a step, so that one's softmax overlaps the other's
+  // products: bench/RESULTS.md); one warpgroup a program loses by it, as
+  // fewer programs then share an SM. The producer's copies must take
+  // whole rows a round (head_dim 64, 128, 256): at 192 its idle lanes'
+  // addresses spill.
+  bool twoWarpgroups =
+      config.getStrategy() == Strategy::wgmma && config.getWarps() == 8;
+  if (twoWarpgroups && config.getStages() >= 2 &&
+      kProducerThreads % (headDim / 8) == 0)
+    prefetch = Prefetch::producer;
   // How many blocks share an SM (shared memory decides it, on the smallest
   // SM of the supported archs): without it ptxas aims at an occupancy the
   // shared memory never allows and caps registers at 128, spilling.
-  int64_t threads = 32 * config.getWarps();
+  int64_t threads = 32 * config.getWarps() +
+                    (prefetch == Prefetch::producer ? kProducerThreads : 0);
   int64_t smemPerSM = config.getStrategy() == Strategy::wgmma
                           ? wgmmaMinimum(&ArchInfo::sharedBytesPerSM)
                           : portableMinimum(&ArchInfo::sharedBytesPerSM);

@@ -29,9 +29,11 @@ def Flash_QPlacement : I32EnumAttr<"QPlacement",
 
 def Flash_PrefetchAfterBarrier : I32EnumAttrCase<"after_barrier", 0>;
 def Flash_PrefetchAfterFirstDot : I32EnumAttrCase<"after_first_dot", 1>;
+def Flash_PrefetchProducer : I32EnumAttrCase<"producer", 2>;
 def Flash_Prefetch : I32EnumAttr<"Prefetch",
-    "when a step of the K/V loop issues the copies of a later block",
-    [Flash_PrefetchAfterBarrier, Flash_PrefetchAfterFirstDot]> {
+    "who issues the copies of later K/V blocks, and when",
+    [Flash_PrefetchAfterBarrier, Flash_PrefetchAfterFirstDot,
+     Flash_PrefetchProducer]> {
   let cppNamespace = "::mlir::flash";
   let genSpecializedAttr = 0;
 }
@@ -124,7 +126,11 @@ def Flash_PolicyAttr : AttrDef<Flash_Dialect, "Policy"> {
     - `prefetch`: `after_barrier` issues a step's copies of a later K/V
       block as soon as the step's barrier has passed; `after_first_dot`
       waits for the step's first product (with 3+ stages, so that the
-      copies do not stall its shared-memory reads).
+      copies do not stall its shared-memory reads). `producer` gives the
+      copies to a warpgroup of their own (128 more threads a program) that
+      fills a ring of `stages` K/V buffers guarded by mbarriers while the
+      other warps compute, with no barrier of the whole program in the
+      loop; it needs strategy `wgmma` and 2+ stages.
     - `min_blocks_per_sm`: the occupancy ptxas may plan registers for
       (`nvvm.minctasm`), 1 to 32.
 

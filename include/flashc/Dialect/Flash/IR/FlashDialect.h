@@ -59,6 +59,11 @@ constexpr int64_t kMaxWgmmaSharedMemoryBytes =
 constexpr int64_t kMaxGridYZ = 65535;
 /// The most programs one query block's K/V loop may be split across.
 constexpr int64_t kMaxKVSplits = 16;
+/// Shared memory a wgmma configuration keeps for the mbarriers of a
+/// producer's K/V ring (policy prefetch = producer): 16 of 8 bytes.
+constexpr int64_t kRingBarrierBytes = 128;
+/// The warpgroup that issues a producer's copies.
+constexpr int64_t kProducerThreads = 128;
 /// Registers the flash dialect in `registry`, for a tool or toolchain of
 /// its own; the passes (registerFlashPasses, registerFlashConversionPasses)
 /// load the dialects they create themselves.
