@@ -64,10 +64,11 @@ private:
   /// the producer (whose first round finds every buffer free).
   Value roundParity(Value t, bool flip);
   Value isComputeThread();
-  /// `value` through an empty asm with side effects, inside the loop:
-  /// what depends on it (every copy round's address of a strided source)
-  /// is then computed where used instead of hoisted out of the loop, where
-  /// it would stay live throughout and spill the producer's few registers.
+  /// `value` through an empty asm with side effects: what is computed from
+  /// it cannot be shared with what is computed from `value` itself or
+  /// another opaque copy (LLVM would keep the keys' per-round rows live
+  /// until the values' copies reuse them, and spill the producer's few
+  /// registers).
   Value opaque(Value value);
   /// The producer's loop over steps [0, end - first): wait for a free
   /// buffer, copy the keys, then the values, each arriving on its
