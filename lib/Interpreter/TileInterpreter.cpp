@@ -44,8 +44,8 @@ public:
   Interpreter(TiledOp tiled, const HostTensor &q, const HostTensor &k,
               const HostTensor &v, HostTensor &o,
               const std::vector<flashc::HostCapture> &captures,
-              std::vector<float> *lse)
-      : tiled(tiled), captures(captures), lse(lse) {
+              std::vector<float> *lse, int64_t firstBatch)
+      : tiled(tiled), captures(captures), lse(lse), firstBatch(firstBatch) {
     tensors[tiled.getQ()] = const_cast<HostTensor *>(&q);
     tensors[tiled.getK()] = const_cast<HostTensor *>(&k);
     tensors[tiled.getV()] = const_cast<HostTensor *>(&v);
@@ -57,7 +57,9 @@ public:
     const HostTensor &q = *tensors[tiled.getQ()];
     int64_t blockM = tiled.getConfig().getBlockM();
     int64_t grid = (q.shape[2] + blockM - 1) / blockM;
-    for (int64_t bh = 0; bh < q.shape[0] * q.shape[1]; ++bh)
+    int64_t heads = q.shape[1];
+    for (int64_t bh = firstBatch * heads;
+         bh < (firstBatch + q.shape[0]) * heads; ++bh)
       for (int64_t block = 0; block < grid; ++block) {
         scalars.clear();
         tiles.clear();
@@ -150,8 +152,15 @@ private:
     return op->emitOpError("interpreter: not supported");
   }
 
+  /// Where batch·head `bh` of the program lies in `t`, whose first batch is
+  /// `firstBatch`.
+  int64_t local(const HostTensor &t, int64_t bh) const {
+    return bh - firstBatch * t.shape[1];
+  }
+
   /// Rows [row0, row0 + rows) of head `bh`, zero past seq.
   Tile loadRows(const HostTensor &t, int64_t bh, int64_t row0, int64_t rows) {
+    bh = local(t, bh);
     Tile tile;
     tile.rows = rows;
     tile.cols = t.shape[3];
@@ -331,10 +340,11 @@ private:
     if (failed(value) || failed(bh) || failed(row))
       return failure();
     HostTensor &dest = *tensors[store.getDest()];
+    int64_t head = local(dest, *bh);
     for (int64_t r = 0; r < (*value)->rows && *row + r < dest.shape[2]; ++r)
       for (int64_t c = 0; c < (*value)->cols; ++c) {
         float x = (*value)->at(r, c);
-        dest.bits[((*bh * dest.shape[2]) + *row + r) * dest.shape[3] + c] =
+        dest.bits[((head * dest.shape[2]) + *row + r) * dest.shape[3] + c] =
             bf16 ? floatToBFloat16(x) : floatToHalf(x);
       }
     return success();
@@ -423,9 +433,10 @@ private:
       return failure();
     if (!lse)
       return store.emitOpError("interpreter: no LSE output given");
-    int64_t seq = tensors[tiled.getQ()]->shape[2];
+    const HostTensor &q = *tensors[tiled.getQ()];
+    int64_t seq = q.shape[2], head = local(q, *bh);
     for (int64_t r = 0; r < (*m)->rows && *row + r < seq; ++r)
-      (*lse)[*bh * seq + *row + r] = static_cast<float>(
+      (*lse)[head * seq + *row + r] = static_cast<float>(
           M_LN2 * ((*m)->data[r] + std::log2((*l)->data[r])));
     return success();
   }
@@ -478,6 +489,8 @@ private:
   TiledOp tiled;
   const std::vector<flashc::HostCapture> &captures;
   std::vector<float> *lse;
+  /// The batch index of the tensors' first batch (a varlen sequence's).
+  int64_t firstBatch;
   /// Each modifier op's captures' data, in the op's order.
   llvm::DenseMap<Operation *, std::vector<flashc::HostCapture>> modData;
   bool bf16 = false;
@@ -488,17 +501,30 @@ private:
 
 } // namespace
 
-LogicalResult mlir::flash::interpretTiled(
-    TiledOp tiled, const HostTensor &q, const HostTensor &k,
-    const HostTensor &v, HostTensor &o,
-    const std::vector<flashc::HostCapture> &captures, std::vector<float> *lse) {
-  // Their inputs (sequence bounds, a block table) are not made here: run
-  // as one plain sequence, the check would pass on another program.
-  if (tiled.isVarlen() || tiled.isPaged())
+LogicalResult
+mlir::flash::interpretTiled(TiledOp tiled, const HostTensor &q,
+                            const HostTensor &k, const HostTensor &v,
+                            HostTensor &o,
+                            const std::vector<flashc::HostCapture> &captures,
+                            std::vector<float> *lse, int64_t sequence) {
+  // A block table is an input the interpreter does not make: run as one
+  // plain sequence, the check would pass on another program.
+  if (tiled.isPaged())
     return tiled.emitOpError()
-           << "interpreter: " << (tiled.isVarlen() ? "varlen" : "paged K/V")
-           << " programs are not interpreted yet (test them on a GPU: "
-              "python/tests/test_"
-           << (tiled.isVarlen() ? "varlen" : "paged") << ".py)";
-  return Interpreter(tiled, q, k, v, o, captures, lse).run();
+           << "interpreter: paged K/V programs are not interpreted yet (test "
+              "them on a GPU: python/tests/test_paged.py)";
+  if (tiled.isVarlen() != (sequence >= 0))
+    return tiled.emitOpError()
+           << "interpreter: "
+           << (tiled.isVarlen() ? "a varlen program runs one sequence at a "
+                                  "time (its tensors and its index)"
+                                : "a sequence index for a program that is "
+                                  "not varlen");
+  if (tiled.isVarlen() && q.shape[0] != 1)
+    return tiled.emitOpError()
+           << "interpreter: a varlen sequence's tensors have batch 1, not "
+           << q.shape[0];
+  return Interpreter(tiled, q, k, v, o, captures, lse,
+                     std::max<int64_t>(0, sequence))
+      .run();
 }

@@ -54,7 +54,8 @@ static bool sees(const AttentionProblem &problem, int64_t head, int64_t i,
   }
   const ScoreModifiers *mods = problem.modifiers;
   if (mods && mods->mask)
-    return mods->mask(head / problem.heads, head % problem.heads, i, j);
+    return mods->mask(problem.firstBatch + head / problem.heads,
+                      head % problem.heads, i, j);
   return true;
 }
 
@@ -82,8 +83,9 @@ compareRow(const AttentionProblem &problem, int64_t head, int64_t i,
       dot += double(fromBits(qRow[c])) * double(fromBits(kRow[c]));
     scores[j] = dot * problem.scale;
     if (mods && mods->score)
-      scores[j] = mods->score(scores[j], head / problem.heads,
-                              head % problem.heads, i, j);
+      scores[j] =
+          mods->score(scores[j], problem.firstBatch + head / problem.heads,
+                      head % problem.heads, i, j);
     maxScore = std::max(maxScore, scores[j]);
   }
   double sum = 0;

@@ -27,13 +27,17 @@ struct HostTensor {
 /// Runs every program of `tiled`'s grid. `q`, `k`, `v` are read and `o`
 /// written; their shapes must fit the op's memref types. `captures` holds
 /// the data of the program's captures (in order), and `lse`, if the
-/// program writes one, receives [batch, heads, seq_q] floats. Reports
+/// program writes one, receives [batch, heads, seq_q] floats. A varlen
+/// program runs one sequence at a time, as its GPU programs see it: the
+/// tensors hold that sequence alone ([1, heads, its length, head_dim]) and
+/// `sequence` is its index (the batch its masks, modifiers and K/V heads
+/// see); -1 for other programs. Paged programs are refused. Reports
 /// unsupported ops as diagnostics on them.
 LogicalResult
 interpretTiled(TiledOp tiled, const HostTensor &q, const HostTensor &k,
                const HostTensor &v, HostTensor &o,
                const std::vector<flashc::HostCapture> &captures = {},
-               std::vector<float> *lse = nullptr);
+               std::vector<float> *lse = nullptr, int64_t sequence = -1);
 
 } // namespace mlir::flash
 

@@ -52,6 +52,9 @@ struct AttentionProblem {
   bool bottomRight = false;
   double scale = 0.125;
   bool bf16 = false;
+  /// The batch index the modifiers see for batch 0 (a varlen sequence's
+  /// index, when the problem is that sequence alone).
+  int64_t firstBatch = 0;
   /// Optional; must outlive the comparison.
   const ScoreModifiers *modifiers = nullptr;
 };
