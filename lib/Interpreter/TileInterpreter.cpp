@@ -44,8 +44,10 @@ public:
   Interpreter(TiledOp tiled, const HostTensor &q, const HostTensor &k,
               const HostTensor &v, HostTensor &o,
               const std::vector<flashc::HostCapture> &captures,
-              std::vector<float> *lse, int64_t firstBatch)
-      : tiled(tiled), captures(captures), lse(lse), firstBatch(firstBatch) {
+              std::vector<float> *lse, int64_t firstBatch,
+              const PagedCache *paged)
+      : tiled(tiled), captures(captures), lse(lse), firstBatch(firstBatch),
+        paged(paged) {
     tensors[tiled.getQ()] = const_cast<HostTensor *>(&q);
     tensors[tiled.getK()] = const_cast<HostTensor *>(&k);
     tensors[tiled.getV()] = const_cast<HostTensor *>(&v);
@@ -140,6 +142,25 @@ private:
       return binary([](int64_t a, int64_t b) { return a % b; });
     if (isa<arith::CeilDivUIOp, arith::CeilDivSIOp>(op))
       return binary([](int64_t a, int64_t b) { return (a + b - 1) / b; });
+    if (isa<arith::IndexCastOp, arith::IndexCastUIOp>(op)) {
+      FailureOr<int64_t> a = scalar(op->getOperand(0));
+      if (failed(a))
+        return failure();
+      scalars[op->getResult(0)] = *a;
+      return success();
+    }
+    if (auto load = dyn_cast<memref::LoadOp>(op))
+      return evalPagedLoad(load);
+    if (auto dim = dyn_cast<memref::DimOp>(op);
+        dim && paged && dim.getSource() == tiled.getBlockTable()) {
+      std::optional<int64_t> index = dim.getConstantIndex();
+      if (!index)
+        return dim.emitOpError("interpreter: needs a constant index");
+      scalars[dim] = *index == 0
+                         ? int64_t(paged->blockTable.size()) / paged->maxPages
+                         : paged->maxPages;
+      return success();
+    }
     if (auto dim = dyn_cast<memref::DimOp>(op)) {
       std::optional<int64_t> index = dim.getConstantIndex();
       auto it = tensors.find(dim.getSource());
@@ -152,23 +173,66 @@ private:
     return op->emitOpError("interpreter: not supported");
   }
 
+  /// A paged program's read of a sequence's key length or of its block
+  /// table.
+  LogicalResult evalPagedLoad(memref::LoadOp load) {
+    if (!paged || (load.getMemRef() != tiled.getSeqlensK() &&
+                   load.getMemRef() != tiled.getBlockTable()))
+      return load.emitOpError("interpreter: loads only a paged program's "
+                              "seqlens_k or block_table");
+    SmallVector<int64_t, 2> at;
+    for (Value index : load.getIndices()) {
+      FailureOr<int64_t> i = scalar(index);
+      if (failed(i))
+        return failure();
+      at.push_back(*i);
+    }
+    bool table = load.getMemRef() == tiled.getBlockTable();
+    const std::vector<int32_t> &data =
+        table ? paged->blockTable : paged->seqlensK;
+    int64_t flat = table ? at[0] * paged->maxPages + at[1] : at[0];
+    if (flat < 0 || flat >= int64_t(data.size()))
+      return load.emitOpError("interpreter: reads past the paged inputs");
+    scalars[load.getResult()] = data[flat];
+    return success();
+  }
+
   /// Where batch·head `bh` of the program lies in `t`, whose first batch is
   /// `firstBatch`.
   int64_t local(const HostTensor &t, int64_t bh) const {
     return bh - firstBatch * t.shape[1];
   }
 
-  /// Rows [row0, row0 + rows) of head `bh`, zero past seq.
+  /// Where row `row` of head `bh` starts in `t`, or -1 past its end. In a
+  /// paged cache ([pages, kv_heads, page_size, head_dim], K and V of a
+  /// paged program) row r of sequence b is row r mod page_size of page
+  /// block_table[b, r / page_size], and ends with the table.
+  int64_t rowStart(const HostTensor &t, int64_t bh, int64_t row) {
+    int64_t heads = t.shape[1], seq = t.shape[2], d = t.shape[3];
+    bool cache = paged && (&t == tensors.lookup(tiled.getK()) ||
+                           &t == tensors.lookup(tiled.getV()));
+    if (!cache)
+      return row < seq ? ((local(t, bh) * seq) + row) * d : -1;
+    int64_t slot = row / seq;
+    if (slot >= paged->maxPages)
+      return -1;
+    int64_t page = paged->blockTable[bh / heads * paged->maxPages + slot];
+    return ((page * heads + bh % heads) * seq + row % seq) * d;
+  }
+
+  /// Rows [row0, row0 + rows) of head `bh`, zero past its end.
   Tile loadRows(const HostTensor &t, int64_t bh, int64_t row0, int64_t rows) {
-    bh = local(t, bh);
     Tile tile;
     tile.rows = rows;
     tile.cols = t.shape[3];
     tile.data.assign(rows * tile.cols, 0.0f);
-    for (int64_t r = 0; r < rows && row0 + r < t.shape[2]; ++r)
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t start = rowStart(t, bh, row0 + r);
+      if (start < 0)
+        break;
       for (int64_t c = 0; c < tile.cols; ++c)
-        tile.at(r, c) =
-            load(t.bits[((bh * t.shape[2]) + row0 + r) * t.shape[3] + c]);
+        tile.at(r, c) = load(t.bits[start + c]);
+    }
     return tile;
   }
 
@@ -491,6 +555,8 @@ private:
   std::vector<float> *lse;
   /// The batch index of the tensors' first batch (a varlen sequence's).
   int64_t firstBatch;
+  /// A paged program's block table and key lengths (null otherwise).
+  const PagedCache *paged;
   /// Each modifier op's captures' data, in the op's order.
   llvm::DenseMap<Operation *, std::vector<flashc::HostCapture>> modData;
   bool bf16 = false;
@@ -501,30 +567,27 @@ private:
 
 } // namespace
 
-LogicalResult
-mlir::flash::interpretTiled(TiledOp tiled, const HostTensor &q,
-                            const HostTensor &k, const HostTensor &v,
-                            HostTensor &o,
-                            const std::vector<flashc::HostCapture> &captures,
-                            std::vector<float> *lse, int64_t sequence) {
-  // A block table is an input the interpreter does not make: run as one
-  // plain sequence, the check would pass on another program.
-  if (tiled.isPaged())
+LogicalResult mlir::flash::interpretTiled(
+    TiledOp tiled, const HostTensor &q, const HostTensor &k,
+    const HostTensor &v, HostTensor &o,
+    const std::vector<flashc::HostCapture> &captures, std::vector<float> *lse,
+    int64_t sequence, const PagedCache *paged) {
+  // The inputs each kind of program needs, as the header says.
+  bool pagedFits = !paged || (paged->maxPages >= 1 &&
+                              int64_t(paged->blockTable.size()) ==
+                                  q.shape[0] * paged->maxPages &&
+                              int64_t(paged->seqlensK.size()) == q.shape[0]);
+  bool varlenFits = !tiled.isVarlen() || q.shape[0] == 1;
+  if (tiled.isPaged() != (paged != nullptr) || !pagedFits ||
+      tiled.isVarlen() != (sequence >= 0) || !varlenFits)
     return tiled.emitOpError()
-           << "interpreter: paged K/V programs are not interpreted yet (test "
-              "them on a GPU: python/tests/test_paged.py)";
-  if (tiled.isVarlen() != (sequence >= 0))
-    return tiled.emitOpError()
-           << "interpreter: "
-           << (tiled.isVarlen() ? "a varlen program runs one sequence at a "
-                                  "time (its tensors and its index)"
-                                : "a sequence index for a program that is "
-                                  "not varlen");
-  if (tiled.isVarlen() && q.shape[0] != 1)
-    return tiled.emitOpError()
-           << "interpreter: a varlen sequence's tensors have batch 1, not "
-           << q.shape[0];
+           << "interpreter: needs "
+           << (tiled.isVarlen()
+                   ? "one sequence's tensors (batch 1) and its index"
+               : tiled.isPaged()
+                   ? "a block table [batch, max_pages] and key lengths [batch]"
+                   : "no sequence index or block table");
   return Interpreter(tiled, q, k, v, o, captures, lse,
-                     std::max<int64_t>(0, sequence))
+                     std::max<int64_t>(0, sequence), paged)
       .run();
 }

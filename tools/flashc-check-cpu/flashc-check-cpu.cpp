@@ -4,6 +4,8 @@
 //                             --seq-k N --seed N]
 // flashc-check-cpu VARLEN.mlir [--seq-lens L,L,... --seq-lens-k L,L,...
 //                               --heads N --kv-heads N --seed N]
+// flashc-check-cpu PAGED.mlir [--batch N --seq N --seq-lens-k L,L,...
+//                              --page-size N --heads N --kv-heads N]
 //
 // Compiles FILE to the tile level, runs the tiled program on the CPU with
 // seeded random inputs (the interpreter follows the GPU schedule: tiles, K/V
@@ -11,7 +13,9 @@
 // compares it with a float64 reference: relative L2 error < 1e-3 for f16
 // (1e-2 for bf16), no NaN. A varlen program is checked sequence by
 // sequence, as its GPU programs see them (each its own lengths, its index
-// as the batch), and must pass on every one. Exit 0 pass, 1 fail, 3 error.
+// as the batch), and must pass on every one; a paged one reads its keys
+// through a shuffled block table, each sequence against its own keys.
+// Exit 0 pass, 1 fail, 3 error.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,7 +35,11 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <random>
 
 using namespace mlir;
 using namespace llvm;
@@ -63,8 +71,12 @@ static cl::list<int64_t>
 static cl::list<int64_t>
     seqLensK("seq-lens-k",
              cl::desc("varlen: their key lengths (default: the query "
-                      "lengths)"),
+                      "lengths); paged: each sequence's (default "
+                      "1,65,300,17, ...)"),
              cl::CommaSeparated, cl::cat(checkCategory));
+static cl::opt<int64_t> pageSize("page-size",
+                                 cl::desc("paged: the page size (if dynamic)"),
+                                 cl::init(-1), cl::cat(checkCategory));
 
 namespace {
 
@@ -77,6 +89,42 @@ struct Check {
 
 } // namespace
 
+/// Seeded random [batch, heads, seq, head_dim] bits, or NaN poison.
+static flash::HostTensor makeTensor(std::mt19937_64 &rng, int64_t batch,
+                                    int64_t heads, int64_t seq, int64_t headDim,
+                                    bool bf16, bool random) {
+  flash::HostTensor t;
+  int64_t shape[4] = {batch, heads, seq, headDim};
+  std::copy(shape, shape + 4, t.shape);
+  size_t count = size_t(batch * heads * seq * headDim);
+  t.bits = random ? flashc::randomInput(count, rng, bf16)
+                  : std::vector<uint16_t>(count, 0xffff); // NaN poison
+  return t;
+}
+
+/// The float64 reference's verdict on `problem` (`lse`: null, or its rows).
+static FailureOr<Check>
+compareOne(flash::TiledOp tiled, flashc::AttentionProblem problem,
+           const std::shared_ptr<std::vector<flashc::HostCapture>> &captures,
+           const std::vector<uint16_t> &q, const std::vector<uint16_t> &k,
+           const std::vector<uint16_t> &v, const std::vector<uint16_t> &o,
+           const std::vector<float> *lse, uint64_t sampleSeed) {
+  // The reference evaluates the modifiers itself, in float64.
+  FailureOr<flashc::ScoreModifiers> modifiers =
+      flash::buildScoreModifiers(tiled, captures, problem.seqQ, problem.seqK);
+  if (failed(modifiers))
+    return failure();
+  problem.modifiers = &*modifiers;
+  Check check;
+  check.stats =
+      flashc::compareWithReference(problem, q, k, v, o, sampleSeed, 4.0e9, lse);
+  double bound = problem.bf16 ? 1e-2 : 1e-3;
+  check.passed = !check.stats.nan && check.stats.relL2 < bound &&
+                 !check.stats.lseBad &&
+                 check.stats.lseMaxRel <= flashc::kLseBound;
+  return check;
+}
+
 /// Interprets `tiled` on seeded random inputs of `problem`'s shape (varlen:
 /// one sequence, `sequence` its index, else -1) and compares it with the
 /// float64 reference. Fails (after reporting) where the program cannot be
@@ -87,19 +135,15 @@ static FailureOr<Check> checkProblem(flash::TiledOp tiled,
                                      int64_t sequence, uint64_t runSeed,
                                      std::string &error) {
   std::mt19937_64 rng(runSeed);
-  auto makeTensor = [&](int64_t h, int64_t s, bool random) {
-    flash::HostTensor t;
-    int64_t shape[4] = {problem.batch, h, s, problem.headDim};
-    std::copy(shape, shape + 4, t.shape);
-    size_t count = size_t(problem.batch * h * s * problem.headDim);
-    t.bits = random ? flashc::randomInput(count, rng, problem.bf16)
-                    : std::vector<uint16_t>(count, 0xffff); // NaN poison
-    return t;
-  };
-  flash::HostTensor q = makeTensor(problem.heads, problem.seqQ, true);
-  flash::HostTensor k = makeTensor(problem.keyHeads(), problem.seqK, true);
-  flash::HostTensor v = makeTensor(problem.keyHeads(), problem.seqK, true);
-  flash::HostTensor o = makeTensor(problem.heads, problem.seqQ, false);
+  int64_t d = problem.headDim;
+  flash::HostTensor q = makeTensor(rng, problem.batch, problem.heads,
+                                   problem.seqQ, d, problem.bf16, true);
+  flash::HostTensor k = makeTensor(rng, problem.batch, problem.keyHeads(),
+                                   problem.seqK, d, problem.bf16, true);
+  flash::HostTensor v = makeTensor(rng, problem.batch, problem.keyHeads(),
+                                   problem.seqK, d, problem.bf16, true);
+  flash::HostTensor o = makeTensor(rng, problem.batch, problem.heads,
+                                   problem.seqQ, d, problem.bf16, false);
   // The captures are the whole batch's (a varlen sequence reads its row).
   auto captures = std::make_shared<std::vector<flashc::HostCapture>>();
   if (!flashc::makeHostCaptures(info, seed + 2, *captures, error))
@@ -110,21 +154,22 @@ static FailureOr<Check> checkProblem(flash::TiledOp tiled,
   if (failed(flash::interpretTiled(tiled, q, k, v, o, *captures,
                                    info.lse ? &lse : nullptr, sequence)))
     return failure();
-  // The reference evaluates the modifiers itself, in float64.
-  FailureOr<flashc::ScoreModifiers> modifiers =
-      flash::buildScoreModifiers(tiled, captures, problem.seqQ, problem.seqK);
-  if (failed(modifiers))
-    return failure();
-  problem.modifiers = &*modifiers;
-  Check check;
-  check.stats = flashc::compareWithReference(problem, q.bits, k.bits, v.bits,
-                                             o.bits, runSeed + 1, 4.0e9,
-                                             info.lse ? &lse : nullptr);
-  double bound = problem.bf16 ? 1e-2 : 1e-3;
-  check.passed = !check.stats.nan && check.stats.relL2 < bound &&
-                 !check.stats.lseBad &&
-                 check.stats.lseMaxRel <= flashc::kLseBound;
-  return check;
+  return compareOne(tiled, problem, captures, q.bits, k.bits, v.bits, o.bits,
+                    info.lse ? &lse : nullptr, runSeed + 1);
+}
+
+/// One sequence's line of a varlen or paged report.
+static void reportSequence(size_t b, int64_t lenQ, int64_t lenK,
+                           const Check &check, bool bf16, bool lse) {
+  outs() << format("sequence %zu seq_q=%lld seq_k=%lld: max_abs_error %.3e "
+                   "rel_l2_error %.3e (bound %.0e)%s",
+                   b, (long long)lenQ, (long long)lenK, check.stats.maxAbs,
+                   check.stats.relL2, bf16 ? 1e-2 : 1e-3,
+                   check.stats.nan ? " NaN in output" : "");
+  if (lse)
+    outs() << format(" lse_max_rel_error %.3e%s", check.stats.lseMaxRel,
+                     check.stats.lseBad ? " WRONG -inf or NaN rows" : "");
+  outs() << (check.passed ? "" : " FAIL") << "\n";
 }
 
 /// The problem's kind, as the report's first line ends.
@@ -148,9 +193,9 @@ static int checkVarlen(flash::TiledOp tiled, const flashc::KernelBundle &info) {
     errs() << "flashc-check-cpu: error: " << message << "\n";
     return 3;
   };
-  if (batch != -1 || seqQ != -1 || seqK != -1)
+  if (batch != -1 || seqQ != -1 || seqK != -1 || pageSize != -1)
     return fail("a varlen program's sequences are given with --seq-lens (and "
-                "--seq-lens-k), not --batch, --seq or --seq-k");
+                "--seq-lens-k), not --batch, --seq, --seq-k or --page-size");
   std::vector<int64_t> lensQ(seqLens.begin(), seqLens.end());
   if (lensQ.empty())
     lensQ = {1, 17, 130, 64};
@@ -199,16 +244,149 @@ static int checkVarlen(flash::TiledOp tiled, const flashc::KernelBundle &info) {
         tiled, info, problem, problem.firstBatch, seed + 1000 * b, error);
     if (failed(check))
       return error.empty() ? 3 : fail(error);
-    double bound = problem.bf16 ? 1e-2 : 1e-3;
-    outs() << format("sequence %zu seq_q=%lld seq_k=%lld: max_abs_error %.3e "
-                     "rel_l2_error %.3e (bound %.0e)%s",
-                     b, (long long)lensQ[b], (long long)lensK[b],
-                     check->stats.maxAbs, check->stats.relL2, bound,
-                     check->stats.nan ? " NaN in output" : "");
+    reportSequence(b, lensQ[b], lensK[b], *check, problem.bf16, info.lse);
+    passed &= check->passed;
+  }
+  outs() << (passed ? "PASS" : "FAIL") << "\n";
+  return passed ? 0 : 1;
+}
+
+/// A paged program: the batch's queries at once, each sequence's keys in
+/// its own pages of a shared cache, found through a shuffled block table;
+/// each sequence compared with the reference against its own keys.
+static int checkPaged(flash::TiledOp tiled, const flashc::KernelBundle &info) {
+  auto fail = [](const Twine &message) {
+    errs() << "flashc-check-cpu: error: " << message << "\n";
+    return 3;
+  };
+  if (seqK != -1 || !seqLens.empty())
+    return fail("a paged program's key lengths are given with --seq-lens-k "
+                "(one per sequence), not --seq-k or --seq-lens");
+  if (info.seqK < 0 && pageSize == -1)
+    return fail("the kernel's page size is dynamic: give it with --page-size");
+  if (pageSize != -1 && (pageSize < 16 || pageSize % 16 != 0))
+    return fail("--page-size " + Twine(pageSize) +
+                ": must be a positive multiple of 16 (as the GPU kernel's "
+                "launch requires)");
+  // Q's sizes as for any run; the cache's rows are pages.
+  flashc::RunOptions requested;
+  requested.batch = batch;
+  requested.heads = heads;
+  requested.kvHeads = kvHeads;
+  requested.seqQ = seqQ;
+  requested.seqK = pageSize;
+  flashc::RunShape shape;
+  std::string error;
+  if (!flashc::chooseRunShape(
+          requested,
+          {info.batch, info.heads, info.seqQ, info.seqK, info.kvHeads}, shape,
+          error)) {
+    // The page size travels as the key length: name its own flag.
+    size_t at = error.find("--seq-k");
+    if (at != std::string::npos)
+      error.replace(at, 7, "--page-size");
+    return fail(error);
+  }
+  int64_t page = shape.seqK;
+  // The defaults fit a static block table.
+  int64_t capacity = info.maxPages > 0 ? info.maxPages * page : INT64_MAX;
+  std::vector<int64_t> lens(seqLensK.begin(), seqLensK.end());
+  if (lens.empty())
+    for (int64_t b = 0; b < shape.batch; ++b)
+      lens.push_back(
+          std::min(std::vector<int64_t>{1, 65, 300, 17}[b % 4], capacity));
+  if (int64_t(lens.size()) != shape.batch)
+    return fail("--seq-lens-k gives " + Twine(lens.size()) +
+                " lengths for a batch of " + Twine(shape.batch) +
+                ": one per sequence");
+  int64_t longest = 0;
+  for (int64_t len : lens) {
+    if (len < 0)
+      return fail("--seq-lens-k " + Twine(len) + ": a length is at least 0");
+    longest = std::max(longest, len);
+  }
+  flash::PagedCache paged;
+  paged.maxPages = info.maxPages > 0
+                       ? info.maxPages
+                       : std::max<int64_t>(1, (longest + page - 1) / page);
+  if (longest > paged.maxPages * page)
+    return fail("--seq-lens-k " + Twine(longest) +
+                " is more than the block "
+                "table's " +
+                Twine(paged.maxPages) + " pages of " + Twine(page) +
+                " rows hold");
+  int64_t pages = info.pages > 0 ? info.pages : shape.batch * paged.maxPages;
+  // Every slot a page of its own where the cache has enough, in shuffled
+  // order, so that neighbouring keys come from scattered pages.
+  std::mt19937_64 rng(seed);
+  std::vector<int32_t> order(pages);
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), rng);
+  for (int64_t slot = 0; slot < shape.batch * paged.maxPages; ++slot)
+    paged.blockTable.push_back(order[slot % pages]);
+  for (int64_t len : lens)
+    paged.seqlensK.push_back(static_cast<int32_t>(len));
+
+  flashc::AttentionProblem problem = flashc::attentionProblem(info, shape);
+  int64_t d = problem.headDim, kvh = problem.keyHeads();
+  flash::HostTensor q = makeTensor(rng, shape.batch, problem.heads,
+                                   problem.seqQ, d, problem.bf16, true);
+  flash::HostTensor k =
+      makeTensor(rng, pages, kvh, page, d, problem.bf16, true);
+  flash::HostTensor v =
+      makeTensor(rng, pages, kvh, page, d, problem.bf16, true);
+  flash::HostTensor o = makeTensor(rng, shape.batch, problem.heads,
+                                   problem.seqQ, d, problem.bf16, false);
+  auto captures = std::make_shared<std::vector<flashc::HostCapture>>();
+  if (!flashc::makeHostCaptures(info, seed + 2, *captures, error))
+    return fail(error);
+  std::vector<float> lse;
+  if (info.lse)
+    lse.assign(size_t(shape.batch * problem.heads * problem.seqQ), NAN);
+  if (failed(flash::interpretTiled(tiled, q, k, v, o, *captures,
+                                   info.lse ? &lse : nullptr, -1, &paged)))
+    return 3;
+
+  outs() << "shape batch=" << shape.batch << " heads=" << problem.heads;
+  if (kvh != problem.heads)
+    outs() << " kv_heads=" << kvh;
+  outs() << " seq_q=" << problem.seqQ << describe(problem, info)
+         << " paged (page_size=" << page << " pages=" << pages
+         << " max_pages=" << paged.maxPages << ")\n";
+  bool passed = true;
+  size_t qRows = size_t(problem.heads * problem.seqQ);
+  for (int64_t b = 0; b < shape.batch; ++b) {
+    // Sequence b alone: its queries and outputs, its keys gathered from
+    // its pages.
+    auto slice = [&](const std::vector<uint16_t> &bits) {
+      auto first = bits.begin() + b * qRows * d;
+      return std::vector<uint16_t>(first, first + qRows * d);
+    };
+    std::vector<uint16_t> keys, values;
+    for (int64_t head = 0; head < kvh; ++head)
+      for (int64_t row = 0; row < lens[b]; ++row) {
+        int64_t at = paged.blockTable[b * paged.maxPages + row / page];
+        size_t from = size_t(((at * kvh + head) * page + row % page) * d);
+        keys.insert(keys.end(), k.bits.begin() + from,
+                    k.bits.begin() + from + d);
+        values.insert(values.end(), v.bits.begin() + from,
+                      v.bits.begin() + from + d);
+      }
+    flashc::RunShape one = shape;
+    one.batch = 1;
+    one.seqK = lens[b];
+    flashc::AttentionProblem sequence = flashc::attentionProblem(info, one);
+    sequence.firstBatch = b;
+    std::vector<float> sequenceLse;
     if (info.lse)
-      outs() << format(" lse_max_rel_error %.3e%s", check->stats.lseMaxRel,
-                       check->stats.lseBad ? " WRONG -inf or NaN rows" : "");
-    outs() << (check->passed ? "" : " FAIL") << "\n";
+      sequenceLse.assign(lse.begin() + b * qRows,
+                         lse.begin() + (b + 1) * qRows);
+    FailureOr<Check> check = compareOne(
+        tiled, sequence, captures, slice(q.bits), keys, values, slice(o.bits),
+        info.lse ? &sequenceLse : nullptr, seed + 1000 * b);
+    if (failed(check))
+      return 3;
+    reportSequence(b, problem.seqQ, lens[b], *check, problem.bf16, info.lse);
     passed &= check->passed;
   }
   outs() << (passed ? "PASS" : "FAIL") << "\n";
@@ -247,9 +425,12 @@ int main(int argc, char **argv) {
 
   if (tiled.isVarlen())
     return checkVarlen(tiled, info);
-  if (!seqLens.empty() || !seqLensK.empty()) {
-    errs() << "flashc-check-cpu: error: --seq-lens and --seq-lens-k are for "
-              "varlen programs; give --seq and --seq-k\n";
+  if (tiled.isPaged())
+    return checkPaged(tiled, info);
+  if (!seqLens.empty() || !seqLensK.empty() || pageSize != -1) {
+    errs() << "flashc-check-cpu: error: --seq-lens, --seq-lens-k and "
+              "--page-size are for varlen and paged programs; give --seq and "
+              "--seq-k\n";
     return 3;
   }
   flashc::RunOptions requested;

@@ -24,6 +24,15 @@ struct HostTensor {
   std::vector<uint16_t> bits;
 };
 
+/// What a paged program reads besides Q, K and V: its block table ([batch,
+/// maxPages] page indices, row-major) and each sequence's key length. K
+/// and V are then the caches, [pages, kv_heads, page_size, head_dim].
+struct PagedCache {
+  std::vector<int32_t> blockTable;
+  int64_t maxPages = 0;
+  std::vector<int32_t> seqlensK;
+};
+
 /// Runs every program of `tiled`'s grid. `q`, `k`, `v` are read and `o`
 /// written; their shapes must fit the op's memref types. `captures` holds
 /// the data of the program's captures (in order), and `lse`, if the
@@ -31,13 +40,14 @@ struct HostTensor {
 /// program runs one sequence at a time, as its GPU programs see it: the
 /// tensors hold that sequence alone ([1, heads, its length, head_dim]) and
 /// `sequence` is its index (the batch its masks, modifiers and K/V heads
-/// see); -1 for other programs. Paged programs are refused. Reports
-/// unsupported ops as diagnostics on them.
+/// see); -1 for other programs. A paged program needs `paged` (and others
+/// none). Reports unsupported ops as diagnostics on them.
 LogicalResult
 interpretTiled(TiledOp tiled, const HostTensor &q, const HostTensor &k,
                const HostTensor &v, HostTensor &o,
                const std::vector<flashc::HostCapture> &captures = {},
-               std::vector<float> *lse = nullptr, int64_t sequence = -1);
+               std::vector<float> *lse = nullptr, int64_t sequence = -1,
+               const PagedCache *paged = nullptr);
 
 } // namespace mlir::flash
 
