@@ -2,7 +2,8 @@
 # Checks that a change to the code generator leaves its output unchanged:
 # compiles a fixed set of kernels (the examples, the GPU suite's bundles and
 # the configurations the suite does not reach: WMMA, 1-2 warps, 3 stages,
-# split K/V loops, block_n 16) to PTX for sm_80, sm_86, sm_89 and sm_90.
+# split K/V loops, block_n 16) to PTX for sm_80, sm_86, sm_89, sm_90 and
+# sm_90a (wgmma, with and without a producer warpgroup).
 #
 #   tools/ptx-identity.sh save DIR [FLASHC]     write DIR/<kernel>.<arch>.ptx
 #   tools/ptx-identity.sh check DIR [FLASHC]    compare with a saved DIR
@@ -25,7 +26,7 @@ trap 'rm -rf "$work"' EXIT
 out=$work/ptx
 [ "$mode" = save ] && { mkdir -p "$dir"; out=$dir; }
 mkdir -p "$out"
-archs=(sm_80 sm_86 sm_89 sm_90)
+archs=(sm_80 sm_86 sm_89 sm_90 sm_90a)
 
 # compile NAME FILE: NAME.<arch>.ptx for every arch.
 compile() {
@@ -74,6 +75,10 @@ kernel f16_d64_split2 "1x4x4096" f16 64 "$(config 64 64 3 4 mma_sync 2)"
 kernel bf16_d128_causal_split3 "1x2x8192" bf16 128 \
   "causal $(config 64 64 2 4 mma_sync 3)"
 kernel f16_d128_static "2x16x2048" f16 128 ""
+# Head dims 192 (wgmma, every thread copying) and 256 (a producer
+# warpgroup) on sm_90a; elsewhere mma_sync's padded and two-strip tiles.
+kernel f16_d192_causal "?x?x?" f16 192 causal
+kernel bf16_d256_full "?x?x?" bf16 256 ""
 kernel f16_d64_static_causal "1x8x1000" f16 64 causal
 
 count=$(ls "$out" | wc -l)

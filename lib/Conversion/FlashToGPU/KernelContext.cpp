@@ -113,3 +113,10 @@ Value KernelContext::sharedView(int64_t &offset, ArrayRef<int64_t> shape,
   offset = llvm::alignTo(offset + bytes, 128);
   return view;
 }
+
+Value flash::sharedWindowAddress(OpBuilder &b, Location loc, Value memref,
+                                 Value bytes) {
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  return arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                    arith::AddIOp::create(b, loc, base, bytes));
+}

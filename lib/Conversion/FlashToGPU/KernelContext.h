@@ -77,6 +77,12 @@ private:
   Value sharedBytes; // the dynamic shared-memory buffer, made on first use
 };
 
+/// The byte address (i64) in the shared window of `memref`, a view of the
+/// dynamic shared buffer, plus `bytes` (index): what PTX instructions that
+/// take a shared address (wgmma descriptors, wmma loads, mbarriers) read.
+Value sharedWindowAddress(OpBuilder &b, Location loc, Value memref,
+                          Value bytes);
+
 } // namespace mlir::flash
 
 #endif // FLASHC_LIB_CONVERSION_FLASHTOGPU_KERNELCONTEXT_H

@@ -88,10 +88,8 @@ Value ProducerRing::barrier(Barrier which, Value stageIndex) {
   Location loc = k.loc;
   Value index =
       k.add(k.mul(k.idx(int64_t(which)), k.idx(k.stages)), stageIndex);
-  Value base =
-      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffers.barriers);
-  Value address = arith::IndexCastOp::create(
-      b, loc, b.getI64Type(), k.add(base, k.mul(index, k.idx(8))));
+  Value address =
+      sharedWindowAddress(b, loc, buffers.barriers, k.mul(index, k.idx(8)));
   auto sharedPtr = LLVM::LLVMPointerType::get(
       b.getContext(), static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared));
   return LLVM::IntToPtrOp::create(b, loc, sharedPtr, address);

@@ -55,9 +55,6 @@ public:
                              const TileStorage *acc) override;
 
 private:
-  /// The byte address in the shared window of `memref` (a view of the
-  /// dynamic buffer) plus `bytes`, as i64.
-  Value sharedAddress(Value memref, Value bytes);
   /// A 128-byte-swizzle matrix descriptor of the operand at `address`:
   /// `leadingBytes` between 64-column blocks along N (MN-major operands
   /// only), 1 KiB between 8-row groups.
@@ -128,13 +125,6 @@ void Wgmma::afterCopiesLanded() {
       k.b, k.loc, NVVM::ProxyKind::async_shared,
       NVVM::SharedSpaceAttr::get(k.b.getContext(),
                                  NVVM::SharedSpace::shared_cta));
-}
-
-Value Wgmma::sharedAddress(Value memref, Value bytes) {
-  Value base =
-      memref::ExtractAlignedPointerAsIndexOp::create(k.b, k.loc, memref);
-  return arith::IndexCastOp::create(k.b, k.loc, k.b.getI64Type(),
-                                    k.add(base, bytes));
 }
 
 Value Wgmma::descriptor(Value address, int64_t leadingBytes) {
@@ -247,10 +237,14 @@ SmallVector<Value> Wgmma::productQK(const TileStorage &q,
   Value groupRow =
       k.mul(arith::DivUIOp::create(b, loc, k.warpRow, k.idx(kWarpgroupRows)),
             k.idx(kWarpgroupRows));
-  Value qDesc = descriptor(
-      sharedAddress(q.memref, k.mul(groupRow, k.idx(kAtomRowBytes))), 0);
-  Value kDesc = descriptor(
-      sharedAddress(kTile.memref, k.mul(kTile.rowBase, k.idx(rowBytes))), 0);
+  Value qDesc =
+      descriptor(sharedWindowAddress(k.b, k.loc, q.memref,
+                                     k.mul(groupRow, k.idx(kAtomRowBytes))),
+                 0);
+  Value kDesc =
+      descriptor(sharedWindowAddress(k.b, k.loc, kTile.memref,
+                                     k.mul(kTile.rowBase, k.idx(rowBytes))),
+                 0);
   auto elementType =
       k.element.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
   auto shape = NVVM::MMAShapeAttr::get(b.getContext(), 64, n, 16);
@@ -289,7 +283,8 @@ SmallVector<Value> Wgmma::productPV(const TileStorage &p, const TileStorage &v,
   // V is MN-major (N = head_dim contiguous): 64-column blocks blockN rows
   // apart, and k slice kk starts 16 rows down.
   Value vDesc =
-      descriptor(sharedAddress(v.memref, k.mul(v.rowBase, k.idx(rowBytes))),
+      descriptor(sharedWindowAddress(k.b, k.loc, v.memref,
+                                     k.mul(v.rowBase, k.idx(rowBytes))),
                  k.blockN * kAtomRowBytes);
   std::string type = k.element.isBF16() ? "bf16" : "f16";
   std::string asmText = "wgmma.mma_async.sync.aligned.m64n" +

@@ -2,6 +2,8 @@
 
 #include "WmmaEmitter.h"
 
+#include "KernelContext.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -96,16 +98,12 @@ Value WmmaEmitter::mma(Value a, Value bFrag, Value acc, bool bTransposed) {
 
 Value WmmaEmitter::sharedAddress(Value memref, Value row, Value col,
                                  int64_t ld) {
-  // Byte address in the shared window: the view's aligned pointer plus the
-  // element offset.
-  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
   Value ldValue = arith::ConstantIndexOp::create(b, loc, ld);
   Value offset = arith::AddIOp::create(
       b, loc, arith::MulIOp::create(b, loc, row, ldValue), col);
   Value bytes = arith::MulIOp::create(
       b, loc, offset, arith::ConstantIndexOp::create(b, loc, 2));
-  Value address = arith::AddIOp::create(b, loc, base, bytes);
-  return arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
+  return sharedWindowAddress(b, loc, memref, bytes);
 }
 
 Value WmmaEmitter::loadBF16(StringRef frag, StringRef layout, Value memref,
