@@ -191,7 +191,8 @@ private:
     const std::vector<int32_t> &data =
         table ? paged->blockTable : paged->seqlensK;
     int64_t flat = table ? at[0] * paged->maxPages + at[1] : at[0];
-    if (flat < 0 || flat >= int64_t(data.size()))
+    if (flat < 0 || flat >= int64_t(data.size()) ||
+        (table && (at[1] < 0 || at[1] >= paged->maxPages)))
       return load.emitOpError("interpreter: reads past the paged inputs");
     scalars[load.getResult()] = data[flat];
     return success();
@@ -573,10 +574,14 @@ LogicalResult mlir::flash::interpretTiled(
     const std::vector<flashc::HostCapture> &captures, std::vector<float> *lse,
     int64_t sequence, const PagedCache *paged) {
   // The inputs each kind of program needs, as the header says.
-  bool pagedFits = !paged || (paged->maxPages >= 1 &&
-                              int64_t(paged->blockTable.size()) ==
-                                  q.shape[0] * paged->maxPages &&
-                              int64_t(paged->seqlensK.size()) == q.shape[0]);
+  bool pagedFits =
+      !paged ||
+      (paged->maxPages >= 1 &&
+       int64_t(paged->blockTable.size()) == q.shape[0] * paged->maxPages &&
+       int64_t(paged->seqlensK.size()) == q.shape[0] &&
+       llvm::all_of(paged->blockTable, [&](int32_t page) {
+         return page >= 0 && page < k.shape[0] && page < v.shape[0];
+       }));
   bool varlenFits = !tiled.isVarlen() || q.shape[0] == 1;
   if (tiled.isPaged() != (paged != nullptr) || !pagedFits ||
       tiled.isVarlen() != (sequence >= 0) || !varlenFits)
@@ -585,7 +590,8 @@ LogicalResult mlir::flash::interpretTiled(
            << (tiled.isVarlen()
                    ? "one sequence's tensors (batch 1) and its index"
                : tiled.isPaged()
-                   ? "a block table [batch, max_pages] and key lengths [batch]"
+                   ? "a block table [batch, max_pages] of the caches' pages "
+                     "and key lengths [batch]"
                    : "no sequence index or block table");
   return Interpreter(tiled, q, k, v, o, captures, lse,
                      std::max<int64_t>(0, sequence), paged)

@@ -330,11 +330,12 @@ static bool validate(const KernelBundle &b, const std::string &params,
             "' disagrees with the header, which needs '" + b.params() + "'";
     return false;
   }
-  // A producer warpgroup (policy prefetch = producer) adds 128 threads to
-  // the warps that compute.
-  if (b.threads != 32 * b.warps && b.threads != 32 * b.warps + 128) {
+  // A producer warpgroup (policy prefetch = producer, wgmma only) adds 128
+  // threads (kProducerThreads) to the warps that compute.
+  bool producer = b.strategy == "wgmma" && b.threads == 32 * b.warps + 128;
+  if (b.threads != 32 * b.warps && !producer) {
     error = "bundle: threads must be 32 * warps, or 32 * warps + 128 with a "
-            "producer warpgroup";
+            "producer warpgroup (strategy wgmma)";
     return false;
   }
   if (b.kvHeads == 0 || b.kvHeads < -1 ||

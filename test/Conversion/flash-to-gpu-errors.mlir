@@ -376,3 +376,42 @@ func.func @wgmma_p_transposed(%arg0: memref<1x1x64x64xf16>) {
   }
   return
 }
+
+// -----
+
+// A producer warpgroup copies for one K/V loop and then exits: a second
+// loop would wait for copies that never come.
+func.func @producer_two_loops(%arg0: memref<1x2x300x128xf16>, %arg1: memref<1x2x300x128xf16>, %arg2: memref<1x2x300x128xf16>, %arg3: memref<1x2x300x128xf16>) {
+  %cst = arith.constant dense<0.000000e+00> : tensor<128x128xf32>
+  %cst_0 = arith.constant dense<0.000000e+00> : tensor<128xf32>
+  %cst_1 = arith.constant dense<0xFF800000> : tensor<128xf32>
+  %c300 = arith.constant 300 : index
+  %c128 = arith.constant 128 : index
+  flash.tiled %arg0, %arg1, %arg2 -> %arg3 config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = producer, min_blocks_per_sm = 1>) : memref<1x2x300x128xf16>, memref<1x2x300x128xf16>, memref<1x2x300x128xf16> -> memref<1x2x300x128xf16> {
+  ^bb0(%arg4: index, %arg5: index):
+    %0 = arith.muli %arg4, %c128 : index
+    %1 = flash.load_tile %arg0[%arg5, %0] : memref<1x2x300x128xf16> -> tensor<128x128xf16>
+    %2:3 = flash.kv_loop %arg1, %arg2[%arg5] upper %c300 init(%cst_1, %cst_0, %cst) : memref<1x2x300x128xf16>, memref<1x2x300x128xf16>, tensor<128xf32>, tensor<128xf32>, tensor<128x128xf32> -> tensor<128xf32>, tensor<128xf32>, tensor<128x128xf32> {
+    ^bb0(%arg6: index, %arg7: tensor<64x128xf16>, %arg8: tensor<64x128xf16>, %arg9: tensor<128xf32>, %arg10: tensor<128xf32>, %arg11: tensor<128x128xf32>):
+      %4 = flash.dot %1, %arg7 transpose_rhs : tensor<128x128xf16>, tensor<64x128xf16> -> tensor<128x64xf32>
+      %5 = flash.mask %4 row %0 col %arg6 limit %c300 : tensor<128x64xf32>
+      %probs, %max_out, %sum_out, %alpha = flash.softmax_step %5, %arg9, %arg10 scale_log2e(0.127517432) : tensor<128x64xf32>, tensor<128xf32> -> tensor<128x64xf16>
+      %6 = flash.rescale %arg11, %alpha : tensor<128x128xf32>, tensor<128xf32>
+      %7 = flash.dot %probs, %arg8 acc %6 : tensor<128x64xf16>, tensor<64x128xf16>, tensor<128x128xf32> -> tensor<128x128xf32>
+      flash.yield %max_out, %sum_out, %7 : tensor<128xf32>, tensor<128xf32>, tensor<128x128xf32>
+    }
+    // expected-error @+1 {{'flash.kv_loop' op flash-to-gpu: a producer warpgroup serves one K/V loop (policy prefetch = producer)}}
+    %second:3 = flash.kv_loop %arg1, %arg2[%arg5] upper %c300 init(%cst_1, %cst_0, %cst) : memref<1x2x300x128xf16>, memref<1x2x300x128xf16>, tensor<128xf32>, tensor<128xf32>, tensor<128x128xf32> -> tensor<128xf32>, tensor<128xf32>, tensor<128x128xf32> {
+    ^bb0(%arg6: index, %arg7: tensor<64x128xf16>, %arg8: tensor<64x128xf16>, %arg9: tensor<128xf32>, %arg10: tensor<128xf32>, %arg11: tensor<128x128xf32>):
+      %4 = flash.dot %1, %arg7 transpose_rhs : tensor<128x128xf16>, tensor<64x128xf16> -> tensor<128x64xf32>
+      %5 = flash.mask %4 row %0 col %arg6 limit %c300 : tensor<128x64xf32>
+      %probs, %max_out, %sum_out, %alpha = flash.softmax_step %5, %arg9, %arg10 scale_log2e(0.127517432) : tensor<128x64xf32>, tensor<128xf32> -> tensor<128x64xf16>
+      %6 = flash.rescale %arg11, %alpha : tensor<128x128xf32>, tensor<128xf32>
+      %7 = flash.dot %probs, %arg8 acc %6 : tensor<128x64xf16>, tensor<64x128xf16>, tensor<128x128xf32> -> tensor<128x128xf32>
+      flash.yield %max_out, %sum_out, %7 : tensor<128xf32>, tensor<128xf32>, tensor<128x128xf32>
+    }
+    %3 = flash.normalize %2#2, %2#1 : tensor<128x128xf32>, tensor<128xf32> -> tensor<128x128xf16>
+    flash.store_tile %3, %arg3[%arg5, %0] : tensor<128x128xf16> -> memref<1x2x300x128xf16>
+  }
+  return
+}

@@ -51,7 +51,9 @@
 // CHECK: nvgpu.device_async_copy
 // CHECK: nvvm.cp.async.mbarrier.arrive %{{.*}} {noinc = true}
 // CHECK-NEXT: }
-// Its copies land before it exits.
+// Its copies land before it exits: committed as one group (wait_group
+// waits for committed groups only), then waited for.
+// CHECK-NEXT: nvvm.cp.async.commit.group
 // CHECK-NEXT: nvvm.cp.async.wait.group 0
 // CHECK-NEXT: nvvm.exit
 // CHECK-NEXT: }
@@ -75,5 +77,26 @@
 // CHECK-NEXT: scf.yield
 func.func @ring(%q: memref<1x2x300x128xf16>, %k: memref<1x2x300x128xf16>, %v: memref<1x2x300x128xf16>, %o: memref<1x2x300x128xf16>) {
   flash.attention %q, %k, %v -> %o config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = producer, min_blocks_per_sm = 1>) : memref<1x2x300x128xf16>, memref<1x2x300x128xf16>, memref<1x2x300x128xf16> -> memref<1x2x300x128xf16>
+  return
+}
+
+// setmaxnreg may only lower the producer's registers and raise the
+// others': with 4 programs an SM (40 registers a thread at entry) or one
+// computing warpgroup (248 at entry, more than the 240 it would ask for)
+// there is nothing to move, and no setmaxnreg is emitted.
+// CHECK-LABEL: gpu.func @crowded_kernel
+// CHECK-NOT: nvvm.setmaxregister
+// CHECK: nvvm.exit
+// CHECK-NOT: nvvm.setmaxregister
+// CHECK-LABEL: gpu.func @one_warpgroup_kernel
+// CHECK-NOT: nvvm.setmaxregister
+// CHECK: nvvm.exit
+// CHECK-NOT: nvvm.setmaxregister
+func.func @crowded(%q: memref<1x2x300x64xf16>) {
+  flash.attention %q, %q, %q -> %q config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = producer, min_blocks_per_sm = 4>) : memref<1x2x300x64xf16>, memref<1x2x300x64xf16>, memref<1x2x300x64xf16> -> memref<1x2x300x64xf16>
+  return
+}
+func.func @one_warpgroup(%q: memref<1x2x300x64xf16>) {
+  flash.attention %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = producer, min_blocks_per_sm = 1>) : memref<1x2x300x64xf16>, memref<1x2x300x64xf16>, memref<1x2x300x64xf16> -> memref<1x2x300x64xf16>
   return
 }

@@ -80,14 +80,23 @@ static cl::opt<int64_t> pageSize("page-size",
 
 namespace {
 
-/// One problem's check: its inputs, the interpreter's output and the float64
-/// reference's verdict.
+/// One problem's check: the float64 reference's verdict on the
+/// interpreter's output.
 struct Check {
   flashc::ErrorStats stats;
   bool passed = false;
 };
 
 } // namespace
+
+/// Reports `message` as the tool's error; the exit status of an error.
+static int fail(const Twine &message) {
+  errs() << "flashc-check-cpu: error: " << message << "\n";
+  return 3;
+}
+
+/// The relative L2 error a CPU run must stay under.
+static double cpuErrorBound(bool bf16) { return bf16 ? 1e-2 : 1e-3; }
 
 /// Seeded random [batch, heads, seq, head_dim] bits, or NaN poison.
 static flash::HostTensor makeTensor(std::mt19937_64 &rng, int64_t batch,
@@ -118,7 +127,7 @@ compareOne(flash::TiledOp tiled, flashc::AttentionProblem problem,
   Check check;
   check.stats =
       flashc::compareWithReference(problem, q, k, v, o, sampleSeed, 4.0e9, lse);
-  double bound = problem.bf16 ? 1e-2 : 1e-3;
+  double bound = cpuErrorBound(problem.bf16);
   check.passed = !check.stats.nan && check.stats.relL2 < bound &&
                  !check.stats.lseBad &&
                  check.stats.lseMaxRel <= flashc::kLseBound;
@@ -164,7 +173,7 @@ static void reportSequence(size_t b, int64_t lenQ, int64_t lenK,
   outs() << format("sequence %zu seq_q=%lld seq_k=%lld: max_abs_error %.3e "
                    "rel_l2_error %.3e (bound %.0e)%s",
                    b, (long long)lenQ, (long long)lenK, check.stats.maxAbs,
-                   check.stats.relL2, bf16 ? 1e-2 : 1e-3,
+                   check.stats.relL2, cpuErrorBound(bf16),
                    check.stats.nan ? " NaN in output" : "");
   if (lse)
     outs() << format(" lse_max_rel_error %.3e%s", check.stats.lseMaxRel,
@@ -189,10 +198,6 @@ static std::string describe(const flashc::AttentionProblem &problem,
 /// A varlen program, sequence by sequence: each as its GPU programs see it
 /// (its own lengths, its index as the batch).
 static int checkVarlen(flash::TiledOp tiled, const flashc::KernelBundle &info) {
-  auto fail = [](const Twine &message) {
-    errs() << "flashc-check-cpu: error: " << message << "\n";
-    return 3;
-  };
   if (batch != -1 || seqQ != -1 || seqK != -1 || pageSize != -1)
     return fail("a varlen program's sequences are given with --seq-lens (and "
                 "--seq-lens-k), not --batch, --seq, --seq-k or --page-size");
@@ -255,10 +260,6 @@ static int checkVarlen(flash::TiledOp tiled, const flashc::KernelBundle &info) {
 /// its own pages of a shared cache, found through a shuffled block table;
 /// each sequence compared with the reference against its own keys.
 static int checkPaged(flash::TiledOp tiled, const flashc::KernelBundle &info) {
-  auto fail = [](const Twine &message) {
-    errs() << "flashc-check-cpu: error: " << message << "\n";
-    return 3;
-  };
   if (seqK != -1 || !seqLens.empty())
     return fail("a paged program's key lengths are given with --seq-lens-k "
                 "(one per sequence), not --seq-k or --seq-lens");
@@ -405,10 +406,8 @@ int main(int argc, char **argv) {
   MLIRContext context(registry);
   std::string error;
   auto input = openInputFile(inputFilename, &error);
-  if (!input) {
-    errs() << "flashc-check-cpu: error: " << error << "\n";
-    return 3;
-  }
+  if (!input)
+    return fail(error);
   auto sourceMgr = std::make_shared<SourceMgr>();
   sourceMgr->AddNewSourceBuffer(std::move(input), SMLoc());
   SourceMgrDiagnosticHandler handler(*sourceMgr, &context);
@@ -427,12 +426,9 @@ int main(int argc, char **argv) {
     return checkVarlen(tiled, info);
   if (tiled.isPaged())
     return checkPaged(tiled, info);
-  if (!seqLens.empty() || !seqLensK.empty() || pageSize != -1) {
-    errs() << "flashc-check-cpu: error: --seq-lens, --seq-lens-k and "
-              "--page-size are for varlen and paged programs; give --seq and "
-              "--seq-k\n";
-    return 3;
-  }
+  if (!seqLens.empty() || !seqLensK.empty() || pageSize != -1)
+    return fail("--seq-lens, --seq-lens-k and --page-size are for varlen and "
+                "paged programs; give --seq and --seq-k");
   flashc::RunOptions requested;
   requested.batch = batch;
   requested.heads = heads;
@@ -443,20 +439,15 @@ int main(int argc, char **argv) {
   if (!flashc::chooseRunShape(
           requested,
           {info.batch, info.heads, info.seqQ, info.seqK, info.kvHeads}, shape,
-          error)) {
-    errs() << "flashc-check-cpu: error: " << error << "\n";
-    return 3;
-  }
+          error))
+    return fail(error);
   flashc::AttentionProblem problem = flashc::attentionProblem(info, shape);
   FailureOr<Check> check = checkProblem(tiled, info, problem, -1, seed, error);
-  if (failed(check)) {
-    if (!error.empty())
-      errs() << "flashc-check-cpu: error: " << error << "\n";
-    return 3;
-  }
+  if (failed(check))
+    return error.empty() ? 3 : fail(error);
   const flashc::ErrorStats &stats = check->stats;
   bool passed = check->passed;
-  double bound = problem.bf16 ? 1e-2 : 1e-3;
+  double bound = cpuErrorBound(problem.bf16);
   outs() << "shape batch=" << problem.batch << " heads=" << problem.heads;
   if (problem.keyHeads() != problem.heads)
     outs() << " kv_heads=" << problem.keyHeads();

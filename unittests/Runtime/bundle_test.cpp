@@ -117,11 +117,16 @@ int main() {
           "'shape' needs four integers");
   refuses(edit(text, "threads 128", "threads 96"),
           "threads must be 32 * warps, or 32 * warps + 128 with a producer "
-          "warpgroup");
+          "warpgroup (strategy wgmma)");
   refuses(edit(text, "threads 128", "threads 192"),
           "threads must be 32 * warps");
-  // A producer warpgroup (policy prefetch = producer) adds 128 threads.
-  ok = parseBundle(edit(text, "threads 128", "threads 256"), parsed, error);
+  // A producer warpgroup (policy prefetch = producer) adds 128 threads, with
+  // strategy wgmma only.
+  refuses(edit(text, "threads 128", "threads 256"),
+          "threads must be 32 * warps");
+  ok = parseBundle(edit(edit(text, "threads 128", "threads 256"),
+                        "strategy mma_sync", "strategy wgmma"),
+                   parsed, error);
   expect(ok && parsed.threads == 256 && parsed.warps == 4,
          "a producer warpgroup's 128 threads: " + error);
   refuses(edit(text, "kv_splits 2", "kv_splits 17"),

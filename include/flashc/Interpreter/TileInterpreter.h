@@ -25,8 +25,9 @@ struct HostTensor {
 };
 
 /// What a paged program reads besides Q, K and V: its block table ([batch,
-/// maxPages] page indices, row-major) and each sequence's key length. K
-/// and V are then the caches, [pages, kv_heads, page_size, head_dim].
+/// maxPages] page indices, row-major, each a page of the caches) and each
+/// sequence's key length. K and V are then the caches, [pages, kv_heads,
+/// page_size, head_dim].
 struct PagedCache {
   std::vector<int32_t> blockTable;
   int64_t maxPages = 0;

@@ -271,7 +271,8 @@ void CpAsync::issueBlock(Value blockIndex, Value stage, const Copiers &by,
   // Every block but a sequence's last is whole: its copies need no clamp,
   // which leaves their addresses affine in the loop counter, so that LLVM
   // strength-reduces them to pointer increments. The copies' completion is
-  // tracked by commit/wait groups, not by their tokens.
+  // tracked by commit/wait groups or mbarriers (the producer ring), not by
+  // their tokens.
   OpBuilder &b = k.b;
   Value start = k.mul(blockIndex, k.idx(k.blockN));
   Value dstBase = k.mul(stage, k.idx(tc.qkvBufferElements(k.blockN)));

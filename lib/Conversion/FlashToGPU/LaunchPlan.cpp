@@ -14,9 +14,9 @@ LaunchPlan flash::planLaunch(TiledOp tiled) {
   LaunchPlan plan;
   plan.blockM = config.getBlockM();
   plan.warps = config.getWarps();
-  plan.threads = kWarpThreads * plan.warps;
-  if (tiled.getEffectivePolicy().getPrefetch() == Prefetch::producer)
-    plan.threads += kProducerThreads;
+  plan.threads =
+      programThreads(plan.warps, tiled.getEffectivePolicy().getPrefetch() ==
+                                     Prefetch::producer);
   plan.headDim = qType.getDimSize(3);
   plan.kvSplits = config.getKvSplits();
   plan.sharedBytes = config.getSharedMemoryBytes(

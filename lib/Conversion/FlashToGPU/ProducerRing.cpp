@@ -35,8 +35,9 @@ namespace {
 /// Registers the producer keeps: its loop forms addresses and issues
 /// copies, nothing more.
 constexpr int32_t kProducerRegisters = 56;
-/// The most setmaxnreg may give a thread (its range is 24..256).
-constexpr int32_t kMaxThreadRegisters = 240;
+/// The most the computing warps ask for: FlashAttention-3's consumers'
+/// count, more than any of our kernels needs.
+constexpr int32_t kMaxComputeRegisters = 240;
 /// How long (ns) a waiting thread may be suspended between its checks of
 /// an mbarrier: a hint, as the wait loops until the phase completes.
 constexpr int32_t kWaitTicks = 10000000;
@@ -74,11 +75,15 @@ private:
   /// buffer, copy the keys, then the values, each arriving on its
   /// barrier when landed.
   void emitProducer(Value first);
-  /// setmaxnreg's counts from the registers the kernel starts with.
+  /// The computing warps' setmaxnreg count, from the registers every
+  /// thread starts with; 0 where moving registers would not pay (the
+  /// computing warps would not gain, or the producer not give).
   int32_t computeRegisters() const;
 
   /// This step's buffer and round parity (beginStep).
   Value stage, parity;
+  /// Whether the producer already serves a K/V loop (it exits after it).
+  bool serving = false;
 };
 
 } // namespace
@@ -170,21 +175,27 @@ int32_t ProducerRing::computeRegisters() const {
   // ptxas caps the kernel's registers by its threads and the blocks an SM
   // should hold; the warpgroups then trade within that allocation.
   int64_t computing = kWarpThreads * k.warps;
-  int64_t threads = computing + kProducerThreads;
+  int64_t threads = programThreads(k.warps, /*producer=*/true);
   int64_t blocks = std::max<int64_t>(k.policy.getMinBlocksPerSm(), 1);
-  int64_t cap = std::min<int64_t>(wgmmaMinimum(&ArchInfo::registersPerSM) /
-                                      (threads * blocks) / 8 * 8,
-                                  255);
+  int64_t cap =
+      std::min<int64_t>(
+          wgmmaMinimum(&ArchInfo::registersPerSM) / (threads * blocks), 255) /
+      8 * 8;
   int64_t pool = cap * threads - kProducerThreads * kProducerRegisters;
-  return static_cast<int32_t>(
-      std::min<int64_t>(pool / computing / 8 * 8, kMaxThreadRegisters));
+  int64_t compute =
+      std::min<int64_t>(pool / computing / 8 * 8, kMaxComputeRegisters);
+  // setmaxnreg may only lower the producer's count and raise the others'.
+  if (cap <= kProducerRegisters || compute <= cap)
+    return 0;
+  return static_cast<int32_t>(compute);
 }
 
 void ProducerRing::emitProducer(Value first) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
-  NVVM::SetMaxRegisterOp::create(b, loc, kProducerRegisters,
-                                 NVVM::SetMaxRegisterAction::decrease);
+  if (computeRegisters())
+    NVVM::SetMaxRegisterOp::create(b, loc, kProducerRegisters,
+                                   NVVM::SetMaxRegisterAction::decrease);
   Copiers producer{
       arith::SubIOp::create(b, loc, k.tid, k.idx(kWarpThreads * k.warps)),
       kProducerThreads};
@@ -207,8 +218,10 @@ void ProducerRing::emitProducer(Value first) {
     NVVM::CpAsyncMBarrierArriveOp::create(
         b, loc, barrier(Barrier::valuesLanded, slot), /*noinc=*/true);
   }
-  // Its copies land before it leaves; the computing threads wait for them
-  // anyway, and a thread's exit counts at every later block barrier.
+  // Its copies land before it leaves (committed as one group: wait_group
+  // waits for committed groups only); a thread's exit counts at every later
+  // block barrier.
+  commitGroup();
   NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
   NVVM::Exit::create(b, loc);
 }
@@ -220,6 +233,10 @@ LogicalResult ProducerRing::prologue(Operation *loop, Value bhValue,
   if (!qLoaded)
     return loop->emitOpError("flash-to-gpu: the Q tile must be loaded before "
                              "the K/V loop");
+  if (serving)
+    return loop->emitOpError("flash-to-gpu: a producer warpgroup serves one "
+                             "K/V loop (policy prefetch = producer)");
+  serving = true;
   OpBuilder &b = k.b;
   auto ifOp = scf::IfOp::create(b, k.loc, isComputeThread(),
                                 /*withElse=*/true);
@@ -228,8 +245,9 @@ LogicalResult ProducerRing::prologue(Operation *loop, Value bhValue,
     b.setInsertionPointToStart(&ifOp.getElseRegion().front());
     emitProducer(first);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    NVVM::SetMaxRegisterOp::create(b, k.loc, computeRegisters(),
-                                   NVVM::SetMaxRegisterAction::increase);
+    if (int32_t registers = computeRegisters())
+      NVVM::SetMaxRegisterOp::create(b, k.loc, registers,
+                                     NVVM::SetMaxRegisterAction::increase);
   }
   return success();
 }

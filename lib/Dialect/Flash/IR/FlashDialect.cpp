@@ -220,8 +220,8 @@ PolicyAttr mlir::flash::getDefaultPolicy(TileConfigAttr config, int64_t headDim,
   // How many blocks share an SM (shared memory decides it, on the smallest
   // SM of the supported archs): without it ptxas aims at an occupancy the
   // shared memory never allows and caps registers at 128, spilling.
-  int64_t threads = 32 * config.getWarps() +
-                    (prefetch == Prefetch::producer ? kProducerThreads : 0);
+  int64_t threads =
+      programThreads(config.getWarps(), prefetch == Prefetch::producer);
   int64_t smemPerSM = config.getStrategy() == Strategy::wgmma
                           ? wgmmaMinimum(&ArchInfo::sharedBytesPerSM)
                           : portableMinimum(&ArchInfo::sharedBytesPerSM);

@@ -64,6 +64,10 @@ constexpr int64_t kMaxKVSplits = 16;
 constexpr int64_t kRingBarrierBytes = 128;
 /// The warpgroup that issues a producer's copies.
 constexpr int64_t kProducerThreads = 128;
+/// Threads a program runs: its computing warps' and a producer's.
+constexpr int64_t programThreads(int64_t warps, bool producer) {
+  return 32 * warps + (producer ? kProducerThreads : 0);
+}
 /// Registers the flash dialect in `registry`, for a tool or toolchain of
 /// its own; the passes (registerFlashPasses, registerFlashConversionPasses)
 /// load the dialects they create themselves.
