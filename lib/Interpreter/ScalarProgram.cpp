@@ -422,7 +422,8 @@ FailureOr<ScalarProgram> ScalarProgram::fromElementwise(Operation *op,
     builder.slots[operand] = builder.newSlot(value);
   }
   // The op itself on scalars: the same semantics as in a region.
-  if (failed(builder.addOp(op, nullptr, {})))
+  if (failed(builder.addOp(op, /*captures=*/nullptr,
+                           /*captureOf=*/DenseMap<Value, unsigned>())))
     return failure();
   program.result = builder.slots.lookup(op->getResult(0));
   return program;
