@@ -100,3 +100,26 @@ func.func @one_warpgroup(%q: memref<1x2x300x64xf16>) {
   flash.attention %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = producer, min_blocks_per_sm = 1>) : memref<1x2x300x64xf16>, memref<1x2x300x64xf16>, memref<1x2x300x64xf16> -> memref<1x2x300x64xf16>
   return
 }
+
+// The producer and the computing warps must run the same number of steps,
+// or one waits forever: with a split K/V loop (a share [first, end) of the
+// blocks per program) both loops run end - first steps from the same
+// bounds.
+// CHECK-LABEL: gpu.func @split_share_kernel
+// CHECK: %[[BLOCKS:.*]] = arith.ceildivui %{{.*}}, %c128{{.*}} : index
+// CHECK: %[[SHARE:.*]] = arith.ceildivui %{{.*}}, %{{.*}} : index
+// CHECK-NEXT: %[[OFFSET:.*]] = arith.muli %{{.*}}, %[[SHARE]] : index
+// CHECK-NEXT: %[[START:.*]] = arith.addi %{{.*}}, %[[OFFSET]] : index
+// CHECK-NEXT: %[[FIRST:.*]] = arith.minui %[[START]], %[[BLOCKS]] : index
+// CHECK-NEXT: %[[SHARE_END:.*]] = arith.addi %[[FIRST]], %[[SHARE]] : index
+// CHECK-NEXT: %[[END:.*]] = arith.minui %[[SHARE_END]], %[[BLOCKS]] : index
+// CHECK: } else {
+// CHECK: %[[PRODUCER_STEPS:.*]] = arith.subi %[[END]], %[[FIRST]] : index
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[PRODUCER_STEPS]] step
+// CHECK: nvvm.exit
+// CHECK: %[[STEPS:.*]] = arith.subi %[[END]], %[[FIRST]] : index
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[STEPS]] step %{{.*}} iter_args(
+func.func @split_share(%q: memref<?x?x?x128xbf16>) {
+  flash.attention %q, %q, %q -> %q causal config(#flash.config<block_m = 128, block_n = 128, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = producer, min_blocks_per_sm = 1>) : memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16> -> memref<?x?x?x128xbf16>
+  return
+}
