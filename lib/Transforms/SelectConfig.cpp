@@ -265,6 +265,20 @@ static TileConfigAttr splitAtLaunch(TileConfigAttr config, MemRefType qType,
 /// keys of any length: one 64-row block per sequence and head, one strip a
 /// warp, where 128 rows would be mostly empty; such a kernel may then split
 /// (splitAtLaunch) where the grid is known only at launch.
+/// Varlen and paged programs find their rows through sequence bounds or a
+/// block table, which takes registers: with mma_sync, two 16-row strips a
+/// warp spill at some head dims (4-128 bytes at 64 causal, 80 and 160 on
+/// sm_80-90), so they take one.
+static TileConfigAttr oneStripAWarp(TileConfigAttr config) {
+  if (config.getStrategy() != Strategy::mma_sync ||
+      config.getBlockM() <= 16 * config.getWarps())
+    return config;
+  return TileConfigAttr::get(config.getContext(), 16 * config.getWarps(),
+                             config.getBlockN(), config.getStages(),
+                             config.getWarps(), config.getStrategy(),
+                             config.getKvSplits());
+}
+
 static TileConfigAttr fitToShortQueries(TileConfigAttr config, MemRefType qType,
                                         int64_t headDim) {
   if (config.getStrategy() != Strategy::mma_sync || qType.isDynamicDim(2) ||
@@ -362,7 +376,8 @@ struct SelectConfigPass
       if (!op.getPolicyAttr()) {
         auto qType = cast<MemRefType>(op.getQ().getType());
         op.setPolicyAttr(getDefaultPolicy(op.getConfigAttr(), op.getHeadDim(),
-                                          qType.getElementTypeBitWidth() / 8));
+                                          qType.getElementTypeBitWidth() / 8,
+                                          op.isPaged()));
       }
       return WalkResult::advance();
     });
@@ -406,10 +421,11 @@ struct SelectConfigPass
     // sequence's length, so the fits to the sequence and the grid (and the
     // split, not supported with varlen yet) do not apply.
     if (op.isVarlen())
-      return fitToModifiers(config, op, qType);
+      return fitToModifiers(oneStripAWarp(config), op, qType);
     // Paged K/V: K's seq is the page size, and the key lengths are known
     // only at launch; the query side fits as for any cache.
     if (op.isPaged()) {
+      config = oneStripAWarp(config);
       config = fitToShortQueries(config, qType, op.getHeadDim());
       config = fitToModifiers(config, op, qType);
       return splitAtLaunch(config, qType, kType, op.getHeadDim(),

@@ -82,3 +82,28 @@ func.func @strided_d128_causal(%q: memref<?x?x?x128xbf16, strided<[?, ?, ?, 1]>>
   flash.attention %q, %q, %q -> %q causal : memref<?x?x?x128xbf16, strided<[?, ?, ?, 1]>>, memref<?x?x?x128xbf16, strided<[?, ?, ?, 1]>>, memref<?x?x?x128xbf16, strided<[?, ?, ?, 1]>> -> memref<?x?x?x128xbf16, strided<[?, ?, ?, 1]>>
   return
 }
+
+// -----
+
+// Varlen and paged programs find their rows through sequence bounds or a
+// block table, which takes registers: one 16-row strip a warp (64 rows)
+// where the plain program takes two (two spilled 4-128 bytes), and, paged,
+// Q in shared memory past head_dim 160.
+// CHECK-LABEL: func.func @varlen_d80
+// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>)
+func.func @varlen_d80(%q: memref<1x?x?x80xf16, strided<[?, ?, ?, 1]>>, %k: memref<1x?x?x80xf16, strided<[?, ?, ?, 1]>>, %cq: memref<?xi32>, %ck: memref<?xi32>) {
+  flash.attention %q, %k, %k -> %q varlen(%cq, %ck : memref<?xi32>, memref<?xi32>) : memref<1x?x?x80xf16, strided<[?, ?, ?, 1]>>, memref<1x?x?x80xf16, strided<[?, ?, ?, 1]>>, memref<1x?x?x80xf16, strided<[?, ?, ?, 1]>> -> memref<1x?x?x80xf16, strided<[?, ?, ?, 1]>>
+  return
+}
+// CHECK-LABEL: func.func @paged_d160
+// CHECK: config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = mma_sync{{.*}}>) policy(#flash.policy<q = registers,
+func.func @paged_d160(%q: memref<?x?x?x160xf16, strided<[?, ?, ?, 1]>>, %kc: memref<?x?x?x160xf16, strided<[?, ?, ?, 1]>>, %t: memref<?x?xi32>, %l: memref<?xi32>) {
+  flash.attention %q, %kc, %kc -> %q paged(%t, %l : memref<?x?xi32>, memref<?xi32>) : memref<?x?x?x160xf16, strided<[?, ?, ?, 1]>>, memref<?x?x?x160xf16, strided<[?, ?, ?, 1]>>, memref<?x?x?x160xf16, strided<[?, ?, ?, 1]>> -> memref<?x?x?x160xf16, strided<[?, ?, ?, 1]>>
+  return
+}
+// CHECK-LABEL: func.func @paged_d192_causal
+// CHECK: config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = mma_sync{{.*}}>) policy(#flash.policy<q = shared,
+func.func @paged_d192_causal(%q: memref<?x?x?x192xf16, strided<[?, ?, ?, 1]>>, %kc: memref<?x?x?x192xf16, strided<[?, ?, ?, 1]>>, %t: memref<?x?xi32>, %l: memref<?xi32>) {
+  flash.attention %q, %kc, %kc -> %q paged(%t, %l : memref<?x?xi32>, memref<?xi32>) causal : memref<?x?x?x192xf16, strided<[?, ?, ?, 1]>>, memref<?x?x?x192xf16, strided<[?, ?, ?, 1]>>, memref<?x?x?x192xf16, strided<[?, ?, ?, 1]>> -> memref<?x?x?x192xf16, strided<[?, ?, ?, 1]>>
+  return
+}

@@ -82,7 +82,7 @@ func.func @decode(%q: memref<?x8x1x128xf16>, %k: memref<?x8x?x128xf16>) {
   return
 }
 // CHECK-LABEL: func.func @paged
-// CHECK: strategy = mma_sync>)
+// CHECK: strategy = mma_sync, kv_splits = 16>)
 func.func @paged(%q: memref<?x32x?x128xbf16>, %kc: memref<?x8x64x128xbf16>,
                  %table: memref<?x?xi32>, %lens: memref<?xi32>) {
   flash.attention %q, %kc, %kc -> %q

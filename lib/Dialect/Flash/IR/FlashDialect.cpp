@@ -185,15 +185,16 @@ PolicyAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
 constexpr int64_t kRegistersPerThread = 200;
 
 PolicyAttr mlir::flash::getDefaultPolicy(TileConfigAttr config, int64_t headDim,
-                                         int64_t elementBytes) {
+                                         int64_t elementBytes, bool pagedKeys) {
   bool mmaSync = config.getStrategy() == Strategy::mma_sync;
   int64_t strips = config.getBlockM() / config.getWarps() / 16;
   // Q's A fragments take 4 registers per 16x16 piece: 32 per lane with one
   // strip at head_dim 128 or two strips at 64. Two strips at head_dim 128
   // would take 64 beside O's 128 and S's 64 and spill; one strip keeps Q in
   // registers up to head_dim 192 (48 beside O's 96), not at 256 (where a
-  // causal kernel spills).
-  int64_t qRegisterElements = strips == 1 ? 192 : 128;
+  // causal kernel spills), and with a paged cache, whose copies look up
+  // pages, up to 160 (at 192 a causal kernel spilled 4 bytes).
+  int64_t qRegisterElements = strips == 1 ? (pagedKeys ? 160 : 192) : 128;
   QPlacement q = config.getStrategy() == Strategy::wgmma ? QPlacement::shared
                  : !mmaSync || strips * headDim <= qRegisterElements
                      ? QPlacement::registers

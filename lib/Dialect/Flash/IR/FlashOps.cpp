@@ -118,7 +118,8 @@ LogicalResult TiledOp::verify() {
 PolicyAttr TiledOp::getEffectivePolicy() {
   if (PolicyAttr policy = getPolicyAttr())
     return policy;
-  return getDefaultPolicy(getConfig(), getHeadDim(), elementBytes(getQ()));
+  return getDefaultPolicy(getConfig(), getHeadDim(), elementBytes(getQ()),
+                          isPaged());
 }
 
 LogicalResult TiledOp::verifyRegions() {

@@ -74,8 +74,10 @@ constexpr int64_t programThreads(int64_t warps, bool producer) {
 void registerFlashDialect(DialectRegistry &registry);
 /// The policy flash-select-config gives `config` (and that a tile program
 /// without one follows); portable across the supported architectures.
+/// `pagedKeys`: K and V are a paged cache, whose copies take registers to
+/// find each row's page.
 PolicyAttr getDefaultPolicy(TileConfigAttr config, int64_t headDim,
-                            int64_t elementBytes);
+                            int64_t elementBytes, bool pagedKeys = false);
 /// What a score_mod or mask_mod region is given before the captures.
 enum class ModKind { Score, Mask };
 /// The region's leading arguments: (score: f32,) batch, head, q_idx,
