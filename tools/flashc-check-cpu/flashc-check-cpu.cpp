@@ -95,6 +95,18 @@ static int fail(const Twine &message) {
   return 3;
 }
 
+/// The sizes the flags ask for, with `keyRows` as the key length (a
+/// paged cache's page size) and `queryRows` as the query length.
+static flashc::RunOptions requestedSizes(int64_t queryRows, int64_t keyRows) {
+  flashc::RunOptions requested;
+  requested.batch = batch;
+  requested.heads = heads;
+  requested.kvHeads = kvHeads;
+  requested.seqQ = queryRows;
+  requested.seqK = keyRows;
+  return requested;
+}
+
 /// The relative L2 error a CPU run must stay under.
 static double cpuErrorBound(bool bf16) { return bf16 ? 1e-2 : 1e-3; }
 
@@ -219,11 +231,8 @@ static int checkVarlen(flash::TiledOp tiled, const flashc::KernelBundle &info) {
         return fail(flag + " " + Twine(len) +
                     ": a length is at least 0 (0: an empty sequence)");
   // Heads and K/V heads as for any run.
-  flashc::RunOptions requested;
-  requested.heads = heads;
-  requested.kvHeads = kvHeads;
-  requested.seqQ = 1;
-  requested.seqK = 1;
+  // (--batch was refused above: the sequences are the batch.)
+  flashc::RunOptions requested = requestedSizes(1, 1);
   flashc::RunShape shape;
   std::string error;
   if (!flashc::chooseRunShape(requested,
@@ -270,12 +279,7 @@ static int checkPaged(flash::TiledOp tiled, const flashc::KernelBundle &info) {
                 ": must be a positive multiple of 16 (as the GPU kernel's "
                 "launch requires)");
   // Q's sizes as for any run; the cache's rows are pages.
-  flashc::RunOptions requested;
-  requested.batch = batch;
-  requested.heads = heads;
-  requested.kvHeads = kvHeads;
-  requested.seqQ = seqQ;
-  requested.seqK = pageSize;
+  flashc::RunOptions requested = requestedSizes(seqQ, pageSize);
   flashc::RunShape shape;
   std::string error;
   if (!flashc::chooseRunShape(
@@ -429,12 +433,7 @@ int main(int argc, char **argv) {
   if (!seqLens.empty() || !seqLensK.empty() || pageSize != -1)
     return fail("--seq-lens, --seq-lens-k and --page-size are for varlen and "
                 "paged programs; give --seq and --seq-k");
-  flashc::RunOptions requested;
-  requested.batch = batch;
-  requested.heads = heads;
-  requested.kvHeads = kvHeads;
-  requested.seqQ = seqQ;
-  requested.seqK = seqK;
+  flashc::RunOptions requested = requestedSizes(seqQ, seqK);
   flashc::RunShape shape;
   if (!flashc::chooseRunShape(
           requested,
