@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define FLASHC_RUNTIME_VERSION 5
+#define FLASHC_RUNTIME_VERSION 6
 
 #if defined(FLASHC_RUNTIME_BUILDING_SHARED)
 #define FLASHC_RUNTIME_API __attribute__((visibility("default")))

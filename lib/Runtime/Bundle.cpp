@@ -28,6 +28,8 @@ std::string KernelBundle::params() const {
     list += " memref1:block_map";
   if (kvSplits > 1)
     list += " memref1:partials memref1:counters";
+  if (tensorMaps)
+    list += " tensormap:k tensormap:v";
   return list;
 }
 
@@ -78,6 +80,8 @@ std::string flashc::serializeBundle(const KernelBundle &b) {
     os << "max_pages " << b.maxPages << "\n";
   if (b.modified)
     os << "modified 1\n";
+  if (b.tensorMaps)
+    os << "tensor_maps 1\n";
   for (const CaptureInfo &capture : b.captures)
     os << captureLine(capture) << "\n";
   static const char *rows[] = {"shared", "per_batch", "per_batch_head"};
@@ -236,7 +240,7 @@ static bool parseHeaderLine(const std::string &key, const std::string &value,
     b.elementType = value;
   } else if (key == "causal" || key == "bottom_right" || key == "lse" ||
              key == "modified" || key == "strided" || key == "varlen" ||
-             key == "paged") {
+             key == "paged" || key == "tensor_maps") {
     int64_t flag = 0;
     if (!parseInt(value, flag)) {
       error = "bundle: '" + key + "' needs an integer, got '" + value + "'";
@@ -248,6 +252,7 @@ static bool parseHeaderLine(const std::string &key, const std::string &value,
                   : key == "strided"      ? b.strided
                   : key == "varlen"       ? b.varlen
                   : key == "paged"        ? b.paged
+                  : key == "tensor_maps"  ? b.tensorMaps
                                           : b.modified;
     field = flag != 0;
   } else if (key == "capture") {
@@ -336,6 +341,15 @@ static bool validate(const KernelBundle &b, const std::string &params,
   if (b.threads != 32 * b.warps && !producer) {
     error = "bundle: threads must be 32 * warps, or 32 * warps + 128 with a "
             "producer warpgroup (strategy wgmma)";
+    return false;
+  }
+  // TMA copies whole 64-column boxes of plain (not packed, not paged) K
+  // and V into wgmma's swizzled tiles, issued by a producer warpgroup.
+  if (b.tensorMaps && (!producer || b.headDim % 64 != 0 || b.varlen ||
+                       b.paged || b.blockN > 256)) {
+    error = "bundle: tensor_maps needs strategy wgmma with a producer "
+            "warpgroup, head_dim a multiple of 64, block_n at most 256, and "
+            "K/V neither varlen nor paged";
     return false;
   }
   if (b.kvHeads == 0 || b.kvHeads < -1 ||

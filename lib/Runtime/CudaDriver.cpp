@@ -63,6 +63,9 @@ const CudaDriver *CudaDriver::open(std::string &error) {
     bind(driver.cuEventDestroy, "cuEventDestroy_v2");
     bind(driver.cuGetErrorName, "cuGetErrorName");
     bind(driver.cuGetErrorString, "cuGetErrorString");
+    driver.cuTensorMapEncodeTiled =
+        reinterpret_cast<decltype(driver.cuTensorMapEncodeTiled)>(
+            dlsym(handle, "cuTensorMapEncodeTiled"));
     if (!ok)
       return;
     CUresult init = driver.cuInit(0);

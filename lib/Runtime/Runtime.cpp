@@ -284,6 +284,12 @@ flashc_status flashc::prepareLaunch(
   }
   if (b.lse)
     params.addMemref(lse, {shape->batch, shape->heads, shape->seq_q});
+  // (The bundle keeps tensor maps from varlen and paged kernels.)
+  if (b.tensorMaps)
+    if (flashc_status status =
+            encodeTensorMaps(kernel, *shape, strides, pointers, params);
+        status != FLASHC_OK)
+      return status;
   // The tables after the LSE: varlen's bounds or a paged cache's block
   // table and key lengths (their null and alignment checks came first).
   std::vector<std::tuple<const char *, uint64_t, std::vector<int64_t>>> tables;
@@ -423,6 +429,9 @@ flashc_status flashc::launchSplit(flashc_kernel *kernel,
     params.addMemref(region.partials, {b.partialFloats(tiles, splits)});
     params.addMemref(region.counters, {b.counterCount(tiles)});
   }
+  // The tensor maps come last (by value: the driver copies the 128 bytes).
+  for (TensorMap &map : params.tensorMaps)
+    params.pointers.push_back(&map);
   if (!rt->check(rt->driver->cuLaunchKernel(
                      kernel->function, static_cast<unsigned>(gridX),
                      static_cast<unsigned>(shape.heads),

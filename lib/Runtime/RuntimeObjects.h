@@ -69,6 +69,12 @@ struct flashc_kernel {
 
 namespace flashc {
 
+/// A CUDA tensor map (cuda.h's CUtensorMap): 128 opaque bytes, aligned as
+/// cuda.h aligns it.
+struct alignas(128) TensorMap {
+  uint64_t words[16];
+};
+
 /// The kernel's parameters (docs/Bundle.md): memref descriptors expanded
 /// to allocated, aligned, offset, sizes[rank], strides[rank], and scalars.
 /// Every value gets an 8-byte slot (a 4-byte scalar in its first bytes:
@@ -77,6 +83,9 @@ namespace flashc {
 struct LaunchParams {
   std::deque<int64_t> slots;
   std::vector<void *> pointers;
+  /// Tensor maps (bundle tensor_maps): the kernel's last parameters, which
+  /// launchSplit appends after every other.
+  std::deque<TensorMap> tensorMaps;
 
   void push(int64_t value) {
     slots.push_back(value);
@@ -128,6 +137,16 @@ flashc_status prepareLaunch(flashc_kernel *kernel, const flashc_shape *shape,
                             LaunchParams &params,
                             const flashc_varlen *varlen = nullptr,
                             const flashc_paged *paged = nullptr);
+
+/// Bundle tensor_maps: encodes the tensor maps of K and V (`pointers[1]`,
+/// `pointers[2]`, of `shape`'s K/V sizes and `strides` or row-major) into
+/// `params.tensorMaps`, for a launch whose pointers and strides are
+/// checked. Fails on a driver without cuTensorMapEncodeTiled, or where the
+/// driver refuses a map (saying which).
+flashc_status encodeTensorMaps(flashc_kernel *kernel, const flashc_shape &shape,
+                               const flashc_strides *strides,
+                               const uint64_t (&pointers)[4],
+                               LaunchParams &params);
 
 /// The launch of a prepared kernel on grid (query blocks, heads, batch ·
 /// splits) of `shape`, the split count chosen for `keys` (the shape with

@@ -129,6 +129,7 @@ flash::describeKernel(ModuleOp module, const TargetOptions &options) {
   bundle.kvSplits = config.getKvSplits();
   LaunchPlan plan = planLaunch(tiled);
   bundle.threads = plan.threads;
+  bundle.tensorMaps = plan.tensorMaps;
   if (plan.blockMap) {
     bundle.blockMapKernel = bundle.kernelName + "_block_map";
     bundle.blockMapRows = plan.blockMapRows;

@@ -123,7 +123,8 @@ LogicalResult flash::buildGPUToLLVMPipeline(OpPassManager &pm,
       " O=" + std::to_string(options.optLevel) +
       "},gpu.module(convert-scf-to-cf,convert-nvgpu-to-nvvm,"
       "expand-strided-metadata,lower-affine,"
-      "convert-gpu-to-nvvm,convert-nvvm-to-llvm,canonicalize,cse,"
+      "convert-gpu-to-nvvm,flash-tensor-map-args,convert-nvvm-to-llvm,"
+      "canonicalize,cse,"
       "reconcile-unrealized-casts)";
   return parsePassPipeline(pipeline, pm);
 }

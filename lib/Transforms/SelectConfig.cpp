@@ -377,7 +377,7 @@ struct SelectConfigPass
         auto qType = cast<MemRefType>(op.getQ().getType());
         op.setPolicyAttr(getDefaultPolicy(op.getConfigAttr(), op.getHeadDim(),
                                           qType.getElementTypeBitWidth() / 8,
-                                          op.isPaged()));
+                                          keyLayoutOf(op)));
       }
       return WalkResult::advance();
     });

@@ -3,9 +3,10 @@
 
 // wgmma at head_dim 256 (four 64-column blocks) with a split K/V loop.
 // The kernel takes the split workspace (partials, counters) as mma_sync's
-// does: the merge reads the same fragments.
+// does (the merge reads the same fragments), then the tensor maps of its
+// default TMA copies.
 // CHECK-LABEL: gpu.func @wgmma_d256_split_kernel(
-// CHECK-SAME: %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xi32>) kernel
+// CHECK-SAME: %{{.*}}: memref<?xf32>, %{{.*}}: memref<?xi32>, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) kernel
 // Q·Kᵀ: 16 k slices; slice kk is 32 bytes into block kk / 4, so the K
 // descriptor (64-row stages, blocks 64 · 128 bytes apart) moves on
 // 3 · 8192 >> 4 = 1536 for block 3.

@@ -13,9 +13,8 @@
 // memory, where the products read it. With dynamic sizes the K/V loop may
 // split at launch (one strip a warp, as mma_sync's), except at head_dim 64,
 // where being able to cost more than it gave. Two warpgroups get a producer
-// warpgroup filling an mbarrier ring (prefetch = producer) where its copy
-// rounds are whole rows (head_dim 128 and 256); one warpgroup a program and
-// head_dim 192 copy with every thread.
+// warpgroup filling an mbarrier ring by TMA (prefetch = tma) at every head
+// dim; one warpgroup a program copies with every thread.
 // CHECK-LABEL: func.func @d64
 // CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 64, block_n = 128, stages = 2, warps = 4, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = after_barrier,
 func.func @d64(%q: memref<?x?x?x64xf16>) {
@@ -25,21 +24,30 @@ func.func @d64(%q: memref<?x?x?x64xf16>) {
 // 163968 bytes of shared memory: more than the 99 KiB of the portable
 // strategies, within sm_90a's.
 // CHECK-LABEL: func.func @d128_causal
-// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 128, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = producer, min_blocks_per_sm = 1>)
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 128, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = tma, min_blocks_per_sm = 1>)
 func.func @d128_causal(%q: memref<?x?x?x128xbf16>) {
   flash.attention %q, %q, %q -> %q causal : memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16> -> memref<?x?x?x128xbf16>
   return
 }
 // CHECK-LABEL: func.func @d192
-// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = after_barrier,
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = tma,
 func.func @d192(%q: memref<?x?x?x192xf16>) {
   flash.attention %q, %q, %q -> %q : memref<?x?x?x192xf16>, memref<?x?x?x192xf16>, memref<?x?x?x192xf16> -> memref<?x?x?x192xf16>
   return
 }
 // CHECK-LABEL: func.func @d256
-// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = producer,
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = tma,
 func.func @d256(%q: memref<?x?x?x256xf16>) {
   flash.attention %q, %q, %q -> %q : memref<?x?x?x256xf16>, memref<?x?x?x256xf16>, memref<?x?x?x256xf16> -> memref<?x?x?x256xf16>
+  return
+}
+
+// Packed (varlen) K and V are no tensor a map can describe: their producer
+// copies with cp.async.
+// CHECK-LABEL: func.func @varlen
+// CHECK-NEXT: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 128, stages = 2, warps = 8, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = producer,
+func.func @varlen(%q: memref<1x8x?x128xbf16, strided<[?, 128, 1024, 1]>>, %cu: memref<?xi32>) {
+  flash.attention %q, %q, %q -> %q varlen(%cu, %cu : memref<?xi32>, memref<?xi32>) : memref<1x8x?x128xbf16, strided<[?, 128, 1024, 1]>>, memref<1x8x?x128xbf16, strided<[?, 128, 1024, 1]>>, memref<1x8x?x128xbf16, strided<[?, 128, 1024, 1]>> -> memref<1x8x?x128xbf16, strided<[?, 128, 1024, 1]>>
   return
 }
 

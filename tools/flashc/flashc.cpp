@@ -380,7 +380,8 @@ static void printSummary(const flashc::KernelBundle &bundle, StringRef path) {
          << "x" << bundle.blockN << ", " << bundle.stages << " stages, "
          << bundle.warps << " warps, " << bundle.strategy << ", ";
   if (bundle.threads > 32 * bundle.warps)
-    outs() << "a producer warpgroup, ";
+    outs() << (bundle.tensorMaps ? "a TMA producer warpgroup, "
+                                 : "a producer warpgroup, ");
   if (bundle.kvSplits > 1)
     outs() << "up to " << bundle.kvSplits << " K/V splits, ";
   outs() << bundle.sharedBytes << " B shared memory); wrote " << path << "\n";

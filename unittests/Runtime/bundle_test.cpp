@@ -63,7 +63,7 @@ static bool same(const KernelBundle &a, const KernelBundle &b) {
                       return x.memref == y.memref && x.type == y.type &&
                              x.sizes == y.sizes;
                     }) &&
-         a.blockMapKernel == b.blockMapKernel &&
+         a.blockMapKernel == b.blockMapKernel && a.tensorMaps == b.tensorMaps &&
          a.blockMapRows == b.blockMapRows;
 }
 
@@ -129,6 +129,23 @@ int main() {
                    parsed, error);
   expect(ok && parsed.threads == 256 && parsed.warps == 4,
          "a producer warpgroup's 128 threads: " + error);
+  // TMA copies (policy prefetch = tma): two tensor maps after the split
+  // workspace, for a producer warpgroup's wgmma kernels only.
+  std::string tma = edit(edit(edit(text, "threads 128", "threads 256"),
+                              "strategy mma_sync", "strategy wgmma"),
+                         "kv_splits 2\n", "kv_splits 2\ntensor_maps 1\n");
+  tma = edit(tma, "memref1:partials memref1:counters",
+             "memref1:partials memref1:counters tensormap:k tensormap:v");
+  ok = parseBundle(tma, parsed, error);
+  expect(ok && parsed.tensorMaps, "tensor maps: " + error);
+  expect(serializeBundle(parsed).find("tensor_maps 1\n") != std::string::npos,
+         "tensor maps survive a round trip");
+  refuses(edit(tma, "threads 256", "threads 128"),
+          "tensor_maps needs strategy wgmma with a producer warpgroup");
+  refuses(edit(tma, " tensormap:k tensormap:v", ""),
+          "disagrees with the header");
+  refuses(edit(tma, "head_dim 128", "head_dim 96"),
+          "head_dim a multiple of 64");
   refuses(edit(text, "kv_splits 2", "kv_splits 17"),
           "kv_splits must be between 1 and 16");
   refuses(edit(text, "kv_splits 2\n", ""),

@@ -12,9 +12,21 @@
 #ifndef FLASHC_CONVERSION_LAUNCHPLAN_H
 #define FLASHC_CONVERSION_LAUNCHPLAN_H
 
+#include "llvm/ADT/StringRef.h"
+
 #include <cstdint>
 
 namespace mlir::flash {
+
+/// The kernel attribute that counts its trailing tensor-map parameters
+/// (flash-to-gpu sets it; flash-tensor-map-args makes those parameters
+/// 128-byte, 64-aligned by-value grid constants).
+constexpr llvm::StringLiteral kTensorMapArgsAttrName = "flash.tensor_maps";
+/// Bytes of a tensor map (CUDA's CUtensorMap), and its parameter alignment.
+constexpr int64_t kTensorMapBytes = 128, kTensorMapAlignment = 64;
+/// Columns of a tensor-map box: 64 elements are the 128 bytes that the
+/// 128-byte swizzle allows in a box's row.
+constexpr int64_t kTensorMapBoxColumns = 64;
 
 class TiledOp;
 
@@ -35,6 +47,11 @@ struct LaunchPlan {
   /// (batch, head) (BlockMap.h, MapRows); grid z of the map kernel.
   int blockMapRows = 0;
   int64_t blockN = 0;
+  /// The kernel copies K and V by TMA: it takes their tensor maps as its
+  /// last two parameters (by value, 128 bytes each: kTensorMapBytes), which
+  /// the runtime encodes at launch (box: 64 columns by block_n rows,
+  /// 128-byte swizzle, zero fill past the tensor's edge).
+  bool tensorMaps = false;
 
   /// The split workspace (kvSplits > 1): f32 partials, one block_m ·
   /// (head_dim + 8) slot per (split, tile) (SplitKV.cpp lays it out), and

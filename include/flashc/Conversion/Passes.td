@@ -82,4 +82,26 @@ def FlashToGPU : Pass<"flash-to-gpu", "::mlir::ModuleOp"> {
   ];
 }
 
+def FlashTensorMapArgs : Pass<"flash-tensor-map-args", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Make a kernel's tensor-map parameters by-value grid constants";
+  let description = [{
+    Runs after `convert-gpu-to-nvvm`. A kernel (`llvm.func`) with the
+    attribute `flash.tensor_maps = N` (set by `flash-to-gpu` for policy
+    `prefetch = tma`) takes its last N parameters as tensor maps: each
+    `!llvm.ptr` becomes `{llvm.byval = !llvm.array<128 x i8>, llvm.align =
+    64, nvvm.grid_constant}`, so that the PTX parameter is the 128-byte map
+    itself (`.param .align 64 .b8 name[128]`) and the pointer the kernel
+    hands to `cp.async.bulk.tensor` is the parameter's generic address
+    (`cvta.param`), as TMA requires of a map passed at launch. Upstream
+    has no pass for this: `convert-gpu-to-nvvm` drops the argument
+    attributes of a `gpu.func`, and the NVVM verifier accepts
+    `nvvm.grid_constant` only on an `llvm.func` kernel.
+
+    The attribute is removed. A kernel with fewer parameters than N, or
+    one whose last N are not `!llvm.ptr`, is an error.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect"];
+}
+
 #endif // FLASHC_CONVERSION_PASSES_TD

@@ -37,7 +37,8 @@ struct CaptureInfo {
 /// sequence-bound memrefs (i32, 5 parameters each), with `paged` the block
 /// table (i32 [batch, max_pages], 7 parameters) and the key lengths (i32
 /// [batch], 5 parameters), then each capture (a memref
-/// descriptor of its rank, or the scalar), then the split workspace.
+/// descriptor of its rank, or the scalar), then the split workspace, then
+/// with `tensorMaps` the tensor maps of K and V (128 bytes each, by value).
 struct KernelBundle {
   static constexpr int kVersion = 2;
   std::string kernelName;
@@ -71,6 +72,13 @@ struct KernelBundle {
   /// sequences (cu_seqlens' entries - 1), a paged cache's pages (K's dim 0)
   /// and block-table columns. A launch must give the same.
   int64_t sequences = -1, pages = -1, maxPages = -1;
+  /// The kernel copies K and V by TMA (policy prefetch = tma): its last two
+  /// parameters are their tensor maps (CUtensorMap, 128 bytes by value),
+  /// which the launch encodes with the driver's cuTensorMapEncodeTiled:
+  /// 4-D (head_dim, seq_k, kv_heads, batch: the operand's sizes and
+  /// strides, innermost first), a box of 64 columns by block_n rows, the
+  /// 128-byte swizzle, zeros past the edge. Strategy wgmma only.
+  bool tensorMaps = false;
   /// The scores are modified (score_mod, mask_mod): the float64 reference
   /// needs the source's regions, which a bundle does not carry.
   bool modified = false;
@@ -110,7 +118,8 @@ struct KernelBundle {
   int64_t gridX(int64_t seqQ) const { return (seqQ + blockM - 1) / blockM; }
   /// The parameter convention: q, k, v, o, the LSE and the captures if
   /// any, then with kv_splits > 1 the f32 partials and i32 arrival counters
-  /// (rank-1 memrefs: allocated, aligned, offset, size, stride).
+  /// (rank-1 memrefs: allocated, aligned, offset, size, stride), then the
+  /// tensor maps if any.
   std::string params() const;
   /// Split workspace of a launch with `splits` splits and `tiles` = grid x
   /// · batch · heads programs per split: block_m · (head_dim + 8) floats

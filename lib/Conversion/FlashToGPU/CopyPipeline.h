@@ -4,8 +4,7 @@
 // tile's load, and the K/V loop's schedule (prologue, the wait at the top of
 // each step, the prefetch of a later block, the drain). cp.async with
 // every thread copying (CpAsync.cpp) implements it, and so does a producer
-// warpgroup filling an mbarrier ring (ProducerRing.cpp); a TMA pipeline
-// would be another.
+// warpgroup filling an mbarrier ring by cp.async or TMA (ProducerRing.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -51,6 +50,8 @@ public:
   /// and V `kStridePage` and `vStridePage` elements apart.
   virtual void pageKeys(Value table, Value pageSize, Value kStridePage,
                         Value vStridePage) = 0;
+  /// Policy prefetch = tma: the kernel's tensor maps of K and V.
+  virtual void useTensorMaps(Value keys, Value values) {}
   /// Loads rows [row0, row0 + block_m) of head `bh` of Q and waits until
   /// every thread of the block sees them.
   virtual void loadQ(Value bh, Value row0) = 0;

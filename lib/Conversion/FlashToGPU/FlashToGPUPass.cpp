@@ -15,6 +15,8 @@
 #include "flashc/Conversion/LaunchPlan.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 
 namespace mlir::flash {
 #define GEN_PASS_DEF_FLASHTOGPU
@@ -43,9 +45,16 @@ static FailureOr<gpu::GPUFuncOp> buildKernel(TiledOp tiled, ModuleOp module,
   if (plan.kvSplits > 1)
     argTypes.append({MemRefType::get({ShapedType::kDynamic}, b.getF32Type()),
                      MemRefType::get({ShapedType::kDynamic}, b.getI32Type())});
+  // Tensor maps: pointers here (a !nvgpu.tensormap.descriptor parameter
+  // does not legalize); flash-tensor-map-args makes them by-value grid
+  // constants once the kernel is an llvm.func.
+  if (plan.tensorMaps)
+    argTypes.append(2, LLVM::LLVMPointerType::get(b.getContext()));
   auto kernel = gpu::GPUFuncOp::create(b, loc, (base + "_kernel").str(),
                                        b.getFunctionType(argTypes, {}));
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  if (plan.tensorMaps)
+    kernel->setAttr(kTensorMapArgsAttrName, b.getI64IntegerAttr(2));
   kernel.setKnownBlockSizeAttr(
       b.getDenseI32ArrayAttr({int32_t(plan.threads), 1, 1}));
   kernel->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
@@ -57,6 +66,35 @@ static FailureOr<gpu::GPUFuncOp> buildKernel(TiledOp tiled, ModuleOp module,
     return failure();
   gpu::ReturnOp::create(b, loc);
   return kernel;
+}
+
+/// The tensor map of K or V `source` that the kernel's TMA copies read: a
+/// box of 64 columns by block_n rows of one (batch, head), 128-byte
+/// swizzled, zero past the tensor's edge. The kernel takes it as a pointer
+/// (buildKernel), hence the cast. flashc's runtime encodes the same map at
+/// launch (docs/Bundle.md); this host code says what it holds.
+static Value buildTensorMap(OpBuilder &b, Location loc, Value source,
+                            const LaunchPlan &plan) {
+  auto type = cast<MemRefType>(source.getType());
+  auto box = MemRefType::get(
+      {1, 1, plan.blockN, kTensorMapBoxColumns}, type.getElementType(),
+      MemRefLayoutAttrInterface(),
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup));
+  auto mapType = nvgpu::TensorMapDescriptorType::get(
+      b.getContext(), box, nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
+      nvgpu::TensorMapL2PromoKind::L2PROMO_NONE,
+      nvgpu::TensorMapOOBKind::OOB_ZERO,
+      nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
+  Value unranked = memref::CastOp::create(
+      b, loc, UnrankedMemRefType::get(type.getElementType(), 0), source);
+  SmallVector<Value> boxSizes;
+  for (int64_t size : box.getShape())
+    boxSizes.push_back(arith::ConstantIndexOp::create(b, loc, size));
+  Value map =
+      nvgpu::TmaCreateDescriptorOp::create(b, loc, mapType, unranked, boxSizes);
+  return UnrealizedConversionCastOp::create(
+             b, loc, LLVM::LLVMPointerType::get(b.getContext()), map)
+      .getResult(0);
 }
 
 /// Replaces `tiled` by the launch of `kernel`: one program per (query
@@ -135,6 +173,9 @@ static void buildLaunch(TiledOp tiled, gpu::GPUFuncOp kernel,
     workspace.append({partials, counters});
     args.append({partials, counters});
   }
+  if (plan.tensorMaps)
+    for (Value source : {tiled.getK(), tiled.getV()})
+      args.push_back(buildTensorMap(b, loc, source, plan));
   // Heads along y and batches (times splits) along z: each stays within
   // 65535 where batch · heads may not. Varlen: a batch per sequence, and
   // query blocks enough for the total (the host does not read the

@@ -25,7 +25,8 @@ KernelContext::KernelContext(OpBuilder &builder, Location loc, TiledOp tiled)
   rowsPerWarp = blockM / warps;
   strips = rowsPerWarp / kStripRows;
   kvSplits = config.getKvSplits();
-  producer = policy.getPrefetch() == Prefetch::producer;
+  producer = hasProducer(policy.getPrefetch());
+  tma = policy.getPrefetch() == Prefetch::tma;
 }
 
 void KernelContext::emitPreamble() {

@@ -68,8 +68,8 @@ public:
   int64_t headDim, blockM, blockN, stages, warps, rowsPerWarp, strips;
   int64_t kvSplits;
   /// Whether a producer warpgroup, after the `warps` that compute, issues
-  /// the K/V copies (policy prefetch = producer).
-  bool producer;
+  /// the K/V copies (policy prefetch = producer or tma), and whether by TMA.
+  bool producer, tma;
   /// Thread, lane and the first tile row of this thread's warp.
   Value tid, lane, warpRow;
 

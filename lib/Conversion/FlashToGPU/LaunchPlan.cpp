@@ -14,9 +14,9 @@ LaunchPlan flash::planLaunch(TiledOp tiled) {
   LaunchPlan plan;
   plan.blockM = config.getBlockM();
   plan.warps = config.getWarps();
-  plan.threads =
-      programThreads(plan.warps, tiled.getEffectivePolicy().getPrefetch() ==
-                                     Prefetch::producer);
+  Prefetch prefetch = tiled.getEffectivePolicy().getPrefetch();
+  plan.threads = programThreads(plan.warps, hasProducer(prefetch));
+  plan.tensorMaps = prefetch == Prefetch::tma;
   plan.headDim = qType.getDimSize(3);
   plan.kvSplits = config.getKvSplits();
   plan.sharedBytes = config.getSharedMemoryBytes(

@@ -12,12 +12,21 @@
 // its registers to the computing warps (setmaxnreg) and exits when its
 // last copies have landed.
 //
+// With policy prefetch = tma, one thread of the producer issues the copies
+// instead, as TMA loads through the kernel's tensor maps of K and V (one a
+// 64-column panel: the box the 128-byte swizzle allows, which lands in
+// exactly the swizzled layout wgmma reads), and arms each landed barrier
+// with the block's bytes (mbarrier.arrive.expect_tx): the barrier completes
+// when the TMA unit has written them all. Rows past the tensor's end arrive
+// as zeros, as the bounded cp.async copies write them.
+//
 //===----------------------------------------------------------------------===//
 
 #include "CpAsync.h"
 
 #include "TensorCoreStrategy.h"
 
+#include "flashc/Conversion/LaunchPlan.h"
 #include "flashc/Target/TargetInfo.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -54,6 +63,10 @@ public:
   void awaitTile(bool values) override;
   void endStep() override;
   void drain() override {}
+  void useTensorMaps(Value keys, Value values) override {
+    keyMap = keys;
+    valueMap = values;
+  }
 
 private:
   enum class Barrier { keysLanded = 0, valuesLanded = 1, emptied = 2 };
@@ -75,6 +88,8 @@ private:
   /// buffer, copy the keys, then the values, each arriving on its
   /// barrier when landed.
   void emitProducer(Value first);
+  /// The same loop, as TMA loads issued by the producer's first thread.
+  void emitTmaProducer(Value first);
   /// The computing warps' setmaxnreg count, from the registers every
   /// thread starts with; 0 where moving registers would not pay (the
   /// computing warps would not gain, or the producer not give).
@@ -84,6 +99,9 @@ private:
   Value stage, parity;
   /// Whether the producer already serves a K/V loop (it exits after it).
   bool serving = false;
+  /// prefetch = tma: the kernel's tensor maps of K and V (pointers to its
+  /// by-value parameters).
+  Value keyMap, valueMap;
 };
 
 } // namespace
@@ -144,10 +162,13 @@ void ProducerRing::initialize() {
                                 /*withElse=*/false);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  // The landed barriers count the producer's arrivals: each of its threads'
+  // cp.async copies, or the TMA thread's one arrive.expect_tx.
+  int64_t landed = k.tma ? 1 : kProducerThreads;
   for (int64_t s = 0; s < k.stages; ++s)
     for (auto [which, count] :
-         {std::pair<Barrier, int64_t>{Barrier::keysLanded, kProducerThreads},
-          {Barrier::valuesLanded, kProducerThreads},
+         {std::pair<Barrier, int64_t>{Barrier::keysLanded, landed},
+          {Barrier::valuesLanded, landed},
           {Barrier::emptied, kWarpThreads * k.warps}})
       NVVM::MBarrierInitOp::create(b, k.loc, barrier(which, k.idx(s)),
                                    k.i32(count), /*predicate=*/Value());
@@ -196,6 +217,11 @@ void ProducerRing::emitProducer(Value first) {
   if (computeRegisters())
     NVVM::SetMaxRegisterOp::create(b, loc, kProducerRegisters,
                                    NVVM::SetMaxRegisterAction::decrease);
+  if (k.tma) {
+    emitTmaProducer(first);
+    NVVM::Exit::create(b, loc);
+    return;
+  }
   Copiers producer{
       arith::SubIOp::create(b, loc, k.tid, k.idx(kWarpThreads * k.warps)),
       kProducerThreads};
@@ -224,6 +250,73 @@ void ProducerRing::emitProducer(Value first) {
   commitGroup();
   NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
   NVVM::Exit::create(b, loc);
+}
+
+void ProducerRing::emitTmaProducer(Value first) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  assert(keyMap && valueMap && "prefetch = tma: the kernel takes tensor maps");
+  Value producerTid =
+      arith::SubIOp::create(b, loc, k.tid, k.idx(kWarpThreads * k.warps));
+  auto issuer =
+      scf::IfOp::create(b, loc,
+                        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                              producerTid, k.idx(0)),
+                        /*withElse=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&issuer.getThenRegion().front());
+  // The maps' coordinates, innermost first: column, row, head, batch of K
+  // and V (whose heads are the K/V heads that `bh` counts).
+  Type i32 = b.getI32Type();
+  auto toI32 = [&](Value index) -> Value {
+    return arith::IndexCastUIOp::create(b, loc, i32, index);
+  };
+  Value heads = memref::DimOp::create(b, loc, kSrc, 1);
+  Value batch = toI32(arith::DivUIOp::create(b, loc, bh, heads));
+  Value head = toI32(arith::RemUIOp::create(b, loc, bh, heads));
+  int64_t elementBytes = k.element.getIntOrFloatBitWidth() / 8;
+  int64_t panelElements = k.blockN * kTensorMapBoxColumns;
+  int64_t blockBytes = k.blockN * k.headDim * elementBytes;
+  auto clusterPtr = LLVM::LLVMPointerType::get(
+      b.getContext(),
+      static_cast<unsigned>(NVVM::NVVMMemorySpace::SharedCluster));
+  Value steps = arith::SubIOp::create(b, loc, end, first);
+  auto loop = scf::ForOp::create(b, loc, k.idx(0), steps, k.idx(1));
+  b.setInsertionPointToStart(loop.getBody());
+  Value t = loop.getInductionVar();
+  Value slot = arith::RemUIOp::create(b, loc, t, k.idx(k.stages));
+  waitFor(Barrier::emptied, slot, roundParity(t, /*flip=*/true));
+  Value row = toI32(k.mul(k.add(first, t), k.idx(k.blockN)));
+  Value slotBase = k.mul(slot, k.idx(tc.qkvBufferElements(k.blockN)));
+  for (auto [map, buffer, landed] :
+       {std::tuple<Value, Value, Barrier>{keyMap, buffers.kFlat,
+                                          Barrier::keysLanded},
+        {valueMap, buffers.vFlat, Barrier::valuesLanded}}) {
+    Value bar = barrier(landed, slot);
+    NVVM::MBarrierArriveExpectTxOp::create(
+        b, loc, Type(), bar, k.i32(blockBytes), NVVM::MemScopeKind::CTA,
+        /*relaxed=*/false, Value());
+    for (int64_t panel = 0; panel * kTensorMapBoxColumns < k.headDim; ++panel) {
+      // The TMA destination is a shared::cluster address: this CTA's
+      // shared window maps into it.
+      Value bytes = k.mul(k.add(slotBase, k.idx(panel * panelElements)),
+                          k.idx(elementBytes));
+      Value address = sharedWindowAddress(b, loc, buffer, bytes);
+      Value dst = LLVM::AddrSpaceCastOp::create(
+          b, loc, clusterPtr,
+          LLVM::IntToPtrOp::create(
+              b, loc,
+              LLVM::LLVMPointerType::get(
+                  b.getContext(),
+                  static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared)),
+              address));
+      NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
+          b, loc, dst, map,
+          ValueRange{k.i32(panel * kTensorMapBoxColumns), row, head, batch},
+          bar, ValueRange{}, Value(), Value(), NVVM::TMALoadMode::TILE,
+          /*isCTAOnly=*/false, NVVM::CTAGroupKindAttr(), Value());
+    }
+  }
 }
 
 LogicalResult ProducerRing::prologue(Operation *loop, Value bhValue,
@@ -260,9 +353,10 @@ PipelineStep ProducerRing::beginStep(Value t, Value) {
 
 void ProducerRing::awaitTile(bool values) {
   waitFor(values ? Barrier::valuesLanded : Barrier::keysLanded, stage, parity);
-  // The copies wrote through the generic proxy; the tensor cores read
-  // through the async one.
-  tc.afterCopiesLanded();
+  // cp.async copies wrote through the generic proxy; the tensor cores read
+  // through the async one, as TMA writes.
+  if (!k.tma)
+    tc.afterCopiesLanded();
 }
 
 void ProducerRing::endStep() {

@@ -54,6 +54,9 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
     workspace.split = arith::RemUIOp::create(b, loc, z, workspace.splits);
     batch = arith::DivUIOp::create(b, loc, z, workspace.splits);
   }
+  // The tensor maps of K and V (prefetch = tma) are the last two.
+  if (k.tma)
+    copies->useTensorMaps(kernelArgs[kernelArgs.size() - 2], kernelArgs.back());
   if (tiled.isVarlen())
     emitSequenceViews(batch, varlenBatches, kernelArgs);
   o = mapping.lookup(tiled.getO());

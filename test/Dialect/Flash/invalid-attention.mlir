@@ -759,3 +759,34 @@ func.func @wgmma_shared_memory(%m: memref<1x1x64x256xf16>) {
   flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 128, block_n = 128, stages = 2, warps = 8, strategy = wgmma>) : memref<1x1x64x256xf16>, memref<1x1x64x256xf16>, memref<1x1x64x256xf16> -> memref<1x1x64x256xf16>
   return
 }
+
+// -----
+
+// TMA fills wgmma's ring as the cp.async producer does: other strategies
+// have none.
+func.func @tma_mma_sync(%m: memref<1x1x64x64xf16>) {
+  // expected-error @+1 {{policy: prefetch = tma needs strategy wgmma and 2 or more stages (its mbarrier ring; stages = 2)}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = tma, min_blocks_per_sm = 1>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16>
+  return
+}
+
+// -----
+
+// A tensor map describes one strided tensor: packed sequences are not one.
+func.func @tma_varlen(%q: memref<1x8x?x128xbf16, strided<[?, 128, 1024, 1]>>,
+                      %cu: memref<?xi32>) {
+  // expected-error @+1 {{policy: prefetch = tma needs K and V as plain tensors, not packed (varlen) (use prefetch = producer)}}
+  flash.attention %q, %q, %q -> %q varlen(%cu, %cu : memref<?xi32>, memref<?xi32>) config(#flash.config<block_m = 128, block_n = 128, stages = 2, warps = 8, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = tma, min_blocks_per_sm = 1>) : memref<1x8x?x128xbf16, strided<[?, 128, 1024, 1]>>, memref<1x8x?x128xbf16, strided<[?, 128, 1024, 1]>>, memref<1x8x?x128xbf16, strided<[?, 128, 1024, 1]>> -> memref<1x8x?x128xbf16, strided<[?, 128, 1024, 1]>>
+  return
+}
+
+// -----
+
+// Nor is a paged cache, whose rows the block table scatters.
+func.func @tma_paged(%q: memref<?x8x1x128xbf16, strided<[?, ?, ?, 1]>>,
+                     %cache: memref<?x8x64x128xbf16, strided<[?, 128, 1024, 1]>>,
+                     %table: memref<?x?xi32>, %lengths: memref<?xi32>) {
+  // expected-error @+1 {{policy: prefetch = tma needs K and V as plain tensors, not a paged cache (use prefetch = producer)}}
+  flash.attention %q, %cache, %cache -> %q paged(%table, %lengths : memref<?x?xi32>, memref<?xi32>) config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = tma, min_blocks_per_sm = 1>) : memref<?x8x1x128xbf16, strided<[?, ?, ?, 1]>>, memref<?x8x64x128xbf16, strided<[?, 128, 1024, 1]>>, memref<?x8x64x128xbf16, strided<[?, 128, 1024, 1]>> -> memref<?x8x1x128xbf16, strided<[?, ?, ?, 1]>>
+  return
+}

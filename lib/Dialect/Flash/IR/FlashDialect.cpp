@@ -164,10 +164,12 @@ PolicyAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
   if (config.getStrategy() == Strategy::wgmma && getQ() != QPlacement::shared)
     return emitError() << "policy: strategy wgmma needs q = shared (its "
                           "products read Q from shared memory)";
-  if (getPrefetch() == Prefetch::producer &&
+  if (hasProducer(getPrefetch()) &&
       (config.getStrategy() != Strategy::wgmma || config.getStages() < 2))
-    return emitError() << "policy: prefetch = producer needs strategy wgmma "
-                          "and 2 or more stages (its mbarrier ring; stages = "
+    return emitError() << "policy: prefetch = "
+                       << stringifyPrefetch(getPrefetch())
+                       << " needs strategy wgmma and 2 or more stages (its "
+                          "mbarrier ring; stages = "
                        << config.getStages() << ")";
   if (config.getStrategy() != Strategy::wmma)
     return success();
@@ -185,7 +187,8 @@ PolicyAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
 constexpr int64_t kRegistersPerThread = 200;
 
 PolicyAttr mlir::flash::getDefaultPolicy(TileConfigAttr config, int64_t headDim,
-                                         int64_t elementBytes, bool pagedKeys) {
+                                         int64_t elementBytes, KeyLayout keys) {
+  bool pagedKeys = keys == KeyLayout::Paged;
   bool mmaSync = config.getStrategy() == Strategy::mma_sync;
   int64_t strips = config.getBlockM() / config.getWarps() / 16;
   // Q's A fragments take 4 registers per 16x16 piece: 32 per lane with one
@@ -209,20 +212,24 @@ PolicyAttr mlir::flash::getDefaultPolicy(TileConfigAttr config, int64_t headDim,
                                               : Prefetch::after_barrier;
   // Two wgmma warpgroups gain from a producer warpgroup (no barrier of the
   // whole program a step, so that one's softmax overlaps the other's
-  // products: bench/RESULTS.md); one warpgroup a program loses by it, as
-  // fewer programs then share an SM. The producer's copies must take
-  // whole rows a round (head_dim 64, 128, 256): at 192 its idle lanes'
-  // addresses spill.
+  // products: bench/RESULTS.md, entry 26); one warpgroup a program loses
+  // by a cp.async producer, as fewer programs then share an SM. TMA
+  // copies, where a tensor map can describe K and V, gain a little more
+  // (entry 29) and leave the producer no addresses to hold, so that head
+  // dim 192 takes them too; a cp.async producer's copies must take whole
+  // rows a round (head_dim 64, 128, 256): at 192 its idle lanes' addresses
+  // spill.
   bool twoWarpgroups =
       config.getStrategy() == Strategy::wgmma && config.getWarps() == 8;
-  if (twoWarpgroups && config.getStages() >= 2 &&
-      kProducerThreads % (headDim / 8) == 0)
+  if (twoWarpgroups && config.getStages() >= 2 && keys == KeyLayout::Plain)
+    prefetch = Prefetch::tma;
+  else if (twoWarpgroups && config.getStages() >= 2 &&
+           kProducerThreads % (headDim / 8) == 0)
     prefetch = Prefetch::producer;
   // How many blocks share an SM (shared memory decides it, on the smallest
   // SM of the supported archs): without it ptxas aims at an occupancy the
   // shared memory never allows and caps registers at 128, spilling.
-  int64_t threads =
-      programThreads(config.getWarps(), prefetch == Prefetch::producer);
+  int64_t threads = programThreads(config.getWarps(), hasProducer(prefetch));
   int64_t smemPerSM = config.getStrategy() == Strategy::wgmma
                           ? wgmmaMinimum(&ArchInfo::sharedBytesPerSM)
                           : portableMinimum(&ArchInfo::sharedBytesPerSM);

@@ -44,6 +44,22 @@ float AttentionOp::getEffectiveScale() {
   return 1.0f / std::sqrt(static_cast<float>(getHeadDim()));
 }
 
+/// The policy's rules (PolicyAttr::verifyFor), and those that need the op:
+/// a tensor map describes one strided K or V tensor, which packed (varlen)
+/// and paged K/V are not.
+template <typename OpT>
+static LogicalResult verifyPolicyOf(OpT op, PolicyAttr policy,
+                                    TileConfigAttr config) {
+  if (failed(policy.verifyFor([&] { return op.emitOpError(); }, config)))
+    return failure();
+  if (policy.getPrefetch() == Prefetch::tma && (op.isVarlen() || op.isPaged()))
+    return op.emitOpError()
+           << "policy: prefetch = tma needs K and V as plain tensors, not "
+           << (op.isVarlen() ? "packed (varlen)" : "a paged cache")
+           << " (use prefetch = producer)";
+  return success();
+}
+
 LogicalResult AttentionOp::verify() {
   FailureOr<int64_t> headDim = verifyOperandsOf(*this, getConfigAttr());
   if (failed(headDim))
@@ -75,7 +91,7 @@ LogicalResult AttentionOp::verify() {
                          << " exceeds the grid's limit of " << kMaxGridYZ
                          << " (grid z)";
   if (PolicyAttr policy = getPolicyAttr())
-    return policy.verifyFor([&] { return emitOpError(); }, config);
+    return verifyPolicyOf(*this, policy, config);
   return success();
 }
 
@@ -111,7 +127,7 @@ LogicalResult TiledOp::verify() {
                                    elementBytes(getQ()))))
     return failure();
   if (PolicyAttr policy = getPolicyAttr())
-    return policy.verifyFor([&] { return emitOpError(); }, getConfig());
+    return verifyPolicyOf(*this, policy, getConfig());
   return success();
 }
 
@@ -119,7 +135,7 @@ PolicyAttr TiledOp::getEffectivePolicy() {
   if (PolicyAttr policy = getPolicyAttr())
     return policy;
   return getDefaultPolicy(getConfig(), getHeadDim(), elementBytes(getQ()),
-                          isPaged());
+                          keyLayoutOf(*this));
 }
 
 LogicalResult TiledOp::verifyRegions() {

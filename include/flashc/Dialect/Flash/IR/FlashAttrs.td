@@ -30,10 +30,11 @@ def Flash_QPlacement : I32EnumAttr<"QPlacement",
 def Flash_PrefetchAfterBarrier : I32EnumAttrCase<"after_barrier", 0>;
 def Flash_PrefetchAfterFirstDot : I32EnumAttrCase<"after_first_dot", 1>;
 def Flash_PrefetchProducer : I32EnumAttrCase<"producer", 2>;
+def Flash_PrefetchTma : I32EnumAttrCase<"tma", 3>;
 def Flash_Prefetch : I32EnumAttr<"Prefetch",
     "who issues the copies of later K/V blocks, and when",
     [Flash_PrefetchAfterBarrier, Flash_PrefetchAfterFirstDot,
-     Flash_PrefetchProducer]> {
+     Flash_PrefetchProducer, Flash_PrefetchTma]> {
   let cppNamespace = "::mlir::flash";
   let genSpecializedAttr = 0;
 }
@@ -130,7 +131,13 @@ def Flash_PolicyAttr : AttrDef<Flash_Dialect, "Policy"> {
       copies to a warpgroup of their own (128 more threads a program) that
       fills a ring of `stages` K/V buffers guarded by mbarriers while the
       other warps compute, with no barrier of the whole program in the
-      loop; it needs strategy `wgmma` and 2+ stages.
+      loop; it needs strategy `wgmma` and 2+ stages. `tma` is the same
+      ring filled by the Tensor Memory Accelerator: one thread of the
+      producer warpgroup issues a tensor-map copy per 64 columns of a K or
+      V block, and the copies' bytes complete the ring's mbarriers. The
+      kernel then takes two more parameters, tensor maps of K and V that
+      the runtime encodes at launch. It needs strategy `wgmma`, 2+ stages,
+      and K/V that are neither packed (varlen) nor paged.
     - `min_blocks_per_sm`: the occupancy ptxas may plan registers for
       (`nvvm.minctasm`), 1 to 32.
 

@@ -60,7 +60,7 @@ constexpr int64_t kMaxGridYZ = 65535;
 /// The most programs one query block's K/V loop may be split across.
 constexpr int64_t kMaxKVSplits = 16;
 /// Shared memory a wgmma configuration keeps for the mbarriers of a
-/// producer's K/V ring (policy prefetch = producer): 16 of 8 bytes.
+/// producer's K/V ring (policy prefetch = producer or tma): 16 of 8 bytes.
 constexpr int64_t kRingBarrierBytes = 128;
 /// The warpgroup that issues a producer's copies.
 constexpr int64_t kProducerThreads = 128;
@@ -68,16 +68,35 @@ constexpr int64_t kProducerThreads = 128;
 constexpr int64_t programThreads(int64_t warps, bool producer) {
   return 32 * warps + (producer ? kProducerThreads : 0);
 }
+/// Whether `prefetch` gives the K/V copies to a producer warpgroup (by
+/// cp.async or by TMA).
+constexpr bool hasProducer(Prefetch prefetch) {
+  return prefetch == Prefetch::producer || prefetch == Prefetch::tma;
+}
 /// Registers the flash dialect in `registry`, for a tool or toolchain of
 /// its own; the passes (registerFlashPasses, registerFlashConversionPasses)
 /// load the dialects they create themselves.
 void registerFlashDialect(DialectRegistry &registry);
+/// How K and V are laid out, as far as the default policy cares.
+enum class KeyLayout {
+  /// One strided tensor [batch, kv_heads, seq_k, head_dim]: TMA can copy it.
+  Plain,
+  /// Sequences packed along seq (varlen).
+  Packed,
+  /// A paged cache, whose copies take registers to find each row's page.
+  Paged,
+};
 /// The policy flash-select-config gives `config` (and that a tile program
 /// without one follows); portable across the supported architectures.
-/// `pagedKeys`: K and V are a paged cache, whose copies take registers to
-/// find each row's page.
 PolicyAttr getDefaultPolicy(TileConfigAttr config, int64_t headDim,
-                            int64_t elementBytes, bool pagedKeys = false);
+                            int64_t elementBytes,
+                            KeyLayout keys = KeyLayout::Plain);
+/// The key layout of `op` (a flash.attention or flash.tiled).
+template <typename OpT> KeyLayout keyLayoutOf(OpT op) {
+  return op.isPaged()    ? KeyLayout::Paged
+         : op.isVarlen() ? KeyLayout::Packed
+                         : KeyLayout::Plain;
+}
 /// What a score_mod or mask_mod region is given before the captures.
 enum class ModKind { Score, Mask };
 /// The region's leading arguments: (score: f32,) batch, head, q_idx,
