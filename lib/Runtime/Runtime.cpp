@@ -284,12 +284,6 @@ flashc_status flashc::prepareLaunch(
   }
   if (b.lse)
     params.addMemref(lse, {shape->batch, shape->heads, shape->seq_q});
-  // (The bundle keeps tensor maps from varlen and paged kernels.)
-  if (b.tensorMaps)
-    if (flashc_status status =
-            encodeTensorMaps(kernel, *shape, strides, pointers, params);
-        status != FLASHC_OK)
-      return status;
   // The tables after the LSE: varlen's bounds or a paged cache's block
   // table and key lengths (their null and alignment checks came first).
   std::vector<std::tuple<const char *, uint64_t, std::vector<int64_t>>> tables;
@@ -384,6 +378,13 @@ flashc_kernel_launch_strided(flashc_kernel *kernel, const flashc_shape *shape,
     return rt->fail(FLASHC_ERROR_ARGUMENT,
                     "block map: built for other tiles or another shape "
                     "(block_m, block_n, rows, seq_q, seq_k must match)");
+  // Only this launch reaches TMA kernels: the bundle keeps tensor maps from
+  // varlen and paged ones, and the block-map kernel takes none.
+  if (b.tensorMaps)
+    if (flashc_status status =
+            encodeTensorMaps(kernel, *shape, strides, pointers, params);
+        status != FLASHC_OK)
+      return status;
   if (map) {
     params.addMemref(map->data, {map->entries});
   } else if (kernel->blockMapFunction) {

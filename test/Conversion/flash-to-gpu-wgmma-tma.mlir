@@ -5,10 +5,11 @@
 // takes as its last two parameters.
 
 // The host side says what each map holds: a box of 64 columns by block_n
-// rows of one (batch, head), 128-byte swizzled, zero past the edge.
+// rows of one (batch, head), 128-byte swizzled, 128-byte L2 promotion, zero
+// past the edge.
 // CHECK-LABEL: func.func @tma
 // CHECK: %[[KU:.*]] = memref.cast %arg1 : memref<2x2x300x128xf16> to memref<*xf16>
-// CHECK: %[[KD:.*]] = nvgpu.tma.create.descriptor %[[KU]] box[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : memref<*xf16> -> <tensor = memref<1x1x128x64xf16, #gpu.address_space<workgroup>>, swizzle = swizzle_128b, l2promo = none, oob = zero, interleave = none>
+// CHECK: %[[KD:.*]] = nvgpu.tma.create.descriptor %[[KU]] box[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : memref<*xf16> -> <tensor = memref<1x1x128x64xf16, #gpu.address_space<workgroup>>, swizzle = swizzle_128b, l2promo = l2promo_128b, oob = zero, interleave = none>
 // CHECK: %[[KMAP:.*]] = builtin.unrealized_conversion_cast %[[KD]] : {{.*}} to !llvm.ptr
 // CHECK: %[[VU:.*]] = memref.cast %arg2
 // CHECK: %[[VD:.*]] = nvgpu.tma.create.descriptor %[[VU]]
@@ -28,7 +29,17 @@
 // CHECK: nvvm.mbarrier.init %{{.*}}, %c1_i32{{(_[0-9]+)?}} :
 // CHECK: nvvm.mbarrier.init %{{.*}}, %c1_i32{{(_[0-9]+)?}} :
 // CHECK: nvvm.mbarrier.init %{{.*}}, %c256_i32{{(_[0-9]+)?}} :
+// The inits reach the async proxy, whose TMA completions arrive on them.
+// CHECK-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // CHECK-NOT: nvvm.mbarrier.init
+
+// The K/V head the loop reads, of 4 query heads over 2 K/V heads: (bh / 4)
+// · 2 + (bh mod 4) / 2.
+// CHECK: %[[QB:.*]] = arith.divui %[[BH:.*]], %c4 : index
+// CHECK: %[[QH:.*]] = arith.remui %[[BH]], %c4 : index
+// CHECK: %[[KVB:.*]] = arith.muli %[[QB]], %c2 : index
+// CHECK: %[[KVH:.*]] = arith.divui %[[QH]], %{{.*}} : index
+// CHECK: %[[KVBH:.*]] = arith.addi %[[KVB]], %[[KVH]] : index
 
 // The producer gives up registers; its first thread alone issues.
 // CHECK: nvvm.setmaxregister decrease 56
@@ -37,14 +48,17 @@
 // CHECK: scf.if %[[ISSUER]] {
 // The maps' coordinates: batch and head of this K/V head, by K's heads.
 // CHECK: %[[HEADS:.*]] = memref.dim %arg1, %c1
-// CHECK: %[[B:.*]] = arith.divui %{{.*}}, %[[HEADS]]
+// CHECK: %[[B:.*]] = arith.divui %[[KVBH]], %[[HEADS]]
 // CHECK: %[[BATCH:.*]] = arith.index_castui %[[B]] : index to i32
-// CHECK: %[[H:.*]] = arith.remui %{{.*}}, %[[HEADS]]
+// CHECK: %[[H:.*]] = arith.remui %[[KVBH]], %[[HEADS]]
 // CHECK: %[[HEAD:.*]] = arith.index_castui %[[H]] : index to i32
-// CHECK: scf.for
+// CHECK: scf.for %[[T:.*]] = %c0{{.*}} to
+// CHECK: %[[SLOT:.*]] = arith.remui %[[T]], %c2
 // It waits until the buffer is emptied ...
 // CHECK: nvvm.mbarrier.try_wait.parity
 // CHECK: %[[ROW:.*]] = arith.index_castui %{{.*}} : index to i32
+// Buffer `slot` starts 128 rows · 128 columns into K's (and V's) ring.
+// CHECK: %[[BASE:.*]] = arith.muli %[[SLOT]], %c16384 : index
 // ... arms the keys' barrier with the block's bytes (128 rows · 128
 // columns · 2 bytes) and loads the two 64-column panels onto it, then the
 // values the same way.
@@ -52,6 +66,8 @@
 // CHECK: nvvm.mbarrier.arrive.expect_tx %[[KBAR]], %c32768_i32
 // CHECK: %[[DST0:.*]] = llvm.addrspacecast %{{.*}} : !llvm.ptr<3> to !llvm.ptr<7>
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %[[DST0]], %[[KARG]], %[[KBAR]], box[%c0_i32{{.*}}, %[[ROW]], %[[HEAD]], %[[BATCH]]]
+// The second panel lands 128 rows · 64 columns after the first.
+// CHECK: arith.addi %[[BASE]], %c8192 : index
 // CHECK: nvvm.cp.async.bulk.tensor.shared.cluster.global %{{.*}}, %[[KARG]], %[[KBAR]], box[%c64_i32{{.*}}, %[[ROW]], %[[HEAD]], %[[BATCH]]]
 // CHECK: %[[VBAR:.*]] = llvm.inttoptr %{{.*}} : i64 to !llvm.ptr<3>
 // CHECK: nvvm.mbarrier.arrive.expect_tx %[[VBAR]], %c32768_i32

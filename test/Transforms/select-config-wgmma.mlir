@@ -51,6 +51,15 @@ func.func @varlen(%q: memref<1x8x?x128xbf16, strided<[?, 128, 1024, 1]>>, %cu: m
   return
 }
 
+// Nor are strides fixed at compile time, which a map encoded at launch
+// would not see.
+// CHECK-LABEL: func.func @static_strides
+// CHECK-NEXT: flash.attention {{.*}} strategy = wgmma{{.*}} policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = producer,
+func.func @static_strides(%q: memref<?x8x?x128xbf16, strided<[?, 128, 1024, 1]>>) {
+  flash.attention %q, %q, %q -> %q : memref<?x8x?x128xbf16, strided<[?, 128, 1024, 1]>>, memref<?x8x?x128xbf16, strided<[?, 128, 1024, 1]>>, memref<?x8x?x128xbf16, strided<[?, 128, 1024, 1]>> -> memref<?x8x?x128xbf16, strided<[?, 128, 1024, 1]>>
+  return
+}
+
 // Static sizes: a grid that fills the SMs keeps its tiles; one that does
 // not takes one warpgroup a program, and past the rule of mma_sync's
 // kernels (a quarter of the SMs without a mask) split K/V loops.

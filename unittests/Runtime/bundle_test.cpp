@@ -146,6 +146,12 @@ int main() {
           "disagrees with the header");
   refuses(edit(tma, "head_dim 128", "head_dim 96"),
           "head_dim a multiple of 64");
+  refuses(edit(edit(tma, "tensor_maps 1\n", "tensor_maps 1\nvarlen 1\n"),
+               "memref4:o memref1:partials",
+               "memref4:o memref1:cu_seqlens_q memref1:cu_seqlens_k "
+               "memref1:partials"),
+          "K/V neither varlen nor paged");
+  refuses(edit(tma, "block_n 32", "block_n 512"), "block_n at most 256");
   refuses(edit(text, "kv_splits 2", "kv_splits 17"),
           "kv_splits must be between 1 and 16");
   refuses(edit(text, "kv_splits 2\n", ""),

@@ -70,9 +70,11 @@ static FailureOr<gpu::GPUFuncOp> buildKernel(TiledOp tiled, ModuleOp module,
 
 /// The tensor map of K or V `source` that the kernel's TMA copies read: a
 /// box of 64 columns by block_n rows of one (batch, head), 128-byte
-/// swizzled, zero past the tensor's edge. The kernel takes it as a pointer
-/// (buildKernel), hence the cast. flashc's runtime encodes the same map at
-/// launch (docs/Bundle.md); this host code says what it holds.
+/// swizzled, zero past the tensor's edge. This host code only says what
+/// the map holds: flashc's runtime encodes it at launch (docs/Bundle.md)
+/// and passes its 128 bytes by value, where upstream's lowering of
+/// nvgpu.tma.create.descriptor would pass a pointer to a copy in global
+/// memory (hence the cast, and docs/CMakePackage.md's warning).
 static Value buildTensorMap(OpBuilder &b, Location loc, Value source,
                             const LaunchPlan &plan) {
   auto type = cast<MemRefType>(source.getType());
@@ -82,7 +84,7 @@ static Value buildTensorMap(OpBuilder &b, Location loc, Value source,
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup));
   auto mapType = nvgpu::TensorMapDescriptorType::get(
       b.getContext(), box, nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
-      nvgpu::TensorMapL2PromoKind::L2PROMO_NONE,
+      nvgpu::TensorMapL2PromoKind::L2PROMO_128B,
       nvgpu::TensorMapOOBKind::OOB_ZERO,
       nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
   Value unranked = memref::CastOp::create(

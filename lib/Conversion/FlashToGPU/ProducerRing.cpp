@@ -172,6 +172,10 @@ void ProducerRing::initialize() {
           {Barrier::emptied, kWarpThreads * k.warps}})
       NVVM::MBarrierInitOp::create(b, k.loc, barrier(which, k.idx(s)),
                                    k.i32(count), /*predicate=*/Value());
+  // The inits are generic-proxy writes that TMA's completions (async
+  // proxy) must see: fenced here rather than left to Q's copies' fence.
+  if (k.tma)
+    tc.afterCopiesLanded();
 }
 
 void ProducerRing::loadQ(Value bhValue, Value row0) {

@@ -790,3 +790,13 @@ func.func @tma_paged(%q: memref<?x8x1x128xbf16, strided<[?, ?, ?, 1]>>,
   flash.attention %q, %cache, %cache -> %q paged(%table, %lengths : memref<?x?xi32>, memref<?xi32>) config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = tma, min_blocks_per_sm = 1>) : memref<?x8x1x128xbf16, strided<[?, ?, ?, 1]>>, memref<?x8x64x128xbf16, strided<[?, 128, 1024, 1]>>, memref<?x8x64x128xbf16, strided<[?, 128, 1024, 1]>> -> memref<?x8x1x128xbf16, strided<[?, ?, ?, 1]>>
   return
 }
+
+// -----
+
+// Strides fixed at compile time are constants in the kernel; the tensor
+// maps are encoded from the launch's.
+func.func @tma_static_strides(%m: memref<2x8x64x128xbf16, strided<[65536, 128, 1024, 1]>>) {
+  // expected-error @+1 {{policy: prefetch = tma needs K's and V's strides from the launch (row-major, or strided<[?, ?, ?, 1]>): the tensor maps are encoded then, and static strides would disagree with them (use prefetch = producer)}}
+  flash.attention %m, %m, %m -> %m config(#flash.config<block_m = 128, block_n = 128, stages = 2, warps = 8, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = tma, min_blocks_per_sm = 1>) : memref<2x8x64x128xbf16, strided<[65536, 128, 1024, 1]>>, memref<2x8x64x128xbf16, strided<[65536, 128, 1024, 1]>>, memref<2x8x64x128xbf16, strided<[65536, 128, 1024, 1]>> -> memref<2x8x64x128xbf16, strided<[65536, 128, 1024, 1]>>
+  return
+}

@@ -186,6 +186,14 @@ PolicyAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
 /// 168 registers and two-strip kernels spill).
 constexpr int64_t kRegistersPerThread = 200;
 
+bool mlir::flash::hasLaunchStrides(MemRefType type) {
+  auto strided = dyn_cast<StridedLayoutAttr>(type.getLayout());
+  if (!strided)
+    return type.getLayout().isIdentity();
+  ArrayRef<int64_t> strides = strided.getStrides();
+  return llvm::all_of(strides.drop_back(), ShapedType::isDynamic);
+}
+
 PolicyAttr mlir::flash::getDefaultPolicy(TileConfigAttr config, int64_t headDim,
                                          int64_t elementBytes, KeyLayout keys) {
   bool pagedKeys = keys == KeyLayout::Paged;

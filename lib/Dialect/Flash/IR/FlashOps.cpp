@@ -45,19 +45,33 @@ float AttentionOp::getEffectiveScale() {
 }
 
 /// The policy's rules (PolicyAttr::verifyFor), and those that need the op:
-/// a tensor map describes one strided K or V tensor, which packed (varlen)
-/// and paged K/V are not.
+/// a tensor map, encoded at launch, describes one strided K or V tensor,
+/// which packed (varlen) and paged K/V are not, and strides fixed at
+/// compile time would disagree with.
 template <typename OpT>
 static LogicalResult verifyPolicyOf(OpT op, PolicyAttr policy,
                                     TileConfigAttr config) {
   if (failed(policy.verifyFor([&] { return op.emitOpError(); }, config)))
     return failure();
-  if (policy.getPrefetch() == Prefetch::tma && (op.isVarlen() || op.isPaged()))
+  if (policy.getPrefetch() != Prefetch::tma)
+    return success();
+  switch (keyLayoutOf(op)) {
+  case KeyLayout::Plain:
+    return success();
+  case KeyLayout::Packed:
+  case KeyLayout::Paged:
     return op.emitOpError()
            << "policy: prefetch = tma needs K and V as plain tensors, not "
            << (op.isVarlen() ? "packed (varlen)" : "a paged cache")
            << " (use prefetch = producer)";
-  return success();
+  case KeyLayout::StaticStrides:
+    return op.emitOpError()
+           << "policy: prefetch = tma needs K's and V's strides from the "
+              "launch (row-major, or strided<[?, ?, ?, 1]>): the tensor maps "
+              "are encoded then, and static strides would disagree with them "
+              "(use prefetch = producer)";
+  }
+  llvm_unreachable("every key layout is handled");
 }
 
 LogicalResult AttentionOp::verify() {

@@ -85,7 +85,13 @@ enum class KeyLayout {
   Packed,
   /// A paged cache, whose copies take registers to find each row's page.
   Paged,
+  /// Strides fixed at compile time, which the kernel reads as constants
+  /// and a tensor map encoded at launch would not see.
+  StaticStrides,
 };
+/// Whether `type`'s strides come from its launch: row-major, or strided
+/// with every stride but head_dim's (1) dynamic.
+bool hasLaunchStrides(MemRefType type);
 /// The policy flash-select-config gives `config` (and that a tile program
 /// without one follows); portable across the supported architectures.
 PolicyAttr getDefaultPolicy(TileConfigAttr config, int64_t headDim,
@@ -93,9 +99,14 @@ PolicyAttr getDefaultPolicy(TileConfigAttr config, int64_t headDim,
                             KeyLayout keys = KeyLayout::Plain);
 /// The key layout of `op` (a flash.attention or flash.tiled).
 template <typename OpT> KeyLayout keyLayoutOf(OpT op) {
-  return op.isPaged()    ? KeyLayout::Paged
-         : op.isVarlen() ? KeyLayout::Packed
-                         : KeyLayout::Plain;
+  if (op.isPaged())
+    return KeyLayout::Paged;
+  if (op.isVarlen())
+    return KeyLayout::Packed;
+  bool launchStrides =
+      hasLaunchStrides(cast<MemRefType>(op.getK().getType())) &&
+      hasLaunchStrides(cast<MemRefType>(op.getV().getType()));
+  return launchStrides ? KeyLayout::Plain : KeyLayout::StaticStrides;
 }
 /// What a score_mod or mask_mod region is given before the captures.
 enum class ModKind { Score, Mask };
