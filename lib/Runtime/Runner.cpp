@@ -8,6 +8,8 @@
 #include "flashc/Runtime/CudaDriver.h"
 #include "flashc/Runtime/Reference.h"
 
+#include "RunSupport.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -157,23 +159,13 @@ AttentionProblem flashc::attentionProblem(const KernelBundle &bundle,
 }
 
 namespace {
-/// Device memory freed on scope exit.
-struct DeviceBuffer {
-  const CudaDriver *driver = nullptr;
-  CUdeviceptr ptr = 0;
-  ~DeviceBuffer() {
-    if (ptr)
-      driver->cuMemFree(ptr);
-  }
-};
-
 /// One run of a bundle on the GPU: the runtime and kernel, seeded inputs on
 /// both sides, and the checked launches and timings.
 class BundleRun {
 public:
   BundleRun(const KernelBundle &bundle, const flashc_shape &shape,
             std::ostream &err)
-      : bundle(bundle), shape(shape), err(err),
+      : bundle(bundle), shape(shape), loaded(err),
         bf16(bundle.elementType == "bf16") {
     int64_t bh = shape.batch * shape.heads;
     qElems = static_cast<size_t>(bh * shape.seq_q * bundle.headDim);
@@ -183,11 +175,13 @@ public:
 
   /// Loads the bundle and fixes its split count (`kvSplits`, 0: the
   /// runtime's choice).
-  RunStatus open(const std::string &bundleText, int device, int64_t kvSplits);
+  RunStatus open(const std::string &bundleText, int device, int64_t kvSplits) {
+    return loaded.open(bundleText, device, kvSplits);
+  }
   /// The split count the launches use.
   int64_t splits() {
     int64_t count = 1;
-    flashc_kernel_kv_splits(kernel, &shape, &count);
+    flashc_kernel_kv_splits(loaded.kernel, &shape, &count);
     return count;
   }
   bool upload(uint64_t seed);
@@ -197,119 +191,62 @@ public:
   /// Three launches on a poisoned output; `first` gets the first's output.
   bool launchThrice(std::vector<uint16_t> &first, bool &deterministic);
   /// The median of `iters` launches after `warmup`, in microseconds.
-  bool time(int warmup, int iters, double &medianUs);
-  const char *deviceName() const { return flashc_runtime_device_name(rt); }
+  bool time(int warmup, int iters, double &medianUs) {
+    return timeLaunches(
+        loaded, [this] { return launch(); }, warmup, iters, medianUs);
+  }
+  const char *deviceName() const {
+    return flashc_runtime_device_name(loaded.rt);
+  }
 
   std::vector<uint16_t> hq, hk, hv;
   /// The first launch's LSE, if the kernel writes one.
   std::vector<float> hlse;
 
 private:
-  bool checkCuda(CUresult result, const char *what) {
-    if (result == CUDA_SUCCESS)
-      return true;
-    err << "flashc: error: " << what << " failed: " << driver->describe(result)
-        << "\n";
-    return false;
-  }
   bool launch() {
     // A strided kernel runs on [batch, seq, heads, head_dim] storage, read
     // through the strides of its [batch, heads, seq, head_dim] view.
     flashc_strides strides = {};
     if (bundle.strided) {
       int64_t d = bundle.headDim;
-      auto bshd = [d](int64_t *out, int64_t heads, int64_t seq) {
-        out[0] = seq * heads * d;
-        out[1] = d;
-        out[2] = heads * d;
-        out[3] = 1;
-      };
-      bshd(strides.q, shape.heads, shape.seq_q);
-      bshd(strides.k, shape.kv_heads, shape.seq_k);
-      bshd(strides.v, shape.kv_heads, shape.seq_k);
-      bshd(strides.o, shape.heads, shape.seq_q);
+      seqMajorStrides(strides.q, shape.heads, shape.seq_q, d);
+      seqMajorStrides(strides.k, shape.kv_heads, shape.seq_k, d);
+      seqMajorStrides(strides.v, shape.kv_heads, shape.seq_k, d);
+      seqMajorStrides(strides.o, shape.heads, shape.seq_q, d);
     }
-    if (flashc_kernel_launch_strided(
-            kernel, &shape, bundle.strided ? &strides : nullptr, dq.ptr, dk.ptr,
-            dv.ptr, dout.ptr, dlse.ptr, captures.data(), captures.size(),
-            nullptr, nullptr) == FLASHC_OK)
-      return true;
-    err << "flashc: error: " << flashc_runtime_last_error(rt) << "\n";
-    return false;
+    return flashc_kernel_launch_strided(
+               loaded.kernel, &shape, bundle.strided ? &strides : nullptr,
+               dq.ptr, dk.ptr, dv.ptr, dout.ptr, dlse.ptr, captures.data(),
+               captures.size(), nullptr, nullptr) == FLASHC_OK ||
+           loaded.launchFailed();
   }
 
   /// [batch, heads, seq, D] host data in the device's layout, and back:
   /// [batch, seq, heads, D] for a strided kernel, else unchanged.
-  std::vector<uint16_t> permuted(const std::vector<uint16_t> &x, int64_t heads,
-                                 int64_t seq, bool toSeqMajor) const {
-    if (!bundle.strided)
-      return x;
-    int64_t d = bundle.headDim;
-    std::vector<uint16_t> out(x.size());
-    for (int64_t b = 0; b < shape.batch; ++b)
-      for (int64_t h = 0; h < heads; ++h)
-        for (int64_t s = 0; s < seq; ++s) {
-          size_t headMajor = size_t(((b * heads + h) * seq + s) * d);
-          size_t seqMajor = size_t(((b * seq + s) * heads + h) * d);
-          std::copy_n(&x[toSeqMajor ? headMajor : seqMajor], d,
-                      &out[toSeqMajor ? seqMajor : headMajor]);
-        }
-    return out;
-  }
   std::vector<uint16_t> toDevice(const std::vector<uint16_t> &x, int64_t heads,
                                  int64_t seq) const {
-    return permuted(x, heads, seq, true);
+    return bundle.strided ? seqMajor(x, shape.batch, heads, seq, bundle.headDim)
+                          : x;
   }
   std::vector<uint16_t> fromDevice(const std::vector<uint16_t> &x,
                                    int64_t heads, int64_t seq) const {
-    return permuted(x, heads, seq, false);
+    return bundle.strided ? seqMajor(x, shape.batch, heads, seq, bundle.headDim,
+                                     /*back=*/true)
+                          : x;
   }
 
   const KernelBundle &bundle;
   flashc_shape shape;
-  std::ostream &err;
+  LoadedKernel loaded;
   bool bf16;
   size_t qElems = 0, kElems = 0;
-  flashc_runtime *rt = nullptr;
-  std::unique_ptr<flashc_runtime, void (*)(flashc_runtime *)> rtGuard{
-      nullptr, flashc_runtime_destroy};
-  flashc_kernel *kernel = nullptr;
-  std::unique_ptr<flashc_kernel, void (*)(flashc_kernel *)> kernelGuard{
-      nullptr, flashc_kernel_destroy};
-  const CudaDriver *driver = nullptr;
-  // Declared after the guards: freed before the kernel and the runtime.
+  // Declared after the kernel: freed before it and the runtime.
   DeviceBuffer dq, dk, dv, dout, dlse;
   std::deque<DeviceBuffer> captureBuffers;
   std::vector<flashc_capture> captures;
 };
 } // namespace
-
-RunStatus BundleRun::open(const std::string &bundleText, int device,
-                          int64_t kvSplits) {
-  flashc_status status = flashc_runtime_create(device, &rt);
-  rtGuard.reset(rt);
-  if (status != FLASHC_OK) {
-    err << "flashc: cannot run: " << flashc_runtime_last_error(rt) << "\n";
-    return status == FLASHC_ERROR_NO_DRIVER || status == FLASHC_ERROR_NO_DEVICE
-               ? kRunNoDevice
-               : kRunError;
-  }
-  if (flashc_kernel_load(rt, bundleText.data(), bundleText.size(), &kernel) !=
-      FLASHC_OK) {
-    err << "flashc: error: " << flashc_runtime_last_error(rt) << "\n";
-    return kRunError;
-  }
-  kernelGuard.reset(kernel);
-  if (flashc_kernel_set_kv_splits(kernel, kvSplits) != FLASHC_OK) {
-    err << "flashc: error: " << flashc_runtime_last_error(rt) << "\n";
-    return kRunError;
-  }
-  std::string error;
-  driver = CudaDriver::open(error);
-  for (DeviceBuffer *buffer : {&dq, &dk, &dv, &dout, &dlse})
-    buffer->driver = driver;
-  return kRunPassed;
-}
 
 bool BundleRun::upload(uint64_t seed) {
   // Seeded standard-normal inputs, rounded to the element type; the
@@ -323,48 +260,20 @@ bool BundleRun::upload(uint64_t seed) {
   std::vector<uint16_t> q = toDevice(hq, shape.heads, shape.seq_q);
   std::vector<uint16_t> k = toDevice(hk, shape.kv_heads, shape.seq_k);
   std::vector<uint16_t> v = toDevice(hv, shape.kv_heads, shape.seq_k);
-  return checkCuda(driver->cuMemAlloc(&dq.ptr, qElems * 2), "cuMemAlloc") &&
-         checkCuda(driver->cuMemAlloc(&dk.ptr, kElems * 2), "cuMemAlloc") &&
-         checkCuda(driver->cuMemAlloc(&dv.ptr, kElems * 2), "cuMemAlloc") &&
-         checkCuda(driver->cuMemAlloc(&dout.ptr, qElems * 2), "cuMemAlloc") &&
-         checkCuda(driver->cuMemcpyHtoD(dq.ptr, q.data(), qElems * 2),
-                   "cuMemcpyHtoD") &&
-         checkCuda(driver->cuMemcpyHtoD(dk.ptr, k.data(), kElems * 2),
-                   "cuMemcpyHtoD") &&
-         checkCuda(driver->cuMemcpyHtoD(dv.ptr, v.data(), kElems * 2),
-                   "cuMemcpyHtoD");
+  return loaded.upload(dq, q.data(), qElems * 2) &&
+         loaded.upload(dk, k.data(), kElems * 2) &&
+         loaded.upload(dv, v.data(), kElems * 2) &&
+         loaded.upload(dout, nullptr, qElems * 2);
 }
 
 bool BundleRun::uploadExtras(const std::vector<HostCapture> &hostCaptures) {
   if (bundle.lse) {
     size_t rows = qElems / bundle.headDim;
     hlse.assign(rows, 0.0f);
-    if (!checkCuda(driver->cuMemAlloc(&dlse.ptr, rows * 4), "cuMemAlloc"))
+    if (!loaded.upload(dlse, nullptr, rows * 4))
       return false;
   }
-  for (size_t i = 0; i < hostCaptures.size(); ++i) {
-    const CaptureInfo &info = bundle.captures[i];
-    flashc_capture capture = {};
-    if (info.memref) {
-      std::vector<uint8_t> bytes = encodeCapture(info, hostCaptures[i]);
-      DeviceBuffer &buffer = captureBuffers.emplace_back();
-      buffer.driver = driver;
-      if (!checkCuda(driver->cuMemAlloc(&buffer.ptr, bytes.size()),
-                     "cuMemAlloc") ||
-          !checkCuda(
-              driver->cuMemcpyHtoD(buffer.ptr, bytes.data(), bytes.size()),
-              "cuMemcpyHtoD"))
-        return false;
-      capture.data = buffer.ptr;
-      for (size_t d = 0; d < info.sizes.size(); ++d)
-        capture.sizes[d] = hostCaptures[i].sizes[d];
-    } else {
-      capture.int_value = static_cast<int64_t>(hostCaptures[i].values[0]);
-      capture.float_value = hostCaptures[i].values[0];
-    }
-    captures.push_back(capture);
-  }
-  return true;
+  return uploadCaptures(loaded, bundle, hostCaptures, captureBuffers, captures);
 }
 
 bool BundleRun::launchThrice(std::vector<uint16_t> &first,
@@ -373,60 +282,28 @@ bool BundleRun::launchThrice(std::vector<uint16_t> &first,
   // write every element, and all three must agree bit for bit.
   std::vector<uint16_t> ho(qElems);
   deterministic = true;
+  const CudaDriver *driver = loaded.driver;
   for (int run = 0; run < 3; ++run) {
-    if (!checkCuda(driver->cuMemsetD8(dout.ptr, 0xff, qElems * 2),
-                   "cuMemsetD8") ||
+    if (!loaded.check(driver->cuMemsetD8(dout.ptr, 0xff, qElems * 2),
+                      "cuMemsetD8") ||
         (dlse.ptr &&
-         !checkCuda(driver->cuMemsetD8(dlse.ptr, 0xff, hlse.size() * 4),
-                    "cuMemsetD8")) ||
+         !loaded.check(driver->cuMemsetD8(dlse.ptr, 0xff, hlse.size() * 4),
+                       "cuMemsetD8")) ||
         !launch() ||
-        !checkCuda(driver->cuCtxSynchronize(), "kernel execution") ||
-        !checkCuda(driver->cuMemcpyDtoH(ho.data(), dout.ptr, qElems * 2),
-                   "cuMemcpyDtoH"))
+        !loaded.check(driver->cuCtxSynchronize(), "kernel execution") ||
+        !loaded.check(driver->cuMemcpyDtoH(ho.data(), dout.ptr, qElems * 2),
+                      "cuMemcpyDtoH"))
       return false;
     if (run == 0 && dlse.ptr &&
-        !checkCuda(driver->cuMemcpyDtoH(hlse.data(), dlse.ptr, hlse.size() * 4),
-                   "cuMemcpyDtoH"))
+        !loaded.check(
+            driver->cuMemcpyDtoH(hlse.data(), dlse.ptr, hlse.size() * 4),
+            "cuMemcpyDtoH"))
       return false;
     if (run == 0)
       first = fromDevice(ho, shape.heads, shape.seq_q);
     else if (fromDevice(ho, shape.heads, shape.seq_q) != first)
       deterministic = false;
   }
-  return true;
-}
-
-bool BundleRun::time(int warmup, int iters, double &medianUs) {
-  // One event pair per launch, all queued before one synchronisation, so
-  // that the host's per-launch work (argument checks) overlaps the GPU's
-  // and only kernel time lands between the events.
-  int total = warmup + iters;
-  std::vector<CUevent> events(2 * total, nullptr);
-  bool ok = true;
-  for (CUevent &event : events)
-    ok = ok && checkCuda(driver->cuEventCreate(&event, 0), "cuEventCreate");
-  for (int it = 0; ok && it < total; ++it)
-    ok = checkCuda(driver->cuEventRecord(events[2 * it], nullptr),
-                   "cuEventRecord") &&
-         launch() &&
-         checkCuda(driver->cuEventRecord(events[2 * it + 1], nullptr),
-                   "cuEventRecord");
-  ok = ok && checkCuda(driver->cuCtxSynchronize(), "kernel execution");
-  std::vector<float> times;
-  for (int it = warmup; ok && it < total; ++it) {
-    float ms = 0;
-    ok = checkCuda(
-        driver->cuEventElapsedTime(&ms, events[2 * it], events[2 * it + 1]),
-        "cuEventElapsedTime");
-    times.push_back(ms);
-  }
-  for (CUevent event : events)
-    if (event)
-      driver->cuEventDestroy(event);
-  if (!ok)
-    return false;
-  std::sort(times.begin(), times.end());
-  medianUs = 1000.0 * times[times.size() / 2];
   return true;
 }
 
@@ -486,17 +363,12 @@ RunStatus flashc::runBundle(const std::string &bundleText,
     err << "flashc: error: " << error << "\n";
     return kRunError;
   }
-  if (bundle.paged) {
-    err << "flashc: error: the kernel reads a paged K/V cache: runs do not "
-           "make caches yet; launch it with flashc_kernel_launch_paged "
-           "(Python: flashc.paged_attention)\n";
-    return kRunError;
-  }
-  if (bundle.varlen) {
-    err << "flashc: error: the kernel is varlen (packed sequences bounded "
-           "by cu_seqlens): runs do not make packed batches yet; launch it "
-           "with flashc_kernel_launch_varlen (Python: "
-           "flashc.varlen_attention)\n";
+  if (bundle.paged || bundle.varlen)
+    return runPackedBundle(bundle, bundleText, options, out, err);
+  if (!options.seqLensQ.empty() || !options.seqLensK.empty() ||
+      options.pageSize != -1) {
+    err << "flashc: error: --seq-lens, --seq-lens-k and --page-size are for "
+           "varlen and paged kernels; this one takes --seq and --seq-k\n";
     return kRunError;
   }
   if (!chooseRunShape(options,

@@ -1,6 +1,7 @@
 //===- flashc-run.cpp - run a kernel bundle and check it ------------------===//
 //
 // flashc-run BUNDLE [--batch N --heads N --kv-heads N --seq N --seq-k N]
+//                   [--seq-lens L,L,... --seq-lens-k L,L,... --page-size N]
 //                   [--kv-splits N] [--seed N]
 //                   [--iters N] [--warmup N] [--device N]
 //
@@ -22,9 +23,15 @@ static void usage(std::ostream &os) {
         "[--seq N]\n"
         "                  [--seq-k N] [--kv-splits N] [--seed N] [--iters N]\n"
         "                  [--warmup N] [--device N]\n"
+        "                  [--seq-lens L,L,...] [--seq-lens-k L,L,...] "
+        "[--page-size N]\n"
         "Runs a flashc kernel bundle on seeded random inputs, checks it "
         "against a\nfloat64 reference, and times it. Exit: 0 pass, 1 wrong, 2 "
-        "no GPU, 3 error.\n";
+        "no GPU, 3 error.\n"
+        "Varlen kernels take each sequence's lengths (--seq-lens, "
+        "--seq-lens-k;\ndefault 1,17,130,64), paged ones each sequence's key "
+        "length (--seq-lens-k)\nand the page size (--page-size, if "
+        "dynamic).\n";
 }
 
 int main(int argc, char **argv) {
@@ -51,6 +58,29 @@ int main(int argc, char **argv) {
       field = parsed;
       return true;
     };
+    // A comma-separated list of non-negative integers.
+    auto list = [&](std::vector<int64_t> &field) {
+      if (i + 1 >= argc) {
+        std::cerr << "flashc-run: error: " << arg << " needs a value\n";
+        return false;
+      }
+      field.clear();
+      std::stringstream items(argv[++i]);
+      std::string item;
+      while (std::getline(items, item, ',')) {
+        char *end = nullptr;
+        long long parsed = std::strtoll(item.c_str(), &end, 10);
+        if (item.empty() || *end != '\0' || parsed < 0) {
+          std::cerr << "flashc-run: error: " << arg
+                    << " needs non-negative integers separated by commas, "
+                       "got '"
+                    << argv[i] << "'\n";
+          return false;
+        }
+        field.push_back(parsed);
+      }
+      return true;
+    };
     int64_t number = 0;
     bool ok = true;
     if (arg == "--batch")
@@ -65,6 +95,12 @@ int main(int argc, char **argv) {
       ok = value(options.kvSplits);
     else if (arg == "--seq-k")
       ok = value(options.seqK);
+    else if (arg == "--seq-lens")
+      ok = list(options.seqLensQ);
+    else if (arg == "--seq-lens-k")
+      ok = list(options.seqLensK);
+    else if (arg == "--page-size")
+      ok = value(options.pageSize);
     else if (arg == "--seed" && (ok = value(number)))
       options.seed = number;
     else if (arg == "--iters" && (ok = value(number)))

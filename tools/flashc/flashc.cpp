@@ -114,6 +114,20 @@ static cl::opt<int64_t> runSeqK(
     "seq-k",
     cl::desc("--run: key length (default: the static size, else --seq)"),
     cl::init(-1), cl::cat(flashcCategory));
+static cl::list<int64_t>
+    runSeqLens("seq-lens",
+               cl::desc("--run, varlen: the sequences' query lengths (default "
+                        "1,17,130,64)"),
+               cl::CommaSeparated, cl::cat(flashcCategory));
+static cl::list<int64_t> runSeqLensK(
+    "seq-lens-k",
+    cl::desc("--run: varlen, the sequences' key lengths (default: the query "
+             "lengths); paged, each sequence's (default 1,65,300,17, ...)"),
+    cl::CommaSeparated, cl::cat(flashcCategory));
+static cl::opt<int64_t> runPageSize(
+    "page-size",
+    cl::desc("--run, paged: rows a page (if dynamic; a multiple of 16)"),
+    cl::init(-1), cl::cat(flashcCategory));
 static cl::opt<uint64_t> runSeed("seed", cl::desc("--run: random seed"),
                                  cl::init(1), cl::cat(flashcCategory));
 static cl::opt<int> runIters("iters",
@@ -200,6 +214,9 @@ static flashc::RunOptions runOptionsFromFlags() {
   options.kvSplits = runKvSplits;
   options.seqQ = runSeq;
   options.seqK = runSeqK;
+  options.seqLensQ.assign(runSeqLens.begin(), runSeqLens.end());
+  options.seqLensK.assign(runSeqLensK.begin(), runSeqLensK.end());
+  options.pageSize = runPageSize;
   options.seed = runSeed;
   options.iters = runIters;
   options.device = runDevice;

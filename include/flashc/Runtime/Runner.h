@@ -16,6 +16,7 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace flashc {
 
@@ -27,6 +28,11 @@ struct RunOptions {
   /// K/V splits of a kernel compiled with kv_splits > 1: 0 lets the runtime
   /// choose per launch, else 1..kv_splits (flashc_kernel_set_kv_splits).
   int64_t kvSplits = 0;
+  /// Varlen: each sequence's query and key lengths (empty: defaults;
+  /// docs/Runtime.md). Paged: the key lengths, one per batch entry.
+  std::vector<int64_t> seqLensQ, seqLensK;
+  /// Paged: rows a page (-1 takes the static size).
+  int64_t pageSize = -1;
   uint64_t seed = 1;
   int warmup = 20;
   int iters = 100; ///< timed launches; 0 skips timing
