@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <iomanip>
-#include <numeric>
 #include <random>
 
 using namespace flashc;
@@ -51,8 +50,6 @@ private:
     fail(message);
     return kRunError;
   }
-  /// Heads and K/V heads as for any run (`seqK`: the page size, or -1).
-  bool chooseHeads(RunOptions requested, RunShape &shape);
   /// The captures, the LSE output and a poisoned output of `outElems`.
   bool uploadCommon(size_t outElems, size_t lseRows);
   /// Three launches on a poisoned output: `first` (device order) and
@@ -83,37 +80,6 @@ private:
 };
 
 } // namespace
-
-/// `given`, or `defaults` where empty; each at least 0 (`flag` names it).
-static bool lengthsOf(const std::vector<int64_t> &given,
-                      const std::vector<int64_t> &defaults, const char *flag,
-                      std::vector<int64_t> &lengths, std::string &error) {
-  lengths = given.empty() ? defaults : given;
-  for (int64_t length : lengths)
-    if (length < 0) {
-      error = std::string(flag) + " " + std::to_string(length) +
-              ": a length is at least 0 (0: an empty sequence)";
-      return false;
-    }
-  return true;
-}
-
-bool PackedRun::chooseHeads(RunOptions requested, RunShape &shape) {
-  std::string error;
-  if (chooseRunShape(requested,
-                     {bundle.batch, bundle.heads, bundle.seqQ, bundle.seqK,
-                      bundle.kvHeads},
-                     shape, error)) {
-    heads = shape.heads;
-    kvHeads = shape.kvHeads;
-    return true;
-  }
-  // A paged kernel's key length is its page size.
-  size_t at = error.find("--seq-k");
-  if (bundle.paged && at != std::string::npos)
-    error.replace(at, 7, "--page-size");
-  return fail(error);
-}
 
 bool PackedRun::uploadCommon(size_t outputElems, size_t lseRows) {
   std::string error;
@@ -224,33 +190,13 @@ static double sequenceFlops(int64_t heads, int64_t seqQ, int64_t seqK,
 
 RunStatus PackedRun::runVarlen(const std::string &bundleText) {
   std::string error;
-  if (options.batch != -1 || options.seqQ != -1 || options.seqK != -1 ||
-      options.pageSize != -1)
-    return refuse("a varlen kernel's sequences are given with --seq-lens "
-                  "(and --seq-lens-k), not --batch, --seq, --seq-k or "
-                  "--page-size");
-  std::vector<int64_t> lensQ, lensK;
-  if (!lengthsOf(options.seqLensQ, {1, 17, 130, 64}, "--seq-lens", lensQ,
-                 error) ||
-      !lengthsOf(options.seqLensK, lensQ, "--seq-lens-k", lensK, error))
+  VarlenSizes sizes;
+  if (!chooseVarlenSizes(bundle, options, sizes, error))
     return refuse(error);
-  if (lensK.size() != lensQ.size())
-    return refuse("--seq-lens-k gives " + std::to_string(lensK.size()) +
-                  " lengths and --seq-lens " + std::to_string(lensQ.size()) +
-                  ": one of each per sequence");
+  const std::vector<int64_t> &lensQ = sizes.lensQ, &lensK = sizes.lensK;
   int64_t sequences = static_cast<int64_t>(lensQ.size());
-  if (bundle.sequences >= 0 && bundle.sequences != sequences)
-    return refuse("the kernel was compiled for " +
-                  std::to_string(bundle.sequences) +
-                  " sequences; --seq-lens "
-                  "gives " +
-                  std::to_string(sequences));
-  RunOptions requested = options;
-  requested.batch = 1;
-  requested.seqQ = 1;
-  RunShape shape;
-  if (!chooseHeads(requested, shape))
-    return kRunError;
+  heads = sizes.heads.heads;
+  kvHeads = sizes.heads.kvHeads;
   std::vector<int32_t> cuQ(1, 0), cuK(1, 0);
   for (int64_t b = 0; b < sequences; ++b) {
     cuQ.push_back(cuQ.back() + static_cast<int32_t>(lensQ[b]));
@@ -345,53 +291,17 @@ RunStatus PackedRun::runVarlen(const std::string &bundleText) {
 
 RunStatus PackedRun::runPaged(const std::string &bundleText) {
   std::string error;
-  if (options.seqK != -1 || !options.seqLensQ.empty())
-    return refuse("a paged kernel's key lengths are given with --seq-lens-k "
-                  "(one per sequence), not --seq-k or --seq-lens");
-  if (bundle.seqK < 0 && options.pageSize == -1)
-    return refuse("the kernel's page size is dynamic: give it with "
-                  "--page-size");
-  if (options.pageSize != -1 &&
-      (options.pageSize < 16 || options.pageSize % 16 != 0))
-    return refuse("--page-size " + std::to_string(options.pageSize) +
-                  ": must be a positive multiple of 16");
-  RunOptions requested = options;
-  requested.seqK = options.pageSize;
-  RunShape shape;
-  if (!chooseHeads(requested, shape))
-    return kRunError;
-  int64_t batch = shape.batch, seqQ = shape.seqQ, page = shape.seqK;
-  // The default lengths fit a static block table.
-  int64_t capacity = bundle.maxPages > 0 ? bundle.maxPages * page : INT64_MAX;
-  std::vector<int64_t> defaults;
-  for (int64_t b = 0; b < batch; ++b)
-    defaults.push_back(std::min<int64_t>(
-        std::vector<int64_t>{1, 65, 300, 17}[b % 4], capacity));
-  std::vector<int64_t> lens;
-  if (!lengthsOf(options.seqLensK, defaults, "--seq-lens-k", lens, error))
+  PagedSizes sizes;
+  if (!choosePagedSizes(bundle, options, sizes, error))
     return refuse(error);
-  if (int64_t(lens.size()) != batch)
-    return refuse("--seq-lens-k gives " + std::to_string(lens.size()) +
-                  " lengths for a batch of " + std::to_string(batch) +
-                  ": one per sequence");
-  int64_t longest = *std::max_element(lens.begin(), lens.end());
-  int64_t maxPages = bundle.maxPages > 0
-                         ? bundle.maxPages
-                         : std::max<int64_t>(1, (longest + page - 1) / page);
-  if (longest > maxPages * page)
-    return refuse("--seq-lens-k " + std::to_string(longest) +
-                  " is more than the block table's " +
-                  std::to_string(maxPages) + " pages of " +
-                  std::to_string(page) + " rows hold");
-  int64_t pages = bundle.pages > 0 ? bundle.pages : batch * maxPages;
-  // Every slot a page of its own where the cache has enough, in shuffled
-  // order, so that neighbouring keys come from scattered pages.
+  int64_t batch = sizes.shape.batch, seqQ = sizes.shape.seqQ;
+  int64_t page = sizes.shape.seqK, maxPages = sizes.maxPages;
+  int64_t pages = sizes.pages;
+  const std::vector<int64_t> &lens = sizes.lens;
+  heads = sizes.shape.heads;
+  kvHeads = sizes.shape.kvHeads;
   std::mt19937_64 rng(options.seed);
-  std::vector<int32_t> order(pages), table, seqlensK;
-  std::iota(order.begin(), order.end(), 0);
-  std::shuffle(order.begin(), order.end(), rng);
-  for (int64_t slot = 0; slot < batch * maxPages; ++slot)
-    table.push_back(order[slot % pages]);
+  std::vector<int32_t> table = shuffledBlockTable(sizes, rng), seqlensK;
   for (int64_t len : lens)
     seqlensK.push_back(static_cast<int32_t>(len));
 

@@ -365,13 +365,8 @@ RunStatus flashc::runBundle(const std::string &bundleText,
   }
   if (bundle.paged || bundle.varlen)
     return runPackedBundle(bundle, bundleText, options, out, err);
-  if (!options.seqLensQ.empty() || !options.seqLensK.empty() ||
-      options.pageSize != -1) {
-    err << "flashc: error: --seq-lens, --seq-lens-k and --page-size are for "
-           "varlen and paged kernels; this one takes --seq and --seq-k\n";
-    return kRunError;
-  }
-  if (!chooseRunShape(options,
+  if (!checkPlainSizes(options, error) ||
+      !chooseRunShape(options,
                       {bundle.batch, bundle.heads, bundle.seqQ, bundle.seqK,
                        bundle.kvHeads},
                       chosen, error)) {

@@ -95,15 +95,17 @@ static int fail(const Twine &message) {
   return 3;
 }
 
-/// The sizes the flags ask for, with `keyRows` as the key length (a
-/// paged cache's page size) and `queryRows` as the query length.
-static flashc::RunOptions requestedSizes(int64_t queryRows, int64_t keyRows) {
+/// The sizes the flags ask for.
+static flashc::RunOptions requestedSizes() {
   flashc::RunOptions requested;
   requested.batch = batch;
   requested.heads = heads;
   requested.kvHeads = kvHeads;
-  requested.seqQ = queryRows;
-  requested.seqK = keyRows;
+  requested.seqQ = seqQ;
+  requested.seqK = seqK;
+  requested.seqLensQ.assign(seqLens.begin(), seqLens.end());
+  requested.seqLensK.assign(seqLensK.begin(), seqLensK.end());
+  requested.pageSize = pageSize;
   return requested;
 }
 
@@ -210,35 +212,12 @@ static std::string describe(const flashc::AttentionProblem &problem,
 /// A varlen program, sequence by sequence: each as its GPU programs see it
 /// (its own lengths, its index as the batch).
 static int checkVarlen(flash::TiledOp tiled, const flashc::KernelBundle &info) {
-  if (batch != -1 || seqQ != -1 || seqK != -1 || pageSize != -1)
-    return fail("a varlen program's sequences are given with --seq-lens (and "
-                "--seq-lens-k), not --batch, --seq, --seq-k or --page-size");
-  std::vector<int64_t> lensQ(seqLens.begin(), seqLens.end());
-  if (lensQ.empty())
-    lensQ = {1, 17, 130, 64};
-  std::vector<int64_t> lensK(seqLensK.begin(), seqLensK.end());
-  if (lensK.empty())
-    lensK = lensQ;
-  if (lensK.size() != lensQ.size())
-    return fail("--seq-lens-k gives " + Twine(lensK.size()) +
-                " lengths and --seq-lens " + Twine(lensQ.size()) +
-                ": one of each per sequence");
-  for (auto [flag, lens] :
-       {std::pair<StringRef, std::vector<int64_t> &>{"--seq-lens", lensQ},
-        {"--seq-lens-k", lensK}})
-    for (int64_t len : lens)
-      if (len < 0)
-        return fail(flag + " " + Twine(len) +
-                    ": a length is at least 0 (0: an empty sequence)");
-  // Heads and K/V heads as for any run.
-  // (--batch was refused above: the sequences are the batch.)
-  flashc::RunOptions requested = requestedSizes(1, 1);
-  flashc::RunShape shape;
+  flashc::VarlenSizes sizes;
   std::string error;
-  if (!flashc::chooseRunShape(requested,
-                              {info.batch, info.heads, -1, -1, info.kvHeads},
-                              shape, error))
+  if (!flashc::chooseVarlenSizes(info, requestedSizes(), sizes, error))
     return fail(error);
+  const std::vector<int64_t> &lensQ = sizes.lensQ, &lensK = sizes.lensK;
+  flashc::RunShape shape = sizes.heads;
   bool passed = true;
   for (size_t b = 0; b < lensQ.size(); ++b) {
     flashc::RunShape one = shape;
@@ -269,66 +248,17 @@ static int checkVarlen(flash::TiledOp tiled, const flashc::KernelBundle &info) {
 /// its own pages of a shared cache, found through a shuffled block table;
 /// each sequence compared with the reference against its own keys.
 static int checkPaged(flash::TiledOp tiled, const flashc::KernelBundle &info) {
-  if (seqK != -1 || !seqLens.empty())
-    return fail("a paged program's key lengths are given with --seq-lens-k "
-                "(one per sequence), not --seq-k or --seq-lens");
-  if (info.seqK < 0 && pageSize == -1)
-    return fail("the kernel's page size is dynamic: give it with --page-size");
-  if (pageSize != -1 && (pageSize < 16 || pageSize % 16 != 0))
-    return fail("--page-size " + Twine(pageSize) +
-                ": must be a positive multiple of 16 (as the GPU kernel's "
-                "launch requires)");
-  // Q's sizes as for any run; the cache's rows are pages.
-  flashc::RunOptions requested = requestedSizes(seqQ, pageSize);
-  flashc::RunShape shape;
+  flashc::PagedSizes sizes;
   std::string error;
-  if (!flashc::chooseRunShape(
-          requested,
-          {info.batch, info.heads, info.seqQ, info.seqK, info.kvHeads}, shape,
-          error)) {
-    // The page size travels as the key length: name its own flag.
-    size_t at = error.find("--seq-k");
-    if (at != std::string::npos)
-      error.replace(at, 7, "--page-size");
+  if (!flashc::choosePagedSizes(info, requestedSizes(), sizes, error))
     return fail(error);
-  }
-  int64_t page = shape.seqK;
-  // The defaults fit a static block table.
-  int64_t capacity = info.maxPages > 0 ? info.maxPages * page : INT64_MAX;
-  std::vector<int64_t> lens(seqLensK.begin(), seqLensK.end());
-  if (lens.empty())
-    for (int64_t b = 0; b < shape.batch; ++b)
-      lens.push_back(
-          std::min(std::vector<int64_t>{1, 65, 300, 17}[b % 4], capacity));
-  if (int64_t(lens.size()) != shape.batch)
-    return fail("--seq-lens-k gives " + Twine(lens.size()) +
-                " lengths for a batch of " + Twine(shape.batch) +
-                ": one per sequence");
-  int64_t longest = 0;
-  for (int64_t len : lens) {
-    if (len < 0)
-      return fail("--seq-lens-k " + Twine(len) + ": a length is at least 0");
-    longest = std::max(longest, len);
-  }
-  flash::PagedCache paged;
-  paged.maxPages = info.maxPages > 0
-                       ? info.maxPages
-                       : std::max<int64_t>(1, (longest + page - 1) / page);
-  if (longest > paged.maxPages * page)
-    return fail("--seq-lens-k " + Twine(longest) +
-                " is more than the block "
-                "table's " +
-                Twine(paged.maxPages) + " pages of " + Twine(page) +
-                " rows hold");
-  int64_t pages = info.pages > 0 ? info.pages : shape.batch * paged.maxPages;
-  // Every slot a page of its own where the cache has enough, in shuffled
-  // order, so that neighbouring keys come from scattered pages.
+  const flashc::RunShape &shape = sizes.shape;
+  int64_t page = shape.seqK, pages = sizes.pages;
+  const std::vector<int64_t> &lens = sizes.lens;
   std::mt19937_64 rng(seed);
-  std::vector<int32_t> order(pages);
-  std::iota(order.begin(), order.end(), 0);
-  std::shuffle(order.begin(), order.end(), rng);
-  for (int64_t slot = 0; slot < shape.batch * paged.maxPages; ++slot)
-    paged.blockTable.push_back(order[slot % pages]);
+  flash::PagedCache paged;
+  paged.maxPages = sizes.maxPages;
+  paged.blockTable = flashc::shuffledBlockTable(sizes, rng);
   for (int64_t len : lens)
     paged.seqlensK.push_back(static_cast<int32_t>(len));
 
@@ -430,10 +360,9 @@ int main(int argc, char **argv) {
     return checkVarlen(tiled, info);
   if (tiled.isPaged())
     return checkPaged(tiled, info);
-  if (!seqLens.empty() || !seqLensK.empty() || pageSize != -1)
-    return fail("--seq-lens, --seq-lens-k and --page-size are for varlen and "
-                "paged programs; give --seq and --seq-k");
-  flashc::RunOptions requested = requestedSizes(seqQ, seqK);
+  flashc::RunOptions requested = requestedSizes();
+  if (!flashc::checkPlainSizes(requested, error))
+    return fail(error);
   flashc::RunShape shape;
   if (!flashc::chooseRunShape(
           requested,

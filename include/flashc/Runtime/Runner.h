@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <ostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,42 @@ struct RunShape {
 /// does not divide heads is an error that names the flag.
 bool chooseRunShape(const RunOptions &requested, const RunShape &compiled,
                     RunShape &shape, std::string &error);
+
+/// The sizes of a varlen run: Q's and K/V's heads (`heads`, of batch and
+/// seq 1) and each sequence's query and key lengths.
+struct VarlenSizes {
+  RunShape heads;
+  std::vector<int64_t> lensQ, lensK;
+};
+/// The varlen run of `bundle` that `requested` asks for: --seq-lens and
+/// --seq-lens-k (by default 1, 17, 130, 64, the keys as the queries),
+/// --heads and --kv-heads. --batch, --seq, --seq-k and --page-size are
+/// refused (the sequences are the batch), as are counts that differ or miss
+/// the kernel's static one and negative lengths; the error names the flag.
+bool chooseVarlenSizes(const KernelBundle &bundle, const RunOptions &requested,
+                       VarlenSizes &sizes, std::string &error);
+
+/// The sizes of a paged run: Q's shape (its seq_k the page size), each
+/// sequence's key length, the block table's width and the cache's pages.
+struct PagedSizes {
+  RunShape shape;
+  std::vector<int64_t> lens;
+  int64_t maxPages = 0, pages = 0;
+};
+/// The paged run of `bundle` that `requested` asks for: Q's sizes as for
+/// any run, --page-size where the kernel's is dynamic (a multiple of 16),
+/// --seq-lens-k (by default 1, 65, 300, 17, ... within a static table);
+/// --seq-k and --seq-lens are refused. The error names the flag.
+bool choosePagedSizes(const KernelBundle &bundle, const RunOptions &requested,
+                      PagedSizes &sizes, std::string &error);
+/// A block table [batch, maxPages] for `sizes`: every slot a page of its
+/// own where the cache has enough, in an order shuffled by `rng`, so that
+/// neighbouring keys come from scattered pages.
+std::vector<int32_t> shuffledBlockTable(const PagedSizes &sizes,
+                                        std::mt19937_64 &rng);
+/// For a kernel neither varlen nor paged: --seq-lens, --seq-lens-k and
+/// --page-size are refused.
+bool checkPlainSizes(const RunOptions &requested, std::string &error);
 
 /// The attention `bundle` computes at `shape`, for the float64 reference.
 AttentionProblem attentionProblem(const KernelBundle &bundle,
