@@ -10,12 +10,42 @@
 
 using namespace flashc;
 
+/// Fills `bits` with normal values from `rng`.
+static void fillNormal(uint16_t *bits, size_t count, std::mt19937_64 &rng,
+                       bool bf16) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (size_t i = 0; i < count; ++i)
+    bits[i] = bf16 ? floatToBFloat16(normal(rng)) : floatToHalf(normal(rng));
+}
+
 std::vector<uint16_t> flashc::randomInput(size_t count, std::mt19937_64 &rng,
                                           bool bf16) {
-  std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<uint16_t> bits(count);
-  for (uint16_t &x : bits)
-    x = bf16 ? floatToBFloat16(normal(rng)) : floatToHalf(normal(rng));
+  if (count <= kSerialRandomInputs) {
+    fillNormal(bits.data(), count, rng, bf16);
+    return bits;
+  }
+  // Large inputs (a batch of thousands) took most of a run drawn one value
+  // at a time: chunk c comes from its own generator, seeded from one draw
+  // of `rng` and c, on whichever thread takes it.
+  uint64_t base = rng();
+  size_t chunks = (count + kSerialRandomInputs - 1) / kSerialRandomInputs;
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      for (size_t c = t; c < chunks; c += threads) {
+        std::seed_seq seeds{uint32_t(base), uint32_t(base >> 32), uint32_t(c),
+                            uint32_t(uint64_t(c) >> 32)};
+        std::mt19937_64 chunkRng(seeds);
+        size_t first = c * kSerialRandomInputs;
+        fillNormal(bits.data() + first,
+                   std::min(kSerialRandomInputs, count - first), chunkRng,
+                   bf16);
+      }
+    });
+  for (std::thread &thread : pool)
+    thread.join();
   return bits;
 }
 

@@ -56,4 +56,13 @@ strided="strided<[?, ?, ?, 1]>"
 bundle f16_d64_causal_strided f16 64 causal "" "$strided"
 bundle bf16_d128_full_strided bf16 128 full "" "$strided"
 bundle f16_d80_full_strided f16 80 full "" "$strided"
+# Varlen and paged kernels (the suite gives flashc-run their lengths):
+# the examples, named varlen-* and paged-* so that the shape jobs skip them.
+examples=$(cd "$(dirname "$0")/../../examples" && pwd)
+for arch in sm_89 sm_90 sm_90a; do
+  "$FLASHC" "$examples/varlen.mlir" --arch "$arch" --emit=bundle \
+    -o "$OUTDIR/varlen-bf16-d128-causal.$arch.bundle"
+  "$FLASHC" "$examples/paged.mlir" --arch "$arch" --emit=bundle \
+    -o "$OUTDIR/paged-bf16-d128.$arch.bundle"
+done
 ls "$OUTDIR" | wc -l

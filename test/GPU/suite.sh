@@ -10,8 +10,8 @@
 # the runtime's error paths, compute-sanitizer, flashc --run), so that each
 # part fits one 10-minute device call where the whole may not. SHARD=K/N
 # runs every Nth shape job from the Kth (1 <= K <= N): the shape jobs of
-# the sm_90a bundles alone took more than one call (their float64
-# references at head_dim 128 to 256 dominate), so N calls share them.
+# the sm_90a bundles alone took more than one call (the inputs and float64
+# references of their large shapes), so N calls share them.
 set -uo pipefail
 shopt -s nullglob # a pattern that matches no bundle adds no job
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,7 +30,10 @@ nvidia-smi -L
 # keep the CPU cores busy).
 jobs=/tmp/gpu-suite.jobs; : > "$jobs"; seed=1
 ARCH=${ARCH:-}
+# Varlen and paged bundles (varlen-*, paged-*) take their own jobs below.
+packed() { case "$(basename "$1")" in varlen-*|paged-*) return 0 ;; esac; return 1; }
 for bundle in "$BUNDLES"/*${ARCH:+.$ARCH}.bundle; do
+  packed "$bundle" && continue
   # Head dims other than 64 and 128 (in the name: _d32_ ...) on fewer
   # sequence lengths: the float64 reference grows with head_dim.
   seqs="1 17 64 127 128 513 1000 4096"
@@ -58,6 +61,7 @@ done
 # no key block (seq 1 with 16), GQA, and a grid whose batch · splits would
 # pass 65535 (fewer are used).
 for bundle in "$BUNDLES"/*${ARCH:+.$ARCH}.bundle; do
+  packed "$bundle" && continue
   grep -q '^kv_splits' "$bundle" || continue # compiled unable to split
   for args in "1 2 1000 2 1" "1 2 1000 2 2" "2 3 4097 3 3" "1 1 1 1 16" \
       "3 8 127 8 5" "1 32 4096 8 16" "2 8 64 2 16" "8000 2 40 2 16"; do
@@ -77,6 +81,21 @@ for bundle in "$BUNDLES"/*_d64_*${ARCH:+.$ARCH}.bundle \
     echo "$bundle $1 $2 $3 $seed $4 0 $5" >> "$jobs"
   done
 done
+# Varlen and paged kernels: flashc-run's own flags after a `--` field
+# (empty sequences, seq_q != seq_k, 4097 rows; pages through a shuffled
+# block table, up to 4097 keys).
+for bundle in "$BUNDLES"/varlen-*${ARCH:+.$ARCH}.bundle; do
+  for args in "--seq-lens 1,17,130,64" "--seq-lens 128,64,1,513" \
+      "--seq-lens 0,5,300,33,4097 --seq-lens-k 7,0,513,20,4097"; do
+    seed=$((seed + 1)); echo "$bundle -- $args --seed $seed" >> "$jobs"
+  done
+done
+for bundle in "$BUNDLES"/paged-*${ARCH:+.$ARCH}.bundle; do
+  for args in "--batch 4" "--batch 3 --seq-lens-k 4097,1,1000" \
+      "--batch 16 --kv-splits 1"; do
+    seed=$((seed + 1)); echo "$bundle -- $args --seed $seed" >> "$jobs"
+  done
+done
 if [ -n "${SHARD:-}" ]; then
   shard=${SHARD%/*} shards=${SHARD#*/}
   if ! [[ "$shard" =~ ^[0-9]+$ && "$shards" =~ ^[0-9]+$ ]] ||
@@ -93,9 +112,16 @@ mkdir -p /tmp/gpu-suite.out; rm -f /tmp/gpu-suite.out/*
 run_one() {
   local name; name=$(basename "$1" .bundle)
   local out="/tmp/gpu-suite.out/$name.b$2.h$3.s$4${6:+.kv$6}${7:+.ks$7}${8:+.sk$8}"
-  if timeout 180 "$RUN" "$1" --batch "$2" --heads "$3" --seq "$4" \
-      --seed "$5" ${6:+--kv-heads "$6"} ${7:+--kv-splits "$7"} \
-      ${8:+--seq-k "$8"} --iters 0 > "$out" 2>&1; then
+  local bundle=$1 args
+  if [ "$2" = -- ]; then
+    # flashc-run's flags as given (the output named after them).
+    shift 2; args=("$@")
+    out="/tmp/gpu-suite.out/$name.$(echo "$*" | tr -c 'a-zA-Z0-9,\n' _)"
+  else
+    args=(--batch "$2" --heads "$3" --seq "$4" --seed "$5"
+      ${6:+--kv-heads "$6"} ${7:+--kv-splits "$7"} ${8:+--seq-k "$8"})
+  fi
+  if timeout 180 "$RUN" "$bundle" "${args[@]}" --iters 0 > "$out" 2>&1; then
     echo ok >> "$out"
   else
     echo "FAIL $(basename "$out")"
@@ -134,6 +160,7 @@ SAN=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer
 san_pass=0; san_fail=0
 if [ -x "$SAN" ]; then
   for bundle in "$BUNDLES"/*.${ARCH:-sm_90}.bundle; do
+    packed "$bundle" && continue
     name=$(basename "$bundle" .bundle)
     # Of the other head dims, 80 (padded rows, idle copy threads), 192
     # (swizzled, idle copy threads) and 256 (the largest), in f16 (bf16

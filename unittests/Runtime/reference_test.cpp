@@ -7,7 +7,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "flashc/Runtime/Reference.h"
+#include "flashc/Runtime/Runner.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 using namespace flashc;
@@ -58,6 +61,36 @@ int main() {
     expect(caught == 64,
            "a poisoned element in any pair fails, sampled or not");
     expect(infCaught == 64, "an infinity in any pair fails");
+  }
+  // Large inputs are drawn in chunks on all cores: the same seed gives the
+  // same values, each chunk its own, all standard normal; small ones come
+  // from the generator itself, as they always did.
+  {
+    size_t count = 3 * kSerialRandomInputs + 12345;
+    std::mt19937_64 a(11), b(11);
+    std::vector<uint16_t> x = randomInput(count, a, false);
+    std::vector<uint16_t> y = randomInput(count, b, false);
+    expect(x == y && a() == b(), "large random input: the same seed, the "
+                                 "same values, the generator moved alike");
+    expect(!std::equal(x.begin(), x.begin() + 1000,
+                       x.begin() + kSerialRandomInputs),
+           "large random input: chunks differ");
+    double sum = 0, squares = 0;
+    for (uint16_t bits : x) {
+      double value = halfToFloat(bits);
+      sum += value;
+      squares += value * value;
+    }
+    double mean = sum / double(count), variance = squares / double(count);
+    expect(std::abs(mean) < 1e-3 && std::abs(variance - 1) < 1e-2,
+           "large random input: mean 0, variance 1");
+    std::mt19937_64 serial(11), direct(11);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<uint16_t> small = randomInput(100, serial, true);
+    bool same = true;
+    for (uint16_t bits : small)
+      same &= bits == floatToBFloat16(normal(direct));
+    expect(same, "small random input: drawn from the generator itself");
   }
   std::printf("%d failed\n", failures);
   return failures ? 1 : 0;

@@ -73,9 +73,13 @@ struct ErrorStats {
   bool lseBad = false;
 };
 
-/// Seeded standard-normal values rounded to f16 or bf16 bits.
+/// Seeded standard-normal values rounded to f16 or bf16 bits: drawn from
+/// `rng` up to kSerialRandomInputs values; past that, in chunks drawn on
+/// all cores from generators seeded by one draw of `rng` (the values do
+/// not depend on the number of cores).
 std::vector<uint16_t> randomInput(size_t count, std::mt19937_64 &rng,
                                   bool bf16);
+constexpr size_t kSerialRandomInputs = size_t(1) << 22;
 
 /// Compares `out` ([batch, heads, seqQ, headDim] bits; K and V [batch,
 /// kvHeads, seqK, headDim]) with softmax(mod(scale · Q·Kᵀ) [masked]) · V in
