@@ -52,9 +52,10 @@ private:
   }
   /// The captures, the LSE output and a poisoned output of `outElems`.
   bool uploadCommon(size_t outElems, size_t lseRows);
-  /// Three launches on a poisoned output: `first` (device order) and
-  /// `hlse` get the first's results.
-  bool launchThrice(std::vector<uint16_t> &first, bool &deterministic);
+  /// Three launches on a poisoned output (flashc::launchThrice): `first`
+  /// gets the first's output as [outer, heads, rows, d], `hlse` its LSE.
+  bool launchThrice(int64_t outer, int64_t rows, std::vector<uint16_t> &first,
+                    bool &deterministic);
   /// Checks each sequence (the modifiers see its index and lengths) and
   /// prints the report; `header` is the shape line.
   RunStatus report(const std::string &header, std::vector<Sequence> &sequences,
@@ -95,32 +96,14 @@ bool PackedRun::uploadCommon(size_t outputElems, size_t lseRows) {
          uploadCaptures(loaded, bundle, hostCaptures, captureBuffers, captures);
 }
 
-bool PackedRun::launchThrice(std::vector<uint16_t> &first,
+bool PackedRun::launchThrice(int64_t outer, int64_t rows,
+                             std::vector<uint16_t> &first,
                              bool &deterministic) {
-  const CudaDriver *driver = loaded.driver;
-  std::vector<uint16_t> ho(outElems);
-  deterministic = true;
-  for (int run = 0; run < 3; ++run) {
-    if (!loaded.check(driver->cuMemsetD8(dout.ptr, 0xff, outElems * 2),
-                      "cuMemsetD8") ||
-        (dlse.ptr &&
-         !loaded.check(driver->cuMemsetD8(dlse.ptr, 0xff, hlse.size() * 4),
-                       "cuMemsetD8")) ||
-        !launch() ||
-        !loaded.check(driver->cuCtxSynchronize(), "kernel execution") ||
-        !loaded.check(driver->cuMemcpyDtoH(ho.data(), dout.ptr, outElems * 2),
-                      "cuMemcpyDtoH"))
-      return false;
-    if (run == 0 && dlse.ptr &&
-        !loaded.check(
-            driver->cuMemcpyDtoH(hlse.data(), dlse.ptr, hlse.size() * 4),
-            "cuMemcpyDtoH"))
-      return false;
-    if (run == 0)
-      first = ho;
-    else if (ho != first)
-      deterministic = false;
-  }
+  if (!flashc::launchThrice(loaded, launch, dout, outElems, dlse, hlse, first,
+                            deterministic))
+    return false;
+  if (bundle.strided)
+    first = seqMajor(first, outer, heads, rows, d, /*back=*/true);
   return true;
 }
 
@@ -249,10 +232,8 @@ RunStatus PackedRun::runVarlen(const std::string &bundleText) {
   };
   std::vector<uint16_t> first;
   bool deterministic = true;
-  if (!launchThrice(first, deterministic))
+  if (!launchThrice(1, totalQ, first, deterministic))
     return kRunError;
-  if (bundle.strided)
-    first = seqMajor(first, 1, heads, totalQ, d, /*back=*/true);
 
   // Sequence b: rows [cu[b], cu[b + 1]) of every head.
   auto rows = [&](const std::vector<uint16_t> &x, int64_t h, int64_t total,
@@ -346,10 +327,8 @@ RunStatus PackedRun::runPaged(const std::string &bundleText) {
   };
   std::vector<uint16_t> first;
   bool deterministic = true;
-  if (!launchThrice(first, deterministic))
+  if (!launchThrice(batch, seqQ, first, deterministic))
     return kRunError;
-  if (bundle.strided)
-    first = seqMajor(first, batch, heads, seqQ, d, /*back=*/true);
 
   std::vector<Sequence> checked(batch);
   size_t qRows = size_t(heads * seqQ);

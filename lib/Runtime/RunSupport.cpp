@@ -79,6 +79,39 @@ bool flashc::uploadCaptures(LoadedKernel &loaded, const KernelBundle &bundle,
   return true;
 }
 
+bool flashc::launchThrice(LoadedKernel &loaded,
+                          const std::function<bool()> &launch,
+                          const DeviceBuffer &out, size_t elems,
+                          const DeviceBuffer &lse,
+                          std::vector<float> &lseValues,
+                          std::vector<uint16_t> &first, bool &deterministic) {
+  const CudaDriver *driver = loaded.driver;
+  std::vector<uint16_t> got(elems);
+  deterministic = true;
+  for (int run = 0; run < 3; ++run) {
+    if (!loaded.check(driver->cuMemsetD8(out.ptr, 0xff, elems * 2),
+                      "cuMemsetD8") ||
+        (lse.ptr &&
+         !loaded.check(driver->cuMemsetD8(lse.ptr, 0xff, lseValues.size() * 4),
+                       "cuMemsetD8")) ||
+        !launch() ||
+        !loaded.check(driver->cuCtxSynchronize(), "kernel execution") ||
+        !loaded.check(driver->cuMemcpyDtoH(got.data(), out.ptr, elems * 2),
+                      "cuMemcpyDtoH"))
+      return false;
+    if (run == 0 && lse.ptr &&
+        !loaded.check(driver->cuMemcpyDtoH(lseValues.data(), lse.ptr,
+                                           lseValues.size() * 4),
+                      "cuMemcpyDtoH"))
+      return false;
+    if (run == 0)
+      first = got;
+    else if (got != first)
+      deterministic = false;
+  }
+  return true;
+}
+
 bool flashc::timeLaunches(LoadedKernel &loaded,
                           const std::function<bool()> &launch, int warmup,
                           int iters, double &medianUs) {

@@ -70,6 +70,17 @@ bool uploadCaptures(LoadedKernel &loaded, const KernelBundle &bundle,
                     std::deque<DeviceBuffer> &buffers,
                     std::vector<flashc_capture> &captures);
 
+/// Three calls of `launch`, each on an output `out` of `elems` halves (and
+/// an LSE `lse` of `lseValues.size()` floats, if allocated) poisoned with
+/// 0xFF bytes (0xFFFF is a NaN in f16 and bf16), so that an element a
+/// kernel does not write stays NaN. `first` and `lseValues` receive the
+/// first run's results in the device's layout; `deterministic` says
+/// whether all three outputs agree bit for bit.
+bool launchThrice(LoadedKernel &loaded, const std::function<bool()> &launch,
+                  const DeviceBuffer &out, size_t elems,
+                  const DeviceBuffer &lse, std::vector<float> &lseValues,
+                  std::vector<uint16_t> &first, bool &deterministic);
+
 /// The median time in microseconds of `iters` calls of `launch` after
 /// `warmup` more: one event pair a launch, all queued before one
 /// synchronisation, so that the host's per-launch work overlaps the GPU's.

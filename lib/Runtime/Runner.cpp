@@ -278,32 +278,11 @@ bool BundleRun::uploadExtras(const std::vector<HostCapture> &hostCaptures) {
 
 bool BundleRun::launchThrice(std::vector<uint16_t> &first,
                              bool &deterministic) {
-  // A poisoned output (0xFFFF is a NaN in f16 and bf16): each run must
-  // write every element, and all three must agree bit for bit.
-  std::vector<uint16_t> ho(qElems);
-  deterministic = true;
-  const CudaDriver *driver = loaded.driver;
-  for (int run = 0; run < 3; ++run) {
-    if (!loaded.check(driver->cuMemsetD8(dout.ptr, 0xff, qElems * 2),
-                      "cuMemsetD8") ||
-        (dlse.ptr &&
-         !loaded.check(driver->cuMemsetD8(dlse.ptr, 0xff, hlse.size() * 4),
-                       "cuMemsetD8")) ||
-        !launch() ||
-        !loaded.check(driver->cuCtxSynchronize(), "kernel execution") ||
-        !loaded.check(driver->cuMemcpyDtoH(ho.data(), dout.ptr, qElems * 2),
-                      "cuMemcpyDtoH"))
-      return false;
-    if (run == 0 && dlse.ptr &&
-        !loaded.check(
-            driver->cuMemcpyDtoH(hlse.data(), dlse.ptr, hlse.size() * 4),
-            "cuMemcpyDtoH"))
-      return false;
-    if (run == 0)
-      first = fromDevice(ho, shape.heads, shape.seq_q);
-    else if (fromDevice(ho, shape.heads, shape.seq_q) != first)
-      deterministic = false;
-  }
+  if (!flashc::launchThrice(
+          loaded, [this] { return launch(); }, dout, qElems, dlse, hlse, first,
+          deterministic))
+    return false;
+  first = fromDevice(first, shape.heads, shape.seq_q);
   return true;
 }
 

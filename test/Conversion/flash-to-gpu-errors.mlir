@@ -400,7 +400,7 @@ func.func @producer_two_loops(%arg0: memref<1x2x300x128xf16>, %arg1: memref<1x2x
       %7 = flash.dot %probs, %arg8 acc %6 : tensor<128x64xf16>, tensor<64x128xf16>, tensor<128x128xf32> -> tensor<128x128xf32>
       flash.yield %max_out, %sum_out, %7 : tensor<128xf32>, tensor<128xf32>, tensor<128x128xf32>
     }
-    // expected-error @+1 {{'flash.kv_loop' op flash-to-gpu: a producer warpgroup serves one K/V loop (policy prefetch = producer)}}
+    // expected-error @+1 {{'flash.kv_loop' op flash-to-gpu: a producer warpgroup serves one K/V loop (policy prefetch = producer or tma)}}
     %second:3 = flash.kv_loop %arg1, %arg2[%arg5] upper %c300 init(%cst_1, %cst_0, %cst) : memref<1x2x300x128xf16>, memref<1x2x300x128xf16>, tensor<128xf32>, tensor<128xf32>, tensor<128x128xf32> -> tensor<128xf32>, tensor<128xf32>, tensor<128x128xf32> {
     ^bb0(%arg6: index, %arg7: tensor<64x128xf16>, %arg8: tensor<64x128xf16>, %arg9: tensor<128xf32>, %arg10: tensor<128xf32>, %arg11: tensor<128x128xf32>):
       %4 = flash.dot %1, %arg7 transpose_rhs : tensor<128x128xf16>, tensor<64x128xf16> -> tensor<128x64xf32>

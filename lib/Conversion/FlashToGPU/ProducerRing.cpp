@@ -72,6 +72,8 @@ private:
   enum class Barrier { keysLanded = 0, valuesLanded = 1, emptied = 2 };
   /// The mbarrier `which` of ring buffer `stage`, as a shared pointer.
   Value barrier(Barrier which, Value stage);
+  /// A shared-window byte `address` (i64) as a shared pointer.
+  Value sharedPointer(Value address);
   /// Waits until the phase of `which` with parity `parity` (i32) completes.
   void waitFor(Barrier which, Value stage, Value parity);
   /// The parity of the ring's round in which step `t` falls, flipped for
@@ -111,11 +113,14 @@ Value ProducerRing::barrier(Barrier which, Value stageIndex) {
   Location loc = k.loc;
   Value index =
       k.add(k.mul(k.idx(int64_t(which)), k.idx(k.stages)), stageIndex);
-  Value address =
-      sharedWindowAddress(b, loc, buffers.barriers, k.mul(index, k.idx(8)));
+  return sharedPointer(
+      sharedWindowAddress(b, loc, buffers.barriers, k.mul(index, k.idx(8))));
+}
+
+Value ProducerRing::sharedPointer(Value address) {
   auto sharedPtr = LLVM::LLVMPointerType::get(
-      b.getContext(), static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared));
-  return LLVM::IntToPtrOp::create(b, loc, sharedPtr, address);
+      k.b.getContext(), static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared));
+  return LLVM::IntToPtrOp::create(k.b, k.loc, sharedPtr, address);
 }
 
 void ProducerRing::waitFor(Barrier which, Value stageIndex, Value phase) {
@@ -305,15 +310,9 @@ void ProducerRing::emitTmaProducer(Value first) {
       // shared window maps into it.
       Value bytes = k.mul(k.add(slotBase, k.idx(panel * panelElements)),
                           k.idx(elementBytes));
-      Value address = sharedWindowAddress(b, loc, buffer, bytes);
       Value dst = LLVM::AddrSpaceCastOp::create(
           b, loc, clusterPtr,
-          LLVM::IntToPtrOp::create(
-              b, loc,
-              LLVM::LLVMPointerType::get(
-                  b.getContext(),
-                  static_cast<unsigned>(NVVM::NVVMMemorySpace::Shared)),
-              address));
+          sharedPointer(sharedWindowAddress(b, loc, buffer, bytes)));
       NVVM::CpAsyncBulkTensorGlobalToSharedClusterOp::create(
           b, loc, dst, map,
           ValueRange{k.i32(panel * kTensorMapBoxColumns), row, head, batch},
@@ -332,7 +331,7 @@ LogicalResult ProducerRing::prologue(Operation *loop, Value bhValue,
                              "the K/V loop");
   if (serving)
     return loop->emitOpError("flash-to-gpu: a producer warpgroup serves one "
-                             "K/V loop (policy prefetch = producer)");
+                             "K/V loop (policy prefetch = producer or tma)");
   serving = true;
   OpBuilder &b = k.b;
   auto ifOp = scf::IfOp::create(b, k.loc, isComputeThread(),
