@@ -685,14 +685,15 @@ def _modified_bundle(text, arch):
     return bundle
 
 
-def _readable_in_place(t):
+def _readable_in_place(t, check_alignment=True):
     """Whether the kernel can read (or write) tensor `t` through its
     strides: a unit head_dim stride (a [batch, seq, heads, head_dim]
     tensor's .transpose(1, 2) qualifies), the other strides positive
-    multiples of 8 and 16-byte alignment (rows move in 16-byte chunks)."""
+    multiples of 8 and 16-byte alignment (rows move in 16-byte chunks;
+    not checked for a fresh allocation, or a fake tensor without data)."""
     return t.stride(-1) == 1 and all(s >= 1 and s % 8 == 0
                                      for s in t.stride()[:3]) and \
-        t.data_ptr() % 16 == 0
+        (not check_alignment or t.data_ptr() % 16 == 0)
 
 
 def _not_empty(name, t):
@@ -733,7 +734,8 @@ def _check_operands(torch, operands, each=None):
 
 def attention(q, k, v, causal=False, scale=None, score_mod=None,
               mask_mod=None, bottom_right=False, return_lse=False,
-              captures=(), block_map=None, _build_map=False):
+              captures=(), block_map=None, _build_map=False,
+              _differentiable=True):
     """softmax(mod(scale · q·kᵀ) [masked]) · v on CUDA tensors [batch, heads, seq, head_dim].
 
     q, k, v: contiguous torch.float16 or torch.bfloat16 CUDA tensors on one
@@ -756,12 +758,32 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
     bottom-right (query i sees keys j <= i + seq_k - seq_q). A mask_mod
     that reads data builds a block map on every call; `block_map` (from
     flashc.block_map with the same arguments) skips that.
+
+    Differentiable (torch.autograd) and traceable by torch.compile without
+    graph breaks when no modifier is given: see docs/Backward.md.
     """
     try:
         import torch
     except ImportError as e:
         raise ImportError("flashc.attention needs PyTorch; flashc.compile "
                           "works without it") from e
+    from . import _autograd
+    modified = score_mod is not None or mask_mod is not None or \
+        bool(captures) or block_map is not None or _build_map
+    if modified:
+        _autograd.refuse_gradients(
+            "attention with score_mod, mask_mod or captures", q, k, v)
+    elif _differentiable and _autograd.wanted(q, k, v):
+        # Checked here so that the op's schema never sees a wrong type; the
+        # tensors are checked by the op's call of this function.
+        _check_scale(scale)
+        for name, flag in (("causal", causal), ("bottom_right", bottom_right),
+                           ("return_lse", return_lse)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be True or False, got {flag!r}")
+        out, lse = _autograd.attention_forward(q, k, v, causal, scale,
+                                               bottom_right)
+        return (out, lse) if return_lse else out
     def readable(name, t):
         if not _readable_in_place(t):
             raise ValueError(f"{name} needs a unit stride on head_dim, the "
@@ -795,9 +817,7 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
     plain = score_mod is None and mask_mod is None and not bottom_right and \
         not return_lse and not captures and block_map is None and \
         not _build_map and not strided
-    out = torch.empty_like(q)
-    if strided and not _readable_in_place(out):
-        out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
+    out = _autograd.output_like(q, k, v)
     short = _short_queries(q.shape[2])
     if plain:
         # Decoding with grouped-query attention: the query heads that share
@@ -886,6 +906,8 @@ def varlen_attention(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
         import torch
     except ImportError as e:
         raise ImportError("flashc.varlen_attention needs PyTorch") from e
+    from . import _autograd
+    _autograd.refuse_gradients("varlen_attention", q, k, v)
     layout = "[total, heads, head_dim]"
     _check_operands(torch, (("q", q, layout), ("k", k, layout),
                             ("v", v, layout)), each=_not_empty)
@@ -967,6 +989,8 @@ def paged_attention(q, k_cache, v_cache, block_table, seqlens_k, causal=False,
         import torch
     except ImportError as e:
         raise ImportError("flashc.paged_attention needs PyTorch") from e
+    from . import _autograd
+    _autograd.refuse_gradients("paged_attention", q, k_cache, v_cache)
     cache = "[pages, page_size, kv_heads, head_dim]"
     _check_operands(torch, (("q", q, "[batch, seq_q, heads, head_dim]"),
                             ("k_cache", k_cache, cache),

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Fills FLASHC_CACHE_DIR with the kernels tests/test_torch.py needs, for a
+"""Fills FLASHC_CACHE_DIR with the kernels of tests/test_torch.py,
+tests/test_backward.py and bench/train.py, for a
 GPU machine without MLIR: python/tests/warm_cache.py --arch sm_90a"""
 import argparse
 
@@ -31,4 +32,23 @@ for dtype in ("f16", "bf16"):
     for d in (64, 80, 128):
         for causal in (False, True):
             text, _ = flashc.attention_mlir(d, dtype, causal, strided=True)
+            flashc._modified_bundle(text, args.arch)
+# test_backward.py and bench/train.py: what a differentiable call runs (the
+# kernel with the log-sum-exp), queries of 1 and 17 rows static; bottom-right
+# causal; [batch, seq, heads, head_dim] views.
+for dtype in ("f16", "bf16"):
+    for d in (32, 64, 96, 128, 256):
+        for causal in (False, True):
+            for seq_q in (None, 1, 17):
+                text, _ = flashc.attention_mlir(d, dtype, causal, lse=True,
+                                                seq_q=seq_q)
+                flashc._modified_bundle(text, args.arch)
+    for d in (64, 128):
+        for seq_q in (None, 1, 17):
+            text, _ = flashc.attention_mlir(d, dtype, True, bottom_right=True,
+                                            lse=True, seq_q=seq_q)
+            flashc._modified_bundle(text, args.arch)
+        for causal in (False, True):
+            text, _ = flashc.attention_mlir(d, dtype, causal, lse=True,
+                                            strided=True)
             flashc._modified_bundle(text, args.arch)

@@ -1,0 +1,160 @@
+"""Gradients of flashc.attention, for torch.autograd and torch.compile.
+
+flashc.attention with q, k or v requiring grad (or inside torch.compile)
+calls the custom op flashc::attention_forward, which returns the output
+and the rows' log-sum-exp. Its backward is the custom op
+flashc::attention_backward: FlashAttention-2's algorithm (probabilities
+recomputed from the saved log-sum-exp, D = rowsum(dO * O)), run for now by
+PyTorch ops on blocks of query rows in float32, so that no
+[seq_q, seq_k] matrix of the whole problem is held. The compiler's own
+backward kernels are to replace it behind the same op (docs/Backward.md).
+Both ops have fake implementations, so torch.compile traces them without
+graph breaks.
+
+Imported only where torch is: flashc itself works without it.
+"""
+
+import math
+from typing import Optional
+
+import torch
+
+# Float32 bytes of the score-sized temporaries of one block of query rows
+# (scores, probabilities, dP, dS).
+_BLOCK_BYTES = 1 << 29
+
+
+def output_like(q, k, v):
+    """The output tensor flashc.attention writes for q, k, v: shaped (and
+    strided) like q where the kernel can write that layout in place, else
+    row-major. Shared by the op and its fake, whose strides must agree."""
+    from . import _readable_in_place
+    out = torch.empty_like(q)
+    views = not all(t.is_contiguous() for t in (q, k, v))
+    if views and not _readable_in_place(out, check_alignment=False):
+        out = torch.empty(q.shape, dtype=q.dtype, device=q.device)
+    return out
+
+
+@torch.library.custom_op("flashc::attention_forward", mutates_args=())
+def attention_forward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                      causal: bool, scale: Optional[float],
+                      bottom_right: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    from . import attention
+    return attention(q, k, v, causal=causal, scale=scale,
+                     bottom_right=bottom_right, return_lse=True,
+                     _differentiable=False)
+
+
+@attention_forward.register_fake
+def _(q, k, v, causal, scale, bottom_right):
+    return output_like(q, k, v), q.new_empty(q.shape[:3], dtype=torch.float32)
+
+
+@torch.library.custom_op("flashc::attention_backward", mutates_args=())
+def attention_backward(grad_out: torch.Tensor, grad_lse: torch.Tensor,
+                       q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                       out: torch.Tensor, lse: torch.Tensor, causal: bool,
+                       scale: Optional[float], bottom_right: bool
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    dq, dk, dv = blocked_backward(grad_out, grad_lse, q, k, v, out, lse,
+                                  causal, scale, bottom_right)
+    return (torch.empty_like(q).copy_(dq), torch.empty_like(k).copy_(dk),
+            torch.empty_like(v).copy_(dv))
+
+
+@attention_backward.register_fake
+def _(grad_out, grad_lse, q, k, v, out, lse, causal, scale, bottom_right):
+    return torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+
+
+def _setup_context(ctx, inputs, output):
+    q, k, v, causal, scale, bottom_right = inputs
+    out, lse = output
+    ctx.save_for_backward(q, k, v, out, lse)
+    ctx.options = (causal, scale, bottom_right)
+
+
+def _backward(ctx, grad_out, grad_lse):
+    q, k, v, out, lse = ctx.saved_tensors
+    # Gradients the loss does not reach arrive as None (or zeros).
+    if grad_out is None:
+        grad_out = torch.zeros_like(out)
+    if grad_lse is None:
+        grad_lse = torch.zeros_like(lse)
+    dq, dk, dv = attention_backward(grad_out, grad_lse, q, k, v, out, lse,
+                                    *ctx.options)
+    return dq, dk, dv, None, None, None
+
+
+torch.library.register_autograd("flashc::attention_forward", _backward,
+                                setup_context=_setup_context)
+
+
+def blocked_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
+                     bottom_right):
+    """dq, dk, dv (float32) of out = softmax(scale * q k^T [causal]) v and
+    lse = logsumexp(scale * q k^T [causal]) over keys, for the upstream
+    gradients grad_out and grad_lse, on any device: FlashAttention-2's
+    backward on blocks of query rows. q: [batch, heads, seq_q, head_dim];
+    k, v: [batch, kv_heads, seq_k, head_dim] (kv_heads dividing heads:
+    dk, dv sum over the query heads of a group). Rows that see no key
+    (lse = -inf) have zero gradients."""
+    f32 = torch.float32
+    batch, heads, seq_q, head_dim = q.shape
+    kv_heads, seq_k = k.shape[1], k.shape[2]
+    group = heads // kv_heads
+    scale = 1.0 / math.sqrt(head_dim) if scale is None else float(scale)
+    # d lse_i / d s_ij = p_ij, so grad_lse joins D: ds = p * (dp - D + dlse).
+    delta = (grad_out.to(f32) * out.to(f32)).sum(-1) - grad_lse.to(f32)
+
+    def grouped(t):  # [batch, heads, ...] -> [batch, kv_heads, group, ...]
+        return t.unflatten(1, (kv_heads, group))
+
+    qg, dog, lseg, deltag = (grouped(t) for t in (q, grad_out, lse, delta))
+    kf = k.to(f32).unsqueeze(2)  # [batch, kv_heads, 1, seq_k, head_dim]
+    vf = v.to(f32).unsqueeze(2)
+    dq = torch.empty(qg.shape, dtype=f32, device=q.device)
+    dk = torch.zeros(k.shape, dtype=f32, device=q.device)
+    dv = torch.zeros(v.shape, dtype=f32, device=q.device)
+    rows = max(1, _BLOCK_BYTES // (16 * batch * heads * seq_k))
+    keys = torch.arange(seq_k, device=q.device)
+    offset = seq_k - seq_q if bottom_right else 0
+    for start in range(0, seq_q, rows):
+        stop = min(seq_q, start + rows)
+        qc = qg[..., start:stop, :].to(f32)
+        doc = dog[..., start:stop, :].to(f32)
+        lsec = lseg[..., start:stop].to(f32).unsqueeze(-1)
+        scores = (qc @ kf.transpose(-1, -2)) * scale
+        hidden = lsec == -math.inf  # rows without a key
+        if causal:
+            queries = torch.arange(start, stop, device=q.device)
+            hidden = hidden | (keys > queries.unsqueeze(-1) + offset)
+        p = torch.where(hidden, 0.0, torch.exp(scores - lsec))
+        dp = doc @ vf.transpose(-1, -2)
+        ds = p * (dp - deltag[..., start:stop].unsqueeze(-1))
+        dv += (p.transpose(-1, -2) @ doc).sum(2)
+        dk += (ds.transpose(-1, -2) @ qc).sum(2) * scale
+        dq[..., start:stop, :] = (ds @ kf) * scale
+    return dq.flatten(1, 2), dk, dv
+
+
+def records_grad(*tensors):
+    """Whether autograd would record an op on these tensors."""
+    return torch.is_grad_enabled() and any(
+        isinstance(t, torch.Tensor) and t.requires_grad for t in tensors)
+
+
+def wanted(q, k, v):
+    """Whether flashc.attention(q, k, v) should go through the op: when
+    torch.compile traces it, or when autograd records it."""
+    return torch.compiler.is_compiling() or records_grad(q, k, v)
+
+
+def refuse_gradients(what, *tensors):
+    """The error of a call that has no backward yet, where autograd would
+    record it: refused rather than silently detached."""
+    if records_grad(*tensors):
+        raise NotImplementedError(
+            f"flashc.{what}: no gradients yet; call it under torch.no_grad() "
+            "(or on tensors that do not require grad) for inference")

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Gradients of flashc.attention against float64 autograd, torch.compile
+and the custom ops' own checks.
+
+Run on a GPU machine with torch (kernels from a warmed cache:
+FLASHC_CACHE_DIR, see python/tests/warm_cache.py). Prints one line per
+check and 'N passed, M failed'; exit 0 only if all passed.
+"""
+import math
+
+import torch
+
+import flashc
+from report import check, finish, raises
+
+torch.manual_seed(0)
+BOUNDS = {torch.float16: 2e-3, torch.bfloat16: 1.5e-2}
+
+
+def reference(q, k, v, causal, bottom_right, scale=None):
+    """Output and log-sum-exp in float64 (GQA by repeating k and v; rows
+    that see no key give 0 and -inf), differentiable by autograd."""
+    group = q.shape[1] // k.shape[1]
+    q, k, v = q.double(), k.double(), v.double()
+    k, v = k.repeat_interleave(group, 1), v.repeat_interleave(group, 1)
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    s = (q @ k.transpose(-1, -2)) * scale
+    if causal:
+        seq_q, seq_k = q.shape[2], k.shape[2]
+        offset = seq_k - seq_q if bottom_right else 0
+        hidden = torch.arange(seq_k, device=q.device) > \
+            torch.arange(seq_q, device=q.device)[:, None] + offset
+        s = s.masked_fill(hidden, -math.inf)
+    lse = torch.logsumexp(s, -1)
+    p = torch.exp(s - lse.unsqueeze(-1)).nan_to_num(0.0)
+    return p @ v, lse
+
+
+def rel_l2(x, ref):
+    return ((x.double() - ref).norm() / ref.norm()).item()
+
+
+def inputs(b, h, kvh, sq, sk, d, dtype, views=False):
+    """Fresh random q, k, v (requiring grad); with views, [batch, seq,
+    heads, head_dim] storage seen as [batch, heads, seq, head_dim]."""
+    def make(heads, seq):
+        if views:
+            t = torch.randn(b, seq, heads, d, device="cuda", dtype=dtype)
+            return t.transpose(1, 2).detach().requires_grad_()
+        return torch.randn(b, heads, seq, d, device="cuda", dtype=dtype,
+                           requires_grad=True)
+    return make(h, sq), make(kvh, sk), make(kvh, sk)
+
+
+def check_grads(name, q, k, v, causal=False, bottom_right=False, lse_loss=False):
+    """flashc's dq, dk, dv (and out) against float64 autograd for the loss
+    sum(out * dout) (+ sum(lse * dlse)), with a fresh random dout."""
+    out, lse = flashc.attention(q, k, v, causal=causal,
+                                bottom_right=bottom_right, return_lse=True)
+    dout = torch.randn_like(out)
+    dlse = torch.randn_like(lse) if lse_loss else None
+    loss = (out.float() * dout.float()).sum()
+    if lse_loss:
+        loss = loss + (lse.nan_to_num(0.0, 0.0, 0.0) * dlse).sum()
+    grads = torch.autograd.grad(loss, (q, k, v))
+    q64, k64, v64 = (t.detach().double().requires_grad_() for t in (q, k, v))
+    out64, lse64 = reference(q64, k64, v64, causal, bottom_right)
+    loss64 = (out64 * dout.double()).sum()
+    if lse_loss:
+        loss64 = loss64 + (lse64.nan_to_num(0.0, 0.0, 0.0) * dlse.double()).sum()
+    grads64 = torch.autograd.grad(loss64, (q64, k64, v64))
+    # Each gradient's error relative to the larger of its own norm and
+    # dv's: where every row sees one key, dq and dk are exactly zero, and
+    # flashc's rounding residue is measured against the gradients' scale.
+    scale = grads64[2].norm()
+    errors = [((g.double() - r).norm() / torch.maximum(r.norm(), scale)).item()
+              for g, r in zip(grads, grads64)]
+    finite = all(torch.isfinite(g).all().item() for g in grads + (out,))
+    shapes = all(g.shape == t.shape for g, t in zip(grads, (q, k, v)))
+    ok = finite and shapes and max(errors) < BOUNDS[q.dtype] and \
+        rel_l2(out, out64.detach()) < BOUNDS[q.dtype]
+    check(name, ok, "dq/dk/dv rel_l2 " + " ".join(f"{e:.1e}" for e in errors))
+
+
+# Head dims, GQA ratios 1 to 8, tails, seq_q != seq_k, both dtypes, causal.
+for dtype in (torch.float16, torch.bfloat16):
+    for d in (32, 64, 96, 128, 256):
+        for causal in (False, True):
+            for (b, h, kvh, sq, sk) in ((1, 2, 1, 1, 1), (2, 4, 1, 17, 17),
+                                        (1, 8, 2, 130, 257), (2, 4, 4, 513, 513),
+                                        (1, 8, 1, 1000, 1000)):
+                q, k, v = inputs(b, h, kvh, sq, sk, d, dtype)
+                check_grads(f"{dtype} d={d} causal={causal} "
+                            f"shape={(b, h, kvh, sq, sk)}", q, k, v, causal)
+
+# Bottom-right causal: fewer queries than keys (decoding, chunked prefill)
+# and more (rows that see no key: zero output, zero gradients, no NaN).
+for dtype in (torch.float16, torch.bfloat16):
+    for d in (64, 128):
+        for (b, h, kvh, sq, sk) in ((1, 2, 2, 17, 100), (1, 2, 1, 300, 40),
+                                    (2, 8, 2, 1, 500)):
+            q, k, v = inputs(b, h, kvh, sq, sk, d, dtype)
+            check_grads(f"{dtype} d={d} bottom_right shape={(b, h, kvh, sq, sk)}",
+                        q, k, v, causal=True, bottom_right=True)
+
+# A loss that reads the log-sum-exp too (as ring attention's merge does).
+for dtype in (torch.float16, torch.bfloat16):
+    q, k, v = inputs(2, 4, 2, 130, 257, 64, dtype)
+    check_grads(f"{dtype} loss through lse", q, k, v, causal=True, lse_loss=True)
+
+# Views read in place, gradients shaped like them.
+for dtype in (torch.float16, torch.bfloat16):
+    for d in (64, 128):
+        for causal in (False, True):
+            q, k, v = inputs(2, 8, 2, 513, 513, d, dtype, views=True)
+            check_grads(f"{dtype} d={d} causal={causal} [b, s, h, d] views",
+                        q, k, v, causal)
+
+# Only q requiring grad; no grad mode records nothing.
+q, k, v = inputs(1, 4, 4, 130, 130, 64, torch.float16)
+k.requires_grad_(False)
+v.requires_grad_(False)
+out = flashc.attention(q, k, v, causal=True)
+(dq,) = torch.autograd.grad(out.float().sum(), (q,))
+check("only q requires grad", dq.shape == q.shape and torch.isfinite(dq).all().item())
+with torch.no_grad():
+    out = flashc.attention(q, k, v, causal=True)
+check("torch.no_grad: no graph", out.grad_fn is None and not out.requires_grad)
+with torch.inference_mode():
+    out = flashc.attention(q, k, v, causal=True)
+check("torch.inference_mode: no graph", not out.requires_grad)
+
+# torch.compile: one graph (no breaks), forward and backward as in eager.
+def block(q, k, v):
+    return flashc.attention(q, k, v, causal=True).float().square().sum()
+
+
+q, k, v = inputs(2, 8, 2, 513, 513, 64, torch.bfloat16)
+eager = torch.autograd.grad(block(q, k, v), (q, k, v))
+explained = torch._dynamo.explain(block)(q, k, v)
+check("torch.compile: no graph breaks", explained.graph_break_count == 0,
+      f"{explained.graph_break_count} breaks")
+compiled = torch.compile(block, fullgraph=True)
+grads = torch.autograd.grad(compiled(q, k, v), (q, k, v))
+errors = [rel_l2(g, e.double()) for g, e in zip(grads, eager)]
+check("torch.compile(fullgraph=True): gradients as in eager",
+      max(errors) < 1e-6, " ".join(f"{e:.1e}" for e in errors))
+
+# The custom ops' schema, fake (meta) implementations and autograd
+# registration, by torch.library.opcheck.
+q, k, v = inputs(1, 4, 2, 130, 257, 64, torch.float16)
+for name, fn in (
+        ("opcheck attention_forward", lambda: torch.library.opcheck(
+            torch.ops.flashc.attention_forward.default, (q, k, v, True, None, False))),
+        ("opcheck attention_backward", lambda: torch.library.opcheck(
+            torch.ops.flashc.attention_backward.default,
+            (torch.randn(1, 4, 130, 64, device="cuda", dtype=torch.float16),
+             torch.zeros(1, 4, 130, device="cuda"), q.detach(), k.detach(),
+             v.detach(), *[t.detach() for t in flashc.attention(
+                 q, k, v, causal=True, return_lse=True)], True, None, False)))):
+    try:
+        fn()
+        check(name, True)
+    except Exception as e:  # opcheck raises on any inconsistency
+        check(name, False, f"{type(e).__name__}: {e}")
+
+# What has no gradient yet is refused, not silently detached.
+q, k, v = inputs(1, 2, 2, 64, 64, 64, torch.float16)
+raises("score_mod with requires_grad", NotImplementedError,
+       lambda: flashc.attention(q, k, v, score_mod=lambda s, b, h, i, j: s * 0.5))
+raises("varlen with requires_grad", NotImplementedError,
+       lambda: flashc.varlen_attention(
+           q[0].transpose(0, 1), k[0].transpose(0, 1), v[0].transpose(0, 1),
+           torch.tensor([0, 64], device="cuda", dtype=torch.int32),
+           torch.tensor([0, 64], device="cuda", dtype=torch.int32), 64, 64))
+raises("causal not a bool (grad path)", TypeError,
+       lambda: flashc.attention(q, k, v, causal=1))
+finish()
