@@ -1,0 +1,215 @@
+"""Ring attention (context parallelism) over a torch.distributed group.
+
+Each rank holds a shard of the sequence of q, k and v ([batch, heads,
+seq_shard, head_dim]). K/V shards travel around the ring (rank r sends to
+r + 1 and receives from r - 1) while each rank runs flashc's kernel on the
+shard it holds; the partial outputs are merged by their log-sum-exp. The
+backward runs the ring again: dq stays, and each K/V shard's dk/dv travel
+with it and go home at the end.
+
+    import flashc.distributed as fd
+    q_local = fd.shard(q, group, causal=True)            # the same for k, v
+    out_local = fd.ring_attention(q_local, k_local, v_local, causal=True)
+    out = fd.unshard(out_local, group, causal=True)      # whole sequence
+
+Causal attention is load-balanced: the sequence is cut into 2 * world
+chunks and rank r holds chunks r and 2 * world - 1 - r (shard() does
+this), so every rank has the same work. Without causal, rank r holds
+chunk r. Every rank's shard has the same length.
+
+The transfers use torch.distributed point-to-point operations on the
+group's backend: with NCCL, the GPU tensors themselves, overlapped with the
+kernels; with a backend that carries only CPU tensors (gloo, used to test
+two processes on one GPU), staged through host memory.
+
+Needs torch; flashc.attention's requirements hold for each shard.
+"""
+
+import torch
+import torch.distributed as dist
+
+from . import _autograd
+
+__all__ = ["ring_attention", "shard", "unshard", "merge"]
+
+
+def _ranks(group):
+    return dist.get_rank(group), dist.get_world_size(group)
+
+
+def _chunks(world, causal):
+    """How many chunks the sequence is cut into, and rank r's chunks."""
+    if causal:
+        return 2 * world, lambda r: (r, 2 * world - 1 - r)
+    return world, lambda r: (r,)
+
+
+def shard(x, group=None, causal=False, dim=2):
+    """This rank's shard of the whole-sequence tensor `x` (sequence along
+    `dim`): chunk r, or with causal chunks r and 2 * world - 1 - r."""
+    rank, world = _ranks(group)
+    count, mine = _chunks(world, causal)
+    if x.shape[dim] % count:
+        raise ValueError(f"the sequence ({x.shape[dim]}) must be a multiple of "
+                         f"{count} ({'2 * ' if causal else ''}world size)")
+    pieces = x.chunk(count, dim)
+    return torch.cat([pieces[i] for i in mine(rank)], dim).contiguous()
+
+
+def unshard(x, group=None, causal=False, dim=2):
+    """The whole-sequence tensor from every rank's shard `x` (all-gather)."""
+    rank, world = _ranks(group)
+    count, mine = _chunks(world, causal)
+    shards = [torch.empty_like(x) for _ in range(world)]
+    dist.all_gather(shards, x.contiguous(), group=group)
+    pieces = [None] * count
+    for r, s in enumerate(shards):
+        for index, piece in zip(mine(r), s.chunk(len(mine(r)), dim)):
+            pieces[index] = piece
+    return torch.cat(pieces, dim)
+
+
+def merge(out, lse, part_out, part_lse):
+    """Two partial attentions over disjoint keys merged into one, by their
+    log-sum-exp (float32 out and lse; a row that saw no key has lse -inf
+    and adds nothing). Returns (out, lse)."""
+    new = torch.logaddexp(lse, part_lse)
+    # exp(-inf - -inf) for a row neither part saw: 0 instead of NaN.
+    safe = torch.where(new == -torch.inf, 0.0, new)
+    a = torch.exp(lse - safe).unsqueeze(-1)
+    b = torch.exp(part_lse - safe).unsqueeze(-1)
+    return out * a + part_out.float() * b, new
+
+
+class _Ring:
+    """Sends tensors to the next rank and receives as many from the previous
+    one, started together and waited for later."""
+
+    def __init__(self, group):
+        self.group = group
+        rank, world = _ranks(group)
+        self.next = dist.get_global_rank(group, (rank + 1) % world) \
+            if group is not None else (rank + 1) % world
+        self.prev = dist.get_global_rank(group, (rank - 1) % world) \
+            if group is not None else (rank - 1) % world
+        self.staged = dist.get_backend(group) != dist.Backend.NCCL
+
+    def start(self, tensors):
+        if self.staged:
+            sends = [t.cpu() for t in tensors]
+            received = [torch.empty_like(t) for t in sends]
+            requests = [dist.isend(t, self.next, self.group) for t in sends]
+            requests += [dist.irecv(t, self.prev, self.group) for t in received]
+        else:
+            sends = [t.contiguous() for t in tensors]
+            received = [torch.empty_like(t) for t in sends]
+            requests = dist.batch_isend_irecv(
+                [dist.P2POp(dist.isend, t, self.next, self.group) for t in sends] +
+                [dist.P2POp(dist.irecv, t, self.prev, self.group) for t in received])
+        device = tensors[0].device
+
+        def wait():
+            for request in requests:
+                request.wait()
+            return [t.to(device) for t in received] if self.staged else received
+        return wait
+
+
+def _step_slices(rank, source, causal, seq):
+    """What rank `rank`'s queries see of the K/V shard of rank `source`:
+    (query rows, key rows, causal within them), or None. Each shard is
+    two chunks of seq / 2 with causal (see the module's doc)."""
+    if not causal:
+        return slice(0, seq), slice(0, seq), False
+    half = seq // 2
+    if source == rank:
+        return slice(0, seq), slice(0, seq), True
+    if source < rank:  # its first chunk precedes both of ours
+        return slice(0, seq), slice(0, half), False
+    return slice(half, seq), slice(0, seq), False  # both precede our second
+
+
+class _RingAttention(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, q, k, v, causal, scale, group):
+        rank, world = _ranks(group)
+        ring = _Ring(group)
+        seq = q.shape[2]
+        out = torch.zeros(q.shape, dtype=torch.float32, device=q.device)
+        lse = torch.full(q.shape[:3], -torch.inf, device=q.device)
+        keys, values = k, v
+        for step in range(world):
+            source = (rank - step) % world
+            pending = ring.start([keys, values]) if step < world - 1 else None
+            rows, cols, step_causal = _step_slices(rank, source, causal, seq)
+            part_out, part_lse = _autograd.attention_forward(
+                q[:, :, rows], keys[:, :, cols], values[:, :, cols],
+                step_causal, scale, False)
+            out[:, :, rows], lse[:, :, rows] = merge(
+                out[:, :, rows], lse[:, :, rows], part_out, part_lse)
+            if pending:
+                keys, values = pending()
+        out = out.to(q.dtype)
+        ctx.save_for_backward(q, k, v, out, lse)
+        ctx.options = (causal, scale, group)
+        return out, lse
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_lse):
+        q, k, v, out, lse = ctx.saved_tensors
+        causal, scale, group = ctx.options
+        rank, world = _ranks(group)
+        ring = _Ring(group)
+        seq = q.shape[2]
+        if grad_lse is None:
+            grad_lse = torch.zeros_like(lse)
+        grad_out = grad_out.to(q.dtype)
+        dq = torch.zeros(q.shape, dtype=torch.float32, device=q.device)
+        keys, values = k, v
+        dk = torch.zeros(k.shape, dtype=torch.float32, device=k.device)
+        dv = torch.zeros(v.shape, dtype=torch.float32, device=v.device)
+        for step in range(world):
+            source = (rank - step) % world
+            pending = ring.start([keys, values]) if step < world - 1 else None
+            rows, cols, step_causal = _step_slices(rank, source, causal, seq)
+            # The probabilities of a shard's keys against the merged lse and
+            # out are its share of the whole softmax: the shares' gradients
+            # add up to the whole one.
+            # (In float32: the shares are summed.)
+            part_dq, part_dk, part_dv = _autograd.blocked_backward(
+                grad_out[:, :, rows], grad_lse[:, :, rows], q[:, :, rows],
+                keys[:, :, cols], values[:, :, cols], out[:, :, rows],
+                lse[:, :, rows], step_causal, scale, False)
+            dq[:, :, rows] += part_dq
+            dk[:, :, cols] += part_dk
+            dv[:, :, cols] += part_dv
+            # dk and dv travel with their shard: after the last step one
+            # more hop brings each home.
+            if world > 1:
+                dk, dv = ring.start([dk, dv])()
+            if pending:
+                keys, values = pending()
+        return dq.to(q.dtype), dk.to(k.dtype), dv.to(v.dtype), None, None, None
+
+
+def ring_attention(q, k, v, causal=False, scale=None, group=None,
+                   return_lse=False):
+    """softmax(scale * q k^T [causal]) v over the whole sequence, on this
+    rank's shards (see shard()): q [batch, heads, seq_shard, head_dim], k
+    and v [batch, kv_heads, seq_shard, head_dim], every rank's seq_shard
+    the same (even with causal). Returns this rank's shard of the output
+    (and with return_lse its float32 log-sum-exp over the whole sequence).
+    Differentiable: dk and dv come back to the rank that holds k and v."""
+    if not dist.is_initialized():
+        raise RuntimeError("flashc.distributed.ring_attention needs "
+                           "torch.distributed initialised (a process group)")
+    if not isinstance(causal, bool):
+        raise TypeError(f"causal must be True or False, got {causal!r}")
+    if causal and q.shape[2] % 2:
+        raise ValueError(f"with causal, the shard's sequence ({q.shape[2]}) "
+                         "must be even: two chunks (see shard())")
+    if k.shape[2] != q.shape[2]:
+        raise ValueError(f"q's shard ({q.shape[2]} rows) and k's "
+                         f"({k.shape[2]}) must have one length")
+    out, lse = _RingAttention.apply(q, k, v, causal, scale, group)
+    return (out, lse) if return_lse else out

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""flashc.distributed.ring_attention in a 2-process group against float64
+on the whole sequence: outputs, log-sum-exp and gradients.
+
+With two GPUs the ranks use NCCL, one GPU each; with one GPU both ranks
+share it and use gloo (the shards then travel through host memory: NCCL
+refuses two ranks on one device). Kernels come from a warmed cache
+(FLASHC_CACHE_DIR, see python/tests/warm_cache.py). Rank 0 prints one line
+per check and 'N passed, M failed'; exit 0 only if all passed.
+"""
+import math
+import os
+import sys
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+BOUNDS = {torch.float16: 2e-3, torch.bfloat16: 1.5e-2}
+WORLD = 2
+
+
+def reference(q, k, v, causal):
+    group = q.shape[1] // k.shape[1]
+    k, v = k.repeat_interleave(group, 1), v.repeat_interleave(group, 1)
+    s = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
+    if causal:
+        n = q.shape[2]
+        hidden = torch.arange(n, device=q.device) > \
+            torch.arange(n, device=q.device)[:, None]
+        s = s.masked_fill(hidden, -math.inf)
+    lse = torch.logsumexp(s, -1)
+    return torch.exp(s - lse.unsqueeze(-1)) @ v, lse
+
+
+def worker(rank, port, results):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from report import check, raises, _counts
+    import flashc.distributed as fd
+    two_gpus = torch.cuda.device_count() >= WORLD
+    torch.cuda.set_device(rank if two_gpus else 0)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    if rank == 0:
+        raises("ring_attention before init_process_group", RuntimeError,
+               lambda: fd.ring_attention(*(torch.empty(1, 1, 2, 64) for _ in range(3))))
+    dist.init_process_group("nccl" if two_gpus else "gloo", rank=rank,
+                            world_size=WORLD)
+    if rank == 0:
+        print(f"backend {dist.get_backend()}, {WORLD} ranks on "
+              f"{'two GPUs' if two_gpus else 'one GPU'}", flush=True)
+    for dtype in (torch.float16, torch.bfloat16):
+        for d in (64, 128):
+            for causal in (False, True):
+                # Odd chunks: 2 * 2 * 101 rows causal, 2 * 131 without.
+                seq = 2 * WORLD * 101 if causal else WORLD * 131
+                for heads, kv_heads in ((4, 4), (8, 2)):
+                    torch.manual_seed(seq + heads + d)  # the same on both ranks
+                    q = torch.randn(2, heads, seq, d, device="cuda", dtype=dtype)
+                    k, v = (torch.randn(2, kv_heads, seq, d, device="cuda",
+                                        dtype=dtype) for _ in range(2))
+                    dout = torch.randn_like(q)
+                    local = [fd.shard(t, causal=causal).requires_grad_()
+                             for t in (q, k, v)]
+                    out, lse = fd.ring_attention(*local, causal=causal,
+                                                 return_lse=True)
+                    (out.float() * fd.shard(dout, causal=causal).float()).sum().backward()
+                    whole = [fd.unshard(t, causal=causal) for t in
+                             (out.detach(), lse.detach().unsqueeze(-1),
+                              *(t.grad for t in local))]
+                    if rank:
+                        continue
+                    x64 = [t.double().requires_grad_() for t in (q, k, v)]
+                    out64, lse64 = reference(*x64, causal)
+                    grads64 = torch.autograd.grad((out64 * dout.double()).sum(), x64)
+                    refs = (out64.detach(), lse64.detach().unsqueeze(-1), *grads64)
+                    errors = [((a.double() - r).norm() / r.norm()).item()
+                              for a, r in zip(whole, refs)]
+                    finite = all(torch.isfinite(t).all().item() for t in whole)
+                    check(f"{dtype} d={d} causal={causal} heads {heads}/{kv_heads} "
+                          f"seq {seq}", finite and max(errors) < BOUNDS[dtype],
+                          "out/lse/dq/dk/dv rel_l2 " +
+                          " ".join(f"{e:.1e}" for e in errors))
+    odd = torch.empty(1, 2, 7, 64, device="cuda", dtype=torch.float16)
+    if rank == 0:
+        raises("causal with an odd shard", ValueError,
+               lambda: fd.ring_attention(odd, odd, odd, causal=True))
+    dist.barrier()
+    dist.destroy_process_group()
+    if rank == 0:
+        results.put(dict(_counts))
+
+
+if __name__ == "__main__":
+    ctx = mp.get_context("spawn")
+    results = ctx.SimpleQueue()
+    mp.spawn(worker, args=(29600 + os.getpid() % 300, results), nprocs=WORLD)
+    counts = results.get()
+    print(f"{counts['passed']} passed, {counts['failed']} failed")
+    sys.exit(1 if counts["failed"] else 0)
