@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 #define FLASHC_COMPILER_VERSION_MAJOR 0
-#define FLASHC_COMPILER_VERSION_MINOR 6
+#define FLASHC_COMPILER_VERSION_MINOR 7
 
 #if defined(FLASHC_COMPILER_BUILDING_SHARED)
 #define FLASHC_COMPILER_API __attribute__((visibility("default")))
@@ -68,6 +68,23 @@ typedef struct flashc_attention_params {
    * strides given at launch (flashc_kernel_launch_strided), e.g. views of
    * [batch, seq, heads, head_dim] storage. Added in 0.5. */
   int strided;
+  /* Non-zero: sequences of different lengths packed in one batch
+   * (docs/ModelShapes.md): Q, K, V and O are packed [total, heads,
+   * head_dim] buffers read as [1, heads, total, head_dim] with strides
+   * given at launch, and two i32 parameters follow O (and the LSE),
+   * cu_seqlens_q and cu_seqlens_k; batch and seq_q are 0 (dynamic) or 1
+   * for batch. Launch it with flashc_kernel_launch_varlen. Added in 0.7. */
+  int varlen;
+  /* Non-zero: K and V are a paged cache, [pages, page_size, kv_heads,
+   * head_dim] buffers read as [pages, kv_heads, page_size, head_dim], and
+   * two i32 parameters follow O (and the LSE): the block table [batch,
+   * max_pages] and the key lengths [batch]; Q and O take strides at
+   * launch; seq_k is 0. Launch it with flashc_kernel_launch_paged. Added
+   * in 0.7. */
+  int paged;
+  /* With paged: rows of a page, a multiple of 16; 0: given at launch.
+   * Added in 0.7. */
+  int64_t page_size;
 } flashc_attention_params;
 
 typedef struct flashc_compile_result flashc_compile_result;

@@ -143,8 +143,9 @@ int flashc_compile_attention(const flashc_attention_params *params,
   };
   if (params->dtype != FLASHC_F16 && params->dtype != FLASHC_BF16)
     return fail("dtype must be FLASHC_F16 or FLASHC_BF16");
-  for (int64_t size : {params->batch, params->heads, params->seq_q,
-                       params->seq_k, params->head_dim, params->kv_heads})
+  for (int64_t size :
+       {params->batch, params->heads, params->seq_q, params->seq_k,
+        params->head_dim, params->kv_heads, params->page_size})
     if (size < 0)
       return fail("sizes must be >= 0 (0: dynamic)");
   if (params->head_dim == 0)
@@ -165,6 +166,15 @@ int flashc_compile_attention(const flashc_attention_params *params,
   if (params->kv_splits > 1 && !allTile)
     return fail("kv_splits needs a tile config (block_m, block_n, stages "
                 "and warps)");
+  if (params->varlen && params->paged)
+    return fail("varlen and paged together are not supported yet");
+  if (params->varlen && (params->batch > 1 || params->seq_q || params->seq_k))
+    return fail("varlen: batch must be 0 or 1 (the sequences are packed in "
+                "one) and seq_q, seq_k 0 (their lengths come at launch)");
+  if (params->paged && params->seq_k)
+    return fail("paged: seq_k must be 0 (the key lengths come at launch)");
+  if (params->page_size && !params->paged)
+    return fail("page_size needs paged");
   std::string strategy = params->strategy ? params->strategy : "mma_sync";
   if (strategy != "mma_sync" && strategy != "wmma" && strategy != "wgmma")
     return fail("strategy must be \"mma_sync\", \"wmma\" or \"wgmma\", got \"" +
@@ -174,26 +184,42 @@ int flashc_compile_attention(const flashc_attention_params *params,
   auto dim = [](int64_t size) {
     return size ? std::to_string(size) : std::string("?");
   };
+  // Varlen and paged operands are views whose strides come at launch
+  // (the same forms as examples/varlen.mlir and examples/paged.mlir).
   std::string element = params->dtype == FLASHC_BF16 ? "bf16" : "f16";
-  if (params->strided)
+  if (params->strided || params->varlen || params->paged)
     element += ", strided<[?, ?, ?, 1]>";
-  std::string qType = "memref<" + dim(params->batch) + "x" +
-                      dim(params->heads) + "x" + dim(params->seq_q) + "x" +
+  int64_t batch = params->varlen ? 1 : params->batch;
+  std::string qType = "memref<" + dim(batch) + "x" + dim(params->heads) + "x" +
+                      dim(params->seq_q) + "x" +
                       std::to_string(params->head_dim) + "x" + element + ">";
   int64_t kvHeads = params->kv_heads ? params->kv_heads : params->heads;
-  std::string kType = "memref<" + dim(params->batch) + "x" + dim(kvHeads) +
-                      "x" + dim(params->seq_k) + "x" +
-                      std::to_string(params->head_dim) + "x" + element + ">";
+  // A paged cache's leading dimension is its pages, its third a page.
+  std::string kType =
+      "memref<" + (params->paged ? std::string("?") : dim(batch)) + "x" +
+      dim(kvHeads) + "x" +
+      dim(params->paged ? params->page_size : params->seq_k) + "x" +
+      std::to_string(params->head_dim) + "x" + element + ">";
   if (params->bottom_right && !params->causal)
     return fail("bottom_right aligns the causal mask: it needs causal");
-  std::string lseType = "memref<" + dim(params->batch) + "x" +
-                        dim(params->heads) + "x" + dim(params->seq_q) + "xf32>";
+  std::string lseType = "memref<" + dim(batch) + "x" + dim(params->heads) +
+                        "x" + dim(params->seq_q) + "xf32>";
   std::string text = "func.func @attention(%q: " + qType + ", %k: " + kType +
                      ", %v: " + kType + ", %o: " + qType +
-                     (params->lse ? ", %lse: " + lseType : std::string()) +
-                     ") {\n" + "  flash.attention %q, %k, %v -> %o";
+                     (params->lse ? ", %lse: " + lseType : std::string());
+  if (params->varlen)
+    text += ", %cu_seqlens_q: memref<?xi32>, %cu_seqlens_k: memref<?xi32>";
+  if (params->paged)
+    text += ", %block_table: memref<?x?xi32>, %seqlens_k: memref<?xi32>";
+  text += ") {\n  flash.attention %q, %k, %v -> %o";
   if (params->lse)
     text += " lse(%lse : " + lseType + ")";
+  if (params->varlen)
+    text += " varlen(%cu_seqlens_q, %cu_seqlens_k : memref<?xi32>, "
+            "memref<?xi32>)";
+  if (params->paged)
+    text += " paged(%block_table, %seqlens_k : memref<?x?xi32>, "
+            "memref<?xi32>)";
   if (params->causal)
     text += params->bottom_right ? " causal bottom_right" : " causal";
   if (params->scale != 0.0f) {

@@ -28,7 +28,7 @@ __all__ = ["compile", "attention", "varlen_attention", "paged_attention",
            "block_map", "BlockMap",
            "warm_cache", "Kernel", "CompileError", "FlashcError", "cache_dir",
            "mods"]
-__version__ = "0.6"
+__version__ = "0.7"
 
 SUPPORTED_ARCHS = ("sm_80", "sm_86", "sm_89", "sm_90", "sm_90a")
 # Multiples of 16 from 32 to 256 (the dialect's rule).
@@ -84,7 +84,8 @@ class _Params(ctypes.Structure):
                 ("tune_cache", ctypes.c_char_p), ("strategy", ctypes.c_char_p),
                 ("kv_splits", ctypes.c_int64), ("bottom_right", ctypes.c_int),
                 ("lse", ctypes.c_int), ("kv_heads", ctypes.c_int64),
-                ("strided", ctypes.c_int)]
+                ("strided", ctypes.c_int), ("varlen", ctypes.c_int),
+                ("paged", ctypes.c_int), ("page_size", ctypes.c_int64)]
 
 
 class _Strides(ctypes.Structure):

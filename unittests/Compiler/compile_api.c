@@ -190,9 +190,8 @@ int main(void) {
          "default arch sm_89");
   flashc_compile_result_destroy(result);
 
-  /* Varlen and paged kernels come from MLIR text (the struct does not
-   * describe them): their bundles say so, for flashc_kernel_launch_varlen
-   * and flashc_kernel_launch_paged. */
+  /* Varlen and paged kernels from MLIR text: their bundles say so, for
+   * flashc_kernel_launch_varlen and flashc_kernel_launch_paged. */
   const char *varlen =
       "func.func @packed(%q: memref<1x8x?x64xf16, strided<[?, 64, 512, 1]>>,"
       " %cu: memref<?xi32>) {\n"
@@ -225,6 +224,66 @@ int main(void) {
                  "memref2:block_table memref1:seqlens_k"),
       "paged from MLIR text");
   flashc_compile_result_destroy(result);
+
+  /* The same forms from the struct (0.7): varlen and paged fields. */
+  flashc_attention_params_init(&params);
+  params.arch = "sm_90";
+  params.heads = 8;
+  params.kv_heads = 2;
+  params.causal = 1;
+  params.varlen = 1;
+  expect(compiledHas(flashc_compile_attention(&params, &result), &result,
+                     "memref4:o memref1:cu_seqlens_q memref1:cu_seqlens_k"),
+         "params: varlen");
+  params.lse = 1;
+  expect(compiledHas(flashc_compile_attention(&params, &result), &result,
+                     "memref3:lse memref1:cu_seqlens_q"),
+         "params: varlen with the LSE before cu_seqlens");
+  flashc_attention_params_init(&params);
+  params.arch = "sm_90";
+  params.seq_q = 1;
+  params.paged = 1;
+  params.page_size = 16;
+  expect(compiledHas(flashc_compile_attention(&params, &result), &result,
+                     "\npaged 1\n"),
+         "params: paged, 16-row pages");
+  params.page_size = 0;
+  expect(compiledHas(flashc_compile_attention(&params, &result), &result,
+                     "memref2:block_table memref1:seqlens_k"),
+         "params: paged, the page size given at launch");
+  params.page_size = 24;
+  expect(flashc_compile_attention(&params, &result) != 0 &&
+             strstr(flashc_compile_result_diagnostics(result), "24"),
+         "params: paged, 24-row pages refused");
+  printf("%s", flashc_compile_result_diagnostics(result));
+  flashc_compile_result_destroy(result);
+  struct {
+    int varlen, paged;
+    int64_t batch, seq_k, page_size;
+    const char *message;
+  } refused[] = {
+      {1, 1, 0, 0, 0, "varlen and paged together"},
+      {1, 0, 2, 0, 0, "varlen: batch must be 0 or 1"},
+      {1, 0, 0, 100, 0, "seq_q, seq_k 0"},
+      {0, 1, 0, 100, 0, "paged: seq_k must be 0"},
+      {0, 0, 0, 0, 16, "page_size needs paged"},
+      {0, 1, 0, 0, -16, "sizes must be >= 0"},
+  };
+  for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); ++i) {
+    flashc_attention_params_init(&params);
+    params.varlen = refused[i].varlen;
+    params.paged = refused[i].paged;
+    params.batch = refused[i].batch;
+    params.seq_k = refused[i].seq_k;
+    params.page_size = refused[i].page_size;
+    char what[96];
+    snprintf(what, sizeof(what), "params: refused, \"%s\"", refused[i].message);
+    expect(flashc_compile_attention(&params, &result) != 0 &&
+               strstr(flashc_compile_result_diagnostics(result),
+                      refused[i].message),
+           what);
+    flashc_compile_result_destroy(result);
+  }
 
   /* Bad inputs: diagnostics as text with locations, non-zero status. */
   const char *bad =
