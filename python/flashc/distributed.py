@@ -94,12 +94,16 @@ class _Ring:
             if group is not None else (rank - 1) % world
         self.staged = dist.get_backend(group) != dist.Backend.NCCL
 
-    def start(self, tensors):
+    def start(self, tensors, tag=0):
+        """Starts the transfer; returns a function that waits for it and
+        gives the received tensors. Transfers in flight together take
+        different tags (a backend matches messages by sender and tag)."""
         if self.staged:
             sends = [t.cpu() for t in tensors]
             received = [torch.empty_like(t) for t in sends]
-            requests = [dist.isend(t, self.next, self.group) for t in sends]
-            requests += [dist.irecv(t, self.prev, self.group) for t in received]
+            requests = [dist.isend(t, self.next, self.group, tag) for t in sends]
+            requests += [dist.irecv(t, self.prev, self.group, tag)
+                         for t in received]
         else:
             sends = [t.contiguous() for t in tensors]
             received = [torch.empty_like(t) for t in sends]
@@ -135,8 +139,6 @@ class _RingAttention(torch.autograd.Function):
         rank, world = _ranks(group)
         ring = _Ring(group)
         seq = q.shape[2]
-        out = torch.zeros(q.shape, dtype=torch.float32, device=q.device)
-        lse = torch.full(q.shape[:3], -torch.inf, device=q.device)
         keys, values = k, v
         for step in range(world):
             source = (rank - step) % world
@@ -145,8 +147,11 @@ class _RingAttention(torch.autograd.Function):
             part_out, part_lse = _autograd.attention_forward(
                 q[:, :, rows], keys[:, :, cols], values[:, :, cols],
                 step_causal, scale, False)
-            out[:, :, rows], lse[:, :, rows] = merge(
-                out[:, :, rows], lse[:, :, rows], part_out, part_lse)
+            if step == 0:  # the rank's own shard, every row: nothing to merge
+                out, lse = part_out.float(), part_lse
+            else:
+                out[:, :, rows], lse[:, :, rows] = merge(
+                    out[:, :, rows], lse[:, :, rows], part_out, part_lse)
             if pending:
                 keys, values = pending()
         out = out.to(q.dtype)
@@ -168,27 +173,31 @@ class _RingAttention(torch.autograd.Function):
         keys, values = k, v
         dk = torch.zeros(k.shape, dtype=torch.float32, device=k.device)
         dv = torch.zeros(v.shape, dtype=torch.float32, device=v.device)
+        # dk and dv travel with their shard, one hop a step while the next
+        # step computes; a last hop brings each home.
+        pending_grads = None
         for step in range(world):
             source = (rank - step) % world
             pending = ring.start([keys, values]) if step < world - 1 else None
             rows, cols, step_causal = _step_slices(rank, source, causal, seq)
             # The probabilities of a shard's keys against the merged lse and
             # out are its share of the whole softmax: the shares' gradients
-            # add up to the whole one.
-            # (In float32: the shares are summed.)
+            # add up to the whole one (summed in float32).
             part_dq, part_dk, part_dv = _autograd.blocked_backward(
                 grad_out[:, :, rows], grad_lse[:, :, rows], q[:, :, rows],
                 keys[:, :, cols], values[:, :, cols], out[:, :, rows],
                 lse[:, :, rows], step_causal, scale, False)
             dq[:, :, rows] += part_dq
+            if pending_grads:
+                dk, dv = pending_grads()
             dk[:, :, cols] += part_dk
             dv[:, :, cols] += part_dv
-            # dk and dv travel with their shard: after the last step one
-            # more hop brings each home.
             if world > 1:
-                dk, dv = ring.start([dk, dv])()
+                pending_grads = ring.start([dk, dv], tag=1)
             if pending:
                 keys, values = pending()
+        if pending_grads:
+            dk, dv = pending_grads()
         return dq.to(q.dtype), dk.to(k.dtype), dv.to(v.dtype), None, None, None
 
 
