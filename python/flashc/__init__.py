@@ -771,10 +771,18 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
     from . import _autograd
     modified = score_mod is not None or mask_mod is not None or \
         bool(captures) or block_map is not None or _build_map
-    if modified:
-        _autograd.refuse_gradients(
-            "attention with score_mod, mask_mod or captures", q, k, v)
-    elif _differentiable and _autograd.wanted(q, k, v):
+    if modified and _differentiable and _autograd.records_grad(q, k, v):
+        # Python modifiers are differentiated on tensors; MLIR text is not.
+        if isinstance(score_mod, str) or isinstance(mask_mod, str) or \
+                captures or _build_map:
+            _autograd.refuse_gradients(
+                "attention with modifiers as MLIR text", q, k, v)
+        options = dict(causal=causal, scale=scale, score_mod=score_mod,
+                       mask_mod=mask_mod, bottom_right=bottom_right,
+                       block_map=block_map)
+        out, lse = _autograd.ModifiedAttention.apply(q, k, v, options)
+        return (out, lse) if return_lse else out
+    if not modified and _differentiable and _autograd.wanted(q, k, v):
         # Checked here so that the op's schema never sees a wrong type; the
         # tensors are checked by the op's call of this function.
         _check_scale(scale)

@@ -92,14 +92,18 @@ torch.library.register_autograd("flashc::attention_forward", _backward,
 
 
 def blocked_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
-                     bottom_right):
+                     bottom_right, score_mod=None, mask_mod=None):
     """dq, dk, dv (float32) of out = softmax(scale * q k^T [causal]) v and
     lse = logsumexp(scale * q k^T [causal]) over keys, for the upstream
     gradients grad_out and grad_lse, on any device: FlashAttention-2's
     backward on blocks of query rows. q: [batch, heads, seq_q, head_dim];
     k, v: [batch, kv_heads, seq_k, head_dim] (kv_heads dividing heads:
     dk, dv sum over the query heads of a group). Rows that see no key
-    (lse = -inf) have zero gradients."""
+    (lse = -inf) have zero gradients. score_mod(score, b, h, q_idx,
+    kv_idx) and mask_mod(b, h, q_idx, kv_idx), if given, are called on
+    tensors (the scores of a block and broadcast index grids), as
+    FlexAttention evaluates them, and score_mod is differentiated by
+    autograd."""
     f32 = torch.float32
     batch, heads, seq_q, head_dim = q.shape
     kv_heads, seq_k = k.shape[1], k.shape[2]
@@ -117,26 +121,75 @@ def blocked_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     dq = torch.empty(qg.shape, dtype=f32, device=q.device)
     dk = torch.zeros(k.shape, dtype=f32, device=q.device)
     dv = torch.zeros(v.shape, dtype=f32, device=q.device)
-    rows = max(1, _BLOCK_BYTES // (16 * batch * heads * seq_k))
+    # A score_mod's autograd keeps a few more score-sized tensors.
+    per_row = 16 * batch * heads * seq_k * (3 if score_mod else 1)
+    rows = max(1, _BLOCK_BYTES // per_row)
     keys = torch.arange(seq_k, device=q.device)
     offset = seq_k - seq_q if bottom_right else 0
+    # Index grids in the grouped layout [batch, kv_heads, group, rows, keys].
+    batch_idx = torch.arange(batch, device=q.device).view(-1, 1, 1, 1, 1)
+    head_idx = torch.arange(heads, device=q.device).view(1, kv_heads, group, 1, 1)
+    key_idx = keys.view(1, 1, 1, 1, -1)
     for start in range(0, seq_q, rows):
         stop = min(seq_q, start + rows)
         qc = qg[..., start:stop, :].to(f32)
         doc = dog[..., start:stop, :].to(f32)
         lsec = lseg[..., start:stop].to(f32).unsqueeze(-1)
-        scores = (qc @ kf.transpose(-1, -2)) * scale
+        raw = (qc @ kf.transpose(-1, -2)) * scale
+        queries = torch.arange(start, stop, device=q.device)
+        query_idx = queries.view(1, 1, 1, -1, 1)
+        scores = raw
+        if score_mod is not None:
+            with torch.enable_grad():
+                raw.requires_grad_()
+                scores = score_mod(raw, batch_idx, head_idx, query_idx,
+                                   key_idx).to(f32)
         hidden = lsec == -math.inf  # rows without a key
         if causal:
-            queries = torch.arange(start, stop, device=q.device)
             hidden = hidden | (keys > queries.unsqueeze(-1) + offset)
-        p = torch.where(hidden, 0.0, torch.exp(scores - lsec))
+        if mask_mod is not None:
+            hidden = hidden | ~mask_mod(batch_idx, head_idx, query_idx, key_idx)
+        p = torch.where(hidden, 0.0, torch.exp(scores.detach() - lsec))
         dp = doc @ vf.transpose(-1, -2)
         ds = p * (dp - deltag[..., start:stop].unsqueeze(-1))
+        if score_mod is not None:  # through the modifier to the raw scores
+            (ds,) = torch.autograd.grad(scores, raw, ds)
         dv += (p.transpose(-1, -2) @ doc).sum(2)
         dk += (ds.transpose(-1, -2) @ qc).sum(2) * scale
         dq[..., start:stop, :] = (ds @ kf) * scale
     return dq.flatten(1, 2), dk, dv
+
+
+class ModifiedAttention(torch.autograd.Function):
+    """flashc.attention with Python score_mod / mask_mod functions, for
+    autograd: the forward is flashc's kernel with the log-sum-exp, the
+    backward blocked_backward with the same functions evaluated on
+    tensors. Captured tensors get no gradient. (An autograd.Function, not
+    a custom op: its arguments include Python functions, so torch.compile
+    breaks the graph around it.)"""
+
+    @staticmethod
+    def forward(ctx, q, k, v, options):
+        from . import attention
+        out, lse = attention(q, k, v, return_lse=True, _differentiable=False,
+                             **options)
+        ctx.save_for_backward(q, k, v, out, lse)
+        ctx.options = options
+        return out, lse
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_lse):
+        q, k, v, out, lse = ctx.saved_tensors
+        o = ctx.options
+        if grad_out is None:
+            grad_out = torch.zeros_like(out)
+        if grad_lse is None:
+            grad_lse = torch.zeros_like(lse)
+        dq, dk, dv = blocked_backward(
+            grad_out, grad_lse, q, k, v, out, lse, o["causal"],
+            o["scale"], o["bottom_right"], o.get("score_mod"),
+            o.get("mask_mod"))
+        return dq.to(q.dtype), dk.to(k.dtype), dv.to(v.dtype), None
 
 
 def records_grad(*tensors):

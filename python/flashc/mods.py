@@ -16,6 +16,10 @@ arguments (`slopes[h]`, `doc_ids[b, q_idx]`). The record becomes the
 region's MLIR text; the captured tensors become the kernel's captures. Code
 that branches on a traced value (`if score > 0:`) cannot be traced and
 raises TypeError: use `where`.
+
+For gradients (docs/Backward.md) the same function is also called on torch
+tensors of scores and broadcast index grids; this module's helpers then
+act on the tensors.
 """
 
 import builtins
@@ -272,7 +276,11 @@ def _load(tensor, index):
 
 def _unary(name, x):
     if not isinstance(x, _Value):
-        return getattr(math, name)(x)
+        # A tensor (the backward evaluates modifiers on torch tensors), or
+        # a number.
+        if isinstance(x, numbers.Number):
+            return getattr(math, name)(x)
+        return getattr(x, name)()
     v = _to_f32(x)
     op = "math.absf" if name == "abs" else f"math.{name}"
     return v.trace.emit(f"{op} {v.name} : f32", "f32")
@@ -294,6 +302,9 @@ def abs(x):  # noqa: A001 - the name users expect
 
 
 def where(condition, a, b):
+    if not any(isinstance(v, _Value) for v in (condition, a, b)):
+        import torch  # evaluated on tensors (the backward), not traced
+        return torch.where(condition, a, b)
     trace = next(v.trace for v in (condition, a, b) if isinstance(v, _Value))
     c = _lift(trace, condition)
     if c.type != "i1":
@@ -306,10 +317,18 @@ def where(condition, a, b):
 
 
 def maximum(a, b):
+    if isinstance(a, numbers.Number) and isinstance(b, numbers.Number):
+        return builtins.max(a, b)
+    if not isinstance(a, _Value) and not isinstance(b, _Value):
+        return where(a > b, a, b)
     return where(_binary(">", a, b), a, b)
 
 
 def minimum(a, b):
+    if isinstance(a, numbers.Number) and isinstance(b, numbers.Number):
+        return builtins.min(a, b)
+    if not isinstance(a, _Value) and not isinstance(b, _Value):
+        return where(a < b, a, b)
     return where(_binary("<", a, b), a, b)
 
 

@@ -2,35 +2,79 @@
 """Gradients of flashc.attention against float64 autograd, torch.compile
 and the custom ops' own checks.
 
-Run on a GPU machine with torch (kernels from a warmed cache:
-FLASHC_CACHE_DIR, see python/tests/warm_cache.py). Prints one line per
-check and 'N passed, M failed'; exit 0 only if all passed.
+    test_backward.py --warm   # here, with MLIR, no torch: the modifier kernels
+    test_backward.py          # on the GPU machine (torch, runtime only)
+
+The GPU machine's kernels come from a warmed cache (FLASHC_CACHE_DIR:
+python/tests/warm_cache.py, and --warm for the modifier cases, whose
+kernels depend on the traced functions). Prints one line per check and
+'N passed, M failed'; exit 0 only if all passed.
 """
 import math
-
-import torch
+import sys
 
 import flashc
-from report import check, finish, raises
+from flashc import mods as m
+
+ARCH = "sm_90a"  # the H200 the GPU tests run on (flashc._device_arch)
+
+
+def mod_cases(slopes, docs):
+    """(name, keyword arguments of flashc.attention) of the modifiers whose
+    gradients are checked: the functions run traced in the forward kernel
+    and on tensors in the backward."""
+    return [
+        ("softcap", dict(causal=True,
+                         score_mod=lambda s, b, h, q, kv: 20 * m.tanh(s / 20))),
+        ("alibi", dict(causal=True,
+                       score_mod=lambda s, b, h, q, kv: s + slopes[h] * (kv - q))),
+        ("window", dict(causal=True,
+                        mask_mod=lambda b, h, q, kv: q - kv < 100)),
+        ("documents", dict(mask_mod=lambda b, h, q, kv: docs[b, q] == docs[b, kv])),
+        ("bias_where", dict(score_mod=lambda s, b, h, q, kv: m.where(
+            kv > q, s - 1.5, m.maximum(s, 0.5 * s)))),
+    ]
+
+
+if "--warm" in sys.argv:
+    for dtype in ("f16", "bf16"):
+        for d in (64, 128):
+            for name, kwargs in mod_cases(m.TensorSpec("torch.float32", 1),
+                                          m.TensorSpec("torch.int32", 2)):
+                text, _ = flashc.attention_mlir(d, dtype, lse=True, **kwargs)
+                flashc._modified_bundle(text, ARCH)
+                print("warmed", name, dtype, d)
+    sys.exit(0)
+
+import torch  # noqa: E402 - after --warm, which runs without torch
+
+from report import check, finish, raises  # noqa: E402
 
 torch.manual_seed(0)
 BOUNDS = {torch.float16: 2e-3, torch.bfloat16: 1.5e-2}
 
 
-def reference(q, k, v, causal, bottom_right, scale=None):
+def reference(q, k, v, causal, bottom_right, scale=None, score_mod=None,
+              mask_mod=None):
     """Output and log-sum-exp in float64 (GQA by repeating k and v; rows
-    that see no key give 0 and -inf), differentiable by autograd."""
+    that see no key give 0 and -inf; the modifiers on index grids, as
+    FlexAttention's reference does), differentiable by autograd."""
     group = q.shape[1] // k.shape[1]
     q, k, v = q.double(), k.double(), v.double()
     k, v = k.repeat_interleave(group, 1), v.repeat_interleave(group, 1)
     scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
     s = (q @ k.transpose(-1, -2)) * scale
+    (batch, heads, seq_q, _), seq_k = q.shape, k.shape[2]
+    bi, hi, qi, ki = (torch.arange(n, device=q.device).view(*shape) for n, shape in
+                      ((batch, (-1, 1, 1, 1)), (heads, (1, -1, 1, 1)),
+                       (seq_q, (1, 1, -1, 1)), (seq_k, (1, 1, 1, -1))))
+    if score_mod is not None:
+        s = score_mod(s, bi, hi, qi, ki).double()
+    if mask_mod is not None:
+        s = s.masked_fill(~mask_mod(bi, hi, qi, ki), -math.inf)
     if causal:
-        seq_q, seq_k = q.shape[2], k.shape[2]
         offset = seq_k - seq_q if bottom_right else 0
-        hidden = torch.arange(seq_k, device=q.device) > \
-            torch.arange(seq_q, device=q.device)[:, None] + offset
-        s = s.masked_fill(hidden, -math.inf)
+        s = s.masked_fill(ki > qi + offset, -math.inf)
     lse = torch.logsumexp(s, -1)
     p = torch.exp(s - lse.unsqueeze(-1)).nan_to_num(0.0)
     return p @ v, lse
@@ -52,11 +96,13 @@ def inputs(b, h, kvh, sq, sk, d, dtype, views=False):
     return make(h, sq), make(kvh, sk), make(kvh, sk)
 
 
-def check_grads(name, q, k, v, causal=False, bottom_right=False, lse_loss=False):
+def check_grads(name, q, k, v, causal=False, bottom_right=False, lse_loss=False,
+                score_mod=None, mask_mod=None):
     """flashc's dq, dk, dv (and out) against float64 autograd for the loss
     sum(out * dout) (+ sum(lse * dlse)), with a fresh random dout."""
     out, lse = flashc.attention(q, k, v, causal=causal,
-                                bottom_right=bottom_right, return_lse=True)
+                                bottom_right=bottom_right, return_lse=True,
+                                score_mod=score_mod, mask_mod=mask_mod)
     dout = torch.randn_like(out)
     dlse = torch.randn_like(lse) if lse_loss else None
     loss = (out.float() * dout.float()).sum()
@@ -64,7 +110,8 @@ def check_grads(name, q, k, v, causal=False, bottom_right=False, lse_loss=False)
         loss = loss + (lse.nan_to_num(0.0, 0.0, 0.0) * dlse).sum()
     grads = torch.autograd.grad(loss, (q, k, v))
     q64, k64, v64 = (t.detach().double().requires_grad_() for t in (q, k, v))
-    out64, lse64 = reference(q64, k64, v64, causal, bottom_right)
+    out64, lse64 = reference(q64, k64, v64, causal, bottom_right,
+                             score_mod=score_mod, mask_mod=mask_mod)
     loss64 = (out64 * dout.double()).sum()
     if lse_loss:
         loss64 = loss64 + (lse64.nan_to_num(0.0, 0.0, 0.0) * dlse.double()).sum()
@@ -102,6 +149,16 @@ for dtype in (torch.float16, torch.bfloat16):
             q, k, v = inputs(b, h, kvh, sq, sk, d, dtype)
             check_grads(f"{dtype} d={d} bottom_right shape={(b, h, kvh, sq, sk)}",
                         q, k, v, causal=True, bottom_right=True)
+
+# Score and mask modifiers (Python functions; captured tensors indexed by
+# the head and by (batch, query)), GQA 8/2 with odd lengths.
+for dtype in (torch.float16, torch.bfloat16):
+    for d in (64, 128):
+        slopes = torch.rand(8, device="cuda")
+        docs = (torch.arange(300, device="cuda") * 4 // 300).repeat(2, 1).to(torch.int32)
+        for name, kwargs in mod_cases(slopes, docs):
+            q, k, v = inputs(2, 8, 2, 300, 300, d, dtype)
+            check_grads(f"{dtype} d={d} {name}", q, k, v, **kwargs)
 
 # A loss that reads the log-sum-exp too (as ring attention's merge does).
 for dtype in (torch.float16, torch.bfloat16):
@@ -166,8 +223,8 @@ for name, fn in (
 
 # What has no gradient yet is refused, not silently detached.
 q, k, v = inputs(1, 2, 2, 64, 64, 64, torch.float16)
-raises("score_mod with requires_grad", NotImplementedError,
-       lambda: flashc.attention(q, k, v, score_mod=lambda s, b, h, i, j: s * 0.5))
+raises("score_mod as MLIR text with requires_grad", NotImplementedError,
+       lambda: flashc.attention(q, k, v, score_mod="score_mod { }"))
 raises("varlen with requires_grad", NotImplementedError,
        lambda: flashc.varlen_attention(
            q[0].transpose(0, 1), k[0].transpose(0, 1), v[0].transpose(0, 1),
