@@ -9,7 +9,9 @@ PyTorch ops on blocks of query rows in float32, so that no
 [seq_q, seq_k] matrix of the whole problem is held. The compiler's own
 backward kernels are to replace it behind the same op (docs/Backward.md).
 Both ops have fake implementations, so torch.compile traces them without
-graph breaks.
+graph breaks. Calls with Python score_mod / mask_mod functions go through
+ModifiedAttention instead (an autograd.Function: the functions are not op
+arguments), whose backward evaluates the functions on tensors.
 
 Imported only where torch is: flashc itself works without it.
 """
