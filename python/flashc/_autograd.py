@@ -93,6 +93,29 @@ torch.library.register_autograd("flashc::attention_forward", _backward,
                                 setup_context=_setup_context)
 
 
+class _TensorFloat32:
+    """CUDA float32 matrix products on TF32 tensor cores while active (a
+    process-wide setting, restored on exit). Exact for products of f16 or
+    bf16 values (their significands fit TF32's); probabilities and dS
+    rounded to TF32 keep about the precision FlashAttention's f16 P and
+    dS have."""
+
+    def __enter__(self):
+        matmul = torch.backends.cuda.matmul
+        self.new_api = hasattr(matmul, "fp32_precision")
+        self.saved = matmul.fp32_precision if self.new_api else matmul.allow_tf32
+        if self.new_api:
+            matmul.fp32_precision = "tf32"
+        else:
+            matmul.allow_tf32 = True
+
+    def __exit__(self, *exc):
+        if self.new_api:
+            torch.backends.cuda.matmul.fp32_precision = self.saved
+        else:
+            torch.backends.cuda.matmul.allow_tf32 = self.saved
+
+
 def blocked_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
                      bottom_right, score_mod=None, mask_mod=None):
     """dq, dk, dv (float32) of out = softmax(scale * q k^T [causal]) v and
@@ -105,7 +128,15 @@ def blocked_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     kv_idx) and mask_mod(b, h, q_idx, kv_idx), if given, are called on
     tensors (the scores of a block and broadcast index grids), as
     FlexAttention evaluates them, and score_mod is differentiated by
-    autograd."""
+    autograd. Products run on TF32 tensor cores (_TensorFloat32)."""
+    with _TensorFloat32():
+        return _blocked_backward(grad_out, grad_lse, q, k, v, out, lse,
+                                 causal, scale, bottom_right, score_mod,
+                                 mask_mod)
+
+
+def _blocked_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
+                      bottom_right, score_mod, mask_mod):
     f32 = torch.float32
     batch, heads, seq_q, head_dim = q.shape
     kv_heads, seq_k = k.shape[1], k.shape[2]
