@@ -29,6 +29,7 @@ import torch
 import torch.distributed as dist
 
 from . import _autograd
+from ._shards import global_modifiers, placement
 
 __all__ = ["ring_attention", "shard", "unshard", "merge"]
 
@@ -133,9 +134,32 @@ def _step_slices(rank, source, causal, seq):
     return slice(half, seq), slice(0, seq), False  # both precede our second
 
 
+def _step_modifiers(mods, rank, source, world, causal, seq, rows, cols,
+                    device):
+    """The user's modifiers (score_mod, mask_mod) for one step, or Nones."""
+    if not any(mods):
+        return None, None
+    places = torch.tensor(
+        [rows.start, *placement(rank, world, causal, seq),
+         cols.start, *placement(source, world, causal, seq)],
+        dtype=torch.int32, device=device)
+    return global_modifiers(*mods, places)
+
+
+def _forward_step(q, keys, values, step_causal, scale, modifiers):
+    """A step's partial output and log-sum-exp."""
+    if not any(modifiers):
+        return _autograd.attention_forward(q, keys, values, step_causal,
+                                           scale, False)
+    from . import attention
+    return attention(q, keys, values, causal=step_causal, scale=scale,
+                     score_mod=modifiers[0], mask_mod=modifiers[1],
+                     return_lse=True, _differentiable=False)
+
+
 class _RingAttention(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, q, k, v, causal, scale, group):
+    def forward(ctx, q, k, v, causal, scale, group, mods):
         rank, world = _ranks(group)
         ring = _Ring(group)
         seq = q.shape[2]
@@ -144,9 +168,11 @@ class _RingAttention(torch.autograd.Function):
             source = (rank - step) % world
             pending = ring.start([keys, values]) if step < world - 1 else None
             rows, cols, step_causal = _step_slices(rank, source, causal, seq)
-            part_out, part_lse = _autograd.attention_forward(
+            modifiers = _step_modifiers(mods, rank, source, world, causal,
+                                        seq, rows, cols, q.device)
+            part_out, part_lse = _forward_step(
                 q[:, :, rows], keys[:, :, cols], values[:, :, cols],
-                step_causal, scale, False)
+                step_causal, scale, modifiers)
             if step == 0:  # the rank's own shard, every row: nothing to merge
                 out, lse = part_out.float(), part_lse
             else:
@@ -156,13 +182,13 @@ class _RingAttention(torch.autograd.Function):
                 keys, values = pending()
         out = out.to(q.dtype)
         ctx.save_for_backward(q, k, v, out, lse)
-        ctx.options = (causal, scale, group)
+        ctx.options = (causal, scale, group, mods)
         return out, lse
 
     @staticmethod
     def backward(ctx, grad_out, grad_lse):
         q, k, v, out, lse = ctx.saved_tensors
-        causal, scale, group = ctx.options
+        causal, scale, group, mods = ctx.options
         rank, world = _ranks(group)
         ring = _Ring(group)
         seq = q.shape[2]
@@ -180,13 +206,15 @@ class _RingAttention(torch.autograd.Function):
             source = (rank - step) % world
             pending = ring.start([keys, values]) if step < world - 1 else None
             rows, cols, step_causal = _step_slices(rank, source, causal, seq)
+            modifiers = _step_modifiers(mods, rank, source, world, causal,
+                                        seq, rows, cols, q.device)
             # The probabilities of a shard's keys against the merged lse and
             # out are its share of the whole softmax: the shares' gradients
             # add up to the whole one (summed in float32).
             part_dq, part_dk, part_dv = _autograd.blocked_backward(
                 grad_out[:, :, rows], grad_lse[:, :, rows], q[:, :, rows],
                 keys[:, :, cols], values[:, :, cols], out[:, :, rows],
-                lse[:, :, rows], step_causal, scale, False)
+                lse[:, :, rows], step_causal, scale, False, *modifiers)
             dq[:, :, rows] += part_dq
             if pending_grads:
                 dk, dv = pending_grads()
@@ -198,17 +226,20 @@ class _RingAttention(torch.autograd.Function):
                 keys, values = pending()
         if pending_grads:
             dk, dv = pending_grads()
-        return dq.to(q.dtype), dk.to(k.dtype), dv.to(v.dtype), None, None, None
+        return (dq.to(q.dtype), dk.to(k.dtype), dv.to(v.dtype), None, None,
+                None, None)
 
 
 def ring_attention(q, k, v, causal=False, scale=None, group=None,
-                   return_lse=False):
+                   return_lse=False, score_mod=None, mask_mod=None):
     """softmax(scale * q k^T [causal]) v over the whole sequence, on this
     rank's shards (see shard()): q [batch, heads, seq_shard, head_dim], k
     and v [batch, kv_heads, seq_shard, head_dim], every rank's seq_shard
     the same (even with causal). Returns this rank's shard of the output
     (and with return_lse its float32 log-sum-exp over the whole sequence).
-    Differentiable: dk and dv come back to the rank that holds k and v."""
+    score_mod and mask_mod are flashc.attention's Python functions, given
+    positions in the whole sequence (q_idx, kv_idx). Differentiable: dk
+    and dv come back to the rank that holds k and v."""
     if not dist.is_initialized():
         raise RuntimeError("flashc.distributed.ring_attention needs "
                            "torch.distributed initialised (a process group)")
@@ -220,5 +251,10 @@ def ring_attention(q, k, v, causal=False, scale=None, group=None,
     if k.shape[2] != q.shape[2]:
         raise ValueError(f"q's shard ({q.shape[2]} rows) and k's "
                          f"({k.shape[2]}) must have one length")
-    out, lse = _RingAttention.apply(q, k, v, causal, scale, group)
+    for name, fn in (("score_mod", score_mod), ("mask_mod", mask_mod)):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{name} must be a Python function (MLIR text "
+                            f"is not supported here), got {type(fn).__name__}")
+    out, lse = _RingAttention.apply(q, k, v, causal, scale, group,
+                                    (score_mod, mask_mod))
     return (out, lse) if return_lse else out

@@ -258,11 +258,15 @@ class TensorSpec:
         return _load(self, index)
 
 
+# The region being traced (_trace_region), for loads at constant indices.
+_tracing = None
+
+
 def _load(tensor, index):
     indices = index if isinstance(index, tuple) else (index,)
-    trace = next((i.trace for i in indices if isinstance(i, _Value)), None)
+    trace = next((i.trace for i in indices if isinstance(i, _Value)), _tracing)
     if trace is None:
-        raise TypeError("index captured tensors with the modifier's arguments")
+        raise TypeError("captured tensors are read inside a modifier")
     if len(indices) != tensor.dim():
         raise TypeError(f"index all {tensor.dim()} dims of a captured tensor "
                         f"(got {len(indices)})")
@@ -336,8 +340,18 @@ _COORDS = ("b", "h", "qi", "kv", "sq", "sk")
 
 
 def _trace_region(kind, fn, captures):
+    global _tracing
     p = "s" if kind == "score_mod" else "m"
     trace = _Trace(captures, p)
+    _tracing = trace
+    try:
+        return _trace_body(kind, fn, trace)
+    finally:
+        _tracing = None
+
+
+def _trace_body(kind, fn, trace):
+    p = trace.prefix
     coords = [_Value(trace, f"%{p}{n}", "index") for n in _COORDS[:4]]
     if kind == "score_mod":
         result = fn(_Value(trace, f"%{p}x", "f32"), *coords)

@@ -59,3 +59,11 @@ sys.stdout.flush()
 checker = os.path.join(os.environ["FLASHC_BIN"], "flashc-check-cpu")
 subprocess.run([checker, "-", "--batch", "1", "--heads", "2", "--seq", "150",
                 "--seq-k", "200"], input=text, text=True, check=True)
+
+# A captured tensor read at constant indices (as flashc.distributed reads
+# a shard's placement): loads at constant positions.
+places = mods.TensorSpec("torch.int32", 1)
+text, captured = flashc.attention_mlir(
+    64, "f16", False, mask_mod=lambda b, h, q, kv: q + places[0] - kv < places[1])
+print("constant index", len(captured), "%m0 = arith.constant 0 : index" in text,
+      "memref.load %mcap0[%m0] : memref<?xi32>" in text)
