@@ -1,12 +1,12 @@
 // RUN: flashc-opt %s --flash-to-gpu --split-input-file --verify-diagnostics
 
-// Outside the K/V loop only Q is loaded.
+// Outside the K/V loop only Q and captured tensors are loaded.
 func.func @load_k_outside(%q: memref<1x1x64x64xf16>) {
   %c0 = arith.constant 0 : index
   flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
   ^bb0(%qb: index, %bh: index):
     %alias = memref.cast %q : memref<1x1x64x64xf16> to memref<1x1x64x64xf16>
-    // expected-error @+1 {{flash-to-gpu: outside flash.kv_loop only the Q tile is loaded}}
+    // expected-error @+1 {{flash-to-gpu: outside flash.kv_loop only Q and captured tensors are loaded}}
     %t = flash.load_tile %alias[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
   }
   return
@@ -241,13 +241,13 @@ func.func @split_narrow_acc(%q: memref<1x1x64x64xf16>) {
 
 // -----
 
-// Only a normalized accumulator is stored, not the Q tile.
+// Only an accumulator is stored, not the Q tile.
 func.func @store_q_tile(%q: memref<1x1x64x64xf16>) {
   %c0 = arith.constant 0 : index
   flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
   ^bb0(%qb: index, %bh: index):
     %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
-    // expected-error @+1 {{flash-to-gpu: the stored tile must come from flash.normalize}}
+    // expected-error @+1 {{flash-to-gpu: the stored tile must be an accumulator}}
     flash.store_tile %t, %q[%bh, %c0] : tensor<64x64xf16> -> memref<1x1x64x64xf16>
   }
   return
@@ -412,6 +412,78 @@ func.func @producer_two_loops(%arg0: memref<1x2x300x128xf16>, %arg1: memref<1x2x
     }
     %3 = flash.normalize %2#2, %2#1 : tensor<128x128xf32>, tensor<128xf32> -> tensor<128x128xf16>
     flash.store_tile %3, %arg3[%arg5, %0] : tensor<128x128xf16> -> memref<1x2x300x128xf16>
+  }
+  return
+}
+
+// -----
+
+// A tile of a capture kept for the program (the backward's dO) needs
+// mma_sync.
+func.func @capture_tile_wmma(%q: memref<1x1x64x64xf16>, %d: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) captures(%d : memref<1x1x64x64xf16>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    // expected-error @+1 {{flash-to-gpu: a tile besides Q kept for the whole program needs strategy mma_sync}}
+    %t = flash.load_tile %d[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+  }
+  return
+}
+
+// -----
+
+// flash.load_rows gives one value per row of the program's block.
+func.func @load_rows_short(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32>) {
+  %c0 = arith.constant 0 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) captures(%lse : memref<1x1x64xf32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    // expected-error @+1 {{flash-to-gpu: the rows must be block_m = 64}}
+    %r = flash.load_rows %lse[%bh, %c0] : memref<1x1x64xf32> -> tensor<32xf32>
+  }
+  return
+}
+
+// -----
+
+// flash.grad_scores reads the rows of flash.load_rows, not constants.
+func.func @grad_scores_constant_rows(%q: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %rows = arith.constant dense<0.0> : tensor<64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    %r = flash.kv_loop %q, %q[%bh] upper %c64 init(%z) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>, %acc: tensor<64x64xf32>):
+      %d = flash.dot %t, %kt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      %dp = flash.dot %t, %vt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      // expected-error @+1 {{flash-to-gpu: lse and delta must be rows of flash.load_rows}}
+      %ds = flash.grad_scores %d, %dp, %rows, %rows scale_log2e(0.180336878) scale(0.125) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+      flash.yield %acc : tensor<64x64xf32>
+    }
+  }
+  return
+}
+
+// -----
+
+// dP is a fresh product, not an accumulator.
+func.func @grad_scores_dp_acc(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) captures(%lse : memref<1x1x64xf32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    %rows = flash.load_rows %lse[%bh, %c0] : memref<1x1x64xf32> -> tensor<64xf32>
+    %r = flash.kv_loop %q, %q[%bh] upper %c64 init(%z) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>, %acc: tensor<64x64xf32>):
+      %d = flash.dot %t, %kt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      // expected-error @+1 {{flash-to-gpu: dp must come from a flash.dot without acc}}
+      %ds = flash.grad_scores %d, %acc, %rows, %rows scale_log2e(0.180336878) scale(0.125) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+      flash.yield %acc : tensor<64x64xf32>
+    }
   }
   return
 }

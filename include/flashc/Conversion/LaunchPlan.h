@@ -12,6 +12,9 @@
 #ifndef FLASHC_CONVERSION_LAUNCHPLAN_H
 #define FLASHC_CONVERSION_LAUNCHPLAN_H
 
+#include "flashc/Dialect/Flash/IR/FlashDialect.h"
+
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
@@ -27,8 +30,6 @@ constexpr int64_t kTensorMapBytes = 128, kTensorMapAlignment = 64;
 /// Columns of a tensor-map box: 64 elements are the 128 bytes that the
 /// 128-byte swizzle allows in a box's row.
 constexpr int64_t kTensorMapBoxColumns = 64;
-
-class TiledOp;
 
 struct LaunchPlan {
   int64_t blockM = 0; // query rows per program: grid x = ceil(seq_q / blockM)
@@ -63,6 +64,11 @@ struct LaunchPlan {
 
 /// The launch of `tiled` (its tile config and operand types).
 LaunchPlan planLaunch(TiledOp tiled);
+
+/// The tiles besides Q that `tiled` keeps in shared memory for the whole
+/// program: its top-level flash.load_tile ops of a capture (the backward's
+/// dO), in order.
+SmallVector<LoadTileOp> residentCaptureTiles(TiledOp tiled);
 
 } // namespace mlir::flash
 

@@ -55,6 +55,16 @@ public:
   /// Loads rows [row0, row0 + block_m) of head `bh` of Q and waits until
   /// every thread of the block sees them.
   virtual void loadQ(Value bh, Value row0) = 0;
+  /// Like loadQ, for another tile kept for the whole program (the
+  /// backward's dO): rows [row0, row0 + block_m) of head `bh` of `source`
+  /// into the buffer whose flat view is `dstFlat`. Fails (at `user`) where
+  /// the pipeline has no such load.
+  virtual LogicalResult loadResident(Operation *user, Value source, Value bh,
+                                     Value row0, Value dstFlat) {
+    return user->emitOpError("flash-to-gpu: a tile besides Q kept for the "
+                             "whole program needs every thread copying "
+                             "(prefetch = after_barrier or before_barrier)");
+  }
   /// Starts the K/V loop over blocks [first, end) of head `bh`: the blocks
   /// the pipeline keeps in flight. Fails (at `loop`) if Q was not loaded.
   virtual LogicalResult prologue(Operation *loop, Value bh, Value first,

@@ -266,6 +266,16 @@ void CpAsync::loadQ(Value bhValue, Value row0) {
   gpu::BarrierOp::create(k.b, k.loc);
 }
 
+LogicalResult CpAsync::loadResident(Operation *, Value source, Value bhValue,
+                                    Value row0, Value dstFlat) {
+  issueRowCopies(source, flatten(source), bhValue, row0, k.blockM, dstFlat,
+                 k.idx(0), /*bounded=*/true, computeThreads());
+  commitGroup();
+  wait(0);
+  gpu::BarrierOp::create(k.b, k.loc);
+  return success();
+}
+
 void CpAsync::issueBlock(Value blockIndex, Value stage, const Copiers &by,
                          bool keys, bool values) {
   // Every block but a sequence's last is whole: its copies need no clamp,

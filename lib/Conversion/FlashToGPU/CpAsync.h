@@ -45,6 +45,8 @@ public:
   void pageKeys(Value table, Value pageSize, Value kStridePage,
                 Value vStridePage) override;
   void loadQ(Value bh, Value row0) override;
+  LogicalResult loadResident(Operation *user, Value source, Value bh,
+                             Value row0, Value dstFlat) override;
   LogicalResult prologue(Operation *loop, Value bh, Value first,
                          Value end) override;
   PipelineStep beginStep(Value t, Value block) override;

@@ -89,8 +89,8 @@ LogicalResult TileLowering::lowerNormalize(NormalizeOp op) {
 LogicalResult TileLowering::lowerStore(StoreTileOp op) {
   TileStorage *tile = findTile(op.getValue());
   if (!tile || tile->kind != TileStorage::Kind::Acc)
-    return op.emitOpError("flash-to-gpu: the stored tile must come from "
-                          "flash.normalize");
+    return op.emitOpError("flash-to-gpu: the stored tile must be an "
+                          "accumulator (flash.normalize's, or a K/V loop's)");
   if (op.getDest() != tiled.getO())
     return op.emitOpError("flash-to-gpu: only O is stored");
   OpBuilder &b = k.b;

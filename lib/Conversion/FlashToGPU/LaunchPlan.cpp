@@ -19,12 +19,24 @@ LaunchPlan flash::planLaunch(TiledOp tiled) {
   plan.tensorMaps = prefetch == Prefetch::tma;
   plan.headDim = qType.getDimSize(3);
   plan.kvSplits = config.getKvSplits();
-  plan.sharedBytes = config.getSharedMemoryBytes(
-      plan.headDim, qType.getElementTypeBitWidth() / 8);
+  int64_t elementBytes = qType.getElementTypeBitWidth() / 8;
+  plan.sharedBytes =
+      config.getSharedMemoryBytes(plan.headDim, elementBytes) +
+      static_cast<int64_t>(residentCaptureTiles(tiled).size()) *
+          config.getResidentTileBytes(plan.headDim, elementBytes);
   plan.blockMap = !dataDependentMasks(tiled).empty();
   plan.blockMapRows = static_cast<int>(blockMapRows(tiled));
   plan.blockN = config.getBlockN();
   plan.minBlocksPerSM =
       static_cast<int32_t>(tiled.getEffectivePolicy().getMinBlocksPerSm());
   return plan;
+}
+
+SmallVector<LoadTileOp> flash::residentCaptureTiles(TiledOp tiled) {
+  SmallVector<LoadTileOp> tiles;
+  for (auto load : tiled.getBody().front().getOps<LoadTileOp>())
+    if (load.getSource() != tiled.getQ() &&
+        llvm::is_contained(tiled.getCaptures(), load.getSource()))
+      tiles.push_back(load);
+  return tiles;
 }

@@ -5,6 +5,8 @@
 #include "BlockMap.h"
 #include "OnlineSoftmax.h"
 
+#include "flashc/Conversion/LaunchPlan.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -105,6 +107,13 @@ void TileLowering::allocateSharedMemory(int64_t &offset) {
     flat = k.sharedView(start, {elements}, k.element);
     buf = k.sharedView(offset, {elements / ld, ld}, k.element);
   }
+  for (LoadTileOp load : residentCaptureTiles(tiled)) {
+    int64_t start = offset;
+    int64_t elements = tc->qkvBufferElements(k.blockM);
+    Value flat = k.sharedView(start, {elements}, k.element);
+    residentBuffers[load] = {
+        k.sharedView(offset, {elements / ld, ld}, k.element), flat};
+  }
   tc->allocateScratch(offset);
   if (k.config.getStrategy() == Strategy::wgmma)
     buffers.barriers =
@@ -130,7 +139,10 @@ LogicalResult TileLowering::emit(ValueRange kernelArgs) {
   }
   int64_t offset = 0;
   allocateSharedMemory(offset);
-  int64_t expected = k.config.getSharedMemoryBytes(k.headDim, kElementBytes);
+  int64_t expected =
+      k.config.getSharedMemoryBytes(k.headDim, kElementBytes) +
+      static_cast<int64_t>(residentCaptureTiles(tiled).size()) *
+          k.config.getResidentTileBytes(k.headDim, kElementBytes);
   if (offset != expected)
     return tiled.emitOpError() << "internal error: shared memory layout ("
                                << offset << " bytes) disagrees with the tile "
@@ -181,6 +193,19 @@ LogicalResult TileLowering::lowerOp(Operation *op) {
     return lowerMask(mask);
   if (auto softmax = dyn_cast<SoftmaxStepOp>(op))
     return lowerSoftmax(softmax);
+  if (auto rows = dyn_cast<LoadRowsOp>(op))
+    return lowerLoadRows(rows);
+  // An accumulator rounded to the element type (the backward's dQ): it is
+  // rounded when stored, so it keeps its storage.
+  if (auto trunc = dyn_cast<arith::TruncFOp>(op)) {
+    TileStorage *acc = findTile(trunc.getIn());
+    if (acc && acc->kind == TileStorage::Kind::Acc) {
+      tiles[trunc.getResult()] = *acc;
+      return success();
+    }
+  }
+  if (auto grad = dyn_cast<GradScoresOp>(op))
+    return lowerGradScores(grad);
   if (auto rescale = dyn_cast<RescaleOp>(op))
     return lowerRescale(rescale);
   if (auto normalize = dyn_cast<NormalizeOp>(op))
@@ -231,22 +256,38 @@ TileStorage *TileLowering::findTile(Value value) {
 }
 
 LogicalResult TileLowering::lowerLoadTile(LoadTileOp op) {
-  if (op.getSource() != tiled.getQ())
-    return op.emitOpError("flash-to-gpu: outside flash.kv_loop only the Q "
-                          "tile is loaded (K and V come from the loop)");
+  auto resident = residentBuffers.find(op);
+  if (op.getSource() != tiled.getQ() && resident == residentBuffers.end())
+    return op.emitOpError("flash-to-gpu: outside flash.kv_loop only Q and "
+                          "captured tensors are loaded (K and V come from "
+                          "the loop)");
   if (op.getType().getDimSize(0) != k.blockM)
     return op.emitOpError()
-           << "flash-to-gpu: the Q tile must have block_m = " << k.blockM
-           << " rows";
+           << "flash-to-gpu: the "
+           << (op.getSource() == tiled.getQ() ? "Q tile" : "tile of a capture")
+           << " must have block_m = " << k.blockM << " rows";
   Value row0 = scalar(op.getRow());
-  copies->loadQ(scalar(op.getBatchHead()), row0);
+  Value buffer = buffers.q;
+  if (op.getSource() == tiled.getQ()) {
+    copies->loadQ(scalar(op.getBatchHead()), row0);
+  } else {
+    // Another tile the products read as they read Q (the backward's dO).
+    if (k.config.getStrategy() != Strategy::mma_sync)
+      return op.emitOpError("flash-to-gpu: a tile besides Q kept for the "
+                            "whole program needs strategy mma_sync");
+    buffer = resident->second.first;
+    if (failed(copies->loadResident(op, scalar(op.getSource()),
+                                    scalar(op.getBatchHead()), row0,
+                                    resident->second.second)))
+      return failure();
+  }
   TileStorage storage{TileStorage::Kind::SharedRows};
-  storage.memref = buffers.q;
+  storage.memref = buffer;
   storage.rowBase = k.idx(0);
   storage.cols = k.headDim;
   storage.isQ = true;
   if (k.policy.qInRegisters())
-    storage.values = tc->loadQ(buffers.q);
+    storage.values = tc->loadQ(buffer);
   tiles[op.getResult()] = storage;
   return success();
 }

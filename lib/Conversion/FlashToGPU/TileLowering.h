@@ -85,6 +85,9 @@ private:
   /// Whether `op` is an elementwise arith/math op on a score tile.
   bool isScoreElementwise(Operation *op);
   LogicalResult lowerSoftmax(SoftmaxStepOp op);
+  // The backward's ops (BackwardOps.cpp).
+  LogicalResult lowerLoadRows(LoadRowsOp op);
+  LogicalResult lowerGradScores(GradScoresOp op);
   LogicalResult lowerRescale(RescaleOp op);
   // The epilogue (Epilogue.cpp).
   LogicalResult lowerNormalize(NormalizeOp op);
@@ -112,6 +115,9 @@ private:
   // Node-based, so that references stay valid while entries are added.
   std::unordered_map<Value, TileStorage, ValueHash> tiles;
   QKVBuffers buffers;
+  /// The shared buffers (2-D view, flat view) of the tiles besides Q kept
+  /// for the whole program (residentCaptureTiles), by their load.
+  llvm::DenseMap<Operation *, std::pair<Value, Value>> residentBuffers;
   SplitWorkspace workspace;
   /// With kv_splits > 1, what flash.normalize's merge of the splits gave
   /// (Epilogue.cpp) for the loop's row sums `sum`: flash.store_lse writes

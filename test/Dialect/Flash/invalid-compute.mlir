@@ -1,6 +1,6 @@
 // RUN: flashc-opt %s --split-input-file --verify-diagnostics
 
-// Verifier rules of flash.dot, flash.mask, flash.softmax_step, flash.rescale, flash.normalize: one chunk per rule.
+// Verifier rules of flash.dot, flash.mask, flash.softmax_step, flash.rescale, flash.normalize, flash.load_rows, flash.grad_scores: one chunk per rule.
 
 //===----------------------------------------------------------------------===//
 // flash.dot
@@ -313,5 +313,63 @@ func.func @mask_dynamic(%s: tensor<?x64xf32>, %i: index) {
 func.func @rescale_dynamic(%a: tensor<?x64xf32>, %f: tensor<64xf32>) {
   // expected-error @+1 {{'flash.rescale' op tile sizes must be static multiples of 16 (the tensor-core tile), got 'tensor<?x64xf32>'}}
   %r = flash.rescale %a, %f : tensor<?x64xf32>, tensor<64xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// flash.load_rows and flash.grad_scores (the backward)
+//===----------------------------------------------------------------------===//
+
+// Rows come in whole 16-row strips.
+func.func @load_rows_8(%lse: memref<?x?x?xf32>, %i: index) {
+  // expected-error @+1 {{'flash.load_rows' op rows must be a static multiple of 16, got 'tensor<8xf32>'}}
+  %r = flash.load_rows %lse[%i, %i] : memref<?x?x?xf32> -> tensor<8xf32>
+  return
+}
+
+// -----
+
+// Scores and dP are f32 accumulators.
+func.func @grad_scores_f16(%s: tensor<64x64xf16>, %r: tensor<64xf32>) {
+  // expected-error @+1 {{'flash.grad_scores' op scores and dp must be f32, got 'tensor<64x64xf16>'}}
+  %d = flash.grad_scores %s, %s, %r, %r scale_log2e(1.0) scale(1.0) : tensor<64x64xf16>, tensor<64xf32> -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
+// The result feeds a product: f16 or bf16 of the scores' shape.
+func.func @grad_scores_result(%s: tensor<64x64xf32>, %r: tensor<64xf32>) {
+  // expected-error @+1 {{'flash.grad_scores' op result must be f16 or bf16 of the scores' shape, got 'tensor<64x32xf16>'}}
+  %d = flash.grad_scores %s, %s, %r, %r scale_log2e(1.0) scale(1.0) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x32xf16>
+  return
+}
+
+// -----
+
+// One log-sum-exp per row of the scores.
+func.func @grad_scores_rows(%s: tensor<64x64xf32>, %r: tensor<32xf32>) {
+  // expected-error @+1 {{'flash.grad_scores' op lse has 32 rows, the tile has 64}}
+  %d = flash.grad_scores %s, %s, %r, %r scale_log2e(1.0) scale(1.0) : tensor<64x64xf32>, tensor<32xf32> -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
+// The attention scale is positive.
+func.func @grad_scores_scale(%s: tensor<64x64xf32>, %r: tensor<64xf32>) {
+  // expected-error @+1 {{'flash.grad_scores' op scale must be a positive finite number, got 0}}
+  %d = flash.grad_scores %s, %s, %r, %r scale_log2e(1.0) scale(0.0) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
+// So is scale_log2e.
+func.func @grad_scores_scale_log2e(%s: tensor<64x64xf32>, %r: tensor<64xf32>) {
+  // expected-error @+1 {{'flash.grad_scores' op scale_log2e must be a positive finite number, got -1}}
+  %d = flash.grad_scores %s, %s, %r, %r scale_log2e(-1.0) scale(1.0) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
   return
 }

@@ -293,6 +293,18 @@ func.func @rescale_normalize(%acc: tensor<32x128xf32>, %f: tensor<32xf32>) {
   return
 }
 
+// The backward's flash.load_rows and flash.grad_scores.
+// CHECK-LABEL: func.func @backward_ops
+// CHECK: %[[R:[a-z0-9_]+]] = flash.load_rows %{{.*}}[%{{.*}}, %{{.*}}] : memref<?x?x?xf32> -> tensor<64xf32>
+// CHECK: flash.grad_scores %{{.*}}, %{{.*}}, %[[R]], %[[R]] scale_log2e(0.180336878) scale(1.250000e-01) : tensor<64x32xf32>, tensor<64xf32> -> tensor<64x32xf16>
+// CHECK: flash.grad_scores {{.*}} -> tensor<64x32xbf16>
+func.func @backward_ops(%lse: memref<?x?x?xf32>, %s: tensor<64x32xf32>, %i: index) {
+  %r = flash.load_rows %lse[%i, %i] : memref<?x?x?xf32> -> tensor<64xf32>
+  %h = flash.grad_scores %s, %s, %r, %r scale_log2e(0.180336878) scale(0.125) : tensor<64x32xf32>, tensor<64xf32> -> tensor<64x32xf16>
+  %b = flash.grad_scores %s, %s, %r, %r scale_log2e(0.180336878) scale(0.125) : tensor<64x32xf32>, tensor<64xf32> -> tensor<64x32xbf16>
+  return
+}
+
 // A policy beside the configuration.
 // CHECK-LABEL: func.func @with_policy
 // CHECK: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 32, stages = 3, warps = 4, strategy = mma_sync>) policy(#flash.policy<q = shared, stale_max_log2 = 8, prefetch = after_first_dot, min_blocks_per_sm = 1>) :

@@ -40,18 +40,28 @@ static int64_t alignTo128(int64_t bytes) { return (bytes + 127) / 128 * 128; }
 // docs/TileLevel.md): Q, `stages` K and V buffers, and for wmma the f32 score
 // tile (also used to stage O at the end), the P tile, and one 16x16 f32
 // row-broadcast tile per 16-row strip.
+/// Elements of one Q, K or V row in shared memory: WMMA pads rows by 8
+/// elements against bank conflicts; mma_sync swizzles unpadded rows where it
+/// can; wgmma reads unpadded rows in swizzled 64-column blocks (whole 1 KiB
+/// swizzle atoms, so every buffer stays 1 KiB aligned).
+static int64_t sharedRowElements(TileConfigAttr config, int64_t headDim) {
+  bool unpadded = config.getStrategy() == Strategy::wgmma ||
+                  (config.getStrategy() == Strategy::mma_sync &&
+                   mmaSyncSwizzlesRows(headDim));
+  return unpadded ? headDim : headDim + 8;
+}
+
+int64_t TileConfigAttr::getResidentTileBytes(int64_t headDim,
+                                             int64_t elementBytes) const {
+  return alignTo128(getBlockM() * sharedRowElements(*this, headDim) *
+                    elementBytes);
+}
+
 int64_t TileConfigAttr::getSharedMemoryBytes(int64_t headDim,
                                              int64_t elementBytes) const {
   int64_t bm = getBlockM(), bn = getBlockN();
-  // WMMA pads Q, K and V rows by 8 elements against bank conflicts;
-  // mma_sync swizzles unpadded rows where it can.
-  // wgmma reads unpadded rows in swizzled 64-column blocks (whole 1 KiB
-  // swizzle atoms, so every buffer stays 1 KiB aligned).
-  bool unpadded =
-      getStrategy() == Strategy::wgmma ||
-      (getStrategy() == Strategy::mma_sync && mmaSyncSwizzlesRows(headDim));
-  int64_t rowElements = unpadded ? headDim : headDim + 8;
-  int64_t q = alignTo128(bm * rowElements * elementBytes);
+  int64_t rowElements = sharedRowElements(*this, headDim);
+  int64_t q = getResidentTileBytes(headDim, elementBytes);
   int64_t kv = 2 * alignTo128(getStages() * bn * rowElements * elementBytes);
   // wgmma keeps room for the mbarriers of a producer's K/V ring
   // (kRingBarrierBytes: whole 128-byte lines, so that every buffer before

@@ -440,6 +440,38 @@ LogicalResult SoftmaxStepOp::verify() {
   return success();
 }
 
+LogicalResult LoadRowsOp::verify() {
+  int64_t rows = getResult().getType().getDimSize(0);
+  if (ShapedType::isDynamic(rows) || rows % 16)
+    return emitOpError() << "rows must be a static multiple of 16, got "
+                         << getResult().getType();
+  return success();
+}
+
+LogicalResult GradScoresOp::verify() {
+  RankedTensorType scores = getScores().getType();
+  if (!scores.getElementType().isF32())
+    return emitOpError() << "scores and dp must be f32, got " << scores;
+  if (failed(verifyStaticTiles(*this)))
+    return failure();
+  if (getResult().getType().getShape() != scores.getShape() ||
+      !isMmaOperandType(getResult().getType().getElementType()))
+    return emitOpError() << "result must be f16 or bf16 of the scores' "
+                            "shape, got "
+                         << getResult().getType();
+  if (failed(verifyRowVector(*this, "lse", getLse().getType(),
+                             scores.getDimSize(0))))
+    return failure();
+  for (auto [name, value] :
+       {std::pair<StringRef, float>{"scale_log2e",
+                                    getScaleLog2e().convertToFloat()},
+        {"scale", getScale().convertToFloat()}})
+    if (!(value > 0.0f) || std::isinf(value))
+      return emitOpError() << name << " must be a positive finite number, got "
+                           << value;
+  return success();
+}
+
 LogicalResult RescaleOp::verify() {
   RankedTensorType acc = getAcc().getType();
   if (!acc.getElementType().isF32())

@@ -97,6 +97,10 @@ def Flash_TileConfigAttr : AttrDef<Flash_Dialect, "TileConfig"> {
     /// Bytes of shared memory the GPU lowering allocates for this
     /// configuration with the given head dim and element size.
     int64_t getSharedMemoryBytes(int64_t headDim, int64_t elementBytes) const;
+    /// Bytes of one block_m-row tile kept in shared memory for the whole
+    /// program, as Q is (getSharedMemoryBytes counts Q's; a tile program
+    /// that keeps more, such as the backward's dO, adds this per tile).
+    int64_t getResidentTileBytes(int64_t headDim, int64_t elementBytes) const;
     /// Checks the limits that need the head dim and element type; reports
     /// through `emitError` and fails on the first one broken.
     ::mlir::LogicalResult

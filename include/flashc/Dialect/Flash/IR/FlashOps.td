@@ -461,6 +461,59 @@ def Flash_StoreLseOp : Flash_Op<"store_lse", [AllTypesMatch<["max", "sum"]>]> {
   let hasVerifier = 1;
 }
 
+def Flash_LoadRowsOp : Flash_Op<"load_rows"> {
+  let summary = "load one f32 value per row of a tile";
+  let description = [{
+    Reads `source[b, h, row + i]` for the `R` rows of a tile (`batch_head` is
+    `b·heads + h`); rows at or past the source's seq read as 0. The backward
+    reads the forward's log-sum-exp and its row term D = rowsum(dO∘O) so.
+
+    ```mlir
+    %lse_rows = flash.load_rows %lse[%bh, %row] : memref<?x?x?xf32> -> tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins Arg<MemRefRankOf<[F32], [3]>, "", [MemRead]>:$source,
+                       Index:$batch_head, Index:$row);
+  let results = (outs Flash_Row1:$result);
+  let assemblyFormat = [{
+    $source `[` $batch_head `,` $row `]` attr-dict `:` type($source) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_GradScoresOp : Flash_Op<"grad_scores", [Pure,
+    AllTypesMatch<["scores", "dp"]>, AllTypesMatch<["lse", "delta"]>]> {
+  let summary = "the scores' gradient, from the forward's log-sum-exp";
+  let description = [{
+    The backward's element-wise step (FlashAttention-2's): with
+    `c = scale_log2e` (the attention scale times log2(e)) and the forward's
+    natural log-sum-exp `lse` of each row, the probabilities are recomputed
+    as `p = 2^(s·c - lse·log2(e))`, and the result is
+    `ds = scale · p · (dp - delta)`: the gradient of the scaled scores, times
+    the scale, so that `dQ = ds · K` (and `dK = dsᵀ · Q`) need no further
+    multiply. `dp` is `dO · Vᵀ` for the same block and `delta` the row term
+    `rowsum(dO∘O)`. Masked scores (-inf, from `flash.mask`) and rows whose
+    `lse` is -inf (they saw no key) give 0. The result is rounded to f16 or
+    bf16 for the next product.
+
+    ```mlir
+    %ds = flash.grad_scores %s, %dp, %lse_rows, %delta_rows scale_log2e(0.180336878) scale(0.125)
+        : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+    ```
+  }];
+  let arguments = (ins Flash_Tile2:$scores, Flash_Tile2:$dp, Flash_Row1:$lse,
+                       Flash_Row1:$delta, F32Attr:$scale_log2e,
+                       F32Attr:$scale);
+  let results = (outs Flash_Tile2:$result);
+  let assemblyFormat = [{
+    $scores `,` $dp `,` $lse `,` $delta `scale_log2e` `(` $scale_log2e `)`
+    `scale` `(` $scale `)` attr-dict `:` type($scores) `,` type($lse) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Flash_SoftmaxStepOp : Flash_Op<"softmax_step", [Pure,
     AllTypesMatch<["max_in", "sum_in", "max_out", "sum_out", "alpha"]>]> {
   let summary = "one online-softmax step over a block of scores";
