@@ -487,3 +487,26 @@ func.func @grad_scores_dp_acc(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32
   }
   return
 }
+
+// -----
+
+// With kv_splits > 1 each split holds part of the loop: only
+// flash.normalize's merged accumulator is stored.
+func.func @store_split_loop_acc(%q: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 2>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    %r = flash.kv_loop %q, %q[%bh] upper %c64 init(%z) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>, %acc: tensor<64x64xf32>):
+      %d = flash.dot %t, %kt transpose_rhs acc %acc : tensor<64x64xf16>, tensor<64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+      flash.yield %d : tensor<64x64xf32>
+    }
+    %o = arith.truncf %r : tensor<64x64xf32> to tensor<64x64xf16>
+    // expected-error @+1 {{flash-to-gpu: with kv_splits > 1 the stored accumulator must come from flash.normalize}}
+    flash.store_tile %o, %q[%bh, %c0] : tensor<64x64xf16> -> memref<1x1x64x64xf16>
+  }
+  return
+}

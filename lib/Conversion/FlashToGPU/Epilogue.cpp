@@ -93,6 +93,11 @@ LogicalResult TileLowering::lowerStore(StoreTileOp op) {
                           "accumulator (flash.normalize's, or a K/V loop's)");
   if (op.getDest() != tiled.getO())
     return op.emitOpError("flash-to-gpu: only O is stored");
+  // Split programs each hold part of the loop's sum: flash.normalize
+  // merges them (and guards the store) first.
+  if (k.kvSplits > 1 && !tile->storeGuard)
+    return op.emitOpError("flash-to-gpu: with kv_splits > 1 the stored "
+                          "accumulator must come from flash.normalize");
   OpBuilder &b = k.b;
   Location loc = k.loc;
   std::optional<OpBuilder::InsertionGuard> guarded;
