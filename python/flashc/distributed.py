@@ -157,19 +157,29 @@ def _forward_step(q, keys, values, step_causal, scale, modifiers):
                      return_lse=True, _differentiable=False)
 
 
+def _ring_steps(group, causal, seq, mods, device, k, v):
+    """The steps of the ring, in order: (step, query rows, key rows, causal
+    within them, modifiers, the K and V shard held). The next shard's
+    transfer starts before a step is given and is waited for after it."""
+    rank, world = _ranks(group)
+    ring = _Ring(group)
+    keys, values = k, v
+    for step in range(world):
+        source = (rank - step) % world
+        pending = ring.start([keys, values]) if step < world - 1 else None
+        rows, cols, step_causal = _step_slices(rank, source, causal, seq)
+        modifiers = _step_modifiers(mods, rank, source, world, causal, seq,
+                                    rows, cols, device)
+        yield step, rows, cols, step_causal, modifiers, keys, values
+        if pending:
+            keys, values = pending()
+
+
 class _RingAttention(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q, k, v, causal, scale, group, mods):
-        rank, world = _ranks(group)
-        ring = _Ring(group)
-        seq = q.shape[2]
-        keys, values = k, v
-        for step in range(world):
-            source = (rank - step) % world
-            pending = ring.start([keys, values]) if step < world - 1 else None
-            rows, cols, step_causal = _step_slices(rank, source, causal, seq)
-            modifiers = _step_modifiers(mods, rank, source, world, causal,
-                                        seq, rows, cols, q.device)
+        for step, rows, cols, step_causal, modifiers, keys, values in \
+                _ring_steps(group, causal, q.shape[2], mods, q.device, k, v):
             part_out, part_lse = _forward_step(
                 q[:, :, rows], keys[:, :, cols], values[:, :, cols],
                 step_causal, scale, modifiers)
@@ -178,8 +188,6 @@ class _RingAttention(torch.autograd.Function):
             else:
                 out[:, :, rows], lse[:, :, rows] = merge(
                     out[:, :, rows], lse[:, :, rows], part_out, part_lse)
-            if pending:
-                keys, values = pending()
         out = out.to(q.dtype)
         ctx.save_for_backward(q, k, v, out, lse)
         ctx.options = (causal, scale, group, mods)
@@ -189,25 +197,19 @@ class _RingAttention(torch.autograd.Function):
     def backward(ctx, grad_out, grad_lse):
         q, k, v, out, lse = ctx.saved_tensors
         causal, scale, group, mods = ctx.options
-        rank, world = _ranks(group)
-        ring = _Ring(group)
-        seq = q.shape[2]
         if grad_lse is None:
             grad_lse = torch.zeros_like(lse)
         grad_out = grad_out.to(q.dtype)
         dq = torch.zeros(q.shape, dtype=torch.float32, device=q.device)
-        keys, values = k, v
         dk = torch.zeros(k.shape, dtype=torch.float32, device=k.device)
         dv = torch.zeros(v.shape, dtype=torch.float32, device=v.device)
         # dk and dv travel with their shard, one hop a step while the next
-        # step computes; a last hop brings each home.
+        # step computes (under another tag than the K/V shards); a last hop
+        # brings each home.
+        grads_ring = _Ring(group) if _ranks(group)[1] > 1 else None
         pending_grads = None
-        for step in range(world):
-            source = (rank - step) % world
-            pending = ring.start([keys, values]) if step < world - 1 else None
-            rows, cols, step_causal = _step_slices(rank, source, causal, seq)
-            modifiers = _step_modifiers(mods, rank, source, world, causal,
-                                        seq, rows, cols, q.device)
+        for _, rows, cols, step_causal, modifiers, keys, values in \
+                _ring_steps(group, causal, q.shape[2], mods, q.device, k, v):
             # The probabilities of a shard's keys against the merged lse and
             # out are its share of the whole softmax: the shares' gradients
             # add up to the whole one (summed in float32).
@@ -220,10 +222,8 @@ class _RingAttention(torch.autograd.Function):
                 dk, dv = pending_grads()
             dk[:, :, cols] += part_dk
             dv[:, :, cols] += part_dv
-            if world > 1:
-                pending_grads = ring.start([dk, dv], tag=1)
-            if pending:
-                keys, values = pending()
+            if grads_ring:
+                pending_grads = grads_ring.start([dk, dv], tag=1)
         if pending_grads:
             dk, dv = pending_grads()
         return (dq.to(q.dtype), dk.to(k.dtype), dv.to(v.dtype), None, None,
