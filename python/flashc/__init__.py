@@ -771,10 +771,12 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
     from . import _autograd
     modified = score_mod is not None or mask_mod is not None or \
         bool(captures) or block_map is not None or _build_map
-    if modified and _differentiable and _autograd.records_grad(q, k, v):
+    # (Building a block map records nothing for autograd.)
+    if modified and not _build_map and _differentiable and \
+            _autograd.records_grad(q, k, v):
         # Python modifiers are differentiated on tensors; MLIR text is not.
         if isinstance(score_mod, str) or isinstance(mask_mod, str) or \
-                captures or _build_map:
+                captures:
             _autograd.refuse_gradients(
                 "attention with modifiers as MLIR text", q, k, v)
         options = dict(causal=causal, scale=scale, score_mod=score_mod,
