@@ -44,6 +44,9 @@ if "--warm" in sys.argv:
                 text, _ = flashc.attention_mlir(d, dtype, lse=True, **kwargs)
                 flashc._modified_bundle(text, ARCH)
                 print("warmed", name, dtype, d)
+    # The block map's build (no log-sum-exp) for the documents case.
+    documents = dict(mod_cases(None, m.TensorSpec("torch.int32", 2)))["documents"]
+    flashc._modified_bundle(flashc.attention_mlir(64, "f16", **documents)[0], ARCH)
     sys.exit(0)
 
 import torch  # noqa: E402 - after --warm, which runs without torch
@@ -97,12 +100,13 @@ def inputs(b, h, kvh, sq, sk, d, dtype, views=False):
 
 
 def check_grads(name, q, k, v, causal=False, bottom_right=False, lse_loss=False,
-                score_mod=None, mask_mod=None):
+                score_mod=None, mask_mod=None, block_map=None):
     """flashc's dq, dk, dv (and out) against float64 autograd for the loss
     sum(out * dout) (+ sum(lse * dlse)), with a fresh random dout."""
     out, lse = flashc.attention(q, k, v, causal=causal,
                                 bottom_right=bottom_right, return_lse=True,
-                                score_mod=score_mod, mask_mod=mask_mod)
+                                score_mod=score_mod, mask_mod=mask_mod,
+                                block_map=block_map)
     dout = torch.randn_like(out)
     dlse = torch.randn_like(lse) if lse_loss else None
     loss = (out.float() * dout.float()).sum()
@@ -159,6 +163,16 @@ for dtype in (torch.float16, torch.bfloat16):
         for name, kwargs in mod_cases(slopes, docs):
             q, k, v = inputs(2, 8, 2, 300, 300, d, dtype)
             check_grads(f"{dtype} d={d} {name}", q, k, v, **kwargs)
+
+# A block map built from tensors that require grad (it records nothing),
+# then given to a differentiable call.
+docs = (torch.arange(300, device="cuda") * 4 // 300).repeat(2, 1).to(torch.int32)
+documents = dict(mod_cases(None, docs))["documents"]
+q, k, v = inputs(2, 8, 2, 300, 300, 64, torch.float16)
+built = flashc.block_map(q, k, v, **documents)
+check("block_map of tensors that require grad", isinstance(built, flashc.BlockMap))
+check_grads("torch.float16 d=64 documents with a prebuilt block map", q, k, v,
+            **documents, block_map=built)
 
 # A loss that reads the log-sum-exp too (as ring attention's merge does).
 for dtype in (torch.float16, torch.bfloat16):
