@@ -52,6 +52,7 @@ private:
                            const std::function<void()> &afterFirstDot = {});
   LogicalResult lowerOp(Operation *op);
   LogicalResult lowerLoadTile(LoadTileOp op);
+  // The K/V loop (KVLoop.cpp).
   /// What a flash.kv_loop carries through its scf.for: per carried tile,
   /// whether it is kept in the strategy's partial row form, and how many
   /// flat values it takes (known once the inits are flattened).
