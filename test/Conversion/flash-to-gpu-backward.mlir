@@ -23,15 +23,17 @@
 // CHECK-NOT:     nvgpu.mma.sync
 // CHECK:         gpu.return
 
-// The element-wise step: p = 2^(s·c - lse·log2 e), 0 where lse is -inf,
-// times (dP - D) and the scale.
+// The element-wise step: per row, the exponent's offset
+// -lse·log2(e) + log2(scale) (log2(1/8) = -3), -inf where lse is -inf (so
+// that p = 0); per element p = 2^(s·c + offset), times (dP - D).
 // RUN: flashc-opt %examples/tile/backward_dq.mlir --flash-to-gpu | FileCheck %s --check-prefix=STEP
-// STEP:      %[[SEEN:.*]] = arith.cmpf ogt, %[[L:.*]], %{{.*}} : f32
-// STEP:      %[[NEG:.*]] = arith.mulf %[[L]], %{{.*}} : f32
-// STEP:      %[[NEGL:.*]] = arith.select %[[SEEN]], %[[NEG]], %{{.*}} : f32
-// STEP:      %[[X:.*]] = llvm.intr.fma(%{{.*}}, %{{.*}}, %[[NEGL]])
-// STEP:      %[[P:.*]] = llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"(%[[X]])
-// STEP:      %[[P0:.*]] = arith.select %[[SEEN]], %[[P]], %{{.*}} : f32
-// STEP:      %[[DIFF:.*]] = arith.subf %{{.*}}, %{{.*}} : f32
-// STEP:      %[[PD:.*]] = arith.mulf %[[P0]], %[[DIFF]] : f32
-// STEP:      arith.mulf %[[PD]], %{{.*}} : f32
+// STEP:      %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// STEP:      %[[SEEN:.*]] = arith.cmpf ogt, %[[L:.*]], %[[NEGINF]] : f32
+// STEP:      %[[LOG2SCALE:.*]] = arith.constant -3.000000e+00 : f32
+// STEP:      %[[NEGLOG2E:.*]] = arith.constant -1.44269502 : f32
+// STEP:      %[[OFF:.*]] = llvm.intr.fma(%[[L]], %[[NEGLOG2E]], %[[LOG2SCALE]])
+// STEP:      %[[OFFSET:.*]] = arith.select %[[SEEN]], %[[OFF]], %[[NEGINF]] : f32
+// STEP-NEXT: %[[X:.*]] = llvm.intr.fma(%{{.*}}, %{{.*}}, %[[OFFSET]])
+// STEP-NEXT: %[[P:.*]] = llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"(%[[X]])
+// STEP-NEXT: %[[DIFF:.*]] = arith.subf %{{.*}}, %{{.*}} : f32
+// STEP-NEXT: arith.mulf %[[P]], %[[DIFF]] : f32

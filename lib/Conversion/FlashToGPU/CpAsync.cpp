@@ -257,22 +257,23 @@ void CpAsync::wait(int32_t pendingGroups) {
   tc.afterCopiesLanded();
 }
 
-void CpAsync::loadQ(Value bhValue, Value row0) {
-  issueRowCopies(q, qSource, bhValue, row0, k.blockM, buffers.qFlat, k.idx(0),
+void CpAsync::loadKept(Value source, const FlatSource &flat, Value bhValue,
+                       Value row0, Value dstFlat) {
+  issueRowCopies(source, flat, bhValue, row0, k.blockM, dstFlat, k.idx(0),
                  /*bounded=*/true, computeThreads());
   commitGroup();
-  qLoaded = true;
   wait(0);
   gpu::BarrierOp::create(k.b, k.loc);
 }
 
+void CpAsync::loadQ(Value bhValue, Value row0) {
+  loadKept(q, qSource, bhValue, row0, buffers.qFlat);
+  qLoaded = true;
+}
+
 LogicalResult CpAsync::loadResident(Operation *, Value source, Value bhValue,
                                     Value row0, Value dstFlat) {
-  issueRowCopies(source, flatten(source), bhValue, row0, k.blockM, dstFlat,
-                 k.idx(0), /*bounded=*/true, computeThreads());
-  commitGroup();
-  wait(0);
-  gpu::BarrierOp::create(k.b, k.loc);
+  loadKept(source, flatten(source), bhValue, row0, dstFlat);
   return success();
 }
 

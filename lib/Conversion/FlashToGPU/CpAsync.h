@@ -63,6 +63,11 @@ protected:
                       bool bounded, const Copiers &by);
   /// The flat view of `source` (and its strides where not row-major).
   FlatSource flatten(Value source);
+  /// Copies block_m rows of head `bh` of `source` into the buffer whose
+  /// flat view is `dstFlat`, waits for them and publishes them (Q's load,
+  /// and another tile kept for the program).
+  void loadKept(Value source, const FlatSource &flat, Value bh, Value row0,
+                Value dstFlat);
   /// Commits the copies issued since the last commit as one group (an
   /// empty group if none). Groups are counted, not named: the copies'
   /// tokens are not needed.

@@ -141,7 +141,7 @@ LogicalResult TileLowering::emit(ValueRange kernelArgs) {
   allocateSharedMemory(offset);
   int64_t expected =
       k.config.getSharedMemoryBytes(k.headDim, kElementBytes) +
-      static_cast<int64_t>(residentCaptureTiles(tiled).size()) *
+      static_cast<int64_t>(residentBuffers.size()) *
           k.config.getResidentTileBytes(k.headDim, kElementBytes);
   if (offset != expected)
     return tiled.emitOpError() << "internal error: shared memory layout ("
