@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <map>
+#include <utility>
 
 using namespace mlir;
 using namespace mlir::flash;
@@ -330,10 +331,14 @@ private:
     }
     Tile out = **s;
     for (int64_t i = 0; i < out.rows; ++i)
-      for (int64_t j = 0; j < out.cols; ++j)
-        if (*col + j >= *limit ||
-            (mask.getCausal() && *col + j > *row + i + diagonal))
+      for (int64_t j = 0; j < out.cols; ++j) {
+        // Transposed: rows are keys, columns queries.
+        int64_t key = *col + j, query = *row + i;
+        if (mask.getTransposed())
+          std::swap(key, query);
+        if (*col + j >= *limit || (mask.getCausal() && key > query + diagonal))
           out.at(i, j) = -INFINITY;
+      }
     tiles[mask] = std::move(out);
     return success();
   }

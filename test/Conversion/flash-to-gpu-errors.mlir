@@ -269,7 +269,7 @@ func.func @store_to_q(%q: memref<1x1x64x64xf16>, %out: memref<1x1x64x64xf16>) {
       flash.yield %sum, %acc : tensor<64xf32>, tensor<64x64xf32>
     }
     %o = flash.normalize %r#1, %r#0 : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
-    // expected-error @+1 {{flash-to-gpu: only O is stored}}
+    // expected-error @+1 {{flash-to-gpu: only O or a capture is stored}}
     flash.store_tile %o, %q[%bh, %c0] : tensor<64x64xf16> -> memref<1x1x64x64xf16>
   }
   return
@@ -458,7 +458,7 @@ func.func @grad_scores_constant_rows(%q: memref<1x1x64x64xf16>) {
     ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>, %acc: tensor<64x64xf32>):
       %d = flash.dot %t, %kt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
       %dp = flash.dot %t, %vt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
-      // expected-error @+1 {{flash-to-gpu: lse and delta must be rows of flash.load_rows}}
+      // expected-error @+1 {{flash-to-gpu: lse and delta must come from flash.load_rows}}
       %ds = flash.grad_scores %d, %dp, %rows, %rows scale_log2e(0.180336878) scale(0.125) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
       flash.yield %acc : tensor<64x64xf32>
     }
@@ -507,6 +507,55 @@ func.func @store_split_loop_acc(%q: memref<1x1x64x64xf16>) {
     %o = arith.truncf %r : tensor<64x64xf32> to tensor<64x64xf16>
     // expected-error @+1 {{flash-to-gpu: with kv_splits > 1 the stored accumulator must come from flash.normalize}}
     flash.store_tile %o, %q[%bh, %c0] : tensor<64x64xf16> -> memref<1x1x64x64xf16>
+  }
+  return
+}
+
+// -----
+
+// flash.load_cols gives one value per column of the loop's block.
+func.func @load_cols_short(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32>) {
+  %c0 = arith.constant 0 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) captures(%lse : memref<1x1x64xf32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    // expected-error @+1 {{flash-to-gpu: the columns must be block_n = 64}}
+    %r = flash.load_cols %lse[%bh, %c0] : memref<1x1x64xf32> -> tensor<32xf32>
+  }
+  return
+}
+
+// -----
+
+// Only mma_sync says which columns a lane holds.
+func.func @load_cols_wmma(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32>) {
+  %c0 = arith.constant 0 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) captures(%lse : memref<1x1x64xf32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    // expected-error @+1 {{flash-to-gpu: column values need the mma_sync strategy}}
+    %r = flash.load_cols %lse[%bh, %c0] : memref<1x1x64xf32> -> tensor<64xf32>
+  }
+  return
+}
+
+// -----
+
+// Transposed scores read their queries' terms per column.
+func.func @grad_scores_transposed_rows(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) captures(%lse : memref<1x1x64xf32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    %rows = flash.load_rows %lse[%bh, %c0] : memref<1x1x64xf32> -> tensor<64xf32>
+    %r = flash.kv_loop %q, %q[%bh] upper %c64 init(%z) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>, %acc: tensor<64x64xf32>):
+      %d = flash.dot %t, %kt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      %dp = flash.dot %t, %vt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      // expected-error @+1 {{flash-to-gpu: lse and delta must come from flash.load_cols}}
+      %ds = flash.grad_scores %d, %dp, %rows, %rows scale_log2e(0.180336878) scale(0.125) transposed : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+      flash.yield %acc : tensor<64x64xf32>
+    }
   }
   return
 }

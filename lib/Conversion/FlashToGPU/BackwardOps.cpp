@@ -1,8 +1,9 @@
 //===- BackwardOps.cpp - the walk's backward tile ops ---------------------===//
 //
-// flash.load_rows (one value per row of a capture: the forward's
-// log-sum-exp, the row term D) and flash.grad_scores (GradScores.h), as the
-// walk over a tile program lowers them.
+// flash.load_rows and flash.load_cols (one value per row, or per column, of
+// a capture: the forward's log-sum-exp, the row term D) and
+// flash.grad_scores (GradScores.h), as the walk over a tile program lowers
+// them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,37 +17,64 @@
 using namespace mlir;
 using namespace mlir::flash;
 
-LogicalResult TileLowering::lowerLoadRows(LoadRowsOp op) {
+/// source[b, h, first + offset] for each offset (0 past the source's seq).
+static SmallVector<Value> loadVector(KernelContext &k, Value source, Value bh,
+                                     Value heads, Value first,
+                                     ArrayRef<Value> offsets) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
+  Value batch = arith::DivUIOp::create(b, loc, bh, heads);
+  Value head = arith::RemUIOp::create(b, loc, bh, heads);
+  Value seq = memref::DimOp::create(b, loc, source, 2);
+  SmallVector<Value> values;
+  for (Value offset : offsets) {
+    Value index = k.add(first, offset);
+    Value inside =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, index, seq);
+    auto ifOp =
+        scf::IfOp::create(b, loc, b.getF32Type(), inside, /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    scf::YieldOp::create(
+        b, loc,
+        memref::LoadOp::create(b, loc, source, ValueRange{batch, head, index})
+            .getResult());
+    b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+    scf::YieldOp::create(b, loc, k.f32(0.0f));
+    values.push_back(ifOp.getResult(0));
+  }
+  return values;
+}
+
+LogicalResult TileLowering::lowerLoadRows(LoadRowsOp op) {
   if (op.getType().getDimSize(0) != k.blockM)
     return op.emitOpError()
            << "flash-to-gpu: the rows must be block_m = " << k.blockM;
-  Value source = scalar(op.getSource());
-  Value bh = scalar(op.getBatchHead());
-  Value batch = arith::DivUIOp::create(b, loc, bh, heads);
-  Value head = arith::RemUIOp::create(b, loc, bh, heads);
-  Value row0 = scalar(op.getRow());
-  Value seq = memref::DimOp::create(b, loc, source, 2);
-  TileStorage storage{TileStorage::Kind::Rows};
-  int64_t slots = tc->rowsPerLane();
+  SmallVector<Value> rows;
   for (int64_t s = 0; s < k.strips; ++s)
-    for (int64_t slot = 0; slot < slots; ++slot) {
-      Value row = k.add(row0, tc->rowOfSlot(s, slot));
-      Value inside =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, seq);
-      auto ifOp =
-          scf::IfOp::create(b, loc, b.getF32Type(), inside, /*withElse=*/true);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      scf::YieldOp::create(
-          b, loc,
-          memref::LoadOp::create(b, loc, source, ValueRange{batch, head, row})
-              .getResult());
-      b.setInsertionPointToStart(&ifOp.getElseRegion().front());
-      scf::YieldOp::create(b, loc, k.f32(0.0f));
-      storage.values.push_back(ifOp.getResult(0));
-    }
+    for (int64_t slot = 0; slot < tc->rowsPerLane(); ++slot)
+      rows.push_back(tc->rowOfSlot(s, slot));
+  TileStorage storage{TileStorage::Kind::Rows};
+  storage.values =
+      loadVector(k, scalar(op.getSource()), scalar(op.getBatchHead()), heads,
+                 scalar(op.getRow()), rows);
+  tiles[op.getResult()] = storage;
+  return success();
+}
+
+LogicalResult TileLowering::lowerLoadCols(LoadColsOp op) {
+  if (op.getType().getDimSize(0) != k.blockN)
+    return op.emitOpError()
+           << "flash-to-gpu: the columns must be block_n = " << k.blockN;
+  FailureOr<SmallVector<Value>> columns = tc->laneColumns(k.blockN);
+  if (failed(columns))
+    return op.emitOpError("flash-to-gpu: column values need the mma_sync "
+                          "strategy");
+  TileStorage storage{TileStorage::Kind::Cols};
+  storage.values =
+      loadVector(k, scalar(op.getSource()), scalar(op.getBatchHead()), heads,
+                 scalar(op.getCol()), *columns);
+  storage.cols = k.blockN;
   tiles[op.getResult()] = storage;
   return success();
 }
@@ -63,12 +91,24 @@ LogicalResult TileLowering::lowerGradScores(GradScoresOp op) {
   if (!dp || dp->kind != TileStorage::Kind::Scores || !dp->modifiers.empty())
     return op.emitOpError("flash-to-gpu: dp must come from a flash.dot "
                           "without acc");
-  if (!lse || lse->kind != TileStorage::Kind::Rows || lse->partial || !delta ||
-      delta->kind != TileStorage::Kind::Rows || delta->partial)
-    return op.emitOpError("flash-to-gpu: lse and delta must be rows of "
-                          "flash.load_rows");
-  tiles[op.getResult()] = emitGradScores(
-      k, *tc, *scores, *dp, lse->values, delta->values,
-      op.getScaleLog2e().convertToFloat(), op.getScale().convertToFloat());
+  // Per query: rows of the scores, or columns of transposed ones.
+  TileStorage::Kind perQuery =
+      op.getTransposed() ? TileStorage::Kind::Cols : TileStorage::Kind::Rows;
+  if (!lse || lse->kind != perQuery || lse->partial || !delta ||
+      delta->kind != perQuery || delta->partial)
+    return op.emitOpError()
+           << "flash-to-gpu: lse and delta must come from "
+           << (op.getTransposed() ? "flash.load_cols" : "flash.load_rows");
+  GradScoreTerms terms;
+  terms.lse = lse->values;
+  terms.delta = delta->values;
+  terms.perColumn = op.getTransposed();
+  terms.scaleLog2e = op.getScaleLog2e().convertToFloat();
+  terms.scale = op.getScale().convertToFloat();
+  terms.withProbs = static_cast<bool>(op.getProbs());
+  auto [grads, probs] = emitGradScores(k, *tc, *scores, *dp, terms);
+  tiles[op.getResult()] = grads;
+  if (probs)
+    tiles[op.getProbs()] = *probs;
   return success();
 }

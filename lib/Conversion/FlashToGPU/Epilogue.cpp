@@ -91,8 +91,10 @@ LogicalResult TileLowering::lowerStore(StoreTileOp op) {
   if (!tile || tile->kind != TileStorage::Kind::Acc)
     return op.emitOpError("flash-to-gpu: the stored tile must be an "
                           "accumulator (flash.normalize's, or a K/V loop's)");
-  if (op.getDest() != tiled.getO())
-    return op.emitOpError("flash-to-gpu: only O is stored");
+  // O, or a capture (the backward's dK/dV program writes dK so).
+  if (op.getDest() != tiled.getO() &&
+      !llvm::is_contained(tiled.getCaptures(), op.getDest()))
+    return op.emitOpError("flash-to-gpu: only O or a capture is stored");
   // Split programs each hold part of the loop's sum: flash.normalize
   // merges them (and guards the store) first.
   if (k.kvSplits > 1 && !tile->storeGuard)
@@ -111,8 +113,9 @@ LogicalResult TileLowering::lowerStore(StoreTileOp op) {
   Value bh = scalar(op.getBatchHead());
   Value batch = arith::DivUIOp::create(b, loc, bh, heads);
   Value head = arith::RemUIOp::create(b, loc, bh, heads);
-  Value seq = memref::DimOp::create(b, loc, o, 2);
-  tc->storeOutput(tile->values, o, batch, head, row0, seq);
+  Value dest = op.getDest() == tiled.getO() ? o : scalar(op.getDest());
+  Value seq = memref::DimOp::create(b, loc, dest, 2);
+  tc->storeOutput(tile->values, dest, batch, head, row0, seq);
   return success();
 }
 

@@ -290,6 +290,17 @@ std::unique_ptr<ScoreStrip> MmaSync::scoreStrip(const TileStorage &scores,
   return std::make_unique<MmaScoreStrip>(*this, k, scores, strip, masked);
 }
 
+FailureOr<SmallVector<Value>> MmaSync::laneColumns(int64_t cols) {
+  // Element 2t + e of a row is column 8t + 2(l%4) + e (MmaScoreStrip).
+  Value laneCol =
+      k.mul(arith::RemUIOp::create(k.b, k.loc, k.lane, k.idx(4)), k.idx(2));
+  SmallVector<Value> columns;
+  for (int64_t t = 0; t < cols / kTileCols; ++t)
+    for (int64_t e = 0; e < 2; ++e)
+      columns.push_back(k.add(laneCol, k.idx(kTileCols * t + e)));
+  return columns;
+}
+
 SmallVector<Type> MmaSync::probabilityTypes(int64_t cols) {
   return SmallVector<Type>(cols / kSliceK, VectorType::get({4, 2}, k.element));
 }

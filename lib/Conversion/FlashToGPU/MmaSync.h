@@ -56,6 +56,7 @@ public:
     Value quadRow = arith::DivUIOp::create(k.b, k.loc, k.lane, k.idx(4));
     return k.add(k.add(k.warpRow, k.idx(16 * strip + 8 * slot)), quadRow);
   }
+  FailureOr<SmallVector<Value>> laneColumns(int64_t cols) override;
   Value writesRow() override {
     return arith::CmpIOp::create(
         k.b, k.loc, arith::CmpIPredicate::eq,

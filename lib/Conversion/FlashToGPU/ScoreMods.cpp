@@ -82,17 +82,20 @@ static Value pastDiagonal(KernelContext &k, const TileStorage &scores,
                                k.add(query, scores.maskDiagonal));
 }
 
-/// -inf where the mask of `scores` hides (`row`, `col`): keys at or past
-/// the limit and, if causal, keys after the (shifted) diagonal.
+/// -inf where the mask of `scores` hides (`row`, `col`): columns at or
+/// past the limit and, if causal, keys after the (shifted) diagonal of
+/// their query (a column's key against a row's query, or transposed).
 static Value applyMask(KernelContext &k, const TileStorage &scores, Value value,
                        Value row, Value col) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
-  Value keyCol = k.add(scores.maskCol, col);
-  Value bad = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, keyCol,
+  Value column = k.add(scores.maskCol, col);
+  Value bad = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, column,
                                     scores.maskLimit);
   if (scores.causal) {
-    Value above = pastDiagonal(k, scores, keyCol, k.add(scores.maskRow, row));
+    Value tileRow = k.add(scores.maskRow, row);
+    Value above = scores.transposed ? pastDiagonal(k, scores, tileRow, column)
+                                    : pastDiagonal(k, scores, column, tileRow);
     bad = arith::OrIOp::create(b, loc, bad, above);
   }
   return arith::SelectOp::create(b, loc, bad, k.f32(-INFINITY), value);
@@ -182,9 +185,17 @@ flash::emitMaskedOrNot(KernelContext &k, const TileStorage &scores,
   if (cuts)
     needed = arith::OrIOp::create(b, loc, needed, cuts);
   if (scores.causal) {
-    Value lastCol = arith::SubIOp::create(b, loc, blockEnd, k.idx(1));
-    Value crosses =
-        pastDiagonal(k, scores, lastCol, k.add(scores.maskRow, k.warpRow));
+    // Some pair of this warp's rows and the block's columns is past the
+    // diagonal: the last key against the first query.
+    Value firstRow = k.add(scores.maskRow, k.warpRow);
+    Value crosses;
+    if (scores.transposed) {
+      Value lastRow = k.add(firstRow, k.idx(k.rowsPerWarp - 1));
+      crosses = pastDiagonal(k, scores, lastRow, scores.maskCol);
+    } else {
+      Value lastCol = arith::SubIOp::create(b, loc, blockEnd, k.idx(1));
+      crosses = pastDiagonal(k, scores, lastCol, firstRow);
+    }
     needed = arith::OrIOp::create(b, loc, needed, crosses);
   }
   return emitBranch(k, needed, resultTypes, emitStep);

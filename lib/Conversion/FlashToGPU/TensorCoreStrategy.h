@@ -104,6 +104,13 @@ public:
                                          bool toPartial);
   /// The tile row of this lane's row value `slot` of 16-row strip `strip`.
   virtual Value rowOfSlot(int64_t strip, int64_t slot) = 0;
+  /// The tile column of each element of a row of `cols` columns this lane
+  /// holds (ScoreStrip's element order; the same for every row), or
+  /// failure where the strategy does not say (column values are then
+  /// unsupported).
+  virtual FailureOr<SmallVector<Value>> laneColumns(int64_t cols) {
+    return failure();
+  }
   /// Whether this lane is the one of those holding a row that writes its
   /// row values (an i1).
   virtual Value writesRow() = 0;

@@ -75,11 +75,14 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
                             mapping.lookup(tiled.getV()));
   }
   Value queryBlock = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
-  if (tiled.isCausal()) {
+  bool transposedMask = false;
+  tiled.walk([&](MaskOp mask) { transposedMask |= mask.getTransposed(); });
+  if (tiled.isCausal() && !transposedMask) {
     // Causal query block i has about i + 1 key blocks of work. The hardware
     // starts blocks in x order, so x = 0 takes the last (longest) query
     // block: the longest jobs go first and the last wave is short ones,
-    // instead of a tail of long ones on a few SMs.
+    // instead of a tail of long ones on a few SMs. (Under a transposed
+    // mask, the backward's dK/dV, block 0 is already the longest.)
     Value last = arith::SubIOp::create(
         b, loc, gpu::GridDimOp::create(b, loc, gpu::Dimension::x), k.idx(1));
     queryBlock = arith::SubIOp::create(b, loc, last, queryBlock);
@@ -195,6 +198,8 @@ LogicalResult TileLowering::lowerOp(Operation *op) {
     return lowerSoftmax(softmax);
   if (auto rows = dyn_cast<LoadRowsOp>(op))
     return lowerLoadRows(rows);
+  if (auto cols = dyn_cast<LoadColsOp>(op))
+    return lowerLoadCols(cols);
   // An accumulator rounded to the element type (the backward's dQ): it is
   // rounded when stored, so it keeps its storage.
   if (auto trunc = dyn_cast<arith::TruncFOp>(op)) {
@@ -332,6 +337,7 @@ LogicalResult TileLowering::lowerMask(MaskOp op) {
   if (op.getDiagonal())
     storage.maskDiagonal = scalar(op.getDiagonal());
   storage.causal = op.getCausal();
+  storage.transposed = op.getTransposed();
   tiles[op.getResult()] = storage;
   return success();
 }

@@ -88,6 +88,7 @@ private:
   LogicalResult lowerSoftmax(SoftmaxStepOp op);
   // The backward's ops (BackwardOps.cpp).
   LogicalResult lowerLoadRows(LoadRowsOp op);
+  LogicalResult lowerLoadCols(LoadColsOp op);
   LogicalResult lowerGradScores(GradScoresOp op);
   LogicalResult lowerRescale(RescaleOp op);
   // The epilogue (Epilogue.cpp).

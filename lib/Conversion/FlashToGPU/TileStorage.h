@@ -44,6 +44,7 @@ struct TileStorage {
     MaskedScores, // Scores plus a mask to apply when read
     Probs,        // probabilities as the strategy holds them
     Rows,         // per-lane f32 row values, rowsPerLane per 16-row strip
+    Cols,         // per-lane f32 column values, one per element of a row
     Acc,          // accumulator fragments [strip][column tile]
   } kind;
   float splat = 0.0f;
@@ -56,9 +57,10 @@ struct TileStorage {
   bool partial = false;
   /// MaskedScores: keys at or past `maskLimit` are masked, and with `causal`
   /// keys after the query (shifted by `maskDiagonal` if set); `maskRow` /
-  /// `maskCol` are the tile's first query row and key column.
+  /// `maskCol` are the tile's first query row and key column. With
+  /// `transposed`, rows are keys and columns queries (flash.mask's).
   Value maskRow, maskCol, maskLimit, maskDiagonal;
-  bool causal = false;
+  bool causal = false, transposed = false;
   /// Scores / MaskedScores: modifiers applied in order to each element, before
   /// the mask.
   SmallVector<ScoreModifier> modifiers;

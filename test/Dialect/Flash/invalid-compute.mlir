@@ -1,6 +1,6 @@
 // RUN: flashc-opt %s --split-input-file --verify-diagnostics
 
-// Verifier rules of flash.dot, flash.mask, flash.softmax_step, flash.rescale, flash.normalize, flash.load_rows, flash.grad_scores: one chunk per rule.
+// Verifier rules of flash.dot, flash.mask, flash.softmax_step, flash.rescale, flash.normalize, flash.load_rows, flash.load_cols, flash.grad_scores: one chunk per rule.
 
 //===----------------------------------------------------------------------===//
 // flash.dot
@@ -351,8 +351,35 @@ func.func @grad_scores_result(%s: tensor<64x64xf32>, %r: tensor<64xf32>) {
 
 // One log-sum-exp per row of the scores.
 func.func @grad_scores_rows(%s: tensor<64x64xf32>, %r: tensor<32xf32>) {
-  // expected-error @+1 {{'flash.grad_scores' op lse has 32 rows, the tile has 64}}
+  // expected-error @+1 {{'flash.grad_scores' op lse has 32 values, the tile has 64 rows}}
   %d = flash.grad_scores %s, %s, %r, %r scale_log2e(1.0) scale(1.0) : tensor<64x64xf32>, tensor<32xf32> -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
+// Transposed scores have one log-sum-exp per column (a query's).
+func.func @grad_scores_columns(%s: tensor<64x32xf32>, %r: tensor<64xf32>) {
+  // expected-error @+1 {{'flash.grad_scores' op lse has 64 values, the tile has 32 columns}}
+  %d = flash.grad_scores %s, %s, %r, %r scale_log2e(1.0) scale(1.0) transposed : tensor<64x32xf32>, tensor<64xf32> -> tensor<64x32xf16>
+  return
+}
+
+// -----
+
+// The probabilities come back like dS.
+func.func @grad_scores_probs(%s: tensor<64x64xf32>, %r: tensor<64xf32>) {
+  // expected-error @+1 {{'flash.grad_scores' op probs type 'tensor<64x64xbf16>' differs from the result's 'tensor<64x64xf16>'}}
+  %d, %p = flash.grad_scores %s, %s, %r, %r scale_log2e(1.0) scale(1.0) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>, tensor<64x64xbf16>
+  return
+}
+
+// -----
+
+// flash.load_cols, as flash.load_rows: a multiple of 16 values.
+func.func @load_cols_8(%lse: memref<?x?x?xf32>, %i: index) {
+  // expected-error @+1 {{'flash.load_cols' op columns must be a static multiple of 16, got 'tensor<8xf32>'}}
+  %r = flash.load_cols %lse[%i, %i] : memref<?x?x?xf32> -> tensor<8xf32>
   return
 }
 

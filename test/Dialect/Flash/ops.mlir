@@ -305,6 +305,21 @@ func.func @backward_ops(%lse: memref<?x?x?xf32>, %s: tensor<64x32xf32>, %i: inde
   return
 }
 
+// The dK/dV program's forms: values per column, transposed scores and
+// masks, and the probabilities as a second result.
+// CHECK-LABEL: func.func @backward_transposed_ops
+// CHECK: %[[C:[a-z0-9_]+]] = flash.load_cols %{{.*}}[%{{.*}}, %{{.*}}] : memref<?x?x?xf32> -> tensor<32xf32>
+// CHECK: flash.mask %{{.*}} row %{{.*}} col %{{.*}} limit %{{.*}} causal transposed : tensor<64x32xf32>
+// CHECK: flash.mask %{{.*}} row %{{.*}} col %{{.*}} limit %{{.*}} causal diagonal %{{.*}} transposed : tensor<64x32xf32>
+// CHECK: %result, %probs = flash.grad_scores %{{.*}}, %{{.*}}, %[[C]], %[[C]] scale_log2e(0.180336878) scale(1.250000e-01) transposed : tensor<64x32xf32>, tensor<32xf32> -> tensor<64x32xf16>, tensor<64x32xf16>
+func.func @backward_transposed_ops(%lse: memref<?x?x?xf32>, %s: tensor<64x32xf32>, %i: index) {
+  %c = flash.load_cols %lse[%i, %i] : memref<?x?x?xf32> -> tensor<32xf32>
+  %m = flash.mask %s row %i col %i limit %i causal transposed : tensor<64x32xf32>
+  %n = flash.mask %s row %i col %i limit %i causal diagonal %i transposed : tensor<64x32xf32>
+  %ds, %p = flash.grad_scores %m, %s, %c, %c scale_log2e(0.180336878) scale(0.125) transposed : tensor<64x32xf32>, tensor<32xf32> -> tensor<64x32xf16>, tensor<64x32xf16>
+  return
+}
+
 // A policy beside the configuration.
 // CHECK-LABEL: func.func @with_policy
 // CHECK: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 32, stages = 3, warps = 4, strategy = mma_sync>) policy(#flash.policy<q = shared, stale_max_log2 = 8, prefetch = after_first_dot, min_blocks_per_sm = 1>) :

@@ -440,12 +440,22 @@ LogicalResult SoftmaxStepOp::verify() {
   return success();
 }
 
-LogicalResult LoadRowsOp::verify() {
-  int64_t rows = getResult().getType().getDimSize(0);
-  if (ShapedType::isDynamic(rows) || rows % 16)
-    return emitOpError() << "rows must be a static multiple of 16, got "
-                         << getResult().getType();
+/// flash.load_rows / flash.load_cols: a static multiple of 16 values.
+static LogicalResult verifyLoadedVector(Operation *op, StringRef what,
+                                        RankedTensorType type) {
+  int64_t size = type.getDimSize(0);
+  if (ShapedType::isDynamic(size) || size % 16)
+    return op->emitOpError()
+           << what << " must be a static multiple of 16, got " << type;
   return success();
+}
+
+LogicalResult LoadRowsOp::verify() {
+  return verifyLoadedVector(*this, "rows", getResult().getType());
+}
+
+LogicalResult LoadColsOp::verify() {
+  return verifyLoadedVector(*this, "columns", getResult().getType());
 }
 
 LogicalResult GradScoresOp::verify() {
@@ -459,9 +469,16 @@ LogicalResult GradScoresOp::verify() {
     return emitOpError() << "result must be f16 or bf16 of the scores' "
                             "shape, got "
                          << getResult().getType();
-  if (failed(verifyRowVector(*this, "lse", getLse().getType(),
-                             scores.getDimSize(0))))
-    return failure();
+  if (getProbs() && getProbs().getType() != getResult().getType())
+    return emitOpError() << "probs type " << getProbs().getType()
+                         << " differs from the result's "
+                         << getResult().getType();
+  // One lse per query: per row, or per column of transposed scores.
+  int64_t queries = scores.getDimSize(getTransposed() ? 1 : 0);
+  if (getLse().getType().getDimSize(0) != queries)
+    return emitOpError() << "lse has " << getLse().getType().getDimSize(0)
+                         << " values, the tile has " << queries
+                         << (getTransposed() ? " columns" : " rows");
   for (auto [name, value] :
        {std::pair<StringRef, float>{"scale_log2e",
                                     getScaleLog2e().convertToFloat()},

@@ -353,18 +353,26 @@ def Flash_MaskOp : Flash_Op<"mask", [Pure, AllTypesMatch<["scores", "result"]>]>
     unchanged; the lowering tests this once per block, so that only tail and
     diagonal blocks pay for it.
 
+    With `transposed` the tile holds the transposed scores, as the
+    backward's dK/dV program computes them (K·Qᵀ): element (i, j) is key
+    `row + i` against query `col + j`, so `limit` bounds the queries and,
+    with `causal`, the element is hidden when `row + i > col + j +
+    diagonal`.
+
     ```mlir
     %sm = flash.mask %s row %row col %start limit %seq_k causal : tensor<64x64xf32>
     %sb = flash.mask %s row %row col %start limit %seq_k causal diagonal %d : tensor<64x64xf32>
+    %st = flash.mask %s row %key0 col %start limit %seq_q causal transposed : tensor<64x64xf32>
     ```
   }];
   let arguments = (ins Flash_Tile2:$scores, Index:$row, Index:$col,
                        Index:$limit, UnitAttr:$causal,
-                       Optional<Index>:$diagonal);
+                       Optional<Index>:$diagonal, UnitAttr:$transposed);
   let results = (outs Flash_Tile2:$result);
   let assemblyFormat = [{
     $scores `row` $row `col` $col `limit` $limit (`causal` $causal^)?
-    (`diagonal` $diagonal^)? attr-dict `:` type($scores)
+    (`diagonal` $diagonal^)? (`transposed` $transposed^)? attr-dict `:`
+    type($scores)
   }];
   let hasVerifier = 1;
 }
@@ -482,6 +490,29 @@ def Flash_LoadRowsOp : Flash_Op<"load_rows"> {
   let hasVerifier = 1;
 }
 
+def Flash_LoadColsOp : Flash_Op<"load_cols"> {
+  let summary = "load one f32 value per column of a tile";
+  let description = [{
+    Reads `source[b, h, col + j]` for the `C` columns of a tile
+    (`batch_head` is `b·heads + h`); columns at or past the source's seq
+    read as 0. The backward's dK/dV program, whose score tiles are
+    transposed (a column per query), reads the forward's log-sum-exp and the
+    row term D of its queries so.
+
+    ```mlir
+    %lse_cols = flash.load_cols %lse[%bh, %start] : memref<?x?x?xf32> -> tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins Arg<MemRefRankOf<[F32], [3]>, "", [MemRead]>:$source,
+                       Index:$batch_head, Index:$col);
+  let results = (outs Flash_Row1:$result);
+  let assemblyFormat = [{
+    $source `[` $batch_head `,` $col `]` attr-dict `:` type($source) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Flash_GradScoresOp : Flash_Op<"grad_scores", [Pure,
     AllTypesMatch<["scores", "dp"]>, AllTypesMatch<["lse", "delta"]>]> {
   let summary = "the scores' gradient, from the forward's log-sum-exp";
@@ -497,19 +528,28 @@ def Flash_GradScoresOp : Flash_Op<"grad_scores", [Pure,
     `lse` is -inf (they saw no key) give 0. The result is rounded to f16 or
     bf16 for the next product.
 
+    With `transposed` the tiles are transposed (a row per key, a column per
+    query: the dK/dV program's `K·Qᵀ` and `V·dOᵀ`), and `lse` and `delta`
+    hold one value per column (`flash.load_cols`). The optional second
+    result is `p` itself, rounded the same way, from the same visit of the
+    elements: the dK/dV program needs both (`dV += pᵀ·dO`).
+
     ```mlir
     %ds = flash.grad_scores %s, %dp, %lse_rows, %delta_rows scale_log2e(0.180336878) scale(0.125)
         : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+    %dst, %pt = flash.grad_scores %st, %dpt, %lse_cols, %delta_cols scale_log2e(0.180336878)
+        scale(0.125) transposed
+        : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>, tensor<64x64xf16>
     ```
   }];
   let arguments = (ins Flash_Tile2:$scores, Flash_Tile2:$dp, Flash_Row1:$lse,
                        Flash_Row1:$delta, F32Attr:$scale_log2e,
-                       F32Attr:$scale);
-  let results = (outs Flash_Tile2:$result);
+                       F32Attr:$scale, UnitAttr:$transposed);
+  let results = (outs Flash_Tile2:$result, Optional<Flash_Tile2>:$probs);
   let assemblyFormat = [{
     $scores `,` $dp `,` $lse `,` $delta `scale_log2e` `(` $scale_log2e `)`
-    `scale` `(` $scale `)` attr-dict `:` type($scores) `,` type($lse) `->`
-    type($result)
+    `scale` `(` $scale `)` (`transposed` $transposed^)? attr-dict `:`
+    type($scores) `,` type($lse) `->` type($result) (`,` type($probs)^)?
   }];
   let hasVerifier = 1;
 }
