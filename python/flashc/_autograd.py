@@ -4,10 +4,11 @@ flashc.attention with q, k or v requiring grad (or inside torch.compile)
 calls the custom op flashc::attention_forward, which returns the output
 and the rows' log-sum-exp. Its backward is the custom op
 flashc::attention_backward: FlashAttention-2's algorithm (probabilities
-recomputed from the saved log-sum-exp, D = rowsum(dO * O)), run for now by
+recomputed from the saved log-sum-exp, D = rowsum(dO * O)), run by
+flashc's two compiled backward kernels (_backward_kernels.py) where they
+reach (head dims up to 192), else (or with FLASHC_BACKWARD=pytorch) by
 PyTorch ops on blocks of query rows in float32, so that no
-[seq_q, seq_k] matrix of the whole problem is held. The compiler's own
-backward kernels are to replace it behind the same op (docs/Backward.md).
+[seq_q, seq_k] matrix of the whole problem is held (docs/Backward.md).
 Both ops have fake implementations, so torch.compile traces them without
 graph breaks. Calls with Python score_mod / mask_mod functions go through
 ModifiedAttention instead (an autograd.Function: the functions are not op
@@ -17,9 +18,12 @@ Imported only where torch is: flashc itself works without it.
 """
 
 import math
+import os
 from typing import Optional
 
 import torch
+
+from ._backward_kernels import compiled_backward
 
 # Float32 bytes of the score-sized temporaries of one block of query rows
 # (scores, probabilities, dP, dS).
@@ -59,8 +63,15 @@ def attention_backward(grad_out: torch.Tensor, grad_lse: torch.Tensor,
                        out: torch.Tensor, lse: torch.Tensor, causal: bool,
                        scale: Optional[float], bottom_right: bool
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    dq, dk, dv = blocked_backward(grad_out, grad_lse, q, k, v, out, lse,
+    grads = None
+    if os.environ.get("FLASHC_BACKWARD", "compiled") != "pytorch":
+        grads = compiled_backward(grad_out, grad_lse, q, k, v, out, lse,
                                   causal, scale, bottom_right)
+    if grads is None:
+        grads = blocked_backward(grad_out, grad_lse, q, k, v, out, lse,
+                                 causal, scale, bottom_right)
+    dq, dk, dv = grads
+    # Shaped and strided like the inputs (views included).
     return (torch.empty_like(q).copy_(dq), torch.empty_like(k).copy_(dk),
             torch.empty_like(v).copy_(dv))
 

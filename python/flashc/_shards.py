@@ -22,9 +22,15 @@ def global_modifiers(score_mod, mask_mod, places):
     every step and rank): for queries, then keys, the call's first shard
     row and the shard's placement (chunk, base0, base1)."""
     def position(index, at):
-        local = places[at] + index
-        return mods.where(local < places[at + 1], places[at + 2] + local,
-                          places[at + 3] + local - places[at + 1])
+        # Traced (index is a traced value), a constant index of `places`
+        # must be a traced load: torch would index the tensor itself.
+        if isinstance(index, mods._Value):
+            entry = [mods._load(places, at + n) for n in range(4)]
+        else:
+            entry = [places[at + n] for n in range(4)]
+        first, chunk, base0, base1 = entry
+        local = first + index
+        return mods.where(local < chunk, base0 + local, base1 + local - chunk)
 
     def score(s, b, h, i, j):
         return score_mod(s, b, h, position(i, 0), position(j, 4))

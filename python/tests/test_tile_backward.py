@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
-"""The backward's dQ tile program (examples/tile/backward_dq.mlir: causal,
-head_dim 64, f16, scale 1/8) on the GPU against float64 autograd.
+"""The backward's tile programs as written in examples/tile/
+(backward_dq.mlir and backward_dkdv.mlir: causal, head_dim 64, f16, scale
+1/8) on the GPU against float64 autograd.
 
-    flashc examples/tile/backward_dq.mlir --arch sm_90 -o dq.bundle   # with MLIR
-    test_dq_kernel.py dq.bundle                                     # on the GPU
+    flashc examples/tile/backward_dq.mlir --arch sm_90 -o dq.bundle      # with MLIR
+    flashc examples/tile/backward_dkdv.mlir --arch sm_90 -o dkdv.bundle
+    test_tile_backward.py dq.bundle dkdv.bundle [--small]              # on the GPU
 
 The forward (flashc.attention with the log-sum-exp) comes from the warmed
 cache (python/tests/warm_cache.py). D = rowsum(dO * O) is computed by
-PyTorch; the kernel takes dO, the log-sum-exp and D as captures and writes
-dQ, poisoned with NaN before each launch. Prints one line per check and
-'N passed, M failed'; exit 0 only if all passed.
+PyTorch; the kernels take dO, the log-sum-exp and D (and the dK/dV program
+V and dK) as captures and write dQ, dK and dV, poisoned with NaN before
+each launch (--small: without the largest shape, for compute-sanitizer).
+Prints one line per check and 'N passed, M failed'; exit 0 only if all
+passed.
 """
 import math
 import sys
@@ -22,36 +26,45 @@ from report import check, finish
 BOUND = 2e-3  # relative L2, f16 (as test_backward.py)
 
 
-def reference_dq(q, k, v, dout):
-    """dQ of causal attention (scale 1/sqrt(64)) in float64."""
-    q64 = q.double().requires_grad_()
-    s = (q64 @ k.double().transpose(-1, -2)) / math.sqrt(q.shape[-1])
+def reference(q, k, v, dout):
+    """dQ, dK, dV of causal attention (scale 1/sqrt(64)) in float64."""
+    q64, k64, v64 = (t.double().requires_grad_() for t in (q, k, v))
+    s = (q64 @ k64.transpose(-1, -2)) / math.sqrt(q.shape[-1])
     n = q.shape[2]
     hidden = torch.arange(n, device=q.device) > torch.arange(n, device=q.device)[:, None]
-    p = torch.softmax(s.masked_fill(hidden, -math.inf), -1)
-    out = p @ v.double()
-    (dq,) = torch.autograd.grad((out * dout.double()).sum(), (q64,))
-    dv = p.transpose(-1, -2) @ dout.double()
-    return dq, dv.norm()
+    out = torch.softmax(s.masked_fill(hidden, -math.inf), -1) @ v64
+    return torch.autograd.grad((out * dout.double()).sum(), (q64, k64, v64))
 
 
-if len(sys.argv) != 2:
+def rel_l2(x, ref, scale):
+    """Against the larger of the reference's norm and `scale` (dV's): dQ
+    and dK are zero at seq 1."""
+    return ((x.double() - ref).norm() / torch.maximum(ref.norm(), scale)).item()
+
+
+small = "--small" in sys.argv[3:]
+if len(sys.argv) - small != 3:
     sys.exit(__doc__)
 torch.manual_seed(0)
 runtime, _ = flashc._runtime_of(torch, torch.empty(1, device="cuda"))
-kernel = runtime.load(open(sys.argv[1], "rb").read())
-for (b, h, s) in ((1, 1, 1), (2, 3, 17), (1, 4, 130), (2, 2, 1000), (1, 8, 4096)):
+dq_kernel, dkdv_kernel = (runtime.load(open(path, "rb").read())
+                          for path in sys.argv[1:3])
+shapes = [(1, 1, 1), (2, 3, 17), (1, 4, 130), (2, 2, 1000), (1, 8, 4096)]
+for (b, h, s) in shapes[:-1] if small else shapes:
     q, k, v, dout = (torch.randn(b, h, s, 64, device="cuda", dtype=torch.float16)
                      for _ in range(4))
     with torch.no_grad():
         out, lse = flashc.attention(q, k, v, causal=True, return_lse=True)
     delta = (dout.float() * out.float()).sum(-1)
-    dq = torch.full_like(q, float("nan"))
-    runtime.launch_with(kernel, q, k, v, dq, None, [dout, lse, delta])
+    dq, dk, dv = (torch.full_like(q, float("nan")) for _ in range(3))
+    runtime.launch_with(dq_kernel, q, k, v, dq, None, [dout, lse, delta])
+    runtime.launch_with(dkdv_kernel, k, q, dout, dv, None, [v, dk, lse, delta])
     torch.cuda.synchronize()
-    ref, scale = reference_dq(q, k, v, dout)
-    # Against the larger of dQ's norm and dV's (dQ is zero at seq 1).
-    err = ((dq.double() - ref).norm() / torch.maximum(ref.norm(), scale)).item()
-    check(f"dQ causal d=64 f16 {(b, h, s)}",
-          torch.isfinite(dq).all().item() and err < BOUND, f"rel_l2={err:.2e}")
+    refs = reference(q, k, v, dout)
+    scale = refs[2].norm()
+    for name, got, ref in zip(("dQ", "dK", "dV"), (dq, dk, dv), refs):
+        err = rel_l2(got, ref, scale)
+        check(f"{name} causal d=64 f16 {(b, h, s)}",
+              torch.isfinite(got).all().item() and err < BOUND,
+              f"rel_l2={err:.2e}")
 finish()

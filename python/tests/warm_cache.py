@@ -52,3 +52,12 @@ for dtype in ("f16", "bf16"):
             text, _ = flashc.attention_mlir(d, dtype, causal, lse=True,
                                             strided=True)
             flashc._modified_bundle(text, args.arch)
+# The compiled backward's two programs (flashc._backward_kernels) for the
+# same calls: head dims up to 192, each causal alignment.
+from flashc import _backward_kernels as backward_kernels  # noqa: E402
+for dtype in ("f16", "bf16"):
+    for d in (32, 64, 96, 128):
+        for causal, bottom_right in ((False, False), (True, False),
+                                     (True, True)):
+            backward_kernels.warm(d, dtype, causal, bottom_right,
+                                  arch=args.arch)

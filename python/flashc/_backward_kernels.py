@@ -1,0 +1,271 @@
+"""The backward's compiled kernels: FlashAttention-2's two tile programs
+(examples/tile/backward_dq.mlir and backward_dkdv.mlir, written here for
+any head dim, dtype, scale and causal alignment), compiled and cached as
+modified-attention kernels are (by their MLIR text), and launched by
+attention_backward.
+
+    dQ program:   one program per query block; K/V blocks streamed;
+                  dQ = sum_j dS_j K_j.
+    dK/dV program: one program per key block (its "q" is K); blocks of Q
+                  and dO streamed; dV = sum_i P_iᵀ dO_i, dK = sum_i dS_iᵀ Q_i.
+
+No atomics: each program writes its own rows once, so the result does not
+depend on scheduling (deterministic).
+"""
+
+import math
+
+# Tiles per head dim: (block_m, block_n, warps, where Q's fragments live) of
+# the dQ program and of the dK/dV program, chosen so that ptxas needs no spill on sm_80..sm_90
+# (test/Target/ptxas-backward-*.test). Head dims without an entry use the
+# PyTorch backward.
+# A head dim takes the entry of the smallest listed one at least as large
+# (registers grow with it). Past 176 there is none: dK and dV, two
+# 16 x head_dim f32 accumulators per warp, leave too few registers (the
+# dK/dV program spills at 192).
+TILES = {
+    64: ((128, 64, 8, "registers"), (128, 64, 8, "registers")),
+    128: ((128, 64, 8, "shared"), (128, 32, 8, "shared")),
+    176: ((128, 32, 8, "shared"), (128, 16, 8, "shared")),
+}
+
+_MEM4 = "memref<?x?x?x{d}x{t}>"
+_MEM3 = "memref<?x?x?xf32>"
+
+
+def tiles_for(head_dim):
+    """The (dQ, dK/dV) tiles of `head_dim`, or None where the compiled
+    backward does not reach."""
+    for limit in sorted(TILES):
+        if head_dim <= limit:
+            return TILES[limit]
+    return None
+
+
+def kernel_arch(arch):
+    """The architecture the backward's programs are compiled for: they use
+    mma_sync, which sm_90a's kernels would replace by wgmma, so Hopper gets
+    the portable sm_90 build."""
+    return "sm_90" if arch == "sm_90a" else arch
+
+
+def programs(head_dim, dtype, causal, bottom_right, scale):
+    """The MLIR texts of the dQ and dK/dV programs ("f16" or "bf16"; scale
+    None for 1/sqrt(head_dim))."""
+    scale = 1.0 / math.sqrt(head_dim) if scale is None else float(scale)
+    return (dq_program(head_dim, dtype, causal, bottom_right, scale),
+            dkdv_program(head_dim, dtype, causal, bottom_right, scale))
+
+
+def warm(head_dim, dtype, causal, bottom_right=False, scale=None,
+         arch="sm_90a"):
+    """Compiles both programs into the disk cache (on a machine with the
+    compiler), for a GPU machine that has only the runtime."""
+    from . import _modified_bundle
+    for text in programs(head_dim, dtype, causal, bottom_right, scale):
+        _modified_bundle(text, kernel_arch(arch))
+
+
+def _kernel(runtime, text, arch):
+    from . import _lock, _modified_bundle
+    key = ("backward", text, arch)
+    kernel = runtime.kernels.get(key)
+    if kernel is None:
+        with _lock:
+            kernel = runtime.kernel(key, _modified_bundle(text, arch))
+    return kernel
+
+
+def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
+                      bottom_right):
+    """dq, dk, dv (in q's dtype) from flashc's two backward kernels, or None
+    where they do not reach (not CUDA, or a head dim past TILES). Shapes as
+    _autograd.blocked_backward's; grouped K/V are expanded to the query
+    heads for the dK/dV program and its results summed over each group."""
+    import torch
+    from . import _runtime_of
+    head_dim = q.shape[-1]
+    if not q.is_cuda or tiles_for(head_dim) is None:
+        return None
+    dtype = {torch.float16: "f16", torch.bfloat16: "bf16"}[q.dtype]
+    runtime, arch = _runtime_of(torch, q)
+    arch = kernel_arch(arch)
+    dq_text, dkdv_text = programs(head_dim, dtype, causal, bottom_right, scale)
+    dq_kernel = _kernel(runtime, dq_text, arch)
+    dkdv_kernel = _kernel(runtime, dkdv_text, arch)
+    # d lse_i / d s_ij = p_ij, so grad_lse joins D: ds = p * (dp - D + dlse).
+    delta = ((grad_out.float() * out.float()).sum(-1) -
+             grad_lse.float()).contiguous()
+    q, k, v, grad_out = (t.contiguous() for t in (q, k, v, grad_out))
+    lse = lse.float().contiguous()
+    dq = torch.empty_like(q)
+    runtime.launch_with(dq_kernel, q, k, v, dq, None, [grad_out, lse, delta])
+    batch, heads, kv_heads = q.shape[0], q.shape[1], k.shape[1]
+    group = heads // kv_heads
+    if group > 1:
+        k, v = (t.repeat_interleave(group, 1) for t in (k, v))
+    dk, dv = torch.empty_like(k), torch.empty_like(v)
+    runtime.launch_with(dkdv_kernel, k, q, grad_out, dv, None,
+                        [v, dk, lse, delta])
+    if group > 1:
+        dk, dv = (t.unflatten(1, (kv_heads, group)).float().sum(2).to(q.dtype)
+                  for t in (dk, dv))
+    return dq, dk, dv
+
+
+def _config(block_m, block_n, warps, q):
+    """The flash.tiled's config and policy clauses; `q` says where the
+    program's kept tile's fragments live ("registers", or "shared": read on
+    every step, fewer registers)."""
+    return (f"config(#flash.config<block_m = {block_m}, block_n = {block_n}, "
+            f"stages = 2, warps = {warps}, strategy = mma_sync>) "
+            f"policy(#flash.policy<q = {q}, stale_max_log2 = 0, "
+            f"prefetch = after_barrier, min_blocks_per_sm = 1>)")
+
+
+def _scales(scale):
+    return (f"scale_log2e({scale * math.log2(math.e):.9e}) "
+            f"scale({scale:.9e})")
+
+
+def dq_program(head_dim, dtype, causal, bottom_right, scale):
+    """MLIR text of the dQ program: (q, k, v, dq, captures dout, lse,
+    delta)."""
+    (bm, bn, warps, q), _ = tiles_for(head_dim)
+    t4 = _MEM4.format(d=head_dim, t=dtype)
+    tile = f"tensor<{bm}x{head_dim}x{dtype}>"
+    ktile = f"tensor<{bn}x{head_dim}x{dtype}>"
+    acc = f"tensor<{bm}x{head_dim}xf32>"
+    scores = f"tensor<{bm}x{bn}xf32>"
+    rows = f"tensor<{bm}xf32>"
+    lines = [
+        "    %c0 = arith.constant 0 : index",
+        "    %c2 = arith.constant 2 : index",
+        f"    %cbm = arith.constant {bm} : index",
+        "    %row = arith.muli %qblock, %cbm : index",
+        f"    %seq_q = memref.dim %q, %c2 : {t4}",
+        f"    %seq_k = memref.dim %k, %c2 : {t4}",
+        "    %diag = arith.subi %seq_k, %seq_q : index",
+        # K and V's batch·head for grouped-query attention:
+        # b·kv_heads + h / (heads / kv_heads).
+        "    %c1 = arith.constant 1 : index",
+        f"    %heads = memref.dim %q, %c1 : {t4}",
+        f"    %kv_heads = memref.dim %k, %c1 : {t4}",
+        "    %group = arith.divui %heads, %kv_heads : index",
+        "    %batch = arith.divui %bh, %heads : index",
+        "    %head = arith.remui %bh, %heads : index",
+        "    %kv_base = arith.muli %batch, %kv_heads : index",
+        "    %kv_head = arith.divui %head, %group : index",
+        "    %kv_bh = arith.addi %kv_base, %kv_head : index",
+    ]
+    mask = "limit %seq_k"
+    upper = "%seq_k"
+    if causal:
+        # The block's last query sees keys up to its row (+ seq_k - seq_q
+        # bottom-right): the loop stops there.
+        lines.append("    %end = arith.addi %row, %cbm : index")
+        if bottom_right:
+            lines += ["    %shifted = arith.addi %end, %diag : index",
+                      "    %reach = arith.maxsi %shifted, %c0 : index"]
+        else:
+            lines.append("    %reach = arith.addi %end, %c0 : index")
+        lines.append("    %upper = arith.minui %seq_k, %reach : index")
+        upper = "%upper"
+        mask += " causal" + (" diagonal %diag" if bottom_right else "")
+    lines += [
+        f"    %qt = flash.load_tile %q[%bh, %row] : {t4} -> {tile}",
+        f"    %dot = flash.load_tile %dout[%bh, %row] : {t4} -> {tile}",
+        f"    %lse_rows = flash.load_rows %lse[%bh, %row] : {_MEM3} -> {rows}",
+        f"    %delta_rows = flash.load_rows %delta[%bh, %row] : {_MEM3} -> {rows}",
+        f"    %acc0 = arith.constant dense<0.0> : {acc}",
+        f"    %r = flash.kv_loop %k, %v [%kv_bh] upper {upper} init(%acc0)"
+        f" : {t4}, {t4}, {acc} -> {acc} {{",
+        f"    ^bb0(%start: index, %kt: {ktile}, %vt: {ktile}, %a: {acc}):",
+        f"      %s = flash.dot %qt, %kt transpose_rhs : {tile}, {ktile} -> {scores}",
+        f"      %masked = flash.mask %s row %row col %start {mask} : {scores}",
+        f"      %dp = flash.dot %dot, %vt transpose_rhs : {tile}, {ktile} -> {scores}",
+        f"      %ds = flash.grad_scores %masked, %dp, %lse_rows, %delta_rows "
+        f"{_scales(scale)} : {scores}, {rows} -> tensor<{bm}x{bn}x{dtype}>",
+        f"      %a1 = flash.dot %ds, %kt acc %a : tensor<{bm}x{bn}x{dtype}>, "
+        f"{ktile}, {acc} -> {acc}",
+        f"      flash.yield %a1 : {acc}",
+        "    }",
+        f"    %dqt = arith.truncf %r : {acc} to {tile}",
+        f"    flash.store_tile %dqt, %dq[%bh, %row] : {tile} -> {t4}",
+    ]
+    return (f"func.func @backward_dq(%q: {t4}, %k: {t4}, %v: {t4}, %dq: {t4}, "
+            f"%dout: {t4}, %lse: {_MEM3}, %delta: {_MEM3}) {{\n"
+            f"  flash.tiled %q, %k, %v -> %dq {_config(bm, bn, warps, q)}\n"
+            f"      captures(%dout, %lse, %delta : {t4}, {_MEM3}, {_MEM3})\n"
+            f"      : {t4}, {t4}, {t4} -> {t4} {{\n"
+            f"  ^bb0(%qblock: index, %bh: index):\n" + "\n".join(lines) +
+            "\n  }\n  return\n}\n")
+
+
+def dkdv_program(head_dim, dtype, causal, bottom_right, scale):
+    """MLIR text of the dK/dV program: (k, q, dout, dv, captures v, dk, lse,
+    delta); its grid runs over key blocks."""
+    _, (bm, bn, warps, q) = tiles_for(head_dim)
+    t4 = _MEM4.format(d=head_dim, t=dtype)
+    tile = f"tensor<{bm}x{head_dim}x{dtype}>"
+    qtile = f"tensor<{bn}x{head_dim}x{dtype}>"
+    acc = f"tensor<{bm}x{head_dim}xf32>"
+    scores = f"tensor<{bm}x{bn}xf32>"
+    half = f"tensor<{bm}x{bn}x{dtype}>"
+    cols = f"tensor<{bn}xf32>"
+    lines = [
+        "    %c0 = arith.constant 0 : index",
+        "    %c2 = arith.constant 2 : index",
+        f"    %cbm = arith.constant {bm} : index",
+        "    %row = arith.muli %kblock, %cbm : index",
+        f"    %seq_q = memref.dim %q, %c2 : {t4}",
+        f"    %seq_k = memref.dim %k, %c2 : {t4}",
+        "    %diag = arith.subi %seq_k, %seq_q : index",
+    ]
+    mask = "limit %seq_q"
+    lower = ""
+    if causal:
+        # The block's first key is seen from query row (- (seq_k - seq_q)
+        # bottom-right) on: the loop starts there.
+        if bottom_right:
+            lines += ["    %first = arith.subi %row, %diag : index",
+                      "    %lower = arith.maxsi %first, %c0 : index"]
+        else:
+            lines.append("    %lower = arith.addi %row, %c0 : index")
+        lower = " lower %lower"
+        mask += " causal" + (" diagonal %diag" if bottom_right else "")
+    mask += " transposed"
+    lines += [
+        f"    %kt = flash.load_tile %k[%bh, %row] : {t4} -> {tile}",
+        f"    %vt = flash.load_tile %v[%bh, %row] : {t4} -> {tile}",
+        f"    %zero = arith.constant dense<0.0> : {acc}",
+        f"    %r:2 = flash.kv_loop %q, %dout [%bh]{lower} upper %seq_q "
+        f"init(%zero, %zero) : {t4}, {t4}, {acc}, {acc} -> {acc}, {acc} {{",
+        f"    ^bb0(%start: index, %qt: {qtile}, %dot: {qtile}, %dk_acc: {acc}, "
+        f"%dv_acc: {acc}):",
+        f"      %st = flash.dot %kt, %qt transpose_rhs : {tile}, {qtile} -> {scores}",
+        f"      %masked = flash.mask %st row %row col %start {mask} : {scores}",
+        f"      %dpt = flash.dot %vt, %dot transpose_rhs : {tile}, {qtile} -> {scores}",
+        # After the products: loaded earlier, the columns' values would
+        # hold registers across them.
+        f"      %lse_cols = flash.load_cols %lse[%bh, %start] : {_MEM3} -> {cols}",
+        f"      %delta_cols = flash.load_cols %delta[%bh, %start] : {_MEM3} -> {cols}",
+        f"      %dst, %pt = flash.grad_scores %masked, %dpt, %lse_cols, %delta_cols "
+        f"{_scales(scale)} transposed : {scores}, {cols} -> {half}, {half}",
+        f"      %dv1 = flash.dot %pt, %dot acc %dv_acc : {half}, {qtile}, {acc} -> {acc}",
+        f"      %dk1 = flash.dot %dst, %qt acc %dk_acc : {half}, {qtile}, {acc} -> {acc}",
+        f"      flash.yield %dk1, %dv1 : {acc}, {acc}",
+        "    }",
+        f"    %dkt = arith.truncf %r#0 : {acc} to {tile}",
+        f"    flash.store_tile %dkt, %dk[%bh, %row] : {tile} -> {t4}",
+        f"    %dvt = arith.truncf %r#1 : {acc} to {tile}",
+        f"    flash.store_tile %dvt, %dv[%bh, %row] : {tile} -> {t4}",
+    ]
+    return (f"func.func @backward_dkdv(%k: {t4}, %q: {t4}, %dout: {t4}, "
+            f"%dv: {t4}, %v: {t4}, %dk: {t4}, %lse: {_MEM3}, "
+            f"%delta: {_MEM3}) {{\n"
+            f"  flash.tiled %k, %q, %dout -> %dv {_config(bm, bn, warps, q)}\n"
+            f"      captures(%v, %dk, %lse, %delta : {t4}, {t4}, {_MEM3}, {_MEM3})\n"
+            f"      : {t4}, {t4}, {t4} -> {t4} {{\n"
+            f"  ^bb0(%kblock: index, %bh: index):\n" + "\n".join(lines) +
+            "\n  }\n  return\n}\n")
