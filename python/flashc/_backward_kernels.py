@@ -23,9 +23,14 @@ import math
 # (registers grow with it). Past 176 there is none: dK and dV, two
 # 16 x head_dim f32 accumulators per warp, leave too few registers (the
 # dK/dV program spills at 192).
+# The rows of 64 and 128 are the fastest of bench/backward_kernels.py's
+# choices on the H200 (bench/RESULTS.md, entry 34); 48 and 176 were not
+# timed.
 TILES = {
-    64: ((128, 64, 8, "registers"), (128, 64, 8, "registers")),
-    128: ((128, 64, 8, "shared"), (128, 32, 8, "shared")),
+    # At 48, K's fragments kept in registers spill on sm_80 (causal).
+    48: ((64, 64, 4, "registers"), (64, 64, 4, "shared")),
+    64: ((64, 64, 4, "registers"), (64, 64, 4, "registers")),
+    128: ((128, 32, 8, "registers"), (64, 32, 4, "shared")),
     176: ((128, 32, 8, "shared"), (128, 16, 8, "shared")),
 }
 
@@ -128,10 +133,10 @@ def _scales(scale):
             f"scale({scale:.9e})")
 
 
-def dq_program(head_dim, dtype, causal, bottom_right, scale):
+def dq_program(head_dim, dtype, causal, bottom_right, scale, tiles=None):
     """MLIR text of the dQ program: (q, k, v, dq, captures dout, lse,
-    delta)."""
-    (bm, bn, warps, q), _ = tiles_for(head_dim)
+    delta); `tiles` overrides TILES' (block_m, block_n, warps, q)."""
+    bm, bn, warps, q = tiles or tiles_for(head_dim)[0]
     t4 = _MEM4.format(d=head_dim, t=dtype)
     tile = f"tensor<{bm}x{head_dim}x{dtype}>"
     ktile = f"tensor<{bn}x{head_dim}x{dtype}>"
@@ -202,10 +207,10 @@ def dq_program(head_dim, dtype, causal, bottom_right, scale):
             "\n  }\n  return\n}\n")
 
 
-def dkdv_program(head_dim, dtype, causal, bottom_right, scale):
+def dkdv_program(head_dim, dtype, causal, bottom_right, scale, tiles=None):
     """MLIR text of the dK/dV program: (k, q, dout, dv, captures v, dk, lse,
-    delta); its grid runs over key blocks."""
-    _, (bm, bn, warps, q) = tiles_for(head_dim)
+    delta); its grid runs over key blocks; `tiles` as dq_program's."""
+    bm, bn, warps, q = tiles or tiles_for(head_dim)[1]
     t4 = _MEM4.format(d=head_dim, t=dtype)
     tile = f"tensor<{bm}x{head_dim}x{dtype}>"
     qtile = f"tensor<{bn}x{head_dim}x{dtype}>"
