@@ -118,6 +118,8 @@ flashc_status flashc_kernel_load(flashc_runtime *rt, const char *text,
                     "the runtime has no usable driver: " + rt->error);
   if (!text)
     return rt->fail(FLASHC_ERROR_ARGUMENT, "bundle: null text");
+  if (!rt->makeCurrent())
+    return FLASHC_ERROR_CUDA;
   auto kernel = std::make_unique<flashc_kernel>();
   kernel->runtime = rt;
   kernel->workspaces.driver = rt->driver;
@@ -180,6 +182,7 @@ flashc_status flashc_kernel_load(flashc_runtime *rt, const char *text,
 void flashc_kernel_destroy(flashc_kernel *kernel) {
   if (!kernel)
     return;
+  kernel->runtime->makeCurrent(); // best effort: destroy reports nothing
   if (kernel->blockMap)
     kernel->runtime->driver->cuMemFree(kernel->blockMap);
   if (kernel->module)
@@ -251,6 +254,8 @@ flashc_status flashc::prepareLaunch(
     const flashc_varlen *varlen, const flashc_paged *paged) {
   flashc_runtime *rt = kernel->runtime;
   rt->error.clear();
+  if (!rt->makeCurrent())
+    return FLASHC_ERROR_CUDA;
   const KernelBundle &b = kernel->bundle;
   if (b.varlen && !varlen)
     return rt->fail(FLASHC_ERROR_ARGUMENT,
@@ -520,6 +525,7 @@ flashc_status flashc_block_map_build(
 void flashc_block_map_destroy(flashc_block_map *map) {
   if (!map)
     return;
+  map->runtime->makeCurrent(); // best effort, as flashc_kernel_destroy
   if (map->data)
     map->runtime->driver->cuMemFree(map->data);
   delete map;

@@ -42,6 +42,13 @@ struct flashc_runtime {
     error = std::string(what) + " failed: " + driver->describe(result);
     return false;
   }
+  /// Makes the runtime's context the calling thread's: the driver's current
+  /// context is per thread, and a caller may load or launch from a thread
+  /// that has made no CUDA call yet (PyTorch's autograd runs a backward on
+  /// a thread of its own).
+  bool makeCurrent() {
+    return check(driver->cuCtxSetCurrent(context), "cuCtxSetCurrent");
+  }
 };
 
 struct flashc_block_map {

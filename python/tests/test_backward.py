@@ -13,8 +13,10 @@ kernels depend on the traced functions). Prints one line per check and
 import math
 import os
 import sys
+import threading
 
 import flashc
+from flashc import _backward_kernels as backward_kernels
 from flashc import mods as m
 
 ARCH = "sm_90a"  # the H200 the GPU tests run on (flashc._device_arch)
@@ -269,4 +271,26 @@ raises("varlen with requires_grad", NotImplementedError,
            torch.tensor([0, 64], device="cuda", dtype=torch.int32), 64, 64))
 raises("causal not a bool (grad path)", TypeError,
        lambda: flashc.attention(q, k, v, causal=1))
+
+# A kernel loaded from a thread that has made no CUDA call yet, as the
+# autograd engine's thread is when a backward first loads its kernels (the
+# runtime makes its context current there).
+loaded = []
+runtime, _ = flashc._runtime_of(torch, q)
+bundle = flashc._modified_bundle(
+    backward_kernels.programs(64, "f16", True, False, None)[0], "sm_90")
+
+
+def load_in_fresh_thread():
+    try:  # the thread's only CUDA work: the runtime's driver calls
+        loaded.append(runtime.load(bundle))
+    except Exception as e:  # reported below
+        loaded.append(e)
+
+
+worker = threading.Thread(target=load_in_fresh_thread)
+worker.start()
+worker.join()
+check("kernel loaded from a fresh thread",
+      loaded and not isinstance(loaded[0], Exception), repr(loaded[:1]))
 finish()
