@@ -141,6 +141,9 @@ def main():
         "programs() text": lambda: bk.programs(64, "f16", True, False, None),
         "autograd fwd+bwd": lambda: flashc.attention(
             qg, kg, vg, causal=True).backward(dout),
+        # The same through the custom ops (what torch.compile traces).
+        "custom ops fwd+bwd": lambda: _autograd.attention_forward(
+            qg, kg, vg, True, None, False)[0].backward(dout),
     }
     for name, fn in parts.items():
         samples = []

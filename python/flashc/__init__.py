@@ -792,8 +792,8 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
                            ("return_lse", return_lse)):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name} must be True or False, got {flag!r}")
-        out, lse = _autograd.attention_forward(q, k, v, causal, scale,
-                                               bottom_right)
+        out, lse = _autograd.differentiable_attention(q, k, v, causal,
+                                                      scale, bottom_right)
         return (out, lse) if return_lse else out
     def readable(name, t):
         if not _readable_in_place(t):

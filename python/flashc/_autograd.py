@@ -63,15 +63,10 @@ def attention_backward(grad_out: torch.Tensor, grad_lse: torch.Tensor,
                        out: torch.Tensor, lse: torch.Tensor, causal: bool,
                        scale: Optional[float], bottom_right: bool
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    grads = None
-    if os.environ.get("FLASHC_BACKWARD", "compiled") != "pytorch":
-        grads = compiled_backward(grad_out, grad_lse, q, k, v, out, lse,
-                                  causal, scale, bottom_right)
-    if grads is None:
-        grads = blocked_backward(grad_out, grad_lse, q, k, v, out, lse,
-                                 causal, scale, bottom_right)
-    dq, dk, dv = grads
-    # Shaped and strided like the inputs (views included).
+    dq, dk, dv = backward_grads(grad_out, grad_lse, q, k, v, out, lse,
+                                causal, scale, bottom_right)
+    # Fresh tensors shaped and strided like the inputs (views included), as
+    # the op's fake says.
     return (torch.empty_like(q).copy_(dq), torch.empty_like(k).copy_(dk),
             torch.empty_like(v).copy_(dv))
 
@@ -79,6 +74,24 @@ def attention_backward(grad_out: torch.Tensor, grad_lse: torch.Tensor,
 @attention_backward.register_fake
 def _(grad_out, grad_lse, q, k, v, out, lse, causal, scale, bottom_right):
     return torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+
+
+def backward_grads(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
+                   bottom_right, score_mod=None, mask_mod=None):
+    """dq, dk, dv of flashc.attention: flashc's compiled backward where it
+    reaches (no modifiers, head dims up to 176, not FLASHC_BACKWARD=pytorch;
+    in q's dtype), else blocked_backward (float32). grad_lse may be None
+    (no loss reads the log-sum-exp)."""
+    if score_mod is None and mask_mod is None and \
+            os.environ.get("FLASHC_BACKWARD", "compiled") != "pytorch":
+        grads = compiled_backward(grad_out, grad_lse, q, k, v, out, lse,
+                                  causal, scale, bottom_right)
+        if grads is not None:
+            return grads
+    if grad_lse is None:
+        grad_lse = torch.zeros_like(lse)
+    return blocked_backward(grad_out, grad_lse, q, k, v, out, lse, causal,
+                            scale, bottom_right, score_mod, mask_mod)
 
 
 def _setup_context(ctx, inputs, output):
@@ -102,6 +115,47 @@ def _backward(ctx, grad_out, grad_lse):
 
 torch.library.register_autograd("flashc::attention_forward", _backward,
                                 setup_context=_setup_context)
+
+
+class _EagerAttention(torch.autograd.Function):
+    """The same forward and backward as the custom ops, for eager autograd:
+    an autograd.Function calls the implementations directly, without the
+    dispatcher's round trips into Python and the custom op's checks, which
+    cost a differentiable call hundreds of microseconds (bench/RESULTS.md,
+    entry 35). torch.compile traces the custom ops instead
+    (differentiable_attention)."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, causal, scale, bottom_right):
+        from . import attention
+        out, lse = attention(q, k, v, causal=causal, scale=scale,
+                             bottom_right=bottom_right, return_lse=True,
+                             _differentiable=False)
+        ctx.save_for_backward(q, k, v, out, lse)
+        ctx.options = (causal, scale, bottom_right)
+        # A log-sum-exp no loss reads arrives as None, not as zeros to
+        # subtract.
+        ctx.set_materialize_grads(False)
+        return out, lse
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_lse):
+        q, k, v, out, lse = ctx.saved_tensors
+        if grad_out is None:
+            grad_out = torch.zeros_like(out)
+        dq, dk, dv = backward_grads(grad_out, grad_lse, q, k, v, out, lse,
+                                    *ctx.options)
+        return (dq.to(q.dtype), dk.to(k.dtype), dv.to(v.dtype), None, None,
+                None)
+
+
+def differentiable_attention(q, k, v, causal, scale, bottom_right):
+    """(out, lse) of flashc.attention, recorded for autograd: the custom op
+    when torch.compile traces the call, else _EagerAttention."""
+    if torch.compiler.is_compiling():
+        return attention_forward(q, k, v, causal, scale, bottom_right)
+    return _EagerAttention.apply(q, k, v, causal, scale, bottom_right)
+
 
 
 class _TensorFloat32:

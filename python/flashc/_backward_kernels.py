@@ -13,6 +13,7 @@ No atomics: each program writes its own rows once, so the result does not
 depend on scheduling (deterministic).
 """
 
+import functools
 import math
 
 # Tiles per head dim: (block_m, block_n, warps, where Q's fragments live) of
@@ -54,6 +55,7 @@ def kernel_arch(arch):
     return "sm_90" if arch == "sm_90a" else arch
 
 
+@functools.lru_cache(maxsize=None)
 def programs(head_dim, dtype, causal, bottom_right, scale):
     """The MLIR texts of the dQ and dK/dV programs ("f16" or "bf16"; scale
     None for 1/sqrt(head_dim))."""
@@ -85,8 +87,9 @@ def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
                       bottom_right):
     """dq, dk, dv (in q's dtype) from flashc's two backward kernels, or None
     where they do not reach (not CUDA, or a head dim past TILES). Shapes as
-    _autograd.blocked_backward's; grouped K/V are expanded to the query
-    heads for the dK/dV program and its results summed over each group."""
+    _autograd.blocked_backward's (grad_lse may be None); grouped K/V are
+    expanded to the query heads for the dK/dV program and its results
+    summed over each group."""
     import torch
     from . import _runtime_of
     head_dim = q.shape[-1]
@@ -99,8 +102,9 @@ def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     dq_kernel = _kernel(runtime, dq_text, arch)
     dkdv_kernel = _kernel(runtime, dkdv_text, arch)
     # d lse_i / d s_ij = p_ij, so grad_lse joins D: ds = p * (dp - D + dlse).
-    delta = ((grad_out.float() * out.float()).sum(-1) -
-             grad_lse.float()).contiguous()
+    delta = (grad_out.float() * out.float()).sum(-1)
+    if grad_lse is not None:
+        delta = delta - grad_lse.float()
     q, k, v, grad_out = (t.contiguous() for t in (q, k, v, grad_out))
     lse = lse.float().contiguous()
     dq = torch.empty_like(q)

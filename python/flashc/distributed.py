@@ -212,8 +212,9 @@ class _RingAttention(torch.autograd.Function):
                 _ring_steps(group, causal, q.shape[2], mods, q.device, k, v):
             # The probabilities of a shard's keys against the merged lse and
             # out are its share of the whole softmax: the shares' gradients
-            # add up to the whole one (summed in float32).
-            part_dq, part_dk, part_dv = _autograd.blocked_backward(
+            # add up to the whole one (summed in float32; each share from
+            # the compiled backward where it reaches, else PyTorch's).
+            part_dq, part_dk, part_dv = _autograd.backward_grads(
                 grad_out[:, :, rows], grad_lse[:, :, rows], q[:, :, rows],
                 keys[:, :, cols], values[:, :, cols], out[:, :, rows],
                 lse[:, :, rows], step_causal, scale, False, *modifiers)
