@@ -120,10 +120,10 @@ torch.library.register_autograd("flashc::attention_forward", _backward,
 class _EagerAttention(torch.autograd.Function):
     """The same forward and backward as the custom ops, for eager autograd:
     an autograd.Function calls the implementations directly, without the
-    dispatcher's round trips into Python and the custom op's checks, which
-    cost a differentiable call hundreds of microseconds (bench/RESULTS.md,
-    entry 35). torch.compile traces the custom ops instead
-    (differentiable_attention)."""
+    dispatcher's round trips into Python and the custom ops' checks (about
+    5 % of a small differentiable call, bench/RESULTS.md entry 35), and
+    lets a log-sum-exp no loss reads arrive as None. torch.compile traces
+    the custom ops instead (differentiable_attention)."""
 
     @staticmethod
     def forward(ctx, q, k, v, causal, scale, bottom_right):
