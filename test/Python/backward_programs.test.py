@@ -7,7 +7,8 @@ out = sys.argv[1]
 have = [d for d in (32, 64, 96, 128, 160, 176) if bk.tiles_for(d)]
 none = [d for d in (192, 256) if bk.tiles_for(d) is None]
 print("tiles", *have, "have", *none, "none")
-for d, dtype, form in ((64, "bf16", "br"), (128, "f16", "causal"),
+for d, dtype, form in ((48, "f16", "causal"), (64, "bf16", "br"),
+                       (128, "f16", "causal"),
                        (176, "bf16", "full"), (176, "f16", "br")):
     dq, dkdv = bk.programs(d, dtype, form != "full", form == "br", None)
     for name, text in (("dq", dq), ("dkdv", dkdv)):
