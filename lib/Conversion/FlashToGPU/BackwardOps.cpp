@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "GradScores.h"
+#include "ScoreTangents.h"
 #include "TileLowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -99,6 +100,16 @@ LogicalResult TileLowering::lowerGradScores(GradScoresOp op) {
     return op.emitOpError()
            << "flash-to-gpu: lse and delta must come from "
            << (op.getTransposed() ? "flash.load_cols" : "flash.load_rows");
+  // Scores through modifiers: p is recomputed from the modified score, and
+  // dS goes back through the modifiers' derivative.
+  TileStorage modified = *scores;
+  if (llvm::any_of(scores->modifiers, [](const ScoreModifier &mod) {
+        return !isa<MaskModOp>(mod.op);
+      })) {
+    if (failed(checkDifferentiable(*scores, op)))
+      return failure();
+    modified.withTangents = true;
+  }
   GradScoreTerms terms;
   terms.lse = lse->values;
   terms.delta = delta->values;
@@ -106,7 +117,7 @@ LogicalResult TileLowering::lowerGradScores(GradScoresOp op) {
   terms.scaleLog2e = op.getScaleLog2e().convertToFloat();
   terms.scale = op.getScale().convertToFloat();
   terms.withProbs = static_cast<bool>(op.getProbs());
-  auto [grads, probs] = emitGradScores(k, *tc, *scores, *dp, terms);
+  auto [grads, probs] = emitGradScores(k, *tc, modified, *dp, terms);
   tiles[op.getResult()] = grads;
   if (probs)
     tiles[op.getProbs()] = *probs;

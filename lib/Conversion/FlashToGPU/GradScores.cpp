@@ -83,6 +83,9 @@ flash::emitGradScores(KernelContext &k, TensorCoreStrategy &tc,
                   ? LLVM::FMAOp::create(b, loc, dpValue, scaleValue, q.delta)
                         .getResult()
                   : arith::SubFOp::create(b, loc, dpValue, q.delta).getResult();
+          // Through the score modifiers, back to the product's score.
+          if (Value tangent = strip->tangent(slot, j))
+            diff = arith::MulFOp::create(b, loc, diff, tangent);
           strip->setProbability(slot, j,
                                 arith::MulFOp::create(b, loc, p, diff));
           if (pStrip)

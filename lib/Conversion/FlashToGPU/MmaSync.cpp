@@ -40,10 +40,17 @@ public:
           Value value = vector::ExtractOp::create(
               k.b, k.loc, scores.values[strip * (cols / kTileCols) + j],
               ArrayRef<int64_t>{half, e});
-          if (needsCoordinates(scores, masked))
-            value = applyScoreMods(k, scores, value, row,
-                                   k.add(k.idx(kTileCols * j + e), tc.pairCol),
-                                   masked);
+          Value col = needsCoordinates(scores, masked)
+                          ? k.add(k.idx(kTileCols * j + e), tc.pairCol)
+                          : Value();
+          if (scores.withTangents) {
+            auto [modified, tangent] =
+                applyScoreModsWithTangent(k, scores, value, row, col, masked);
+            value = modified;
+            t[half].push_back(tangent);
+          } else if (col) {
+            value = applyScoreMods(k, scores, value, row, col, masked);
+          }
           x[half].push_back(value);
         }
     }
@@ -51,6 +58,9 @@ public:
   int64_t rowSlots() const override { return 2; }
   int64_t elementsPerRow() const override { return 2 * (cols / kTileCols); }
   Value element(int64_t slot, int64_t j) override { return x[slot][j]; }
+  Value tangent(int64_t slot, int64_t j) override {
+    return t[slot].empty() ? Value() : t[slot][j];
+  }
   void setProbability(int64_t slot, int64_t, Value p) override {
     probs[slot].push_back(p);
   }
@@ -72,7 +82,7 @@ public:
 private:
   KernelContext &k;
   int64_t strip, cols;
-  SmallVector<Value> x[2], probs[2];
+  SmallVector<Value> x[2], t[2], probs[2];
 };
 
 } // namespace mlir::flash

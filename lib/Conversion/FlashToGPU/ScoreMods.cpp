@@ -3,6 +3,7 @@
 #include "ScoreMods.h"
 
 #include "BlockMap.h"
+#include "ScoreTangents.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -29,12 +30,14 @@ Value flash::inlineModRegion(OpBuilder &b, Region &region, ValueRange args) {
   return mapping.lookup(cast<YieldOp>(body.getTerminator()).getValues()[0]);
 }
 
-/// The region of a flash.score_mod or flash.mask_mod, cloned for one
-/// element: returns what it yields. `keysInside`: the block's keys are all
-/// below seq_k (an unmasked block of a program with flash.mask).
-static Value inlineModRegion(KernelContext &k, const ScoreModifier &mod,
-                             Region &region, std::optional<Value> score,
-                             Value row, Value col, bool keysInside) {
+/// The arguments of the region of a flash.score_mod or flash.mask_mod for
+/// one element. `keysInside`: the block's keys are all below seq_k (an
+/// unmasked block of a program with flash.mask).
+static SmallVector<Value> modRegionArgs(KernelContext &k,
+                                        const ScoreModifier &mod,
+                                        Region &region,
+                                        std::optional<Value> score, Value row,
+                                        Value col, bool keysInside) {
   SmallVector<Value> args;
   if (score)
     args.push_back(*score);
@@ -49,7 +52,15 @@ static Value inlineModRegion(KernelContext &k, const ScoreModifier &mod,
   }
   args.append({mod.batch, mod.head, q, kv, mod.seqQ, mod.seqK});
   llvm::append_range(args, mod.captures);
-  return flash::inlineModRegion(k.b, region, args);
+  return args;
+}
+
+/// The region cloned for one element: what it yields.
+static Value inlineModRegion(KernelContext &k, const ScoreModifier &mod,
+                             Region &region, std::optional<Value> score,
+                             Value row, Value col, bool keysInside) {
+  return flash::inlineModRegion(
+      k.b, region, modRegionArgs(k, mod, region, score, row, col, keysInside));
 }
 
 static Value applyModifier(KernelContext &k, const ScoreModifier &mod,
@@ -82,11 +93,11 @@ static Value pastDiagonal(KernelContext &k, const TileStorage &scores,
                                k.add(query, scores.maskDiagonal));
 }
 
-/// -inf where the mask of `scores` hides (`row`, `col`): columns at or
-/// past the limit and, if causal, keys after the (shifted) diagonal of
-/// their query (a column's key against a row's query, or transposed).
-static Value applyMask(KernelContext &k, const TileStorage &scores, Value value,
-                       Value row, Value col) {
+/// An i1: the mask of `scores` hides (`row`, `col`): columns at or past
+/// the limit and, if causal, keys after the (shifted) diagonal of their
+/// query (a column's key against a row's query, or transposed).
+static Value maskHides(KernelContext &k, const TileStorage &scores, Value row,
+                       Value col) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   Value column = k.add(scores.maskCol, col);
@@ -98,27 +109,79 @@ static Value applyMask(KernelContext &k, const TileStorage &scores, Value value,
                                     : pastDiagonal(k, scores, column, tileRow);
     bad = arith::OrIOp::create(b, loc, bad, above);
   }
-  return arith::SelectOp::create(b, loc, bad, k.f32(-INFINITY), value);
+  return bad;
+}
+
+/// Whether `mod` is skipped for elements of a block taken unmasked: one
+/// that an affine mask, or the block map, says the mask sees whole.
+static bool skippedUnmasked(const ScoreModifier &mod, bool masked) {
+  return (mod.affine || mod.mapBits) && !masked;
+}
+
+/// The unmasked branch of a flash.mask is taken only by blocks whose keys
+/// are all below its limit (emitMaskedOrNot): below seq_k when that is the
+/// limit (as expand makes it).
+static bool keysInsideFor(const TileStorage &scores, const ScoreModifier &mod,
+                          bool masked) {
+  return !masked && scores.kind == TileStorage::Kind::MaskedScores &&
+         scores.maskLimit == mod.seqK;
 }
 
 Value flash::applyScoreMods(KernelContext &k, const TileStorage &scores,
                             Value value, Value row, Value col, bool masked) {
+  for (const ScoreModifier &mod : scores.modifiers)
+    if (!skippedUnmasked(mod, masked))
+      value = applyModifier(k, mod, value, row, col,
+                            keysInsideFor(scores, mod, masked));
+  if (masked && scores.kind == TileStorage::Kind::MaskedScores)
+    return arith::SelectOp::create(k.b, k.loc, maskHides(k, scores, row, col),
+                                   k.f32(-INFINITY), value);
+  return value;
+}
+
+std::pair<Value, Value>
+flash::applyScoreModsWithTangent(KernelContext &k, const TileStorage &scores,
+                                 Value value, Value row, Value col,
+                                 bool masked) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  Value tangent = k.f32(1.0f);
+  // Hidden elements get derivative 0 (their p is 0; an infinite
+  // derivative there would make 0 · inf a NaN).
+  auto hide = [&](Value hidden) {
+    value = arith::SelectOp::create(b, loc, hidden, k.f32(-INFINITY), value);
+    tangent = arith::SelectOp::create(b, loc, hidden, k.f32(0.0f), tangent);
+  };
   for (const ScoreModifier &mod : scores.modifiers) {
-    // An unmasked block is one that an affine mask, or the block map, says
-    // the mask sees whole.
-    if ((mod.affine || mod.mapBits) && !masked)
+    if (skippedUnmasked(mod, masked))
       continue;
-    // The unmasked branch of a flash.mask is taken only by blocks whose
-    // keys are all below its limit (emitMaskedOrNot): below seq_k when
-    // that is the limit (as expand makes it).
-    bool keysInside = !masked &&
-                      scores.kind == TileStorage::Kind::MaskedScores &&
-                      scores.maskLimit == mod.seqK;
-    value = applyModifier(k, mod, value, row, col, keysInside);
+    bool keysInside = keysInsideFor(scores, mod, masked);
+    if (auto scoreMod = dyn_cast<ScoreModOp>(mod.op)) {
+      Region &region = scoreMod.getBody();
+      std::tie(value, tangent) = inlineWithTangent(
+          b, loc, region.front(),
+          modRegionArgs(k, mod, region, value, row, col, keysInside), tangent);
+      if (!tangent) // the region's result does not depend on the score
+        tangent = k.f32(0.0f);
+    } else if (auto maskMod = dyn_cast<MaskModOp>(mod.op)) {
+      Value seen = ::inlineModRegion(k, mod, maskMod.getBody(), std::nullopt,
+                                     row, col, keysInside);
+      hide(arith::XOrIOp::create(b, loc, seen,
+                                 arith::ConstantIntOp::create(b, loc, 1, 1)));
+    } else {
+      Value result = applyModifier(k, mod, value, row, col, keysInside);
+      SmallVector<Value> operandTangents;
+      for (Value operand : mod.operands)
+        operandTangents.push_back(operand ? Value() : tangent);
+      tangent = tangentOf(b, loc, result.getDefiningOp(), operandTangents);
+      if (!tangent)
+        tangent = k.f32(0.0f);
+      value = result;
+    }
   }
   if (masked && scores.kind == TileStorage::Kind::MaskedScores)
-    return applyMask(k, scores, value, row, col);
-  return value;
+    hide(maskHides(k, scores, row, col));
+  return {value, tangent};
 }
 
 /// An i1: some (query, key) pair of this warp's rows and the block's `cols`

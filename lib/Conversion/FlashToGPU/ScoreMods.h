@@ -34,6 +34,13 @@ inline bool needsCoordinates(const TileStorage &scores, bool masked) {
 Value applyScoreMods(KernelContext &k, const TileStorage &scores, Value value,
                      Value row, Value col, bool masked);
 
+/// applyScoreMods, and the derivative of the result with respect to
+/// `value` (ScoreTangents.h); 0 where the element is hidden.
+std::pair<Value, Value> applyScoreModsWithTangent(KernelContext &k,
+                                                  const TileStorage &scores,
+                                                  Value value, Value row,
+                                                  Value col, bool masked);
+
 /// Emits `emitStep` twice under one uniform branch: masked where the block
 /// of `cols` keys crosses the key length or (for this warp's rows) the
 /// causal diagonal, unmasked elsewhere; once, unmasked, when `scores` has no

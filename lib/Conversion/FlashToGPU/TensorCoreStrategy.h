@@ -37,6 +37,9 @@ public:
   virtual int64_t elementsPerRow() const = 0;
   /// Element `j` of row `slot`, masked if the strip was made masked.
   virtual Value element(int64_t slot, int64_t j) = 0;
+  /// With TileStorage::withTangents, the derivative of element(slot, j)
+  /// with respect to the unmodified score; null otherwise.
+  virtual Value tangent(int64_t slot, int64_t j) { return Value(); }
   virtual void setProbability(int64_t slot, int64_t j, Value p) = 0;
   /// Appends the strip's probabilities in the form the P·V product reads.
   virtual void finish(SmallVectorImpl<Value> &probs) = 0;

@@ -64,6 +64,10 @@ struct TileStorage {
   /// Scores / MaskedScores: modifiers applied in order to each element, before
   /// the mask.
   SmallVector<ScoreModifier> modifiers;
+  /// Scores / MaskedScores read by the backward: the strategy's element
+  /// visit also gives each element's derivative through the modifiers
+  /// (ScoreStrip::tangent).
+  bool withTangents = false;
   int64_t cols = 0; // columns of the tile
   /// Acc after a split K/V merge: only lanes where this is true store.
   Value storeGuard;
