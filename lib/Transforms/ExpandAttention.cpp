@@ -104,7 +104,8 @@ template <typename ModOp>
 static Value applyMod(OpBuilder &b, Location loc, Region &region, Value scores,
                       ValueRange coords, ValueRange seqs, ValueRange captures) {
   auto mod = ModOp::create(b, loc, scores.getType(), scores, coords[0],
-                           coords[1], coords[2], seqs[0], seqs[1], captures);
+                           coords[1], coords[2], seqs[0], seqs[1],
+                           /*transposed=*/false, captures);
   IRMapping mapping;
   region.cloneInto(&mod.getBody(), mapping);
   return mod.getResult();

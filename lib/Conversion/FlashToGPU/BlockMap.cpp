@@ -16,8 +16,10 @@ using namespace mlir::flash;
 
 SmallVector<MaskModOp> flash::dataDependentMasks(TiledOp tiled) {
   SmallVector<MaskModOp> masks;
+  // A transposed mask (the backward's dK/dV program) is evaluated in every
+  // block: the map holds query blocks' key blocks.
   tiled.walk([&](MaskModOp op) {
-    if (!AffineMask::analyze(op.getBody()))
+    if (!op.getTransposed() && !AffineMask::analyze(op.getBody()))
       masks.push_back(op);
   });
   return masks;

@@ -28,7 +28,7 @@ constexpr int64_t kBlockSeenOnly = kBlockSomeSeen;
 /// Threads of the map kernel's programs.
 constexpr int64_t kBlockMapThreads = 128;
 
-/// The mask_mods of `tiled` that need the map (not affine).
+/// The mask_mods of `tiled` that need the map (not affine, not transposed).
 SmallVector<MaskModOp> dataDependentMasks(TiledOp tiled);
 
 /// Which of batch and head the map's masks read: a map of a mask that reads

@@ -11,6 +11,7 @@
 #include "mlir/IR/IRMapping.h"
 
 #include <cmath>
+#include <utility>
 
 using namespace mlir;
 using namespace mlir::flash;
@@ -42,6 +43,10 @@ static SmallVector<Value> modRegionArgs(KernelContext &k,
   if (score)
     args.push_back(*score);
   Value q = k.add(mod.row, row), kv = k.add(mod.col, col);
+  if (mod.transposed) {
+    std::swap(q, kv);
+    keysInside = false; // the unmasked branch bounds the queries then
+  }
   if (loadsAtCoordinates(region, score ? ModKind::Score : ModKind::Mask)) {
     // Padding rows and keys past seq_k are discarded or masked; clamped,
     // their loads stay inside the captured data. (The row's clamp is one
@@ -202,12 +207,19 @@ static Value affineMaskCuts(KernelContext &k, const TileStorage &scores,
     }
     if (!mod.affine)
       continue;
-    Value qLo = k.add(mod.row, k.warpRow);
-    Value qHi = k.add(qLo, k.idx(k.rowsPerWarp - 1));
-    Value kvHi = k.add(mod.col, k.idx(cols - 1));
+    // This warp's rows and the block's columns: queries and keys, or keys
+    // and queries when transposed.
+    Value rowLo = k.add(mod.row, k.warpRow);
+    Value rowHi = k.add(rowLo, k.idx(k.rowsPerWarp - 1));
+    Value colHi = k.add(mod.col, k.idx(cols - 1));
+    Value qLo = rowLo, qHi = rowHi, kvLo = mod.col, kvHi = colHi;
+    if (mod.transposed) {
+      std::swap(qLo, kvLo);
+      std::swap(qHi, kvHi);
+    }
     Value args[] = {mod.batch, mod.head, Value(), Value(), mod.seqQ, mod.seqK};
     Value allSeen =
-        mod.affine->emitAllSeen(k.b, k.loc, qLo, qHi, mod.col, kvHi, args);
+        mod.affine->emitAllSeen(k.b, k.loc, qLo, qHi, kvLo, kvHi, args);
     Value some = arith::XOrIOp::create(
         k.b, k.loc, allSeen, arith::ConstantIntOp::create(k.b, k.loc, 1, 1));
     cuts =

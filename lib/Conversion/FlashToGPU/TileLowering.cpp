@@ -394,6 +394,7 @@ void TileLowering::bindModCoordinates(ModOp op, ScoreModifier &mod) {
   mod.col = scalar(op.getCol());
   mod.seqQ = scalar(op.getSeqQ());
   mod.seqK = scalar(op.getSeqK());
+  mod.transposed = op.getTransposed();
   for (Value capture : op.getCaptures())
     mod.captures.push_back(mapping.lookup(capture));
 }
@@ -444,7 +445,9 @@ LogicalResult TileLowering::lowerModifier(Operation *op, Value scores) {
   else if (auto maskMod = dyn_cast<MaskModOp>(op)) {
     bindModCoordinates(maskMod, mod);
     mod.affine = AffineMask::analyze(maskMod.getBody());
-    if (!mod.affine)
+    // The block map holds query blocks' key blocks: a transposed program
+    // evaluates its data-dependent mask in every block instead.
+    if (!mod.affine && !mod.transposed)
       mod.mapBits = currentMapBits;
   }
   TileStorage storage = *tile;

@@ -23,8 +23,10 @@ struct ScoreModifier {
   /// the scores go.
   SmallVector<Value> operands;
   /// flash.score_mod / flash.mask_mod: the tile's coordinates, both lengths
-  /// and the captures' kernel values.
+  /// and the captures' kernel values; with `transposed`, rows are keys and
+  /// columns queries.
   Value batch, head, row, col, seqQ, seqK;
+  bool transposed = false;
   SmallVector<Value> captures;
   /// flash.mask_mod of an affine mask: blocks whose every pair it sees
   /// skip it (they take the unmasked branch, ScoreMods.h).

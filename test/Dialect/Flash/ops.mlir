@@ -335,3 +335,20 @@ func.func @default_strategy(%q: memref<?x?x?x64xf16>) {
   flash.attention %q, %q, %q -> %q config(#flash.config<warps = 4, block_n = 32, block_m = 64, stages = 2>) : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
   return
 }
+
+// Modifiers on transposed scores (the backward's dK/dV program).
+// CHECK-LABEL: func.func @transposed_mods
+// CHECK: flash.score_mod %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] seq(%{{.*}}, %{{.*}}) transposed : tensor<64x64xf32> {
+// CHECK: flash.mask_mod %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}] seq(%{{.*}}, %{{.*}}) transposed : tensor<64x64xf32> {
+func.func @transposed_mods(%s: tensor<64x64xf32>, %i: index) {
+  %a = flash.score_mod %s [%i, %i, %i] seq(%i, %i) transposed : tensor<64x64xf32> {
+  ^bb0(%x: f32, %b: index, %h: index, %qi: index, %kv: index, %sq: index, %sk: index):
+    flash.yield %x : f32
+  }
+  %m = flash.mask_mod %a [%i, %i, %i] seq(%i, %i) transposed : tensor<64x64xf32> {
+  ^bb0(%b: index, %h: index, %qi: index, %kv: index, %sq: index, %sk: index):
+    %t = arith.cmpi ule, %kv, %qi : index
+    flash.yield %t : i1
+  }
+  return
+}

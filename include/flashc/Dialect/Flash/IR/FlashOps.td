@@ -387,7 +387,10 @@ def Flash_ScoreModOp : Flash_Op<"score_mod", [
     `score_mod` (see `flash.attention`): `(score: f32, batch, head, q_idx,
     kv_idx, seq_q, seq_k: index, captures...)`; `seq_q` and `seq_k` are the
     operands of those names. The lowering visits each element in the lane
-    that holds it.
+    that holds it. With `transposed` the tile holds transposed scores (the
+    backward's dK/dV program): element (i, j) is key `row + i` against
+    query `col + j`, and the region still receives them as `q_idx` and
+    `kv_idx`.
 
     ```mlir
     %s1 = flash.score_mod %s [%bh, %row, %start] seq(%seq_q, %seq_k)
@@ -401,11 +404,12 @@ def Flash_ScoreModOp : Flash_Op<"score_mod", [
   }];
   let arguments = (ins Flash_Tile2:$scores, Index:$batch_head, Index:$row,
                        Index:$col, Index:$seq_q, Index:$seq_k,
-                       Variadic<AnyType>:$captures);
+                       UnitAttr:$transposed, Variadic<AnyType>:$captures);
   let results = (outs Flash_Tile2:$result);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
     $scores `[` $batch_head `,` $row `,` $col `]` `seq` `(` $seq_q `,` $seq_k `)`
+    (`transposed` $transposed^)?
     (`captures` `(` $captures^ `:` type($captures) `)`)? attr-dict `:`
     type($scores) $body
   }];
@@ -420,6 +424,7 @@ def Flash_MaskModOp : Flash_Op<"mask_mod", [
     Like `flash.score_mod`, with a user-level `mask_mod` region
     (`(batch, head, q_idx, kv_idx, seq_q, seq_k: index, captures...)`,
     yielding an i1): elements where it yields false become -inf.
+    `transposed` as for `flash.score_mod`.
 
     ```mlir
     %s1 = flash.mask_mod %s [%bh, %row, %start] seq(%seq_q, %seq_k)
@@ -433,11 +438,12 @@ def Flash_MaskModOp : Flash_Op<"mask_mod", [
   }];
   let arguments = (ins Flash_Tile2:$scores, Index:$batch_head, Index:$row,
                        Index:$col, Index:$seq_q, Index:$seq_k,
-                       Variadic<AnyType>:$captures);
+                       UnitAttr:$transposed, Variadic<AnyType>:$captures);
   let results = (outs Flash_Tile2:$result);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
     $scores `[` $batch_head `,` $row `,` $col `]` `seq` `(` $seq_q `,` $seq_k `)`
+    (`transposed` $transposed^)?
     (`captures` `(` $captures^ `:` type($captures) `)`)? attr-dict `:`
     type($scores) $body
   }];
