@@ -11,6 +11,12 @@ attention_backward.
 
 No atomics: each program writes its own rows once, so the result does not
 depend on scheduling (deterministic).
+
+With Python modifiers (trace_modifiers, modified_programs) the programs
+carry the forward's regions and flash-to-gpu differentiates the score_mod;
+those programs compile (test/Python/backward_programs.test) but have not
+run on a GPU yet, so attention_backward still gives modified calls to the
+PyTorch backward.
 """
 
 import functools
@@ -39,12 +45,22 @@ _MEM4 = "memref<?x?x?x{d}x{t}>"
 _MEM3 = "memref<?x?x?xf32>"
 
 
-def tiles_for(head_dim):
-    """The (dQ, dK/dV) tiles of `head_dim`, or None where the compiled
-    backward does not reach."""
-    for limit in sorted(TILES):
+# With modifiers (their regions and derivatives take registers): no spill
+# on sm_80-sm_90 for a softcap with a window, ALiBi and a document mask;
+# past 128 the PyTorch backward.
+MODIFIER_TILES = {
+    64: ((64, 64, 4, "registers"), (64, 32, 4, "shared")),
+    128: ((64, 32, 4, "registers"), (64, 32, 4, "shared")),
+}
+
+
+def tiles_for(head_dim, modified=False):
+    """The (dQ, dK/dV) tiles of `head_dim` (with modifiers: `modified`),
+    or None where the compiled backward does not reach."""
+    table = MODIFIER_TILES if modified else TILES
+    for limit in sorted(table):
         if head_dim <= limit:
-            return TILES[limit]
+            return table[limit]
     return None
 
 
@@ -62,6 +78,15 @@ def programs(head_dim, dtype, causal, bottom_right, scale):
     scale = 1.0 / math.sqrt(head_dim) if scale is None else float(scale)
     return (dq_program(head_dim, dtype, causal, bottom_right, scale),
             dkdv_program(head_dim, dtype, causal, bottom_right, scale))
+
+
+def modified_programs(head_dim, dtype, causal, bottom_right, scale, mods):
+    """programs() with the forward's modifiers (Modifiers) in both."""
+    scale = 1.0 / math.sqrt(head_dim) if scale is None else float(scale)
+    return (dq_program(head_dim, dtype, causal, bottom_right, scale,
+                       mods=mods),
+            dkdv_program(head_dim, dtype, causal, bottom_right, scale,
+                         mods=mods))
 
 
 def warm(head_dim, dtype, causal, bottom_right=False, scale=None,
@@ -137,10 +162,80 @@ def _scales(scale):
             f"scale({scale:.9e})")
 
 
-def dq_program(head_dim, dtype, causal, bottom_right, scale, tiles=None):
+class Modifiers:
+    """Score and mask modifiers for the two programs: the regions of
+    flashc.mods.trace (text, or None) and their captures' memref types.
+    The compiled programs differentiate the score_mod (flash.grad_scores
+    on modified scores)."""
+
+    def __init__(self, score_region=None, mask_region=None, capture_types=()):
+        self.score_region = score_region
+        self.mask_region = mask_region
+        self.capture_types = list(capture_types)
+
+
+def trace_modifiers(score_mod, mask_mod):
+    """(Modifiers, the captured tensors) of Python functions."""
+    from . import mods
+    text, captured, types = mods.trace(score_mod, mask_mod)
+    # The text is `  score_mod {` region, then `  mask_mod {` region (each
+    # present or not); a region's body runs to the next header.
+    bodies = {}
+    for kind in ("score_mod", "mask_mod"):
+        header = f"  {kind} {{"
+        start = text.find(header)
+        if start < 0:
+            continue
+        end = text.find("\n  mask_mod {", start + 1)
+        bodies[kind] = text[start + len(header):end if end >= 0 else None]
+    return (Modifiers(bodies.get("score_mod"), bodies.get("mask_mod"), types),
+            captured)
+
+
+def _modifier_args(mods):
+    """The programs' extra parameters, and the captures clause of a
+    modifier op."""
+    names = [f"%modcap{i}" for i in range(len(mods.capture_types))]
+    params = "".join(f", {n}: {t}" for n, t in zip(names, mods.capture_types))
+    clause = (f" captures({', '.join(names)} : {', '.join(mods.capture_types)})"
+              if names else "")
+    return params, names, clause
+
+
+def _score_chain(scores, scores_type, mods, row, col, transposed, scale):
+    """The forward's modifier chain on a program's scores (as
+    flash-expand-attention writes it: the scale as a product, the
+    score_mod, the mask_mod): (lines, the result's name, the grad_scores
+    scales)."""
+    if mods is None:
+        return [], scores, _scales(scale)
+    _, _, clause = _modifier_args(mods)
+    flag = " transposed" if transposed else ""
+    head = f"[%bh, {row}, {col}] seq(%seq_q, %seq_k){flag}{clause}"
+    lines = []
+    scales = _scales(scale)
+    if mods.score_region:
+        lines += [
+            f"      %mod_scale = arith.constant dense<{scale:.9e}> : {scores_type}",
+            f"      %mod_scaled = arith.mulf {scores}, %mod_scale : {scores_type}",
+            f"      %mod_score = flash.score_mod %mod_scaled {head} : "
+            f"{scores_type} {{" + mods.score_region]
+        scores = "%mod_score"
+        # The scale is in the chain (and in its derivative).
+        scales = f"scale_log2e({math.log2(math.e):.9e}) scale(1.0)"
+    if mods.mask_region:
+        lines.append(f"      %mod_mask = flash.mask_mod {scores} {head} : "
+                     f"{scores_type} {{" + mods.mask_region)
+        scores = "%mod_mask"
+    return lines, scores, scales
+
+
+def dq_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
+               mods=None):
     """MLIR text of the dQ program: (q, k, v, dq, captures dout, lse,
-    delta); `tiles` overrides TILES' (block_m, block_n, warps, q)."""
-    bm, bn, warps, q = tiles or tiles_for(head_dim)[0]
+    delta, then the modifiers' captures); `tiles` overrides TILES'
+    (block_m, block_n, warps, q); `mods` (Modifiers) the forward's."""
+    bm, bn, warps, q = tiles or tiles_for(head_dim, mods is not None)[0]
     t4 = _MEM4.format(d=head_dim, t=dtype)
     tile = f"tensor<{bm}x{head_dim}x{dtype}>"
     ktile = f"tensor<{bn}x{head_dim}x{dtype}>"
@@ -191,10 +286,14 @@ def dq_program(head_dim, dtype, causal, bottom_right, scale, tiles=None):
         f" : {t4}, {t4}, {acc} -> {acc} {{",
         f"    ^bb0(%start: index, %kt: {ktile}, %vt: {ktile}, %a: {acc}):",
         f"      %s = flash.dot %qt, %kt transpose_rhs : {tile}, {ktile} -> {scores}",
-        f"      %masked = flash.mask %s row %row col %start {mask} : {scores}",
+    ]
+    chain, modified, scales = _score_chain("%s", scores, mods, "%row",
+                                           "%start", False, scale)
+    lines += chain + [
+        f"      %masked = flash.mask {modified} row %row col %start {mask} : {scores}",
         f"      %dp = flash.dot %dot, %vt transpose_rhs : {tile}, {ktile} -> {scores}",
         f"      %ds = flash.grad_scores %masked, %dp, %lse_rows, %delta_rows "
-        f"{_scales(scale)} : {scores}, {rows} -> tensor<{bm}x{bn}x{dtype}>",
+        f"{scales} : {scores}, {rows} -> tensor<{bm}x{bn}x{dtype}>",
         f"      %a1 = flash.dot %ds, %kt acc %a : tensor<{bm}x{bn}x{dtype}>, "
         f"{ktile}, {acc} -> {acc}",
         f"      flash.yield %a1 : {acc}",
@@ -202,19 +301,25 @@ def dq_program(head_dim, dtype, causal, bottom_right, scale, tiles=None):
         f"    %dqt = arith.truncf %r : {acc} to {tile}",
         f"    flash.store_tile %dqt, %dq[%bh, %row] : {tile} -> {t4}",
     ]
+    params, names, _ = _modifier_args(mods or Modifiers())
+    extra = "".join(", " + n for n in names)
+    types = "".join(", " + t for t in (mods.capture_types if mods else []))
     return (f"func.func @backward_dq(%q: {t4}, %k: {t4}, %v: {t4}, %dq: {t4}, "
-            f"%dout: {t4}, %lse: {_MEM3}, %delta: {_MEM3}) {{\n"
+            f"%dout: {t4}, %lse: {_MEM3}, %delta: {_MEM3}{params}) {{\n"
             f"  flash.tiled %q, %k, %v -> %dq {_config(bm, bn, warps, q)}\n"
-            f"      captures(%dout, %lse, %delta : {t4}, {_MEM3}, {_MEM3})\n"
+            f"      captures(%dout, %lse, %delta{extra} : {t4}, {_MEM3}, "
+            f"{_MEM3}{types})\n"
             f"      : {t4}, {t4}, {t4} -> {t4} {{\n"
             f"  ^bb0(%qblock: index, %bh: index):\n" + "\n".join(lines) +
             "\n  }\n  return\n}\n")
 
 
-def dkdv_program(head_dim, dtype, causal, bottom_right, scale, tiles=None):
+def dkdv_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
+                 mods=None):
     """MLIR text of the dK/dV program: (k, q, dout, dv, captures v, dk, lse,
-    delta); its grid runs over key blocks; `tiles` as dq_program's."""
-    bm, bn, warps, q = tiles or tiles_for(head_dim)[1]
+    delta, then the modifiers' captures); its grid runs over key blocks;
+    `tiles` and `mods` as dq_program's (the modifiers transposed)."""
+    bm, bn, warps, q = tiles or tiles_for(head_dim, mods is not None)[1]
     t4 = _MEM4.format(d=head_dim, t=dtype)
     tile = f"tensor<{bm}x{head_dim}x{dtype}>"
     qtile = f"tensor<{bn}x{head_dim}x{dtype}>"
@@ -253,14 +358,18 @@ def dkdv_program(head_dim, dtype, causal, bottom_right, scale, tiles=None):
         f"    ^bb0(%start: index, %qt: {qtile}, %dot: {qtile}, %dk_acc: {acc}, "
         f"%dv_acc: {acc}):",
         f"      %st = flash.dot %kt, %qt transpose_rhs : {tile}, {qtile} -> {scores}",
-        f"      %masked = flash.mask %st row %row col %start {mask} : {scores}",
+    ]
+    chain, modified, scales = _score_chain("%st", scores, mods, "%row",
+                                           "%start", True, scale)
+    lines += chain + [
+        f"      %masked = flash.mask {modified} row %row col %start {mask} : {scores}",
         f"      %dpt = flash.dot %vt, %dot transpose_rhs : {tile}, {qtile} -> {scores}",
         # After the products: loaded earlier, the columns' values would
         # hold registers across them.
         f"      %lse_cols = flash.load_cols %lse[%bh, %start] : {_MEM3} -> {cols}",
         f"      %delta_cols = flash.load_cols %delta[%bh, %start] : {_MEM3} -> {cols}",
         f"      %dst, %pt = flash.grad_scores %masked, %dpt, %lse_cols, %delta_cols "
-        f"{_scales(scale)} transposed : {scores}, {cols} -> {half}, {half}",
+        f"{scales} transposed : {scores}, {cols} -> {half}, {half}",
         f"      %dv1 = flash.dot %pt, %dot acc %dv_acc : {half}, {qtile}, {acc} -> {acc}",
         f"      %dk1 = flash.dot %dst, %qt acc %dk_acc : {half}, {qtile}, {acc} -> {acc}",
         f"      flash.yield %dk1, %dv1 : {acc}, {acc}",
@@ -270,11 +379,15 @@ def dkdv_program(head_dim, dtype, causal, bottom_right, scale, tiles=None):
         f"    %dvt = arith.truncf %r#1 : {acc} to {tile}",
         f"    flash.store_tile %dvt, %dv[%bh, %row] : {tile} -> {t4}",
     ]
+    params, names, _ = _modifier_args(mods or Modifiers())
+    extra = "".join(", " + n for n in names)
+    types = "".join(", " + t for t in (mods.capture_types if mods else []))
     return (f"func.func @backward_dkdv(%k: {t4}, %q: {t4}, %dout: {t4}, "
             f"%dv: {t4}, %v: {t4}, %dk: {t4}, %lse: {_MEM3}, "
-            f"%delta: {_MEM3}) {{\n"
+            f"%delta: {_MEM3}{params}) {{\n"
             f"  flash.tiled %k, %q, %dout -> %dv {_config(bm, bn, warps, q)}\n"
-            f"      captures(%v, %dk, %lse, %delta : {t4}, {t4}, {_MEM3}, {_MEM3})\n"
+            f"      captures(%v, %dk, %lse, %delta{extra} : {t4}, {t4}, {_MEM3}, "
+            f"{_MEM3}{types})\n"
             f"      : {t4}, {t4}, {t4} -> {t4} {{\n"
             f"  ^bb0(%kblock: index, %bh: index):\n" + "\n".join(lines) +
             "\n  }\n  return\n}\n")

@@ -18,3 +18,27 @@ dq, dkdv = bk.programs(64, "f16", True, True, None)
 print("dq program:", next(l.strip() for l in dq.splitlines() if "flash.tiled" in l))
 print("dkdv program:", next(l.strip() for l in dkdv.splitlines() if "flash.kv_loop" in l))
 print("dkdv mask:", next(l.strip() for l in dkdv.splitlines() if "flash.mask" in l))
+
+# With modifiers: a softcap with a sliding window, and a document mask
+# reading a captured tensor, at each MODIFIER_TILES row.
+from flashc import mods as m  # noqa: E402
+
+docs = m.TensorSpec("torch.int32", 2)
+cases = {
+    "softcap_window": (lambda s, b, h, q, kv: 20 * m.tanh(s / 20),
+                       lambda b, h, q, kv: q - kv < 256),
+    "documents": (None, lambda b, h, q, kv: docs[b, q] == docs[b, kv]),
+}
+written = {}
+for name, (score_mod, mask_mod) in cases.items():
+    mods, _ = bk.trace_modifiers(score_mod, mask_mod)
+    for d in (64, 128):
+        written[name, d] = bk.modified_programs(
+            d, "bf16", name != "documents", False, None, mods)
+        for which, text in zip(("dq", "dkdv"), written[name, d]):
+            with open(os.path.join(out, f"{which}_{name}_{d}.mlir"), "w") as f:
+                f.write(text)
+print("modified tiles", *(d for d in (64, 128, 176) if bk.tiles_for(d, True)))
+dkdv = written["softcap_window", 64][1].splitlines()
+for op in ("flash.score_mod", "flash.mask_mod", "flash.grad_scores"):
+    print("dkdv softcap:", next(l.strip() for l in dkdv if op in l))
