@@ -6,7 +6,7 @@ and the rows' log-sum-exp. Its backward is the custom op
 flashc::attention_backward: FlashAttention-2's algorithm (probabilities
 recomputed from the saved log-sum-exp, D = rowsum(dO * O)), run by
 flashc's two compiled backward kernels (_backward_kernels.py) where they
-reach (head dims up to 192), else (or with FLASHC_BACKWARD=pytorch) by
+reach (head dims up to 176), else (or with FLASHC_BACKWARD=pytorch) by
 PyTorch ops on blocks of query rows in float32, so that no
 [seq_q, seq_k] matrix of the whole problem is held (docs/Backward.md).
 Both ops have fake implementations, so torch.compile traces them without
@@ -79,13 +79,20 @@ def _(grad_out, grad_lse, q, k, v, out, lse, causal, scale, bottom_right):
 def backward_grads(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
                    bottom_right, score_mod=None, mask_mod=None):
     """dq, dk, dv of flashc.attention: flashc's compiled backward where it
-    reaches (no modifiers, head dims up to 176, not FLASHC_BACKWARD=pytorch;
-    in q's dtype), else blocked_backward (float32). grad_lse may be None
-    (no loss reads the log-sum-exp)."""
-    if score_mod is None and mask_mod is None and \
-            os.environ.get("FLASHC_BACKWARD", "compiled") != "pytorch":
+    reaches (in q's dtype), else blocked_backward (float32). grad_lse may
+    be None (no loss reads the log-sum-exp). FLASHC_BACKWARD: "compiled"
+    (the default: calls without modifiers, head dims up to 176),
+    "pytorch" (never compiled), or "compiled-modifiers" (also calls with
+    Python modifiers, head dims up to 128: not yet checked on a GPU)."""
+    mode = os.environ.get("FLASHC_BACKWARD", "compiled")
+    if mode not in ("compiled", "pytorch", "compiled-modifiers"):
+        raise ValueError("FLASHC_BACKWARD must be compiled, pytorch or "
+                         f"compiled-modifiers, got {mode!r}")
+    modified = score_mod is not None or mask_mod is not None
+    if mode == "compiled-modifiers" or (mode == "compiled" and not modified):
         grads = compiled_backward(grad_out, grad_lse, q, k, v, out, lse,
-                                  causal, scale, bottom_right)
+                                  causal, scale, bottom_right, score_mod,
+                                  mask_mod)
         if grads is not None:
             return grads
     if grad_lse is None:
@@ -281,9 +288,7 @@ class ModifiedAttention(torch.autograd.Function):
         o = ctx.options
         if grad_out is None:
             grad_out = torch.zeros_like(out)
-        if grad_lse is None:
-            grad_lse = torch.zeros_like(lse)
-        dq, dk, dv = blocked_backward(
+        dq, dk, dv = backward_grads(
             grad_out, grad_lse, q, k, v, out, lse, o["causal"],
             o["scale"], o["bottom_right"], o.get("score_mod"),
             o.get("mask_mod"))

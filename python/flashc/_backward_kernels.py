@@ -15,8 +15,8 @@ depend on scheduling (deterministic).
 With Python modifiers (trace_modifiers, modified_programs) the programs
 carry the forward's regions and flash-to-gpu differentiates the score_mod;
 those programs compile (test/Python/backward_programs.test) but have not
-run on a GPU yet, so attention_backward still gives modified calls to the
-PyTorch backward.
+run on a GPU yet, so modified calls take them only with
+FLASHC_BACKWARD=compiled-modifiers (_autograd.backward_grads).
 """
 
 import functools
@@ -109,21 +109,30 @@ def _kernel(runtime, text, arch):
 
 
 def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
-                      bottom_right):
+                      bottom_right, score_mod=None, mask_mod=None):
     """dq, dk, dv (in q's dtype) from flashc's two backward kernels, or None
-    where they do not reach (not CUDA, or a head dim past TILES). Shapes as
+    where they do not reach (not CUDA, or a head dim past TILES or, with
+    Python modifiers, MODIFIER_TILES). Shapes as
     _autograd.blocked_backward's (grad_lse may be None); grouped K/V are
     expanded to the query heads for the dK/dV program and its results
     summed over each group."""
     import torch
     from . import _runtime_of
     head_dim = q.shape[-1]
-    if not q.is_cuda or tiles_for(head_dim) is None:
+    modified = score_mod is not None or mask_mod is not None
+    if not q.is_cuda or tiles_for(head_dim, modified) is None:
         return None
     dtype = {torch.float16: "f16", torch.bfloat16: "bf16"}[q.dtype]
     runtime, arch = _runtime_of(torch, q)
     arch = kernel_arch(arch)
-    dq_text, dkdv_text = programs(head_dim, dtype, causal, bottom_right, scale)
+    captured = []
+    if modified:
+        mods, captured = trace_modifiers(score_mod, mask_mod)
+        dq_text, dkdv_text = modified_programs(head_dim, dtype, causal,
+                                               bottom_right, scale, mods)
+    else:
+        dq_text, dkdv_text = programs(head_dim, dtype, causal, bottom_right,
+                                      scale)
     dq_kernel = _kernel(runtime, dq_text, arch)
     dkdv_kernel = _kernel(runtime, dkdv_text, arch)
     # d lse_i / d s_ij = p_ij, so grad_lse joins D: ds = p * (dp - D + dlse).
@@ -133,14 +142,15 @@ def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     q, k, v, grad_out = (t.contiguous() for t in (q, k, v, grad_out))
     lse = lse.float().contiguous()
     dq = torch.empty_like(q)
-    runtime.launch_with(dq_kernel, q, k, v, dq, None, [grad_out, lse, delta])
+    runtime.launch_with(dq_kernel, q, k, v, dq, None,
+                        [grad_out, lse, delta, *captured])
     batch, heads, kv_heads = q.shape[0], q.shape[1], k.shape[1]
     group = heads // kv_heads
     if group > 1:
         k, v = (t.repeat_interleave(group, 1) for t in (k, v))
     dk, dv = torch.empty_like(k), torch.empty_like(v)
     runtime.launch_with(dkdv_kernel, k, q, grad_out, dv, None,
-                        [v, dk, lse, delta])
+                        [v, dk, lse, delta, *captured])
     if group > 1:
         dk, dv = (t.unflatten(1, (kv_heads, group)).float().sum(2).to(q.dtype)
                   for t in (dk, dv))

@@ -46,6 +46,14 @@ if "--warm" in sys.argv:
                                           m.TensorSpec("torch.int32", 2)):
                 text, _ = flashc.attention_mlir(d, dtype, lse=True, **kwargs)
                 flashc._modified_bundle(text, ARCH)
+                # The compiled backward's programs with the same modifiers.
+                mods, _ = backward_kernels.trace_modifiers(
+                    kwargs.get("score_mod"), kwargs.get("mask_mod"))
+                for text in backward_kernels.modified_programs(
+                        d, dtype, kwargs["causal"] if "causal" in kwargs
+                        else False, False, None, mods):
+                    flashc._modified_bundle(
+                        text, backward_kernels.kernel_arch(ARCH))
                 print("warmed", name, dtype, d)
     # The block map's build (no log-sum-exp) for the documents case.
     documents = dict(mod_cases(None, m.TensorSpec("torch.int32", 2)))["documents"]
@@ -166,6 +174,29 @@ for dtype in (torch.float16, torch.bfloat16):
         for name, kwargs in mod_cases(slopes, docs):
             q, k, v = inputs(2, 8, 2, 300, 300, d, dtype)
             check_grads(f"{dtype} d={d} {name}", q, k, v, **kwargs)
+
+# The same through the compiled backward, which differentiates the
+# score_mod as IR (FLASHC_BACKWARD=compiled-modifiers: not yet the
+# default).
+os.environ["FLASHC_BACKWARD"] = "compiled-modifiers"
+try:
+    for dtype in (torch.float16, torch.bfloat16):
+        for d in (64, 128):
+            slopes = torch.rand(8, device="cuda")
+            docs = (torch.arange(300, device="cuda") * 4 // 300).repeat(2, 1).to(torch.int32)
+            for name, kwargs in mod_cases(slopes, docs):
+                q, k, v = inputs(2, 8, 2, 300, 300, d, dtype)
+                check_grads(f"compiled modifiers {dtype} d={d} {name}", q, k,
+                            v, **kwargs)
+finally:
+    del os.environ["FLASHC_BACKWARD"]
+q, k, v = inputs(1, 2, 2, 64, 64, 64, torch.float16)
+os.environ["FLASHC_BACKWARD"] = "fast"
+try:
+    raises("FLASHC_BACKWARD unknown", ValueError, lambda: torch.autograd.grad(
+        flashc.attention(q, k, v).float().sum(), (q,)))
+finally:
+    del os.environ["FLASHC_BACKWARD"]
 
 # A block map built from tensors that require grad (it records nothing),
 # then given to a differentiable call.
