@@ -22,17 +22,14 @@ FLASHC_BACKWARD=compiled-modifiers (_autograd.backward_grads).
 import functools
 import math
 
-# Tiles per head dim: (block_m, block_n, warps, where Q's fragments live) of
-# the dQ program and of the dK/dV program, chosen so that ptxas needs no spill on sm_80..sm_90
-# (test/Target/ptxas-backward-*.test). Head dims without an entry use the
-# PyTorch backward.
-# A head dim takes the entry of the smallest listed one at least as large
-# (registers grow with it). Past 176 there is none: dK and dV, two
-# 16 x head_dim f32 accumulators per warp, leave too few registers (the
-# dK/dV program spills at 192).
-# The rows of 64 and 128 are the fastest of bench/backward_kernels.py's
-# choices on the H200 (bench/RESULTS.md, entry 34); 48 and 176 were not
-# timed.
+# Tiles per head dim: (block_m, block_n, warps, where the kept tile's
+# fragments live) of the dQ program and of the dK/dV program, with no spill
+# on sm_80-sm_90 (test/Python/backward_programs.test). A head dim takes the
+# row of the smallest listed one at least as large (registers grow with
+# it); past 176 there is none (dK and dV, two 16 x head_dim f32
+# accumulators per warp, spill at 192) and the PyTorch backward runs. The
+# rows of 64 and 128 are the fastest of bench/backward_kernels.py's choices
+# on the H200 (bench/RESULTS.md, entry 34); 48 and 176 were not timed.
 TILES = {
     # At 48, K's fragments kept in registers spill on sm_80 (causal).
     48: ((64, 64, 4, "registers"), (64, 64, 4, "shared")),
@@ -41,10 +38,6 @@ TILES = {
     176: ((128, 32, 8, "shared"), (128, 16, 8, "shared")),
 }
 
-_MEM4 = "memref<?x?x?x{d}x{t}>"
-_MEM3 = "memref<?x?x?xf32>"
-
-
 # With modifiers (their regions and derivatives take registers): no spill
 # on sm_80-sm_90 for a softcap with a window, ALiBi and a document mask;
 # past 128 the PyTorch backward.
@@ -52,6 +45,9 @@ MODIFIER_TILES = {
     64: ((64, 64, 4, "registers"), (64, 32, 4, "shared")),
     128: ((64, 32, 4, "registers"), (64, 32, 4, "shared")),
 }
+
+_MEM4 = "memref<?x?x?x{d}x{t}>"
+_MEM3 = "memref<?x?x?xf32>"
 
 
 def tiles_for(head_dim, modified=False):
@@ -75,13 +71,13 @@ def kernel_arch(arch):
 def programs(head_dim, dtype, causal, bottom_right, scale):
     """The MLIR texts of the dQ and dK/dV programs ("f16" or "bf16"; scale
     None for 1/sqrt(head_dim))."""
-    scale = 1.0 / math.sqrt(head_dim) if scale is None else float(scale)
-    return (dq_program(head_dim, dtype, causal, bottom_right, scale),
-            dkdv_program(head_dim, dtype, causal, bottom_right, scale))
+    return modified_programs(head_dim, dtype, causal, bottom_right, scale,
+                             None)
 
 
 def modified_programs(head_dim, dtype, causal, bottom_right, scale, mods):
-    """programs() with the forward's modifiers (Modifiers) in both."""
+    """programs() with the forward's modifiers (Modifiers, or None) in
+    both."""
     scale = 1.0 / math.sqrt(head_dim) if scale is None else float(scale)
     return (dq_program(head_dim, dtype, causal, bottom_right, scale,
                        mods=mods),
