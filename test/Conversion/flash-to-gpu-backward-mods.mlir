@@ -107,3 +107,31 @@ func.func @erf_dq(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32>) {
   }
   return
 }
+
+// -----
+
+// Only mma_sync's element visit gives the modifiers' derivative.
+func.func @softcap_wmma(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) captures(%lse : memref<1x1x64xf32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    %rows = flash.load_rows %lse[%bh, %c0] : memref<1x1x64xf32> -> tensor<64xf32>
+    %r = flash.kv_loop %q, %q[%bh] upper %c64 init(%z) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>, %acc: tensor<64x64xf32>):
+      %d = flash.dot %t, %kt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      %e = flash.score_mod %d [%bh, %c0, %s] seq(%c64, %c64) : tensor<64x64xf32> {
+      ^bb0(%x: f32, %b: index, %h: index, %qi: index, %kv: index, %sq: index, %sk: index):
+        %y = math.tanh %x : f32
+        flash.yield %y : f32
+      }
+      %dp = flash.dot %t, %vt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      // expected-error @+1 {{flash-to-gpu: the derivative of score modifiers needs strategy mma_sync}}
+      %ds = flash.grad_scores %e, %dp, %rows, %rows scale_log2e(1.44269502) scale(1.0) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+      flash.yield %acc : tensor<64x64xf32>
+    }
+  }
+  return
+}

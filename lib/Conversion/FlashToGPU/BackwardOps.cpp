@@ -108,6 +108,10 @@ LogicalResult TileLowering::lowerGradScores(GradScoresOp op) {
       })) {
     if (failed(checkDifferentiable(*scores, op)))
       return failure();
+    // Only mma_sync's element visit gives the derivative (ScoreStrip).
+    if (k.config.getStrategy() != Strategy::mma_sync)
+      return op.emitOpError("flash-to-gpu: the derivative of score modifiers "
+                            "needs strategy mma_sync");
     modified.withTangents = true;
   }
   GradScoreTerms terms;
