@@ -140,7 +140,7 @@ def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     dq = torch.empty_like(q)
     runtime.launch_with(dq_kernel, q, k, v, dq, None,
                         [grad_out, lse, delta, *captured])
-    batch, heads, kv_heads = q.shape[0], q.shape[1], k.shape[1]
+    heads, kv_heads = q.shape[1], k.shape[1]
     group = heads // kv_heads
     if group > 1:
         k, v = (t.repeat_interleave(group, 1) for t in (k, v))

@@ -10,7 +10,6 @@ python/tests/warm_cache.py, and --warm for the modifier cases, whose
 kernels depend on the traced functions). Prints one line per check and
 'N passed, M failed'; exit 0 only if all passed.
 """
-import math
 import os
 import sys
 import threading
@@ -62,36 +61,11 @@ if "--warm" in sys.argv:
 
 import torch  # noqa: E402 - after --warm, which runs without torch
 
+from reference import attention_reference  # noqa: E402
 from report import check, finish, raises  # noqa: E402
 
 torch.manual_seed(0)
 BOUNDS = {torch.float16: 2e-3, torch.bfloat16: 1.5e-2}
-
-
-def reference(q, k, v, causal, bottom_right, scale=None, score_mod=None,
-              mask_mod=None):
-    """Output and log-sum-exp in float64 (GQA by repeating k and v; rows
-    that see no key give 0 and -inf; the modifiers on index grids, as
-    FlexAttention's reference does), differentiable by autograd."""
-    group = q.shape[1] // k.shape[1]
-    q, k, v = q.double(), k.double(), v.double()
-    k, v = k.repeat_interleave(group, 1), v.repeat_interleave(group, 1)
-    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
-    s = (q @ k.transpose(-1, -2)) * scale
-    (batch, heads, seq_q, _), seq_k = q.shape, k.shape[2]
-    bi, hi, qi, ki = (torch.arange(n, device=q.device).view(*shape) for n, shape in
-                      ((batch, (-1, 1, 1, 1)), (heads, (1, -1, 1, 1)),
-                       (seq_q, (1, 1, -1, 1)), (seq_k, (1, 1, 1, -1))))
-    if score_mod is not None:
-        s = score_mod(s, bi, hi, qi, ki).double()
-    if mask_mod is not None:
-        s = s.masked_fill(~mask_mod(bi, hi, qi, ki), -math.inf)
-    if causal:
-        offset = seq_k - seq_q if bottom_right else 0
-        s = s.masked_fill(ki > qi + offset, -math.inf)
-    lse = torch.logsumexp(s, -1)
-    p = torch.exp(s - lse.unsqueeze(-1)).nan_to_num(0.0)
-    return p @ v, lse
 
 
 def rel_l2(x, ref):
@@ -125,8 +99,8 @@ def check_grads(name, q, k, v, causal=False, bottom_right=False, lse_loss=False,
         loss = loss + (lse.nan_to_num(0.0, 0.0, 0.0) * dlse).sum()
     grads = torch.autograd.grad(loss, (q, k, v))
     q64, k64, v64 = (t.detach().double().requires_grad_() for t in (q, k, v))
-    out64, lse64 = reference(q64, k64, v64, causal, bottom_right,
-                             score_mod=score_mod, mask_mod=mask_mod)
+    out64, lse64 = attention_reference(q64, k64, v64, causal, bottom_right,
+                                       score_mod=score_mod, mask_mod=mask_mod)
     loss64 = (out64 * dout.double()).sum()
     if lse_loss:
         loss64 = loss64 + (lse64.nan_to_num(0.0, 0.0, 0.0) * dlse.double()).sum()

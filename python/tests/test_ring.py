@@ -11,7 +11,6 @@ refuses two ranks on one device). Kernels come from a warmed cache
 (FLASHC_CACHE_DIR, see python/tests/warm_cache.py). Rank 0 prints one line
 per check and 'N passed, M failed'; exit 0 only if all passed.
 """
-import math
 import os
 import sys
 
@@ -56,27 +55,9 @@ import torch.multiprocessing as mp  # noqa: E402
 BOUNDS = {torch.float16: 2e-3, torch.bfloat16: 1.5e-2}
 
 
-def reference(q, k, v, causal, score_mod=None, mask_mod=None):
-    group = q.shape[1] // k.shape[1]
-    k, v = k.repeat_interleave(group, 1), v.repeat_interleave(group, 1)
-    s = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
-    (batch, heads, n, _) = q.shape
-    bi, hi, qi, ki = (torch.arange(size, device=q.device).view(*shape)
-                      for size, shape in ((batch, (-1, 1, 1, 1)),
-                                          (heads, (1, -1, 1, 1)),
-                                          (n, (1, 1, -1, 1)), (n, (1, 1, 1, -1))))
-    if score_mod is not None:
-        s = score_mod(s, bi, hi, qi, ki).double()
-    if mask_mod is not None:
-        s = s.masked_fill(~mask_mod(bi, hi, qi, ki), -math.inf)
-    if causal:
-        s = s.masked_fill(ki > qi, -math.inf)
-    lse = torch.logsumexp(s, -1)
-    return torch.exp(s - lse.unsqueeze(-1)).nan_to_num(0.0) @ v, lse
-
-
 def worker(rank, port, results):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from reference import attention_reference
     from report import check, raises, _counts
     import flashc.distributed as fd
     two_gpus = torch.cuda.device_count() >= WORLD
@@ -111,7 +92,8 @@ def worker(rank, port, results):
         if rank:
             return
         x64 = [t.double().requires_grad_() for t in (q, k, v)]
-        out64, lse64 = reference(*x64, causal, score_mod, mask_mod)
+        out64, lse64 = attention_reference(*x64, causal, score_mod=score_mod,
+                                           mask_mod=mask_mod)
         grads64 = torch.autograd.grad((out64 * dout.double()).sum(), x64)
         refs = (out64.detach(), lse64.detach().unsqueeze(-1), *grads64)
         errors = [((a.double() - r).norm() / r.norm()).item()
