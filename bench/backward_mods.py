@@ -12,6 +12,7 @@ values and on tensors alike, so FlexAttention runs them as written.
 Medians of triton's do_bench; each flashc gradient is first compared with
 FlexAttention's (the largest rel_l2 of dq, dk, dv).
 """
+import os
 import sys
 
 import flashc
@@ -52,12 +53,8 @@ from torch.nn.attention.flex_attention import (  # noqa: E402
     create_block_mask, flex_attention)
 from triton.testing import do_bench  # noqa: E402
 
-
-def step(fn, q, k, v, dout):
-    for t in (q, k, v):
-        t.grad = None
-    fn(q, k, v).backward(dout)
-    return q.grad, k.grad, v.grad
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from backward import step  # noqa: E402
 
 
 def main():

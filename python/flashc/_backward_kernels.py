@@ -198,14 +198,30 @@ def trace_modifiers(score_mod, mask_mod):
             captured)
 
 
-def _modifier_args(mods):
-    """The programs' extra parameters, and the captures clause of a
-    modifier op."""
-    names = [f"%modcap{i}" for i in range(len(mods.capture_types))]
-    params = "".join(f", {n}: {t}" for n, t in zip(names, mods.capture_types))
-    clause = (f" captures({', '.join(names)} : {', '.join(mods.capture_types)})"
-              if names else "")
-    return params, names, clause
+def _modifier_captures(mods):
+    """The modifiers' captures: [(name, memref type)]."""
+    types = mods.capture_types if mods else []
+    return [(f"%modcap{i}", t) for i, t in enumerate(types)]
+
+
+def _function(name, tensors, tensor_type, config, captures, block, lines,
+              mods):
+    """A func.func around one flash.tiled: `tensors` its q, k, v and
+    output (all of `tensor_type`), then `captures` [(name, type)] and the
+    modifiers' as parameters and captures; the region's first argument is
+    `block`, its body `lines`."""
+    captures = captures + _modifier_captures(mods)
+    params = [(n, tensor_type) for n in tensors] + captures
+    q, k, v, out = tensors
+    return (f"func.func @{name}("
+            + ", ".join(f"{n}: {t}" for n, t in params) + ") {\n"
+            f"  flash.tiled {q}, {k}, {v} -> {out} {config}\n"
+            f"      captures({', '.join(n for n, _ in captures)} : "
+            f"{', '.join(t for _, t in captures)})\n"
+            f"      : {tensor_type}, {tensor_type}, {tensor_type} -> "
+            f"{tensor_type} {{\n"
+            f"  ^bb0({block}: index, %bh: index):\n" + "\n".join(lines) +
+            "\n  }\n  return\n}\n")
 
 
 def _score_chain(scores, scores_type, mods, row, col, transposed, scale):
@@ -215,7 +231,9 @@ def _score_chain(scores, scores_type, mods, row, col, transposed, scale):
     scales)."""
     if mods is None:
         return [], scores, _scales(scale)
-    _, _, clause = _modifier_args(mods)
+    captured = _modifier_captures(mods)
+    clause = (f" captures({', '.join(n for n, _ in captured)} : "
+              f"{', '.join(t for _, t in captured)})" if captured else "")
     flag = " transposed" if transposed else ""
     head = f"[%bh, {row}, {col}] seq(%seq_q, %seq_k){flag}{clause}"
     lines = []
@@ -307,17 +325,11 @@ def dq_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
         f"    %dqt = arith.truncf %r : {acc} to {tile}",
         f"    flash.store_tile %dqt, %dq[%bh, %row] : {tile} -> {t4}",
     ]
-    params, names, _ = _modifier_args(mods or Modifiers())
-    extra = "".join(", " + n for n in names)
-    types = "".join(", " + t for t in (mods.capture_types if mods else []))
-    return (f"func.func @backward_dq(%q: {t4}, %k: {t4}, %v: {t4}, %dq: {t4}, "
-            f"%dout: {t4}, %lse: {_MEM3}, %delta: {_MEM3}{params}) {{\n"
-            f"  flash.tiled %q, %k, %v -> %dq {_config(bm, bn, warps, q)}\n"
-            f"      captures(%dout, %lse, %delta{extra} : {t4}, {_MEM3}, "
-            f"{_MEM3}{types})\n"
-            f"      : {t4}, {t4}, {t4} -> {t4} {{\n"
-            f"  ^bb0(%qblock: index, %bh: index):\n" + "\n".join(lines) +
-            "\n  }\n  return\n}\n")
+    return _function(
+        "backward_dq", ["%q", "%k", "%v", "%dq"], t4,
+        f"{_config(bm, bn, warps, q)}",
+        [("%dout", t4), ("%lse", _MEM3), ("%delta", _MEM3)], "%qblock", lines,
+        mods)
 
 
 def dkdv_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
@@ -385,15 +397,8 @@ def dkdv_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
         f"    %dvt = arith.truncf %r#1 : {acc} to {tile}",
         f"    flash.store_tile %dvt, %dv[%bh, %row] : {tile} -> {t4}",
     ]
-    params, names, _ = _modifier_args(mods or Modifiers())
-    extra = "".join(", " + n for n in names)
-    types = "".join(", " + t for t in (mods.capture_types if mods else []))
-    return (f"func.func @backward_dkdv(%k: {t4}, %q: {t4}, %dout: {t4}, "
-            f"%dv: {t4}, %v: {t4}, %dk: {t4}, %lse: {_MEM3}, "
-            f"%delta: {_MEM3}{params}) {{\n"
-            f"  flash.tiled %k, %q, %dout -> %dv {_config(bm, bn, warps, q)}\n"
-            f"      captures(%v, %dk, %lse, %delta{extra} : {t4}, {t4}, {_MEM3}, "
-            f"{_MEM3}{types})\n"
-            f"      : {t4}, {t4}, {t4} -> {t4} {{\n"
-            f"  ^bb0(%kblock: index, %bh: index):\n" + "\n".join(lines) +
-            "\n  }\n  return\n}\n")
+    return _function(
+        "backward_dkdv", ["%k", "%q", "%dout", "%dv"], t4,
+        f"{_config(bm, bn, warps, q)}",
+        [("%v", t4), ("%dk", t4), ("%lse", _MEM3), ("%delta", _MEM3)],
+        "%kblock", lines, mods)

@@ -139,29 +139,26 @@ for dtype in (torch.float16, torch.bfloat16):
             check_grads(f"{dtype} d={d} bottom_right shape={(b, h, kvh, sq, sk)}",
                         q, k, v, causal=True, bottom_right=True)
 
-# Score and mask modifiers (Python functions; captured tensors indexed by
-# the head and by (batch, query)), GQA 8/2 with odd lengths.
-for dtype in (torch.float16, torch.bfloat16):
-    for d in (64, 128):
-        slopes = torch.rand(8, device="cuda")
-        docs = (torch.arange(300, device="cuda") * 4 // 300).repeat(2, 1).to(torch.int32)
-        for name, kwargs in mod_cases(slopes, docs):
-            q, k, v = inputs(2, 8, 2, 300, 300, d, dtype)
-            check_grads(f"{dtype} d={d} {name}", q, k, v, **kwargs)
+def check_modifiers(label):
+    """Score and mask modifiers (Python functions; captured tensors indexed
+    by the head and by (batch, query)), GQA 8/2 with odd lengths."""
+    for dtype in (torch.float16, torch.bfloat16):
+        for d in (64, 128):
+            slopes = torch.rand(8, device="cuda")
+            docs = (torch.arange(300, device="cuda") * 4 // 300).repeat(
+                2, 1).to(torch.int32)
+            for name, kwargs in mod_cases(slopes, docs):
+                q, k, v = inputs(2, 8, 2, 300, 300, d, dtype)
+                check_grads(f"{label}{dtype} d={d} {name}", q, k, v, **kwargs)
 
+
+check_modifiers("")
 # The same through the compiled backward, which differentiates the
 # score_mod as IR (FLASHC_BACKWARD=compiled-modifiers: not yet the
 # default).
 os.environ["FLASHC_BACKWARD"] = "compiled-modifiers"
 try:
-    for dtype in (torch.float16, torch.bfloat16):
-        for d in (64, 128):
-            slopes = torch.rand(8, device="cuda")
-            docs = (torch.arange(300, device="cuda") * 4 // 300).repeat(2, 1).to(torch.int32)
-            for name, kwargs in mod_cases(slopes, docs):
-                q, k, v = inputs(2, 8, 2, 300, 300, d, dtype)
-                check_grads(f"compiled modifiers {dtype} d={d} {name}", q, k,
-                            v, **kwargs)
+    check_modifiers("compiled modifiers ")
 finally:
     del os.environ["FLASHC_BACKWARD"]
 q, k, v = inputs(1, 2, 2, 64, 64, 64, torch.float16)
