@@ -19,8 +19,8 @@ bool flash::isDifferentiable(Operation *op) {
   return isa<arith::AddFOp, arith::SubFOp, arith::MulFOp, arith::DivFOp,
              arith::NegFOp, arith::SelectOp, arith::MaximumFOp,
              arith::MaxNumFOp, arith::MinimumFOp, arith::MinNumFOp,
-             arith::ConstantOp, math::TanhOp, math::ExpOp, math::Exp2Op,
-             math::LogOp, math::Log2Op, math::SqrtOp, math::AbsFOp>(op);
+             math::TanhOp, math::ExpOp, math::Exp2Op, math::LogOp, math::Log2Op,
+             math::SqrtOp, math::AbsFOp>(op);
 }
 
 LogicalResult flash::checkDifferentiable(const TileStorage &scores,
