@@ -7,6 +7,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <utility>
 
 using namespace mlir;
 using namespace mlir::flash;
@@ -436,4 +437,30 @@ Scalar ScalarProgram::run(ArrayRef<Scalar> inputs) const {
   for (const auto &[slot, step] : steps)
     values[slot] = step(values);
   return values[result];
+}
+
+void ScalarProgram::applyToTile(bool score, std::vector<float> &scores,
+                                int64_t rows, int64_t cols,
+                                const TileCoordinates &at,
+                                ArrayRef<Scalar> captures) const {
+  std::vector<Scalar> inputs;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      float &element = scores[i * cols + j];
+      int64_t query = at.row + i, key = at.col + j;
+      if (at.transposed)
+        std::swap(query, key);
+      inputs.clear();
+      if (score)
+        inputs.push_back(Scalar{element, 0});
+      for (int64_t coordinate :
+           {at.batch, at.head, query, key, at.seqQ, at.seqK})
+        inputs.push_back(Scalar{0, coordinate});
+      llvm::append_range(inputs, captures);
+      Scalar result = run(inputs);
+      if (score)
+        element = static_cast<float>(result.f);
+      else if (!result.i)
+        element = -INFINITY;
+    }
 }

@@ -450,22 +450,10 @@ private:
       return failure();
     int64_t heads = tensors[tiled.getQ()]->shape[1];
     Tile out = **s;
-    std::vector<Scalar> inputs;
-    for (int64_t i = 0; i < out.rows; ++i)
-      for (int64_t j = 0; j < out.cols; ++j) {
-        inputs.clear();
-        if (kind == ModKind::Score)
-          inputs.push_back(Scalar{out.at(i, j), 0});
-        for (int64_t coordinate :
-             {*bh / heads, *bh % heads, *row + i, *col + j, *seqQ, *seqK})
-          inputs.push_back(Scalar{0, coordinate});
-        llvm::append_range(inputs, scalarCaptures);
-        Scalar result = program->run(inputs);
-        if (kind == ModKind::Score)
-          out.at(i, j) = static_cast<float>(result.f);
-        else if (!result.i)
-          out.at(i, j) = -INFINITY;
-      }
+    program->applyToTile(kind == ModKind::Score, out.data, out.rows, out.cols,
+                         {*bh / heads, *bh % heads, *row, *col, *seqQ, *seqK,
+                          op.getTransposed()},
+                         scalarCaptures);
     tiles[op.getResult()] = std::move(out);
     return success();
   }

@@ -44,6 +44,22 @@ public:
   /// Evaluates with `inputs` (one per non-memref input, in order).
   Scalar run(ArrayRef<Scalar> inputs) const;
 
+  /// Where a modifier's tile lies: element (i, j) is query `row + i`
+  /// against key `col + j` (with `transposed`, key `row + i` against query
+  /// `col + j`) of head `head` of batch `batch`, of `seqQ` queries and
+  /// `seqK` keys.
+  struct TileCoordinates {
+    int64_t batch, head, row, col, seqQ, seqK;
+    bool transposed = false;
+  };
+  /// Runs this score_mod (`score`) or mask_mod program on every element of
+  /// the row-major `rows` x `cols` tile `scores`, as the GPU does: a
+  /// score_mod replaces the element, a mask_mod sets those it hides to
+  /// -inf. `captures`: the values of the scalar captures.
+  void applyToTile(bool score, std::vector<float> &scores, int64_t rows,
+                   int64_t cols, const TileCoordinates &at,
+                   ArrayRef<Scalar> captures) const;
+
 private:
   using Step = std::function<Scalar(const std::vector<Scalar> &)>;
   unsigned numInputs = 0;
