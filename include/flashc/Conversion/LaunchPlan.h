@@ -70,6 +70,10 @@ LaunchPlan planLaunch(TiledOp tiled);
 /// dO), in order.
 SmallVector<LoadTileOp> residentCaptureTiles(TiledOp tiled);
 
+/// The dynamic shared memory of `tiled`'s kernel: its configuration's, and
+/// one more block_m-row tile per residentCaptureTiles.
+int64_t programSharedBytes(TiledOp tiled);
+
 } // namespace mlir::flash
 
 #endif // FLASHC_CONVERSION_LAUNCHPLAN_H

@@ -85,8 +85,7 @@ LogicalResult TileLowering::lowerGradScores(GradScoresOp op) {
   TileStorage *dp = findTile(op.getDp());
   TileStorage *lse = findTile(op.getLse());
   TileStorage *delta = findTile(op.getDelta());
-  if (!scores || (scores->kind != TileStorage::Kind::Scores &&
-                  scores->kind != TileStorage::Kind::MaskedScores))
+  if (!scores || !scores->holdsScores())
     return op.emitOpError("flash-to-gpu: scores must come from flash.dot "
                           "(optionally through flash.mask)");
   if (!dp || dp->kind != TileStorage::Kind::Scores || !dp->modifiers.empty())

@@ -142,10 +142,7 @@ LogicalResult TileLowering::emit(ValueRange kernelArgs) {
   }
   int64_t offset = 0;
   allocateSharedMemory(offset);
-  int64_t expected =
-      k.config.getSharedMemoryBytes(k.headDim, kElementBytes) +
-      static_cast<int64_t>(residentBuffers.size()) *
-          k.config.getResidentTileBytes(k.headDim, kElementBytes);
+  int64_t expected = programSharedBytes(tiled);
   if (offset != expected)
     return tiled.emitOpError() << "internal error: shared memory layout ("
                                << offset << " bytes) disagrees with the tile "
@@ -346,8 +343,7 @@ LogicalResult TileLowering::lowerSoftmax(SoftmaxStepOp op) {
   TileStorage *scores = findTile(op.getScores());
   TileStorage *max = findTile(op.getMaxIn());
   TileStorage *sum = findTile(op.getSumIn());
-  if (!scores || (scores->kind != TileStorage::Kind::Scores &&
-                  scores->kind != TileStorage::Kind::MaskedScores))
+  if (!scores || !scores->holdsScores())
     return op.emitOpError("flash-to-gpu: scores must come from flash.dot "
                           "(optionally through flash.mask)");
   if (!max || max->kind != TileStorage::Kind::Rows || !sum ||
@@ -407,8 +403,7 @@ bool TileLowering::isScoreElementwise(Operation *op) {
     return false;
   return llvm::any_of(op->getOperands(), [&](Value operand) {
     TileStorage *tile = findTile(operand);
-    return tile && (tile->kind == TileStorage::Kind::Scores ||
-                    tile->kind == TileStorage::Kind::MaskedScores);
+    return tile && tile->holdsScores();
   });
 }
 

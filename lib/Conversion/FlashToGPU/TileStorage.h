@@ -71,6 +71,11 @@ struct TileStorage {
   /// (ScoreStrip::tangent).
   bool withTangents = false;
   int64_t cols = 0; // columns of the tile
+
+  /// Scores of a flash.dot, through modifiers and masks or not.
+  bool holdsScores() const {
+    return kind == Kind::Scores || kind == Kind::MaskedScores;
+  }
   /// Acc after a split K/V merge: only lanes where this is true store.
   Value storeGuard;
 };

@@ -413,17 +413,37 @@ void SoftmaxStepOp::build(OpBuilder &builder, OperationState &state,
         builder.getF32FloatAttr(scaleLog2e));
 }
 
+/// A score-shaped result (probabilities, dS) that feeds a product: f16 or
+/// bf16 of the scores' shape.
+static LogicalResult verifyProductOperand(Operation *op, StringRef name,
+                                          RankedTensorType type,
+                                          RankedTensorType scores) {
+  if (type.getShape() != scores.getShape() ||
+      !isMmaOperandType(type.getElementType()))
+    return op->emitOpError()
+           << name << " must be f16 or bf16 of the scores' shape, got " << type;
+  return success();
+}
+
+/// A scale attribute: a positive finite number.
+static LogicalResult verifyPositiveScale(Operation *op, StringRef name,
+                                         FloatAttr attr) {
+  float value = attr.getValue().convertToFloat();
+  if (!(value > 0.0f) || std::isinf(value))
+    return op->emitOpError()
+           << name << " must be a positive finite number, got " << value;
+  return success();
+}
+
 LogicalResult SoftmaxStepOp::verify() {
   RankedTensorType scores = getScores().getType();
   if (!scores.getElementType().isF32())
     return emitOpError() << "scores must be f32, got " << scores;
   if (failed(verifyStaticTiles(*this)))
     return failure();
-  if (getProbs().getType().getShape() != scores.getShape() ||
-      !isMmaOperandType(getProbs().getType().getElementType()))
-    return emitOpError() << "probs must be f16 or bf16 of the scores' shape, "
-                            "got "
-                         << getProbs().getType();
+  if (failed(
+          verifyProductOperand(*this, "probs", getProbs().getType(), scores)))
+    return failure();
   int64_t rows = scores.getDimSize(0);
   for (auto [name, value] : {std::pair<StringRef, Value>{"max_in", getMaxIn()},
                              {"sum_in", getSumIn()},
@@ -433,11 +453,7 @@ LogicalResult SoftmaxStepOp::verify() {
     if (failed(verifyRowVector(*this, name,
                                cast<RankedTensorType>(value.getType()), rows)))
       return failure();
-  float c = getScaleLog2e().convertToFloat();
-  if (!(c > 0.0f) || std::isinf(c))
-    return emitOpError() << "scale_log2e must be a positive finite number, got "
-                         << c;
-  return success();
+  return verifyPositiveScale(*this, "scale_log2e", getScaleLog2eAttr());
 }
 
 /// flash.load_rows / flash.load_cols: a static multiple of 16 values.
@@ -464,11 +480,9 @@ LogicalResult GradScoresOp::verify() {
     return emitOpError() << "scores and dp must be f32, got " << scores;
   if (failed(verifyStaticTiles(*this)))
     return failure();
-  if (getResult().getType().getShape() != scores.getShape() ||
-      !isMmaOperandType(getResult().getType().getElementType()))
-    return emitOpError() << "result must be f16 or bf16 of the scores' "
-                            "shape, got "
-                         << getResult().getType();
+  if (failed(
+          verifyProductOperand(*this, "result", getResult().getType(), scores)))
+    return failure();
   if (getProbs() && getProbs().getType() != getResult().getType())
     return emitOpError() << "probs type " << getProbs().getType()
                          << " differs from the result's "
@@ -479,14 +493,9 @@ LogicalResult GradScoresOp::verify() {
     return emitOpError() << "lse has " << getLse().getType().getDimSize(0)
                          << " values, the tile has " << queries
                          << (getTransposed() ? " columns" : " rows");
-  for (auto [name, value] :
-       {std::pair<StringRef, float>{"scale_log2e",
-                                    getScaleLog2e().convertToFloat()},
-        {"scale", getScale().convertToFloat()}})
-    if (!(value > 0.0f) || std::isinf(value))
-      return emitOpError() << name << " must be a positive finite number, got "
-                           << value;
-  return success();
+  if (failed(verifyPositiveScale(*this, "scale_log2e", getScaleLog2eAttr())))
+    return failure();
+  return verifyPositiveScale(*this, "scale", getScaleAttr());
 }
 
 LogicalResult RescaleOp::verify() {
