@@ -16,6 +16,7 @@ import os
 import sys
 
 import flashc
+from flashc import _backward_kernels as backward_kernels
 from flashc import mods as m
 
 SHAPE = (4, 16, 2048, 64)  # batch, heads, seq, head_dim
@@ -41,6 +42,10 @@ if "--warm" in sys.argv:
         text, _ = flashc.attention_mlir(d, "f16", causal, score_mod=score_mod,
                                         mask_mod=mask_mod, lse=True)
         flashc._modified_bundle(text, ARCH)
+        mods, _ = backward_kernels.trace_modifiers(score_mod, mask_mod)
+        for text in backward_kernels.modified_programs(d, "f16", causal,
+                                                       False, None, mods):
+            flashc._modified_bundle(text, backward_kernels.kernel_arch(ARCH))
         if mask_mod is not None:  # its block map's build
             text, _ = flashc.attention_mlir(d, "f16", causal,
                                             score_mod=score_mod,

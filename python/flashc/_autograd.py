@@ -81,15 +81,14 @@ def backward_grads(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     """dq, dk, dv of flashc.attention: flashc's compiled backward where it
     reaches (in q's dtype), else blocked_backward (float32). grad_lse may
     be None (no loss reads the log-sum-exp). FLASHC_BACKWARD: "compiled"
-    (the default: calls without modifiers, head dims up to 176),
-    "pytorch" (never compiled), or "compiled-modifiers" (also calls with
-    Python modifiers, head dims up to 128: not yet checked on a GPU)."""
+    (the default: head dims up to 176, up to 128 with Python modifiers,
+    whose score_mod the compiler differentiates; every op a modifier can
+    trace has a derivative rule) or "pytorch" (never compiled)."""
     mode = os.environ.get("FLASHC_BACKWARD", "compiled")
-    if mode not in ("compiled", "pytorch", "compiled-modifiers"):
-        raise ValueError("FLASHC_BACKWARD must be compiled, pytorch or "
-                         f"compiled-modifiers, got {mode!r}")
-    modified = score_mod is not None or mask_mod is not None
-    if mode == "compiled-modifiers" or (mode == "compiled" and not modified):
+    if mode not in ("compiled", "pytorch"):
+        raise ValueError("FLASHC_BACKWARD must be compiled or pytorch, got "
+                         f"{mode!r}")
+    if mode == "compiled":
         grads = compiled_backward(grad_out, grad_lse, q, k, v, out, lse,
                                   causal, scale, bottom_right, score_mod,
                                   mask_mod)

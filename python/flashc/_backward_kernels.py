@@ -13,10 +13,8 @@ No atomics: each program writes its own rows once, so the result does not
 depend on scheduling (deterministic).
 
 With Python modifiers (trace_modifiers, modified_programs) the programs
-carry the forward's regions and flash-to-gpu differentiates the score_mod;
-those programs compile (test/Python/backward_programs.test) but have not
-run on a GPU yet, so modified calls take them only with
-FLASHC_BACKWARD=compiled-modifiers (_autograd.backward_grads).
+carry the forward's regions and flash-to-gpu differentiates the score_mod
+(an op without a derivative rule is a FlashcError naming it).
 """
 
 import functools
