@@ -26,9 +26,22 @@ VARIANTS = {
          ((128, 64, 8, "registers"), (128, 64, 8, "registers")),
          ((128, 32, 8, "registers"), (128, 32, 8, "registers"))],
     128: [((128, 32, 8, "registers"), (64, 32, 4, "shared")),
-          ((128, 64, 8, "shared"), (128, 32, 8, "shared")),
+          ((128, 32, 8, "shared"), (128, 32, 8, "shared")),
           ((64, 32, 4, "registers"), (64, 16, 4, "shared"))],
 }
+
+
+# The fused program's tiles tried per head dim; the first is TILES' dK/dV.
+FUSED_VARIANTS = {
+    64: [(64, 64, 4, "registers"), (64, 32, 4, "registers"),
+         (128, 32, 8, "registers")],
+    128: [(64, 32, 4, "shared"), (64, 16, 4, "shared")],
+}
+
+
+def fused_text(d, causal, tiles):
+    return bk.dkdv_program(d, "f16", causal, False, 1.0 / math.sqrt(d),
+                           tiles, fused=True)
 
 
 def texts(d, causal, variant):
@@ -45,6 +58,8 @@ if "--warm" in sys.argv:
             for variant in variants:
                 for text in texts(d, causal, variant):
                     flashc._modified_bundle(text, ARCH)
+            for tiles in FUSED_VARIANTS[d]:
+                flashc._modified_bundle(fused_text(d, causal, tiles), ARCH)
     sys.exit(0)
 
 import time  # noqa: E402
@@ -93,6 +108,25 @@ def kernels_us(runtime, d, causal, variant, q, k, v, dout, lse, delta, want):
     return (1e3 * do_bench(run_dq), 1e3 * do_bench(run_dkdv)), got
 
 
+def fused_us(runtime, d, causal, tiles, q, k, v, dout, lse, delta, want):
+    """The fused kernel's median (dq_acc zeroed in each run), or None if
+    its gradients differ from `want`."""
+    kernel = bk._kernel(runtime, fused_text(d, causal, tiles), ARCH)
+    dk, dv = (torch.full_like(q, float("nan")) for _ in range(2))
+    dq_acc = torch.empty(q.shape, device="cuda", dtype=torch.float32)
+
+    def run():
+        dq_acc.zero_()
+        runtime.launch_with(kernel, k, q, dout, dv, None,
+                            [v, dk, lse, delta, dq_acc])
+    run()
+    got = (dq_acc.to(q.dtype), dk, dv)
+    if not all(((a.float() - b.float()).norm() <= 1e-2 * b.float().norm()).item()
+               for a, b in zip(got, want)):
+        return None
+    return 1e3 * do_bench(run)
+
+
 def main():
     torch.manual_seed(0)
     runtime, _ = flashc._runtime_of(torch, torch.empty(1, device="cuda"))
@@ -122,6 +156,14 @@ def main():
                 total = sum(times)
                 print(f"{label} {sdpa:9.1f} {times[0]:8.1f} {times[1]:8.1f} "
                       f"{total:8.1f} {sdpa / total:7.2f}  {name}")
+            for tiles in FUSED_VARIANTS[d]:
+                fused = fused_us(runtime, d, causal, tiles, q, k, v, dout,
+                                 lse, delta, want)
+                if fused is None:
+                    print(f"{label} {sdpa:9.1f}  WRONG gradients  fused {tiles}")
+                    continue
+                print(f"{label} {sdpa:9.1f} {'':8} {'':8} {fused:8.1f} "
+                      f"{sdpa / fused:7.2f}  fused {tiles} (dQ zeroed inside)")
 
     # A differentiable call's parts on a small shape, synchronised.
     print("\nwhere a differentiable call's time goes (1,8,512,64 f16 causal; "

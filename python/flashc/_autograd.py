@@ -83,15 +83,20 @@ def backward_grads(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     be None (no loss reads the log-sum-exp). FLASHC_BACKWARD: "compiled"
     (the default: head dims up to 176, up to 128 with Python modifiers,
     whose score_mod the compiler differentiates; every op a modifier can
-    trace has a derivative rule) or "pytorch" (never compiled)."""
+    trace has a derivative rule), "deterministic" (the same without
+    atomics: bit-equal results from run to run, also what
+    torch.use_deterministic_algorithms(True) selects) or "pytorch" (never
+    compiled)."""
     mode = os.environ.get("FLASHC_BACKWARD", "compiled")
-    if mode not in ("compiled", "pytorch"):
-        raise ValueError("FLASHC_BACKWARD must be compiled or pytorch, got "
-                         f"{mode!r}")
-    if mode == "compiled":
+    if mode not in ("compiled", "deterministic", "pytorch"):
+        raise ValueError("FLASHC_BACKWARD must be compiled, deterministic or "
+                         f"pytorch, got {mode!r}")
+    if mode != "pytorch":
+        deterministic = (mode == "deterministic" or
+                         torch.are_deterministic_algorithms_enabled())
         grads = compiled_backward(grad_out, grad_lse, q, k, v, out, lse,
                                   causal, scale, bottom_right, score_mod,
-                                  mask_mod)
+                                  mask_mod, deterministic=deterministic)
         if grads is not None:
             return grads
     if grad_lse is None:

@@ -33,7 +33,9 @@ TILES = {
     48: ((64, 64, 4, "registers"), (64, 64, 4, "shared")),
     64: ((64, 64, 4, "registers"), (64, 64, 4, "registers")),
     128: ((128, 32, 8, "registers"), (64, 32, 4, "shared")),
-    176: ((128, 32, 8, "shared"), (128, 16, 8, "shared")),
+    # 64-row tiles: with 128 (and Q's or K's, dO's or V's tile kept for
+    # the program) both exceed the 99 KiB of shared memory of sm_86/sm_89.
+    176: ((64, 32, 4, "shared"), (64, 16, 4, "shared")),
 }
 
 # With modifiers (their regions and derivatives take registers): no spill
@@ -43,6 +45,11 @@ MODIFIER_TILES = {
     64: ((64, 64, 4, "registers"), (64, 32, 4, "shared")),
     128: ((64, 32, 4, "registers"), (64, 32, 4, "shared")),
 }
+
+# The fused program (FlashAttention-2's default: one program per key block
+# adds each block's dQ by f32 atomics, five products a block instead of the
+# two programs' seven) reaches head dims up to 128; at 176 it spills.
+FUSED_MAX_HEAD_DIM = 128
 
 _MEM4 = "memref<?x?x?x{d}x{t}>"
 _MEM3 = "memref<?x?x?xf32>"
@@ -83,12 +90,31 @@ def modified_programs(head_dim, dtype, causal, bottom_right, scale, mods):
                          mods=mods))
 
 
+def fused_program(head_dim, dtype, causal, bottom_right, scale, mods=None):
+    """The MLIR text of the fused program (the dK/dV program adding dQ by
+    atomics), or None past FUSED_MAX_HEAD_DIM."""
+    if head_dim > FUSED_MAX_HEAD_DIM:
+        return None
+    scale = 1.0 / math.sqrt(head_dim) if scale is None else float(scale)
+    return dkdv_program(head_dim, dtype, causal, bottom_right, scale,
+                        mods=mods, fused=True)
+
+
+def all_programs(head_dim, dtype, causal, bottom_right, scale, mods=None):
+    """Every program either mode may run: dQ, dK/dV, and the fused one
+    where it reaches."""
+    texts = list(modified_programs(head_dim, dtype, causal, bottom_right,
+                                   scale, mods))
+    fused = fused_program(head_dim, dtype, causal, bottom_right, scale, mods)
+    return texts + ([fused] if fused else [])
+
+
 def warm(head_dim, dtype, causal, bottom_right=False, scale=None,
          arch="sm_90a"):
-    """Compiles both programs into the disk cache (on a machine with the
+    """Compiles the programs into the disk cache (on a machine with the
     compiler), for a GPU machine that has only the runtime."""
     from . import _modified_bundle
-    for text in programs(head_dim, dtype, causal, bottom_right, scale):
+    for text in all_programs(head_dim, dtype, causal, bottom_right, scale):
         _modified_bundle(text, kernel_arch(arch))
 
 
@@ -103,13 +129,15 @@ def _kernel(runtime, text, arch):
 
 
 def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
-                      bottom_right, score_mod=None, mask_mod=None):
-    """dq, dk, dv (in q's dtype) from flashc's two backward kernels, or None
+                      bottom_right, score_mod=None, mask_mod=None,
+                      deterministic=False):
+    """dq, dk, dv (in q's dtype) from flashc's backward kernels, or None
     where they do not reach (not CUDA, or a head dim past TILES or, with
     Python modifiers, MODIFIER_TILES). Shapes as
-    _autograd.blocked_backward's (grad_lse may be None); grouped K/V are
-    expanded to the query heads for the dK/dV program and its results
-    summed over each group."""
+    _autograd.blocked_backward's (grad_lse may be None). The fused program
+    where it reaches, unless `deterministic`: then the dQ and dK/dV
+    programs. Grouped K/V are expanded to the query heads for the dK/dV
+    program and its results summed over each group."""
     import torch
     from . import _runtime_of
     head_dim = q.shape[-1]
@@ -119,32 +147,39 @@ def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     dtype = {torch.float16: "f16", torch.bfloat16: "bf16"}[q.dtype]
     runtime, arch = _runtime_of(torch, q)
     arch = kernel_arch(arch)
-    captured = []
-    if modified:
-        mods, captured = trace_modifiers(score_mod, mask_mod)
-        dq_text, dkdv_text = modified_programs(head_dim, dtype, causal,
-                                               bottom_right, scale, mods)
-    else:
-        dq_text, dkdv_text = programs(head_dim, dtype, causal, bottom_right,
-                                      scale)
-    dq_kernel = _kernel(runtime, dq_text, arch)
-    dkdv_kernel = _kernel(runtime, dkdv_text, arch)
+    mods, captured = (trace_modifiers(score_mod, mask_mod) if modified
+                      else (None, []))
+    fused = None if deterministic else fused_program(
+        head_dim, dtype, causal, bottom_right, scale, mods)
     # d lse_i / d s_ij = p_ij, so grad_lse joins D: ds = p * (dp - D + dlse).
     delta = (grad_out.float() * out.float()).sum(-1)
     if grad_lse is not None:
         delta = delta - grad_lse.float()
     q, k, v, grad_out = (t.contiguous() for t in (q, k, v, grad_out))
     lse = lse.float().contiguous()
-    dq = torch.empty_like(q)
-    runtime.launch_with(dq_kernel, q, k, v, dq, None,
-                        [grad_out, lse, delta, *captured])
     heads, kv_heads = q.shape[1], k.shape[1]
     group = heads // kv_heads
+    if fused:
+        dq_acc = torch.zeros(q.shape, device=q.device, dtype=torch.float32)
+    else:
+        dq_text, dkdv_text = (
+            modified_programs(head_dim, dtype, causal, bottom_right, scale,
+                              mods) if modified else
+            programs(head_dim, dtype, causal, bottom_right, scale))
+        dq = torch.empty_like(q)
+        runtime.launch_with(_kernel(runtime, dq_text, arch), q, k, v, dq,
+                            None, [grad_out, lse, delta, *captured])
     if group > 1:
         k, v = (t.repeat_interleave(group, 1) for t in (k, v))
     dk, dv = torch.empty_like(k), torch.empty_like(v)
-    runtime.launch_with(dkdv_kernel, k, q, grad_out, dv, None,
-                        [v, dk, lse, delta, *captured])
+    if fused:
+        runtime.launch_with(_kernel(runtime, fused, arch), k, q, grad_out, dv,
+                            None, [v, dk, lse, delta, dq_acc, *captured])
+        dq = dq_acc.to(q.dtype)
+    else:
+        runtime.launch_with(_kernel(runtime, dkdv_text, arch), k, q,
+                            grad_out, dv, None,
+                            [v, dk, lse, delta, *captured])
     if group > 1:
         dk, dv = (t.unflatten(1, (kv_heads, group)).float().sum(2).to(q.dtype)
                   for t in (dk, dv))
@@ -331,10 +366,12 @@ def dq_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
 
 
 def dkdv_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
-                 mods=None):
+                 mods=None, fused=False):
     """MLIR text of the dK/dV program: (k, q, dout, dv, captures v, dk, lse,
-    delta, then the modifiers' captures); its grid runs over key blocks;
-    `tiles` and `mods` as dq_program's (the modifiers transposed)."""
+    delta, with `fused` dq_acc, then the modifiers' captures); its grid runs
+    over key blocks; `tiles` and `mods` as dq_program's (the modifiers
+    transposed). `fused` also adds each block's dQ to dq_acc (f32, zero
+    before the launch) by atomics: the whole backward in one program."""
     bm, bn, warps, q = tiles or tiles_for(head_dim, mods is not None)[1]
     t4 = _MEM4.format(d=head_dim, t=dtype)
     tile = f"tensor<{bm}x{head_dim}x{dtype}>"
@@ -388,6 +425,11 @@ def dkdv_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
         f"{scales} transposed : {scores}, {cols} -> {half}, {half}",
         f"      %dv1 = flash.dot %pt, %dot acc %dv_acc : {half}, {qtile}, {acc} -> {acc}",
         f"      %dk1 = flash.dot %dst, %qt acc %dk_acc : {half}, {qtile}, {acc} -> {acc}",
+    ]
+    if fused:
+        lines.append(f"      flash.atomic_add_dot %dst, %kt, %dq_acc[%bh, %start]"
+                     f" : {half}, {tile} -> {_MEM4.format(d=head_dim, t='f32')}")
+    lines += [
         f"      flash.yield %dk1, %dv1 : {acc}, {acc}",
         "    }",
         f"    %dkt = arith.truncf %r#0 : {acc} to {tile}",
@@ -395,8 +437,10 @@ def dkdv_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
         f"    %dvt = arith.truncf %r#1 : {acc} to {tile}",
         f"    flash.store_tile %dvt, %dv[%bh, %row] : {tile} -> {t4}",
     ]
+    captures = [("%v", t4), ("%dk", t4), ("%lse", _MEM3), ("%delta", _MEM3)]
+    if fused:
+        captures.append(("%dq_acc", _MEM4.format(d=head_dim, t="f32")))
     return _function(
-        "backward_dkdv", ["%k", "%q", "%dout", "%dv"], t4,
-        f"{_config(bm, bn, warps, q)}",
-        [("%v", t4), ("%dk", t4), ("%lse", _MEM3), ("%delta", _MEM3)],
-        "%kblock", lines, mods)
+        "backward_fused" if fused else "backward_dkdv",
+        ["%k", "%q", "%dout", "%dv"], t4, f"{_config(bm, bn, warps, q)}",
+        captures, "%kblock", lines, mods)

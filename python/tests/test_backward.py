@@ -48,7 +48,7 @@ if "--warm" in sys.argv:
                 # The compiled backward's programs with the same modifiers.
                 mods, _ = backward_kernels.trace_modifiers(
                     kwargs.get("score_mod"), kwargs.get("mask_mod"))
-                for text in backward_kernels.modified_programs(
+                for text in backward_kernels.all_programs(
                         d, dtype, kwargs["causal"] if "causal" in kwargs
                         else False, False, None, mods):
                     flashc._modified_bundle(
@@ -155,11 +155,12 @@ def check_modifiers(label):
 # The compiled backward (the compiler differentiates the score_mod), then
 # the PyTorch one (the functions run on tensors).
 check_modifiers("")
-os.environ["FLASHC_BACKWARD"] = "pytorch"
-try:
-    check_modifiers("pytorch backward ")
-finally:
-    del os.environ["FLASHC_BACKWARD"]
+for mode in ("deterministic", "pytorch"):
+    os.environ["FLASHC_BACKWARD"] = mode
+    try:
+        check_modifiers(f"{mode} backward ")
+    finally:
+        del os.environ["FLASHC_BACKWARD"]
 # A forward the warmed cache holds (the second case above).
 q, k, v = inputs(2, 4, 1, 17, 17, 32, torch.float16)
 os.environ["FLASHC_BACKWARD"] = "fast"
@@ -192,27 +193,55 @@ for dtype in (torch.float16, torch.bfloat16):
             check_grads(f"{dtype} d={d} causal={causal} [b, s, h, d] views",
                         q, k, v, causal)
 
-# The compiled backward (head dims up to 176) writes each gradient row
-# once, with no atomics: the same gradients bit for bit on every run. With
-# FLASHC_BACKWARD=pytorch, PyTorch's backward gives the same within the
-# bound.
+# The deterministic mode (FLASHC_BACKWARD=deterministic, or
+# torch.use_deterministic_algorithms) writes each gradient row once, with
+# no atomics: the same gradients bit for bit on every run. The default
+# (dQ added by atomics) and, with FLASHC_BACKWARD=pytorch, PyTorch's
+# backward give the same within the bound.
+def grads_of(q, k, v, dout, mode=None):
+    if mode:
+        os.environ["FLASHC_BACKWARD"] = mode
+    try:
+        return torch.autograd.grad(flashc.attention(q, k, v, causal=True),
+                                   (q, k, v), dout)
+    finally:
+        os.environ.pop("FLASHC_BACKWARD", None)
+
+
 for d in (64, 128):
     q, k, v = inputs(2, 8, 2, 1000, 1000, d, torch.bfloat16)
     dout = torch.randn(2, 8, 1000, d, device="cuda", dtype=torch.bfloat16)
-    runs = [torch.autograd.grad(flashc.attention(q, k, v, causal=True),
-                                (q, k, v), dout) for _ in range(2)]
-    check(f"d={d} compiled backward is deterministic",
+    runs = [grads_of(q, k, v, dout, "deterministic") for _ in range(2)]
+    check(f"d={d} FLASHC_BACKWARD=deterministic is deterministic",
           all(torch.equal(a, b) for a, b in zip(*runs)))
-    os.environ["FLASHC_BACKWARD"] = "pytorch"
+    torch.use_deterministic_algorithms(True)
     try:
-        blocked = torch.autograd.grad(flashc.attention(q, k, v, causal=True),
-                                      (q, k, v), dout)
+        chosen = grads_of(q, k, v, dout)
     finally:
-        del os.environ["FLASHC_BACKWARD"]
-    errors = [rel_l2(a, b.double()) for a, b in zip(runs[0], blocked)]
-    check(f"d={d} FLASHC_BACKWARD=pytorch agrees",
-          max(errors) < BOUNDS[torch.bfloat16],
-          " ".join(f"{e:.1e}" for e in errors))
+        torch.use_deterministic_algorithms(False)
+    check(f"d={d} use_deterministic_algorithms selects it",
+          all(torch.equal(a, b) for a, b in zip(runs[0], chosen)))
+    for mode in ("compiled", "pytorch"):
+        errors = [rel_l2(a, b.double()) for a, b in
+                  zip(runs[0], grads_of(q, k, v, dout, mode))]
+        check(f"d={d} FLASHC_BACKWARD={mode} agrees",
+              max(errors) < BOUNDS[torch.bfloat16],
+              " ".join(f"{e:.1e}" for e in errors))
+
+# The deterministic programs against float64 on odd shapes (the default
+# above runs the fused program up to head dim 128, these the two others).
+os.environ["FLASHC_BACKWARD"] = "deterministic"
+try:
+    for dtype in (torch.float16, torch.bfloat16):
+        for d in (64, 128, 176):
+            for causal in (False, True):
+                for shape in ((2, 4, 1, 17, 17), (1, 8, 2, 130, 257),
+                              (1, 8, 1, 1000, 1000)):
+                    q, k, v = inputs(*shape[:5], d, dtype)
+                    check_grads(f"deterministic {dtype} d={d} causal={causal} "
+                                f"shape={shape}", q, k, v, causal)
+finally:
+    del os.environ["FLASHC_BACKWARD"]
 
 # Only q requiring grad; no grad mode records nothing.
 q, k, v = inputs(1, 4, 4, 130, 130, 64, torch.float16)

@@ -35,6 +35,7 @@ def mod_cases():
 if "--warm" in sys.argv:
     # The kernels of the ring's steps with these modifiers: causal on the
     # rank's own shard, full on slices (strided) and whole shards.
+    from flashc import _backward_kernels as backward_kernels
     from flashc._shards import global_modifiers
     places = m.TensorSpec("torch.int32", 1)
     for dtype in ("f16", "bf16"):
@@ -45,6 +46,13 @@ if "--warm" in sys.argv:
                     64, dtype, causal, score_mod=wrapped[0], mask_mod=wrapped[1],
                     lse=True, strided=strided)
                 flashc._modified_bundle(text, "sm_90a")
+            # The steps' compiled backward with the same modifiers.
+            mods, _ = backward_kernels.trace_modifiers(*wrapped)
+            for causal in (True, False):
+                for text in backward_kernels.all_programs(64, dtype, causal,
+                                                          False, None, mods):
+                    flashc._modified_bundle(
+                        text, backward_kernels.kernel_arch("sm_90a"))
         print("warmed", dtype)
     sys.exit(0)
 

@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
 """The backward's tile programs as written in examples/tile/
-(backward_dq.mlir and backward_dkdv.mlir: causal, head_dim 64, f16, scale
-1/8) on the GPU against float64 autograd.
+(backward_dq.mlir, backward_dkdv.mlir and backward_fused.mlir: causal,
+head_dim 64, f16, scale 1/8) on the GPU against float64 autograd.
 
     flashc examples/tile/backward_dq.mlir --arch sm_90 -o dq.bundle      # with MLIR
     flashc examples/tile/backward_dkdv.mlir --arch sm_90 -o dkdv.bundle
-    test_tile_backward.py dq.bundle dkdv.bundle [--small]              # on the GPU
+    flashc examples/tile/backward_fused.mlir --arch sm_90 -o fused.bundle
+    test_tile_backward.py dq.bundle dkdv.bundle [fused.bundle] [--small]  # on the GPU
 
 The forward (flashc.attention with the log-sum-exp) comes from the warmed
 cache (python/tests/warm_cache.py). D = rowsum(dO * O) is computed by
 PyTorch; the kernels take dO, the log-sum-exp and D (and the dK/dV program
-V and dK) as captures and write dQ, dK and dV, poisoned with NaN before
-each launch (--small: without the largest shape, for compute-sanitizer).
+V and dK; the fused one also an f32 dQ, zeroed) as captures and write
+dQ, dK and dV, poisoned with NaN before each launch (--small: without the largest shape, for compute-sanitizer).
 Prints one line per check and 'N passed, M failed'; exit 0 only if all
 passed.
 """
@@ -43,12 +44,13 @@ def rel_l2(x, ref, scale):
 
 
 small = "--small" in sys.argv[3:]
-if len(sys.argv) - small != 3:
+paths = [a for a in sys.argv[1:] if a != "--small"]
+if len(paths) not in (2, 3):
     sys.exit(__doc__)
 torch.manual_seed(0)
 runtime, _ = flashc._runtime_of(torch, torch.empty(1, device="cuda"))
-dq_kernel, dkdv_kernel = (runtime.load(open(path, "rb").read())
-                          for path in sys.argv[1:3])
+kernels = [runtime.load(open(path, "rb").read()) for path in paths]
+dq_kernel, dkdv_kernel = kernels[:2]
 shapes = [(1, 1, 1), (2, 3, 17), (1, 4, 130), (2, 2, 1000), (1, 8, 4096)]
 for (b, h, s) in shapes[:-1] if small else shapes:
     q, k, v, dout = (torch.randn(b, h, s, 64, device="cuda", dtype=torch.float16)
@@ -59,12 +61,20 @@ for (b, h, s) in shapes[:-1] if small else shapes:
     dq, dk, dv = (torch.full_like(q, float("nan")) for _ in range(3))
     runtime.launch_with(dq_kernel, q, k, v, dq, None, [dout, lse, delta])
     runtime.launch_with(dkdv_kernel, k, q, dout, dv, None, [v, dk, lse, delta])
+    results = {"": (dq, dk, dv)}
+    if len(kernels) == 3:
+        dq_acc = torch.zeros(q.shape, device="cuda", dtype=torch.float32)
+        fdk, fdv = (torch.full_like(q, float("nan")) for _ in range(2))
+        runtime.launch_with(kernels[2], k, q, dout, fdv, None,
+                            [v, fdk, lse, delta, dq_acc])
+        results["fused "] = (dq_acc.half(), fdk, fdv)
     torch.cuda.synchronize()
     refs = reference(q, k, v, dout)
     scale = refs[2].norm()
-    for name, got, ref in zip(("dQ", "dK", "dV"), (dq, dk, dv), refs):
-        err = rel_l2(got, ref, scale)
-        check(f"{name} causal d=64 f16 {(b, h, s)}",
-              torch.isfinite(got).all().item() and err < BOUND,
-              f"rel_l2={err:.2e}")
+    for label, grads in results.items():
+        for name, got, ref in zip(("dQ", "dK", "dV"), grads, refs):
+            err = rel_l2(got, ref, scale)
+            check(f"{label}{name} causal d=64 f16 {(b, h, s)}",
+                  torch.isfinite(got).all().item() and err < BOUND,
+                  f"rel_l2={err:.2e}")
 finish()

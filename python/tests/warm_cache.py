@@ -37,7 +37,7 @@ for dtype in ("f16", "bf16"):
 # kernel with the log-sum-exp), queries of 1 and 17 rows static; bottom-right
 # causal; [batch, seq, heads, head_dim] views.
 for dtype in ("f16", "bf16"):
-    for d in (32, 64, 96, 128, 256):
+    for d in (32, 64, 96, 128, 176, 256):
         for causal in (False, True):
             for seq_q in (None, 1, 17):
                 text, _ = flashc.attention_mlir(d, dtype, causal, lse=True,
@@ -52,11 +52,11 @@ for dtype in ("f16", "bf16"):
             text, _ = flashc.attention_mlir(d, dtype, causal, lse=True,
                                             strided=True)
             flashc._modified_bundle(text, args.arch)
-# The compiled backward's two programs (flashc._backward_kernels) for the
-# same calls: head dims up to 192, each causal alignment.
+# The compiled backward's programs (flashc._backward_kernels) for the
+# same calls: head dims up to 176, each causal alignment.
 from flashc import _backward_kernels as backward_kernels  # noqa: E402
 for dtype in ("f16", "bf16"):
-    for d in (32, 64, 96, 128):
+    for d in (32, 64, 96, 128, 176):
         for causal, bottom_right in ((False, False), (True, False),
                                      (True, True)):
             backward_kernels.warm(d, dtype, causal, bottom_right,

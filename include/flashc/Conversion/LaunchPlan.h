@@ -65,15 +65,6 @@ struct LaunchPlan {
 /// The launch of `tiled` (its tile config and operand types).
 LaunchPlan planLaunch(TiledOp tiled);
 
-/// The tiles besides Q that `tiled` keeps in shared memory for the whole
-/// program: its top-level flash.load_tile ops of a capture (the backward's
-/// dO), in order.
-SmallVector<LoadTileOp> residentCaptureTiles(TiledOp tiled);
-
-/// The dynamic shared memory of `tiled`'s kernel: its configuration's, and
-/// one more block_m-row tile per residentCaptureTiles.
-int64_t programSharedBytes(TiledOp tiled);
-
 } // namespace mlir::flash
 
 #endif // FLASHC_CONVERSION_LAUNCHPLAN_H

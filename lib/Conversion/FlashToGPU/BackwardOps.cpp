@@ -2,7 +2,8 @@
 //
 // flash.load_rows and flash.load_cols (one value per row, or per column, of
 // a capture: the forward's log-sum-exp, the row term D) and
-// flash.grad_scores (GradScores.h), as the walk over a tile program lowers
+// flash.grad_scores (GradScores.h) and flash.atomic_add_dot (the
+// strategy's atomicAddTransposedDot), as the walk over a tile program lowers
 // them.
 //
 //===----------------------------------------------------------------------===//
@@ -125,4 +126,31 @@ LogicalResult TileLowering::lowerGradScores(GradScoresOp op) {
   if (probs)
     tiles[op.getProbs()] = *probs;
   return success();
+}
+
+LogicalResult TileLowering::lowerAtomicAddDot(AtomicAddDotOp op) {
+  TileStorage *lhs = findTile(op.getLhs());
+  TileStorage *rhs = findTile(op.getRhs());
+  if (!lhs || lhs->kind != TileStorage::Kind::Probs)
+    return op.emitOpError("flash-to-gpu: lhs must come from "
+                          "flash.grad_scores");
+  // The verifiers make lhs's rows rhs's; a tile kept for the program has
+  // the program's rows.
+  if (!rhs || rhs->kind != TileStorage::Kind::SharedRows ||
+      op.getRhs().getParentRegion() != &tiled.getBody())
+    return op.emitOpError("flash-to-gpu: rhs must be a tile loaded for the "
+                          "whole program (a flash.load_tile outside the "
+                          "flash.kv_loop)");
+  if (op.getLhs().getType().getDimSize(1) != k.blockN)
+    return op.emitOpError()
+           << "flash-to-gpu: lhs must have block_n = " << k.blockN
+           << " columns";
+  Value dest = scalar(op.getDest());
+  Value bh = scalar(op.getBatchHead());
+  Value destHeads = memref::DimOp::create(k.b, k.loc, dest, 1);
+  Value batch = arith::DivUIOp::create(k.b, k.loc, bh, destHeads);
+  Value head = arith::RemUIOp::create(k.b, k.loc, bh, destHeads);
+  Value seq = memref::DimOp::create(k.b, k.loc, dest, 2);
+  return tc->atomicAddTransposedDot(op, *lhs, *rhs, stagingBuffer, dest,
+                                    batch, head, scalar(op.getRow()), seq);
 }

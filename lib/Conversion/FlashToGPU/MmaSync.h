@@ -62,6 +62,10 @@ public:
         k.b, k.loc, arith::CmpIPredicate::eq,
         arith::RemUIOp::create(k.b, k.loc, k.lane, k.idx(4)), k.idx(0));
   }
+  LogicalResult atomicAddTransposedDot(Operation *op, const TileStorage &lhs,
+                                       const TileStorage &rhs, Value staging,
+                                       Value dest, Value batch, Value head,
+                                       Value row0, Value seq) override;
   bool canMergeSplits() const override { return true; }
   Value zeroFragment() override;
   void storeOutput(ArrayRef<Value> acc, Value o, Value batch, Value head,

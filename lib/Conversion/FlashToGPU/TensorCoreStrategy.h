@@ -84,6 +84,21 @@ public:
                                      const TileStorage &rhs,
                                      const TileStorage *acc) = 0;
 
+  /// dest[batch, head, row0 + i, :] += sum_j lhs[j, i] · rhs[j, :] for the
+  /// rows i before `seq`, by f32 atomics (flash.atomic_add_dot): lhs is a
+  /// tile of this strategy's probabilities form with the program's rows
+  /// (the dK/dV program's dSᵀ), rhs a tile kept in shared memory for the
+  /// program, `staging` a [block_m, block_n + 8] shared buffer of the
+  /// element type. An error at `op` where the strategy cannot.
+  virtual LogicalResult atomicAddTransposedDot(Operation *op,
+                                               const TileStorage &lhs,
+                                               const TileStorage &rhs,
+                                               Value staging, Value dest,
+                                               Value batch, Value head,
+                                               Value row0, Value seq) {
+    return op->emitOpError("flash-to-gpu: needs the mma_sync strategy");
+  }
+
   //===--- The per-element visit of scores ---------------------------===//
   /// Emitted once per softmax step, before its first scoreStrip() (the lane
   /// coordinates the strips share, outside the masked/unmasked branch).

@@ -110,13 +110,17 @@ void TileLowering::allocateSharedMemory(int64_t &offset) {
     flat = k.sharedView(start, {elements}, k.element);
     buf = k.sharedView(offset, {elements / ld, ld}, k.element);
   }
-  for (LoadTileOp load : residentCaptureTiles(tiled)) {
+  for (LoadTileOp load : tiled.getResidentCaptureTiles()) {
     int64_t start = offset;
     int64_t elements = tc->qkvBufferElements(k.blockM);
     Value flat = k.sharedView(start, {elements}, k.element);
     residentBuffers[load] = {
         k.sharedView(offset, {elements / ld, ld}, k.element), flat};
   }
+  bool staging = false;
+  tiled.walk([&](AtomicAddDotOp) { staging = true; });
+  if (staging)
+    stagingBuffer = k.sharedView(offset, {k.blockM, k.blockN + 8}, k.element);
   tc->allocateScratch(offset);
   if (k.config.getStrategy() == Strategy::wgmma)
     buffers.barriers =
@@ -142,7 +146,7 @@ LogicalResult TileLowering::emit(ValueRange kernelArgs) {
   }
   int64_t offset = 0;
   allocateSharedMemory(offset);
-  int64_t expected = programSharedBytes(tiled);
+  int64_t expected = tiled.getSharedMemoryBytes();
   if (offset != expected)
     return tiled.emitOpError() << "internal error: shared memory layout ("
                                << offset << " bytes) disagrees with the tile "
@@ -208,6 +212,8 @@ LogicalResult TileLowering::lowerOp(Operation *op) {
   }
   if (auto grad = dyn_cast<GradScoresOp>(op))
     return lowerGradScores(grad);
+  if (auto add = dyn_cast<AtomicAddDotOp>(op))
+    return lowerAtomicAddDot(add);
   if (auto rescale = dyn_cast<RescaleOp>(op))
     return lowerRescale(rescale);
   if (auto normalize = dyn_cast<NormalizeOp>(op))

@@ -90,6 +90,7 @@ private:
   LogicalResult lowerLoadRows(LoadRowsOp op);
   LogicalResult lowerLoadCols(LoadColsOp op);
   LogicalResult lowerGradScores(GradScoresOp op);
+  LogicalResult lowerAtomicAddDot(AtomicAddDotOp op);
   LogicalResult lowerRescale(RescaleOp op);
   // The epilogue (Epilogue.cpp).
   LogicalResult lowerNormalize(NormalizeOp op);
@@ -118,8 +119,10 @@ private:
   std::unordered_map<Value, TileStorage, ValueHash> tiles;
   QKVBuffers buffers;
   /// The shared buffers (2-D view, flat view) of the tiles besides Q kept
-  /// for the whole program (residentCaptureTiles), by their load.
+  /// for the whole program (TiledOp::getResidentCaptureTiles), by their load.
   llvm::DenseMap<Operation *, std::pair<Value, Value>> residentBuffers;
+  /// flash.atomic_add_dot's lhs, staged (null without one).
+  Value stagingBuffer;
   SplitWorkspace workspace;
   /// With kv_splits > 1, what flash.normalize's merge of the splits gave
   /// (Epilogue.cpp) for the loop's row sums `sum`: flash.store_lse writes

@@ -57,6 +57,10 @@ int64_t TileConfigAttr::getResidentTileBytes(int64_t headDim,
                     elementBytes);
 }
 
+int64_t TileConfigAttr::getStagingTileBytes(int64_t elementBytes) const {
+  return alignTo128(getBlockM() * (getBlockN() + 8) * elementBytes);
+}
+
 int64_t TileConfigAttr::getSharedMemoryBytes(int64_t headDim,
                                              int64_t elementBytes) const {
   int64_t bm = getBlockM(), bn = getBlockN();
@@ -124,7 +128,8 @@ TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 
 LogicalResult
 TileConfigAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
-                          int64_t headDim, int64_t elementBytes) const {
+                          int64_t headDim, int64_t elementBytes,
+                          int64_t extraBytes) const {
   if (getStrategy() == Strategy::wmma && headDim > kMaxWmmaHeadDim)
     return emitError() << "tile config: strategy wmma supports head_dim up to "
                        << kMaxWmmaHeadDim << ", got " << headDim
@@ -136,7 +141,7 @@ TileConfigAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
                        << headDim
                        << " (its operands are 128-byte swizzled rows of 64 "
                           "elements; use mma_sync)";
-  int64_t bytes = getSharedMemoryBytes(headDim, elementBytes);
+  int64_t bytes = getSharedMemoryBytes(headDim, elementBytes) + extraBytes;
   // The kernel also declares a little static shared memory (the dynamic
   // buffer's symbol): keep 128 bytes of the per-block limit for it.
   // wgmma kernels run on sm_90a only, and may take what it allows.

@@ -127,6 +127,26 @@ int64_t TiledOp::getHeadDim() {
   return cast<MemRefType>(getQ().getType()).getDimSize(3);
 }
 
+SmallVector<LoadTileOp> TiledOp::getResidentCaptureTiles() {
+  SmallVector<LoadTileOp> tiles;
+  for (auto load : getBody().front().getOps<LoadTileOp>())
+    if (load.getSource() != getQ() &&
+        llvm::is_contained(getCaptures(), load.getSource()))
+      tiles.push_back(load);
+  return tiles;
+}
+
+int64_t TiledOp::getSharedMemoryBytes() {
+  TileConfigAttr config = getConfig();
+  int64_t headDim = getHeadDim(), bytes = elementBytes(getQ());
+  bool staging = false;
+  walk([&](AtomicAddDotOp) { staging = true; });
+  return config.getSharedMemoryBytes(headDim, bytes) +
+         static_cast<int64_t>(getResidentCaptureTiles().size()) *
+             config.getResidentTileBytes(headDim, bytes) +
+         (staging ? config.getStagingTileBytes(bytes) : 0);
+}
+
 bool TiledOp::isCausal() {
   bool causal = false;
   walk([&](MaskOp mask) { causal |= mask.getCausal(); });
@@ -137,8 +157,12 @@ LogicalResult TiledOp::verify() {
   FailureOr<int64_t> headDim = verifyOperandsOf(*this, getConfig());
   if (failed(headDim))
     return failure();
+  // The whole program's shared memory, its resident tiles included.
+  int64_t configBytes =
+      getConfig().getSharedMemoryBytes(*headDim, elementBytes(getQ()));
   if (failed(getConfig().verifyFor([&] { return emitOpError(); }, *headDim,
-                                   elementBytes(getQ()))))
+                                   elementBytes(getQ()),
+                                   getSharedMemoryBytes() - configBytes)))
     return failure();
   if (PolicyAttr policy = getPolicyAttr())
     return verifyPolicyOf(*this, policy, getConfig());
@@ -519,6 +543,25 @@ LogicalResult NormalizeOp::verify() {
     return emitOpError() << "result must be f16 or bf16 of acc's shape, got "
                          << result;
   return verifyRowVector(*this, "sum", getSum().getType(), acc.getDimSize(0));
+}
+
+LogicalResult AtomicAddDotOp::verify() {
+  RankedTensorType lhs = getLhs().getType(), rhs = getRhs().getType();
+  MemRefType dest = getDest().getType();
+  if (failed(verifyStaticTiles(*this)))
+    return failure();
+  if (!isMmaOperandType(lhs.getElementType()) ||
+      rhs.getElementType() != lhs.getElementType())
+    return emitOpError() << "lhs and rhs must both be f16 or both bf16, got "
+                         << lhs << " and " << rhs;
+  if (rhs.getDimSize(0) != lhs.getDimSize(0))
+    return emitOpError() << "rhs has " << rhs.getDimSize(0)
+                         << " rows, lhs has " << lhs.getDimSize(0)
+                         << " (the product sums over them)";
+  if (dest.isDynamicDim(3) || dest.getDimSize(3) != rhs.getDimSize(1))
+    return emitOpError() << "dest head_dim must be static and equal rhs's "
+                         << rhs.getDimSize(1) << " columns, got " << dest;
+  return success();
 }
 
 #define GET_OP_CLASSES

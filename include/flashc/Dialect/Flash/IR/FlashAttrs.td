@@ -101,11 +101,17 @@ def Flash_TileConfigAttr : AttrDef<Flash_Dialect, "TileConfig"> {
     /// program, as Q is (getSharedMemoryBytes counts Q's; a tile program
     /// that keeps more, such as the backward's dO, adds this per tile).
     int64_t getResidentTileBytes(int64_t headDim, int64_t elementBytes) const;
-    /// Checks the limits that need the head dim and element type; reports
-    /// through `emitError` and fails on the first one broken.
+    /// Bytes of a block_m x block_n tile staged through shared memory (the
+    /// lhs of flash.atomic_add_dot), rows padded by 8 elements.
+    int64_t getStagingTileBytes(int64_t elementBytes) const;
+    /// Checks the limits that need the head dim and element type, with
+    /// `extraBytes` of shared memory that a tile program keeps besides the
+    /// configuration's; reports through `emitError` and fails on the first
+    /// one broken.
     ::mlir::LogicalResult
     verifyFor(::llvm::function_ref<::mlir::InFlightDiagnostic()> emitError,
-              int64_t headDim, int64_t elementBytes) const;
+              int64_t headDim, int64_t elementBytes,
+              int64_t extraBytes = 0) const;
   }];
 }
 
