@@ -151,6 +151,6 @@ LogicalResult TileLowering::lowerAtomicAddDot(AtomicAddDotOp op) {
   Value batch = arith::DivUIOp::create(k.b, k.loc, bh, destHeads);
   Value head = arith::RemUIOp::create(k.b, k.loc, bh, destHeads);
   Value seq = memref::DimOp::create(k.b, k.loc, dest, 2);
-  return tc->atomicAddTransposedDot(op, *lhs, *rhs, stagingBuffer, dest,
-                                    batch, head, scalar(op.getRow()), seq);
+  return tc->atomicAddTransposedDot(op, *lhs, *rhs, stagingBuffer, dest, batch,
+                                    head, scalar(op.getRow()), seq);
 }

@@ -24,12 +24,9 @@
 using namespace mlir;
 using namespace mlir::flash;
 
-LogicalResult MmaSync::atomicAddTransposedDot(Operation *op,
-                                              const TileStorage &lhs,
-                                              const TileStorage &rhs,
-                                              Value staging, Value dest,
-                                              Value batch, Value head,
-                                              Value row0, Value seq) {
+LogicalResult MmaSync::atomicAddTransposedDot(
+    Operation *op, const TileStorage &lhs, const TileStorage &rhs,
+    Value staging, Value dest, Value batch, Value head, Value row0, Value seq) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   Value lane = k.lane;
@@ -53,8 +50,8 @@ LogicalResult MmaSync::atomicAddTransposedDot(Operation *op,
   for (int64_t s = 0; s < k.strips; ++s)
     for (int64_t kk = 0; kk < slices; ++kk)
       for (int64_t r = 0; r < 4; ++r) {
-        Value row = k.add(k.add(k.warpRow, k.idx(16 * s + 8 * (r % 2))),
-                          quadRow);
+        Value row =
+            k.add(k.add(k.warpRow, k.idx(16 * s + 8 * (r % 2))), quadRow);
         Value col = k.add(laneCol, k.idx(16 * kk + 8 * (r / 2)));
         Value pair = vector::ExtractOp::create(
             b, loc, lhs.values[s * slices + kk], ArrayRef<int64_t>{r});
@@ -89,18 +86,17 @@ LogicalResult MmaSync::atomicAddTransposedDot(Operation *op,
       // lhsᵀ[query][key] is staging[key][query]: ldmatrix.trans, lane l
       // addressing key row l%8 (+8 for lanes 16-31) and query column
       // half (l/8)%2, in P·V's A fragment order.
-      Value aRow = k.add(k.idx(16 * kk),
-                         k.add(k.mul(laneDiv16, k.idx(8)), laneMod8));
-      Value aCol = k.add(k.mul(queryStrip, k.idx(16)),
-                         k.mul(laneDiv8Mod2, k.idx(8)));
-      Value a = nvgpu::LdMatrixOp::create(b, loc, fragType, staging,
-                                          ValueRange{aRow, aCol},
-                                          b.getBoolAttr(true),
-                                          b.getI32IntegerAttr(4));
+      Value aRow =
+          k.add(k.idx(16 * kk), k.add(k.mul(laneDiv16, k.idx(8)), laneMod8));
+      Value aCol =
+          k.add(k.mul(queryStrip, k.idx(16)), k.mul(laneDiv8Mod2, k.idx(8)));
+      Value a = nvgpu::LdMatrixOp::create(
+          b, loc, fragType, staging, ValueRange{aRow, aCol},
+          b.getBoolAttr(true), b.getI32IntegerAttr(4));
       // rhs's rows are the k index, as V's in P·V.
       Value bRow = k.add(k.add(rhs.rowBase, k.idx(16 * kk)), laneMod16);
-      Value bCol = k.add(k.mul(laneDiv16, k.idx(8)),
-                         k.mul(columnPair, k.idx(16)));
+      Value bCol =
+          k.add(k.mul(laneDiv16, k.idx(8)), k.mul(columnPair, k.idx(16)));
       Value pair = ldmatrix(rhs.memref, bRow, bCol, 0, true);
       acc[0] = mma(a, sliceB(pair, 0), acc[0]);
       acc[1] = mma(a, sliceB(pair, 1), acc[1]);

@@ -90,12 +90,10 @@ public:
   /// (the dK/dV program's dSᵀ), rhs a tile kept in shared memory for the
   /// program, `staging` a [block_m, block_n + 8] shared buffer of the
   /// element type. An error at `op` where the strategy cannot.
-  virtual LogicalResult atomicAddTransposedDot(Operation *op,
-                                               const TileStorage &lhs,
-                                               const TileStorage &rhs,
-                                               Value staging, Value dest,
-                                               Value batch, Value head,
-                                               Value row0, Value seq) {
+  virtual LogicalResult
+  atomicAddTransposedDot(Operation *op, const TileStorage &lhs,
+                         const TileStorage &rhs, Value staging, Value dest,
+                         Value batch, Value head, Value row0, Value seq) {
     return op->emitOpError("flash-to-gpu: needs the mma_sync strategy");
   }
 

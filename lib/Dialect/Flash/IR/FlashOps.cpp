@@ -555,8 +555,8 @@ LogicalResult AtomicAddDotOp::verify() {
     return emitOpError() << "lhs and rhs must both be f16 or both bf16, got "
                          << lhs << " and " << rhs;
   if (rhs.getDimSize(0) != lhs.getDimSize(0))
-    return emitOpError() << "rhs has " << rhs.getDimSize(0)
-                         << " rows, lhs has " << lhs.getDimSize(0)
+    return emitOpError() << "rhs has " << rhs.getDimSize(0) << " rows, lhs has "
+                         << lhs.getDimSize(0)
                          << " (the product sums over them)";
   if (dest.isDynamicDim(3) || dest.getDimSize(3) != rhs.getDimSize(1))
     return emitOpError() << "dest head_dim must be static and equal rhs's "
