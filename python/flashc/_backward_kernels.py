@@ -10,7 +10,8 @@ attention_backward.
                   and dO streamed; dV = sum_i P_iᵀ dO_i, dK = sum_i dS_iᵀ Q_i.
 
 No atomics: each program writes its own rows once, so the result does not
-depend on scheduling (deterministic).
+depend on scheduling (deterministic). The fused program (fused_program:
+the dK/dV program also adds dQ by atomics) is the opt-in alternative.
 
 With Python modifiers (trace_modifiers, modified_programs) the programs
 carry the forward's regions and flash-to-gpu differentiates the score_mod
@@ -48,7 +49,9 @@ MODIFIER_TILES = {
 
 # The fused program (FlashAttention-2's default: one program per key block
 # adds each block's dQ by f32 atomics, five products a block instead of the
-# two programs' seven) reaches head dims up to 128; at 176 it spills.
+# two programs' seven) reaches head dims up to 128; at 176 it spills. It is
+# not the default: on the H200 it is slower than the two programs
+# (bench/RESULTS.md, entry 37).
 FUSED_MAX_HEAD_DIM = 128
 
 _MEM4 = "memref<?x?x?x{d}x{t}>"
@@ -130,13 +133,12 @@ def _kernel(runtime, text, arch):
 
 def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
                       bottom_right, score_mod=None, mask_mod=None,
-                      deterministic=False):
+                      atomic=False):
     """dq, dk, dv (in q's dtype) from flashc's backward kernels, or None
     where they do not reach (not CUDA, or a head dim past TILES or, with
     Python modifiers, MODIFIER_TILES). Shapes as
-    _autograd.blocked_backward's (grad_lse may be None). The fused program
-    where it reaches, unless `deterministic`: then the dQ and dK/dV
-    programs. Grouped K/V are expanded to the query heads for the dK/dV
+    _autograd.blocked_backward's (grad_lse may be None). The dQ and dK/dV
+    programs, or with `atomic` the fused program where it reaches. Grouped K/V are expanded to the query heads for the dK/dV
     program and its results summed over each group."""
     import torch
     from . import _runtime_of
@@ -149,7 +151,7 @@ def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     arch = kernel_arch(arch)
     mods, captured = (trace_modifiers(score_mod, mask_mod) if modified
                       else (None, []))
-    fused = None if deterministic else fused_program(
+    fused = None if not atomic else fused_program(
         head_dim, dtype, causal, bottom_right, scale, mods)
     # d lse_i / d s_ij = p_ij, so grad_lse joins D: ds = p * (dp - D + dlse).
     delta = (grad_out.float() * out.float()).sum(-1)

@@ -155,7 +155,7 @@ def check_modifiers(label):
 # The compiled backward (the compiler differentiates the score_mod), then
 # the PyTorch one (the functions run on tensors).
 check_modifiers("")
-for mode in ("deterministic", "pytorch"):
+for mode in ("atomic", "pytorch"):
     os.environ["FLASHC_BACKWARD"] = mode
     try:
         check_modifiers(f"{mode} backward ")
@@ -193,11 +193,11 @@ for dtype in (torch.float16, torch.bfloat16):
             check_grads(f"{dtype} d={d} causal={causal} [b, s, h, d] views",
                         q, k, v, causal)
 
-# The deterministic mode (FLASHC_BACKWARD=deterministic, or
-# torch.use_deterministic_algorithms) writes each gradient row once, with
-# no atomics: the same gradients bit for bit on every run. The default
-# (dQ added by atomics) and, with FLASHC_BACKWARD=pytorch, PyTorch's
-# backward give the same within the bound.
+# The default writes each gradient row once, with no atomics: the same
+# gradients bit for bit on every run. FLASHC_BACKWARD=atomic (dQ added by
+# atomics) and FLASHC_BACKWARD=pytorch give the same within the bound;
+# torch.use_deterministic_algorithms(True) keeps the default's programs
+# even under FLASHC_BACKWARD=atomic.
 def grads_of(q, k, v, dout, mode=None):
     if mode:
         os.environ["FLASHC_BACKWARD"] = mode
@@ -211,34 +211,34 @@ def grads_of(q, k, v, dout, mode=None):
 for d in (64, 128):
     q, k, v = inputs(2, 8, 2, 1000, 1000, d, torch.bfloat16)
     dout = torch.randn(2, 8, 1000, d, device="cuda", dtype=torch.bfloat16)
-    runs = [grads_of(q, k, v, dout, "deterministic") for _ in range(2)]
-    check(f"d={d} FLASHC_BACKWARD=deterministic is deterministic",
+    runs = [grads_of(q, k, v, dout) for _ in range(2)]
+    check(f"d={d} compiled backward is deterministic",
           all(torch.equal(a, b) for a, b in zip(*runs)))
     torch.use_deterministic_algorithms(True)
     try:
-        chosen = grads_of(q, k, v, dout)
+        chosen = grads_of(q, k, v, dout, "atomic")
     finally:
         torch.use_deterministic_algorithms(False)
-    check(f"d={d} use_deterministic_algorithms selects it",
+    check(f"d={d} use_deterministic_algorithms overrides atomic",
           all(torch.equal(a, b) for a, b in zip(runs[0], chosen)))
-    for mode in ("compiled", "pytorch"):
+    for mode in ("atomic", "pytorch"):
         errors = [rel_l2(a, b.double()) for a, b in
                   zip(runs[0], grads_of(q, k, v, dout, mode))]
         check(f"d={d} FLASHC_BACKWARD={mode} agrees",
               max(errors) < BOUNDS[torch.bfloat16],
               " ".join(f"{e:.1e}" for e in errors))
 
-# The deterministic programs against float64 on odd shapes (the default
-# above runs the fused program up to head dim 128, these the two others).
-os.environ["FLASHC_BACKWARD"] = "deterministic"
+# FLASHC_BACKWARD=atomic against float64 on odd shapes: the fused program
+# up to head dim 128, the two programs past it (176).
+os.environ["FLASHC_BACKWARD"] = "atomic"
 try:
     for dtype in (torch.float16, torch.bfloat16):
         for d in (64, 128, 176):
             for causal in (False, True):
                 for shape in ((2, 4, 1, 17, 17), (1, 8, 2, 130, 257),
                               (1, 8, 1, 1000, 1000)):
-                    q, k, v = inputs(*shape[:5], d, dtype)
-                    check_grads(f"deterministic {dtype} d={d} causal={causal} "
+                    q, k, v = inputs(*shape, d, dtype)
+                    check_grads(f"atomic {dtype} d={d} causal={causal} "
                                 f"shape={shape}", q, k, v, causal)
 finally:
     del os.environ["FLASHC_BACKWARD"]

@@ -151,6 +151,9 @@ LogicalResult TileLowering::lowerAtomicAddDot(AtomicAddDotOp op) {
   Value batch = arith::DivUIOp::create(k.b, k.loc, bh, destHeads);
   Value head = arith::RemUIOp::create(k.b, k.loc, bh, destHeads);
   Value seq = memref::DimOp::create(k.b, k.loc, dest, 2);
+  // cp.async begins every K/V step with a barrier (CpAsync::beginStep); a
+  // producer's ring does not.
   return tc->atomicAddTransposedDot(op, *lhs, *rhs, stagingBuffer, dest, batch,
-                                    head, scalar(op.getRow()), seq);
+                                    head, scalar(op.getRow()), seq,
+                                    /*stepBarrier=*/!k.producer);
 }

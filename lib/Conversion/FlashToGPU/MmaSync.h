@@ -65,7 +65,8 @@ public:
   LogicalResult atomicAddTransposedDot(Operation *op, const TileStorage &lhs,
                                        const TileStorage &rhs, Value staging,
                                        Value dest, Value batch, Value head,
-                                       Value row0, Value seq) override;
+                                       Value row0, Value seq,
+                                       bool stepBarrier) override;
   bool canMergeSplits() const override { return true; }
   Value zeroFragment() override;
   void storeOutput(ArrayRef<Value> acc, Value o, Value batch, Value head,

@@ -24,9 +24,11 @@
 using namespace mlir;
 using namespace mlir::flash;
 
-LogicalResult MmaSync::atomicAddTransposedDot(
-    Operation *op, const TileStorage &lhs, const TileStorage &rhs,
-    Value staging, Value dest, Value batch, Value head, Value row0, Value seq) {
+LogicalResult
+MmaSync::atomicAddTransposedDot(Operation *op, const TileStorage &lhs,
+                                const TileStorage &rhs, Value staging,
+                                Value dest, Value batch, Value head, Value row0,
+                                Value seq, bool stepBarrier) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   Value lane = k.lane;
@@ -42,9 +44,11 @@ LogicalResult MmaSync::atomicAddTransposedDot(
 
   // 1. This warp's rows of lhs into the staging buffer. A fragment's rows
   // are [row r, cols 0-7] [r+8, 0-7] [r, 8-15] [r+8, 8-15] of its 16x16
-  // block (MmaScoreStrip::finish), r = lane/4, column pair 2·(lane%4). The
-  // barrier first: other warps may still read the previous block's lhs.
-  gpu::BarrierOp::create(b, loc);
+  // block (MmaScoreStrip::finish), r = lane/4, column pair 2·(lane%4).
+  // Other warps may still read the previous block's lhs unless a barrier
+  // began this step.
+  if (!stepBarrier)
+    gpu::BarrierOp::create(b, loc);
   Value quadRow = div(lane, 4);
   Value laneCol = k.mul(rem(lane, 4), k.idx(2));
   for (int64_t s = 0; s < k.strips; ++s)

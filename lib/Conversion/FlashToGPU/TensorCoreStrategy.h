@@ -89,11 +89,14 @@ public:
   /// tile of this strategy's probabilities form with the program's rows
   /// (the dK/dV program's dSᵀ), rhs a tile kept in shared memory for the
   /// program, `staging` a [block_m, block_n + 8] shared buffer of the
-  /// element type. An error at `op` where the strategy cannot.
+  /// element type; with `stepBarrier`, a barrier starts every K/V step
+  /// (the staging buffer's reuse needs no other). An error at `op` where
+  /// the strategy cannot.
   virtual LogicalResult
   atomicAddTransposedDot(Operation *op, const TileStorage &lhs,
                          const TileStorage &rhs, Value staging, Value dest,
-                         Value batch, Value head, Value row0, Value seq) {
+                         Value batch, Value head, Value row0, Value seq,
+                         bool stepBarrier) {
     return op->emitOpError("flash-to-gpu: needs the mma_sync strategy");
   }
 

@@ -1,6 +1,6 @@
 // RUN: flashc-opt %s --split-input-file --verify-diagnostics
 
-// Verifier rules of flash.dot, flash.mask, flash.softmax_step, flash.rescale, flash.normalize, flash.load_rows, flash.load_cols, flash.grad_scores: one chunk per rule.
+// Verifier rules of flash.dot, flash.mask, flash.softmax_step, flash.rescale, flash.normalize, flash.load_rows, flash.load_cols, flash.grad_scores, flash.atomic_add_dot: one chunk per rule.
 
 //===----------------------------------------------------------------------===//
 // flash.dot
@@ -398,5 +398,41 @@ func.func @grad_scores_scale(%s: tensor<64x64xf32>, %r: tensor<64xf32>) {
 func.func @grad_scores_scale_log2e(%s: tensor<64x64xf32>, %r: tensor<64xf32>) {
   // expected-error @+1 {{'flash.grad_scores' op scale_log2e must be a positive finite number, got -1}}
   %d = flash.grad_scores %s, %s, %r, %r scale_log2e(-1.0) scale(1.0) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+  return
+}
+
+// -----
+
+// flash.atomic_add_dot: the product's operands are f16 or bf16, both alike.
+func.func @atomic_add_dot_mixed(%a: tensor<64x32xf16>, %b: tensor<64x64xbf16>, %d: memref<?x?x?x64xf32>, %i: index) {
+  // expected-error @+1 {{'flash.atomic_add_dot' op lhs and rhs must both be f16 or both bf16, got 'tensor<64x32xf16>' and 'tensor<64x64xbf16>'}}
+  flash.atomic_add_dot %a, %b, %d[%i, %i] : tensor<64x32xf16>, tensor<64x64xbf16> -> memref<?x?x?x64xf32>
+  return
+}
+
+// -----
+
+// The product sums over the rows of both operands.
+func.func @atomic_add_dot_rows(%a: tensor<64x32xf16>, %b: tensor<32x64xf16>, %d: memref<?x?x?x64xf32>, %i: index) {
+  // expected-error @+1 {{'flash.atomic_add_dot' op rhs has 32 rows, lhs has 64 (the product sums over them)}}
+  flash.atomic_add_dot %a, %b, %d[%i, %i] : tensor<64x32xf16>, tensor<32x64xf16> -> memref<?x?x?x64xf32>
+  return
+}
+
+// -----
+
+// The destination's rows are rhs's columns wide.
+func.func @atomic_add_dot_head_dim(%a: tensor<64x32xf16>, %b: tensor<64x64xf16>, %d: memref<?x?x?x128xf32>, %i: index) {
+  // expected-error @+1 {{'flash.atomic_add_dot' op dest head_dim must be static and equal rhs's 64 columns, got 'memref<?x?x?x128xf32>'}}
+  flash.atomic_add_dot %a, %b, %d[%i, %i] : tensor<64x32xf16>, tensor<64x64xf16> -> memref<?x?x?x128xf32>
+  return
+}
+
+// -----
+
+// Tiles are whole tensor-core tiles.
+func.func @atomic_add_dot_tile(%a: tensor<64x24xf16>, %b: tensor<64x64xf16>, %d: memref<?x?x?x64xf32>, %i: index) {
+  // expected-error @+1 {{'flash.atomic_add_dot' op tile sizes must be static multiples of 16 (the tensor-core tile), got 'tensor<64x24xf16>'}}
+  flash.atomic_add_dot %a, %b, %d[%i, %i] : tensor<64x24xf16>, tensor<64x64xf16> -> memref<?x?x?x64xf32>
   return
 }

@@ -320,6 +320,14 @@ func.func @backward_transposed_ops(%lse: memref<?x?x?xf32>, %s: tensor<64x32xf32
   return
 }
 
+// The fused backward's dQ: lhsᵀ · rhs added to rows of an f32 tensor.
+// CHECK-LABEL: func.func @backward_atomic_add_dot
+// CHECK: flash.atomic_add_dot %{{.*}}, %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : tensor<64x32xf16>, tensor<64x128xf16> -> memref<?x?x?x128xf32>
+func.func @backward_atomic_add_dot(%dst: tensor<64x32xf16>, %k: tensor<64x128xf16>, %dq: memref<?x?x?x128xf32>, %i: index) {
+  flash.atomic_add_dot %dst, %k, %dq[%i, %i] : tensor<64x32xf16>, tensor<64x128xf16> -> memref<?x?x?x128xf32>
+  return
+}
+
 // A policy beside the configuration.
 // CHECK-LABEL: func.func @with_policy
 // CHECK: flash.attention {{.*}} config(#flash.config<block_m = 128, block_n = 32, stages = 3, warps = 4, strategy = mma_sync>) policy(#flash.policy<q = shared, stale_max_log2 = 8, prefetch = after_first_dot, min_blocks_per_sm = 1>) :
