@@ -81,19 +81,22 @@ def backward_grads(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     """dq, dk, dv of flashc.attention: flashc's compiled backward where it
     reaches (in q's dtype), else blocked_backward (float32). grad_lse may
     be None (no loss reads the log-sum-exp). FLASHC_BACKWARD: "compiled"
-    (the default: two programs, deterministic; head dims up to 176, up to
-    128 with Python modifiers, whose score_mod the compiler differentiates;
-    every op a modifier can trace has a derivative rule), "atomic" (one
-    program adding dQ by atomics, up to head dim 128: not deterministic,
-    and slower on the H200 so far; torch.use_deterministic_algorithms(True)
-    keeps the two programs) or "pytorch" (never compiled)."""
+    (the default: head dims up to 176, up to 128 with Python modifiers,
+    whose score_mod the compiler differentiates; every op a modifier can
+    trace has a derivative rule), "atomic" or "pytorch" (never compiled).
+    "compiled" runs two deterministic programs, except with a score_mod:
+    then one program adding dQ by atomics (faster there: the dQ program
+    would recompute the score_mod and its derivative); "atomic" runs that
+    one wherever it reaches (head dims up to 128; slower without a
+    score_mod). torch.use_deterministic_algorithms(True) keeps the two
+    programs."""
     mode = os.environ.get("FLASHC_BACKWARD", "compiled")
     if mode not in ("compiled", "atomic", "pytorch"):
         raise ValueError("FLASHC_BACKWARD must be compiled, atomic or "
                          f"pytorch, got {mode!r}")
     if mode != "pytorch":
-        atomic = (mode == "atomic" and
-                  not torch.are_deterministic_algorithms_enabled())
+        atomic = (mode == "atomic" or score_mod is not None) and \
+            not torch.are_deterministic_algorithms_enabled()
         grads = compiled_backward(grad_out, grad_lse, q, k, v, out, lse,
                                   causal, scale, bottom_right, score_mod,
                                   mask_mod, atomic=atomic)

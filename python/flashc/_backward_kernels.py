@@ -49,9 +49,10 @@ MODIFIER_TILES = {
 
 # The fused program (FlashAttention-2's default: one program per key block
 # adds each block's dQ by f32 atomics, five products a block instead of the
-# two programs' seven) reaches head dims up to 128; at 176 it spills. It is
-# not the default: on the H200 it is slower than the two programs
-# (bench/RESULTS.md, entry 37).
+# two programs' seven) reaches head dims up to 128; at 176 it spills. On
+# the H200 it is slower than the two programs, except with a score_mod
+# (whose recomputation in the dQ program costs more than the atomics):
+# bench/RESULTS.md, entry 37; _autograd.backward_grads chooses.
 FUSED_MAX_HEAD_DIM = 128
 
 _MEM4 = "memref<?x?x?x{d}x{t}>"
