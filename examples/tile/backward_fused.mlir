@@ -40,9 +40,9 @@ func.func @backward_fused(%k: memref<?x?x?x64xf16>, %q: memref<?x?x?x64xf16>,
           scale(0.125) transposed
           : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>, tensor<64x64xf16>
       %dv1 = flash.dot %pt, %dot acc %dv_acc : tensor<64x64xf16>, tensor<64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+      %dk1 = flash.dot %dst, %qt acc %dk_acc : tensor<64x64xf16>, tensor<64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32>
       flash.atomic_add_dot %dst, %kt, %dq_acc[%bh, %start]
           : tensor<64x64xf16>, tensor<64x64xf16> -> memref<?x?x?x64xf32>
-      %dk1 = flash.dot %dst, %qt acc %dk_acc : tensor<64x64xf16>, tensor<64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32>
       flash.yield %dk1, %dv1 : tensor<64x64xf32>, tensor<64x64xf32>
     }
     %dkt = arith.truncf %r#0 : tensor<64x64xf32> to tensor<64x64xf16>

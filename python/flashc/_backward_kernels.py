@@ -100,7 +100,12 @@ def fused_program(head_dim, dtype, causal, bottom_right, scale, mods=None):
     if head_dim > FUSED_MAX_HEAD_DIM:
         return None
     scale = 1.0 / math.sqrt(head_dim) if scale is None else float(scale)
-    return dkdv_program(head_dim, dtype, causal, bottom_right, scale,
+    tiles = tiles_for(head_dim, mods is not None)[1]
+    # 64-column blocks with K's fragments in registers spill on sm_80
+    # (bf16, bottom-right) once dQ's product joins: 32 columns.
+    if tiles == (64, 64, 4, "registers"):
+        tiles = (64, 32, 4, "registers")
+    return dkdv_program(head_dim, dtype, causal, bottom_right, scale, tiles,
                         mods=mods, fused=True)
 
 

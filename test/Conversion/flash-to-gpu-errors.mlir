@@ -559,3 +559,66 @@ func.func @grad_scores_transposed_rows(%q: memref<1x1x64x64xf16>, %lse: memref<1
   }
   return
 }
+
+// -----
+
+// flash.atomic_add_dot's lhs is the scores' gradient (its fragments are
+// the probabilities' form).
+func.func @atomic_add_dot_lhs(%q: memref<1x1x64x64xf16>, %dq: memref<1x1x64x64xf32>) {
+  %c0 = arith.constant 0 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) captures(%dq : memref<1x1x64x64xf32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    // expected-error @+1 {{flash-to-gpu: lhs must come from flash.grad_scores}}
+    flash.atomic_add_dot %t, %t, %dq[%bh, %c0] : tensor<64x64xf16>, tensor<64x64xf16> -> memref<1x1x64x64xf32>
+  }
+  return
+}
+
+// -----
+
+// Its rhs is kept for the whole program, not a tile of the loop.
+func.func @atomic_add_dot_rhs(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32>, %dq: memref<1x1x64x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) captures(%lse, %dq : memref<1x1x64xf32>, memref<1x1x64x64xf32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    %rows = flash.load_rows %lse[%bh, %c0] : memref<1x1x64xf32> -> tensor<64xf32>
+    %r = flash.kv_loop %q, %q[%bh] upper %c64 init(%z) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>, %acc: tensor<64x64xf32>):
+      %st = flash.dot %t, %kt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      %dp = flash.dot %t, %vt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      %ds = flash.grad_scores %st, %dp, %rows, %rows scale_log2e(0.180336878) scale(0.125) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+      // expected-error @+1 {{flash-to-gpu: rhs must be a tile loaded for the whole program (a flash.load_tile outside the flash.kv_loop)}}
+      flash.atomic_add_dot %ds, %kt, %dq[%bh, %s] : tensor<64x64xf16>, tensor<64x64xf16> -> memref<1x1x64x64xf32>
+      flash.yield %acc : tensor<64x64xf32>
+    }
+  }
+  return
+}
+
+// -----
+
+// mma_sync lowers it (and wgmma, which shares its fragments); wmma not.
+func.func @atomic_add_dot_wmma(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32>, %dq: memref<1x1x64x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) captures(%lse, %dq : memref<1x1x64xf32>, memref<1x1x64x64xf32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    %rows = flash.load_rows %lse[%bh, %c0] : memref<1x1x64xf32> -> tensor<64xf32>
+    %r = flash.kv_loop %q, %q[%bh] upper %c64 init(%z) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>, %acc: tensor<64x64xf32>):
+      %st = flash.dot %t, %kt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      %dp = flash.dot %t, %vt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      %ds = flash.grad_scores %st, %dp, %rows, %rows scale_log2e(0.180336878) scale(0.125) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+      // expected-error @+1 {{flash-to-gpu: needs the mma_sync strategy}}
+      flash.atomic_add_dot %ds, %t, %dq[%bh, %s] : tensor<64x64xf16>, tensor<64x64xf16> -> memref<1x1x64x64xf32>
+      flash.yield %acc : tensor<64x64xf32>
+    }
+  }
+  return
+}

@@ -42,3 +42,24 @@ print("modified tiles", *(d for d in (64, 128, 176) if bk.tiles_for(d, True)))
 dkdv = written["softcap_window", 64][1].splitlines()
 for op in ("flash.score_mod", "flash.mask_mod", "flash.grad_scores"):
     print("dkdv softcap:", next(l.strip() for l in dkdv if op in l))
+
+# The fused program (dQ by atomics): up to head dim 128, with and without
+# modifiers.
+for d, dtype, form in ((48, "f16", "causal"), (64, "bf16", "br"),
+                       (128, "f16", "causal")):
+    text = bk.fused_program(d, dtype, form != "full", form == "br", None)
+    with open(os.path.join(out, f"fused_{d}_{dtype}_{form}.mlir"), "w") as f:
+        f.write(text)
+for name, (score_mod, mask_mod) in cases.items():
+    mods, _ = bk.trace_modifiers(score_mod, mask_mod)
+    for d in (64, 128):
+        text = bk.fused_program(d, "bf16", name != "documents", False, None,
+                                mods)
+        with open(os.path.join(out, f"fused_{name}_{d}.mlir"), "w") as f:
+            f.write(text)
+print("fused reach", *(d for d in (64, 128, 176)
+                       if bk.fused_program(d, "f16", True, False, None)))
+fused = bk.fused_program(64, "f16", True, False, None).splitlines()
+print("fused:", next(l.strip() for l in fused if "atomic_add_dot" in l))
+print("fused programs:", len(bk.all_programs(64, "f16", True, False, None)),
+      len(bk.all_programs(176, "f16", True, False, None)))

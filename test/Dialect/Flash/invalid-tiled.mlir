@@ -78,3 +78,18 @@ func.func @tiled_no_config(%m: memref<1x1x64x64xf16>) {
   }) : (memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16>) -> ()
   return
 }
+
+// -----
+
+// The shared-memory limit counts the whole program: the configuration's
+// 96 KiB (Q, two stages of K and V) fit, the tile it keeps for the program
+// besides Q (32 KiB) does not.
+func.func @tiled_resident_too_big(%q: memref<1x1x128x128xf16>, %dout: memref<1x1x128x128xf16>) {
+  %c0 = arith.constant 0 : index
+  // expected-error @+1 {{'flash.tiled' op tile config and the program's kept tiles need 131072 bytes of shared memory with head_dim 128, more than the limit of 101248 (99 KiB, less 128 B of static shared memory)}}
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = mma_sync>) captures(%dout : memref<1x1x128x128xf16>) : memref<1x1x128x128xf16>, memref<1x1x128x128xf16>, memref<1x1x128x128xf16> -> memref<1x1x128x128xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %dout[%bh, %c0] : memref<1x1x128x128xf16> -> tensor<128x128xf16>
+  }
+  return
+}

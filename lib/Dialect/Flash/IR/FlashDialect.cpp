@@ -150,10 +150,12 @@ TileConfigAttr::verifyFor(function_ref<InFlightDiagnostic()> emitError,
                          : kMaxSharedMemoryBytes;
   int64_t limit = perBlock - 128;
   if (bytes > limit)
-    return emitError() << "tile config needs " << bytes
-                       << " bytes of shared memory with head_dim " << headDim
-                       << ", more than the limit of " << limit << " ("
-                       << perBlock / kKiB
+    return emitError() << (extraBytes ? "tile config and the program's kept "
+                                        "tiles need "
+                                      : "tile config needs ")
+                       << bytes << " bytes of shared memory with head_dim "
+                       << headDim << ", more than the limit of " << limit
+                       << " (" << perBlock / kKiB
                        << " KiB, less 128 B of static shared memory)";
   return success();
 }
