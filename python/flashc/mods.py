@@ -26,6 +26,7 @@ import builtins
 import math
 import numbers
 import struct
+import threading
 
 __all__ = ["trace", "where", "tanh", "exp", "log", "abs", "sqrt", "maximum",
            "minimum", "TensorSpec"]
@@ -258,13 +259,16 @@ class TensorSpec:
         return _load(self, index)
 
 
-# The region being traced (_trace_region), for loads at constant indices.
-_tracing = None
+# The region being traced (_trace_region), for loads at constant indices;
+# per thread, so that threads may trace at once (autograd's backward
+# thread traces the modifiers while the main thread may run a forward).
+_tracing = threading.local()
 
 
 def _load(tensor, index):
     indices = index if isinstance(index, tuple) else (index,)
-    trace = next((i.trace for i in indices if isinstance(i, _Value)), _tracing)
+    trace = next((i.trace for i in indices if isinstance(i, _Value)),
+                 getattr(_tracing, "trace", None))
     if trace is None:
         raise TypeError("captured tensors are read inside a modifier")
     if len(indices) != tensor.dim():
@@ -340,14 +344,13 @@ _COORDS = ("b", "h", "qi", "kv", "sq", "sk")
 
 
 def _trace_region(kind, fn, captures):
-    global _tracing
     p = "s" if kind == "score_mod" else "m"
     trace = _Trace(captures, p)
-    _tracing = trace
+    _tracing.trace = trace
     try:
         return _trace_body(kind, fn, trace)
     finally:
-        _tracing = None
+        _tracing.trace = None
 
 
 def _trace_body(kind, fn, trace):

@@ -67,3 +67,24 @@ text, captured = flashc.attention_mlir(
     64, "f16", False, mask_mod=lambda b, h, q, kv: q + places[0] - kv < places[1])
 print("constant index", len(captured), "%m0 = arith.constant 0 : index" in text,
       "memref.load %mcap0[%m0] : memref<?xi32>" in text)
+
+# The same traced on another thread while this one is inside a trace of
+# its own: the region being traced is per thread (autograd's backward
+# thread traces modifiers while the main thread may run a forward).
+import threading  # noqa: E402
+
+seen = []
+
+
+def outer_mask(b, h, q, kv):
+    worker = threading.Thread(target=lambda: seen.append(flashc.attention_mlir(
+        64, "f16", False,
+        mask_mod=lambda b, h, q, kv: q + places[0] - kv < places[1])[0]))
+    worker.start()
+    worker.join()
+    return q - kv < places[0]
+
+
+text, _ = flashc.attention_mlir(64, "f16", False, mask_mod=outer_mask)
+print("threads", len(seen), "memref.load %mcap0[%m0]" in seen[0],
+      "memref.load %mcap0" in text)
