@@ -144,8 +144,9 @@ def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     where they do not reach (not CUDA, or a head dim past TILES or, with
     Python modifiers, MODIFIER_TILES). Shapes as
     _autograd.blocked_backward's (grad_lse may be None). The dQ and dK/dV
-    programs, or with `atomic` the fused program where it reaches. Grouped K/V are expanded to the query heads for the dK/dV
-    program and its results summed over each group."""
+    programs, or with `atomic` the fused program where it reaches. Grouped
+    K/V are expanded to the query heads for the dK/dV (or fused) program
+    and its results summed over each group."""
     import torch
     from . import _runtime_of
     head_dim = q.shape[-1]

@@ -346,11 +346,12 @@ _COORDS = ("b", "h", "qi", "kv", "sq", "sk")
 def _trace_region(kind, fn, captures):
     p = "s" if kind == "score_mod" else "m"
     trace = _Trace(captures, p)
+    outer = getattr(_tracing, "trace", None)
     _tracing.trace = trace
     try:
         return _trace_body(kind, fn, trace)
     finally:
-        _tracing.trace = None
+        _tracing.trace = outer
 
 
 def _trace_body(kind, fn, trace):
