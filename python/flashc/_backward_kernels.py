@@ -109,6 +109,13 @@ def fused_program(head_dim, dtype, causal, bottom_right, scale, mods=None):
                         mods=mods, fused=True)
 
 
+@functools.lru_cache(maxsize=None)
+def _unmodified_fused_program(head_dim, dtype, causal, bottom_right, scale):
+    """fused_program without modifiers, written once per call signature
+    (as programs() is)."""
+    return fused_program(head_dim, dtype, causal, bottom_right, scale)
+
+
 def all_programs(head_dim, dtype, causal, bottom_right, scale, mods=None):
     """Every program either mode may run: dQ, dK/dV, and the fused one
     where it reaches."""
@@ -158,8 +165,12 @@ def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     arch = kernel_arch(arch)
     mods, captured = (trace_modifiers(score_mod, mask_mod) if modified
                       else (None, []))
-    fused = None if not atomic else fused_program(
-        head_dim, dtype, causal, bottom_right, scale, mods)
+    fused = None
+    if atomic:
+        fused = (fused_program(head_dim, dtype, causal, bottom_right, scale,
+                               mods) if modified else
+                 _unmodified_fused_program(head_dim, dtype, causal,
+                                           bottom_right, scale))
     # d lse_i / d s_ij = p_ij, so grad_lse joins D: ds = p * (dp - D + dlse).
     delta = (grad_out.float() * out.float()).sum(-1)
     if grad_lse is not None:

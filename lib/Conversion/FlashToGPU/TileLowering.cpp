@@ -117,9 +117,7 @@ void TileLowering::allocateSharedMemory(int64_t &offset) {
     residentBuffers[load] = {
         k.sharedView(offset, {elements / ld, ld}, k.element), flat};
   }
-  bool staging = false;
-  tiled.walk([&](AtomicAddDotOp) { staging = true; });
-  if (staging)
+  if (tiled.hasStagingTile())
     stagingBuffer = k.sharedView(offset, {k.blockM, k.blockN + 8}, k.element);
   tc->allocateScratch(offset);
   if (k.config.getStrategy() == Strategy::wgmma)

@@ -136,15 +136,22 @@ SmallVector<LoadTileOp> TiledOp::getResidentCaptureTiles() {
   return tiles;
 }
 
-int64_t TiledOp::getSharedMemoryBytes() {
+bool TiledOp::hasStagingTile() {
+  return walk([](AtomicAddDotOp) { return WalkResult::interrupt(); })
+      .wasInterrupted();
+}
+
+int64_t TiledOp::getKeptTileBytes() {
   TileConfigAttr config = getConfig();
-  int64_t headDim = getHeadDim(), bytes = elementBytes(getQ());
-  bool staging = false;
-  walk([&](AtomicAddDotOp) { staging = true; });
-  return config.getSharedMemoryBytes(headDim, bytes) +
-         static_cast<int64_t>(getResidentCaptureTiles().size()) *
-             config.getResidentTileBytes(headDim, bytes) +
-         (staging ? config.getStagingTileBytes(bytes) : 0);
+  int64_t bytes = elementBytes(getQ());
+  return static_cast<int64_t>(getResidentCaptureTiles().size()) *
+             config.getResidentTileBytes(getHeadDim(), bytes) +
+         (hasStagingTile() ? config.getStagingTileBytes(bytes) : 0);
+}
+
+int64_t TiledOp::getSharedMemoryBytes() {
+  return getConfig().getSharedMemoryBytes(getHeadDim(), elementBytes(getQ())) +
+         getKeptTileBytes();
 }
 
 bool TiledOp::isCausal() {
@@ -157,12 +164,9 @@ LogicalResult TiledOp::verify() {
   FailureOr<int64_t> headDim = verifyOperandsOf(*this, getConfig());
   if (failed(headDim))
     return failure();
-  // The whole program's shared memory, its resident tiles included.
-  int64_t configBytes =
-      getConfig().getSharedMemoryBytes(*headDim, elementBytes(getQ()));
+  // The whole program's shared memory, its kept tiles included.
   if (failed(getConfig().verifyFor([&] { return emitOpError(); }, *headDim,
-                                   elementBytes(getQ()),
-                                   getSharedMemoryBytes() - configBytes)))
+                                   elementBytes(getQ()), getKeptTileBytes())))
     return failure();
   if (PolicyAttr policy = getPolicyAttr())
     return verifyPolicyOf(*this, policy, getConfig());

@@ -205,9 +205,15 @@ def Flash_TiledOp : Flash_Op<"tiled", [SingleBlock, NoTerminator,
     /// whole run: its top-level flash.load_tile ops of a capture (the
     /// backward's V), in order.
     ::llvm::SmallVector<LoadTileOp> getResidentCaptureTiles();
-    /// The kernel's dynamic shared memory: the configuration's, one
-    /// block_m-row tile per resident capture tile, and a staging tile if
-    /// the program has a flash.atomic_add_dot.
+    /// Whether the program stages a tile through shared memory (it has a
+    /// flash.atomic_add_dot).
+    bool hasStagingTile();
+    /// The shared memory the program keeps besides its configuration's:
+    /// one block_m-row tile per resident capture tile, and the staging
+    /// tile.
+    int64_t getKeptTileBytes();
+    /// The kernel's dynamic shared memory: the configuration's and
+    /// getKeptTileBytes().
     int64_t getSharedMemoryBytes();
     /// The policy in force: the attribute, else getDefaultPolicy's.
     PolicyAttr getEffectivePolicy();
