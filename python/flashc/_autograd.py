@@ -5,7 +5,7 @@ calls the custom op flashc::attention_forward, which returns the output
 and the rows' log-sum-exp. Its backward is the custom op
 flashc::attention_backward: FlashAttention-2's algorithm (probabilities
 recomputed from the saved log-sum-exp, D = rowsum(dO * O)), run by
-flashc's two compiled backward kernels (_backward_kernels.py) where they
+flashc's compiled backward kernels (_backward_kernels.py) where they
 reach (head dims up to 176), else (or with FLASHC_BACKWARD=pytorch) by
 PyTorch ops on blocks of query rows in float32, so that no
 [seq_q, seq_k] matrix of the whole problem is held (docs/Backward.md).
@@ -169,7 +169,6 @@ def differentiable_attention(q, k, v, causal, scale, bottom_right):
     if torch.compiler.is_compiling():
         return attention_forward(q, k, v, causal, scale, bottom_right)
     return _EagerAttention.apply(q, k, v, causal, scale, bottom_right)
-
 
 
 class _TensorFloat32:
