@@ -384,6 +384,19 @@ class _Capture(ctypes.Structure):
                 ("int_value", ctypes.c_int64), ("float_value", ctypes.c_double)]
 
 
+def _fill_captures(torch, array, values, start=0):
+    """Fills array[start:] (of _Capture) with the values: a tensor's data
+    pointer and sizes, or a Python number."""
+    for slot, value in zip(array[start:], values):
+        if isinstance(value, torch.Tensor):
+            slot.data = value.data_ptr()
+            slot.sizes[:value.dim()] = list(value.shape)
+        elif isinstance(value, float):
+            slot.float_value = value
+        else:
+            slot.int_value = int(value)
+
+
 class _Runtime:
     """The runtime's C API on one device, by ctypes: what `attention` runs
     on, and what bench/bench.py times (so that both launch the same way)."""
@@ -483,15 +496,7 @@ class _Runtime:
         import torch
         shape = _Shape(q.shape[0], q.shape[1], q.shape[2], k.shape[2], k.shape[1])
         array = (_Capture * max(1, len(captures)))()
-        for slot, value in zip(array, captures):
-            if isinstance(value, torch.Tensor):
-                slot.data = value.data_ptr()
-                for d, size in enumerate(value.shape):
-                    slot.sizes[d] = size
-            elif isinstance(value, float):
-                slot.float_value = value
-            else:
-                slot.int_value = int(value)
+        _fill_captures(torch, array, captures)
         stream = ctypes.c_void_p(torch.cuda.current_stream(q.device).cuda_stream)
         return shape, array, stream
 
@@ -795,6 +800,35 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
         out, lse = _autograd.differentiable_attention(q, k, v, causal,
                                                       scale, bottom_right)
         return (out, lse) if return_lse else out
+    if not modified:
+        from . import _plans
+        return _plans.attention(q, k, v, causal, scale, bottom_right,
+                                return_lse)
+    _check_attention(torch, q, k, v, scale, causal)
+    head_dim = q.shape[3]
+    dtype = "f16" if q.dtype == torch.float16 else "bf16"
+    runtime, arch = _runtime_of(torch, q)
+    # Views (strides other than row-major) take a kernel compiled for
+    # strides given at launch; the output gets q's layout.
+    strided = not all(t.is_contiguous() for t in (q, k, v))
+    out = _autograd.output_like(q, k, v)
+    short = _short_queries(q.shape[2])
+    capture_types = [_capture_type(torch, c, i) for i, c in enumerate(captures)]
+    text, traced = attention_mlir(head_dim, dtype, causal, scale, score_mod,
+                                  mask_mod, bottom_right, return_lse,
+                                  capture_types, strided, short)
+    kernel, values = _traced_kernel(runtime, torch, q, text, traced, captures,
+                                    arch)
+    lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device) \
+        if return_lse else None
+    if _build_map:
+        return runtime.build_block_map(kernel, q, k, v, out, lse, values)
+    runtime.launch_with(kernel, q, k, v, out, lse, values, block_map, strided)
+    return (out, lse) if return_lse else out
+
+
+def _check_attention(torch, q, k, v, scale, causal):
+    """The checks of attention's operands and of its scale and causal."""
     def readable(name, t):
         if not _readable_in_place(t):
             raise ValueError(f"{name} needs a unit stride on head_dim, the "
@@ -811,55 +845,14 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
         raise ValueError(f"k's heads ({k.shape[1]}) must divide q's "
                          f"({q.shape[1]}): grouped-query attention, query "
                          "head h reads k/v head h // (heads // kv_heads)")
-    head_dim = q.shape[3]
-    if head_dim not in SUPPORTED_HEAD_DIMS:
+    if q.shape[3] not in SUPPORTED_HEAD_DIMS:
         raise ValueError("head_dim must be a multiple of 16 from 32 to 256, "
-                         f"got {head_dim}")
+                         f"got {q.shape[3]}")
     if min(q.shape) < 1 or min(k.shape) < 1:
         raise ValueError("every dimension must be at least 1")
     _check_scale(scale)
     if not isinstance(causal, bool):
         raise TypeError(f"causal must be True or False, got {causal!r}")
-    dtype = "f16" if q.dtype == torch.float16 else "bf16"
-    runtime, arch = _runtime_of(torch, q)
-    # Views (strides other than row-major) take a kernel compiled for
-    # strides given at launch; the output gets q's layout.
-    strided = not all(t.is_contiguous() for t in (q, k, v))
-    plain = score_mod is None and mask_mod is None and not bottom_right and \
-        not return_lse and not captures and block_map is None and \
-        not _build_map and not strided
-    out = _autograd.output_like(q, k, v)
-    short = _short_queries(q.shape[2])
-    if plain:
-        # Decoding with grouped-query attention: the query heads that share
-        # a K/V head are contiguous rows of q, so without a mask they are
-        # one head of their rows together, which reads each K/V head once
-        # where each query head would read it again.
-        group = q.shape[1] // k.shape[1]
-        packed = group > 1 and not causal and group * q.shape[2] <= 64
-        if packed:
-            b, h, s, d = q.shape
-            q = q.view(b, h // group, group * s, d)
-        short = _short_queries(q.shape[2])
-        key = (dtype, head_dim, bool(causal), scale, arch, short)
-        kernel = runtime.kernels.get(key)
-        if kernel is None:
-            with _lock:
-                kernel = runtime.kernel(key, _cached_bundle(*key))
-        runtime.launch(kernel, q, k, v, out.view(q.shape))
-        return out
-    capture_types = [_capture_type(torch, c, i) for i, c in enumerate(captures)]
-    text, traced = attention_mlir(head_dim, dtype, causal, scale, score_mod,
-                                  mask_mod, bottom_right, return_lse,
-                                  capture_types, strided, short)
-    kernel, values = _traced_kernel(runtime, torch, q, text, traced, captures,
-                                    arch)
-    lse = torch.empty(q.shape[:3], dtype=torch.float32, device=q.device) \
-        if return_lse else None
-    if _build_map:
-        return runtime.build_block_map(kernel, q, k, v, out, lse, values)
-    runtime.launch_with(kernel, q, k, v, out, lse, values, block_map, strided)
-    return (out, lse) if return_lse else out
 
 
 def _runtime_of(torch, q):

@@ -46,10 +46,8 @@ def output_like(q, k, v):
 def attention_forward(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                       causal: bool, scale: Optional[float],
                       bottom_right: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    from . import attention
-    return attention(q, k, v, causal=causal, scale=scale,
-                     bottom_right=bottom_right, return_lse=True,
-                     _differentiable=False)
+    from . import _plans
+    return _plans.attention(q, k, v, causal, scale, bottom_right, True)
 
 
 @attention_forward.register_fake
@@ -141,10 +139,9 @@ class _EagerAttention(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, q, k, v, causal, scale, bottom_right):
-        from . import attention
-        out, lse = attention(q, k, v, causal=causal, scale=scale,
-                             bottom_right=bottom_right, return_lse=True,
-                             _differentiable=False)
+        from . import _plans
+        out, lse = _plans.attention(q, k, v, causal, scale, bottom_right,
+                                    True)
         ctx.save_for_backward(q, k, v, out, lse)
         ctx.options = (causal, scale, bottom_right)
         # A log-sum-exp no loss reads arrives as None, not as zeros to

@@ -151,59 +151,49 @@ def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     where they do not reach (not CUDA, or a head dim past TILES or, with
     Python modifiers, MODIFIER_TILES). Shapes as
     _autograd.blocked_backward's (grad_lse may be None). The dQ and dK/dV
-    programs, or with `atomic` the fused program where it reaches. Grouped
-    K/V are expanded to the query heads for the dK/dV (or fused) program
-    and its results summed over each group."""
-    import torch
-    from . import _runtime_of
+    programs, or with `atomic` the fused program where it reaches; launched
+    by _plans (a plan per call signature without modifiers, a plan per
+    call with them: their traces are per call)."""
+    from . import _plans
     head_dim = q.shape[-1]
     modified = score_mod is not None or mask_mod is not None
     if not q.is_cuda or tiles_for(head_dim, modified) is None:
         return None
-    dtype = {torch.float16: "f16", torch.bfloat16: "bf16"}[q.dtype]
+    if not modified:
+        return _plans.backward(grad_out, grad_lse, q, k, v, out, lse, causal,
+                               scale, bottom_right, atomic)
+    mods, captured = trace_modifiers(score_mod, mask_mod)
+    args = (q.shape[-1], _dtype(q), causal, bottom_right, scale, mods)
+    fused = fused_program(*args) if atomic else None
+    texts = (None, None, fused) if fused else (*modified_programs(*args),
+                                               None)
+    plan = _plans._BackwardPlan(q, k, _kernels(q, texts))
+    return plan.run(grad_out, grad_lse, q, k, v, out, lse, captured)
+
+
+def unmodified_kernels(q, causal, scale, bottom_right, atomic):
+    """(runtime, dq, dkdv, fused) kernels of an unmodified backward on q's
+    device: the two programs, or with `atomic` the fused one where it
+    reaches."""
+    args = (q.shape[-1], _dtype(q), causal, bottom_right, scale)
+    fused = _unmodified_fused_program(*args) if atomic else None
+    return _kernels(q, (None, None, fused) if fused else
+                    (*programs(*args), None))
+
+
+def _dtype(q):
+    import torch
+    return {torch.float16: "f16", torch.bfloat16: "bf16"}[q.dtype]
+
+
+def _kernels(q, texts):
+    """(runtime, *kernels) of the program texts (None stays None)."""
+    import torch
+    from . import _runtime_of
     runtime, arch = _runtime_of(torch, q)
     arch = kernel_arch(arch)
-    mods, captured = (trace_modifiers(score_mod, mask_mod) if modified
-                      else (None, []))
-    fused = None
-    if atomic:
-        fused = (fused_program(head_dim, dtype, causal, bottom_right, scale,
-                               mods) if modified else
-                 _unmodified_fused_program(head_dim, dtype, causal,
-                                           bottom_right, scale))
-    # d lse_i / d s_ij = p_ij, so grad_lse joins D: ds = p * (dp - D + dlse).
-    delta = (grad_out.float() * out.float()).sum(-1)
-    if grad_lse is not None:
-        delta = delta - grad_lse.float()
-    q, k, v, grad_out = (t.contiguous() for t in (q, k, v, grad_out))
-    lse = lse.float().contiguous()
-    heads, kv_heads = q.shape[1], k.shape[1]
-    group = heads // kv_heads
-    if fused:
-        dq_acc = torch.zeros(q.shape, device=q.device, dtype=torch.float32)
-    else:
-        dq_text, dkdv_text = (
-            modified_programs(head_dim, dtype, causal, bottom_right, scale,
-                              mods) if modified else
-            programs(head_dim, dtype, causal, bottom_right, scale))
-        dq = torch.empty_like(q)
-        runtime.launch_with(_kernel(runtime, dq_text, arch), q, k, v, dq,
-                            None, [grad_out, lse, delta, *captured])
-    if group > 1:
-        k, v = (t.repeat_interleave(group, 1) for t in (k, v))
-    dk, dv = torch.empty_like(k), torch.empty_like(v)
-    if fused:
-        runtime.launch_with(_kernel(runtime, fused, arch), k, q, grad_out, dv,
-                            None, [v, dk, lse, delta, dq_acc, *captured])
-        dq = dq_acc.to(q.dtype)
-    else:
-        runtime.launch_with(_kernel(runtime, dkdv_text, arch), k, q,
-                            grad_out, dv, None,
-                            [v, dk, lse, delta, *captured])
-    if group > 1:
-        dk, dv = (t.unflatten(1, (kv_heads, group)).float().sum(2).to(q.dtype)
-                  for t in (dk, dv))
-    return dq, dk, dv
+    return (runtime, *(_kernel(runtime, text, arch) if text else None
+                       for text in texts))
 
 
 def _config(block_m, block_n, warps, q):

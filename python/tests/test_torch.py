@@ -157,4 +157,25 @@ raises("head_dim 40", ValueError,
 raises("3-d tensor", ValueError, lambda: flashc.attention(q[0], q[0], q[0]))
 raises("mixed dtypes", TypeError, lambda: flashc.attention(q, q.bfloat16(), q))
 
+# The same checks once a launch plan of the signature exists (flashc._plans
+# keeps one per shape, strides, dtypes, devices, alignment and options).
+q = torch.randn(1, 2, 128, 64, device="cuda", dtype=torch.float16)
+for causal in (False, True):
+    out = flashc.attention(q, q, q, causal=causal)
+    check(f"a planned call runs (causal={causal})", rel_l2(
+        out, F.scaled_dot_product_attention(q.float(), q.float(), q.float(),
+                                            is_causal=causal)) < 2e-3)
+raises("causal=1 after causal=True", TypeError,
+       lambda: flashc.attention(q, q, q, causal=1))
+raises("scale=True after a planned call", TypeError,
+       lambda: flashc.attention(q, q, q, scale=True))
+raises("scale=[1.0] (unhashable)", TypeError,
+       lambda: flashc.attention(q, q, q, scale=[1.0]))
+misaligned = torch.empty(q.numel() + 1, device="cuda",
+                         dtype=torch.float16)[1:].view(q.shape)
+raises("a misaligned q of a planned signature", ValueError,
+       lambda: flashc.attention(misaligned, q, q, causal=True))
+raises("k, v on the CPU after a planned call", ValueError,
+       lambda: flashc.attention(q, q.cpu(), q.cpu(), causal=True))
+
 finish()
