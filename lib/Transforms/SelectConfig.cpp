@@ -207,7 +207,10 @@ static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
 /// bytes on sm_90 for a sliding window at head_dim 64), the mask reads a
 /// block map (56 bytes on sm_89 for a document mask) or a region loads at
 /// the element's coordinates (48 bytes for a relative bias table), so they
-/// take 64.
+/// take 64. wgmma's 128-key steps hold a warpgroup's 64x128 f32 scores
+/// per step, and a score_mod's loads tip them into spills at head_dims
+/// past 64 (20 bytes for a relative bias table at 128 on sm_90a; a
+/// document mask's loads do not): they take 64 keys.
 static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
                                      MemRefType qType) {
   bool twoStrips = config.getBlockM() == 2 * 16 * config.getWarps();
@@ -218,6 +221,12 @@ static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
       (op.hasScoreMod() &&
        loadsAtCoordinates(op.getScoreMod(), ModKind::Score)) ||
       (op.hasMaskMod() && loadsAtCoordinates(op.getMaskMod(), ModKind::Mask));
+  if (config.getStrategy() == Strategy::wgmma && op.hasScoreMod() &&
+      loadsAtCoordinates(op.getScoreMod(), ModKind::Score) &&
+      op.getHeadDim() > 64 && config.getBlockN() > 64)
+    return TileConfigAttr::get(config.getContext(), config.getBlockM(), 64,
+                               config.getStages(), config.getWarps(),
+                               config.getStrategy(), config.getKvSplits());
   if (!(op.hasScoreMod() || op.hasMaskMod()) || !twoStrips ||
       !(qType.isDynamicDim(2) || mapped || clamped))
     return config;

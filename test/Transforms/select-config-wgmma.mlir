@@ -123,6 +123,26 @@ func.func @softcap(%q: memref<?x?x?x64xf16>) {
   }
   return
 }
+// A score_mod that loads at the element's coordinates takes 64 keys a step
+// past head_dim 64 (128 spill).
+// CHECK-LABEL: func.func @relative_bias
+// CHECK: config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>)
+func.func @relative_bias(%q: memref<?x?x?x128xf16>, %bias: memref<?xf32>) {
+  flash.attention %q, %q, %q -> %q captures(%bias : memref<?xf32>)
+      : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, memref<?x?x?x128xf16> -> memref<?x?x?x128xf16>
+  score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index, %sq: index,
+       %sk: index, %table: memref<?xf32>):
+    %c1 = arith.constant 1 : index
+    %d = arith.subi %j, %i : index
+    %last = arith.subi %sq, %c1 : index
+    %at = arith.addi %d, %last : index
+    %x = memref.load %table[%at] : memref<?xf32>
+    %y = arith.addf %s, %x : f32
+    flash.yield %y : f32
+  }
+  return
+}
 
 // wgmma needs Hopper's sm_90a target: plain sm_90 keeps the portable path.
 // SM90: error: 'flash.attention' op flash-select-config: strategy wgmma needs --arch sm_90a (Hopper's warpgroup MMA), got 'sm_90'
