@@ -36,8 +36,10 @@
 // a map kernel, launched first on (key blocks, query blocks, batch: the
 // mask reads the batch, not the head; blocks past the causal diagonal are
 // not evaluated),
-// evaluates the region on every pair of its block and writes whether some
-// pair is seen and some hidden (warp votes, or'ed in shared memory); the
+// evaluates the region on every pair of its block (each thread one key
+// column where block_n divides its 128 threads, stepping through rows: the
+// key's loads hoist out of the loop) and writes whether some pair is seen
+// and some hidden (warp votes, or'ed in shared memory); the
 // attention kernel takes the map after the captures, scans its row for
 // the first and last block seen (lanes strided, shuffles), and per block
 // reads its entry; the region selects -inf where it yields false. The same

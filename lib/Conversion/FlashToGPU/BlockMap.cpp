@@ -103,15 +103,38 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, kv0, lastRow);
     pairs = arith::SelectOp::create(b, loc, past, k.idx(0), pairs);
   }
-  auto loop = scf::ForOp::create(b, loc, tid, pairs, k.idx(kBlockMapThreads),
-                                 ValueRange{falseValue, falseValue});
+  // Where block_n divides the threads, each thread keeps one key column and
+  // steps through rows: the key's coordinates and the region's loads at
+  // them are the same on every step (hoisted out of the loop), the query's
+  // the same across a warp (one broadcast load). Otherwise the pairs are
+  // taken flat, both coordinates recomputed per pair. Both visit pair e =
+  // row * block_n + col in the thread e % threads.
+  bool columns = kBlockMapThreads % k.blockN == 0;
+  Value kvColumn;
+  scf::ForOp loop;
+  if (columns) {
+    Value rowStep = k.idx(kBlockMapThreads / k.blockN);
+    Value rows = arith::DivUIOp::create(b, loc, pairs, k.idx(k.blockN));
+    kvColumn = k.add(kv0, arith::RemUIOp::create(b, loc, tid, k.idx(k.blockN)));
+    loop = scf::ForOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, tid, k.idx(k.blockN)), rows,
+        rowStep, ValueRange{falseValue, falseValue});
+  } else {
+    loop = scf::ForOp::create(b, loc, tid, pairs, k.idx(kBlockMapThreads),
+                              ValueRange{falseValue, falseValue});
+  }
   {
     OpBuilder::InsertionGuard inner(b);
     b.setInsertionPointToStart(loop.getBody());
     Value e = loop.getInductionVar();
-    Value qIdx = k.add(q0, arith::DivUIOp::create(b, loc, e, k.idx(k.blockN)));
-    Value kvIdx =
-        k.add(kv0, arith::RemUIOp::create(b, loc, e, k.idx(k.blockN)));
+    Value qIdx, kvIdx;
+    if (columns) {
+      qIdx = k.add(q0, e);
+      kvIdx = kvColumn;
+    } else {
+      qIdx = k.add(q0, arith::DivUIOp::create(b, loc, e, k.idx(k.blockN)));
+      kvIdx = k.add(kv0, arith::RemUIOp::create(b, loc, e, k.idx(k.blockN)));
+    }
     Value valid = arith::AndIOp::create(
         b, loc,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, qIdx, seqQ),
