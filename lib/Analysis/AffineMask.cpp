@@ -334,6 +334,80 @@ static KeyRange keyRange(Emitter &e, const AffineMask::Formula &f, Value qLo,
   }
 }
 
+namespace {
+/// The keys one query q may see as [q + lower, q + upper), each side a
+/// constant offset, or nothing where unbounded or not constant.
+struct Offsets {
+  std::optional<int64_t> lower, upper;
+};
+} // namespace
+
+static Offsets offsets(const AffineMask::Formula &f) {
+  switch (f.kind) {
+  case Kind::True:
+    return {};
+  case Kind::False:
+    return {0, 0}; // no key: the empty range at q
+  case Kind::And:
+  case Kind::Or: {
+    bool isAnd = f.kind == Kind::And;
+    Offsets a = offsets(*f.children[0]), b = offsets(*f.children[1]);
+    // And: the tighter bound of either side; or: the looser, and none if
+    // either side has none.
+    auto pick = [&](std::optional<int64_t> x, std::optional<int64_t> y,
+                    bool larger) -> std::optional<int64_t> {
+      if (!x || !y)
+        return isAnd ? (x ? x : y) : std::nullopt;
+      return larger ? std::max(*x, *y) : std::min(*x, *y);
+    };
+    return {pick(a.lower, b.lower, isAnd), pick(a.upper, b.upper, !isAnd)};
+  }
+  case Kind::Atom:
+    break;
+  }
+  const Form &d = f.d;
+  if (d.kv != 1 && d.kv != -1)
+    return {};
+  // d = s·kv + E(q): kv compared with the bound -s·E(q), here q + c.
+  Form bound = d;
+  bound.kv = 0;
+  bound = scale(bound, -d.kv);
+  if (bound.q != 1 || !bound.terms.empty())
+    return {};
+  int64_t c = bound.constant;
+  using P = arith::CmpIPredicate;
+  P pred = f.pred;
+  if (d.kv < 0)
+    pred = pred == P::slt   ? P::sgt
+           : pred == P::sle ? P::sge
+           : pred == P::sgt ? P::slt
+           : pred == P::sge ? P::sle
+                            : pred;
+  switch (pred) {
+  case P::slt:
+    return {std::nullopt, c};
+  case P::sle:
+    return {std::nullopt, c + 1};
+  case P::sgt:
+    return {c + 1, std::nullopt};
+  case P::sge:
+    return {c, std::nullopt};
+  case P::eq:
+    return {c, c + 1};
+  default:
+    return {};
+  }
+}
+
+std::optional<int64_t> AffineMask::keysPerQuery(bool causalTopLeft) const {
+  Offsets o = offsets(*formula);
+  if (causalTopLeft)
+    o.upper = std::min<int64_t>(o.upper.value_or(1), 1);
+  if (!o.lower || !o.upper)
+    return std::nullopt;
+  return std::max<int64_t>(0, *o.upper - *o.lower);
+}
+
 /// An i1: `f` holds for every query of [qLo, qHi] and key of [kvLo, kvHi].
 static Value holdsOnBox(Emitter &e, const AffineMask::Formula &f, Value qLo,
                         Value qHi, Value kvLo, Value kvHi) {

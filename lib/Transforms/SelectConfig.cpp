@@ -236,6 +236,28 @@ static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
                              config.getKvSplits());
 }
 
+/// A narrow sliding window (at most kNarrowWindowKeys keys a query): wgmma
+/// programs of 64 rows and 64 keys a step, one warpgroup. A 128-row block
+/// under a window of 256 visits 384 keys in three 128-key steps, every one
+/// cut by an edge of the band; 64x64 visits 320 in five, two of them whole:
+/// 1.25-1.3x faster at head_dims 64 and 128 (bench/RESULTS.md, entry 40).
+/// The window bounds the K/V loop to a few steps, so such a kernel never
+/// splits it. Wider windows keep the default, as causal does.
+constexpr int64_t kNarrowWindowKeys = 512;
+
+static TileConfigAttr fitToWindow(TileConfigAttr config, AttentionOp op) {
+  if (config.getStrategy() != Strategy::wgmma || !op.hasMaskMod())
+    return config;
+  std::optional<AffineMask> mask = AffineMask::analyze(op.getMaskMod());
+  std::optional<int64_t> keys =
+      mask ? mask->keysPerQuery(op.getCausal() && !op.getBottomRight())
+           : std::nullopt;
+  if (!keys || *keys > kNarrowWindowKeys)
+    return config;
+  return TileConfigAttr::get(config.getContext(), 64, 64, config.getStages(),
+                             /*warps=*/4, config.getStrategy());
+}
+
 /// A grid whose size is known only at launch may leave SMs idle (a decode
 /// step: one query block per sequence and head, against a long cache): such
 /// mma_sync and wgmma kernels take up to kMaxKVSplits splits, and the runtime
@@ -447,7 +469,8 @@ struct SelectConfigPass
     config =
         fitToGrid(config, qType, kType, op.getHeadDim(), op.getCausal(), arch);
     config = fitToModifiers(config, op, qType);
-    return splitAtLaunch(config, qType, kType, op.getHeadDim());
+    return fitToWindow(splitAtLaunch(config, qType, kType, op.getHeadDim()),
+                       op);
   }
 };
 } // namespace

@@ -144,6 +144,71 @@ func.func @relative_bias(%q: memref<?x?x?x128xf16>, %bias: memref<?xf32>) {
   return
 }
 
+// A narrow sliding window (at most 512 keys a query, the bounds affine in
+// q_idx with constant offsets, causal top-left counted) takes 64x64 tiles of
+// one warpgroup and never splits its K/V loop; a wide one, one bounded by
+// the bottom-right causal mask (an offset known at launch) or one open on a
+// side keeps the default.
+// CHECK-LABEL: func.func @window_256
+// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>)
+func.func @window_256(%q: memref<?x?x?x128xf16>) {
+  flash.attention %q, %q, %q -> %q causal
+      : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, memref<?x?x?x128xf16> -> memref<?x?x?x128xf16>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %sq: index, %sk: index):
+    %w = arith.constant 256 : index
+    %d = arith.subi %i, %j : index
+    %near = arith.cmpi slt, %d, %w : index
+    flash.yield %near : i1
+  }
+  return
+}
+// CHECK-LABEL: func.func @band_both_sides
+// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>)
+func.func @band_both_sides(%q: memref<?x?x?x64xbf16>) {
+  flash.attention %q, %q, %q -> %q
+      : memref<?x?x?x64xbf16>, memref<?x?x?x64xbf16>, memref<?x?x?x64xbf16> -> memref<?x?x?x64xbf16>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %sq: index, %sk: index):
+    %w = arith.constant 128 : index
+    %lo = arith.addi %j, %w : index
+    %after = arith.cmpi sge, %lo, %i : index
+    %hi = arith.addi %i, %w : index
+    %before = arith.cmpi sle, %j, %hi : index
+    %near = arith.andi %after, %before : i1
+    flash.yield %near : i1
+  }
+  return
+}
+// CHECK-LABEL: func.func @window_4096
+// CHECK: block_m = 128, block_n = 128, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>
+func.func @window_4096(%q: memref<?x?x?x128xf16>) {
+  flash.attention %q, %q, %q -> %q causal
+      : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, memref<?x?x?x128xf16> -> memref<?x?x?x128xf16>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %sq: index, %sk: index):
+    %w = arith.constant 4096 : index
+    %d = arith.subi %i, %j : index
+    %near = arith.cmpi slt, %d, %w : index
+    flash.yield %near : i1
+  }
+  return
+}
+// CHECK-LABEL: func.func @window_bottom_right
+// CHECK: block_m = 128, block_n = 128, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>
+func.func @window_bottom_right(%q: memref<?x?x?x128xf16>) {
+  flash.attention %q, %q, %q -> %q causal bottom_right
+      : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, memref<?x?x?x128xf16> -> memref<?x?x?x128xf16>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %sq: index, %sk: index):
+    %w = arith.constant 256 : index
+    %d = arith.subi %i, %j : index
+    %near = arith.cmpi slt, %d, %w : index
+    flash.yield %near : i1
+  }
+  return
+}
+
 // wgmma needs Hopper's sm_90a target: plain sm_90 keeps the portable path.
 // SM90: error: 'flash.attention' op flash-select-config: strategy wgmma needs --arch sm_90a (Hopper's warpgroup MMA), got 'sm_90'
 

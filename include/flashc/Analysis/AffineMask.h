@@ -36,6 +36,12 @@ public:
   Value emitAllSeen(OpBuilder &b, Location loc, Value qLo, Value qHi,
                     Value kvLo, Value kvHi, ValueRange args) const;
 
+  /// The most keys one query may see, where the mask bounds them on both
+  /// sides by the query's index plus constants (a sliding window); with
+  /// `causalTopLeft` also by the causal mask's kv <= q. Nothing where a
+  /// side is unbounded or depends on anything else (a length, the head).
+  std::optional<int64_t> keysPerQuery(bool causalTopLeft) const;
+
   AffineMask(std::shared_ptr<Formula> formula) : formula(std::move(formula)) {}
 
 private:
