@@ -10,8 +10,12 @@ built:
     python3 bench/mod_kernels.py --flashc build/bin/flashc --arch sm_90 \
         --out .carry/mod-bundles
 
-It prints each kernel's compile time (the whole `flashc` run: parse, lower,
-PTX, ptxas's spill check).
+It prints each kernel's compile time: the whole `flashc` run (a process:
+parse, lower, PTX, ptxas's spill check), and the in-process compile that
+`flashc.compile`, the C API and a Python modifier's first call run (the
+same passes and PTX, no ptxas: the driver assembles the PTX at load),
+median of three, where the Python module finds libflashc_compiler.so
+(FLASHC_LIBRARY_DIR, PYTHONPATH=python).
 """
 
 import argparse
@@ -19,6 +23,8 @@ import os
 import subprocess
 import sys
 import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 # name -> (attention clauses, captures as (name, type pattern), region text)
 # {T} is the element type, {D} the head dim.
@@ -103,6 +109,26 @@ def bundle_name(name, dtype, head_dim, arch):
     return f"{name}.{dtype}.d{head_dim}.{arch}.bundle"
 
 
+def _library_compile():
+    """(text, arch) -> the median seconds of three in-process compiles, or
+    NaN where the Python module or its compiler library is missing."""
+    try:
+        sys.path.insert(0, os.path.join(os.path.dirname(HERE), "python"))
+        import flashc
+        flashc.compile(mlir=mlir("causal", "f16", 64), arch="sm_80")
+    except Exception:  # no module or no library: the column says nan
+        return lambda text, arch: float("nan")
+
+    def seconds(text, arch):
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            flashc.compile(mlir=text, arch=arch)
+            times.append(time.perf_counter() - start)
+        return sorted(times)[1]
+    return seconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--flashc", default="build/bin/flashc")
@@ -110,7 +136,8 @@ def main():
     parser.add_argument("--out", default=".carry/mod-bundles")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    print(f"{'kernel':<34} {'compile s':>9}")
+    library = _library_compile()
+    print(f"{'kernel':<34} {'flashc s':>9} {'library s':>9}")
     for name in MODS:
         for dtype in ("f16", "bf16"):
             for head_dim in (64, 128):
@@ -124,8 +151,9 @@ def main():
                 seconds = time.perf_counter() - start
                 if run.returncode != 0:
                     sys.exit(f"{name} {dtype} d{head_dim}: {run.stderr}")
+                in_process = library(mlir(name, dtype, head_dim), args.arch)
                 print(f"{name + ' ' + dtype + ' d' + str(head_dim):<34} "
-                      f"{seconds:9.2f}")
+                      f"{seconds:9.2f} {in_process:9.2f}")
 
 
 if __name__ == "__main__":
