@@ -209,8 +209,8 @@ static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
 /// the element's coordinates (48 bytes for a relative bias table), so they
 /// take 64. wgmma's 128-key steps hold a warpgroup's 64x128 f32 scores
 /// per step, and a score_mod's loads tip them into spills at head_dims
-/// past 64 (20 bytes for a relative bias table at 128 on sm_90a; a
-/// document mask's loads do not): they take 64 keys.
+/// past 64 (a relative bias table at 128 on sm_90a, bench/RESULTS.md entry
+/// 39; a document mask's loads do not): they take 64 keys.
 static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
                                      MemRefType qType) {
   bool twoStrips = config.getBlockM() == 2 * 16 * config.getWarps();
@@ -240,7 +240,7 @@ static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
 /// programs of 64 rows and 64 keys a step, one warpgroup. A 128-row block
 /// under a window of 256 visits 384 keys in three 128-key steps, every one
 /// cut by an edge of the band; 64x64 visits 320 in five, two of them whole:
-/// 1.25-1.3x faster at head_dims 64 and 128 (bench/RESULTS.md, entry 40).
+/// faster at head_dims 64 and 128 (bench/RESULTS.md, entry 40).
 /// The window bounds the K/V loop to a few steps, so such a kernel never
 /// splits it. Wider windows keep the default, as causal does.
 constexpr int64_t kNarrowWindowKeys = 512;
