@@ -1,8 +1,7 @@
 """Launch plans: what an unmodified attention call and its compiled backward
 work out on every call of one signature (the operands' checks, the kernel's
-lookup, the launch's ctypes structures), worked out once and kept. A small
-call is otherwise mostly Python on the host: a differentiable call on
-1x8x512x64 took about three times SDPA's host time (bench/RESULTS.md,
+lookup, the launch's ctypes structures), worked out once and kept: a small
+call's time is otherwise mostly Python on the host (bench/RESULTS.md,
 entry 38).
 
 A signature is everything a plan depends on: the operands' shapes,
