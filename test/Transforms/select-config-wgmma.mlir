@@ -194,6 +194,21 @@ func.func @window_4096(%q: memref<?x?x?x128xf16>) {
   }
   return
 }
+// CHECK-LABEL: func.func @prefix_lm
+// CHECK: block_m = 128, block_n = 128, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>
+func.func @prefix_lm(%q: memref<?x?x?x128xf16>) {
+  flash.attention %q, %q, %q -> %q
+      : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, memref<?x?x?x128xf16> -> memref<?x?x?x128xf16>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %sq: index, %sk: index):
+    %p = arith.constant 256 : index
+    %in_prefix = arith.cmpi ult, %j, %p : index
+    %before = arith.cmpi ule, %j, %i : index
+    %seen = arith.ori %in_prefix, %before : i1
+    flash.yield %seen : i1
+  }
+  return
+}
 // CHECK-LABEL: func.func @window_bottom_right
 // CHECK: block_m = 128, block_n = 128, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>
 func.func @window_bottom_right(%q: memref<?x?x?x128xf16>) {
