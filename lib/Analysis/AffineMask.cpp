@@ -268,7 +268,34 @@ struct Emitter {
 struct KeyRange {
   Value lower, upper; // [lower, upper); null: unbounded
 };
+
+/// An atom read from kv's side: `kv pred bound`, bound a form of q (and
+/// the other arguments).
+struct KvBound {
+  Form bound;
+  arith::CmpIPredicate pred;
+};
 } // namespace
+
+/// The atom `f` as kv compared with a bound, or nothing where kv's
+/// coefficient is not 1 or -1.
+static std::optional<KvBound> kvBound(const AffineMask::Formula &f) {
+  const Form &d = f.d;
+  if (d.kv != 1 && d.kv != -1)
+    return std::nullopt;
+  // d = s·kv + E(q): kv compared with the bound -s·E(q).
+  Form rest = d;
+  rest.kv = 0;
+  using P = arith::CmpIPredicate;
+  P pred = f.pred;
+  if (d.kv < 0)
+    pred = pred == P::slt   ? P::sgt
+           : pred == P::sle ? P::sge
+           : pred == P::sgt ? P::slt
+           : pred == P::sge ? P::sle
+                            : pred; // eq and ne read the same
+  return KvBound{scale(rest, -d.kv), pred};
+}
 
 /// The keys that queries [qLo, qHi] may see under `f`.
 static KeyRange keyRange(Emitter &e, const AffineMask::Formula &f, Value qLo,
@@ -297,28 +324,16 @@ static KeyRange keyRange(Emitter &e, const AffineMask::Formula &f, Value qLo,
   case Kind::Atom:
     break;
   }
-  const Form &d = f.d;
-  if (d.kv != 1 && d.kv != -1)
+  std::optional<KvBound> atom = kvBound(f);
+  if (!atom)
     return {};
-  // d = s·kv + E(q): kv compared with -E (s = 1) or E (s = -1).
-  Form rest = d;
-  rest.kv = 0;
-  int64_t s = d.kv;
-  // The bound E'(q) = -s·E(q); the least and the largest over the queries.
-  Form bound = scale(rest, -s);
+  const Form &bound = atom->bound;
+  // The least and the largest bound over the queries.
   auto least = [&] { return e.value(bound, bound.q > 0 ? qLo : qHi, {}); };
   auto largest = [&] { return e.value(bound, bound.q > 0 ? qHi : qLo, {}); };
   auto plusOne = [&](Value v) { return e.add(v, e.idx(1)); };
-  // kv pred' bound, pred' the predicate read from kv's side.
   using P = arith::CmpIPredicate;
-  P pred = f.pred;
-  if (s < 0)
-    pred = pred == P::slt   ? P::sgt
-           : pred == P::sle ? P::sge
-           : pred == P::sgt ? P::slt
-           : pred == P::sge ? P::sle
-                            : pred; // eq and ne read the same
-  switch (pred) {
+  switch (atom->pred) {
   case P::slt:
     return {Value(), largest()};
   case P::sle:
@@ -365,25 +380,13 @@ static Offsets offsets(const AffineMask::Formula &f) {
   case Kind::Atom:
     break;
   }
-  const Form &d = f.d;
-  if (d.kv != 1 && d.kv != -1)
+  // Bounds of the form q + c only.
+  std::optional<KvBound> atom = kvBound(f);
+  if (!atom || atom->bound.q != 1 || !atom->bound.terms.empty())
     return {};
-  // d = s·kv + E(q): kv compared with the bound -s·E(q), here q + c.
-  Form bound = d;
-  bound.kv = 0;
-  bound = scale(bound, -d.kv);
-  if (bound.q != 1 || !bound.terms.empty())
-    return {};
-  int64_t c = bound.constant;
+  int64_t c = atom->bound.constant;
   using P = arith::CmpIPredicate;
-  P pred = f.pred;
-  if (d.kv < 0)
-    pred = pred == P::slt   ? P::sgt
-           : pred == P::sle ? P::sge
-           : pred == P::sgt ? P::slt
-           : pred == P::sge ? P::sle
-                            : pred;
-  switch (pred) {
+  switch (atom->pred) {
   case P::slt:
     return {std::nullopt, c};
   case P::sle:

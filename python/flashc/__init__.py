@@ -804,14 +804,9 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
         from . import _plans
         return _plans.attention(q, k, v, causal, scale, bottom_right,
                                 return_lse)
-    _check_attention(torch, q, k, v, scale, causal)
+    dtype, runtime, arch, strided, out = _prepare(torch, q, k, v, scale,
+                                                  causal)
     head_dim = q.shape[3]
-    dtype = "f16" if q.dtype == torch.float16 else "bf16"
-    runtime, arch = _runtime_of(torch, q)
-    # Views (strides other than row-major) take a kernel compiled for
-    # strides given at launch; the output gets q's layout.
-    strided = not all(t.is_contiguous() for t in (q, k, v))
-    out = _autograd.output_like(q, k, v)
     short = _short_queries(q.shape[2])
     capture_types = [_capture_type(torch, c, i) for i, c in enumerate(captures)]
     text, traced = attention_mlir(head_dim, dtype, causal, scale, score_mod,
@@ -825,6 +820,18 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
         return runtime.build_block_map(kernel, q, k, v, out, lse, values)
     runtime.launch_with(kernel, q, k, v, out, lse, values, block_map, strided)
     return (out, lse) if return_lse else out
+
+
+def _prepare(torch, q, k, v, scale, causal):
+    """attention's checks, then (dtype, runtime, arch, strided, out): views
+    (strides other than row-major) take a kernel compiled for strides given
+    at launch, and the output gets q's layout."""
+    from . import _autograd
+    _check_attention(torch, q, k, v, scale, causal)
+    dtype = "f16" if q.dtype == torch.float16 else "bf16"
+    runtime, arch = _runtime_of(torch, q)
+    strided = not all(t.is_contiguous() for t in (q, k, v))
+    return dtype, runtime, arch, strided, _autograd.output_like(q, k, v)
 
 
 def _check_attention(torch, q, k, v, scale, causal):

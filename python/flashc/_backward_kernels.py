@@ -163,7 +163,7 @@ def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
         return _plans.backward(grad_out, grad_lse, q, k, v, out, lse, causal,
                                scale, bottom_right, atomic)
     mods, captured = trace_modifiers(score_mod, mask_mod)
-    args = (q.shape[-1], _dtype(q), causal, bottom_right, scale, mods)
+    args = (head_dim, _dtype(q), causal, bottom_right, scale, mods)
     fused = fused_program(*args) if atomic else None
     texts = (None, None, fused) if fused else (*modified_programs(*args),
                                                None)

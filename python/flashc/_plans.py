@@ -17,8 +17,8 @@ import ctypes
 import torch
 
 from . import (FlashcError, _Capture, _fill_captures, _Shape, _Strides,
-               _autograd, _cached_bundle, _check_attention, _lock,
-               _runtime_of, _short_queries, _traced_kernel, attention_mlir)
+               _cached_bundle, _lock, _prepare, _short_queries,
+               _traced_kernel, attention_mlir)
 
 _forward_plans = {}
 _backward_plans = {}
@@ -132,14 +132,9 @@ def _keep(plans, key, plan):
 
 
 def _forward_plan(q, k, v, causal, scale, bottom_right, return_lse):
-    _check_attention(torch, q, k, v, scale, causal)
+    dtype, runtime, arch, strided, out = _prepare(torch, q, k, v, scale,
+                                                  causal)
     head_dim = q.shape[3]
-    dtype = "f16" if q.dtype == torch.float16 else "bf16"
-    runtime, arch = _runtime_of(torch, q)
-    # Views (strides other than row-major) take a kernel compiled for
-    # strides given at launch; the output gets q's layout.
-    strided = not all(t.is_contiguous() for t in (q, k, v))
-    out = _autograd.output_like(q, k, v)
     out_from_q = out.stride() == torch.empty_like(q).stride()
     batch, heads, seq_q, _ = q.shape
     kv_heads, seq_k = k.shape[1], k.shape[2]
