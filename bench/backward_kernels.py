@@ -20,15 +20,27 @@ from flashc import _backward_kernels as bk
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 ARCH = "sm_90"
+WG = ("shared", "wgmma")
 # (dQ tiles, dK/dV tiles) tried per head dim; the first is TILES' choice.
+# Tiles ending in "wgmma" are compiled for sm_90a.
 VARIANTS = {
     64: [((64, 64, 4, "registers"), (64, 64, 4, "registers")),
          ((128, 64, 8, "registers"), (128, 64, 8, "registers")),
-         ((128, 32, 8, "registers"), (128, 32, 8, "registers"))],
+         ((128, 32, 8, "registers"), (128, 32, 8, "registers")),
+         ((64, 64, 4, *WG), (64, 64, 4, *WG)),
+         ((128, 64, 8, *WG), (128, 64, 8, *WG)),
+         ((64, 128, 4, *WG), (128, 32, 8, *WG))],
     128: [((128, 32, 8, "registers"), (64, 32, 4, "shared")),
           ((128, 32, 8, "shared"), (128, 32, 8, "shared")),
-          ((64, 32, 4, "registers"), (64, 16, 4, "shared"))],
+          ((64, 32, 4, "registers"), (64, 16, 4, "shared")),
+          ((64, 64, 4, *WG), (64, 32, 4, *WG)),
+          ((128, 64, 8, *WG), (128, 32, 8, *WG)),
+          ((64, 32, 4, *WG), (64, 32, 4, *WG))],
 }
+
+
+def arch_of(tiles):
+    return "sm_90a" if tiles[4:] == ("wgmma",) else ARCH
 
 
 # The fused program's tiles tried per head dim; the first is
@@ -57,8 +69,8 @@ if "--warm" in sys.argv:
     for d, variants in VARIANTS.items():
         for causal in (False, True):
             for variant in variants:
-                for text in texts(d, causal, variant):
-                    flashc._modified_bundle(text, ARCH)
+                for tiles, text in zip(variant, texts(d, causal, variant)):
+                    flashc._modified_bundle(text, arch_of(tiles))
             for tiles in FUSED_VARIANTS[d]:
                 flashc._modified_bundle(fused_text(d, causal, tiles), ARCH)
     sys.exit(0)
@@ -89,8 +101,9 @@ def sdpa_backward_us(q, k, v, dout, causal):
 def kernels_us(runtime, d, causal, variant, q, k, v, dout, lse, delta, want):
     """The dQ and dK/dV kernels' medians for one tile choice, or None if
     its gradients differ from `want` (the default tiles')."""
-    dq_kernel, dkdv_kernel = (bk._kernel(runtime, t, ARCH)
-                              for t in texts(d, causal, variant))
+    dq_kernel, dkdv_kernel = (bk._kernel(runtime, t, arch_of(tiles))
+                              for tiles, t in zip(variant,
+                                                  texts(d, causal, variant)))
     dq, dk, dv = (torch.full_like(q, float("nan")) for _ in range(3))
 
     def run_dq():

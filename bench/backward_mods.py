@@ -45,7 +45,7 @@ if "--warm" in sys.argv:
         mods, _ = backward_kernels.trace_modifiers(score_mod, mask_mod)
         for text in backward_kernels.all_programs(d, "f16", causal, False,
                                                   None, mods):
-            flashc._modified_bundle(text, backward_kernels.kernel_arch(ARCH))
+            flashc._modified_bundle(text, ARCH)
         if mask_mod is not None:  # its block map's build
             text, _ = flashc.attention_mlir(d, "f16", causal,
                                             score_mod=score_mod,

@@ -59,9 +59,23 @@ _MEM4 = "memref<?x?x?x{d}x{t}>"
 _MEM3 = "memref<?x?x?xf32>"
 
 
-def tiles_for(head_dim, modified=False):
-    """The (dQ, dK/dV) tiles of `head_dim` (with modifiers: `modified`),
-    or None where the compiled backward does not reach."""
+# On sm_90a, the unmodified programs at head dims 64 and 128 (wgmma needs
+# a multiple of 64) take wgmma: one warpgroup, the kept tiles read from
+# shared memory. The fastest of bench/backward_kernels.py's wgmma choices
+# on the H200 (bench/RESULTS.md, entry 41); dK/dV at 128 needs 32-column
+# blocks for its registers.
+WGMMA_TILES = {
+    64: ((64, 64, 4, "shared", "wgmma"), (64, 64, 4, "shared", "wgmma")),
+    128: ((64, 64, 4, "shared", "wgmma"), (64, 32, 4, "shared", "wgmma")),
+}
+
+
+def tiles_for(head_dim, modified=False, arch=None):
+    """The (dQ, dK/dV) tiles of `head_dim` (with modifiers: `modified`)
+    for `arch` (None: any), or None where the compiled backward does not
+    reach."""
+    if arch == "sm_90a" and not modified and head_dim in WGMMA_TILES:
+        return WGMMA_TILES[head_dim]
     table = MODIFIER_TILES if modified else TILES
     for limit in sorted(table):
         if head_dim <= limit:
@@ -69,29 +83,24 @@ def tiles_for(head_dim, modified=False):
     return None
 
 
-def kernel_arch(arch):
-    """The architecture the backward's programs are compiled for: they use
-    mma_sync, which sm_90a's kernels would replace by wgmma, so Hopper gets
-    the portable sm_90 build."""
-    return "sm_90" if arch == "sm_90a" else arch
-
-
 @functools.lru_cache(maxsize=None)
-def programs(head_dim, dtype, causal, bottom_right, scale):
+def programs(head_dim, dtype, causal, bottom_right, scale, arch=None):
     """The MLIR texts of the dQ and dK/dV programs ("f16" or "bf16"; scale
-    None for 1/sqrt(head_dim))."""
+    None for 1/sqrt(head_dim)) for `arch` (None: any)."""
     return modified_programs(head_dim, dtype, causal, bottom_right, scale,
-                             None)
+                             None, arch)
 
 
-def modified_programs(head_dim, dtype, causal, bottom_right, scale, mods):
+def modified_programs(head_dim, dtype, causal, bottom_right, scale, mods,
+                      arch=None):
     """programs() with the forward's modifiers (Modifiers, or None) in
     both."""
     scale = 1.0 / math.sqrt(head_dim) if scale is None else float(scale)
+    dq_tiles, dkdv_tiles = tiles_for(head_dim, mods is not None, arch)
     return (dq_program(head_dim, dtype, causal, bottom_right, scale,
-                       mods=mods),
+                       dq_tiles, mods=mods),
             dkdv_program(head_dim, dtype, causal, bottom_right, scale,
-                         mods=mods))
+                         dkdv_tiles, mods=mods))
 
 
 def fused_program(head_dim, dtype, causal, bottom_right, scale, mods=None):
@@ -116,11 +125,12 @@ def _unmodified_fused_program(head_dim, dtype, causal, bottom_right, scale):
     return fused_program(head_dim, dtype, causal, bottom_right, scale)
 
 
-def all_programs(head_dim, dtype, causal, bottom_right, scale, mods=None):
-    """Every program either mode may run: dQ, dK/dV, and the fused one
-    where it reaches."""
+def all_programs(head_dim, dtype, causal, bottom_right, scale, mods=None,
+                 arch=None):
+    """Every program either mode may run on `arch`: dQ, dK/dV, and the
+    fused one where it reaches."""
     texts = list(modified_programs(head_dim, dtype, causal, bottom_right,
-                                   scale, mods))
+                                   scale, mods, arch))
     fused = fused_program(head_dim, dtype, causal, bottom_right, scale, mods)
     return texts + ([fused] if fused else [])
 
@@ -130,8 +140,9 @@ def warm(head_dim, dtype, causal, bottom_right=False, scale=None,
     """Compiles the programs into the disk cache (on a machine with the
     compiler), for a GPU machine that has only the runtime."""
     from . import _modified_bundle
-    for text in all_programs(head_dim, dtype, causal, bottom_right, scale):
-        _modified_bundle(text, kernel_arch(arch))
+    for text in all_programs(head_dim, dtype, causal, bottom_right, scale,
+                             arch=arch):
+        _modified_bundle(text, arch)
 
 
 def _kernel(runtime, text, arch):
@@ -154,7 +165,8 @@ def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     programs, or with `atomic` the fused program where it reaches; launched
     by _plans (a plan per call signature without modifiers, a plan per
     call with them: their traces are per call)."""
-    from . import _plans
+    import torch
+    from . import _plans, _runtime_of
     head_dim = q.shape[-1]
     modified = score_mod is not None or mask_mod is not None
     if not q.is_cuda or tiles_for(head_dim, modified) is None:
@@ -163,11 +175,12 @@ def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
         return _plans.backward(grad_out, grad_lse, q, k, v, out, lse, causal,
                                scale, bottom_right, atomic)
     mods, captured = trace_modifiers(score_mod, mask_mod)
+    runtime, arch = _runtime_of(torch, q)
     args = (head_dim, _dtype(q), causal, bottom_right, scale, mods)
     fused = fused_program(*args) if atomic else None
     texts = (None, None, fused) if fused else (*modified_programs(*args),
                                                None)
-    plan = _plans._BackwardPlan(q, k, _kernels(q, texts))
+    plan = _plans._BackwardPlan(q, k, _kernels(runtime, arch, texts))
     return plan.run(grad_out, grad_lse, q, k, v, out, lse, captured)
 
 
@@ -175,10 +188,13 @@ def unmodified_kernels(q, causal, scale, bottom_right, atomic):
     """(runtime, dq, dkdv, fused) kernels of an unmodified backward on q's
     device: the two programs, or with `atomic` the fused one where it
     reaches."""
+    import torch
+    from . import _runtime_of
+    runtime, arch = _runtime_of(torch, q)
     args = (q.shape[-1], _dtype(q), causal, bottom_right, scale)
     fused = _unmodified_fused_program(*args) if atomic else None
-    return _kernels(q, (None, None, fused) if fused else
-                    (*programs(*args), None))
+    return _kernels(runtime, arch, (None, None, fused) if fused else
+                    (*programs(*args, arch), None))
 
 
 def _dtype(q):
@@ -186,22 +202,19 @@ def _dtype(q):
     return {torch.float16: "f16", torch.bfloat16: "bf16"}[q.dtype]
 
 
-def _kernels(q, texts):
-    """(runtime, *kernels) of the program texts (None stays None)."""
-    import torch
-    from . import _runtime_of
-    runtime, arch = _runtime_of(torch, q)
-    arch = kernel_arch(arch)
+def _kernels(runtime, arch, texts):
+    """(runtime, *kernels) of the program texts for `arch` (None stays
+    None)."""
     return (runtime, *(_kernel(runtime, text, arch) if text else None
                        for text in texts))
 
 
-def _config(block_m, block_n, warps, q):
+def _config(block_m, block_n, warps, q, strategy="mma_sync"):
     """The flash.tiled's config and policy clauses; `q` says where the
     program's kept tile's fragments live ("registers", or "shared": read on
-    every step, fewer registers)."""
+    every step, fewer registers; wgmma reads it from shared memory)."""
     return (f"config(#flash.config<block_m = {block_m}, block_n = {block_n}, "
-            f"stages = 2, warps = {warps}, strategy = mma_sync>) "
+            f"stages = 2, warps = {warps}, strategy = {strategy}>) "
             f"policy(#flash.policy<q = {q}, stale_max_log2 = 0, "
             f"prefetch = after_barrier, min_blocks_per_sm = 1>)")
 
@@ -302,7 +315,8 @@ def dq_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
     """MLIR text of the dQ program: (q, k, v, dq, captures dout, lse,
     delta, then the modifiers' captures); `tiles` overrides TILES'
     (block_m, block_n, warps, q); `mods` (Modifiers) the forward's."""
-    bm, bn, warps, q = tiles or tiles_for(head_dim, mods is not None)[0]
+    bm, bn, warps, q, *strategy = (tiles or
+                                   tiles_for(head_dim, mods is not None)[0])
     t4 = _MEM4.format(d=head_dim, t=dtype)
     tile = f"tensor<{bm}x{head_dim}x{dtype}>"
     ktile = f"tensor<{bn}x{head_dim}x{dtype}>"
@@ -370,7 +384,7 @@ def dq_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
     ]
     return _function(
         "backward_dq", ["%q", "%k", "%v", "%dq"], t4,
-        f"{_config(bm, bn, warps, q)}",
+        _config(bm, bn, warps, q, *strategy),
         [("%dout", t4), ("%lse", _MEM3), ("%delta", _MEM3)], "%qblock", lines,
         mods)
 
@@ -382,7 +396,8 @@ def dkdv_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
     over key blocks; `tiles` and `mods` as dq_program's (the modifiers
     transposed). `fused` also adds each block's dQ to dq_acc (f32, zero
     before the launch) by atomics: the whole backward in one program."""
-    bm, bn, warps, q = tiles or tiles_for(head_dim, mods is not None)[1]
+    bm, bn, warps, q, *strategy = (tiles or
+                                   tiles_for(head_dim, mods is not None)[1])
     t4 = _MEM4.format(d=head_dim, t=dtype)
     tile = f"tensor<{bm}x{head_dim}x{dtype}>"
     qtile = f"tensor<{bn}x{head_dim}x{dtype}>"
@@ -452,5 +467,5 @@ def dkdv_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
         captures.append(("%dq_acc", _MEM4.format(d=head_dim, t="f32")))
     return _function(
         "backward_fused" if fused else "backward_dkdv",
-        ["%k", "%q", "%dout", "%dv"], t4, f"{_config(bm, bn, warps, q)}",
+        ["%k", "%q", "%dout", "%dv"], t4, _config(bm, bn, warps, q, *strategy),
         captures, "%kblock", lines, mods)

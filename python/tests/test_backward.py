@@ -51,8 +51,7 @@ if "--warm" in sys.argv:
                 for text in backward_kernels.all_programs(
                         d, dtype, kwargs["causal"] if "causal" in kwargs
                         else False, False, None, mods):
-                    flashc._modified_bundle(
-                        text, backward_kernels.kernel_arch(ARCH))
+                    flashc._modified_bundle(text, ARCH)
                 print("warmed", name, dtype, d)
     # The block map's build (no log-sum-exp) for the documents case.
     documents = dict(mod_cases(None, m.TensorSpec("torch.int32", 2)))["documents"]
@@ -309,7 +308,7 @@ raises("causal not a bool (grad path)", TypeError,
 loaded = []
 runtime, _ = flashc._runtime_of(torch, q)
 bundle = flashc._modified_bundle(
-    backward_kernels.programs(64, "f16", True, False, None)[0], "sm_90")
+    backward_kernels.programs(64, "f16", True, False, None, ARCH)[0], ARCH)
 
 
 def load_in_fresh_thread():

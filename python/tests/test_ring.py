@@ -51,8 +51,7 @@ if "--warm" in sys.argv:
             for causal in (True, False):
                 for text in backward_kernels.all_programs(64, dtype, causal,
                                                           False, None, mods):
-                    flashc._modified_bundle(
-                        text, backward_kernels.kernel_arch("sm_90a"))
+                    flashc._modified_bundle(text, "sm_90a")
         print("warmed", dtype)
     sys.exit(0)
 

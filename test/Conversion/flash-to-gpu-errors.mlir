@@ -419,12 +419,12 @@ func.func @producer_two_loops(%arg0: memref<1x2x300x128xf16>, %arg1: memref<1x2x
 // -----
 
 // A tile of a capture kept for the program (the backward's dO) needs
-// mma_sync.
+// mma_sync or wgmma.
 func.func @capture_tile_wmma(%q: memref<1x1x64x64xf16>, %d: memref<1x1x64x64xf16>) {
   %c0 = arith.constant 0 : index
   flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) captures(%d : memref<1x1x64x64xf16>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
   ^bb0(%qb: index, %bh: index):
-    // expected-error @+1 {{flash-to-gpu: a tile besides Q kept for the whole program needs strategy mma_sync}}
+    // expected-error @+1 {{flash-to-gpu: a tile besides Q kept for the whole program needs strategy mma_sync or wgmma}}
     %t = flash.load_tile %d[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
   }
   return

@@ -19,6 +19,23 @@ print("dq program:", next(l.strip() for l in dq.splitlines() if "flash.tiled" in
 print("dkdv program:", next(l.strip() for l in dkdv.splitlines() if "flash.kv_loop" in l))
 print("dkdv mask:", next(l.strip() for l in dkdv.splitlines() if "flash.mask" in l))
 
+# On sm_90a the unmodified programs at head dims 64 and 128 take wgmma;
+# other head dims and the modified programs keep mma_sync.
+for d, dtype, form in ((64, "bf16", "br"), (64, "f16", "full"),
+                       (128, "f16", "causal"), (128, "bf16", "full")):
+    texts = bk.programs(d, dtype, form != "full", form == "br", None, "sm_90a")
+    for name, text in zip(("dq", "dkdv"), texts):
+        with open(os.path.join(out, f"{name}_{d}_{dtype}_{form}_90a.mlir"),
+                  "w") as f:
+            f.write(text)
+print("wgmma tiles", *(d for d in (32, 48, 64, 96, 128, 176)
+                       if "wgmma" in bk.tiles_for(d, arch="sm_90a")[0]))
+dkdv = bk.programs(128, "f16", True, False, None, "sm_90a")[1]
+print("sm_90a dkdv:", next(l.strip() for l in dkdv.splitlines()
+                           if "flash.tiled" in l))
+print("sm_90a modified wgmma:", "wgmma" in "".join(bk.modified_programs(
+    64, "f16", True, False, None, bk.Modifiers(), "sm_90a")))
+
 # With modifiers: a softcap with a sliding window, and a document mask
 # reading a captured tensor, at each MODIFIER_TILES row.
 from flashc import mods as m  # noqa: E402

@@ -278,9 +278,11 @@ LogicalResult TileLowering::lowerLoadTile(LoadTileOp op) {
     copies->loadQ(scalar(op.getBatchHead()), row0);
   } else {
     // Another tile the products read as they read Q (the backward's dO).
-    if (k.config.getStrategy() != Strategy::mma_sync)
+    // wmma's fragments are opaque, so its products cannot read a second
+    // kept tile through Q's path; mma_sync and wgmma read it as they read Q.
+    if (k.config.getStrategy() == Strategy::wmma)
       return op.emitOpError("flash-to-gpu: a tile besides Q kept for the "
-                            "whole program needs strategy mma_sync");
+                            "whole program needs strategy mma_sync or wgmma");
     buffer = resident->second.first;
     if (failed(copies->loadResident(op, scalar(op.getSource()),
                                     scalar(op.getBatchHead()), row0,
