@@ -457,6 +457,24 @@ std::pair<Value, Value> AffineMask::emitKeyRange(OpBuilder &b, Location loc,
   return {range.lower, range.upper};
 }
 
+/// `f` with q and kv exchanged: what it says of the keys a query sees, the
+/// result says of the queries that see a key.
+static FormulaPtr exchangeQueryAndKey(const FormulaPtr &f) {
+  auto r = std::make_shared<AffineMask::Formula>(*f);
+  std::swap(r->d.q, r->d.kv);
+  for (FormulaPtr &child : r->children)
+    child = exchangeQueryAndKey(child);
+  return r;
+}
+
+std::pair<Value, Value> AffineMask::emitQueryRange(OpBuilder &b, Location loc,
+                                                   Value kvLo, Value kvHi,
+                                                   ValueRange args) const {
+  Emitter e{b, loc, args};
+  KeyRange range = keyRange(e, *exchangeQueryAndKey(formula), kvLo, kvHi);
+  return {range.lower, range.upper};
+}
+
 Value AffineMask::emitAllSeen(OpBuilder &b, Location loc, Value qLo, Value qHi,
                               Value kvLo, Value kvHi, ValueRange args) const {
   Emitter e{b, loc, args};

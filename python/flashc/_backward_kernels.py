@@ -59,14 +59,20 @@ _MEM4 = "memref<?x?x?x{d}x{t}>"
 _MEM3 = "memref<?x?x?xf32>"
 
 
-# On sm_90a, the unmodified programs at head dims 64 and 128 (wgmma needs
-# a multiple of 64) take wgmma: one warpgroup, the kept tiles read from
-# shared memory. The fastest of bench/backward_kernels.py's wgmma choices
-# on the H200 (bench/RESULTS.md, entry 41); dK/dV at 128 needs 32-column
-# blocks for its registers.
+# On sm_90a, the programs at head dims 64 and 128 (wgmma needs a multiple
+# of 64) take wgmma: one warpgroup, the kept tiles read from shared memory.
+# The fastest of bench/backward_kernels.py's wgmma choices on the H200
+# (bench/RESULTS.md, entry 41); dK/dV at 128 needs 32-column blocks for
+# its registers.
+_WG = ("shared", "wgmma")
 WGMMA_TILES = {
-    64: ((64, 64, 4, "shared", "wgmma"), (64, 64, 4, "shared", "wgmma")),
-    128: ((64, 64, 4, "shared", "wgmma"), (64, 32, 4, "shared", "wgmma")),
+    64: ((64, 64, 4, *_WG), (64, 64, 4, *_WG)),
+    128: ((64, 64, 4, *_WG), (64, 32, 4, *_WG)),
+}
+# With modifiers, 32-column blocks where 64 reach 255 registers.
+WGMMA_MODIFIER_TILES = {
+    64: ((64, 64, 4, *_WG), (64, 32, 4, *_WG)),
+    128: ((64, 32, 4, *_WG), (64, 32, 4, *_WG)),
 }
 
 
@@ -74,8 +80,8 @@ def tiles_for(head_dim, modified=False, arch=None):
     """The (dQ, dK/dV) tiles of `head_dim` (with modifiers: `modified`)
     for `arch` (None: any), or None where the compiled backward does not
     reach."""
-    if arch == "sm_90a" and not modified and head_dim in WGMMA_TILES:
-        return WGMMA_TILES[head_dim]
+    if arch == "sm_90a" and head_dim in WGMMA_TILES:
+        return (WGMMA_MODIFIER_TILES if modified else WGMMA_TILES)[head_dim]
     table = MODIFIER_TILES if modified else TILES
     for limit in sorted(table):
         if head_dim <= limit:
@@ -178,8 +184,8 @@ def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     runtime, arch = _runtime_of(torch, q)
     args = (head_dim, _dtype(q), causal, bottom_right, scale, mods)
     fused = fused_program(*args) if atomic else None
-    texts = (None, None, fused) if fused else (*modified_programs(*args),
-                                               None)
+    texts = (None, None, fused) if fused else (
+        *modified_programs(*args, arch), None)
     plan = _plans._BackwardPlan(q, k, _kernels(runtime, arch, texts))
     return plan.run(grad_out, grad_lse, q, k, v, out, lse, captured)
 

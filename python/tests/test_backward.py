@@ -50,7 +50,7 @@ if "--warm" in sys.argv:
                     kwargs.get("score_mod"), kwargs.get("mask_mod"))
                 for text in backward_kernels.all_programs(
                         d, dtype, kwargs["causal"] if "causal" in kwargs
-                        else False, False, None, mods):
+                        else False, False, None, mods, ARCH):
                     flashc._modified_bundle(text, ARCH)
                 print("warmed", name, dtype, d)
     # The block map's build (no log-sum-exp) for the documents case.
@@ -151,9 +151,15 @@ def check_modifiers(label):
                 check_grads(f"{label}{dtype} d={d} {name}", q, k, v, **kwargs)
 
 
-# The compiled backward (the compiler differentiates the score_mod), then
-# the PyTorch one (the functions run on tensors).
+# The compiled backward (the compiler differentiates the score_mod; with a
+# score_mod one program adds dQ by atomics), its two deterministic
+# programs, then the PyTorch one (the functions run on tensors).
 check_modifiers("")
+torch.use_deterministic_algorithms(True)
+try:
+    check_modifiers("deterministic ")
+finally:
+    torch.use_deterministic_algorithms(False)
 for mode in ("atomic", "pytorch"):
     os.environ["FLASHC_BACKWARD"] = mode
     try:

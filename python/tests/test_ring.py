@@ -50,7 +50,8 @@ if "--warm" in sys.argv:
             mods, _ = backward_kernels.trace_modifiers(*wrapped)
             for causal in (True, False):
                 for text in backward_kernels.all_programs(64, dtype, causal,
-                                                          False, None, mods):
+                                                          False, None, mods,
+                                                          "sm_90a"):
                     flashc._modified_bundle(text, "sm_90a")
         print("warmed", dtype)
     sys.exit(0)

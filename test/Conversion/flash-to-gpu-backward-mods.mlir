@@ -110,7 +110,8 @@ func.func @erf_dq(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32>) {
 
 // -----
 
-// Only mma_sync's element visit gives the modifiers' derivative.
+// The modifiers' derivative needs mma_sync's element visit (wgmma shares
+// it); WMMA's fragments are opaque.
 func.func @softcap_wmma(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32>) {
   %c0 = arith.constant 0 : index
   %c64 = arith.constant 64 : index
@@ -128,7 +129,7 @@ func.func @softcap_wmma(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32>) {
         flash.yield %y : f32
       }
       %dp = flash.dot %t, %vt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
-      // expected-error @+1 {{flash-to-gpu: the derivative of score modifiers needs strategy mma_sync}}
+      // expected-error @+1 {{flash-to-gpu: the derivative of score modifiers needs strategy mma_sync or wgmma}}
       %ds = flash.grad_scores %e, %dp, %rows, %rows scale_log2e(1.44269502) scale(1.0) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
       flash.yield %acc : tensor<64x64xf32>
     }

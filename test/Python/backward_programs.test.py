@@ -19,8 +19,8 @@ print("dq program:", next(l.strip() for l in dq.splitlines() if "flash.tiled" in
 print("dkdv program:", next(l.strip() for l in dkdv.splitlines() if "flash.kv_loop" in l))
 print("dkdv mask:", next(l.strip() for l in dkdv.splitlines() if "flash.mask" in l))
 
-# On sm_90a the unmodified programs at head dims 64 and 128 take wgmma;
-# other head dims and the modified programs keep mma_sync.
+# On sm_90a the programs at head dims 64 and 128 take wgmma; other head
+# dims keep mma_sync.
 for d, dtype, form in ((64, "bf16", "br"), (64, "f16", "full"),
                        (128, "f16", "causal"), (128, "bf16", "full")):
     texts = bk.programs(d, dtype, form != "full", form == "br", None, "sm_90a")
@@ -33,8 +33,6 @@ print("wgmma tiles", *(d for d in (32, 48, 64, 96, 128, 176)
 dkdv = bk.programs(128, "f16", True, False, None, "sm_90a")[1]
 print("sm_90a dkdv:", next(l.strip() for l in dkdv.splitlines()
                            if "flash.tiled" in l))
-print("sm_90a modified wgmma:", "wgmma" in "".join(bk.modified_programs(
-    64, "f16", True, False, None, bk.Modifiers(), "sm_90a")))
 
 # With modifiers: a softcap with a sliding window, and a document mask
 # reading a captured tensor, at each MODIFIER_TILES row.
@@ -55,10 +53,19 @@ for name, (score_mod, mask_mod) in cases.items():
         for which, text in zip(("dq", "dkdv"), written[name, d]):
             with open(os.path.join(out, f"{which}_{name}_{d}.mlir"), "w") as f:
                 f.write(text)
+        for which, text in zip(("dq", "dkdv"), bk.modified_programs(
+                d, "bf16", name != "documents", False, None, mods, "sm_90a")):
+            with open(os.path.join(out, f"{which}_{name}_{d}_90a.mlir"),
+                      "w") as f:
+                f.write(text)
 print("modified tiles", *(d for d in (64, 128, 176) if bk.tiles_for(d, True)))
 dkdv = written["softcap_window", 64][1].splitlines()
 for op in ("flash.score_mod", "flash.mask_mod", "flash.grad_scores"):
     print("dkdv softcap:", next(l.strip() for l in dkdv if op in l))
+mods, _ = bk.trace_modifiers(*cases["softcap_window"])
+dq = bk.modified_programs(128, "f16", True, False, None, mods, "sm_90a")[0]
+print("sm_90a modified dq:", next(l.strip() for l in dq.splitlines()
+                                  if "flash.tiled" in l))
 
 # The fused program (dQ by atomics): up to head dim 128, with and without
 # modifiers.

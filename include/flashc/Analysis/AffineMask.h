@@ -5,6 +5,7 @@
 // kv_idx (with the lengths, batch, head and constants). For such a mask_mod
 // the compiler derives, for a block of queries, the range of keys any of
 // them may see (the K/V loop's bounds: blocks outside are never loaded),
+// or for a block of keys the queries that may see them (the backward's),
 // and for a block of queries and keys whether every pair is seen (a full
 // block: no mask evaluated). Any other mask (one that loads data, say) is
 // not affine: analyze() says so and the mask is evaluated per element.
@@ -32,6 +33,11 @@ public:
   /// values (batch, head, q, kv, seq_q, seq_k, ...; q and kv unused).
   std::pair<Value, Value> emitKeyRange(OpBuilder &b, Location loc, Value qLo,
                                        Value qHi, ValueRange args) const;
+  /// The queries [lower, upper) that may see some key of [kvLo, kvHi]
+  /// (emitKeyRange with the roles exchanged: a transposed program's loop).
+  std::pair<Value, Value> emitQueryRange(OpBuilder &b, Location loc,
+                                         Value kvLo, Value kvHi,
+                                         ValueRange args) const;
   /// An i1: every query of [qLo, qHi] sees every key of [kvLo, kvHi].
   Value emitAllSeen(OpBuilder &b, Location loc, Value qLo, Value qHi,
                     Value kvLo, Value kvHi, ValueRange args) const;

@@ -108,10 +108,11 @@ LogicalResult TileLowering::lowerGradScores(GradScoresOp op) {
       })) {
     if (failed(checkDifferentiable(*scores, op)))
       return failure();
-    // Only mma_sync's element visit gives the derivative (ScoreStrip).
-    if (k.config.getStrategy() != Strategy::mma_sync)
+    // Only mma_sync's element visit (which wgmma's accumulators share)
+    // gives the derivative (ScoreStrip); WMMA's fragments are opaque.
+    if (k.config.getStrategy() == Strategy::wmma)
       return op.emitOpError("flash-to-gpu: the derivative of score modifiers "
-                            "needs strategy mma_sync");
+                            "needs strategy mma_sync or wgmma");
     modified.withTangents = true;
   }
   GradScoreTerms terms;

@@ -10,6 +10,8 @@
 
 #include "BlockMap.h"
 
+#include "flashc/Analysis/AffineMask.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -84,12 +86,59 @@ void TileLowering::bindCarried(ValueRange tileValues, ValueRange flat,
   }
 }
 
+// A tile program written by hand (the backward's, say) states its loop's
+// bounds itself; this skips what its affine masks hide, as
+// flash-expand-attention's bounds do for flash.attention. Only a mask
+// whose key (or, transposed, query) is the loop's position, and whose
+// other coordinates are fixed for the whole loop, bounds it.
+void TileLowering::narrowToAffineMasks(KVLoopOp op, Value &lower,
+                                       Value &upper) {
+  Block &body = op.getBody().front();
+  auto outsideLoop = [&](Value v) {
+    return !op.getBody().isAncestor(v.getParentRegion());
+  };
+  for (auto mask : body.getOps<MaskModOp>()) {
+    if (mask.getCol() != body.getArgument(0) ||
+        !llvm::all_of(ValueRange{mask.getBatchHead(), mask.getRow(),
+                                 mask.getSeqQ(), mask.getSeqK()},
+                      outsideLoop))
+      continue;
+    std::optional<AffineMask> affine = AffineMask::analyze(mask.getBody());
+    if (!affine)
+      continue;
+    Value bh = scalar(mask.getBatchHead());
+    Value args[] = {arith::DivUIOp::create(k.b, k.loc, bh, heads),
+                    arith::RemUIOp::create(k.b, k.loc, bh, heads),
+                    Value(),
+                    Value(),
+                    scalar(mask.getSeqQ()),
+                    scalar(mask.getSeqK())};
+    Value rowLo = scalar(mask.getRow());
+    Value rowHi = k.add(rowLo, k.idx(k.blockM - 1));
+    auto [maskLower, maskUpper] =
+        mask.getTransposed()
+            ? affine->emitQueryRange(k.b, k.loc, rowLo, rowHi, args)
+            : affine->emitKeyRange(k.b, k.loc, rowLo, rowHi, args);
+    if (maskLower) {
+      maskLower = arith::MaxSIOp::create(k.b, k.loc, maskLower, k.idx(0));
+      lower = lower ? arith::MaxSIOp::create(k.b, k.loc, lower, maskLower)
+                          .getResult()
+                    : maskLower;
+    }
+    if (maskUpper)
+      upper = arith::MaxSIOp::create(
+          k.b, k.loc, arith::MinSIOp::create(k.b, k.loc, upper, maskUpper),
+          k.idx(0));
+  }
+}
+
 LogicalResult TileLowering::lowerKVLoop(KVLoopOp op) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   Value bh = scalar(op.getBatchHead());
   Value upper = scalar(op.getUpper());
   Value lower = op.getLower() ? scalar(op.getLower()) : Value();
+  narrowToAffineMasks(op, lower, upper);
   if (blockMap) {
     // The keys the block map says this query block sees.
     Value keyBlocks = arith::CeilDivUIOp::create(

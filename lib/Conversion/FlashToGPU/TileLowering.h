@@ -70,6 +70,9 @@ private:
   void bindCarried(ValueRange tileValues, ValueRange flat,
                    const CarriedSlots &slots);
   LogicalResult lowerKVLoop(KVLoopOp op);
+  /// Narrows the loop's [lower, upper) (lower may be null) to the positions
+  /// an affine flash.mask_mod of its body lets this program's rows see.
+  void narrowToAffineMasks(KVLoopOp op, Value &lower, Value &upper);
   /// The body of the K/V loop: one step of the copy pipeline and the tile
   /// ops of `op`'s body.
   LogicalResult lowerKVStep(KVLoopOp op, scf::ForOp loop, Value first,
