@@ -121,9 +121,10 @@ void TileLowering::narrowToAffineMasks(KVLoopOp op, Value &lower,
             : affine->emitKeyRange(k.b, k.loc, rowLo, rowHi, args);
     if (maskLower) {
       maskLower = arith::MaxSIOp::create(k.b, k.loc, maskLower, k.idx(0));
-      lower = lower ? arith::MaxSIOp::create(k.b, k.loc, lower, maskLower)
-                          .getResult()
-                    : maskLower;
+      lower =
+          lower
+              ? arith::MaxSIOp::create(k.b, k.loc, lower, maskLower).getResult()
+              : maskLower;
     }
     if (maskUpper)
       upper = arith::MaxSIOp::create(
