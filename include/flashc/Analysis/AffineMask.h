@@ -35,9 +35,8 @@ public:
                                        Value qHi, ValueRange args) const;
   /// The queries [lower, upper) that may see some key of [kvLo, kvHi]
   /// (emitKeyRange with the roles exchanged: a transposed program's loop).
-  std::pair<Value, Value> emitQueryRange(OpBuilder &b, Location loc,
-                                         Value kvLo, Value kvHi,
-                                         ValueRange args) const;
+  std::pair<Value, Value> emitQueryRange(OpBuilder &b, Location loc, Value kvLo,
+                                         Value kvHi, ValueRange args) const;
   /// An i1: every query of [qLo, qHi] sees every key of [kvLo, kvHi].
   Value emitAllSeen(OpBuilder &b, Location loc, Value qLo, Value qHi,
                     Value kvLo, Value kvHi, ValueRange args) const;
