@@ -432,6 +432,20 @@ func.func @capture_tile_wmma(%q: memref<1x1x64x64xf16>, %d: memref<1x1x64x64xf16
 
 // -----
 
+// The producer ring has no copy for a second kept tile: every thread must
+// copy (wgmma's default with 8 warps is a TMA producer).
+func.func @capture_tile_producer(%q: memref<1x1x128x64xf16>, %d: memref<1x1x128x64xf16>) {
+  %c0 = arith.constant 0 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = producer, min_blocks_per_sm = 1>) captures(%d : memref<1x1x128x64xf16>) : memref<1x1x128x64xf16>, memref<1x1x128x64xf16>, memref<1x1x128x64xf16> -> memref<1x1x128x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    // expected-error @+1 {{flash-to-gpu: a tile besides Q kept for the whole program needs every thread copying (prefetch = after_barrier or after_first_dot), not a producer warpgroup}}
+    %t = flash.load_tile %d[%bh, %c0] : memref<1x1x128x64xf16> -> tensor<128x64xf16>
+  }
+  return
+}
+
+// -----
+
 // flash.load_rows gives one value per row of the program's block.
 func.func @load_rows_short(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32>) {
   %c0 = arith.constant 0 : index

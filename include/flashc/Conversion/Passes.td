@@ -6,7 +6,7 @@
 include "mlir/Pass/PassBase.td"
 
 def FlashToGPU : Pass<"flash-to-gpu", "::mlir::ModuleOp"> {
-  let summary = "Lower flash.tiled programs to a GPU kernel (mma.sync or WMMA, cp.async)";
+  let summary = "Lower flash.tiled programs to a GPU kernel (mma.sync, wgmma or WMMA; cp.async or TMA)";
   let description = [{
     Turns every `flash.tiled` into a `gpu.func` kernel in a `gpu.module`
     (named after the enclosing function) and replaces it with a
@@ -33,6 +33,9 @@ def FlashToGPU : Pass<"flash-to-gpu", "::mlir::ModuleOp"> {
       once per K/V step).
     - Only blocks that cross the key length or the causal diagonal run the
       masked softmax (one uniform branch per block and warp).
+    - A `flash.kv_loop` whose body has an affine `flash.mask_mod` at the
+      loop's position skips the blocks that mask hides from the program's
+      rows (its keys, or with `transposed` its queries).
 
     Strategy `mma_sync` (the default): `nvgpu.ldmatrix` feeds
     `mma.sync.m16n8k16` (f16: `nvgpu.mma.sync`; bf16: `nvvm.mma.sync`
@@ -65,6 +68,13 @@ def FlashToGPU : Pass<"flash-to-gpu", "::mlir::ModuleOp"> {
       once per row; the key length comes from the tile program
       (`pagedKeyLength`).
     - A `mask_mod` that reads data (a block map) is refused with either.
+
+    Strategy `wgmma` (sm_90a): each warpgroup (4 warps) computes 64 rows
+    by `wgmma.mma_async`, reading Q (or another tile kept for the program)
+    and K/V from shared memory through descriptors, and P from registers.
+    Its accumulators have mma_sync's per-lane layout, so the softmax, the
+    modifiers and the backward's element-wise step are mma_sync's. TMA
+    copies and a producer warpgroup are policy choices (docs/Hopper.md).
 
     Strategy `wmma`: `wmma.m16n16k16` (f16 through `gpu.subgroup_mma_*`,
     bf16 through inline PTX, which the gpu dialect lacks). WMMA fragments

@@ -283,6 +283,13 @@ LogicalResult TileLowering::lowerLoadTile(LoadTileOp op) {
     if (k.config.getStrategy() == Strategy::wmma)
       return op.emitOpError("flash-to-gpu: a tile besides Q kept for the "
                             "whole program needs strategy mma_sync or wgmma");
+    // The producer ring copies only Q and the loop's tiles for the
+    // computing threads; it has no such copy for another kept tile.
+    if (k.producer)
+      return op.emitOpError("flash-to-gpu: a tile besides Q kept for the "
+                            "whole program needs every thread copying "
+                            "(prefetch = after_barrier or after_first_dot), "
+                            "not a producer warpgroup");
     buffer = resident->second.first;
     if (failed(copies->loadResident(op, scalar(op.getSource()),
                                     scalar(op.getBatchHead()), row0,
