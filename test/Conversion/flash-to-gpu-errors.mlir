@@ -459,6 +459,46 @@ func.func @load_rows_short(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32>) 
 
 // -----
 
+// flash.row_dot gives one value per row of the program's block.
+func.func @row_dot_short(%q: memref<1x1x64x64xf16>, %o: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) captures(%o : memref<1x1x64x64xf16>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    // expected-error @+1 {{flash-to-gpu: the rows must be block_m = 64}}
+    %r = flash.row_dot %o, %o[%bh, %c0] : memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> tensor<32xf32>
+  }
+  return
+}
+
+// -----
+
+// Its quad sums need four lanes a row: not WMMA's layout.
+func.func @row_dot_wmma(%q: memref<1x1x64x64xf16>, %o: memref<1x1x64x64xf16>) {
+  %c0 = arith.constant 0 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wmma>) captures(%o : memref<1x1x64x64xf16>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    // expected-error @+1 {{flash-to-gpu: flash.row_dot needs strategy mma_sync or wgmma}}
+    %r = flash.row_dot %o, %o[%bh, %c0] : memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> tensor<64xf32>
+  }
+  return
+}
+
+// -----
+
+// flash.store_rows stores rows the program computed or loaded.
+func.func @store_rows_constant(%q: memref<1x1x64x64xf16>, %d: memref<1x1x64xf32>) {
+  %c0 = arith.constant 0 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync>) captures(%d : memref<1x1x64xf32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %r = arith.constant dense<1.0> : tensor<64xf32>
+    // expected-error @+1 {{flash-to-gpu: the rows must come from flash.load_rows or flash.row_dot}}
+    flash.store_rows %r, %d[%bh, %c0] : tensor<64xf32> -> memref<1x1x64xf32>
+  }
+  return
+}
+
+// -----
+
 // flash.grad_scores reads the rows of flash.load_rows, not constants.
 func.func @grad_scores_constant_rows(%q: memref<1x1x64x64xf16>) {
   %c0 = arith.constant 0 : index

@@ -1,7 +1,8 @@
 //===- BackwardOps.cpp - the walk's backward tile ops ---------------------===//
 //
 // flash.load_rows and flash.load_cols (one value per row, or per column, of
-// a capture: the forward's log-sum-exp, the row term D) and
+// a capture: the forward's log-sum-exp, the row term D), flash.row_dot and
+// flash.store_rows (D computed and stored by the dQ program),
 // flash.grad_scores (GradScores.h) and flash.atomic_add_dot (the
 // strategy's atomicAddTransposedDot), as the walk over a tile program lowers
 // them.
@@ -15,6 +16,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace mlir::flash;
@@ -78,6 +80,129 @@ LogicalResult TileLowering::lowerLoadCols(LoadColsOp op) {
                  scalar(op.getCol()), *columns);
   storage.cols = k.blockN;
   tiles[op.getResult()] = storage;
+  return success();
+}
+
+/// The lane's share of lhs[b, h, row, :] · rhs[b, h, row, :]: the 16-byte
+/// chunks `quadLane`, `quadLane + 4`, ... of the row (the four lanes of a
+/// quad hold one row), each as 8 elements multiplied and added in f32.
+static Value laneRowDot(KernelContext &k, Value lhs, Value rhs,
+                        ValueRange index, Value quadLane, int64_t chunks,
+                        Type element) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  auto chunk = VectorType::get({8}, element);
+  auto wide = VectorType::get({8}, b.getF32Type());
+  Value acc = arith::ConstantOp::create(
+      b, loc, wide, DenseElementsAttr::get(wide, b.getF32FloatAttr(0.0f)));
+  for (int64_t j = 0; j < (chunks + 3) / 4; ++j) {
+    Value col = k.mul(k.add(quadLane, k.idx(4 * j)), k.idx(8));
+    auto fma = [&]() -> Value {
+      SmallVector<Value> at(index.begin(), index.end());
+      at.push_back(col);
+      auto load = [&](Value source) -> Value {
+        // 16-byte chunks of 16-byte aligned rows (row_dot's contract, as
+        // for the cp.async copies of flash.load_tile).
+        Value loaded =
+            vector::LoadOp::create(b, loc, chunk, source, at,
+                                   /*nontemporal=*/false, llvm::MaybeAlign(16));
+        return arith::ExtFOp::create(b, loc, wide, loaded);
+      };
+      return vector::FMAOp::create(b, loc, load(lhs), load(rhs), acc);
+    };
+    if (4 * (j + 1) <= chunks) {
+      acc = fma();
+      continue;
+    }
+    // The last round, where some lanes have no chunk left.
+    Value has = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, col,
+                                      k.idx(8 * chunks));
+    auto ifOp = scf::IfOp::create(b, loc, wide, has, /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    scf::YieldOp::create(b, loc, fma());
+    b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+    scf::YieldOp::create(b, loc, acc);
+    acc = ifOp.getResult(0);
+  }
+  return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
+}
+
+LogicalResult TileLowering::lowerRowDot(RowDotOp op) {
+  if (op.getType().getDimSize(0) != k.blockM)
+    return op.emitOpError()
+           << "flash-to-gpu: the rows must be block_m = " << k.blockM;
+  // Four lanes a row (the accumulator layout of mma_sync and wgmma).
+  if (k.config.getStrategy() == Strategy::wmma)
+    return op.emitOpError("flash-to-gpu: flash.row_dot needs strategy "
+                          "mma_sync or wgmma");
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  auto type = cast<MemRefType>(op.getLhs().getType());
+  Value lhs = scalar(op.getLhs()), rhs = scalar(op.getRhs());
+  Value bh = scalar(op.getBatchHead());
+  Value batch = arith::DivUIOp::create(b, loc, bh, heads);
+  Value head = arith::RemUIOp::create(b, loc, bh, heads);
+  Value seq = memref::DimOp::create(b, loc, lhs, 2);
+  Value row0 = scalar(op.getRow());
+  Value quadLane = arith::RemUIOp::create(b, loc, k.lane, k.idx(4));
+  TileStorage storage{TileStorage::Kind::Rows};
+  for (int64_t s = 0; s < k.strips; ++s)
+    for (int64_t slot = 0; slot < tc->rowsPerLane(); ++slot) {
+      Value row = k.add(row0, tc->rowOfSlot(s, slot));
+      Value inside =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, seq);
+      auto ifOp =
+          scf::IfOp::create(b, loc, b.getF32Type(), inside, /*withElse=*/true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+        scf::YieldOp::create(b, loc,
+                             laneRowDot(k, lhs, rhs, {batch, head, row},
+                                        quadLane, type.getDimSize(3) / 8,
+                                        type.getElementType()));
+        b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+        scf::YieldOp::create(b, loc, k.f32(0.0f));
+      }
+      // The quad's sum, with every lane of the warp shuffling.
+      Value value = ifOp.getResult(0);
+      value = arith::AddFOp::create(b, loc, value, k.shuffleXor(value, 1));
+      value = arith::AddFOp::create(b, loc, value, k.shuffleXor(value, 2));
+      storage.values.push_back(value);
+    }
+  tiles[op.getResult()] = storage;
+  return success();
+}
+
+LogicalResult TileLowering::lowerStoreRows(StoreRowsOp op) {
+  TileStorage *rows = findTile(op.getRows());
+  if (!rows || rows->kind != TileStorage::Kind::Rows || rows->partial ||
+      op.getRows().getType().getDimSize(0) != k.blockM)
+    return op.emitOpError("flash-to-gpu: the rows must come from "
+                          "flash.load_rows or flash.row_dot");
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  Value dest = scalar(op.getDest());
+  Value bh = scalar(op.getBatchHead());
+  Value batch = arith::DivUIOp::create(b, loc, bh, heads);
+  Value head = arith::RemUIOp::create(b, loc, bh, heads);
+  Value seq = memref::DimOp::create(b, loc, dest, 2);
+  Value row0 = scalar(op.getRow());
+  Value writes = tc->writesRow();
+  int64_t slots = tc->rowsPerLane();
+  for (int64_t s = 0; s < k.strips; ++s)
+    for (int64_t slot = 0; slot < slots; ++slot) {
+      Value row = k.add(row0, tc->rowOfSlot(s, slot));
+      Value inside =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, seq);
+      auto ifOp = scf::IfOp::create(
+          b, loc, arith::AndIOp::create(b, loc, writes, inside),
+          /*withElse=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      memref::StoreOp::create(b, loc, rows->values[slots * s + slot], dest,
+                              ValueRange{batch, head, row});
+    }
   return success();
 }
 

@@ -199,6 +199,10 @@ LogicalResult TileLowering::lowerOp(Operation *op) {
     return lowerLoadRows(rows);
   if (auto cols = dyn_cast<LoadColsOp>(op))
     return lowerLoadCols(cols);
+  if (auto rowDot = dyn_cast<RowDotOp>(op))
+    return lowerRowDot(rowDot);
+  if (auto store = dyn_cast<StoreRowsOp>(op))
+    return lowerStoreRows(store);
   // An accumulator rounded to the element type (the backward's dQ): it is
   // rounded when stored, so it keeps its storage.
   if (auto trunc = dyn_cast<arith::TruncFOp>(op)) {

@@ -92,6 +92,8 @@ private:
   // The backward's ops (BackwardOps.cpp).
   LogicalResult lowerLoadRows(LoadRowsOp op);
   LogicalResult lowerLoadCols(LoadColsOp op);
+  LogicalResult lowerRowDot(RowDotOp op);
+  LogicalResult lowerStoreRows(StoreRowsOp op);
   LogicalResult lowerGradScores(GradScoresOp op);
   LogicalResult lowerAtomicAddDot(AtomicAddDotOp op);
   LogicalResult lowerRescale(RescaleOp op);

@@ -1,6 +1,6 @@
 // RUN: flashc-opt %s --split-input-file --verify-diagnostics
 
-// Verifier rules of flash.dot, flash.mask, flash.softmax_step, flash.rescale, flash.normalize, flash.load_rows, flash.load_cols, flash.grad_scores, flash.atomic_add_dot: one chunk per rule.
+// Verifier rules of flash.dot, flash.mask, flash.softmax_step, flash.rescale, flash.normalize, flash.load_rows, flash.load_cols, flash.row_dot, flash.store_rows, flash.grad_scores, flash.atomic_add_dot: one chunk per rule.
 
 //===----------------------------------------------------------------------===//
 // flash.dot
@@ -326,6 +326,56 @@ func.func @rescale_dynamic(%a: tensor<?x64xf32>, %f: tensor<64xf32>) {
 func.func @load_rows_8(%lse: memref<?x?x?xf32>, %i: index) {
   // expected-error @+1 {{'flash.load_rows' op rows must be a static multiple of 16, got 'tensor<8xf32>'}}
   %r = flash.load_rows %lse[%i, %i] : memref<?x?x?xf32> -> tensor<8xf32>
+  return
+}
+
+// -----
+
+// flash.row_dot multiplies rows of one element type and head dim.
+func.func @row_dot_head_dims(%a: memref<?x?x?x64xf16>, %b: memref<?x?x?x128xf16>, %i: index) {
+  // expected-error @+1 {{'flash.row_dot' op lhs 'memref<?x?x?x64xf16>' and rhs 'memref<?x?x?x128xf16>' must have one element type and head dim}}
+  %r = flash.row_dot %a, %b[%i, %i] : memref<?x?x?x64xf16>, memref<?x?x?x128xf16> -> tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @row_dot_types(%a: memref<?x?x?x64xf16>, %b: memref<?x?x?x64xbf16>, %i: index) {
+  // expected-error @+1 {{'flash.row_dot' op lhs 'memref<?x?x?x64xf16>' and rhs 'memref<?x?x?x64xbf16>' must have one element type and head dim}}
+  %r = flash.row_dot %a, %b[%i, %i] : memref<?x?x?x64xf16>, memref<?x?x?x64xbf16> -> tensor<64xf32>
+  return
+}
+
+// -----
+
+// It reads 16-byte chunks: a static head dim, a multiple of 8.
+func.func @row_dot_dynamic_head_dim(%a: memref<?x?x?x?xf16>, %i: index) {
+  // expected-error @+1 {{'flash.row_dot' op the head dim must be a static multiple of 8, got 'memref<?x?x?x?xf16>'}}
+  %r = flash.row_dot %a, %a[%i, %i] : memref<?x?x?x?xf16>, memref<?x?x?x?xf16> -> tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @row_dot_head_dim_12(%a: memref<?x?x?x12xf16>, %i: index) {
+  // expected-error @+1 {{'flash.row_dot' op the head dim must be a static multiple of 8, got 'memref<?x?x?x12xf16>'}}
+  %r = flash.row_dot %a, %a[%i, %i] : memref<?x?x?x12xf16>, memref<?x?x?x12xf16> -> tensor<64xf32>
+  return
+}
+
+// -----
+
+func.func @row_dot_8(%a: memref<?x?x?x64xf16>, %i: index) {
+  // expected-error @+1 {{'flash.row_dot' op rows must be a static multiple of 16, got 'tensor<8xf32>'}}
+  %r = flash.row_dot %a, %a[%i, %i] : memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @store_rows_8(%r: tensor<8xf32>, %d: memref<?x?x?xf32>, %i: index) {
+  // expected-error @+1 {{'flash.store_rows' op rows must be a static multiple of 16, got 'tensor<8xf32>'}}
+  flash.store_rows %r, %d[%i, %i] : tensor<8xf32> -> memref<?x?x?xf32>
   return
 }
 

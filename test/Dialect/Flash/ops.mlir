@@ -305,6 +305,16 @@ func.func @backward_ops(%lse: memref<?x?x?xf32>, %s: tensor<64x32xf32>, %i: inde
   return
 }
 
+// The dQ program's own row term: rowsum(dO∘O), stored for the dK/dV program.
+// CHECK-LABEL: func.func @backward_row_dot
+// CHECK: %[[D:[a-z0-9_]+]] = flash.row_dot %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16> -> tensor<64xf32>
+// CHECK: flash.store_rows %[[D]], %{{.*}}[%{{.*}}, %{{.*}}] : tensor<64xf32> -> memref<?x?x?xf32>
+func.func @backward_row_dot(%do: memref<?x?x?x128xbf16>, %o: memref<?x?x?x128xbf16>, %delta: memref<?x?x?xf32>, %i: index) {
+  %d = flash.row_dot %do, %o[%i, %i] : memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16> -> tensor<64xf32>
+  flash.store_rows %d, %delta[%i, %i] : tensor<64xf32> -> memref<?x?x?xf32>
+  return
+}
+
 // The dK/dV program's forms: values per column, transposed scores and
 // masks, and the probabilities as a second result.
 // CHECK-LABEL: func.func @backward_transposed_ops

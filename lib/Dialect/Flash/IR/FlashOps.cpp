@@ -502,6 +502,23 @@ LogicalResult LoadColsOp::verify() {
   return verifyLoadedVector(*this, "columns", getResult().getType());
 }
 
+LogicalResult RowDotOp::verify() {
+  auto lhs = cast<MemRefType>(getLhs().getType());
+  auto rhs = cast<MemRefType>(getRhs().getType());
+  if (lhs.getElementType() != rhs.getElementType() ||
+      lhs.getDimSize(3) != rhs.getDimSize(3))
+    return emitOpError() << "lhs " << lhs << " and rhs " << rhs
+                         << " must have one element type and head dim";
+  if (ShapedType::isDynamic(lhs.getDimSize(3)) || lhs.getDimSize(3) % 8)
+    return emitOpError() << "the head dim must be a static multiple of 8, got "
+                         << lhs;
+  return verifyLoadedVector(*this, "rows", getResult().getType());
+}
+
+LogicalResult StoreRowsOp::verify() {
+  return verifyLoadedVector(*this, "rows", getRows().getType());
+}
+
 LogicalResult GradScoresOp::verify() {
   RankedTensorType scores = getScores().getType();
   if (!scores.getElementType().isF32())

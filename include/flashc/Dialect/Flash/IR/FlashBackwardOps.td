@@ -53,6 +53,55 @@ def Flash_LoadColsOp : Flash_Op<"load_cols"> {
   let hasVerifier = 1;
 }
 
+def Flash_RowDotOp : Flash_Op<"row_dot"> {
+  let summary = "one f32 per row: the dot product of two tensors' rows";
+  let description = [{
+    Gives `sum_c lhs[b, h, row + i, c] · rhs[b, h, row + i, c]` (in f32)
+    for the `R` rows of a tile (`batch_head` is `b·heads + h`); rows at or
+    past `lhs`'s seq give 0. Both have the same shape and element type,
+    and are read in 16-byte chunks: as for `flash.load_tile`'s sources,
+    their data must be 16-byte aligned and their rows contiguous.
+    The backward's dQ program computes its row term D = rowsum(dO∘O) so,
+    from dO and the forward's output, instead of a separate reduction
+    before it.
+
+    ```mlir
+    %delta_rows = flash.row_dot %dout, %out[%bh, %row] : memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins Arg<Flash_Tensor4, "", [MemRead]>:$lhs,
+                       Arg<Flash_Tensor4, "", [MemRead]>:$rhs,
+                       Index:$batch_head, Index:$row);
+  let results = (outs Flash_Row1:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs `[` $batch_head `,` $row `]` attr-dict `:` type($lhs) `,`
+    type($rhs) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Flash_StoreRowsOp : Flash_Op<"store_rows"> {
+  let summary = "store one f32 value per row of a tile";
+  let description = [{
+    Writes `rows[i]` to `dest[b, h, row + i]` for the `R` rows of a tile
+    (`batch_head` is `b·heads + h`); rows at or past `dest`'s seq are not
+    written. The dQ program stores its row term D so, for the dK/dV
+    program that runs after it.
+
+    ```mlir
+    flash.store_rows %delta_rows, %delta[%bh, %row] : tensor<64xf32> -> memref<?x?x?xf32>
+    ```
+  }];
+  let arguments = (ins Flash_Row1:$rows,
+                       Arg<MemRefRankOf<[F32], [3]>, "", [MemWrite]>:$dest,
+                       Index:$batch_head, Index:$row);
+  let assemblyFormat = [{
+    $rows `,` $dest `[` $batch_head `,` $row `]` attr-dict `:` type($rows)
+    `->` type($dest)
+  }];
+  let hasVerifier = 1;
+}
+
 def Flash_GradScoresOp : Flash_Op<"grad_scores", [Pure,
     AllTypesMatch<["scores", "dp"]>, AllTypesMatch<["lse", "delta"]>]> {
   let summary = "the scores' gradient, from the forward's log-sum-exp";
