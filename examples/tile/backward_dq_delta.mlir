@@ -1,5 +1,5 @@
 // The backward's dQ program (backward_dq.mlir) computing its own row term
-// D = rowsum(dO∘O) from dO and the forward's output O (a fifth capture),
+// D = rowsum(dO∘O) from dO and the forward's output O (a fourth capture),
 // instead of reading one computed before it: flash.row_dot gives D for
 // the program's rows, and flash.store_rows writes it to the `delta`
 // capture for the dK/dV program (backward_dkdv.mlir), which runs after

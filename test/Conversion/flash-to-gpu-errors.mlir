@@ -485,6 +485,32 @@ func.func @row_dot_wmma(%q: memref<1x1x64x64xf16>, %o: memref<1x1x64x64xf16>) {
 
 // -----
 
+// A producer warpgroup's threads own no rows.
+func.func @row_dot_producer(%q: memref<1x1x128x64xf16>, %o: memref<1x1x128x64xf16>) {
+  %c0 = arith.constant 0 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = producer, min_blocks_per_sm = 1>) captures(%o : memref<1x1x128x64xf16>) : memref<1x1x128x64xf16>, memref<1x1x128x64xf16>, memref<1x1x128x64xf16> -> memref<1x1x128x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    // expected-error @+1 {{flash-to-gpu: flash.row_dot needs every thread computing, not a producer warpgroup}}
+    %r = flash.row_dot %o, %o[%bh, %c0] : memref<1x1x128x64xf16>, memref<1x1x128x64xf16> -> tensor<128xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @store_rows_producer(%q: memref<1x1x128x64xf16>, %l: memref<1x1x128xf32>, %d: memref<1x1x128xf32>) {
+  %c0 = arith.constant 0 : index
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = producer, min_blocks_per_sm = 1>) captures(%l, %d : memref<1x1x128xf32>, memref<1x1x128xf32>) : memref<1x1x128x64xf16>, memref<1x1x128x64xf16>, memref<1x1x128x64xf16> -> memref<1x1x128x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %r = flash.load_rows %l[%bh, %c0] : memref<1x1x128xf32> -> tensor<128xf32>
+    // expected-error @+1 {{flash-to-gpu: flash.store_rows needs every thread computing, not a producer warpgroup}}
+    flash.store_rows %r, %d[%bh, %c0] : tensor<128xf32> -> memref<1x1x128xf32>
+  }
+  return
+}
+
+// -----
+
 // flash.store_rows stores rows the program computed or loaded.
 func.func @store_rows_constant(%q: memref<1x1x64x64xf16>, %d: memref<1x1x64xf32>) {
   %c0 = arith.constant 0 : index
@@ -655,7 +681,7 @@ func.func @atomic_add_dot_rhs(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32
 
 // -----
 
-// mma_sync lowers it (and wgmma, which shares its fragments); wmma not.
+// mma_sync lowers it; wmma does not.
 func.func @atomic_add_dot_wmma(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32>, %dq: memref<1x1x64x64xf32>) {
   %c0 = arith.constant 0 : index
   %c64 = arith.constant 64 : index
@@ -670,6 +696,31 @@ func.func @atomic_add_dot_wmma(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf3
       %dp = flash.dot %t, %vt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
       %ds = flash.grad_scores %st, %dp, %rows, %rows scale_log2e(0.180336878) scale(0.125) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
       // expected-error @+1 {{flash-to-gpu: needs the mma_sync strategy}}
+      flash.atomic_add_dot %ds, %t, %dq[%bh, %s] : tensor<64x64xf16>, tensor<64x64xf16> -> memref<1x1x64x64xf32>
+      flash.yield %acc : tensor<64x64xf32>
+    }
+  }
+  return
+}
+
+// -----
+
+// Nor wgmma: mma_sync's staging reads the kept tile in mma_sync's layout,
+// which wgmma's 64-column blocks do not share.
+func.func @atomic_add_dot_wgmma(%q: memref<1x1x64x64xf16>, %lse: memref<1x1x64xf32>, %dq: memref<1x1x64x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  flash.tiled %q, %q, %q -> %q config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>) captures(%lse, %dq : memref<1x1x64xf32>, memref<1x1x64x64xf32>) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, memref<1x1x64x64xf16> -> memref<1x1x64x64xf16> {
+  ^bb0(%qb: index, %bh: index):
+    %t = flash.load_tile %q[%bh, %c0] : memref<1x1x64x64xf16> -> tensor<64x64xf16>
+    %rows = flash.load_rows %lse[%bh, %c0] : memref<1x1x64xf32> -> tensor<64xf32>
+    %r = flash.kv_loop %q, %q[%bh] upper %c64 init(%z) : memref<1x1x64x64xf16>, memref<1x1x64x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32> {
+    ^bb0(%s: index, %kt: tensor<64x64xf16>, %vt: tensor<64x64xf16>, %acc: tensor<64x64xf32>):
+      %st = flash.dot %t, %kt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      %dp = flash.dot %t, %vt transpose_rhs : tensor<64x64xf16>, tensor<64x64xf16> -> tensor<64x64xf32>
+      %ds = flash.grad_scores %st, %dp, %rows, %rows scale_log2e(0.180336878) scale(0.125) : tensor<64x64xf32>, tensor<64xf32> -> tensor<64x64xf16>
+      // expected-error @+1 {{flash-to-gpu: flash.atomic_add_dot needs strategy mma_sync}}
       flash.atomic_add_dot %ds, %t, %dq[%bh, %s] : tensor<64x64xf16>, tensor<64x64xf16> -> memref<1x1x64x64xf32>
       flash.yield %acc : tensor<64x64xf32>
     }

@@ -136,6 +136,10 @@ LogicalResult TileLowering::lowerRowDot(RowDotOp op) {
   if (k.config.getStrategy() == Strategy::wmma)
     return op.emitOpError("flash-to-gpu: flash.row_dot needs strategy "
                           "mma_sync or wgmma");
+  // A producer warpgroup's threads own no rows.
+  if (k.producer)
+    return op.emitOpError("flash-to-gpu: flash.row_dot needs every thread "
+                          "computing, not a producer warpgroup");
   OpBuilder &b = k.b;
   Location loc = k.loc;
   auto type = cast<MemRefType>(op.getLhs().getType());
@@ -180,6 +184,9 @@ LogicalResult TileLowering::lowerStoreRows(StoreRowsOp op) {
       op.getRows().getType().getDimSize(0) != k.blockM)
     return op.emitOpError("flash-to-gpu: the rows must come from "
                           "flash.load_rows or flash.row_dot");
+  if (k.producer)
+    return op.emitOpError("flash-to-gpu: flash.store_rows needs every thread "
+                          "computing, not a producer warpgroup");
   OpBuilder &b = k.b;
   Location loc = k.loc;
   Value dest = scalar(op.getDest());

@@ -12,6 +12,8 @@
 
 #include "flashc/Analysis/AffineMask.h"
 
+#include "mlir/Analysis/SliceAnalysis.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -89,8 +91,10 @@ void TileLowering::bindCarried(ValueRange tileValues, ValueRange flat,
 // A tile program written by hand (the backward's, say) states its loop's
 // bounds itself; this skips what its affine masks hide, as
 // flash-expand-attention's bounds do for flash.attention. Only a mask
-// whose key (or, transposed, query) is the loop's position, and whose
-// other coordinates are fixed for the whole loop, bounds it.
+// whose key (or, transposed, query) is the loop's position, whose other
+// coordinates are fixed for the whole loop, and whose result reaches
+// everything the loop gives (each carried value, each atomic add) bounds
+// it: a block it hides contributes nothing.
 void TileLowering::narrowToAffineMasks(KVLoopOp op, Value &lower,
                                        Value &upper) {
   Block &body = op.getBody().front();
@@ -102,6 +106,14 @@ void TileLowering::narrowToAffineMasks(KVLoopOp op, Value &lower,
         !llvm::all_of(ValueRange{mask.getBatchHead(), mask.getRow(),
                                  mask.getSeqQ(), mask.getSeqK()},
                       outsideLoop))
+      continue;
+    SetVector<Operation *> users;
+    getForwardSlice(mask.getOperation(), &users);
+    auto masked = [&](Operation *op) { return users.contains(op); };
+    auto yield = cast<YieldOp>(body.getTerminator());
+    if (!llvm::all_of(yield.getOperands(),
+                      [&](Value v) { return masked(v.getDefiningOp()); }) ||
+        !llvm::all_of(body.getOps<AtomicAddDotOp>(), masked))
       continue;
     std::optional<AffineMask> affine = AffineMask::analyze(mask.getBody());
     if (!affine)

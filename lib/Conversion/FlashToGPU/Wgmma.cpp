@@ -53,6 +53,14 @@ public:
   FailureOr<TileStorage> dot(DotOp op, const TileStorage &lhs,
                              const TileStorage &rhs,
                              const TileStorage *acc) override;
+  // mma_sync's staging reads the kept tile by ldmatrix in mma_sync's layout;
+  // wgmma's 64-column blocks would put columns past 64 in the wrong place.
+  LogicalResult atomicAddTransposedDot(Operation *op, const TileStorage &,
+                                       const TileStorage &, Value, Value, Value,
+                                       Value, Value, Value, bool) override {
+    return op->emitOpError("flash-to-gpu: flash.atomic_add_dot needs "
+                           "strategy mma_sync");
+  }
 
 private:
   /// A 128-byte-swizzle matrix descriptor of the operand at `address`:

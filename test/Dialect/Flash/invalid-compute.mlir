@@ -365,6 +365,14 @@ func.func @row_dot_head_dim_12(%a: memref<?x?x?x12xf16>, %i: index) {
 
 // -----
 
+func.func @row_dot_strided(%a: memref<?x?x?x64xf16, strided<[?, ?, ?, 2]>>, %b: memref<?x?x?x64xf16>, %i: index) {
+  // expected-error @+1 {{'flash.row_dot' op lhs 'memref<?x?x?x64xf16, strided<[?, ?, ?, 2]>>' and rhs 'memref<?x?x?x64xf16>' must be row-major (read in 16-byte chunks)}}
+  %r = flash.row_dot %a, %b[%i, %i] : memref<?x?x?x64xf16, strided<[?, ?, ?, 2]>>, memref<?x?x?x64xf16> -> tensor<64xf32>
+  return
+}
+
+// -----
+
 func.func @row_dot_8(%a: memref<?x?x?x64xf16>, %i: index) {
   // expected-error @+1 {{'flash.row_dot' op rows must be a static multiple of 16, got 'tensor<8xf32>'}}
   %r = flash.row_dot %a, %a[%i, %i] : memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> tensor<8xf32>

@@ -509,6 +509,9 @@ LogicalResult RowDotOp::verify() {
       lhs.getDimSize(3) != rhs.getDimSize(3))
     return emitOpError() << "lhs " << lhs << " and rhs " << rhs
                          << " must have one element type and head dim";
+  if (!lhs.getLayout().isIdentity() || !rhs.getLayout().isIdentity())
+    return emitOpError() << "lhs " << lhs << " and rhs " << rhs
+                         << " must be row-major (read in 16-byte chunks)";
   if (ShapedType::isDynamic(lhs.getDimSize(3)) || lhs.getDimSize(3) % 8)
     return emitOpError() << "the head dim must be a static multiple of 8, got "
                          << lhs;

@@ -58,9 +58,11 @@ def Flash_RowDotOp : Flash_Op<"row_dot"> {
   let description = [{
     Gives `sum_c lhs[b, h, row + i, c] · rhs[b, h, row + i, c]` (in f32)
     for the `R` rows of a tile (`batch_head` is `b·heads + h`); rows at or
-    past `lhs`'s seq give 0. Both have the same shape and element type,
-    and are read in 16-byte chunks: as for `flash.load_tile`'s sources,
-    their data must be 16-byte aligned and their rows contiguous.
+    past `lhs`'s seq give 0, and `rhs` must be at least as long. Both are
+    row-major with one element type and head dim, read in 16-byte chunks:
+    as for `flash.load_tile`'s sources, their data must be 16-byte
+    aligned. `b` and `h` come from `batch_head` by the program's heads
+    (Q's), as for `flash.load_rows`.
     The backward's dQ program computes its row term D = rowsum(dO∘O) so,
     from dO and the forward's output, instead of a separate reduction
     before it.

@@ -288,6 +288,13 @@ def Flash_KVLoopOp : Flash_Op<"kv_loop", [
     The loads are part of the loop so that the lowering may keep the next
     `stages - 1` blocks in flight while the current one is computed.
 
+    An affine `flash.mask_mod` in the body may narrow the iterations
+    further. It must be at position `start`, with its other coordinates
+    defined outside the loop, and its result must reach every yielded
+    value and every `flash.atomic_add_dot`. flash-to-gpu then skips the
+    blocks the mask hides from the program's rows, since they contribute
+    nothing.
+
     ```mlir
     %r:3 = flash.kv_loop %k, %v [%bh] upper %hi init(%m0, %l0, %acc0)
         : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, tensor<64xf32>,
