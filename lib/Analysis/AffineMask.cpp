@@ -475,6 +475,23 @@ std::pair<Value, Value> AffineMask::emitQueryRange(OpBuilder &b, Location loc,
   return {range.lower, range.upper};
 }
 
+void AffineMask::narrowLoop(OpBuilder &b, Location loc, Value lo, Value hi,
+                            ValueRange args, bool transposed, Value &lower,
+                            Value &upper) const {
+  auto [maskLower, maskUpper] = transposed
+                                    ? emitQueryRange(b, loc, lo, hi, args)
+                                    : emitKeyRange(b, loc, lo, hi, args);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  if (maskLower) {
+    maskLower = arith::MaxSIOp::create(b, loc, maskLower, zero);
+    lower = lower ? arith::MaxSIOp::create(b, loc, lower, maskLower).getResult()
+                  : maskLower;
+  }
+  if (maskUpper)
+    upper = arith::MaxSIOp::create(
+        b, loc, arith::MinSIOp::create(b, loc, upper, maskUpper), zero);
+}
+
 Value AffineMask::emitAllSeen(OpBuilder &b, Location loc, Value qLo, Value qHi,
                               Value kvLo, Value kvHi, ValueRange args) const {
   Emitter e{b, loc, args};

@@ -88,13 +88,9 @@ static std::pair<Value, Value> boundByMask(OpBuilder &b, Location loc,
                   seqK};
   Value lastRow = arith::AddIOp::create(
       b, loc, row0, arith::ConstantIndexOp::create(b, loc, bm - 1));
-  auto [lower, maskUpper] = mask->emitKeyRange(b, loc, row0, lastRow, args);
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  if (lower)
-    lower = arith::MaxSIOp::create(b, loc, lower, zero);
-  if (maskUpper)
-    upper = arith::MaxSIOp::create(
-        b, loc, arith::MinSIOp::create(b, loc, upper, maskUpper), zero);
+  Value lower;
+  mask->narrowLoop(b, loc, row0, lastRow, args, /*transposed=*/false, lower,
+                   upper);
   return {lower, upper};
 }
 

@@ -37,6 +37,13 @@ public:
   /// (emitKeyRange with the roles exchanged: a transposed program's loop).
   std::pair<Value, Value> emitQueryRange(OpBuilder &b, Location loc, Value kvLo,
                                          Value kvHi, ValueRange args) const;
+  /// Narrows a loop's [lower, upper) over keys (with `transposed`, over
+  /// queries) to those that rows [lo, hi] (queries, or keys) may see, at
+  /// least 0; `lower` may be null (no bound yet) and stays so if the mask
+  /// gives none.
+  void narrowLoop(OpBuilder &b, Location loc, Value lo, Value hi,
+                  ValueRange args, bool transposed, Value &lower,
+                  Value &upper) const;
   /// An i1: every query of [qLo, qHi] sees every key of [kvLo, kvHi].
   Value emitAllSeen(OpBuilder &b, Location loc, Value qLo, Value qHi,
                     Value kvLo, Value kvHi, ValueRange args) const;

@@ -187,29 +187,8 @@ LogicalResult TileLowering::lowerStoreRows(StoreRowsOp op) {
   if (k.producer)
     return op.emitOpError("flash-to-gpu: flash.store_rows needs every thread "
                           "computing, not a producer warpgroup");
-  OpBuilder &b = k.b;
-  Location loc = k.loc;
-  Value dest = scalar(op.getDest());
-  Value bh = scalar(op.getBatchHead());
-  Value batch = arith::DivUIOp::create(b, loc, bh, heads);
-  Value head = arith::RemUIOp::create(b, loc, bh, heads);
-  Value seq = memref::DimOp::create(b, loc, dest, 2);
-  Value row0 = scalar(op.getRow());
-  Value writes = tc->writesRow();
-  int64_t slots = tc->rowsPerLane();
-  for (int64_t s = 0; s < k.strips; ++s)
-    for (int64_t slot = 0; slot < slots; ++slot) {
-      Value row = k.add(row0, tc->rowOfSlot(s, slot));
-      Value inside =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, seq);
-      auto ifOp = scf::IfOp::create(
-          b, loc, arith::AndIOp::create(b, loc, writes, inside),
-          /*withElse=*/false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      memref::StoreOp::create(b, loc, rows->values[slots * s + slot], dest,
-                              ValueRange{batch, head, row});
-    }
+  storeRowValues(rows->values, scalar(op.getDest()), scalar(op.getBatchHead()),
+                 scalar(op.getRow()));
   return success();
 }
 

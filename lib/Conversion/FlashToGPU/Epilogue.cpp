@@ -148,23 +148,29 @@ LogicalResult TileLowering::lowerStoreLse(StoreLseOp op) {
     guarded.emplace(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
   }
-  Value lse = mapping.lookup(op.getDest());
-  Value bh = scalar(op.getBatchHead());
+  // ln(sum_j e^x_j) = ln 2 · (max + log2(sum)) with max in log2 units; a
+  // row that saw nothing has max = -inf and sum = 0: -inf.
+  SmallVector<Value> lse;
+  for (auto [max, sum] : llvm::zip_equal(maxRows, sums))
+    lse.push_back(arith::MulFOp::create(
+        b, loc, arith::AddFOp::create(b, loc, max, k.log2(sum)),
+        k.f32(static_cast<float>(M_LN2))));
+  storeRowValues(lse, mapping.lookup(op.getDest()), scalar(op.getBatchHead()),
+                 scalar(op.getRow()));
+  return success();
+}
+
+void TileLowering::storeRowValues(ArrayRef<Value> values, Value dest, Value bh,
+                                  Value row0) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
   Value batch = arith::DivUIOp::create(b, loc, bh, heads);
   Value head = arith::RemUIOp::create(b, loc, bh, heads);
-  Value row0 = scalar(op.getRow());
-  Value seq = memref::DimOp::create(b, loc, lse, 2);
+  Value seq = memref::DimOp::create(b, loc, dest, 2);
   Value writes = tc->writesRow();
   int64_t slots = tc->rowsPerLane();
   for (int64_t s = 0; s < k.strips; ++s)
     for (int64_t slot = 0; slot < slots; ++slot) {
-      // ln(sum_j e^x_j) = ln 2 · (max + log2(sum)) with max in log2 units;
-      // a row that saw nothing has max = -inf and sum = 0: -inf.
-      Value max = maxRows[slots * s + slot];
-      Value sum = sums[slots * s + slot];
-      Value value = arith::MulFOp::create(
-          b, loc, arith::AddFOp::create(b, loc, max, k.log2(sum)),
-          k.f32(static_cast<float>(M_LN2)));
       Value row = k.add(row0, tc->rowOfSlot(s, slot));
       Value inside =
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, seq);
@@ -173,7 +179,7 @@ LogicalResult TileLowering::lowerStoreLse(StoreLseOp op) {
           /*withElse=*/false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      memref::StoreOp::create(b, loc, value, lse, ValueRange{batch, head, row});
+      memref::StoreOp::create(b, loc, values[slots * s + slot], dest,
+                              ValueRange{batch, head, row});
     }
-  return success();
 }

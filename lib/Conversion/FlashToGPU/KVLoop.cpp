@@ -127,21 +127,8 @@ void TileLowering::narrowToAffineMasks(KVLoopOp op, Value &lower,
                     scalar(mask.getSeqK())};
     Value rowLo = scalar(mask.getRow());
     Value rowHi = k.add(rowLo, k.idx(k.blockM - 1));
-    auto [maskLower, maskUpper] =
-        mask.getTransposed()
-            ? affine->emitQueryRange(k.b, k.loc, rowLo, rowHi, args)
-            : affine->emitKeyRange(k.b, k.loc, rowLo, rowHi, args);
-    if (maskLower) {
-      maskLower = arith::MaxSIOp::create(k.b, k.loc, maskLower, k.idx(0));
-      lower =
-          lower
-              ? arith::MaxSIOp::create(k.b, k.loc, lower, maskLower).getResult()
-              : maskLower;
-    }
-    if (maskUpper)
-      upper = arith::MaxSIOp::create(
-          k.b, k.loc, arith::MinSIOp::create(k.b, k.loc, upper, maskUpper),
-          k.idx(0));
+    affine->narrowLoop(k.b, k.loc, rowLo, rowHi, args, mask.getTransposed(),
+                       lower, upper);
   }
 }
 

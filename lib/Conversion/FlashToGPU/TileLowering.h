@@ -101,6 +101,10 @@ private:
   LogicalResult lowerNormalize(NormalizeOp op);
   LogicalResult lowerStore(StoreTileOp op);
   LogicalResult lowerStoreLse(StoreLseOp op);
+  /// Writes one value per row of the program (the strategy's row order,
+  /// strips then slots) to dest[b, h, row0 + row], once each, for the rows
+  /// before dest's seq.
+  void storeRowValues(ArrayRef<Value> values, Value dest, Value bh, Value row0);
 
   /// The flat values of a loop-carried tile (inits and yields).
   FailureOr<SmallVector<Value>> flatten(Value tileValue, Operation *user);
