@@ -800,10 +800,16 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
         out, lse = _autograd.differentiable_attention(q, k, v, causal,
                                                       scale, bottom_right)
         return (out, lse) if return_lse else out
+    from . import _plans
     if not modified:
-        from . import _plans
         return _plans.attention(q, k, v, causal, scale, bottom_right,
                                 return_lse)
+    if not (captures or _build_map or isinstance(score_mod, str) or
+            isinstance(mask_mod, str)):  # Python functions
+        out, lse, _ = _plans.modified_attention(
+            q, k, v, causal, scale, bottom_right, return_lse, score_mod,
+            mask_mod, block_map)
+        return (out, lse) if return_lse else out
     dtype, runtime, arch, strided, out = _prepare(torch, q, k, v, scale,
                                                   causal)
     head_dim = q.shape[3]
@@ -875,14 +881,19 @@ def _runtime_of(torch, q):
     return runtime, arch
 
 
-def _traced_kernel(runtime, torch, q, text, traced, captures, arch):
-    """The kernel of a module's text (cached) and its capture values."""
-    values = list(traced) if traced else list(captures)
+def _check_captured(torch, q, values):
+    """Captured tensors must be contiguous and on q's device."""
     for i, value in enumerate(values):
         if isinstance(value, torch.Tensor) and (
                 value.device != q.device or not value.is_contiguous()):
             raise ValueError(f"captured tensor #{i} must be contiguous and on "
                              f"{q.device}, got {value.device}")
+
+
+def _traced_kernel(runtime, torch, q, text, traced, captures, arch):
+    """The kernel of a module's text (cached) and its capture values."""
+    values = list(traced) if traced else list(captures)
+    _check_captured(torch, q, values)
     key = ("mods", text, arch)
     kernel = runtime.kernels.get(key)
     if kernel is None:

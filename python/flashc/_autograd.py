@@ -23,7 +23,7 @@ from typing import Optional
 
 import torch
 
-from ._backward_kernels import compiled_backward
+from ._backward_kernels import compiled_backward, fused_is_faster
 
 # Float32 bytes of the score-sized temporaries of one block of query rows
 # (scores, probabilities, dP, dS).
@@ -75,29 +75,31 @@ def _(grad_out, grad_lse, q, k, v, out, lse, causal, scale, bottom_right):
 
 
 def backward_grads(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
-                   bottom_right, score_mod=None, mask_mod=None):
+                   bottom_right, score_mod=None, mask_mod=None, traced=None):
     """dq, dk, dv of flashc.attention: flashc's compiled backward where it
     reaches (in q's dtype), else blocked_backward (float32). grad_lse may
     be None (no loss reads the log-sum-exp). FLASHC_BACKWARD: "compiled"
     (the default: head dims up to 176, up to 128 with Python modifiers,
     whose score_mod the compiler differentiates; every op a modifier can
     trace has a derivative rule), "atomic" or "pytorch" (never compiled).
-    "compiled" runs two deterministic programs, except with a score_mod:
-    then one program adding dQ by atomics (faster there: the dQ program
-    would recompute the score_mod and its derivative); "atomic" runs that
-    one wherever it reaches (head dims up to 128; slower without a
-    score_mod). torch.use_deterministic_algorithms(True) keeps the two
-    programs."""
+    "compiled" runs two deterministic programs, except with a score_mod
+    on mma_sync programs (not Hopper's wgmma ones): then one program adding
+    dQ by atomics (faster there: the dQ program would recompute the
+    score_mod and its derivative); "atomic" runs that one wherever it
+    reaches (head dims up to 128; slower without a score_mod). torch.use_deterministic_algorithms(True) keeps the two
+    programs. `traced`: the forward's trace of the modifiers (Modifiers,
+    captured values), else they are traced again."""
     mode = os.environ.get("FLASHC_BACKWARD", "compiled")
     if mode not in ("compiled", "atomic", "pytorch"):
         raise ValueError("FLASHC_BACKWARD must be compiled, atomic or "
                          f"pytorch, got {mode!r}")
     if mode != "pytorch":
-        atomic = (mode == "atomic" or score_mod is not None) and \
-            not torch.are_deterministic_algorithms_enabled()
+        atomic = not torch.are_deterministic_algorithms_enabled() and (
+            mode == "atomic" or score_mod is not None and q.is_cuda and
+            fused_is_faster(q))
         grads = compiled_backward(grad_out, grad_lse, q, k, v, out, lse,
                                   causal, scale, bottom_right, score_mod,
-                                  mask_mod, atomic=atomic)
+                                  mask_mod, atomic=atomic, traced=traced)
         if grads is not None:
             return grads
     if grad_lse is None:
@@ -278,11 +280,19 @@ class ModifiedAttention(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, q, k, v, options):
-        from . import attention
-        out, lse = attention(q, k, v, return_lse=True, _differentiable=False,
-                             **options)
+        from . import _plans
+        from ._backward_kernels import modifiers_of
+        out, lse, (regions, captured, types) = _plans.modified_attention(
+            q, k, v, options["causal"], options["scale"],
+            options["bottom_right"], True, options["score_mod"],
+            options["mask_mod"], options["block_map"])
         ctx.save_for_backward(q, k, v, out, lse)
         ctx.options = options
+        # The compiled backward takes the forward's trace.
+        ctx.traced = (modifiers_of(regions, types), captured)
+        # A log-sum-exp no loss reads arrives as None: the dQ program then
+        # computes D itself.
+        ctx.set_materialize_grads(False)
         return out, lse
 
     @staticmethod
@@ -293,8 +303,8 @@ class ModifiedAttention(torch.autograd.Function):
             grad_out = torch.zeros_like(out)
         dq, dk, dv = backward_grads(
             grad_out, grad_lse, q, k, v, out, lse, o["causal"],
-            o["scale"], o["bottom_right"], o.get("score_mod"),
-            o.get("mask_mod"))
+            o["scale"], o["bottom_right"], o["score_mod"], o["mask_mod"],
+            ctx.traced)
         return dq.to(q.dtype), dk.to(k.dtype), dv.to(v.dtype), None
 
 

@@ -20,6 +20,7 @@ carry the forward's regions and flash-to-gpu differentiates the score_mod
 
 import functools
 import math
+from typing import NamedTuple, Optional, Tuple
 
 # Tiles per head dim: (block_m, block_n, warps, where the kept tile's
 # fragments live) of the dQ program and of the dK/dV program, with no spill
@@ -90,21 +91,23 @@ def tiles_for(head_dim, modified=False, arch=None):
 
 
 @functools.lru_cache(maxsize=None)
-def programs(head_dim, dtype, causal, bottom_right, scale, arch=None):
+def programs(head_dim, dtype, causal, bottom_right, scale, arch=None,
+             own_delta=False):
     """The MLIR texts of the dQ and dK/dV programs ("f16" or "bf16"; scale
-    None for 1/sqrt(head_dim)) for `arch` (None: any)."""
+    None for 1/sqrt(head_dim)) for `arch` (None: any); with `own_delta`
+    the dQ program computes D itself (dq_program)."""
     return modified_programs(head_dim, dtype, causal, bottom_right, scale,
-                             None, arch)
+                             None, arch, own_delta)
 
 
 def modified_programs(head_dim, dtype, causal, bottom_right, scale, mods,
-                      arch=None):
+                      arch=None, own_delta=False):
     """programs() with the forward's modifiers (Modifiers, or None) in
     both."""
     scale = 1.0 / math.sqrt(head_dim) if scale is None else float(scale)
     dq_tiles, dkdv_tiles = tiles_for(head_dim, mods is not None, arch)
     return (dq_program(head_dim, dtype, causal, bottom_right, scale,
-                       dq_tiles, mods=mods),
+                       dq_tiles, mods=mods, own_delta=own_delta),
             dkdv_program(head_dim, dtype, causal, bottom_right, scale,
                          dkdv_tiles, mods=mods))
 
@@ -124,6 +127,17 @@ def fused_program(head_dim, dtype, causal, bottom_right, scale, mods=None):
                         mods=mods, fused=True)
 
 
+def fused_is_faster(q):
+    """Whether, with a score_mod, the fused program beats the two programs
+    on q's (CUDA) device: on mma_sync programs it does (the dQ program's
+    recomputation of the score_mod costs more than the atomics), on wgmma
+    programs it does not (bench/RESULTS.md, entries 37 and 42)."""
+    import torch
+    from . import _runtime_of
+    tiles = tiles_for(q.shape[-1], True, _runtime_of(torch, q)[1])
+    return tiles is not None and "wgmma" not in tiles[0]
+
+
 @functools.lru_cache(maxsize=None)
 def _unmodified_fused_program(head_dim, dtype, causal, bottom_right, scale):
     """fused_program without modifiers, written once per call signature
@@ -133,10 +147,12 @@ def _unmodified_fused_program(head_dim, dtype, causal, bottom_right, scale):
 
 def all_programs(head_dim, dtype, causal, bottom_right, scale, mods=None,
                  arch=None):
-    """Every program either mode may run on `arch`: dQ, dK/dV, and the
-    fused one where it reaches."""
+    """Every program either mode may run on `arch`: dQ (computing D or
+    reading it), dK/dV, and the fused one where it reaches."""
     texts = list(modified_programs(head_dim, dtype, causal, bottom_right,
                                    scale, mods, arch))
+    texts.append(modified_programs(head_dim, dtype, causal, bottom_right,
+                                   scale, mods, arch, own_delta=True)[0])
     fused = fused_program(head_dim, dtype, causal, bottom_right, scale, mods)
     return texts + ([fused] if fused else [])
 
@@ -163,44 +179,44 @@ def _kernel(runtime, text, arch):
 
 def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
                       bottom_right, score_mod=None, mask_mod=None,
-                      atomic=False):
+                      atomic=False, traced=None):
     """dq, dk, dv (in q's dtype) from flashc's backward kernels, or None
     where they do not reach (not CUDA, or a head dim past TILES or, with
     Python modifiers, MODIFIER_TILES). Shapes as
     _autograd.blocked_backward's (grad_lse may be None). The dQ and dK/dV
     programs, or with `atomic` the fused program where it reaches; launched
-    by _plans (a plan per call signature without modifiers, a plan per
-    call with them: their traces are per call)."""
-    import torch
-    from . import _plans, _runtime_of
-    head_dim = q.shape[-1]
+    by the plan of the call's signature (_plans.backward), with modifiers
+    also of their trace: `traced` (Modifiers, captured values), the
+    forward's, or traced here from score_mod and mask_mod."""
+    from . import _plans
     modified = score_mod is not None or mask_mod is not None
-    if not q.is_cuda or tiles_for(head_dim, modified) is None:
+    if not q.is_cuda or tiles_for(q.shape[-1], modified) is None:
         return None
-    if not modified:
-        return _plans.backward(grad_out, grad_lse, q, k, v, out, lse, causal,
-                               scale, bottom_right, atomic)
-    mods, captured = trace_modifiers(score_mod, mask_mod)
-    runtime, arch = _runtime_of(torch, q)
-    args = (head_dim, _dtype(q), causal, bottom_right, scale, mods)
-    fused = fused_program(*args) if atomic else None
-    texts = (None, None, fused) if fused else (
-        *modified_programs(*args, arch), None)
-    plan = _plans._BackwardPlan(q, k, _kernels(runtime, arch, texts))
-    return plan.run(grad_out, grad_lse, q, k, v, out, lse, captured)
+    mods, captured = (traced or trace_modifiers(score_mod, mask_mod)) \
+        if modified else (None, ())
+    return _plans.backward(grad_out, grad_lse, q, k, v, out, lse, causal,
+                           scale, bottom_right, atomic, mods, captured)
 
 
-def unmodified_kernels(q, causal, scale, bottom_right, atomic):
-    """(runtime, dq, dkdv, fused) kernels of an unmodified backward on q's
-    device: the two programs, or with `atomic` the fused one where it
-    reaches."""
+def backward_kernels(q, causal, scale, bottom_right, atomic, mods=None,
+                     own_delta=False):
+    """(runtime, dq, dkdv, fused) kernels of a backward on q's device: the
+    two programs (with `own_delta` the dQ program computing D), or with
+    `atomic` the fused one where it reaches; `mods` the forward's
+    Modifiers, or None."""
     import torch
     from . import _runtime_of
     runtime, arch = _runtime_of(torch, q)
     args = (q.shape[-1], _dtype(q), causal, bottom_right, scale)
-    fused = _unmodified_fused_program(*args) if atomic else None
-    return _kernels(runtime, arch, (None, None, fused) if fused else
-                    (*programs(*args, arch), None))
+    if mods is None:
+        fused = _unmodified_fused_program(*args) if atomic else None
+        texts = (None, None, fused) if fused else (
+            *programs(*args, arch, own_delta), None)
+    else:
+        fused = fused_program(*args, mods) if atomic else None
+        texts = (None, None, fused) if fused else (
+            *modified_programs(*args, mods, arch, own_delta), None)
+    return _kernels(runtime, arch, texts)
 
 
 def _dtype(q):
@@ -230,22 +246,27 @@ def _scales(scale):
             f"scale({scale:.9e})")
 
 
-class Modifiers:
+class Modifiers(NamedTuple):
     """Score and mask modifiers for the two programs: the regions of
     flashc.mods.trace (text, or None) and their captures' memref types.
     The compiled programs differentiate the score_mod (flash.grad_scores
-    on modified scores)."""
+    on modified scores). Hashable: a modified call's backward plan is kept
+    per Modifiers (_plans.backward)."""
 
-    def __init__(self, score_region=None, mask_region=None, capture_types=()):
-        self.score_region = score_region
-        self.mask_region = mask_region
-        self.capture_types = list(capture_types)
+    score_region: Optional[str] = None
+    mask_region: Optional[str] = None
+    capture_types: Tuple[str, ...] = ()
 
 
 def trace_modifiers(score_mod, mask_mod):
     """(Modifiers, the captured tensors) of Python functions."""
     from . import mods
     text, captured, types = mods.trace(score_mod, mask_mod)
+    return modifiers_of(text, types), captured
+
+
+def modifiers_of(text, types):
+    """The Modifiers of flashc.mods.trace's text and capture types."""
     # The text is `  score_mod {` region, then `  mask_mod {` region (each
     # present or not); a region's body runs to the next header.
     bodies = {}
@@ -256,8 +277,8 @@ def trace_modifiers(score_mod, mask_mod):
             continue
         end = text.find("\n  mask_mod {", start + 1)
         bodies[kind] = text[start + len(header):end if end >= 0 else None]
-    return (Modifiers(bodies.get("score_mod"), bodies.get("mask_mod"), types),
-            captured)
+    return Modifiers(bodies.get("score_mod"), bodies.get("mask_mod"),
+                     tuple(types))
 
 
 def _modifier_captures(mods):
@@ -317,10 +338,13 @@ def _score_chain(scores, scores_type, mods, row, col, transposed, scale):
 
 
 def dq_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
-               mods=None):
+               mods=None, own_delta=False):
     """MLIR text of the dQ program: (q, k, v, dq, captures dout, lse,
-    delta, then the modifiers' captures); `tiles` overrides TILES'
-    (block_m, block_n, warps, q); `mods` (Modifiers) the forward's."""
+    delta, with `own_delta` out, then the modifiers' captures); `tiles`
+    overrides TILES' (block_m, block_n, warps, q); `mods` (Modifiers) the
+    forward's. With `own_delta` the program computes D = rowsum(dO∘O) from
+    dO and the forward's output and writes it to delta (for the dK/dV
+    program) instead of reading it."""
     bm, bn, warps, q, *strategy = (tiles or
                                    tiles_for(head_dim, mods is not None)[0])
     t4 = _MEM4.format(d=head_dim, t=dtype)
@@ -367,7 +391,17 @@ def dq_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
         f"    %qt = flash.load_tile %q[%bh, %row] : {t4} -> {tile}",
         f"    %dot = flash.load_tile %dout[%bh, %row] : {t4} -> {tile}",
         f"    %lse_rows = flash.load_rows %lse[%bh, %row] : {_MEM3} -> {rows}",
-        f"    %delta_rows = flash.load_rows %delta[%bh, %row] : {_MEM3} -> {rows}",
+    ]
+    if own_delta:
+        lines += [
+            f"    %delta_rows = flash.row_dot %dout, %out[%bh, %row] : {t4}, "
+            f"{t4} -> {rows}",
+            f"    flash.store_rows %delta_rows, %delta[%bh, %row] : {rows} -> "
+            f"{_MEM3}"]
+    else:
+        lines.append(f"    %delta_rows = flash.load_rows %delta[%bh, %row] : "
+                     f"{_MEM3} -> {rows}")
+    lines += [
         f"    %acc0 = arith.constant dense<0.0> : {acc}",
         f"    %r = flash.kv_loop %k, %v [%kv_bh] upper {upper} init(%acc0)"
         f" : {t4}, {t4}, {acc} -> {acc} {{",
@@ -391,8 +425,8 @@ def dq_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
     return _function(
         "backward_dq", ["%q", "%k", "%v", "%dq"], t4,
         _config(bm, bn, warps, q, *strategy),
-        [("%dout", t4), ("%lse", _MEM3), ("%delta", _MEM3)], "%qblock", lines,
-        mods)
+        [("%dout", t4), ("%lse", _MEM3), ("%delta", _MEM3)]
+        + ([("%out", t4)] if own_delta else []), "%qblock", lines, mods)
 
 
 def dkdv_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,

@@ -16,11 +16,12 @@ import ctypes
 
 import torch
 
-from . import (FlashcError, _Capture, _fill_captures, _Shape, _Strides,
-               _cached_bundle, _lock, _prepare, _short_queries,
-               _traced_kernel, attention_mlir)
+from . import (FlashcError, _Capture, _check_captured, _fill_captures,
+               _Shape, _Strides, _cached_bundle, _lock, _prepare,
+               _short_queries, _traced_kernel, attention_mlir, mods)
 
 _forward_plans = {}
+_modified_plans = {}
 _backward_plans = {}
 _MAX_PLANS = 1024
 
@@ -164,6 +165,77 @@ def _forward_plan(q, k, v, causal, scale, bottom_right, return_lse):
                         bool(return_lse))
 
 
+class _ModifiedPlan:
+    """One attention kernel with Python modifiers, for one signature and
+    one trace: the kernel of the trace's text and the launch's
+    structures. A call fills in the captured tensors, which its trace
+    gives anew (the functions may close over other tensors)."""
+
+    def __init__(self, runtime, kernel, shape, strides, out_from_q,
+                 return_lse, captures):
+        self.runtime, self.kernel = runtime, kernel
+        self.shape, self.strides = shape, strides  # kept for their byrefs
+        self.shape_ref = ctypes.byref(shape)
+        self.strides_ref = ctypes.byref(strides) if strides else None
+        self.out_from_q = out_from_q
+        self.return_lse = return_lse
+        self.captures = (_Capture * max(1, captures))()
+
+    def run(self, q, k, v, captured, block_map):
+        _check_captured(torch, q, captured)
+        out = torch.empty_like(q) if self.out_from_q else \
+            torch.empty(q.shape, dtype=q.dtype, device=q.device)
+        lse = torch.empty(q.shape[:3], dtype=torch.float32,
+                          device=q.device) if self.return_lse else None
+        array = type(self.captures).from_buffer_copy(self.captures)
+        _fill_captures(torch, array, captured)
+        if self.runtime.lib.flashc_kernel_launch_strided(
+                self.kernel, self.shape_ref, self.strides_ref, q.data_ptr(),
+                k.data_ptr(), v.data_ptr(), out.data_ptr(),
+                lse.data_ptr() if lse is not None else 0, array,
+                len(captured), block_map.handle if block_map else None,
+                _current_stream(q.device.index)) != 0:
+            raise FlashcError("flashc launch: " + self.runtime.error())
+        return out, lse
+
+
+def modified_attention(q, k, v, causal, scale, bottom_right, return_lse,
+                       score_mod, mask_mod, block_map):
+    """flashc.attention with Python modifiers, by the plan of the call's
+    signature and trace: (out, lse or None, (regions, captured, types)),
+    flashc.mods.trace's, for the backward."""
+    regions, captured, types = mods.trace(score_mod, mask_mod)
+    options = (causal, scale, bottom_right, return_lse)
+    key = _signature(q, k, v, *options, *map(type, options), regions,
+                     tuple(types))
+    try:
+        plan = _modified_plans.get(key)
+    except TypeError:  # an unhashable option: the checks name it
+        plan = key = None
+    if plan is None:
+        plan = _modified_plan(q, k, v, causal, scale, bottom_right,
+                              return_lse, regions, captured, types)
+        _keep(_modified_plans, key, plan)
+    out, lse = plan.run(q, k, v, captured, block_map)
+    return out, lse, (regions, captured, types)
+
+
+def _modified_plan(q, k, v, causal, scale, bottom_right, return_lse,
+                   regions, captured, types):
+    dtype, runtime, arch, strided, out = _prepare(torch, q, k, v, scale,
+                                                  causal)
+    # The regions go in as text: the functions were traced once already.
+    text, _ = attention_mlir(q.shape[3], dtype, causal, scale, regions or None,
+                             None, bottom_right, return_lse, types, strided,
+                             _short_queries(q.shape[2]))
+    kernel, _ = _traced_kernel(runtime, torch, q, text, captured, (), arch)
+    shape = _Shape(q.shape[0], q.shape[1], q.shape[2], k.shape[2], k.shape[1])
+    strides = _Strides.of(q, k, v, out) if strided else None
+    return _ModifiedPlan(runtime, kernel, shape, strides,
+                         out.stride() == torch.empty_like(q).stride(),
+                         bool(return_lse), len(captured))
+
+
 class _BackwardPlan:
     """The compiled backward's launches for one signature: the dQ and dK/dV
     programs, or the fused one (dQ added by atomics into a float32 tensor);
@@ -171,8 +243,10 @@ class _BackwardPlan:
     Grouped K/V are expanded to the query heads for the dK/dV (or fused)
     program and its results summed over each group."""
 
-    def __init__(self, q, k, kernels):
+    def __init__(self, q, k, kernels, own_delta=False):
         self.runtime, self.dq, self.dkdv, self.fused = kernels
+        # The dQ program computes D (from dO and out) and writes it.
+        self.own_delta = own_delta and not self.fused
         batch, heads, seq_q, head_dim = q.shape
         kv_heads, seq_k = k.shape[1], k.shape[2]
         self.group = heads // kv_heads
@@ -183,7 +257,8 @@ class _BackwardPlan:
         rows, kv = q.shape[:3], (batch, heads, seq_k, head_dim)
         # Captures: dQ's (dO, lse, D); dK/dV's (V, dK, lse, D), the fused
         # program's also dQ's float32 accumulator.
-        self.dq_captures = _capture_array(q.shape, rows, rows)
+        self.dq_captures = _capture_array(
+            q.shape, rows, rows, *([q.shape] if self.own_delta else []))
         self.kv_captures = _capture_array(kv, kv, rows, rows,
                                           *([q.shape] if self.fused else []))
 
@@ -192,11 +267,20 @@ class _BackwardPlan:
             raise ValueError(f"grad_out {tuple(grad_out.shape)} and out "
                              f"{tuple(out.shape)} must be shaped like q "
                              f"{tuple(q.shape)}")
-        # d lse_i / d s_ij = p_ij, so grad_lse joins D: ds = p * (dp - D + dlse).
-        delta = out.float().mul_(grad_out).sum(-1)
-        if grad_lse is not None:
-            delta -= grad_lse
         q, k, v, grad_out = (t.contiguous() for t in (q, k, v, grad_out))
+        if self.own_delta:
+            if grad_lse is not None:
+                raise FlashcError("internal: a plan whose dQ program computes "
+                                  "D cannot take grad_lse")
+            out = out.contiguous()
+            delta = torch.empty(q.shape[:3], device=q.device,
+                                dtype=torch.float32)
+        else:
+            # d lse_i / d s_ij = p_ij, so grad_lse joins D:
+            # ds = p * (dp - D + dlse).
+            delta = out.float().mul_(grad_out).sum(-1)
+            if grad_lse is not None:
+                delta -= grad_lse
         lse = lse.float().contiguous()
         stream = _current_stream(q.device.index)
 
@@ -216,7 +300,8 @@ class _BackwardPlan:
         else:
             dq = torch.empty_like(q)
             launch(self.dq, self.shape_refs[0], (q, k, v, dq),
-                   self.dq_captures, (grad_out, lse, delta))
+                   self.dq_captures, (grad_out, lse, delta,
+                                      *([out] if self.own_delta else [])))
         if self.group > 1:
             k, v = (t.repeat_interleave(self.group, 1) for t in (k, v))
         dk, dv = torch.empty_like(k), torch.empty_like(v)
@@ -235,15 +320,20 @@ class _BackwardPlan:
 
 
 def backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
-             bottom_right, atomic):
-    """dq, dk, dv of an unmodified call from the compiled backward, by the
-    plan of the call's signature."""
+             bottom_right, atomic, mods=None, captured=()):
+    """dq, dk, dv from the compiled backward, by the plan of the call's
+    signature: its shapes, options, and with modifiers their Modifiers
+    (the regions' text and capture types); `captured` the values the
+    modifiers' captures take in this call."""
+    # Without a loss on the log-sum-exp the dQ program computes D itself.
+    own_delta = grad_lse is None
     key = (q.shape, k.shape, q.dtype, q.device, causal, scale, bottom_right,
-           atomic)
+           atomic, own_delta, mods)
     plan = _backward_plans.get(key)
     if plan is None:
-        from ._backward_kernels import unmodified_kernels
-        plan = _BackwardPlan(q, k, unmodified_kernels(
-            q, causal, scale, bottom_right, atomic))
+        from ._backward_kernels import backward_kernels
+        plan = _BackwardPlan(q, k, backward_kernels(
+            q, causal, scale, bottom_right, atomic, mods, own_delta),
+            own_delta)
         _keep(_backward_plans, key, plan)
-    return plan.run(grad_out, grad_lse, q, k, v, out, lse)
+    return plan.run(grad_out, grad_lse, q, k, v, out, lse, captured)

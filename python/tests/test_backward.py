@@ -189,6 +189,19 @@ check_grads("torch.float16 d=64 documents with a prebuilt block map", q, k, v,
 for dtype in (torch.float16, torch.bfloat16):
     q, k, v = inputs(2, 4, 2, 130, 257, 64, dtype)
     check_grads(f"{dtype} loss through lse", q, k, v, causal=True, lse_loss=True)
+# With modifiers: D - dlse in PyTorch, not D in the dQ program.
+slopes = torch.rand(8, device="cuda")
+docs = (torch.arange(300, device="cuda") * 4 // 300).repeat(2, 1).to(torch.int32)
+for name, kwargs in mod_cases(slopes, docs)[1:4]:
+    for deterministic in (False, True):
+        torch.use_deterministic_algorithms(deterministic)
+        try:
+            q, k, v = inputs(2, 8, 2, 300, 300, 64, torch.float16)
+            check_grads(f"{name} loss through lse"
+                        f"{' (deterministic)' if deterministic else ''}",
+                        q, k, v, lse_loss=True, **kwargs)
+        finally:
+            torch.use_deterministic_algorithms(False)
 
 # Views read in place, gradients shaped like them.
 for dtype in (torch.float16, torch.bfloat16):
@@ -275,8 +288,11 @@ check("torch.compile: no graph breaks", explained.graph_break_count == 0,
 compiled = torch.compile(block, fullgraph=True)
 grads = torch.autograd.grad(compiled(q, k, v), (q, k, v))
 errors = [rel_l2(g, e.double()) for g, e in zip(grads, eager)]
+# Eager, whose loss leaves the log-sum-exp's gradient None, computes D in
+# the dQ program; the compiled graph's backward gets zeros for it and D
+# from PyTorch: the same values summed in another order.
 check("torch.compile(fullgraph=True): gradients as in eager",
-      max(errors) < 1e-6, " ".join(f"{e:.1e}" for e in errors))
+      max(errors) < 1e-5, " ".join(f"{e:.1e}" for e in errors))
 
 # The custom ops' schema, fake (meta) implementations and autograd
 # registration, by torch.library.opcheck.

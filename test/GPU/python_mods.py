@@ -81,6 +81,7 @@ def run():
                 print(f"{'ok  ' if ok else 'FAIL'} {name:<11} {dtype:<5} "
                       f"{(b, h, sq, sk, d)} rel_l2 {err:.2e}", flush=True)
     failures += reuse_block_map(torch)
+    failures += planned_calls(torch, gen)
     print(f"{failures} failed")
     return failures
 
@@ -110,6 +111,35 @@ def reuse_block_map(torch):
         failures += 1
     except flashc.FlashcError as e:
         print("ok   refused:", str(e).splitlines()[0])
+    return failures
+
+
+def planned_calls(torch, gen):
+    """Calls of one signature and trace share a launch plan
+    (flashc._plans): a second call with other captured data reads that
+    data, and a captured tensor it cannot read is still refused."""
+    failures = 0
+    b, h, s, d = 2, 3, 777, 64
+    q, k, v = (torch.randn(b, h, s, d, device="cuda", dtype=torch.float16)
+               for _ in range(3))
+    for call in range(2):
+        slopes = torch.rand(h, generator=gen).cuda() * (call + 1)
+        kwargs = dict(cases(slopes, None, None)[1][1])
+        ref, _ = reference(torch, q, k, v, kwargs)
+        out = flashc.attention(q, k, v, **kwargs)
+        err = ((out.double() - ref).norm() / ref.norm()).item()
+        ok = err < 2e-3 and not torch.isnan(out).any().item()
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} planned alibi, slopes {call} "
+              f"rel_l2 {err:.2e}")
+    for what, slopes in (("on the CPU", torch.rand(h)),
+                         ("not contiguous", torch.rand(2 * h).cuda()[::2])):
+        try:
+            flashc.attention(q, k, v, **cases(slopes, None, None)[1][1])
+            print(f"FAIL a planned call took a captured tensor {what}")
+            failures += 1
+        except ValueError as e:
+            print(f"ok   refused a captured tensor {what}: {e}")
     return failures
 
 

@@ -19,6 +19,15 @@ print("dq program:", next(l.strip() for l in dq.splitlines() if "flash.tiled" in
 print("dkdv program:", next(l.strip() for l in dkdv.splitlines() if "flash.kv_loop" in l))
 print("dkdv mask:", next(l.strip() for l in dkdv.splitlines() if "flash.mask" in l))
 
+# The dQ program computing D itself.
+for d, arch in ((128, "sm_80"), (128, "sm_90a"), (176, "sm_80")):
+    text = bk.programs(d, "bf16", True, True, None, arch, True)[0]
+    with open(os.path.join(out, f"dq_own_{d}_{arch}.mlir"), "w") as f:
+        f.write(text)
+print("own delta:", next(l.strip() for l in bk.programs(
+    128, "bf16", True, True, None, "sm_90a", True)[0].splitlines()
+    if "row_dot" in l))
+
 # On sm_90a the programs at head dims 64 and 128 take wgmma; other head
 # dims keep mma_sync.
 for d, dtype, form in ((64, "bf16", "br"), (64, "f16", "full"),
