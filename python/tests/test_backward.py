@@ -33,6 +33,8 @@ def mod_cases(slopes, docs):
         ("window", dict(causal=True,
                         mask_mod=lambda b, h, q, kv: q - kv < 100)),
         ("documents", dict(mask_mod=lambda b, h, q, kv: docs[b, q] == docs[b, kv])),
+        ("causal documents", dict(causal=True, mask_mod=lambda b, h, q, kv:
+                                  docs[b, q] == docs[b, kv])),
         ("bias_where", dict(score_mod=lambda s, b, h, q, kv: m.where(
             kv > q, s - 1.5, m.maximum(s, 0.5 * s)))),
     ]
@@ -56,6 +58,14 @@ if "--warm" in sys.argv:
     # The block map's build (no log-sum-exp) for the documents case.
     documents = dict(mod_cases(None, m.TensorSpec("torch.int32", 2)))["documents"]
     flashc._modified_bundle(flashc.attention_mlir(64, "f16", **documents)[0], ARCH)
+    # Documents under a bottom-right causal mask.
+    text, _ = flashc.attention_mlir(64, "f16", True, lse=True,
+                                    bottom_right=True, **documents)
+    flashc._modified_bundle(text, ARCH)
+    mods, _ = backward_kernels.trace_modifiers(None, documents["mask_mod"])
+    for text in backward_kernels.all_programs(64, "f16", True, True, None,
+                                              mods, ARCH):
+        flashc._modified_bundle(text, ARCH)
     sys.exit(0)
 
 import torch  # noqa: E402 - after --warm, which runs without torch
@@ -189,6 +199,15 @@ check_grads("torch.float16 d=64 documents with a prebuilt block map", q, k, v,
 for dtype in (torch.float16, torch.bfloat16):
     q, k, v = inputs(2, 4, 2, 130, 257, 64, dtype)
     check_grads(f"{dtype} loss through lse", q, k, v, causal=True, lse_loss=True)
+# Bottom-right causal with a document mask: both programs' block maps skip
+# the blocks past the shifted diagonal. (Lengths at which some rows see a
+# key of their document, and some none.)
+docs = (torch.arange(300, device="cuda") * 3 // 300).repeat(2, 1).to(torch.int32)
+for sq, sk in ((130, 300), (300, 260)):
+    q, k, v = inputs(2, 8, 2, sq, sk, 64, torch.float16)
+    check_grads(f"documents bottom_right {sq}x{sk}", q, k, v, causal=True,
+                bottom_right=True, mask_mod=dict(mod_cases(None, docs))[
+                    "documents"]["mask_mod"])
 # With modifiers: D - dlse in PyTorch, not D in the dQ program.
 slopes = torch.rand(8, device="cuda")
 docs = (torch.arange(300, device="cuda") * 4 // 300).repeat(2, 1).to(torch.int32)

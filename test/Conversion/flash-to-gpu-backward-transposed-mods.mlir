@@ -2,8 +2,8 @@
 // row per key, a column per query): the region still receives (q_idx,
 // kv_idx), the query from the column and the key from the row, and the
 // block test that lets whole blocks skip an affine mask takes the queries
-// from the columns. No block map: a transposed data-dependent mask would
-// be evaluated in every block.
+// from the columns. (A data-dependent one gets a transposed block map:
+// flash-to-gpu-backward-transposed-map.mlir.)
 // RUN: flashc-opt %s --flash-to-gpu | FileCheck %s
 
 // CHECK-LABEL: gpu.func @window_dkdv_kernel

@@ -16,12 +16,15 @@ using namespace mlir::flash;
 
 SmallVector<MaskModOp> flash::dataDependentMasks(TiledOp tiled) {
   SmallVector<MaskModOp> masks;
-  // A transposed mask (the backward's dK/dV program) is evaluated in every
-  // block: the map holds query blocks' key blocks.
   tiled.walk([&](MaskModOp op) {
-    if (!op.getTransposed() && !AffineMask::analyze(op.getBody()))
+    if (!AffineMask::analyze(op.getBody()))
       masks.push_back(op);
   });
+  // One map serves one orientation: a program that has both (never one
+  // that flashc writes) maps its untransposed masks and evaluates the
+  // transposed ones in every block.
+  if (llvm::any_of(masks, [](MaskModOp op) { return !op.getTransposed(); }))
+    llvm::erase_if(masks, [](MaskModOp op) { return op.getTransposed(); });
   return masks;
 }
 
@@ -96,11 +99,24 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
       causal = mask;
   });
   if (causal) {
-    Value lastRow = k.add(q0, k.idx(k.blockM - 1));
-    if (causal.getDiagonal())
-      lastRow = k.add(lastRow, arith::SubIOp::create(b, loc, seqK, seqQ));
-    Value past =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, kv0, lastRow);
+    // Bottom-right: the diagonal is the keys' length less the queries'.
+    Value past;
+    if (!causal.getTransposed()) {
+      Value lastRow = k.add(q0, k.idx(k.blockM - 1));
+      if (causal.getDiagonal())
+        lastRow = k.add(lastRow, arith::SubIOp::create(b, loc, seqK, seqQ));
+      past = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, kv0,
+                                   lastRow);
+    } else {
+      // Rows are keys, columns queries: a block whose first key is past
+      // its last query.
+      Value lastColumn = k.add(kv0, k.idx(k.blockN - 1));
+      if (causal.getDiagonal())
+        lastColumn =
+            k.add(lastColumn, arith::SubIOp::create(b, loc, seqQ, seqK));
+      past = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, q0,
+                                   lastColumn);
+    }
     pairs = arith::SelectOp::create(b, loc, past, k.idx(0), pairs);
   }
   // Where block_n divides the threads, each thread keeps one key column and
@@ -145,7 +161,11 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
     Value qSafe = clampBelow(b, loc, qIdx, seqQ);
     Value kvSafe = clampBelow(b, loc, kvIdx, seqK);
     for (MaskModOp mask : dataDependentMasks(tiled)) {
-      SmallVector<Value> regionArgs = {batch, head, qSafe, kvSafe, seqQ, seqK};
+      // A transposed mask's rows are keys and its columns queries.
+      SmallVector<Value> regionArgs =
+          mask.getTransposed()
+              ? SmallVector<Value>{batch, head, kvSafe, qSafe, seqK, seqQ}
+              : SmallVector<Value>{batch, head, qSafe, kvSafe, seqQ, seqK};
       for (Value capture : mask.getCaptures())
         regionArgs.push_back(captures[llvm::find(tiled.getCaptures(), capture) -
                                       tiled.getCaptures().begin()]);

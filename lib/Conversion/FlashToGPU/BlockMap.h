@@ -28,7 +28,11 @@ constexpr int64_t kBlockSeenOnly = kBlockSomeSeen;
 /// Threads of the map kernel's programs.
 constexpr int64_t kBlockMapThreads = 128;
 
-/// The mask_mods of `tiled` that need the map (not affine, not transposed).
+/// The mask_mods of `tiled` that need the map: those not affine, all of
+/// one orientation (untransposed where a program has both). A transposed
+/// map's rows are key blocks and its columns query blocks (the backward's
+/// dK/dV program): the same layout over the program's own rows and
+/// streamed blocks.
 SmallVector<MaskModOp> dataDependentMasks(TiledOp tiled);
 
 /// Which of batch and head the map's masks read: a map of a mask that reads

@@ -457,9 +457,8 @@ LogicalResult TileLowering::lowerModifier(Operation *op, Value scores) {
   else if (auto maskMod = dyn_cast<MaskModOp>(op)) {
     bindModCoordinates(maskMod, mod);
     mod.affine = AffineMask::analyze(maskMod.getBody());
-    // The block map holds query blocks' key blocks: a transposed program
-    // evaluates its data-dependent mask in every block instead.
-    if (!mod.affine && !mod.transposed)
+    // The block map's entry says whether this block needs the mask.
+    if (!mod.affine && llvm::is_contained(dataDependentMasks(tiled), maskMod))
       mod.mapBits = currentMapBits;
   }
   TileStorage storage = *tile;
