@@ -814,6 +814,8 @@ def attention(q, k, v, causal=False, scale=None, score_mod=None,
                                                   causal)
     head_dim = q.shape[3]
     short = _short_queries(q.shape[2])
+    if callable(score_mod) or callable(mask_mod):
+        _check_coordinates(*q.shape[:3], k.shape[2])
     capture_types = [_capture_type(torch, c, i) for i, c in enumerate(captures)]
     text, traced = attention_mlir(head_dim, dtype, causal, scale, score_mod,
                                   mask_mod, bottom_right, return_lse,
@@ -879,6 +881,15 @@ def _runtime_of(torch, q):
                 torch.zeros(1, device=q.device)  # torch's context first
                 runtime = _runtimes[device] = _Runtime(device)
     return runtime, arch
+
+
+def _check_coordinates(*sizes):
+    """Python modifiers are traced for batch, head and position coordinates
+    below mods.COORDINATE_LIMIT (their index arithmetic may narrow to 32
+    bits): a call with a larger dimension is refused."""
+    if max(sizes) >= mods.COORDINATE_LIMIT:
+        raise ValueError("Python modifiers take batches, heads and sequence "
+                         f"positions below 2**30; this call has {max(sizes)}")
 
 
 def _check_captured(torch, q, values):
@@ -972,6 +983,9 @@ def varlen_attention(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
                              " (call .contiguous())")
     dtype = "f16" if q.dtype == torch.float16 else "bf16"
     runtime, arch = _runtime_of(torch, q)
+    if callable(score_mod) or callable(mask_mod):
+        _check_coordinates(q.shape[0], k.shape[0], q.shape[1],
+                           cu_seqlens_q.shape[0])
     capture_types = [_capture_type(torch, c, i) for i, c in enumerate(captures)]
     text, traced = attention_mlir(q.shape[2], dtype, causal, scale, score_mod,
                                   mask_mod, bottom_right, return_lse,
@@ -1061,6 +1075,9 @@ def paged_attention(q, k_cache, v_cache, block_table, seqlens_k, causal=False,
                              "other strides multiples of 8 and 16-byte "
                              f"alignment, got strides {tuple(t.stride())}"
                              " (call .contiguous())")
+    if callable(score_mod) or callable(mask_mod):
+        _check_coordinates(batch, heads, seq_q,
+                           block_table.shape[1] * page_size)
     capture_types = [_capture_type(torch, c, i) for i, c in enumerate(captures)]
     text, traced = attention_mlir(head_dim, dtype, causal, scale, score_mod,
                                   mask_mod, bottom_right, return_lse,

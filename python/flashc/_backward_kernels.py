@@ -70,23 +70,46 @@ WGMMA_TILES = {
     64: ((64, 64, 4, *_WG), (64, 64, 4, *_WG)),
     128: ((64, 64, 4, *_WG), (64, 32, 4, *_WG)),
 }
-# With modifiers, 32-column blocks where 64 reach 255 registers.
+# With modifiers: at 64 the unmodified tiles (no spill for the modifiers
+# of test/Python/backward_programs.test, nor for a softcap over ALiBi with
+# a document mask: 255 registers; 64-key dK/dV blocks are faster than 32,
+# bench/RESULTS.md entry 43); at 128 32-column blocks, where 64 spill.
 WGMMA_MODIFIER_TILES = {
-    64: ((64, 64, 4, *_WG), (64, 32, 4, *_WG)),
+    64: ((64, 64, 4, *_WG), (64, 64, 4, *_WG)),
     128: ((64, 32, 4, *_WG), (64, 32, 4, *_WG)),
 }
 
 
-def tiles_for(head_dim, modified=False, arch=None):
-    """The (dQ, dK/dV) tiles of `head_dim` (with modifiers: `modified`)
-    for `arch` (None: any), or None where the compiled backward does not
-    reach."""
+# A mask that reads data gives the dK/dV program a block map (its key
+# blocks' query blocks), whose values push its larger tiles into spills:
+# its tiles then, per MODIFIER_TILES row (mma_sync's at 128 on sm_90a too,
+# where wgmma's spill).
+MAPPED_DKDV_TILES = {64: (64, 32, 4, "shared"), 128: (64, 16, 4, "shared")}
+WGMMA_MAPPED_DKDV_TILES = {64: (64, 32, 4, *_WG)}
+
+
+def reads_data(mods):
+    """Whether the Modifiers (or None) have a mask that loads captured
+    data (which flash-to-gpu serves with a block map)."""
+    return mods is not None and mods.mask_region is not None and \
+        "memref.load" in mods.mask_region
+
+
+def tiles_for(head_dim, modified=False, arch=None, mapped=False):
+    """The (dQ, dK/dV) tiles of `head_dim` (with modifiers: `modified`;
+    with a mask that reads data: `mapped`) for `arch` (None: any), or None
+    where the compiled backward does not reach."""
     if arch == "sm_90a" and head_dim in WGMMA_TILES:
-        return (WGMMA_MODIFIER_TILES if modified else WGMMA_TILES)[head_dim]
-    table = MODIFIER_TILES if modified else TILES
+        tiles = (WGMMA_MODIFIER_TILES if modified else WGMMA_TILES)[head_dim]
+        if mapped:
+            return tiles[0], WGMMA_MAPPED_DKDV_TILES.get(
+                head_dim, MAPPED_DKDV_TILES[head_dim])
+        return tiles
+    table = MODIFIER_TILES if modified or mapped else TILES
     for limit in sorted(table):
         if head_dim <= limit:
-            return table[limit]
+            return (table[limit][0], MAPPED_DKDV_TILES[limit]) if mapped \
+                else table[limit]
     return None
 
 
@@ -105,7 +128,8 @@ def modified_programs(head_dim, dtype, causal, bottom_right, scale, mods,
     """programs() with the forward's modifiers (Modifiers, or None) in
     both."""
     scale = 1.0 / math.sqrt(head_dim) if scale is None else float(scale)
-    dq_tiles, dkdv_tiles = tiles_for(head_dim, mods is not None, arch)
+    dq_tiles, dkdv_tiles = tiles_for(head_dim, mods is not None, arch,
+                                     reads_data(mods))
     return (dq_program(head_dim, dtype, causal, bottom_right, scale,
                        dq_tiles, mods=mods, own_delta=own_delta),
             dkdv_program(head_dim, dtype, causal, bottom_right, scale,
@@ -118,7 +142,7 @@ def fused_program(head_dim, dtype, causal, bottom_right, scale, mods=None):
     if head_dim > FUSED_MAX_HEAD_DIM:
         return None
     scale = 1.0 / math.sqrt(head_dim) if scale is None else float(scale)
-    tiles = tiles_for(head_dim, mods is not None)[1]
+    tiles = tiles_for(head_dim, mods is not None, None, reads_data(mods))[1]
     # 64-column blocks with K's fragments in registers spill on sm_80
     # (bf16, bottom-right) once dQ's product joins: 32 columns.
     if tiles == (64, 64, 4, "registers"):
@@ -437,7 +461,8 @@ def dkdv_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
     transposed). `fused` also adds each block's dQ to dq_acc (f32, zero
     before the launch) by atomics: the whole backward in one program."""
     bm, bn, warps, q, *strategy = (tiles or
-                                   tiles_for(head_dim, mods is not None)[1])
+                                   tiles_for(head_dim, mods is not None, None,
+                                             reads_data(mods))[1])
     t4 = _MEM4.format(d=head_dim, t=dtype)
     tile = f"tensor<{bm}x{head_dim}x{dtype}>"
     qtile = f"tensor<{bn}x{head_dim}x{dtype}>"

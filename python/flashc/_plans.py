@@ -16,9 +16,9 @@ import ctypes
 
 import torch
 
-from . import (FlashcError, _Capture, _check_captured, _fill_captures,
-               _Shape, _Strides, _cached_bundle, _lock, _prepare,
-               _short_queries, _traced_kernel, attention_mlir, mods)
+from . import (FlashcError, _Capture, _check_captured, _check_coordinates,
+               _fill_captures, _Shape, _Strides, _cached_bundle, _lock,
+               _prepare, _short_queries, _traced_kernel, attention_mlir, mods)
 
 _forward_plans = {}
 _modified_plans = {}
@@ -224,6 +224,7 @@ def _modified_plan(q, k, v, causal, scale, bottom_right, return_lse,
                    regions, captured, types):
     dtype, runtime, arch, strided, out = _prepare(torch, q, k, v, scale,
                                                   causal)
+    _check_coordinates(*q.shape[:3], k.shape[2])
     # The regions go in as text: the functions were traced once already.
     text, _ = attention_mlir(q.shape[3], dtype, causal, scale, regions or None,
                              None, bottom_right, return_lse, types, strided,

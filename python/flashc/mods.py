@@ -45,11 +45,11 @@ class _Trace:
         self.prefix = prefix  # the region's names: %<prefix>...
         self.captures = captures  # [(tensor, memref type)], shared
 
-    def emit(self, text, type_):
+    def emit(self, text, type_, bounds=None):
         name = f"%{self.prefix}{self.count}"
         self.count += 1
         self.lines.append(f"    {name} = {text}")
-        return _Value(self, name, type_)
+        return _Value(self, name, type_, bounds)
 
     def constant(self, value, type_):
         if type_ == "i1":
@@ -57,7 +57,8 @@ class _Trace:
         if type_ == "f32":
             return self.emit(f"arith.constant {_float_literal(value)} : f32",
                              "f32")
-        return self.emit(f"arith.constant {int(value)} : {type_}", type_)
+        return self.emit(f"arith.constant {int(value)} : {type_}", type_,
+                         (int(value), int(value)))
 
     def capture(self, tensor):
         for index, (known, _) in enumerate(self.captures):
@@ -101,8 +102,11 @@ def _to_f32(v):
     if v.type in ("f16", "bf16"):
         return v.trace.emit(f"arith.extf {v.name} : {v.type} to f32", "f32")
     if v.type == "index":
-        i = v.trace.emit(f"arith.index_cast {v.name} : index to i64", "i64")
-        return v.trace.emit(f"arith.sitofp {i.name} : i64 to f32", "f32")
+        # Through i32 where the value's bounds allow: a 64-bit conversion
+        # per element costs the GPU several times a 32-bit one.
+        bits = "i32" if _fits(v.bounds, 32) else "i64"
+        i = v.trace.emit(f"arith.index_cast {v.name} : index to {bits}", bits)
+        return v.trace.emit(f"arith.sitofp {i.name} : {bits} to f32", "f32")
     if v.type in ("i32", "i64"):
         return v.trace.emit(f"arith.sitofp {v.name} : {v.type} to f32", "f32")
     raise TypeError(f"a {v.type} value cannot be used as a number")
@@ -113,8 +117,38 @@ def _to_index(v):
         return v
     if v.type in ("i32", "i64"):
         return v.trace.emit(f"arith.index_cast {v.name} : {v.type} to index",
-                            "index")
+                            "index", _I32_BOUNDS if v.type == "i32" else None)
     raise TypeError(f"a {v.type} value cannot be used as an index")
+
+
+# Every coordinate a modifier receives (batch, head, query and key
+# positions) is below COORDINATE_LIMIT: calls with larger dimensions are
+# refused (flashc._check_coordinates). Index values carry bounds derived
+# from it, so that a difference of positions converts to f32 through i32.
+COORDINATE_LIMIT = 2**30
+_I32_BOUNDS = (-2**31, 2**31 - 1)
+
+
+def _fits(bounds, bits):
+    return bounds is not None and -2**(bits - 1) <= bounds[0] and \
+        bounds[1] < 2**(bits - 1)
+
+
+def _index_bounds(op, a, b):
+    """The bounds of index a `op` b from the operands' (None: unknown)."""
+    if a is None or b is None:
+        return None
+    if op == "+":
+        return a[0] + b[0], a[1] + b[1]
+    if op == "-":
+        return a[0] - b[1], a[1] - b[0]
+    if op == "*":
+        products = [x * y for x in a for y in b]
+        return min(products), max(products)
+    if op in ("//", "%") and b[0] == b[1] and b[0] > 0:  # by a constant
+        c = b[0]
+        return (a[0] // c, a[1] // c) if op == "//" else (0, c - 1)
+    return None
 
 
 def _unify(a, b):
@@ -156,16 +190,20 @@ def _binary(op, x, y):
         if name is None:
             raise TypeError(f"'{op}' does not apply to comparison results")
         return trace.emit(f"arith.{name} {a.name}, {b.name} : i1", "i1")
+    bounds = _index_bounds(op, a.bounds, b.bounds) if a.type == "index" \
+        else None
     if op == "%" and a.type == "index":
-        return _floor_mod(trace, a, b)
+        return _floor_mod(trace, a, b, bounds)
     table = _FLOAT_OPS if a.type == "f32" else _INT_OPS
     if op not in table:
         raise TypeError(f"'{op}' does not apply to {a.type} values")
-    return trace.emit(f"arith.{table[op]} {a.name}, {b.name} : {a.type}", a.type)
+    return trace.emit(f"arith.{table[op]} {a.name}, {b.name} : {a.type}",
+                      a.type, bounds)
 
 
-def _floor_mod(trace, a, b):
-    """Python's (and torch's) a % b: the sign of b, not of a (remsi)."""
+def _floor_mod(trace, a, b, bounds):
+    """Python's (and torch's) a % b: the sign of b, not of a (remsi);
+    `bounds` the result's."""
     r = trace.emit(f"arith.remsi {a.name}, {b.name} : index", "index")
     zero = trace.constant(0, "index")
     nonzero = trace.emit(f"arith.cmpi ne, {r.name}, {zero.name} : index", "i1")
@@ -175,14 +213,16 @@ def _floor_mod(trace, a, b):
     fix = trace.emit(f"arith.andi {nonzero.name}, {signs.name} : i1", "i1")
     moved = trace.emit(f"arith.addi {r.name}, {b.name} : index", "index")
     return trace.emit(f"arith.select {fix.name}, {moved.name}, {r.name} : index",
-                      "index")
+                      "index", bounds)
 
 
 class _Value:
-    """A traced value: an SSA name of the region and its type."""
+    """A traced value: an SSA name of the region and its type; an index
+    value's (lowest, highest) bounds, or None where unknown."""
 
-    def __init__(self, trace, name, type_):
+    def __init__(self, trace, name, type_, bounds=None):
         self.trace, self.name, self.type = trace, name, type_
+        self.bounds = bounds
 
     def __bool__(self):
         raise TypeError("a modifier cannot branch on a traced value (an `if`, "
@@ -320,8 +360,11 @@ def where(condition, a, b):
     x = _lift(trace, a, b if isinstance(b, _Value) else None)
     y = _lift(trace, b, x)
     x, y = _unify(x, y)
+    bounds = None
+    if x.bounds is not None and y.bounds is not None:
+        bounds = (min(x.bounds[0], y.bounds[0]), max(x.bounds[1], y.bounds[1]))
     return trace.emit(f"arith.select {c.name}, {x.name}, {y.name} : {x.type}",
-                      x.type)
+                      x.type, bounds)
 
 
 def maximum(a, b):
@@ -356,7 +399,8 @@ def _trace_region(kind, fn, captures):
 
 def _trace_body(kind, fn, trace):
     p = trace.prefix
-    coords = [_Value(trace, f"%{p}{n}", "index") for n in _COORDS[:4]]
+    coords = [_Value(trace, f"%{p}{n}", "index", (0, COORDINATE_LIMIT - 1))
+              for n in _COORDS[:4]]
     if kind == "score_mod":
         result = fn(_Value(trace, f"%{p}x", "f32"), *coords)
         result = _to_f32(_lift(trace, result))

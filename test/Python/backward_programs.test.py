@@ -75,6 +75,14 @@ mods, _ = bk.trace_modifiers(*cases["softcap_window"])
 dq = bk.modified_programs(128, "f16", True, False, None, mods, "sm_90a")[0]
 print("sm_90a modified dq:", next(l.strip() for l in dq.splitlines()
                                   if "flash.tiled" in l))
+# dK/dV blocks at head dim 64 on sm_90a: 64 keys, or 32 with a mask that
+# reads data (its block map's registers).
+for name in cases:
+    mods, _ = bk.trace_modifiers(*cases[name])
+    dkdv = bk.modified_programs(64, "f16", True, False, None, mods, "sm_90a")[1]
+    print(f"sm_90a {name} dkdv:", next(l.strip()[l.strip().index("config"):]
+                                      for l in dkdv.splitlines()
+                                      if "flash.tiled" in l)[:55])
 
 # The fused program (dQ by atomics): up to head dim 128, with and without
 # modifiers.

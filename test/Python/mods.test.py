@@ -88,3 +88,25 @@ def outer_mask(b, h, q, kv):
 text, _ = flashc.attention_mlir(64, "f16", False, mask_mod=outer_mask)
 print("threads", len(seen), "memref.load %mcap0[%m0]" in seen[0],
       "memref.load %mcap0" in text)
+
+# An index converted to f32 goes through i32 where its bounds (positions
+# below mods.COORDINATE_LIMIT) allow: a difference of positions, plus a
+# constant, modulo a constant, a loaded i32; a product of positions, or a
+# loaded i32 times a number, through i64.
+for name, fn in (
+        ("kv - q", lambda s, b, h, q, kv: s + slopes[h] * (kv - q)),
+        ("kv - q + 5", lambda s, b, h, q, kv: s + (kv - q + 5)),
+        ("abs(kv - q) % 7", lambda s, b, h, q, kv: s + abs(kv - q) % 7),
+        ("where(q > kv, q - kv, 0)",
+         lambda s, b, h, q, kv: s + mods.where(q > kv, q - kv, 0)),
+        ("q * kv", lambda s, b, h, q, kv: s + q * kv),
+        ("loaded i32 * 2", lambda s, b, h, q, kv: s + places[h] * 2)):
+    regions, _, _ = mods.trace(fn, None)
+    print("convert", name, [line.split(" : ")[-1] for line in
+                            regions.splitlines() if "sitofp" in line])
+# Calls with Python modifiers refuse dimensions past the limit.
+flashc._check_coordinates(2, 16, mods.COORDINATE_LIMIT - 1)
+try:
+    flashc._check_coordinates(2, 16, mods.COORDINATE_LIMIT)
+except ValueError as e:
+    print("ValueError", e)
