@@ -15,7 +15,9 @@ this module, without torch), and indexing captured tensors by the index
 arguments (`slopes[h]`, `doc_ids[b, q_idx]`). The record becomes the
 region's MLIR text; the captured tensors become the kernel's captures. Code
 that branches on a traced value (`if score > 0:`) cannot be traced and
-raises TypeError: use `where`.
+raises TypeError: use `where`. The index arguments are below
+COORDINATE_LIMIT (calls past it are refused), so that the trace can keep
+index arithmetic that fits in 32 bits there when it converts to f32.
 
 For gradients (docs/Backward.md) the same function is also called on torch
 tensors of scores and broadcast index grids; this module's helpers then
