@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Forward + backward of flashc.attention with Python score/mask modifiers
 against FlexAttention (torch.compile(flex_attention), its block mask built
-once, outside the timing) on the same functions. Prints a table; never
+once, outside the timing, as flashc's block map is for a mask that reads
+data) on the same functions. Prints a table; never
 asserts a time.
 
     PYTHONPATH=python python3 bench/backward_mods.py --warm   # with MLIR
@@ -103,7 +104,9 @@ def main():
     print(f"device: {torch.cuda.get_device_name()}; f16 {SHAPE}; forward + "
           f"backward, median of {ROUNDS} interleaved do_bench rounds (us)")
     print("flashc: the default backward; 2 programs: under "
-          "torch.use_deterministic_algorithms (no atomics)")
+          "torch.use_deterministic_algorithms (no atomics); a mask that "
+          "reads data: flashc.block_map built once, as FlexAttention's "
+          "block mask")
     print(f"{'modifier':12} {'flashc us':>10} {'2 programs':>10} "
           f"{'flex us':>9} {'x flex':>7} {'2p x flex':>9} {'grad rel_l2':>12}")
     for name, causal, score_mod, mask_mod in cases(slopes, docs):
@@ -111,9 +114,17 @@ def main():
                                requires_grad=True) for _ in range(3))
         dout = torch.randn(b, h, s, d, device="cuda", dtype=torch.float16)
 
+        # A mask that reads data: flashc's block map built once too, as
+        # FlexAttention's block mask is (it keeps the backward's maps).
+        mods, _ = backward_kernels.trace_modifiers(score_mod, mask_mod)
+        prebuilt = flashc.block_map(q, k, v, causal=causal,
+                                    mask_mod=mask_mod) \
+            if backward_kernels.reads_data(mods) else None
+
         def ours(q, k, v):
             return flashc.attention(q, k, v, causal=causal,
-                                    score_mod=score_mod, mask_mod=mask_mod)
+                                    score_mod=score_mod, mask_mod=mask_mod,
+                                    block_map=prebuilt)
 
         def flex_mask(b_, h_, q_, kv_):
             seen = q_ >= kv_ if causal else q_ == q_

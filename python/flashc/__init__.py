@@ -567,10 +567,21 @@ class _Runtime:
 class BlockMap:
     """Which key blocks each query block sees, for a data-dependent mask:
     built once (flashc.block_map), given to any number of
-    flashc.attention calls of the same shape and mask data."""
+    flashc.attention calls of the same shape and mask data. A
+    differentiable call's backward keeps its two programs' maps here too
+    (built on the first backward that gets this map: the same promise)."""
 
     def __init__(self, runtime, handle):
         self.runtime, self.handle = runtime, handle
+        self.derived = {}  # (kernel, shape) -> BlockMap of another kernel
+
+    def for_kernel(self, key, build):
+        """The map of another kernel under the same promise, by `key`
+        (kernel and shape): built by `build()` once."""
+        derived = self.derived.get(key)
+        if derived is None:
+            derived = self.derived[key] = build()
+        return derived
 
     def __del__(self):
         if self.handle:

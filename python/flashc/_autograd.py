@@ -75,7 +75,8 @@ def _(grad_out, grad_lse, q, k, v, out, lse, causal, scale, bottom_right):
 
 
 def backward_grads(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
-                   bottom_right, score_mod=None, mask_mod=None, traced=None):
+                   bottom_right, score_mod=None, mask_mod=None, traced=None,
+                   block_map=None):
     """dq, dk, dv of flashc.attention: flashc's compiled backward where it
     reaches (in q's dtype), else blocked_backward (float32). grad_lse may
     be None (no loss reads the log-sum-exp). FLASHC_BACKWARD: "compiled"
@@ -88,7 +89,8 @@ def backward_grads(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     score_mod and its derivative); "atomic" runs that one wherever it
     reaches (head dims up to 128; slower without a score_mod). torch.use_deterministic_algorithms(True) keeps the two
     programs. `traced`: the forward's trace of the modifiers (Modifiers,
-    captured values), else they are traced again."""
+    captured values), else they are traced again; `block_map`: the
+    forward's prebuilt BlockMap, which then keeps the programs' maps."""
     mode = os.environ.get("FLASHC_BACKWARD", "compiled")
     if mode not in ("compiled", "atomic", "pytorch"):
         raise ValueError("FLASHC_BACKWARD must be compiled, atomic or "
@@ -99,7 +101,8 @@ def backward_grads(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
             fused_is_faster(q))
         grads = compiled_backward(grad_out, grad_lse, q, k, v, out, lse,
                                   causal, scale, bottom_right, score_mod,
-                                  mask_mod, atomic=atomic, traced=traced)
+                                  mask_mod, atomic=atomic, traced=traced,
+                                  block_map=block_map)
         if grads is not None:
             return grads
     if grad_lse is None:
@@ -304,7 +307,7 @@ class ModifiedAttention(torch.autograd.Function):
         dq, dk, dv = backward_grads(
             grad_out, grad_lse, q, k, v, out, lse, o["causal"],
             o["scale"], o["bottom_right"], o["score_mod"], o["mask_mod"],
-            ctx.traced)
+            ctx.traced, o["block_map"])
         return dq.to(q.dtype), dk.to(k.dtype), dv.to(v.dtype), None
 
 

@@ -203,7 +203,7 @@ def _kernel(runtime, text, arch):
 
 def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
                       bottom_right, score_mod=None, mask_mod=None,
-                      atomic=False, traced=None):
+                      atomic=False, traced=None, block_map=None):
     """dq, dk, dv (in q's dtype) from flashc's backward kernels, or None
     where they do not reach (not CUDA, or a head dim past TILES or, with
     Python modifiers, MODIFIER_TILES). Shapes as
@@ -211,7 +211,8 @@ def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     programs, or with `atomic` the fused program where it reaches; launched
     by the plan of the call's signature (_plans.backward), with modifiers
     also of their trace: `traced` (Modifiers, captured values), the
-    forward's, or traced here from score_mod and mask_mod."""
+    forward's, or traced here from score_mod and mask_mod; `block_map` the
+    forward's prebuilt map, if any."""
     from . import _plans
     modified = score_mod is not None or mask_mod is not None
     if not q.is_cuda or tiles_for(q.shape[-1], modified) is None:
@@ -219,7 +220,8 @@ def compiled_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     mods, captured = (traced or trace_modifiers(score_mod, mask_mod)) \
         if modified else (None, ())
     return _plans.backward(grad_out, grad_lse, q, k, v, out, lse, causal,
-                           scale, bottom_right, atomic, mods, captured)
+                           scale, bottom_right, atomic, mods, captured,
+                           block_map)
 
 
 def backward_kernels(q, causal, scale, bottom_right, atomic, mods=None,

@@ -263,7 +263,8 @@ class _BackwardPlan:
         self.kv_captures = _capture_array(kv, kv, rows, rows,
                                           *([q.shape] if self.fused else []))
 
-    def run(self, grad_out, grad_lse, q, k, v, out, lse, captured=()):
+    def run(self, grad_out, grad_lse, q, k, v, out, lse, captured=(),
+            block_map=None):
         if grad_out.shape != q.shape or out.shape != q.shape:
             raise ValueError(f"grad_out {tuple(grad_out.shape)} and out "
                              f"{tuple(out.shape)} must be shaped like q "
@@ -290,9 +291,18 @@ class _BackwardPlan:
             if captured:  # the modifiers', after the program's own
                 array = (array._type_ * (len(array) + len(captured)))(*array)
                 _fill_captures(torch, array, captured, len(tensors))
+            # With a prebuilt map, the program's own map (its mask's data
+            # the same, as promised), else the launch builds one.
+            derived = block_map.for_kernel(
+                (kernel.value, tuple(operands[0].shape),
+                 tuple(operands[1].shape)),
+                lambda: self.runtime.build_block_map(
+                    kernel, *operands, None, (*tensors, *captured))) \
+                if block_map is not None else None
             if self.runtime.lib.flashc_kernel_launch_strided(
                     kernel, shape, None, *(t.data_ptr() for t in operands), 0,
-                    array, len(array), None, stream) != 0:
+                    array, len(array), derived.handle if derived else None,
+                    stream) != 0:
                 raise FlashcError("flashc launch: " + self.runtime.error())
 
         if self.fused:
@@ -321,11 +331,12 @@ class _BackwardPlan:
 
 
 def backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
-             bottom_right, atomic, mods=None, captured=()):
+             bottom_right, atomic, mods=None, captured=(), block_map=None):
     """dq, dk, dv from the compiled backward, by the plan of the call's
     signature: its shapes, options, and with modifiers their Modifiers
     (the regions' text and capture types); `captured` the values the
-    modifiers' captures take in this call."""
+    modifiers' captures take in this call; `block_map` the forward's
+    prebuilt map (BlockMap, or None), which keeps the programs' maps."""
     # Without a loss on the log-sum-exp the dQ program computes D itself.
     own_delta = grad_lse is None
     key = (q.shape, k.shape, q.dtype, q.device, causal, scale, bottom_right,
@@ -337,4 +348,5 @@ def backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
             q, causal, scale, bottom_right, atomic, mods, own_delta),
             own_delta)
         _keep(_backward_plans, key, plan)
-    return plan.run(grad_out, grad_lse, q, k, v, out, lse, captured)
+    return plan.run(grad_out, grad_lse, q, k, v, out, lse, captured,
+                    block_map)

@@ -194,6 +194,19 @@ built = flashc.block_map(q, k, v, **documents)
 check("block_map of tensors that require grad", isinstance(built, flashc.BlockMap))
 check_grads("torch.float16 d=64 documents with a prebuilt block map", q, k, v,
             **documents, block_map=built)
+# The map keeps the backward programs' maps (built by the first backward):
+# again with other inputs of the shape, and with the fused program.
+q, k, v = inputs(2, 8, 2, 300, 300, 64, torch.float16)
+check_grads("documents with a prebuilt block map, again", q, k, v,
+            **documents, block_map=built)
+check("the map keeps the two programs' maps", len(built.derived) == 2,
+      f"{len(built.derived)} maps")
+os.environ["FLASHC_BACKWARD"] = "atomic"
+try:
+    check_grads("documents with a prebuilt block map, atomic", q, k, v,
+                **documents, block_map=built)
+finally:
+    del os.environ["FLASHC_BACKWARD"]
 
 # A loss that reads the log-sum-exp too (as ring attention's merge does).
 for dtype in (torch.float16, torch.bfloat16):
@@ -309,9 +322,11 @@ grads = torch.autograd.grad(compiled(q, k, v), (q, k, v))
 errors = [rel_l2(g, e.double()) for g, e in zip(grads, eager)]
 # Eager, whose loss leaves the log-sum-exp's gradient None, computes D in
 # the dQ program; the compiled graph's backward gets zeros for it and D
-# from PyTorch: the same values summed in another order.
+# from PyTorch: the same values summed in another order, which flips the
+# bf16 rounding (2**-8) of a few gradient elements (runs gave 5e-7 to
+# 2e-5; an error in either path gives more than 1e-3).
 check("torch.compile(fullgraph=True): gradients as in eager",
-      max(errors) < 1e-5, " ".join(f"{e:.1e}" for e in errors))
+      max(errors) < 1e-4, " ".join(f"{e:.1e}" for e in errors))
 
 # The custom ops' schema, fake (meta) implementations and autograd
 # registration, by torch.library.opcheck.
