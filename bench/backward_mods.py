@@ -119,7 +119,7 @@ def main():
         mods, _ = backward_kernels.trace_modifiers(score_mod, mask_mod)
         prebuilt = flashc.block_map(q, k, v, causal=causal,
                                     mask_mod=mask_mod) \
-            if backward_kernels.reads_data(mods) else None
+            if backward_kernels.mapped_mask(mods) else None
 
         def ours(q, k, v):
             return flashc.attention(q, k, v, causal=causal,

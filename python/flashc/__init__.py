@@ -622,7 +622,10 @@ def attention_mlir(head_dim=64, dtype="f16", causal=False, scale=None,
 
     score_mod / mask_mod: Python functions (traced by flashc.mods), or MLIR
     text of the whole region (`score_mod { ... }`) whose captures' memref
-    types are `capture_types`. Needs neither torch nor a GPU.
+    types are `capture_types`. Needs neither torch nor a GPU. A traced
+    function's kernel assumes batches, heads and positions below
+    mods.COORDINATE_LIMIT, which flashc.attention checks and this does
+    not.
     """
     _check_choice("dtype", dtype, tuple(_DTYPES))
     _check_int("head_dim", head_dim)

@@ -276,8 +276,9 @@ def _blocked_backward(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
 class ModifiedAttention(torch.autograd.Function):
     """flashc.attention with Python score_mod / mask_mod functions, for
     autograd: the forward is flashc's kernel with the log-sum-exp, the
-    backward blocked_backward with the same functions evaluated on
-    tensors. Captured tensors get no gradient. (An autograd.Function, not
+    backward backward_grads (the compiled programs with the forward's
+    trace, or blocked_backward with the same functions evaluated on
+    tensors). Captured tensors get no gradient. (An autograd.Function, not
     a custom op: its arguments include Python functions, so torch.compile
     breaks the graph around it.)"""
 

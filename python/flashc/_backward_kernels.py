@@ -51,9 +51,10 @@ MODIFIER_TILES = {
 # The fused program (FlashAttention-2's default: one program per key block
 # adds each block's dQ by f32 atomics, five products a block instead of the
 # two programs' seven) reaches head dims up to 128; at 176 it spills. On
-# the H200 it is slower than the two programs, except with a score_mod
-# (whose recomputation in the dQ program costs more than the atomics):
-# bench/RESULTS.md, entry 37; _autograd.backward_grads chooses.
+# the H200 it is slower than the two programs, except with a score_mod on
+# mma_sync programs (whose recomputation in the dQ program costs more than
+# the atomics; not on wgmma's): bench/RESULTS.md, entries 37 and 42;
+# _autograd.backward_grads chooses (fused_is_faster).
 FUSED_MAX_HEAD_DIM = 128
 
 _MEM4 = "memref<?x?x?x{d}x{t}>"
@@ -88,11 +89,24 @@ MAPPED_DKDV_TILES = {64: (64, 32, 4, "shared"), 128: (64, 16, 4, "shared")}
 WGMMA_MAPPED_DKDV_TILES = {64: (64, 32, 4, *_WG)}
 
 
-def reads_data(mods):
-    """Whether the Modifiers (or None) have a mask that loads captured
-    data (which flash-to-gpu serves with a block map)."""
-    return mods is not None and mods.mask_region is not None and \
-        "memref.load" in mods.mask_region
+# The ops an affine mask (lib/Analysis/AffineMask.cpp) is made of; a mask
+# with any other op may get a block map.
+_AFFINE_OPS = ("arith.constant", "arith.addi", "arith.subi", "arith.muli",
+               "arith.index_cast", "arith.extsi", "arith.cmpi", "arith.andi",
+               "arith.ori", "arith.xori", "arith.select", "flash.yield")
+
+
+def mapped_mask(mods):
+    """Whether the Modifiers (or None) have a mask that flash-to-gpu
+    serves with a block map: one that loads captured data, or has an op an
+    affine mask has not. (Approximate: a mask of these ops that AffineMask
+    still refuses, a product of two positions, gets a map and the larger
+    tiles.)"""
+    if mods is None or mods.mask_region is None:
+        return False
+    ops = [line.split("=", 1)[1].split()[0]
+           for line in mods.mask_region.splitlines() if " = " in line]
+    return any(op not in _AFFINE_OPS for op in ops)
 
 
 def tiles_for(head_dim, modified=False, arch=None, mapped=False):
@@ -129,7 +143,7 @@ def modified_programs(head_dim, dtype, causal, bottom_right, scale, mods,
     both."""
     scale = 1.0 / math.sqrt(head_dim) if scale is None else float(scale)
     dq_tiles, dkdv_tiles = tiles_for(head_dim, mods is not None, arch,
-                                     reads_data(mods))
+                                     mapped_mask(mods))
     return (dq_program(head_dim, dtype, causal, bottom_right, scale,
                        dq_tiles, mods=mods, own_delta=own_delta),
             dkdv_program(head_dim, dtype, causal, bottom_right, scale,
@@ -142,7 +156,7 @@ def fused_program(head_dim, dtype, causal, bottom_right, scale, mods=None):
     if head_dim > FUSED_MAX_HEAD_DIM:
         return None
     scale = 1.0 / math.sqrt(head_dim) if scale is None else float(scale)
-    tiles = tiles_for(head_dim, mods is not None, None, reads_data(mods))[1]
+    tiles = tiles_for(head_dim, mods is not None, None, mapped_mask(mods))[1]
     # 64-column blocks with K's fragments in registers spill on sm_80
     # (bf16, bottom-right) once dQ's product joins: 32 columns.
     if tiles == (64, 64, 4, "registers"):
@@ -464,7 +478,7 @@ def dkdv_program(head_dim, dtype, causal, bottom_right, scale, tiles=None,
     before the launch) by atomics: the whole backward in one program."""
     bm, bn, warps, q, *strategy = (tiles or
                                    tiles_for(head_dim, mods is not None, None,
-                                             reads_data(mods))[1])
+                                             mapped_mask(mods))[1])
     t4 = _MEM4.format(d=head_dim, t=dtype)
     tile = f"tensor<{bm}x{head_dim}x{dtype}>"
     qtile = f"tensor<{bn}x{head_dim}x{dtype}>"

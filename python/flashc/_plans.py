@@ -1,12 +1,14 @@
-"""Launch plans: what an unmodified attention call and its compiled backward
-work out on every call of one signature (the operands' checks, the kernel's
+"""Launch plans: what an attention call and its compiled backward work out
+on every call of one signature (the operands' checks, the kernel's
 lookup, the launch's ctypes structures), worked out once and kept: a small
 call's time is otherwise mostly Python on the host (bench/RESULTS.md,
-entry 38).
+entries 38 and 42).
 
 A signature is everything a plan depends on: the operands' shapes,
 strides, dtypes and devices, whether their rows are 16-byte aligned, and
-the call's options. A call whose signature has no plan takes the checked
+the call's options; with Python modifiers also their trace's text and
+capture types (the trace runs on every call: the captured tensors may
+differ). A call whose signature has no plan takes the checked
 path, which raises for bad operands and otherwise makes the plan.
 
 Imported only where torch is: flashc itself works without it.

@@ -125,9 +125,14 @@ def _to_index(v):
 
 # Every coordinate a modifier receives (batch, head, query and key
 # positions) is below COORDINATE_LIMIT: calls with larger dimensions are
-# refused (flashc._check_coordinates). Index values carry bounds derived
-# from it, so that a difference of positions converts to f32 through i32.
+# refused (flashc._check_coordinates). The padding rows and columns of a
+# sequence's last block reach past its length by less than a block, hence
+# the headroom. Index values carry bounds derived from these, so that a
+# difference of positions converts to f32 through i32. (Positions that a
+# modifier computes from loaded data, as ring attention's global ones, are
+# bounded by the i32 they load.)
 COORDINATE_LIMIT = 2**30
+_COORDINATE_BOUNDS = (0, COORDINATE_LIMIT + 255)
 _I32_BOUNDS = (-2**31, 2**31 - 1)
 
 
@@ -401,7 +406,7 @@ def _trace_region(kind, fn, captures):
 
 def _trace_body(kind, fn, trace):
     p = trace.prefix
-    coords = [_Value(trace, f"%{p}{n}", "index", (0, COORDINATE_LIMIT - 1))
+    coords = [_Value(trace, f"%{p}{n}", "index", _COORDINATE_BOUNDS)
               for n in _COORDS[:4]]
     if kind == "score_mod":
         result = fn(_Value(trace, f"%{p}x", "f32"), *coords)
