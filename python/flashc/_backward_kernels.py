@@ -81,11 +81,16 @@ WGMMA_MODIFIER_TILES = {
 }
 
 
-# A mask that reads data gives the dK/dV program a block map (its key
-# blocks' query blocks), whose values push its larger tiles into spills:
-# its tiles then, per MODIFIER_TILES row (mma_sync's at 128 on sm_90a too,
-# where wgmma's spill).
-MAPPED_DKDV_TILES = {64: (64, 32, 4, "shared"), 128: (64, 16, 4, "shared")}
+# A mask served by a block map (mapped_mask): the maps' values push the
+# larger tiles into spills, so the programs keep Q (dQ) in shared memory
+# and the dK/dV program takes narrower blocks; on sm_90a dQ keeps wgmma's
+# tiles, and dK/dV takes 32-key wgmma blocks at 64 and mma_sync's at 128
+# (wgmma's spill there). No spill for a document mask, alone or with a
+# softcap or ALiBi, on sm_80, sm_90 and sm_90a (bench/RESULTS.md, 45).
+MAPPED_TILES = {
+    64: ((64, 64, 4, "shared"), (64, 32, 4, "shared")),
+    128: ((64, 32, 4, "shared"), (64, 16, 4, "shared")),
+}
 WGMMA_MAPPED_DKDV_TILES = {64: (64, 32, 4, *_WG)}
 
 
@@ -117,13 +122,12 @@ def tiles_for(head_dim, modified=False, arch=None, mapped=False):
         tiles = (WGMMA_MODIFIER_TILES if modified else WGMMA_TILES)[head_dim]
         if mapped:
             return tiles[0], WGMMA_MAPPED_DKDV_TILES.get(
-                head_dim, MAPPED_DKDV_TILES[head_dim])
+                head_dim, MAPPED_TILES[head_dim][1])
         return tiles
-    table = MODIFIER_TILES if modified or mapped else TILES
+    table = MAPPED_TILES if mapped else MODIFIER_TILES if modified else TILES
     for limit in sorted(table):
         if head_dim <= limit:
-            return (table[limit][0], MAPPED_DKDV_TILES[limit]) if mapped \
-                else table[limit]
+            return table[limit]
     return None
 
 

@@ -75,6 +75,12 @@ mods, _ = bk.trace_modifiers(*cases["softcap_window"])
 dq = bk.modified_programs(128, "f16", True, False, None, mods, "sm_90a")[0]
 print("sm_90a modified dq:", next(l.strip() for l in dq.splitlines()
                                   if "flash.tiled" in l))
+# A document mask with bottom-right causal, D computed by the dQ program:
+# Q in shared memory (MAPPED_TILES), which spilled in registers on sm_80.
+mods, _ = bk.trace_modifiers(*cases["documents"])
+with open(os.path.join(out, "dq_documents_own_128.mlir"), "w") as f:
+    f.write(bk.modified_programs(128, "bf16", True, True, None, mods, None,
+                                 True)[0])
 # dK/dV blocks at head dim 64 on sm_90a: 64 keys, or 32 with a mask that
 # reads data (its block map's registers).
 for name in cases:
