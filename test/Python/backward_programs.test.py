@@ -75,6 +75,13 @@ mods, _ = bk.trace_modifiers(*cases["softcap_window"])
 dq = bk.modified_programs(128, "f16", True, False, None, mods, "sm_90a")[0]
 print("sm_90a modified dq:", next(l.strip() for l in dq.splitlines()
                                   if "flash.tiled" in l))
+# Which masks flash-to-gpu serves with a block map (mapped_mask): one that
+# loads data, or has an op an affine mask lacks (a remainder).
+for name, mask in (("window", lambda b, h, q, kv: q - kv < 256),
+                   ("prefix", lambda b, h, q, kv: (kv < 256) | (kv <= q)),
+                   ("documents", cases["documents"][1]),
+                   ("stripes", lambda b, h, q, kv: (q // 64) % 2 == 0)):
+    print("mapped", name, bk.mapped_mask(bk.trace_modifiers(None, mask)[0]))
 # A document mask with bottom-right causal, D computed by the dQ program:
 # Q in shared memory (MAPPED_TILES), which spilled in registers on sm_80.
 mods, _ = bk.trace_modifiers(*cases["documents"])
