@@ -116,8 +116,8 @@ def mapped_mask(mods):
 
 def tiles_for(head_dim, modified=False, arch=None, mapped=False):
     """The (dQ, dK/dV) tiles of `head_dim` (with modifiers: `modified`;
-    with a mask that reads data: `mapped`) for `arch` (None: any), or None
-    where the compiled backward does not reach."""
+    with a mask served by a block map: `mapped`) for `arch` (None: any),
+    or None where the compiled backward does not reach."""
     if arch == "sm_90a" and head_dim in WGMMA_TILES:
         tiles = (WGMMA_MODIFIER_TILES if modified else WGMMA_TILES)[head_dim]
         if mapped:
