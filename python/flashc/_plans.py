@@ -69,6 +69,16 @@ def _with_data(template, tensors):
     return array
 
 
+def _outputs(q, out_from_q, return_lse):
+    """A call's new output (strided like q, or row-major) and log-sum-exp
+    (or None)."""
+    out = torch.empty_like(q) if out_from_q else \
+        torch.empty(q.shape, dtype=q.dtype, device=q.device)
+    lse = torch.empty(q.shape[:3], dtype=torch.float32,
+                      device=q.device) if return_lse else None
+    return out, lse
+
+
 class _ForwardPlan:
     """One unmodified attention kernel's launch for one signature."""
 
@@ -87,10 +97,7 @@ class _ForwardPlan:
         self.no_captures = _capture_array()
 
     def run(self, q, k, v):
-        out = torch.empty_like(q) if self.out_from_q else \
-            torch.empty(q.shape, dtype=q.dtype, device=q.device)
-        lse = torch.empty(q.shape[:3], dtype=torch.float32,
-                          device=q.device) if self.return_lse else None
+        out, lse = _outputs(q, self.out_from_q, self.return_lse)
         stream = _current_stream(q.device.index)
         lib = self.runtime.lib
         if self.plain:
@@ -185,10 +192,7 @@ class _ModifiedPlan:
 
     def run(self, q, k, v, captured, block_map):
         _check_captured(torch, q, captured)
-        out = torch.empty_like(q) if self.out_from_q else \
-            torch.empty(q.shape, dtype=q.dtype, device=q.device)
-        lse = torch.empty(q.shape[:3], dtype=torch.float32,
-                          device=q.device) if self.return_lse else None
+        out, lse = _outputs(q, self.out_from_q, self.return_lse)
         array = type(self.captures).from_buffer_copy(self.captures)
         _fill_captures(torch, array, captured)
         if self.runtime.lib.flashc_kernel_launch_strided(

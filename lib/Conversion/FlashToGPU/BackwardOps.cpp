@@ -21,6 +21,23 @@
 using namespace mlir;
 using namespace mlir::flash;
 
+/// The f32 `value()` emits where `index` < `seq`, else 0 (a row or column
+/// past the sequence reads nothing).
+static Value insideOrZero(KernelContext &k, Value index, Value seq,
+                          function_ref<Value()> value) {
+  OpBuilder &b = k.b;
+  Value inside =
+      arith::CmpIOp::create(b, k.loc, arith::CmpIPredicate::ult, index, seq);
+  auto ifOp =
+      scf::IfOp::create(b, k.loc, b.getF32Type(), inside, /*withElse=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  scf::YieldOp::create(b, k.loc, value());
+  b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+  scf::YieldOp::create(b, k.loc, k.f32(0.0f));
+  return ifOp.getResult(0);
+}
+
 /// source[b, h, first + offset] for each offset (0 past the source's seq).
 static SmallVector<Value> loadVector(KernelContext &k, Value source, Value bh,
                                      Value heads, Value first,
@@ -33,19 +50,11 @@ static SmallVector<Value> loadVector(KernelContext &k, Value source, Value bh,
   SmallVector<Value> values;
   for (Value offset : offsets) {
     Value index = k.add(first, offset);
-    Value inside =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, index, seq);
-    auto ifOp =
-        scf::IfOp::create(b, loc, b.getF32Type(), inside, /*withElse=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    scf::YieldOp::create(
-        b, loc,
-        memref::LoadOp::create(b, loc, source, ValueRange{batch, head, index})
-            .getResult());
-    b.setInsertionPointToStart(&ifOp.getElseRegion().front());
-    scf::YieldOp::create(b, loc, k.f32(0.0f));
-    values.push_back(ifOp.getResult(0));
+    values.push_back(insideOrZero(k, index, seq, [&] {
+      return memref::LoadOp::create(b, loc, source,
+                                    ValueRange{batch, head, index})
+          .getResult();
+    }));
   }
   return values;
 }
@@ -154,22 +163,11 @@ LogicalResult TileLowering::lowerRowDot(RowDotOp op) {
   for (int64_t s = 0; s < k.strips; ++s)
     for (int64_t slot = 0; slot < tc->rowsPerLane(); ++slot) {
       Value row = k.add(row0, tc->rowOfSlot(s, slot));
-      Value inside =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, seq);
-      auto ifOp =
-          scf::IfOp::create(b, loc, b.getF32Type(), inside, /*withElse=*/true);
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-        scf::YieldOp::create(b, loc,
-                             laneRowDot(k, lhs, rhs, {batch, head, row},
-                                        quadLane, type.getDimSize(3) / 8,
-                                        type.getElementType()));
-        b.setInsertionPointToStart(&ifOp.getElseRegion().front());
-        scf::YieldOp::create(b, loc, k.f32(0.0f));
-      }
+      Value value = insideOrZero(k, row, seq, [&] {
+        return laneRowDot(k, lhs, rhs, {batch, head, row}, quadLane,
+                          type.getDimSize(3) / 8, type.getElementType());
+      });
       // The quad's sum, with every lane of the warp shuffling.
-      Value value = ifOp.getResult(0);
       value = arith::AddFOp::create(b, loc, value, k.shuffleXor(value, 1));
       value = arith::AddFOp::create(b, loc, value, k.shuffleXor(value, 2));
       storage.values.push_back(value);

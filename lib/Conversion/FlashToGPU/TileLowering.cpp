@@ -30,7 +30,8 @@ void TileLowering::emitPreamble(ValueRange kernelArgs) {
   for (auto [operand, arg] : llvm::zip(tiled->getOperands(), kernelArgs))
     mapping.map(operand, arg);
   unsigned next = tiled->getNumOperands();
-  if (!dataDependentMasks(tiled).empty())
+  mappedMasks = dataDependentMasks(tiled);
+  if (!mappedMasks.empty())
     blockMap = kernelArgs[next++];
   k.emitPreamble();
   // Grid (query blocks, heads, batch · splits): batch · heads may pass
@@ -458,7 +459,7 @@ LogicalResult TileLowering::lowerModifier(Operation *op, Value scores) {
     bindModCoordinates(maskMod, mod);
     mod.affine = AffineMask::analyze(maskMod.getBody());
     // The block map's entry says whether this block needs the mask.
-    if (!mod.affine && llvm::is_contained(dataDependentMasks(tiled), maskMod))
+    if (llvm::is_contained(mappedMasks, maskMod))
       mod.mapBits = currentMapBits;
   }
   TileStorage storage = *tile;

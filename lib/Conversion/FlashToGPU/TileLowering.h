@@ -148,6 +148,8 @@ private:
   /// The block map (BlockMap.h), if the program has a data-dependent mask;
   /// the start of this program's row of it; the current K/V block's entry.
   Value blockMap, mapRowBase, currentMapBits;
+  /// The masks the block map serves (dataDependentMasks), found once.
+  SmallVector<MaskModOp> mappedMasks;
 };
 
 } // namespace mlir::flash
