@@ -15,13 +15,24 @@
 // CHECK:       %[[LAST:.*]] = arith.addi %[[COL0]], %c63 : index
 // CHECK-NEXT:  %[[PAST:.*]] = arith.cmpi sgt, %[[ROW0]], %[[LAST]] : index
 // CHECK:       arith.select %[[PAST]], %{{.*}}, %c4096 : index
+// A block inside both lengths evaluates its pairs unchecked; the others
+// clamp both coordinates and count only pairs inside.
+// CHECK:       %[[INSIDE:.*]] = arith.andi
+// CHECK-NEXT:  scf.if %[[INSIDE]] -> (i1, i1) {
 // CHECK:       %[[COL:.*]] = arith.addi %[[COL0]], %{{.*}} : index
 // CHECK:       scf.for
-// CHECK:       %[[ROW:.*]] = arith.addi %[[ROW0]], %{{.*}} : index
-// CHECK:       %[[ROWC:.*]] = arith.minui %[[ROW]], %{{.*}} : index
-// CHECK:       %[[COLC:.*]] = arith.minui %[[COL]], %{{.*}} : index
+// CHECK-NEXT:  %[[ROW:.*]] = arith.addi %[[ROW0]], %{{.*}} : index
+// CHECK-NOT:   arith.minui
 // q_idx (the region's first load) is the column, kv_idx the row.
-// CHECK-NEXT:  memref.load %{{.*}}[%block_id_z, %[[COLC]]] : memref<?x?xi32>
+// CHECK:       memref.load %{{.*}}[%block_id_z, %[[COL]]] : memref<?x?xi32>
+// CHECK-NEXT:  memref.load %{{.*}}[%block_id_z, %[[ROW]]] : memref<?x?xi32>
+// CHECK:       } else {
+// CHECK:       %[[CCOL:.*]] = arith.addi %[[COL0]], %{{.*}} : index
+// CHECK:       scf.for
+// CHECK:       %[[CROW:.*]] = arith.addi %[[ROW0]], %{{.*}} : index
+// CHECK:       %[[ROWC:.*]] = arith.minui %[[CROW]], %{{.*}} : index
+// CHECK:       %[[COLC:.*]] = arith.minui %[[CCOL]], %{{.*}} : index
+// CHECK:       memref.load %{{.*}}[%block_id_z, %[[COLC]]] : memref<?x?xi32>
 // CHECK-NEXT:  memref.load %{{.*}}[%block_id_z, %[[ROWC]]] : memref<?x?xi32>
 // CHECK-LABEL: gpu.func @documents_dkdv_kernel(
 // CHECK-SAME:  %[[MAP:arg[0-9]+]]: memref<?xi32>) kernel

@@ -126,20 +126,26 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
   // taken flat, both coordinates recomputed per pair. Both visit pair e =
   // row * block_n + col in the thread e % threads.
   bool columns = kBlockMapThreads % k.blockN == 0;
-  Value kvColumn;
-  scf::ForOp loop;
-  if (columns) {
-    Value rowStep = k.idx(kBlockMapThreads / k.blockN);
-    Value rows = arith::DivUIOp::create(b, loc, pairs, k.idx(k.blockN));
-    kvColumn = k.add(kv0, arith::RemUIOp::create(b, loc, tid, k.idx(k.blockN)));
-    loop = scf::ForOp::create(
-        b, loc, arith::DivUIOp::create(b, loc, tid, k.idx(k.blockN)), rows,
-        rowStep, ValueRange{falseValue, falseValue});
-  } else {
-    loop = scf::ForOp::create(b, loc, tid, pairs, k.idx(kBlockMapThreads),
-                              ValueRange{falseValue, falseValue});
-  }
-  {
+  // emitPairs gives (some pair seen, some pair hidden) among this thread's
+  // pairs. With `checked`, pairs past the lengths count for nothing and are
+  // clamped (their loads stay inside the captured data); a block wholly
+  // inside both lengths (all but the last row and column of blocks) needs
+  // neither, which leaves a few instructions per pair.
+  auto emitPairs = [&](bool checked) -> SmallVector<Value> {
+    Value kvColumn;
+    scf::ForOp loop;
+    if (columns) {
+      Value rowStep = k.idx(kBlockMapThreads / k.blockN);
+      Value rows = arith::DivUIOp::create(b, loc, pairs, k.idx(k.blockN));
+      kvColumn =
+          k.add(kv0, arith::RemUIOp::create(b, loc, tid, k.idx(k.blockN)));
+      loop = scf::ForOp::create(
+          b, loc, arith::DivUIOp::create(b, loc, tid, k.idx(k.blockN)), rows,
+          rowStep, ValueRange{falseValue, falseValue});
+    } else {
+      loop = scf::ForOp::create(b, loc, tid, pairs, k.idx(kBlockMapThreads),
+                                ValueRange{falseValue, falseValue});
+    }
     OpBuilder::InsertionGuard inner(b);
     b.setInsertionPointToStart(loop.getBody());
     Value e = loop.getInductionVar();
@@ -151,15 +157,18 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
       qIdx = k.add(q0, arith::DivUIOp::create(b, loc, e, k.idx(k.blockN)));
       kvIdx = k.add(kv0, arith::RemUIOp::create(b, loc, e, k.idx(k.blockN)));
     }
-    Value valid = arith::AndIOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, qIdx, seqQ),
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, kvIdx, seqK));
+    Value valid = arith::ConstantIntOp::create(b, loc, 1, 1);
+    Value qSafe = qIdx, kvSafe = kvIdx;
+    if (checked) {
+      valid = arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, qIdx, seqQ),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, kvIdx,
+                                seqK));
+      qSafe = clampBelow(b, loc, qIdx, seqQ);
+      kvSafe = clampBelow(b, loc, kvIdx, seqK);
+    }
     Value seen = arith::ConstantIntOp::create(b, loc, 1, 1);
-    // Pairs past the lengths count for nothing (`valid`); clamped, their
-    // loads stay inside the captured data.
-    Value qSafe = clampBelow(b, loc, qIdx, seqQ);
-    Value kvSafe = clampBelow(b, loc, kvIdx, seqK);
     for (MaskModOp mask : dataDependentMasks(tiled)) {
       // A transposed mask's rows are keys and its columns queries.
       SmallVector<Value> regionArgs =
@@ -181,6 +190,23 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
         arith::OrIOp::create(b, loc, loop.getRegionIterArg(1),
                              arith::AndIOp::create(b, loc, valid, hidden));
     scf::YieldOp::create(b, loc, ValueRange{anySeen, anyHidden});
+    return {loop.getResult(0), loop.getResult(1)};
+  };
+  Value inside = arith::AndIOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                            k.add(q0, k.idx(k.blockM)), seqQ),
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                            k.add(kv0, k.idx(k.blockN)), seqK));
+  auto split =
+      scf::IfOp::create(b, loc, TypeRange{b.getI1Type(), b.getI1Type()}, inside,
+                        /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(&split.getThenRegion().front());
+    scf::YieldOp::create(b, loc, emitPairs(/*checked=*/false));
+    b.setInsertionPointToStart(&split.getElseRegion().front());
+    scf::YieldOp::create(b, loc, emitPairs(/*checked=*/true));
   }
   // The warp's, then the block's.
   Value all = arith::ConstantIntOp::create(b, loc, -1, 32);
@@ -193,8 +219,8 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
     return arith::SelectOp::create(b, loc, flag, k.i32(bit), k.i32(0));
   };
   Value bits = arith::OrIOp::create(
-      b, loc, bitsOf(any(loop.getResult(0)), kBlockSomeSeen),
-      bitsOf(any(loop.getResult(1)), kBlockSomeHidden));
+      b, loc, bitsOf(any(split.getResult(0)), kBlockSomeSeen),
+      bitsOf(any(split.getResult(1)), kBlockSomeHidden));
   Value lane = arith::RemUIOp::create(b, loc, tid, k.idx(kWarpThreads));
   Value warp = arith::DivUIOp::create(b, loc, tid, k.idx(kWarpThreads));
   auto isZero = [&](Value v) {
