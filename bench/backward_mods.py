@@ -100,7 +100,8 @@ def main():
     b, h, s, d = SHAPE
     slopes = torch.rand(h, device="cuda")
     docs = (torch.arange(s, device="cuda") * 5 // s).repeat(b, 1).to(torch.int32)
-    flex = torch.compile(flex_attention)
+    # Static shapes, as in bench/mods.py.
+    flex = torch.compile(flex_attention, dynamic=False)
     print(f"device: {torch.cuda.get_device_name()}; f16 {SHAPE}; forward + "
           f"backward, median of {ROUNDS} interleaved do_bench rounds (us)")
     print("flashc: the default backward; 2 programs: under "

@@ -193,7 +193,10 @@ def bench(fc, names, dtypes):
     torch._dynamo.config.cache_size_limit = 1024
     torch._dynamo.config.recompile_limit = 1024
     torch._dynamo.config.accumulated_recompile_limit = 100000
-    flex = torch.compile(flex_attention)
+    # Static shapes: without dynamic=False, dynamo compiles every row after
+    # a shape change for dynamic shapes, a slower kernel than FlexAttention
+    # gets when a model's shapes stay fixed (bench/RESULTS.md, entry 46).
+    flex = torch.compile(flex_attention, dynamic=False)
     gen = torch.Generator().manual_seed(0)
     print(f"{'modifier':<22} {'dtype':<5} {'shape':<26} {'flashc us':>10} "
           f"{'flex us':>9} {'flex/fc':>8} {'causal us':>10} {'vs flex':>9} "
