@@ -87,8 +87,8 @@ def backward_grads(grad_out, grad_lse, q, k, v, out, lse, causal, scale,
     on mma_sync programs (not Hopper's wgmma ones): then one program adding
     dQ by atomics (faster there: the dQ program would recompute the
     score_mod and its derivative); "atomic" runs that one wherever it
-    reaches (head dims up to 128; slower without a score_mod). torch.use_deterministic_algorithms(True) keeps the two
-    programs. `traced`: the forward's trace of the modifiers (Modifiers,
+    reaches (head dims up to 128; slower without a score_mod).
+    torch.use_deterministic_algorithms(True) keeps the two programs. `traced`: the forward's trace of the modifiers (Modifiers,
     captured values), else they are traced again; `block_map`: the
     forward's prebuilt BlockMap, which then keeps the programs' maps."""
     mode = os.environ.get("FLASHC_BACKWARD", "compiled")
