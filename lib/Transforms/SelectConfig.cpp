@@ -201,6 +201,11 @@ static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
                              config.getStrategy(), splits);
 }
 
+/// A mask_mod that is no affine comparison: a block map serves it.
+static bool isMapped(AttentionOp op) {
+  return op.hasMaskMod() && !AffineMask::analyze(op.getMaskMod()).has_value();
+}
+
 /// Modifiers add live values to every score visit (their coordinates, and
 /// for masks the per-block test); with two 16-row strips a warp that tips
 /// 128-row programs into spills where the sequence length is dynamic (8
@@ -214,8 +219,7 @@ static TileConfigAttr fitToGrid(TileConfigAttr config, MemRefType qType,
 static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
                                      MemRefType qType) {
   bool twoStrips = config.getBlockM() == 2 * 16 * config.getWarps();
-  bool mapped =
-      op.hasMaskMod() && !AffineMask::analyze(op.getMaskMod()).has_value();
+  bool mapped = isMapped(op);
   // Loads at the element's coordinates keep them clamped in registers.
   bool clamped =
       (op.hasScoreMod() &&
@@ -256,6 +260,69 @@ static TileConfigAttr fitToWindow(TileConfigAttr config, AttentionOp op) {
     return config;
   return TileConfigAttr::get(config.getContext(), 64, 64, config.getStages(),
                              /*warps=*/4, config.getStrategy());
+}
+
+/// Whether a score_mod loads from its captures (ALiBi's slope a head, a
+/// bias table).
+static bool scoreLoads(AttentionOp op) {
+  return op.hasScoreMod() &&
+         op.getScoreMod()
+             .walk([](memref::LoadOp) { return WalkResult::interrupt(); })
+             .wasInterrupted();
+}
+
+/// A program of one warpgroup at head_dim 64 on wgmma (the default there)
+/// with a modifier, neither varlen nor paged (not measured).
+static bool oneWarpgroup64(TileConfigAttr config, AttentionOp op) {
+  return config.getStrategy() == Strategy::wgmma && op.getHeadDim() == 64 &&
+         config.getWarps() == 4 && config.getBlockM() == 64 &&
+         (op.hasScoreMod() || op.hasMaskMod()) && !op.isVarlen() &&
+         !op.isPaged();
+}
+
+/// The programs an SM (min_blocks_per_sm) for oneWarpgroup64's programs,
+/// or 0 where the default policy stays. Under its two programs an SM,
+/// ptxas gives a modifier's live values every register it may (253 for a
+/// document mask, 243 for ALiBi, against the unmodified kernel's 159 at
+/// three programs an SM), and the programs wait on latency with nothing to
+/// switch to. A mask served by a block map takes 64-key steps
+/// (fitBlockMapTo64Keys): a document's programs are short, a few key blocks
+/// each, and the smaller tiles let four share an SM; beside a score_mod's
+/// loads they spill at three, so those keep two. A score_mod that loads
+/// from its captures takes three, unless it loads at the element's
+/// coordinates (a relative bias table spills at three). Measured: 16 %
+/// faster for a document mask, 8 % for ALiBi (bench/RESULTS.md, entry 47);
+/// affine masks and a softcap keep the default (a 64-key step was slower
+/// for prefix-LM).
+static int64_t modifiedPrograms64(TileConfigAttr config, AttentionOp op) {
+  if (!oneWarpgroup64(config, op))
+    return 0;
+  bool loads = scoreLoads(op);
+  if (isMapped(op))
+    return loads ? 0 : 4;
+  if (loads && !loadsAtCoordinates(op.getScoreMod(), ModKind::Score))
+    return 3;
+  return 0;
+}
+
+static TileConfigAttr fitBlockMapTo64Keys(TileConfigAttr config,
+                                          AttentionOp op) {
+  if (!isMapped(op) || !oneWarpgroup64(config, op) || config.getBlockN() != 128)
+    return config;
+  return TileConfigAttr::get(config.getContext(), 64, 64, config.getStages(),
+                             config.getWarps(), config.getStrategy(),
+                             config.getKvSplits());
+}
+
+static PolicyAttr fitOccupancyToModifiers(PolicyAttr policy,
+                                          TileConfigAttr config,
+                                          AttentionOp op) {
+  int64_t programs = modifiedPrograms64(config, op);
+  if (policy.getMinBlocksPerSm() >= programs)
+    return policy;
+  return PolicyAttr::get(policy.getContext(), policy.getQ(),
+                         policy.getStaleMaxLog2(), policy.getPrefetch(),
+                         programs);
 }
 
 /// A grid whose size is known only at launch may leave SMs idle (a decode
@@ -402,13 +469,19 @@ struct SelectConfigPass
                          << "; use mma_sync";
         return WalkResult::interrupt();
       }
-      if (!op.getConfigAttr())
+      bool chosen = !op.getConfigAttr();
+      if (chosen)
         op.setConfigAttr(chooseConfig(op, forced, heuristic));
       if (!op.getPolicyAttr()) {
         auto qType = cast<MemRefType>(op.getQ().getType());
-        op.setPolicyAttr(getDefaultPolicy(op.getConfigAttr(), op.getHeadDim(),
-                                          qType.getElementTypeBitWidth() / 8,
-                                          keyLayoutOf(op)));
+        PolicyAttr policy = getDefaultPolicy(
+            op.getConfigAttr(), op.getHeadDim(),
+            qType.getElementTypeBitWidth() / 8, keyLayoutOf(op));
+        // Only for a config of the heuristic's: an explicit one keeps the
+        // policy its tiles imply.
+        if (chosen)
+          policy = fitOccupancyToModifiers(policy, op.getConfigAttr(), op);
+        op.setPolicyAttr(policy);
       }
       return WalkResult::advance();
     });
@@ -469,6 +542,7 @@ struct SelectConfigPass
     config =
         fitToGrid(config, qType, kType, op.getHeadDim(), op.getCausal(), arch);
     config = fitToModifiers(config, op, qType);
+    config = fitBlockMapTo64Keys(config, op);
     return fitToWindow(splitAtLaunch(config, qType, kType, op.getHeadDim()),
                        op);
   }

@@ -258,3 +258,134 @@ func.func @tiled(%q: memref<1x1x64x64xf16>) {
   }
   return
 }
+
+// -----
+
+// A modified program of one warpgroup at head_dim 64 (bench/RESULTS.md,
+// entry 47): a mask served by a block map takes 64-key steps and four
+// programs an SM; beside a score_mod's loads, 64-key steps at the default
+// two (four spill). A score_mod that loads from its captures takes three
+// programs an SM, unless it loads at the element's coordinates (a
+// relative bias: it spills at three). A softcap, an affine mask, head_dim
+// 128 and an explicit config keep the default policy.
+// CHECK-LABEL: func.func @documents_64
+// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = after_barrier, min_blocks_per_sm = 4>)
+func.func @documents_64(%q: memref<?x?x?x64xf16>, %ids: memref<?x?xi32>) {
+  flash.attention %q, %q, %q -> %q causal captures(%ids : memref<?x?xi32>)
+      : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %sq: index, %sk: index,
+       %d: memref<?x?xi32>):
+    %x = memref.load %d[%b, %i] : memref<?x?xi32>
+    %y = memref.load %d[%b, %j] : memref<?x?xi32>
+    %same = arith.cmpi eq, %x, %y : i32
+    flash.yield %same : i1
+  }
+  return
+}
+// CHECK-LABEL: func.func @documents_alibi_64
+// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = after_barrier, min_blocks_per_sm = 2>)
+func.func @documents_alibi_64(%q: memref<?x?x?x64xf16>, %ids: memref<?x?xi32>,
+                              %slopes: memref<?xf32>) {
+  flash.attention %q, %q, %q -> %q causal
+      captures(%ids, %slopes : memref<?x?xi32>, memref<?xf32>)
+      : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
+  score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index, %sq: index,
+       %sk: index, %d: memref<?x?xi32>, %t: memref<?xf32>):
+    %slope = memref.load %t[%h] : memref<?xf32>
+    %y = arith.addf %s, %slope : f32
+    flash.yield %y : f32
+  }
+  mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %sq: index, %sk: index,
+       %d: memref<?x?xi32>, %t: memref<?xf32>):
+    %x = memref.load %d[%b, %i] : memref<?x?xi32>
+    %y = memref.load %d[%b, %j] : memref<?x?xi32>
+    %same = arith.cmpi eq, %x, %y : i32
+    flash.yield %same : i1
+  }
+  return
+}
+// CHECK-LABEL: func.func @alibi_64
+// CHECK: config(#flash.config<block_m = 64, block_n = 128, stages = 2, warps = 4, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = after_barrier, min_blocks_per_sm = 3>)
+func.func @alibi_64(%q: memref<?x?x?x64xbf16>, %slopes: memref<?xf32>) {
+  flash.attention %q, %q, %q -> %q causal captures(%slopes : memref<?xf32>)
+      : memref<?x?x?x64xbf16>, memref<?x?x?x64xbf16>, memref<?x?x?x64xbf16> -> memref<?x?x?x64xbf16>
+  score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index, %sq: index,
+       %sk: index, %t: memref<?xf32>):
+    %slope = memref.load %t[%h] : memref<?xf32>
+    %d = arith.subi %j, %i : index
+    %di = arith.index_cast %d : index to i32
+    %df = arith.sitofp %di : i32 to f32
+    %bias = arith.mulf %slope, %df : f32
+    %y = arith.addf %s, %bias : f32
+    flash.yield %y : f32
+  }
+  return
+}
+// CHECK-LABEL: func.func @relative_bias_64
+// CHECK: config(#flash.config<block_m = 64, block_n = 128, stages = 2, warps = 4, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = after_barrier, min_blocks_per_sm = 2>)
+func.func @relative_bias_64(%q: memref<?x?x?x64xf16>, %bias: memref<?xf32>) {
+  flash.attention %q, %q, %q -> %q captures(%bias : memref<?xf32>)
+      : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
+  score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index, %sq: index,
+       %sk: index, %table: memref<?xf32>):
+    %at = arith.subi %j, %i : index
+    %x = memref.load %table[%at] : memref<?xf32>
+    %y = arith.addf %s, %x : f32
+    flash.yield %y : f32
+  }
+  return
+}
+// CHECK-LABEL: func.func @softcap_64
+// CHECK: policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = after_barrier, min_blocks_per_sm = 2>)
+func.func @softcap_64(%q: memref<?x?x?x64xf16>) {
+  flash.attention %q, %q, %q -> %q causal
+      : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
+  score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index, %sq: index,
+       %sk: index):
+    %c = arith.constant 50.0 : f32
+    %d = arith.divf %s, %c : f32
+    %t = math.tanh %d : f32
+    %r = arith.mulf %t, %c : f32
+    flash.yield %r : f32
+  }
+  return
+}
+// CHECK-LABEL: func.func @documents_explicit_config
+// CHECK: config(#flash.config<block_m = 64, block_n = 128, stages = 2, warps = 4, strategy = wgmma>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = after_barrier, min_blocks_per_sm = 2>)
+func.func @documents_explicit_config(%q: memref<?x?x?x64xf16>,
+                                     %ids: memref<?x?xi32>) {
+  flash.attention %q, %q, %q -> %q causal
+      config(#flash.config<block_m = 64, block_n = 128, stages = 2, warps = 4, strategy = wgmma>)
+      captures(%ids : memref<?x?xi32>)
+      : memref<?x?x?x64xf16>, memref<?x?x?x64xf16>, memref<?x?x?x64xf16> -> memref<?x?x?x64xf16>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %sq: index, %sk: index,
+       %d: memref<?x?xi32>):
+    %x = memref.load %d[%b, %i] : memref<?x?xi32>
+    %y = memref.load %d[%b, %j] : memref<?x?xi32>
+    %same = arith.cmpi eq, %x, %y : i32
+    flash.yield %same : i1
+  }
+  return
+}
+// CHECK-LABEL: func.func @documents_128
+// CHECK: config(#flash.config<block_m = 128, block_n = 128, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>) policy(#flash.policy<q = shared, stale_max_log2 = 0, prefetch = tma, min_blocks_per_sm = 1>)
+func.func @documents_128(%q: memref<?x?x?x128xf16>, %ids: memref<?x?xi32>) {
+  flash.attention %q, %q, %q -> %q causal captures(%ids : memref<?x?xi32>)
+      : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, memref<?x?x?x128xf16> -> memref<?x?x?x128xf16>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %sq: index, %sk: index,
+       %d: memref<?x?xi32>):
+    %x = memref.load %d[%b, %i] : memref<?x?xi32>
+    %y = memref.load %d[%b, %j] : memref<?x?xi32>
+    %same = arith.cmpi eq, %x, %y : i32
+    flash.yield %same : i1
+  }
+  return
+}
