@@ -46,7 +46,10 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
     launch) from head_dim 128 on, and a static grid below the SMs takes 64 rows (4 warps) and
     the split rule of mma_sync's small grids. Strategy `wgmma` forced or
     in an explicit config on another arch, or forced at a head_dim that is
-    not a multiple of 64, is an error.
+    not a multiple of 64, is an error. At head_dim 64 on `wgmma` a
+    `mask_mod` served by a block map (a document mask) takes 64x64 tiles,
+    and a narrow sliding window (at most 512 keys a query) 64x64 at any
+    head_dim.
 
     Then, unless the op has one, the `policy` for its configuration
     (`getDefaultPolicy`): Q in registers unless its fragments would spill
@@ -55,7 +58,12 @@ def FlashSelectConfig : Pass<"flash-select-config"> {
     `mma_sync`; the prefetch after the first product with 3+ stages; and
     the blocks per SM that the shared memory allows on the smallest SM of
     the supported architectures (at most what 200 registers a thread
-    allow). `flash-expand-attention` carries it to the tile program, where
+    allow); where the heuristic chose the config, a modified one-warpgroup
+    program at head_dim 64 on `wgmma` gets more blocks per SM than its
+    registers would otherwise take (four for a mask served by a block map
+    without a loading score_mod; three for a score_mod that loads from its
+    captures, not at the element's coordinates; bench/RESULTS.md entry
+    47). `flash-expand-attention` carries it to the tile program, where
     `flashc --emit=tile` shows it.
   }];
   let options = [
