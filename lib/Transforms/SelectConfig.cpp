@@ -215,19 +215,21 @@ static bool isMapped(AttentionOp op) {
 /// take 64. wgmma's 128-key steps hold a warpgroup's 64x128 f32 scores
 /// per step, and a score_mod's loads tip them into spills at head_dims
 /// past 64 (a relative bias table at 128 on sm_90a, bench/RESULTS.md entry
-/// 39; a document mask's loads do not): they take 64 keys.
+/// 39), as does a mask served by a block map without causal (a document
+/// mask at 128: 44 bytes; with causal it compiles): they take 64 keys.
 static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
                                      MemRefType qType) {
   bool twoStrips = config.getBlockM() == 2 * 16 * config.getWarps();
   bool mapped = isMapped(op);
   // Loads at the element's coordinates keep them clamped in registers.
+  bool scoreClamped =
+      op.hasScoreMod() && loadsAtCoordinates(op.getScoreMod(), ModKind::Score);
   bool clamped =
-      (op.hasScoreMod() &&
-       loadsAtCoordinates(op.getScoreMod(), ModKind::Score)) ||
+      scoreClamped ||
       (op.hasMaskMod() && loadsAtCoordinates(op.getMaskMod(), ModKind::Mask));
-  if (config.getStrategy() == Strategy::wgmma && op.hasScoreMod() &&
-      loadsAtCoordinates(op.getScoreMod(), ModKind::Score) &&
-      op.getHeadDim() > 64 && config.getBlockN() > 64)
+  if (config.getStrategy() == Strategy::wgmma &&
+      (scoreClamped || (mapped && !op.getCausal())) && op.getHeadDim() > 64 &&
+      config.getBlockN() > 64)
     return TileConfigAttr::get(config.getContext(), config.getBlockM(), 64,
                                config.getStages(), config.getWarps(),
                                config.getStrategy(), config.getKvSplits());

@@ -389,3 +389,21 @@ func.func @documents_128(%q: memref<?x?x?x128xf16>, %ids: memref<?x?xi32>) {
   }
   return
 }
+// Without causal, the same mask at head_dim 128 takes 64 keys a step (128
+// spill).
+// CHECK-LABEL: func.func @documents_128_full
+// CHECK: config(#flash.config<block_m = 128, block_n = 64, stages = 2, warps = 8, strategy = wgmma, kv_splits = 16>)
+func.func @documents_128_full(%q: memref<?x?x?x128xbf16>,
+                              %ids: memref<?x?xi32>) {
+  flash.attention %q, %q, %q -> %q captures(%ids : memref<?x?xi32>)
+      : memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16>, memref<?x?x?x128xbf16> -> memref<?x?x?x128xbf16>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %sq: index, %sk: index,
+       %d: memref<?x?xi32>):
+    %x = memref.load %d[%b, %i] : memref<?x?xi32>
+    %y = memref.load %d[%b, %j] : memref<?x?xi32>
+    %same = arith.cmpi eq, %x, %y : i32
+    flash.yield %same : i1
+  }
+  return
+}
