@@ -233,6 +233,15 @@ static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
     return TileConfigAttr::get(config.getContext(), config.getBlockM(), 64,
                                config.getStages(), config.getWarps(),
                                config.getStrategy(), config.getKvSplits());
+  // With mma_sync past head_dim 64, a block map's test beside a score_mod's
+  // loads at the element's coordinates spilled at 64 keys a step (4 bytes
+  // on sm_90: a document mask with a relative bias table, bottom-right
+  // causal, split at launch); they take 32.
+  if (config.getStrategy() == Strategy::mma_sync && mapped && scoreClamped &&
+      op.getHeadDim() > 64 && config.getBlockN() > 32)
+    config = TileConfigAttr::get(config.getContext(), config.getBlockM(), 32,
+                                 config.getStages(), config.getWarps(),
+                                 config.getStrategy(), config.getKvSplits());
   if (!(op.hasScoreMod() || op.hasMaskMod()) || !twoStrips ||
       !(qType.isDynamicDim(2) || mapped || clamped))
     return config;

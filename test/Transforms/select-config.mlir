@@ -263,3 +263,51 @@ func.func @too_many_to_split(%q: memref<40000x?x?x128xbf16>) {
   flash.attention %q, %q, %q -> %q causal : memref<40000x?x?x128xbf16>, memref<40000x?x?x128xbf16>, memref<40000x?x?x128xbf16> -> memref<40000x?x?x128xbf16>
   return
 }
+
+// -----
+
+// Past head_dim 64, a mask served by a block map beside a score_mod that
+// loads at the element's coordinates takes 32 keys a step (64 spilled on
+// sm_90); the same mask alone keeps 64.
+// CHECK-LABEL: func.func @documents_relative_bias_128
+// CHECK: config(#flash.config<block_m = 64, block_n = 32, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 16>)
+func.func @documents_relative_bias_128(%q: memref<?x?x?x128xf16>,
+                                       %ids: memref<?x?xi32>,
+                                       %bias: memref<?xf32>) {
+  flash.attention %q, %q, %q -> %q causal bottom_right
+      captures(%ids, %bias : memref<?x?xi32>, memref<?xf32>)
+      : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, memref<?x?x?x128xf16> -> memref<?x?x?x128xf16>
+  score_mod {
+  ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index, %sq: index,
+       %sk: index, %d: memref<?x?xi32>, %table: memref<?xf32>):
+    %at = arith.subi %j, %i : index
+    %x = memref.load %table[%at] : memref<?xf32>
+    %y = arith.addf %s, %x : f32
+    flash.yield %y : f32
+  }
+  mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %sq: index, %sk: index,
+       %d: memref<?x?xi32>, %table: memref<?xf32>):
+    %x = memref.load %d[%b, %i] : memref<?x?xi32>
+    %y = memref.load %d[%b, %j] : memref<?x?xi32>
+    %same = arith.cmpi eq, %x, %y : i32
+    flash.yield %same : i1
+  }
+  return
+}
+// CHECK-LABEL: func.func @documents_128
+// CHECK: config(#flash.config<block_m = 64, block_n = 64, stages = 2, warps = 4, strategy = mma_sync, kv_splits = 16>)
+func.func @documents_128(%q: memref<?x?x?x128xf16>, %ids: memref<?x?xi32>) {
+  flash.attention %q, %q, %q -> %q causal bottom_right
+      captures(%ids : memref<?x?xi32>)
+      : memref<?x?x?x128xf16>, memref<?x?x?x128xf16>, memref<?x?x?x128xf16> -> memref<?x?x?x128xf16>
+  mask_mod {
+  ^bb0(%b: index, %h: index, %i: index, %j: index, %sq: index, %sk: index,
+       %d: memref<?x?xi32>):
+    %x = memref.load %d[%b, %i] : memref<?x?xi32>
+    %y = memref.load %d[%b, %j] : memref<?x?xi32>
+    %same = arith.cmpi eq, %x, %y : i32
+    flash.yield %same : i1
+  }
+  return
+}
