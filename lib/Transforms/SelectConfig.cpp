@@ -113,6 +113,13 @@ static TileConfigAttr withStages(TileConfigAttr config, int64_t stages) {
                              config.getStrategy(), config.getKvSplits());
 }
 
+/// `config` with `blockN` keys a step.
+static TileConfigAttr withBlockN(TileConfigAttr config, int64_t blockN) {
+  return TileConfigAttr::get(config.getContext(), config.getBlockM(), blockN,
+                             config.getStages(), config.getWarps(),
+                             config.getStrategy(), config.getKvSplits());
+}
+
 /// Long causal sequences at head_dim 128 take 128x32 instead of 64x64: once
 /// the diagonal blocks are a small share of the work, two strips a warp
 /// pay as they do without a mask; below that 64x64 stays ahead
@@ -230,18 +237,14 @@ static TileConfigAttr fitToModifiers(TileConfigAttr config, AttentionOp op,
   if (config.getStrategy() == Strategy::wgmma &&
       (scoreClamped || (mapped && !op.getCausal())) && op.getHeadDim() > 64 &&
       config.getBlockN() > 64)
-    return TileConfigAttr::get(config.getContext(), config.getBlockM(), 64,
-                               config.getStages(), config.getWarps(),
-                               config.getStrategy(), config.getKvSplits());
+    return withBlockN(config, 64);
   // With mma_sync past head_dim 64, a block map's test beside a score_mod's
   // loads at the element's coordinates spilled at 64 keys a step (4 bytes
   // on sm_90: a document mask with a relative bias table, bottom-right
   // causal, split at launch); they take 32.
   if (config.getStrategy() == Strategy::mma_sync && mapped && scoreClamped &&
       op.getHeadDim() > 64 && config.getBlockN() > 32)
-    config = TileConfigAttr::get(config.getContext(), config.getBlockM(), 32,
-                                 config.getStages(), config.getWarps(),
-                                 config.getStrategy(), config.getKvSplits());
+    config = withBlockN(config, 32);
   if (!(op.hasScoreMod() || op.hasMaskMod()) || !twoStrips ||
       !(qType.isDynamicDim(2) || mapped || clamped))
     return config;
@@ -318,11 +321,10 @@ static int64_t modifiedPrograms64(TileConfigAttr config, AttentionOp op) {
 
 static TileConfigAttr fitBlockMapTo64Keys(TileConfigAttr config,
                                           AttentionOp op) {
+  // oneWarpgroup64 has 64 rows already.
   if (!isMapped(op) || !oneWarpgroup64(config, op) || config.getBlockN() != 128)
     return config;
-  return TileConfigAttr::get(config.getContext(), 64, 64, config.getStages(),
-                             config.getWarps(), config.getStrategy(),
-                             config.getKvSplits());
+  return withBlockN(config, 64);
 }
 
 static PolicyAttr fitOccupancyToModifiers(PolicyAttr policy,
