@@ -19,13 +19,26 @@
 // clamp both coordinates and count only pairs inside.
 // CHECK:       %[[INSIDE:.*]] = arith.andi
 // CHECK-NEXT:  scf.if %[[INSIDE]] -> (i1, i1) {
+// At 64 keys a block, each thread keeps four columns, 16 apart, and
+// evaluates all four on each row step.
+// CHECK:       %[[LANE:.*]] = arith.remui %thread_id_x, %c16 : index
 // CHECK:       %[[COL:.*]] = arith.addi %[[COL0]], %{{.*}} : index
-// CHECK:       scf.for
+// CHECK:       arith.addi %[[LANE]], %c16
+// CHECK-NEXT:  %[[COL1:.*]] = arith.addi %[[COL0]], %{{.*}} : index
+// CHECK:       arith.addi %[[LANE]], %c32
+// CHECK-NEXT:  %[[COL2:.*]] = arith.addi %[[COL0]], %{{.*}} : index
+// CHECK:       arith.addi %[[LANE]], %c48
+// CHECK-NEXT:  %[[COL3:.*]] = arith.addi %[[COL0]], %{{.*}} : index
+// CHECK:       scf.for %{{.*}} step %c8
 // CHECK-NEXT:  %[[ROW:.*]] = arith.addi %[[ROW0]], %{{.*}} : index
 // CHECK-NOT:   arith.minui
 // q_idx (the region's first load) is the column, kv_idx the row.
 // CHECK:       memref.load %{{.*}}[%block_id_z, %[[COL]]] : memref<?x?xi32>
 // CHECK-NEXT:  memref.load %{{.*}}[%block_id_z, %[[ROW]]] : memref<?x?xi32>
+// CHECK:       memref.load %{{.*}}[%block_id_z, %[[COL1]]] : memref<?x?xi32>
+// CHECK:       memref.load %{{.*}}[%block_id_z, %[[COL2]]] : memref<?x?xi32>
+// CHECK:       memref.load %{{.*}}[%block_id_z, %[[COL3]]] : memref<?x?xi32>
+// CHECK:       scf.yield
 // CHECK:       } else {
 // CHECK:       %[[CCOL:.*]] = arith.addi %[[COL0]], %{{.*}} : index
 // CHECK:       scf.for

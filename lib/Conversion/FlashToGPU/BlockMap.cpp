@@ -119,29 +119,41 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
     }
     pairs = arith::SelectOp::create(b, loc, past, k.idx(0), pairs);
   }
-  // Where block_n divides the threads, each thread keeps one key column and
-  // steps through rows: the key's coordinates and the region's loads at
-  // them are the same on every step (hoisted out of the loop), the query's
-  // the same across a warp (one broadcast load). Otherwise the pairs are
-  // taken flat, both coordinates recomputed per pair. Both visit pair e =
-  // row * block_n + col in the thread e % threads.
-  bool columns = kBlockMapThreads % k.blockN == 0;
+  // Where block_n divides the threads, each thread keeps
+  // mapColumnsPerThread key columns and steps through rows: the keys'
+  // coordinates, and the region's loads at them, are the same on every step
+  // (hoisted out of the loop), and a row's loads (one broadcast load across
+  // the row's threads) serve each of the thread's columns. Otherwise the
+  // pairs are taken flat, both coordinates recomputed per pair.
+  int64_t columnsEach = mapColumnsPerThread(k.blockN);
+  int64_t rowThreads = columnsEach ? k.blockN / columnsEach : 0;
   // emitPairs gives (some pair seen, some pair hidden) among this thread's
   // pairs. With `checked`, pairs past the lengths count for nothing and are
   // clamped (their loads stay inside the captured data); a block wholly
   // inside both lengths (all but the last row and column of blocks) needs
   // neither, which leaves a few instructions per pair.
   auto emitPairs = [&](bool checked) -> SmallVector<Value> {
-    Value kvColumn;
+    auto inBounds = [&](Value idx, Value length) -> Value {
+      return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, idx,
+                                   length);
+    };
+    auto safe = [&](Value idx, Value length) {
+      return checked ? clampBelow(b, loc, idx, length) : idx;
+    };
+    // This thread's key columns: (index, in bounds).
+    SmallVector<std::pair<Value, Value>> kvColumns;
     scf::ForOp loop;
-    if (columns) {
-      Value rowStep = k.idx(kBlockMapThreads / k.blockN);
+    if (columnsEach) {
+      Value column = arith::RemUIOp::create(b, loc, tid, k.idx(rowThreads));
+      for (int64_t c = 0; c < columnsEach; ++c) {
+        Value kvIdx = k.add(kv0, k.add(column, k.idx(c * rowThreads)));
+        kvColumns.push_back({kvIdx, checked ? inBounds(kvIdx, seqK) : Value()});
+      }
       Value rows = arith::DivUIOp::create(b, loc, pairs, k.idx(k.blockN));
-      kvColumn =
-          k.add(kv0, arith::RemUIOp::create(b, loc, tid, k.idx(k.blockN)));
       loop = scf::ForOp::create(
-          b, loc, arith::DivUIOp::create(b, loc, tid, k.idx(k.blockN)), rows,
-          rowStep, ValueRange{falseValue, falseValue});
+          b, loc, arith::DivUIOp::create(b, loc, tid, k.idx(rowThreads)), rows,
+          k.idx(kBlockMapThreads / rowThreads),
+          ValueRange{falseValue, falseValue});
     } else {
       loop = scf::ForOp::create(b, loc, tid, pairs, k.idx(kBlockMapThreads),
                                 ValueRange{falseValue, falseValue});
@@ -149,46 +161,45 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
     OpBuilder::InsertionGuard inner(b);
     b.setInsertionPointToStart(loop.getBody());
     Value e = loop.getInductionVar();
-    Value qIdx, kvIdx;
-    if (columns) {
+    Value qIdx;
+    if (columnsEach) {
       qIdx = k.add(q0, e);
-      kvIdx = kvColumn;
     } else {
       qIdx = k.add(q0, arith::DivUIOp::create(b, loc, e, k.idx(k.blockN)));
-      kvIdx = k.add(kv0, arith::RemUIOp::create(b, loc, e, k.idx(k.blockN)));
+      Value kvIdx =
+          k.add(kv0, arith::RemUIOp::create(b, loc, e, k.idx(k.blockN)));
+      kvColumns.push_back({kvIdx, checked ? inBounds(kvIdx, seqK) : Value()});
     }
-    Value valid = arith::ConstantIntOp::create(b, loc, 1, 1);
-    Value qSafe = qIdx, kvSafe = kvIdx;
-    if (checked) {
-      valid = arith::AndIOp::create(
-          b, loc,
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, qIdx, seqQ),
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, kvIdx,
-                                seqK));
-      qSafe = clampBelow(b, loc, qIdx, seqQ);
-      kvSafe = clampBelow(b, loc, kvIdx, seqK);
+    Value qValid = checked ? inBounds(qIdx, seqQ) : Value();
+    Value qSafe = safe(qIdx, seqQ);
+    Value anySeen = loop.getRegionIterArg(0);
+    Value anyHidden = loop.getRegionIterArg(1);
+    Value trueValue = arith::ConstantIntOp::create(b, loc, 1, 1);
+    for (auto [kvIdx, kvValid] : kvColumns) {
+      Value kvSafe = safe(kvIdx, seqK);
+      Value seen = trueValue;
+      for (MaskModOp mask : dataDependentMasks(tiled)) {
+        // A transposed mask's rows are keys and its columns queries.
+        SmallVector<Value> regionArgs =
+            mask.getTransposed()
+                ? SmallVector<Value>{batch, head, kvSafe, qSafe, seqK, seqQ}
+                : SmallVector<Value>{batch, head, qSafe, kvSafe, seqQ, seqK};
+        for (Value capture : mask.getCaptures())
+          regionArgs.push_back(
+              captures[llvm::find(tiled.getCaptures(), capture) -
+                       tiled.getCaptures().begin()]);
+        seen = arith::AndIOp::create(
+            b, loc, seen, inlineModRegion(b, mask.getBody(), regionArgs));
+      }
+      Value hidden = arith::XOrIOp::create(b, loc, seen, trueValue);
+      if (checked) {
+        Value valid = arith::AndIOp::create(b, loc, qValid, kvValid);
+        seen = arith::AndIOp::create(b, loc, valid, seen);
+        hidden = arith::AndIOp::create(b, loc, valid, hidden);
+      }
+      anySeen = arith::OrIOp::create(b, loc, anySeen, seen);
+      anyHidden = arith::OrIOp::create(b, loc, anyHidden, hidden);
     }
-    Value seen = arith::ConstantIntOp::create(b, loc, 1, 1);
-    for (MaskModOp mask : dataDependentMasks(tiled)) {
-      // A transposed mask's rows are keys and its columns queries.
-      SmallVector<Value> regionArgs =
-          mask.getTransposed()
-              ? SmallVector<Value>{batch, head, kvSafe, qSafe, seqK, seqQ}
-              : SmallVector<Value>{batch, head, qSafe, kvSafe, seqQ, seqK};
-      for (Value capture : mask.getCaptures())
-        regionArgs.push_back(captures[llvm::find(tiled.getCaptures(), capture) -
-                                      tiled.getCaptures().begin()]);
-      seen = arith::AndIOp::create(
-          b, loc, seen, inlineModRegion(b, mask.getBody(), regionArgs));
-    }
-    Value hidden = arith::XOrIOp::create(
-        b, loc, seen, arith::ConstantIntOp::create(b, loc, 1, 1));
-    Value anySeen =
-        arith::OrIOp::create(b, loc, loop.getRegionIterArg(0),
-                             arith::AndIOp::create(b, loc, valid, seen));
-    Value anyHidden =
-        arith::OrIOp::create(b, loc, loop.getRegionIterArg(1),
-                             arith::AndIOp::create(b, loc, valid, hidden));
     scf::YieldOp::create(b, loc, ValueRange{anySeen, anyHidden});
     return {loop.getResult(0), loop.getResult(1)};
   };

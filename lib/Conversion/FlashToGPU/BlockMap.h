@@ -27,6 +27,17 @@ constexpr int64_t kBlockSomeSeen = 1, kBlockSomeHidden = 2;
 constexpr int64_t kBlockSeenOnly = kBlockSomeSeen;
 /// Threads of the map kernel's programs.
 constexpr int64_t kBlockMapThreads = 128;
+/// Key columns a map thread evaluates on each row step (BlockMap.cpp), or 0
+/// where block_n does not divide the threads (the pairs are then taken
+/// flat). Four a thread made the map faster at 64 keys a block but slower
+/// at 128 (bench/RESULTS.md, entry 48), so past 64 keys a thread keeps one.
+inline int64_t mapColumnsPerThread(int64_t blockN) {
+  constexpr int64_t kColumns = 4;
+  if (blockN <= 64 && blockN % kColumns == 0 &&
+      kBlockMapThreads % (blockN / kColumns) == 0)
+    return kColumns;
+  return kBlockMapThreads % blockN == 0 ? 1 : 0;
+}
 
 /// The mask_mods of `tiled` that need the map: those not affine, all of
 /// one orientation (untransposed where a program has both). A transposed
