@@ -90,17 +90,16 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   Value falseValue = arith::ConstantIntOp::create(b, loc, 0, 1);
 
-  // Each thread: some pair seen / hidden among its share of the block; no
-  // pair past a causal diagonal (no program visits those blocks).
+  // Each thread: some pair seen / hidden among its share of the block.
   Value pairs = k.idx(k.blockM * k.blockN);
   MaskOp causal;
   tiled.walk([&](MaskOp mask) {
     if (mask.getCausal())
       causal = mask;
   });
+  Value past;
   if (causal) {
     // Bottom-right: the diagonal is the keys' length less the queries'.
-    Value past;
     if (!causal.getTransposed()) {
       Value lastRow = k.add(q0, k.idx(k.blockM - 1));
       if (causal.getDiagonal())
@@ -117,7 +116,25 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
       past = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, q0,
                                    lastColumn);
     }
-    pairs = arith::SelectOp::create(b, loc, past, k.idx(0), pairs);
+  }
+  auto isZero = [&](Value v) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v, k.idx(0));
+  };
+  Value entry = k.add(k.mul(k.add(k.mul(mapRow, gpu::GridDimOp::create(
+                                                    b, loc, gpu::Dimension::y)),
+                                  queryBlock),
+                            gpu::GridDimOp::create(b, loc, gpu::Dimension::x)),
+                      keyBlock);
+  // A block past the causal diagonal (no program visits it) is neither
+  // evaluated nor reduced: thread 0 records it empty. The condition is the
+  // program's, so the barrier below stays uniform.
+  if (past) {
+    auto ifPast = scf::IfOp::create(b, loc, past, /*withElseRegion=*/true);
+    b.setInsertionPointToStart(&ifPast.getThenRegion().front());
+    auto ifThread0 = scf::IfOp::create(b, loc, isZero(tid), false);
+    b.setInsertionPointToStart(&ifThread0.getThenRegion().front());
+    memref::StoreOp::create(b, loc, k.i32(0), map, ValueRange{entry});
+    b.setInsertionPointToStart(&ifPast.getElseRegion().front());
   }
   // Where block_n divides the threads, each thread keeps
   // mapColumnsPerThread key columns and steps through rows: the keys'
@@ -234,9 +251,6 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
       bitsOf(any(split.getResult(1)), kBlockSomeHidden));
   Value lane = arith::RemUIOp::create(b, loc, tid, k.idx(kWarpThreads));
   Value warp = arith::DivUIOp::create(b, loc, tid, k.idx(kWarpThreads));
-  auto isZero = [&](Value v) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, v, k.idx(0));
-  };
   {
     auto ifLane0 = scf::IfOp::create(b, loc, isZero(lane), false);
     OpBuilder::InsertionGuard inner(b);
@@ -253,13 +267,9 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
       block = arith::OrIOp::create(
           b, loc, block,
           memref::LoadOp::create(b, loc, warpBits, ValueRange{k.idx(w)}));
-    Value keyBlocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
-    Value queryBlocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::y);
-    Value entry =
-        k.add(k.mul(k.add(k.mul(mapRow, queryBlocks), queryBlock), keyBlocks),
-              keyBlock);
     memref::StoreOp::create(b, loc, block, map, ValueRange{entry});
   }
+  b.setInsertionPointToEnd(&kernel.getBody().front());
   gpu::ReturnOp::create(b, loc);
   return kernel;
 }
