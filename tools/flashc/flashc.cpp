@@ -250,6 +250,15 @@ static LogicalResult assembleAndGate(flashc::KernelBundle &bundle) {
   if (!assembled.ok) {
     errs() << "flashc: error: ptxas rejected the PTX for " << arch << ":\n"
            << assembled.report;
+    // ptxas's wording names its own register target; the knob the user
+    // holds is the policy's min_blocks_per_sm (with the program's threads,
+    // it sets how many of the SM's registers each thread may have).
+    if (StringRef(assembled.report).contains("Insufficient registers"))
+      errs() << "flashc: note: " << bundle.kernelName << " runs "
+             << bundle.threads
+             << " threads a program; at the policy's min_blocks_per_sm that "
+                "leaves each thread fewer registers than it needs: lower "
+                "min_blocks_per_sm (or use fewer warps)\n";
     return failure();
   }
   if (stats)
