@@ -45,11 +45,12 @@
 // CHECK:       memref.load %{{.*}}[%block_id_z, %[[COL3]]] : memref<?x?xi32>
 // CHECK:       scf.yield
 // CHECK:       } else {
+// The columns are clamped once, before the row loop; the rows in it.
 // CHECK:       %[[CCOL:.*]] = arith.addi %[[COL0]], %{{.*}} : index
+// CHECK:       %[[COLC:.*]] = arith.minui %[[CCOL]], %{{.*}} : index
 // CHECK:       scf.for
 // CHECK:       %[[CROW:.*]] = arith.addi %[[ROW0]], %{{.*}} : index
 // CHECK:       %[[ROWC:.*]] = arith.minui %[[CROW]], %{{.*}} : index
-// CHECK:       %[[COLC:.*]] = arith.minui %[[CCOL]], %{{.*}} : index
 // CHECK:       memref.load %{{.*}}[%block_id_z, %[[COLC]]] : memref<?x?xi32>
 // CHECK-NEXT:  memref.load %{{.*}}[%block_id_z, %[[ROWC]]] : memref<?x?xi32>
 // CHECK-LABEL: gpu.func @documents_dkdv_kernel(

@@ -90,8 +90,6 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
   Value falseValue = arith::ConstantIntOp::create(b, loc, 0, 1);
 
-  // Each thread: some pair seen / hidden among its share of the block.
-  Value pairs = k.idx(k.blockM * k.blockN);
   MaskOp causal;
   tiled.walk([&](MaskOp mask) {
     if (mask.getCausal())
@@ -157,22 +155,23 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
     auto safe = [&](Value idx, Value length) {
       return checked ? clampBelow(b, loc, idx, length) : idx;
     };
-    // This thread's key columns: (index, in bounds).
+    // This thread's key columns: (index, clamped where checked; in bounds).
     SmallVector<std::pair<Value, Value>> kvColumns;
     scf::ForOp loop;
     if (columnsEach) {
       Value column = arith::RemUIOp::create(b, loc, tid, k.idx(rowThreads));
       for (int64_t c = 0; c < columnsEach; ++c) {
         Value kvIdx = k.add(kv0, k.add(column, k.idx(c * rowThreads)));
-        kvColumns.push_back({kvIdx, checked ? inBounds(kvIdx, seqK) : Value()});
+        kvColumns.push_back(
+            {safe(kvIdx, seqK), checked ? inBounds(kvIdx, seqK) : Value()});
       }
-      Value rows = arith::DivUIOp::create(b, loc, pairs, k.idx(k.blockN));
       loop = scf::ForOp::create(
-          b, loc, arith::DivUIOp::create(b, loc, tid, k.idx(rowThreads)), rows,
-          k.idx(kBlockMapThreads / rowThreads),
+          b, loc, arith::DivUIOp::create(b, loc, tid, k.idx(rowThreads)),
+          k.idx(k.blockM), k.idx(kBlockMapThreads / rowThreads),
           ValueRange{falseValue, falseValue});
     } else {
-      loop = scf::ForOp::create(b, loc, tid, pairs, k.idx(kBlockMapThreads),
+      loop = scf::ForOp::create(b, loc, tid, k.idx(k.blockM * k.blockN),
+                                k.idx(kBlockMapThreads),
                                 ValueRange{falseValue, falseValue});
     }
     OpBuilder::InsertionGuard inner(b);
@@ -185,15 +184,15 @@ gpu::GPUFuncOp flash::buildBlockMapKernel(TiledOp tiled, OpBuilder &b,
       qIdx = k.add(q0, arith::DivUIOp::create(b, loc, e, k.idx(k.blockN)));
       Value kvIdx =
           k.add(kv0, arith::RemUIOp::create(b, loc, e, k.idx(k.blockN)));
-      kvColumns.push_back({kvIdx, checked ? inBounds(kvIdx, seqK) : Value()});
+      kvColumns.push_back(
+          {safe(kvIdx, seqK), checked ? inBounds(kvIdx, seqK) : Value()});
     }
     Value qValid = checked ? inBounds(qIdx, seqQ) : Value();
     Value qSafe = safe(qIdx, seqQ);
     Value anySeen = loop.getRegionIterArg(0);
     Value anyHidden = loop.getRegionIterArg(1);
     Value trueValue = arith::ConstantIntOp::create(b, loc, 1, 1);
-    for (auto [kvIdx, kvValid] : kvColumns) {
-      Value kvSafe = safe(kvIdx, seqK);
+    for (auto [kvSafe, kvValid] : kvColumns) {
       Value seen = trueValue;
       for (MaskModOp mask : dataDependentMasks(tiled)) {
         // A transposed mask's rows are keys and its columns queries.
